@@ -1,0 +1,208 @@
+"""Rules turned into plain Python objects once, so scoring a lead does lookups, not parsing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from .conditions import Predicate, normalise_label
+from .decay import NO_DECAY, CompiledDecay
+from .events import LeadEvent, to_us
+
+if TYPE_CHECKING:
+    from .rules import EngagementRule, FitRule, PropertyMultiplier, ResponseTimeMultiplier, Rules
+
+US_PER_HOUR = 3_600_000_000
+
+
+class SentEmail:
+    """What the engine knows of an email from its `email_sent` event: when it went out and its campaign."""
+
+    __slots__ = ("properties", "sent_us")
+
+    def __init__(self, sent_us: int, properties: Mapping[str, Any]) -> None:
+        self.sent_us = sent_us
+        self.properties = properties
+
+
+class ResponseTimeFactor:
+    __slots__ = ("bands", "otherwise")
+
+    def __init__(self, spec: ResponseTimeMultiplier) -> None:
+        self.bands = tuple((round(band.within_hours * US_PER_HOUR), band.factor) for band in spec.bands)
+        self.otherwise = spec.otherwise
+
+    def factor(self, occurred_us: int, props: Mapping[str, Any], sent: SentEmail | None) -> float:
+        sent_at = props.get("sent_at")
+        if sent_at is not None:
+            sent_us = to_us(sent_at)
+        elif sent is not None:
+            sent_us = sent.sent_us
+        else:
+            return self.otherwise
+        elapsed = max(0, occurred_us - sent_us)
+        for within, factor in self.bands:
+            if elapsed <= within:
+                return factor
+        return self.otherwise
+
+
+class PropertyFactor:
+    __slots__ = ("factors", "otherwise", "property")
+
+    def __init__(self, spec: PropertyMultiplier) -> None:
+        self.property = spec.property
+        self.factors = {normalise_label(key): factor for key, factor in spec.factors.items()}
+        self.otherwise = spec.otherwise
+
+    def factor(self, occurred_us: int, props: Mapping[str, Any], sent: SentEmail | None) -> float:
+        value = props.get(self.property)
+        if value is None and sent is not None:
+            value = sent.properties.get(self.property)
+        if value is None:
+            return self.otherwise
+        return self.factors.get(normalise_label(value), self.otherwise)
+
+
+class EngagementRuleSpec:
+    """One engagement rule, compiled; `index` orders contributions deterministically."""
+
+    __slots__ = (
+        "cap", "decay", "description", "distinct_days", "event", "index", "multipliers", "name",
+        "negative", "points", "repeat_per", "then", "where",
+    )  # fmt: skip
+
+    def __init__(self, index: int, rule: EngagementRule, lists: Mapping[str, list[str]], decay: CompiledDecay) -> None:
+        self.index = index
+        self.name = rule.name
+        self.description = rule.description
+        self.event = rule.event
+        self.where: tuple[tuple[str, Predicate], ...] = tuple(
+            (prop, test.compile(lists)) for prop, test in rule.where.items()
+        )
+        self.points = float(rule.points)
+        self.then = float(rule.repeat_points)
+        self.repeat_per = rule.repeat_per
+        self.cap = rule.cap
+        self.negative = rule.points < 0 or rule.repeat_points < 0
+        self.decay = NO_DECAY if self.negative else decay
+        self.multipliers: list[ResponseTimeFactor | PropertyFactor] = []
+        self.distinct_days = rule.distinct_days
+
+    def matches(self, props: Mapping[str, Any]) -> bool:
+        return all(test(props.get(prop)) for prop, test in self.where)
+
+    def clip(self, total: int) -> int:
+        """Caps bound the rule's total in micro-points, on whichever side its sign is."""
+        if self.cap is None:
+            return total
+        cap = round(self.cap * 1_000_000)
+        return max(-cap, min(cap, total))
+
+
+class FitOptionSpec:
+    __slots__ = ("label", "points", "tests")
+
+    def __init__(self, label: str, points: int, tests: tuple[tuple[str, Predicate], ...]) -> None:
+        self.label = label
+        self.points = points
+        self.tests = tests
+
+
+class FitRuleSpec:
+    __slots__ = ("description", "disqualify", "index", "name", "options")
+
+    def __init__(self, index: int, rule: FitRule, lists: Mapping[str, list[str]]) -> None:
+        self.index = index
+        self.name = rule.name
+        self.description = rule.description
+        self.disqualify = rule.disqualify
+        self.options = tuple(
+            FitOptionSpec(
+                option.label or rule.description or rule.name,
+                option.points,
+                tuple(
+                    (condition.attribute or rule.attribute or "", condition.compile(lists))
+                    for condition in option.conditions()
+                ),
+            )
+            for option in rule.effective_options()
+        )
+
+
+class PageClassifier:
+    __slots__ = ("categories", "otherwise", "strip")
+
+    def __init__(self, strip_prefix: str | None, categories: list[tuple[str, str]], otherwise: str) -> None:
+        self.strip = re.compile(strip_prefix, re.IGNORECASE) if strip_prefix else None
+        self.categories = tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern in categories)
+        self.otherwise = otherwise
+
+    def category(self, props: Mapping[str, Any]) -> str:
+        path = props.get("path")
+        if not path:
+            url = props.get("url")
+            path = urlsplit(str(url)).path if url else ""
+        path = str(path) or "/"
+        found = self._match(path)
+        if found is None and self.strip is not None:
+            # Raw path first, so /vs/... stays a comparison page rather than a "vs" locale.
+            found = self._match(self.strip.sub("", path, count=1) or "/")
+        return found or self.otherwise
+
+    def _match(self, path: str) -> str | None:
+        for name, pattern in self.categories:
+            if pattern.search(path):
+                return name
+        return None
+
+
+class CompiledRules:
+    def __init__(self, rules: Rules) -> None:
+        engagement = rules.engagement
+        self.rules = rules
+        self.fingerprint = rules.fingerprint
+        self.type_aliases: dict[str, str] = {}
+        for canonical, aliases in engagement.event_types.items():
+            for alias in (canonical, *aliases):
+                self.type_aliases[alias] = canonical
+                self.type_aliases[alias.casefold()] = canonical
+        decays = {name: schedule.compile() for name, schedule in rules.decay.items()}
+        factors = {
+            name: ResponseTimeFactor(spec) if spec.kind == "response_time" else PropertyFactor(spec)
+            for name, spec in engagement.multipliers.items()
+        }
+        self.engagement_rules: list[EngagementRuleSpec] = []
+        self.rules_by_type: dict[str, list[EngagementRuleSpec]] = {}
+        for index, rule in enumerate(engagement.rules):
+            spec = EngagementRuleSpec(index, rule, rules.lists, decays[rule.decay] if rule.decay else NO_DECAY)
+            spec.multipliers = [factors[name] for name in rule.multipliers]
+            self.engagement_rules.append(spec)
+            self.rules_by_type.setdefault(rule.event, []).append(spec)
+        pages = engagement.page_categories
+        self.page_event = pages.event.casefold()
+        self.pages = PageClassifier(
+            pages.strip_prefix, [(c.name, c.pattern) for c in pages.categories], pages.otherwise
+        )
+        self.sent_event = engagement.sent_event.casefold()
+        self.message_key = engagement.message_key
+        self.fit_rules = [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(rules.fit)]
+        self.tier_bands = [(band.min, band.name) for band in rules.tiers.bands]
+        self.grade_bands = [(grade.min_fit, grade.grade) for grade in rules.grades]
+
+    def canonical_type(self, event_type: str) -> str:
+        """Tracking names map case-insensitively; an unmapped type stays itself (and earns nothing)."""
+        found = self.type_aliases.get(event_type)
+        if found is None:
+            folded = event_type.casefold()
+            found = self.type_aliases.get(folded, folded)
+        return found
+
+    def properties_of(self, event: LeadEvent, canonical: str) -> Mapping[str, Any]:
+        """Event properties plus the page category the rules derive from its URL (kept if given)."""
+        props = event.properties
+        if canonical == self.page_event and "page_category" not in props:
+            return {**props, "page_category": self.pages.category(props)}
+        return props

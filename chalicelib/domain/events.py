@@ -1,0 +1,101 @@
+"""Canonical lead events: what every inbound adapter translates a vendor payload into."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(instant: datetime) -> int:
+    """Microseconds since the epoch, exactly: the engine's clock arithmetic is integer, so never off by one."""
+    delta = instant - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC: vendors that omit the offset (Salesforce, some SDKs) mean UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """Accept ISO-8601 strings, datetimes and epoch seconds or milliseconds, as vendors send all three."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, bool):
+        raise ValueError("not a timestamp")
+    if isinstance(value, (int, float)):
+        # Epoch milliseconds (HubSpot) are > 1e11; seconds stay below that until year 5138.
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        return as_utc(datetime.fromisoformat(text))
+    raise ValueError("not a timestamp")
+
+
+class Identities(BaseModel):
+    """Every key a source may know a lead by; identity resolution joins them into one lead."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hubspot_id: str | None = None
+    salesforce_id: str | None = None
+    email: str | None = None
+    user_id: str | None = None
+    anonymous_id: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _normalise_email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().lower()
+        return value or None
+
+
+class LeadEvent(BaseModel):
+    """One thing a lead did, in the source's own vocabulary of types (mapped by the rules file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    occurred_at: datetime
+    identities: Identities = Field(default_factory=Identities)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _utc(cls, value: Any) -> datetime:
+        instant = parse_instant(value)
+        if instant is None:
+            raise ValueError("occurred_at is required")
+        return instant
+
+    @field_validator("properties")
+    @classmethod
+    def _typed_properties(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Type the properties the engine computes with, so rules compare numbers and instants, not strings."""
+        props = dict(value)
+        if "sent_at" in props:
+            props["sent_at"] = parse_instant(props["sent_at"])
+        if props.get("duration_seconds") is not None:
+            props["duration_seconds"] = float(props["duration_seconds"])
+        if props.get("message_id") is not None:
+            props["message_id"] = str(props["message_id"])
+        return props

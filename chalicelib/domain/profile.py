@@ -1,0 +1,79 @@
+"""Who a lead is: the fit attributes (latest value wins) and the CRM's outcome fields."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+# HubSpot's numemployees is an enumeration such as "25-50" or "1000+"; forms send "250" or "1,000".
+_FIRST_NUMBER = re.compile(r"\d[\d,._ ]*")
+
+
+def parse_company_size(value: Any) -> int | None:
+    """The lower bound of a size or size range: "100-500" counts as 100, so a band is never over-awarded."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value) if value >= 0 else None
+    match = _FIRST_NUMBER.search(str(value))
+    if not match:
+        return None
+    digits = re.sub(r"[,._ ]", "", match.group(0))
+    return int(digits) if digits else None
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    job_title: str | None = None
+    company: str | None = None
+    company_size: int | None = None
+    industry: str | None = None
+    country: str | None = None
+    lead_source: str | None = None
+    tech_stack: tuple[str, ...] = ()
+    lifecycle_stage: str | None = None
+    lead_status: str | None = None
+
+    @field_validator("company_size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int | None:
+        return parse_company_size(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return value.strip().lower() or None if value else None
+
+    @field_validator("tech_stack", mode="before")
+    @classmethod
+    def _stack(cls, value: Any) -> tuple[str, ...]:
+        # HubSpot multi-checkbox values arrive as "a;b;c".
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = re.split(r"[;,]", value)
+        return tuple(item.strip() for item in value if item and item.strip())
+
+    @property
+    def email_domain(self) -> str | None:
+        if not self.email or "@" not in self.email:
+            return None
+        return self.email.rsplit("@", 1)[1]
+
+    def attribute(self, name: str) -> Any:
+        """The value a fit rule tests; `email_domain` is derived, everything else is a field."""
+        if name == "email_domain":
+            return self.email_domain
+        return getattr(self, name)
+
+
+FIT_ATTRIBUTES: frozenset[str] = frozenset(
+    {name for name in Profile.model_fields if name not in {"first_name", "last_name"}} | {"email_domain"}
+)
+NUMERIC_ATTRIBUTES: frozenset[str] = frozenset({"company_size"})

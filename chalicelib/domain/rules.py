@@ -1,0 +1,310 @@
+"""The rules file schema: every point value, decay schedule, tier and grade lives in YAML, checked here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from .conditions import ValueTest
+from .decay import DecaySchedule
+from .profile import FIT_ATTRIBUTES, NUMERIC_ATTRIBUTES
+
+
+class RulePathError(ValueError):
+    """A cross-reference error raised at the top level, carrying the path of the key that is wrong."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors: a misspelt `pionts:` must not silently score 0.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ---------------------------------------------------------------------------------------------- fit
+class FitCondition(ValueTest):
+    attribute: str | None = None
+
+
+class FitOption(FitCondition):
+    label: str | None = None
+    points: int = 0
+    any_of: list[FitCondition] | None = None
+
+    @model_validator(mode="after")
+    def _any_of_alone(self) -> FitOption:
+        if self.any_of is not None and _has_own_test(self):
+            raise ValueError("give either any_of or a test, not both")
+        return self
+
+    def conditions(self) -> list[FitCondition]:
+        return list(self.any_of) if self.any_of is not None else [_own_test(self)]
+
+
+def _has_own_test(option: FitCondition) -> bool:
+    return bool(option.model_dump(include=set(ValueTest.model_fields), exclude_none=True))
+
+
+def _own_test(option: FitCondition) -> FitCondition:
+    return FitCondition(**option.model_dump(include=set(FitCondition.model_fields), exclude_none=True, by_alias=True))
+
+
+class FitRule(FitOption):
+    """One attribute question. With `options`, the first matching option scores; else the rule itself is one option."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    options: list[FitOption] | None = None
+    disqualify: bool = False
+
+    @model_validator(mode="after")
+    def _shape(self) -> FitRule:
+        if self.options is not None:
+            if not self.options:
+                raise ValueError("options must not be empty")
+            if _has_own_test(self) or self.any_of is not None or self.points:
+                raise ValueError("with options, put tests and points inside each option")
+        for condition in self._all_conditions():
+            attribute = condition.attribute or self.attribute
+            if attribute is None:
+                raise ValueError("name the attribute to test (on the rule or the condition)")
+            if attribute not in FIT_ATTRIBUTES:
+                raise ValueError(f"unknown attribute {attribute!r}; known: {', '.join(sorted(FIT_ATTRIBUTES))}")
+            if condition.is_numeric and attribute not in NUMERIC_ATTRIBUTES:
+                raise ValueError(f"min/below need a numeric attribute ({', '.join(sorted(NUMERIC_ATTRIBUTES))})")
+        return self
+
+    def effective_options(self) -> list[FitOption]:
+        return list(self.options) if self.options is not None else [self]
+
+    def _all_conditions(self) -> list[FitCondition]:
+        return [condition for option in self.effective_options() for condition in option.conditions()]
+
+    def list_names(self) -> list[str]:
+        return [name for condition in self._all_conditions() for name in condition.list_names()]
+
+
+# --------------------------------------------------------------------------------------- engagement
+class EngagementRule(_Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    event: str = Field(min_length=1, description="canonical event type (a key of event_types)")
+    where: dict[str, ValueTest] = Field(default_factory=dict)
+    points: float
+    then: float | None = Field(default=None, description="value of each further occurrence; default: points")
+    repeat_per: str | None = Field(default=None, description="property whose values count occurrences apart")
+    cap: float | None = Field(default=None, gt=0, description="largest total (absolute) this rule may contribute")
+    decay: str | None = Field(default=None, description="name of a decay schedule; none: never decays")
+    multipliers: list[str] = Field(default_factory=list)
+    distinct_days: int | None = Field(default=None, ge=2, description="earned once, when events span this many days")
+
+    @field_validator("event")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.casefold()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EngagementRule:
+        then = self.points if self.then is None else self.then
+        if self.points * then < 0:
+            raise ValueError("points and then must have the same sign")
+        if (self.points < 0 or then < 0) and self.decay is not None:
+            raise ValueError("negative behaviour never decays: remove `decay` from this rule")
+        if self.distinct_days is not None and (self.then is not None or self.repeat_per is not None):
+            raise ValueError("distinct_days is earned once: it takes no then or repeat_per")
+        return self
+
+    @property
+    def repeat_points(self) -> float:
+        return self.points if self.then is None else self.then
+
+
+class ResponseTimeBand(_Strict):
+    within_hours: float = Field(gt=0)
+    factor: float = Field(gt=0)
+
+
+class ResponseTimeMultiplier(_Strict):
+    """Time from the email being sent to the response; the sent time comes from `sent_at` or the sent event."""
+
+    kind: Literal["response_time"]
+    bands: list[ResponseTimeBand] = Field(min_length=1)
+    otherwise: float = Field(default=1.0, gt=0)
+
+    @field_validator("bands")
+    @classmethod
+    def _ascending(cls, bands: list[ResponseTimeBand]) -> list[ResponseTimeBand]:
+        hours = [band.within_hours for band in bands]
+        if hours != sorted(set(hours)):
+            raise ValueError("within_hours must increase from one band to the next")
+        return bands
+
+
+class PropertyMultiplier(_Strict):
+    """A factor chosen by a property's value, read from the event or else from its sent email."""
+
+    kind: Literal["property"]
+    property: str = Field(min_length=1)
+    factors: dict[str, float] = Field(min_length=1)
+    otherwise: float = Field(default=1.0, gt=0)
+
+    @field_validator("factors")
+    @classmethod
+    def _positive(cls, factors: dict[str, float]) -> dict[str, float]:
+        for key, factor in factors.items():
+            if factor <= 0:
+                raise ValueError(f"factor for {key!r} must be positive (got {factor})")
+        return factors
+
+
+Multiplier = Annotated[ResponseTimeMultiplier | PropertyMultiplier, Field(discriminator="kind")]
+
+
+class PageCategory(_Strict):
+    name: str = Field(min_length=1)
+    pattern: str = Field(min_length=1, description="regular expression on the URL path")
+
+
+class PageCategories(_Strict):
+    """Derives `page_category` for page views from the URL path; the first matching pattern wins."""
+
+    event: str = "page_view"
+    strip_prefix: str | None = Field(default=None, description="regex removed from the path first (locales)")
+    categories: list[PageCategory] = Field(default_factory=list)
+    otherwise: str = "other"
+
+
+class Engagement(_Strict):
+    event_types: dict[str, list[str]] = Field(
+        default_factory=dict, description="canonical type -> tracking event names that mean it"
+    )
+    page_categories: PageCategories = Field(default_factory=PageCategories)
+    multipliers: dict[str, Multiplier] = Field(default_factory=dict)
+    sent_event: str = Field(default="email_sent", description="type whose time and campaign a response inherits")
+    message_key: str = Field(default="message_id", description="property that ties a response to its sent email")
+    rules: list[EngagementRule] = Field(default_factory=list)
+
+    @field_validator("event_types")
+    @classmethod
+    def _unique_aliases(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        seen: dict[str, str] = {}
+        for canonical, aliases in value.items():
+            for alias in [canonical, *aliases]:
+                key = alias.casefold()
+                if seen.setdefault(key, canonical) != canonical:
+                    raise ValueError(f"{alias!r} is listed under both {seen[key]!r} and {canonical!r}")
+        return {canonical.casefold(): aliases for canonical, aliases in value.items()}
+
+
+# ------------------------------------------------------------------------------------ tiers, grades
+class TierBand(_Strict):
+    name: str = Field(min_length=1)
+    min: int = Field(ge=0)
+
+
+class Tiers(_Strict):
+    bands: list[TierBand] = Field(min_length=1)
+    hysteresis: int = Field(default=0, ge=0, description="points below a boundary before a tier drops")
+    mql_from: str
+    disqualified: str = "disqualified"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Tiers:
+        mins = [band.min for band in self.bands]
+        if mins[0] != 0:
+            raise ValueError("the first tier must start at min 0")
+        if mins != sorted(set(mins)):
+            raise ValueError("tier minimums must increase from one tier to the next")
+        names = [band.name for band in self.bands]
+        if len(set(names)) != len(names):
+            raise ValueError("tier names must be unique")
+        if self.mql_from not in names:
+            raise ValueError(f"mql_from {self.mql_from!r} is not a tier ({', '.join(names)})")
+        return self
+
+
+class GradeBand(_Strict):
+    grade: str = Field(min_length=1)
+    min_fit: int | None = Field(default=None, description="omit on the last grade: everything below")
+
+
+class Rules(_Strict):
+    version: int = 1
+    name: str = "rules"
+    lists: dict[str, list[str]] = Field(default_factory=dict)
+    decay: dict[str, DecaySchedule] = Field(default_factory=dict)
+    fit: list[FitRule] = Field(default_factory=list)
+    engagement: Engagement = Field(default_factory=Engagement)
+    tiers: Tiers
+    grades: list[GradeBand] = Field(min_length=1)
+
+    _compiled: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _references(self) -> Rules:
+        _unique(("fit",), [rule.name for rule in self.fit])
+        _unique(("engagement", "rules"), [rule.name for rule in self.engagement.rules])
+        for index, rule in enumerate(self.fit):
+            for name in rule.list_names():
+                if name not in self.lists:
+                    raise RulePathError(("fit", index), f"list {name!r} is not defined under lists")
+        known_types = ", ".join(sorted(self.engagement.event_types))
+        for index, eng in enumerate(self.engagement.rules):
+            at = ("engagement", "rules", index)
+            if eng.event not in self.engagement.event_types:
+                raise RulePathError(
+                    (*at, "event"), f"{eng.event!r} is not a key of engagement.event_types ({known_types})"
+                )
+            if eng.decay is not None and eng.decay not in self.decay:
+                raise RulePathError((*at, "decay"), f"{eng.decay!r} is not a schedule under decay")
+            for position, multiplier in enumerate(eng.multipliers):
+                if multiplier not in self.engagement.multipliers:
+                    raise RulePathError(
+                        (*at, "multipliers", position), f"{multiplier!r} is not defined under engagement.multipliers"
+                    )
+            for prop, test in eng.where.items():
+                for name in test.list_names():
+                    if name not in self.lists:
+                        raise RulePathError((*at, "where", prop), f"list {name!r} is not defined under lists")
+        if self.grades[-1].min_fit is not None:
+            raise RulePathError(("grades", len(self.grades) - 1), "the last grade takes no min_fit: it is the rest")
+        previous = None
+        for index, grade in enumerate(self.grades[:-1]):
+            if grade.min_fit is None or (previous is not None and grade.min_fit >= previous):
+                raise RulePathError(("grades", index, "min_fit"), "grades go from the highest min_fit down")
+            previous = grade.min_fit
+        return self
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable hash of the rules' meaning (not the file's formatting): a change triggers a full rescore."""
+        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def compiled(self) -> Any:
+        """Predicates, regexes and indexes built once per rules object, not per lead."""
+        if self._compiled is None:
+            from .compiled_rules import CompiledRules
+
+            self._compiled = CompiledRules(self)
+        return self._compiled
+
+    def summary(self) -> str:
+        return (
+            f"{self.name}: {len(self.fit)} fit rules, {len(self.engagement.rules)} engagement rules, "
+            f"{len(self.decay)} decay schedules, tiers {'/'.join(b.name for b in self.tiers.bands)}, "
+            f"fingerprint {self.fingerprint}"
+        )
+
+
+def _unique(path: tuple[str, ...], names: list[str]) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            raise RulePathError((*path, index, "name"), f"rule name {name!r} is used twice")
+        seen.add(name)

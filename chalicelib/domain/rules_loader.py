@@ -1,0 +1,101 @@
+"""YAML text -> Rules, with errors that name the key path, the line and the bad value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .rules import RulePathError, Rules
+
+
+@dataclass(frozen=True)
+class RulesIssue:
+    path: str
+    message: str
+    line: int | None = None
+    value: Any = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        shown = "" if self.value is None else f" (got {_short(self.value)})"
+        return f"{where}{self.path or '<top>'}: {self.message}{shown}"
+
+
+class RulesError(ValueError):
+    def __init__(self, source: str, issues: list[RulesIssue]) -> None:
+        self.source = source
+        self.issues = issues
+        super().__init__(f"invalid rules in {source}:\n" + "\n".join(f"  {issue}" for issue in issues))
+
+
+def parse_rules(text: str, source: str = "<rules>") -> Rules:
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RulesError(source, [RulesIssue("", f"not valid YAML: {problem}", line)]) from exc
+    if not isinstance(data, dict):
+        raise RulesError(source, [RulesIssue("", "the rules file must be a mapping of sections", 1)])
+    try:
+        return Rules.model_validate(data)
+    except ValidationError as exc:
+        raise RulesError(source, [_issue(error, data, root) for error in exc.errors()]) from exc
+
+
+def _issue(error: Any, data: Any, root: yaml.Node | None) -> RulesIssue:
+    loc: tuple[str | int, ...] = tuple(error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, RulePathError):
+        loc = (*loc, *cause.path)
+        value = _lookup(data, cause.path)
+    path_parts: list[str | int] = []
+    node = root
+    # pydantic adds union tags and validator names to `loc`; keep only the keys that exist in the file.
+    for part in loc:
+        found = _child(node, part)
+        if found is not None:
+            node = found
+            path_parts.append(part)
+    if isinstance(value, (dict, list)):
+        value = None
+    line = node.start_mark.line + 1 if node is not None else None
+    return RulesIssue(_format_path(path_parts), message, line, value)
+
+
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key, child in node.value:
+            if key.value == str(part):
+                return child
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _format_path(parts: list[str | int]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,51 @@
+"""The result of scoring one lead, with enough detail for a sales rep to see why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Contribution(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["fit", "engagement"]
+    rule: str
+    label: str
+    count: int
+    points_now: float
+    points_full: float
+    capped: bool = False
+    event_ids: list[str] = []
+
+
+class ScoreCard(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    score: int
+    fit: int
+    engagement: float
+    total: float
+    tier: str
+    grade: str
+    mql: bool
+    disqualified_by: str | None = None
+    contributions: list[Contribution]
+    next_change_at: datetime | None
+    scored_at: datetime
+    rules_fingerprint: str
+
+    @property
+    def visible(self) -> tuple[int, str, str]:
+        """What the CRM shows; a write-back is due only when this changes."""
+        return (self.score, self.tier, self.grade)
+
+    def reasons(self, top: int = 3) -> list[str]:
+        """The largest contributions now, as short human-readable lines."""
+        ranked = sorted(
+            (c for c in self.contributions if c.points_now),
+            key=lambda c: (-abs(c.points_now), c.rule),
+        )
+        return [f"{c.label} ({c.points_now:+g})" for c in ranked[:top]]

@@ -1,0 +1,80 @@
+"""score(profile, events, rules, now) -> ScoreCard: the one function every other layer calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from .engagement import MICRO, RuleTally, collect
+from .events import LeadEvent, as_utc, from_us, to_us
+from .fit import evaluate_fit
+from .next_change import next_change_us
+from .profile import Profile
+from .rules import Rules
+from .scorecard import Contribution, ScoreCard
+from .tiers import grade_for, is_mql, tier_for
+
+
+def score(
+    profile: Profile,
+    events: Iterable[LeadEvent],
+    rules: Rules,
+    now: datetime,
+    previous_tier: str | None = None,
+) -> ScoreCard:
+    """Pure and deterministic: same inputs, same card, whatever the order of `events`.
+
+    `previous_tier` is the tier the lead showed before, used only for hysteresis.
+    """
+    compiled = rules.compiled()
+    now = as_utc(now)
+    now_us = to_us(now)
+    fit = evaluate_fit(profile, compiled)
+    tallies = collect(events, compiled)
+    fit_micro = fit.points * MICRO
+
+    engagement_micro = 0
+    contributions = list(fit.contributions)
+    for tally in tallies:
+        raw = tally.total_at(now_us)
+        clipped = tally.spec.clip(raw)
+        engagement_micro += clipped
+        contributions.append(_explain(tally, raw, clipped))
+
+    total_micro = fit_micro + engagement_micro
+    visible_score = max(0, (total_micro + MICRO // 2) // MICRO)
+    tiers = rules.tiers
+    if fit.disqualified_by is not None:
+        tier = tiers.disqualified
+    else:
+        tier = tier_for(visible_score, compiled.tier_bands, tiers.hysteresis, previous_tier)
+    change_us = next_change_us(tallies, fit_micro, now_us, visible_score)
+    return ScoreCard(
+        score=visible_score,
+        fit=fit.points,
+        engagement=round(engagement_micro / MICRO, 2),
+        total=round(total_micro / MICRO, 2),
+        tier=tier,
+        grade=grade_for(fit.points, compiled.grade_bands),
+        mql=is_mql(tier, compiled.tier_bands, tiers.mql_from),
+        disqualified_by=fit.disqualified_by,
+        contributions=sorted(contributions, key=lambda c: (c.kind != "fit", -abs(c.points_now), c.rule)),
+        next_change_at=from_us(change_us) if change_us is not None else None,
+        scored_at=now,
+        rules_fingerprint=compiled.fingerprint,
+    )
+
+
+def _explain(tally: RuleTally, raw: int, clipped: int) -> Contribution:
+    spec = tally.spec
+    full = tally.full_total()
+    return Contribution(
+        kind="engagement",
+        rule=spec.name,
+        label=spec.description or spec.name,
+        count=tally.count,
+        points_now=round(clipped / MICRO, 2),
+        points_full=round(spec.clip(full) / MICRO, 2),
+        capped=clipped != raw or spec.clip(full) != full,
+        event_ids=tally.event_ids,
+    )
