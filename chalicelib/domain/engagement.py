@@ -67,13 +67,17 @@ class RuleTally:
 
 
 def canonical_order(events: Iterable[LeadEvent]) -> list[LeadEvent]:
-    """Sorted by time then id, one event per id: the order every "first" and "then" is counted in."""
-    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id, e.type))
+    """Sorted by time then id, one event per (source, id): the order every "first" and "then" is counted in.
+
+    Ids are unique within a source, so a repeated (source, id) is a redelivery of the same event.
+    """
+    ordered = sorted(events, key=lambda e: (e.occurred_at, e.source, e.event_id))
     unique: list[LeadEvent] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for event in ordered:
-        if event.event_id not in seen:
-            seen.add(event.event_id)
+        key = (event.source, event.event_id)
+        if key not in seen:
+            seen.add(key)
             unique.append(event)
     return unique
 
