@@ -26,7 +26,7 @@ def naive_total(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now
         rule_total = 0
         seen: dict[object, int] = {}
         days: list[object] = []
-        for event in ordered:
+        for _, event in ordered:
             canonical = compiled.canonical_type(event.type)
             if canonical != spec.event:
                 continue
@@ -54,8 +54,10 @@ def naive_total(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now
     return total
 
 
-def _sent_email(ordered: list[LeadEvent], compiled: CompiledRules, message_id: object) -> SentEmail | None:
-    for event in ordered:
+def _sent_email(
+    ordered: list[tuple[int, LeadEvent]], compiled: CompiledRules, message_id: object
+) -> SentEmail | None:
+    for _, event in ordered:
         if (
             message_id is not None
             and compiled.canonical_type(event.type) == compiled.sent_event

@@ -70,8 +70,8 @@ class EngagementRuleSpec:
     """One engagement rule, compiled; `index` orders contributions deterministically."""
 
     __slots__ = (
-        "cap", "decay", "description", "distinct_days", "event", "index", "multipliers", "name",
-        "negative", "points", "repeat_per", "then", "where",
+        "cap", "decay", "description", "distinct_days", "event", "index", "labels", "multipliers", "name",
+        "negative", "points", "raw_labels", "repeat_per", "then", "where",
     )  # fmt: skip
 
     def __init__(self, index: int, rule: EngagementRule, lists: Mapping[str, list[str]], decay: CompiledDecay) -> None:
@@ -82,6 +82,8 @@ class EngagementRuleSpec:
         self.where: tuple[tuple[str, Predicate], ...] = tuple(
             (prop, test.compile(lists)) for prop, test in rule.where.items()
         )
+        self.labels = {prop: test.equals_label for prop, test in rule.where.items() if test.equals_label}
+        self.raw_labels = {prop: str(rule.where[prop].equals) for prop in self.labels}
         self.points = float(rule.points)
         self.then = float(rule.repeat_points)
         self.repeat_per = rule.repeat_per
@@ -92,7 +94,7 @@ class EngagementRuleSpec:
         self.distinct_days = rule.distinct_days
 
     def matches(self, props: Mapping[str, Any]) -> bool:
-        return all(test(props.get(prop)) for prop, test in self.where)
+        return matches_all(self.where, props)
 
     def clip(self, total: int) -> int:
         """Caps bound the rule's total in micro-points, on whichever side its sign is."""
@@ -100,6 +102,13 @@ class EngagementRuleSpec:
             return total
         cap = round(self.cap * 1_000_000)
         return max(-cap, min(cap, total))
+
+
+def matches_all(tests: tuple[tuple[str, Predicate], ...], props: Mapping[str, Any]) -> bool:
+    for prop, test in tests:  # noqa: SIM110 -- a plain loop: this runs for every event
+        if not test(props.get(prop)):
+            return False
+    return True
 
 
 class FitOptionSpec:
@@ -133,17 +142,26 @@ class FitRuleSpec:
 
 
 class PageClassifier:
-    __slots__ = ("categories", "otherwise", "strip")
+    __slots__ = ("_seen", "categories", "otherwise", "strip")
+    _MEMORY = 4096  # a lead's views repeat a few dozen paths; remember them, bounded
 
     def __init__(self, strip_prefix: str | None, categories: list[tuple[str, str]], otherwise: str) -> None:
         self.strip = re.compile(strip_prefix, re.IGNORECASE) if strip_prefix else None
         self.categories = tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern in categories)
         self.otherwise = otherwise
+        self._seen: dict[tuple[Any, Any], str] = {}
 
     def category(self, props: Mapping[str, Any]) -> str:
-        path = props.get("path")
+        key = (props.get("path"), props.get("url"))
+        found = self._seen.get(key)
+        if found is None:
+            if len(self._seen) >= self._MEMORY:
+                self._seen.clear()
+            found = self._seen[key] = self._classify(*key)
+        return found
+
+    def _classify(self, path: Any, url: Any) -> str:
         if not path:
-            url = props.get("url")
             path = urlsplit(str(url)).path if url else ""
         path = str(path) or "/"
         found = self._match(path)
@@ -157,6 +175,43 @@ class PageClassifier:
             if pattern.search(path):
                 return name
         return None
+
+
+Candidate = tuple["EngagementRuleSpec", tuple[tuple[str, Predicate], ...]]
+
+
+class RuleIndex:
+    """The rules of one event type. When they all require a value of one property (page_category,
+    action), they are looked up by that value, so a page view is tested against one rule, not eight,
+    and the looked-up condition is not tested again."""
+
+    __slots__ = ("all", "by_label", "key")
+
+    def __init__(self, specs: list[EngagementRuleSpec]) -> None:
+        self.all: tuple[Candidate, ...] = tuple((spec, spec.where) for spec in specs)
+        shared = set.intersection(*(set(spec.labels) for spec in specs)) if len(specs) > 1 else set()
+        self.key: str | None = min(shared) if shared else None
+        self.by_label: dict[str, tuple[Candidate, ...]] = {}
+        if self.key is not None:
+            for spec in specs:
+                rest = tuple((prop, test) for prop, test in spec.where if prop != self.key)
+                raw, label = spec.raw_labels[self.key], spec.labels[self.key]
+                for variant in {raw, label}:
+                    self.by_label[variant] = (*self.by_label.get(variant, ()), (spec, rest))
+
+    def for_properties(self, props: Mapping[str, Any]) -> tuple[Candidate, ...]:
+        """(rule, conditions still to test) for the rules that may match these properties."""
+        if self.key is None:
+            return self.all
+        value = props.get(self.key)
+        if value is None:
+            return ()
+        if value.__class__ is str:
+            found = self.by_label.get(value)
+            return found if found is not None else self.by_label.get(normalise_label(value), ())
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return self.all
+        return self.by_label.get(normalise_label(value), ())
 
 
 class CompiledRules:
@@ -175,12 +230,13 @@ class CompiledRules:
             for name, spec in engagement.multipliers.items()
         }
         self.engagement_rules: list[EngagementRuleSpec] = []
-        self.rules_by_type: dict[str, list[EngagementRuleSpec]] = {}
+        rules_by_type: dict[str, list[EngagementRuleSpec]] = {}
         for index, rule in enumerate(engagement.rules):
             spec = EngagementRuleSpec(index, rule, rules.lists, decays[rule.decay] if rule.decay else NO_DECAY)
             spec.multipliers = [factors[name] for name in rule.multipliers]
             self.engagement_rules.append(spec)
-            self.rules_by_type.setdefault(rule.event, []).append(spec)
+            rules_by_type.setdefault(rule.event, []).append(spec)
+        self.candidates = {event_type: RuleIndex(specs) for event_type, specs in rules_by_type.items()}
         pages = engagement.page_categories
         self.page_event = pages.event.casefold()
         self.pages = PageClassifier(

@@ -9,21 +9,39 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Predicate = Callable[[Any], bool]
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
 
 def normalise_label(value: Any) -> str:
-    """ "ORGANIC_SEARCH", "Organic search" and "organic-search" are one value to a RevOps user."""
-    return _SEPARATORS.sub(" ", str(value).casefold()).strip()
+    """Labels compare as RevOps users read them: "ORGANIC_SEARCH" is "Organic search" is "organic-search"."""
+    return _normalise_text(value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=8192)
+def _normalise_text(text: str) -> str:
+    # The same few labels (categories, actions, sources) recur on every event: normalise each once.
+    return _SEPARATORS.sub(" ", text.casefold()).strip()
 
 
 def normalise_domain(value: str) -> str:
     return value.strip().casefold().lstrip("@")
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
+    return pattern
+
+
+Regex = Annotated[str, AfterValidator(_compiles)]
 
 
 class ValueTest(BaseModel):
@@ -34,7 +52,7 @@ class ValueTest(BaseModel):
     equals: str | float | bool | None = None
     min: float | None = None
     below: float | None = None
-    pattern: str | None = None
+    pattern: Regex | None = None
     in_: str | list[str] | None = Field(default=None, alias="in")
     not_in: str | list[str] | None = None
     domains: str | list[str] | None = None
@@ -66,12 +84,14 @@ class ValueTest(BaseModel):
             raise ValueError(f"give one test, not {' and '.join(kinds)}")
         if self.min is not None and self.below is not None and self.below <= self.min:
             raise ValueError(f"below ({self.below}) must be greater than min ({self.min})")
-        if self.pattern is not None:
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern {self.pattern!r} is not a valid regular expression: {exc}") from exc
         return self
+
+    @property
+    def equals_label(self) -> str | None:
+        """The normalised text this test requires, when it is a plain text equality (used to index rules)."""
+        if isinstance(self.equals, str):
+            return normalise_label(self.equals)
+        return None
 
     @property
     def is_numeric(self) -> bool:

@@ -69,12 +69,18 @@ def days_to_us(days: float) -> int:
 class StepDecay:
     """Right-continuous steps: at exactly `until` microseconds old the next step's share applies."""
 
-    __slots__ = ("steps", "after")
-    is_step = True
+    __slots__ = ("after", "steps", "transitions")
 
     def __init__(self, steps: tuple[tuple[int, float], ...], after: float) -> None:
         self.steps = steps
         self.after = after
+        # (age, share before, share from then on) for each step boundary that changes the share
+        shares = [share for _, share in steps] + [after]
+        self.transitions = tuple(
+            (until, shares[index], shares[index + 1])
+            for index, (until, _) in enumerate(steps)
+            if shares[index] != shares[index + 1]
+        )
 
     def keep(self, age_us: float) -> float:
         for until, kept in self.steps:
@@ -82,22 +88,9 @@ class StepDecay:
                 return kept
         return self.after
 
-    def changes_after(self, age_us: int) -> list[tuple[int, float, float]]:
-        """(age, share before, share from then on) for every step change later than `age_us`."""
-        changes = []
-        before = self.keep(age_us)
-        for index, (until, _) in enumerate(self.steps):
-            if until > age_us:
-                after = self.steps[index + 1][1] if index + 1 < len(self.steps) else self.after
-                if after != before:
-                    changes.append((until, before, after))
-                before = after
-        return changes
-
 
 class HalfLifeDecay:
     __slots__ = ("half_life", "zero_after")
-    is_step = False
 
     def __init__(self, half_life_us: float, zero_after_us: float) -> None:
         self.half_life = half_life_us
@@ -119,15 +112,9 @@ class NoDecay:
     """Fit attributes and negative behaviour keep their full value at any age."""
 
     __slots__ = ()
-    is_step = True
-    steps: tuple[tuple[int, float], ...] = ()
-    after = 1.0
 
     def keep(self, age_us: float) -> float:
         return 1.0
-
-    def changes_after(self, age_us: int) -> list[tuple[int, float, float]]:
-        return []
 
 
 CompiledDecay = StepDecay | HalfLifeDecay | NoDecay

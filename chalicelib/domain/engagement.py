@@ -6,6 +6,9 @@ history. That split is what lets `next_change` sweep future decay steps without 
 
 Values are summed as integer micro-points, so any order of events gives the same total to the
 last digit and rounding half up is exact.
+
+This is the per-event hot path (a lead may have thousands of events), so the loop is written
+flat: local names, no per-event method dispatch.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from .compiled_rules import CompiledRules, EngagementRuleSpec, SentEmail
+from .compiled_rules import CompiledRules, EngagementRuleSpec, SentEmail, matches_all
+from .decay import StepDecay
 from .events import LeadEvent, to_us
 
 MICRO = 1_000_000
@@ -26,9 +30,12 @@ def micro(value: float) -> int:
 
 
 class RuleTally:
-    """One rule's matched events and what each earns; `bases[i]` decays from `anchors[i]` (µs)."""
+    """One rule's matched events and what each earns; `bases[i]` decays from `anchors[i]` (µs).
 
-    __slots__ = ("spec", "count", "event_ids", "bases", "anchors", "_days")
+    Anchors are in ascending order: events are visited in canonical (time) order.
+    """
+
+    __slots__ = ("_days", "anchors", "bases", "count", "event_ids", "spec")
 
     def __init__(self, spec: EngagementRuleSpec) -> None:
         self.spec = spec
@@ -38,17 +45,28 @@ class RuleTally:
         self.anchors: list[int] = []
         self._days: dict[date, str] | None = {} if spec.distinct_days else None
 
-    def earn(self, base: float, anchor_us: int) -> None:
-        self.bases.append(base)
-        self.anchors.append(anchor_us)
-
     def total_at(self, now_us: int) -> int:
         """Unclipped micro-points at `now_us`; an event stamped after `now` counts as brand new."""
-        keep = self.spec.decay.keep
+        decay = self.spec.decay
+        if self.spec.negative or not self.bases:
+            return sum(micro(base) for base in self.bases)
         total = 0
+        if isinstance(decay, StepDecay):
+            steps, after = decay.steps, decay.after
+            for base, anchor in zip(self.bases, self.anchors):
+                age = now_us - anchor
+                kept = after
+                for until, share in steps:
+                    if age < until:
+                        kept = share
+                        break
+                # Decaying values are never negative, so truncation is rounding half up here.
+                total += int(base * kept * MICRO + 0.5)
+            return total
+        keep = decay.keep
         for base, anchor in zip(self.bases, self.anchors):
             age = now_us - anchor
-            total += micro(base * keep(age if age > 0 else 0))
+            total += int(base * keep(age if age > 0 else 0) * MICRO + 0.5)
         return total
 
     def full_total(self) -> int:
@@ -62,43 +80,46 @@ class RuleTally:
             return
         days[event.occurred_at.date()] = event.event_id
         if len(days) == self.spec.distinct_days:
-            self.earn(self.spec.points, anchor_us)
+            self.bases.append(self.spec.points)
+            self.anchors.append(anchor_us)
         self.event_ids = list(days.values())
 
 
-def canonical_order(events: Iterable[LeadEvent]) -> list[LeadEvent]:
-    """Sorted by time then id, one event per (source, id): the order every "first" and "then" is counted in.
-
-    Ids are unique within a source, so a repeated (source, id) is a redelivery of the same event.
-    """
-    ordered = sorted(events, key=lambda e: (e.occurred_at, e.source, e.event_id))
-    unique: list[LeadEvent] = []
+def canonical_order(events: Iterable[LeadEvent]) -> list[tuple[int, LeadEvent]]:
+    """(µs, event) sorted by time then source and id, one per (source, id): the order every
+    "first" and "then" is counted in. Ids are unique within a source, so a repeated (source, id)
+    is a redelivery of the same event."""
+    keyed = sorted((to_us(e.occurred_at), e.source, e.event_id, i, e) for i, e in enumerate(events))
+    unique: list[tuple[int, LeadEvent]] = []
     seen: set[tuple[str, str]] = set()
-    for event in ordered:
-        key = (event.source, event.event_id)
+    for occurred_us, source, event_id, _, event in keyed:
+        key = (source, event_id)
         if key not in seen:
             seen.add(key)
-            unique.append(event)
+            unique.append((occurred_us, event))
     return unique
 
 
 def collect(events: Iterable[LeadEvent], compiled: CompiledRules) -> list[RuleTally]:
     ordered = canonical_order(events)
-    canonical_types = [compiled.canonical_type(event.type) for event in ordered]
+    canonical_type = compiled.canonical_type
+    canonical_types = [canonical_type(event.type) for _, event in ordered]
     sent_emails = _sent_emails(ordered, canonical_types, compiled)
     message_key = compiled.message_key
-    rules_by_type = compiled.rules_by_type
+    candidates = compiled.candidates
+    page_event, classify = compiled.page_event, compiled.pages.category
     tallies: dict[int, RuleTally] = {}
     occurrences: dict[tuple[int, Any], int] = {}
 
-    for event, canonical in zip(ordered, canonical_types):
-        specs = rules_by_type.get(canonical)
-        if not specs:
+    for (occurred_us, event), canonical in zip(ordered, canonical_types):
+        index = candidates.get(canonical)
+        if index is None:
             continue
-        props = compiled.properties_of(event, canonical)
-        occurred_us = to_us(event.occurred_at)
-        for spec in specs:
-            if spec.where and not spec.matches(props):
+        props = event.properties
+        if canonical == page_event and "page_category" not in props:
+            props = {**props, "page_category": classify(props)}
+        for spec, tests in index.for_properties(props):
+            if tests and not matches_all(tests, props):
                 continue
             tally = tallies.get(spec.index)
             if tally is None:
@@ -116,16 +137,20 @@ def collect(events: Iterable[LeadEvent], compiled: CompiledRules) -> list[RuleTa
                 sent = sent_emails.get(props.get(message_key))
                 for multiplier in spec.multipliers:
                     base *= multiplier.factor(occurred_us, props, sent)
-            tally.earn(base, occurred_us)
+            tally.bases.append(base)
+            tally.anchors.append(occurred_us)
     return [tallies[index] for index in sorted(tallies)]
 
 
-def _sent_emails(ordered: list[LeadEvent], canonical_types: list[str], compiled: CompiledRules) -> dict[Any, SentEmail]:
+def _sent_emails(
+    ordered: list[tuple[int, LeadEvent]], canonical_types: list[str], compiled: CompiledRules
+) -> dict[Any, SentEmail]:
     """The first `email_sent` per message id: a click or reply inherits its send time and campaign."""
     sent: dict[Any, SentEmail] = {}
-    for event, canonical in zip(ordered, canonical_types):
-        if canonical == compiled.sent_event:
-            message_id = event.properties.get(compiled.message_key)
+    sent_event, message_key = compiled.sent_event, compiled.message_key
+    for (occurred_us, event), canonical in zip(ordered, canonical_types):
+        if canonical == sent_event:
+            message_id = event.properties.get(message_key)
             if message_id is not None and message_id not in sent:
-                sent[message_id] = SentEmail(to_us(event.occurred_at), event.properties)
+                sent[message_id] = SentEmail(occurred_us, event.properties)
     return sent

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from .conditions import ValueTest
+from .conditions import Regex, ValueTest
 from .decay import DecaySchedule
 from .profile import FIT_ATTRIBUTES, NUMERIC_ATTRIBUTES
 
@@ -167,14 +167,14 @@ Multiplier = Annotated[ResponseTimeMultiplier | PropertyMultiplier, Field(discri
 
 class PageCategory(_Strict):
     name: str = Field(min_length=1)
-    pattern: str = Field(min_length=1, description="regular expression on the URL path")
+    pattern: Regex = Field(min_length=1, description="regular expression on the URL path")
 
 
 class PageCategories(_Strict):
     """Derives `page_category` for page views from the URL path; the first matching pattern wins."""
 
     event: str = "page_view"
-    strip_prefix: str | None = Field(default=None, description="regex removed from the path first (locales)")
+    strip_prefix: Regex | None = Field(default=None, description="regex removed from the path first (locales)")
     categories: list[PageCategory] = Field(default_factory=list)
     otherwise: str = "other"
 

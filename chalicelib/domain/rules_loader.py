@@ -59,11 +59,13 @@ def _issue(error: Any, data: Any, root: yaml.Node | None) -> RulesIssue:
     path_parts: list[str | int] = []
     node = root
     # pydantic adds union tags and validator names to `loc`; keep only the keys that exist in the file.
-    for part in loc:
+    for position, part in enumerate(loc):
         found = _child(node, part)
         if found is not None:
             node = found
             path_parts.append(part)
+        elif error["type"] == "missing" and position == len(loc) - 1:
+            path_parts.append(part)  # the key that should be there
     if isinstance(value, (dict, list)):
         value = None
     line = node.start_mark.line + 1 if node is not None else None

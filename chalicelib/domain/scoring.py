@@ -35,8 +35,8 @@ def score(
 
     engagement_micro = 0
     contributions = list(fit.contributions)
-    for tally in tallies:
-        raw = tally.total_at(now_us)
+    sums_now = [tally.total_at(now_us) for tally in tallies]
+    for tally, raw in zip(tallies, sums_now):
         clipped = tally.spec.clip(raw)
         engagement_micro += clipped
         contributions.append(_explain(tally, raw, clipped))
@@ -48,7 +48,7 @@ def score(
         tier = tiers.disqualified
     else:
         tier = tier_for(visible_score, compiled.tier_bands, tiers.hysteresis, previous_tier)
-    change_us = next_change_us(tallies, fit_micro, now_us, visible_score)
+    change_us = next_change_us(tallies, sums_now, fit_micro, now_us, visible_score)
     return ScoreCard(
         score=visible_score,
         fit=fit.points,

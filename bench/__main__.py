@@ -1,0 +1,13 @@
+"""`make bench`: figures for the performance claims in the issues. Prints, never asserts."""
+
+from __future__ import annotations
+
+from bench import scoring_bench
+
+
+def main() -> None:
+    scoring_bench.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The rules file: schema errors name the key path, line and bad value; the CLI validates files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chalicelib.cli import main as cli
+from chalicelib.domain import RulesError, parse_rules
+from chalicelib.rules import DEFAULT_RULES_PATH, active_rules
+
+DEFAULT_TEXT = DEFAULT_RULES_PATH.read_text()
+
+
+def broken(old: str, new: str) -> str:
+    assert old in DEFAULT_TEXT, old
+    return DEFAULT_TEXT.replace(old, new, 1)
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def only_issue(text: str):
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, source="rules.yaml")
+    assert len(caught.value.issues) == 1, caught.value.issues
+    return caught.value.issues[0]
+
+
+def test_the_default_rules_are_valid_and_encode_the_whole_seed_table() -> None:
+    rules = parse_rules(DEFAULT_TEXT)
+    names = {rule.name for rule in rules.engagement.rules}
+    assert {
+        "page_homepage", "page_blog", "page_pricing", "page_docs", "page_case_study", "page_comparison",
+        "page_careers", "docs_depth", "email_open", "email_click", "email_reply", "content_download",
+        "case_study_download", "webinar_registered", "webinar_attended", "demo_request", "trial_started",
+        "trial_active", "quote_request", "social_like", "social_comment", "social_share", "social_profile_view",
+        "social_company_page", "social_direct_message", "unsubscribe", "hard_bounce", "spam_complaint",
+    } <= names  # fmt: skip
+    assert {rule.name for rule in rules.fit} >= {
+        "company_size", "job_title", "target_industry", "target_country", "lead_source", "free_mail", "student",
+        "competitor",
+    }  # fmt: skip
+    assert [category.name for category in rules.engagement.page_categories.categories] == [
+        "homepage", "pricing", "docs", "case_study", "comparison", "careers", "blog",
+    ]  # fmt: skip
+
+
+def test_a_bad_value_names_path_line_and_value() -> None:
+    text = broken("points: 20, cap: 40", "points: lots, cap: 40")
+    issue = only_issue(text)
+    assert issue.path == "engagement.rules[2].points"
+    assert issue.value == "lots"
+    assert issue.line == line_of(text, "points: lots")
+    assert "line" in str(issue) and "'lots'" in str(issue)
+
+
+def test_a_misspelt_key_is_an_error_not_a_silent_zero() -> None:
+    with pytest.raises(RulesError) as caught:
+        parse_rules(broken("points: 50, cap: 50", "pionts: 50, cap: 50"))
+    assert [(issue.path, issue.message) for issue in caught.value.issues] == [
+        ("engagement.rules[15].points", "Field required"),
+        ("engagement.rules[15].pionts", "Extra inputs are not permitted"),
+    ]
+
+
+def test_an_undefined_decay_schedule_is_named() -> None:
+    text = broken("decay: buying_intent}", "decay: buying_intnt}")
+    issue = only_issue(text)
+    assert issue.path == "engagement.rules[15].decay"
+    assert issue.value == "buying_intnt"
+    assert issue.line == line_of(text, "buying_intnt")
+
+
+def test_an_undefined_list_is_named() -> None:
+    issue = only_issue(broken("in: target_industries", "in: target_industrys"))
+    assert issue.path == "fit[2]"
+    assert "target_industrys" in issue.message
+
+
+def test_an_unknown_event_type_lists_the_known_ones() -> None:
+    issue = only_issue(broken("event: demo_request,", "event: demo_requets,"))
+    assert issue.path == "engagement.rules[15].event"
+    assert "demo_request" in issue.message
+
+
+def test_negative_rules_may_not_decay() -> None:
+    issue = only_issue(broken("points: -20, cap: 20}", "points: -20, cap: 20, decay: social}"))
+    assert "negative behaviour never decays" in issue.message
+
+
+def test_decay_that_rises_with_age_is_rejected() -> None:
+    issue = only_issue(
+        broken("email_open:\n    steps: [{until_days: 30, keep: 1.0}, {until_days: 90, keep: 0.5}]",
+               "email_open:\n    steps: [{until_days: 30, keep: 0.5}, {until_days: 90, keep: 0.8}]")
+    )  # fmt: skip
+    assert issue.path == "decay.email_open"
+    assert "must not increase" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("{name: warm, min: 31}", "{name: warm, min: 0}", "must increase"),
+        ("mql_from: hot", "mql_from: scorching", "not a tier"),
+        ("- {grade: D}", "- {grade: D, min_fit: 0}", "last grade"),
+        ("pattern: '^/blog(/|$)'", "pattern: '^/blog(/|$'", "not a valid regular expression"),
+        ("{label: \"50-99 employees\", min: 50, below: 100, points: 10}",
+         "{label: \"50-99 employees\", min: 50, below: 40, points: 10}", "must be greater than min"),
+        ("attribute: lead_source\n", "attribute: leadsource\n", "unknown attribute"),
+        ("{within_hours: 24, factor: 1.5}", "{within_hours: 0.5, factor: 1.5}", "must increase"),
+        ("kind: response_time", "kind: response_speed", "does not match any of the expected tags"),
+    ],
+)  # fmt: skip
+def test_structural_mistakes_are_explained(old: str, new: str, message: str) -> None:
+    issue = only_issue(broken(old, new))
+    assert message in issue.message
+    assert issue.line is not None
+
+
+def test_yaml_syntax_errors_carry_a_line() -> None:
+    issue = only_issue("tiers:\n  bands: [\n")
+    assert issue.message.startswith("not valid YAML")
+    assert issue.line == 3
+
+
+def test_a_rules_file_must_be_a_mapping() -> None:
+    assert "mapping" in only_issue("- just\n- a list\n").message
+
+
+def test_fingerprint_follows_meaning_not_formatting() -> None:
+    reformatted = DEFAULT_TEXT.replace("# leadscore seed scoring model.", "# a different comment")
+    assert parse_rules(reformatted).fingerprint == parse_rules(DEFAULT_TEXT).fingerprint
+    assert parse_rules(broken("points: 20, cap: 40", "points: 21, cap: 40")).fingerprint != (
+        parse_rules(DEFAULT_TEXT).fingerprint
+    )
+
+
+def test_cli_validate_prints_a_one_line_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["rules", "validate", str(DEFAULT_RULES_PATH)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("ok ") and "28 engagement rules" in out[0]
+
+
+def test_cli_validate_fails_with_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "rules.yaml"
+    bad.write_text(broken("points: 20, cap: 40", "points: lots, cap: 40"))
+    assert cli(["rules", "validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "engagement.rules[2].points" in err and "'lots'" in err
+
+
+def test_cli_validate_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["rules", "validate", str(tmp_path / "nope.yaml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_scoring_rules_env_var_selects_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    custom = tmp_path / "mine.yaml"
+    custom.write_text(DEFAULT_TEXT.replace("name: seed-model", "name: my-model"))
+    monkeypatch.setenv("SCORING_RULES", str(custom))
+    assert active_rules().name == "my-model"
+    monkeypatch.delenv("SCORING_RULES")
+    assert active_rules().name == "seed-model"
