@@ -54,9 +54,7 @@ def naive_total(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now
     return total
 
 
-def _sent_email(
-    ordered: list[tuple[int, LeadEvent]], compiled: CompiledRules, message_id: object
-) -> SentEmail | None:
+def _sent_email(ordered: list[tuple[int, LeadEvent]], compiled: CompiledRules, message_id: object) -> SentEmail | None:
     for _, event in ordered:
         if (
             message_id is not None

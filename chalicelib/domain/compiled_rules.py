@@ -71,7 +71,7 @@ class EngagementRuleSpec:
 
     __slots__ = (
         "cap", "decay", "description", "distinct_days", "event", "index", "labels", "multipliers", "name",
-        "negative", "points", "raw_labels", "repeat_per", "then", "where",
+        "negative", "points", "raw_labels", "repeat_per", "repeats", "then", "where",
     )  # fmt: skip
 
     def __init__(self, index: int, rule: EngagementRule, lists: Mapping[str, list[str]], decay: CompiledDecay) -> None:
@@ -87,6 +87,7 @@ class EngagementRuleSpec:
         self.points = float(rule.points)
         self.then = float(rule.repeat_points)
         self.repeat_per = rule.repeat_per
+        self.repeats = self.then != self.points  # "then +N" differs: count occurrences per scope
         self.cap = rule.cap
         self.negative = rule.points < 0 or rule.repeat_points < 0
         self.decay = NO_DECAY if self.negative else decay

@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
 from .compiled_rules import CompiledRules, EngagementRuleSpec, SentEmail, matches_all
 from .decay import StepDecay
-from .events import LeadEvent, to_us
+from .events import EPOCH, ONE_US, LeadEvent
 
 MICRO = 1_000_000
 
@@ -35,11 +36,11 @@ class RuleTally:
     Anchors are in ascending order: events are visited in canonical (time) order.
     """
 
-    __slots__ = ("_days", "anchors", "bases", "count", "event_ids", "spec")
+    __slots__ = ("_days", "_matched_days", "anchors", "bases", "event_ids", "spec")
 
     def __init__(self, spec: EngagementRuleSpec) -> None:
         self.spec = spec
-        self.count = 0
+        self._matched_days = 0
         self.event_ids: list[str] = []
         self.bases: list[float] = []
         self.anchors: list[int] = []
@@ -69,6 +70,11 @@ class RuleTally:
             total += int(base * keep(age if age > 0 else 0) * MICRO + 0.5)
         return total
 
+    @property
+    def count(self) -> int:
+        """Events this rule matched (for a distinct-days rule, including those on repeated days)."""
+        return self._matched_days if self.spec.distinct_days else len(self.event_ids)
+
     def full_total(self) -> int:
         return sum(micro(base) for base in self.bases)
 
@@ -76,6 +82,7 @@ class RuleTally:
         """Distinct-days rules earn once, at the event that completes the required number of days."""
         days = self._days
         assert days is not None and self.spec.distinct_days is not None
+        self._matched_days += 1
         if self.bases or event.occurred_at.date() in days:
             return
         days[event.occurred_at.date()] = event.event_id
@@ -86,18 +93,38 @@ class RuleTally:
 
 
 def canonical_order(events: Iterable[LeadEvent]) -> list[tuple[int, LeadEvent]]:
-    """(µs, event) sorted by time then source and id, one per (source, id): the order every
-    "first" and "then" is counted in. Ids are unique within a source, so a repeated (source, id)
-    is a redelivery of the same event."""
-    keyed = sorted((to_us(e.occurred_at), e.source, e.event_id, i, e) for i, e in enumerate(events))
+    """(µs, event) sorted by time, then source and id: the order every "first" and "then" is counted in.
+
+    A redelivery repeats the event's source, id and time, so it sorts next to the original and is
+    dropped there. Sorting on the integer time alone and settling the rare ties afterwards is
+    several times faster than sorting on (time, source, id) tuples.
+    """
+    keyed = [((event.occurred_at - EPOCH) // ONE_US, event) for event in events]
+    keyed.sort(key=_FIRST)
+    if len({occurred_us for occurred_us, _ in keyed}) == len(keyed):
+        return keyed  # no two events at the same microsecond: nothing to tie-break or drop
     unique: list[tuple[int, LeadEvent]] = []
-    seen: set[tuple[str, str]] = set()
-    for occurred_us, source, event_id, _, event in keyed:
-        key = (source, event_id)
-        if key not in seen:
-            seen.add(key)
-            unique.append((occurred_us, event))
+    index, count = 0, len(keyed)
+    while index < count:
+        end = index + 1
+        while end < count and keyed[end][0] == keyed[index][0]:
+            end += 1
+        run = sorted(keyed[index:end], key=_source_and_id)
+        last_key = None
+        for item in run:
+            key = (item[1].source, item[1].event_id)
+            if key != last_key:
+                unique.append(item)
+            last_key = key
+        index = end
     return unique
+
+
+def _source_and_id(item: tuple[int, LeadEvent]) -> tuple[str, str]:
+    return item[1].source, item[1].event_id
+
+
+_FIRST = itemgetter(0)
 
 
 def collect(events: Iterable[LeadEvent], compiled: CompiledRules) -> list[RuleTally]:
@@ -109,7 +136,7 @@ def collect(events: Iterable[LeadEvent], compiled: CompiledRules) -> list[RuleTa
     candidates = compiled.candidates
     page_event, classify = compiled.page_event, compiled.pages.category
     tallies: dict[int, RuleTally] = {}
-    occurrences: dict[tuple[int, Any], int] = {}
+    occurrences: dict[tuple[int, Any], bool] = {}
 
     for (occurred_us, event), canonical in zip(ordered, canonical_types):
         index = candidates.get(canonical)
@@ -124,15 +151,17 @@ def collect(events: Iterable[LeadEvent], compiled: CompiledRules) -> list[RuleTa
             tally = tallies.get(spec.index)
             if tally is None:
                 tally = tallies[spec.index] = RuleTally(spec)
-            tally.count += 1
             if spec.distinct_days:
                 tally.count_day(event, occurred_us)
                 continue
             tally.event_ids.append(event.event_id)
-            key = (spec.index, props.get(spec.repeat_per) if spec.repeat_per else None)
-            seen_before = occurrences.get(key, 0)
-            occurrences[key] = seen_before + 1
-            base = spec.then if seen_before else spec.points
+            base = spec.points
+            if spec.repeats:
+                key = (spec.index, props.get(spec.repeat_per) if spec.repeat_per else None)
+                if key in occurrences:
+                    base = spec.then
+                else:
+                    occurrences[key] = True
             if spec.multipliers and base:
                 sent = sent_emails.get(props.get(message_key))
                 for multiplier in spec.multipliers:

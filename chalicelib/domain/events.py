@@ -8,12 +8,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
+ONE_US = timedelta(microseconds=1)
 
 
 def to_us(instant: datetime) -> int:
     """Microseconds since the epoch, exactly: the engine's clock arithmetic is integer, so never off by one."""
-    return (instant - EPOCH) // _ONE_US
+    return (instant - EPOCH) // ONE_US
 
 
 def from_us(value: int) -> datetime:

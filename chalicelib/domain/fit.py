@@ -25,13 +25,15 @@ def evaluate_fit(profile: Profile, compiled: CompiledRules) -> FitResult:
             if any(test(profile.attribute(attribute)) for attribute, test in option.tests):
                 points += option.points
                 contributions.append(
-                    Contribution(
+                    Contribution.model_construct(
                         kind="fit",
                         rule=rule.name,
                         label=option.label,
                         count=1,
                         points_now=option.points,
                         points_full=option.points,
+                        capped=False,
+                        event_ids=[],
                     )
                 )
                 if rule.disqualify and disqualified_by is None:

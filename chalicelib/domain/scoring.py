@@ -49,7 +49,8 @@ def score(
     else:
         tier = tier_for(visible_score, compiled.tier_bands, tiers.hysteresis, previous_tier)
     change_us = next_change_us(tallies, sums_now, fit_micro, now_us, visible_score)
-    return ScoreCard(
+    # model_construct: every field is built here from typed values; validation would only cost time.
+    return ScoreCard.model_construct(
         score=visible_score,
         fit=fit.points,
         engagement=round(engagement_micro / MICRO, 2),
@@ -68,7 +69,7 @@ def score(
 def _explain(tally: RuleTally, raw: int, clipped: int) -> Contribution:
     spec = tally.spec
     full = tally.full_total()
-    return Contribution(
+    return Contribution.model_construct(
         kind="engagement",
         rule=spec.name,
         label=spec.description or spec.name,

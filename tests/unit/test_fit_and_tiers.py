@@ -71,9 +71,7 @@ def test_sales_marking_a_lead_not_a_fit_disqualifies_until_it_changes() -> None:
 
 
 def test_tech_stack_lists_match_any_item() -> None:
-    rules = rules_with(
-        fit=[{"name": "uses_salesforce", "attribute": "tech_stack", "in": ["salesforce"], "points": 7}]
-    )
+    rules = rules_with(fit=[{"name": "uses_salesforce", "attribute": "tech_stack", "in": ["salesforce"], "points": 7}])
     assert score(Profile(tech_stack="HubSpot;Salesforce"), [], rules, NOW).fit == 7
     assert score(Profile(tech_stack=["Pipedrive"]), [], rules, NOW).fit == 0
 
