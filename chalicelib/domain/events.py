@@ -66,6 +66,25 @@ class Identities(BaseModel):
         value = value.strip().lower()
         return value or None
 
+    @field_validator("hubspot_id", "salesforce_id", "user_id", "anonymous_id", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str | None:
+        if value is None or isinstance(value, bool):
+            return None
+        text = str(value).strip()
+        return text or None
+
+    def as_keys(self) -> list[str]:
+        """Identity keys, `kind:value`, as `GET /leads/{key}` accepts them."""
+        pairs = (
+            ("hubspot", self.hubspot_id),
+            ("salesforce", self.salesforce_id),
+            ("email", self.email),
+            ("user", self.user_id),
+            ("anon", self.anonymous_id),
+        )
+        return [f"{kind}:{value}" for kind, value in pairs if value]
+
 
 class LeadEvent(BaseModel):
     """One thing a lead did, in the source's own vocabulary of types (mapped by the rules file)."""

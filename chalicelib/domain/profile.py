@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -71,6 +72,33 @@ class Profile(BaseModel):
         if name == "email_domain":
             return self.email_domain
         return getattr(self, name)
+
+
+PROFILE_EVENT = "profile_updated"
+"""Event type that carries a profile patch in `properties["profile"]`: {attribute: value or None to clear}."""
+
+
+def fold_profile(patches: Iterable[tuple[Any, Mapping[str, Any]]]) -> Profile:
+    """The profile from its patches, latest value winning per attribute.
+
+    `patches` are (sort key, patch) pairs; the sort key orders them in time (the caller passes the
+    events' canonical order), so a redelivered older change never overwrites a newer one.
+    """
+    merged: dict[str, Any] = {}
+    for _, patch in sorted(patches, key=lambda item: item[0]):
+        for name, value in patch.items():
+            if name in Profile.model_fields:
+                merged[name] = value
+    clean: dict[str, Any] = {}
+    for name, value in merged.items():
+        if value in (None, ""):
+            continue
+        try:
+            # Attribute by attribute: one unusable value (a dict for a job title) must not lose the rest.
+            clean[name] = getattr(Profile.model_validate({name: value}), name)
+        except ValueError:
+            continue
+    return Profile.model_validate(clean)
 
 
 FIT_ATTRIBUTES: frozenset[str] = frozenset(

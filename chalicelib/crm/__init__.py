@@ -1,0 +1,1 @@
+"""Outbound CRM adapters (HubSpot, Salesforce)."""

@@ -1,0 +1,25 @@
+"""Structured JSON logs and CloudWatch EMF metrics (Powertools). Logs carry ids, sources, counts
+and outcomes: never an email, a token, a signature or a request body."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+SERVICE = "leadscore"
+NAMESPACE = "leadscore"
+logger = Logger(service=SERVICE)
+
+
+def count_events(source: str, outcome: str, value: int) -> None:
+    """One EMF line per (source, outcome): accepted, duplicate, ignored or rejected."""
+    if value <= 0:
+        return
+    with single_metric(
+        name="Events",
+        unit=MetricUnit.Count,
+        value=value,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE, "source": source, "outcome": outcome},
+    ):
+        pass

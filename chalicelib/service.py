@@ -1,0 +1,209 @@
+"""Use cases: ingest a delivery, rescore a lead, look leads up. Adapters in, adapters out; the
+scoring itself is the pure domain's."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain import LeadEvent, Profile, Rules, ScoreCard, score
+from chalicelib.domain.engagement import canonical_order
+from chalicelib.domain.identity import parse_key, plan_leads
+from chalicelib.domain.profile import PROFILE_EVENT, fold_profile
+from chalicelib.domain.retention import expires_at
+from chalicelib.sources.base import ParsedDelivery
+from chalicelib.sources.hubspot import contact_profile_event
+from chalicelib.storage.dynamodb import IdentityConflict, LeadRecord, LeadRepository, StoredEvent, VersionConflict
+
+MAX_ATTEMPTS = 5
+
+
+class ContactDirectory(Protocol):
+    """Reads contacts from the CRM when a webhook names a contact but carries none of its properties."""
+
+    def read_contacts(self, contact_ids: Sequence[str]) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class Rescored:
+    lead_id: str
+    before: ScoreCard | None
+    after: ScoreCard
+
+    @property
+    def visible_change(self) -> bool:
+        return self.before is None or self.before.visible != self.after.visible
+
+
+@dataclass
+class IngestOutcome:
+    accepted: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    deleted: int = 0
+    rescored: list[Rescored] = field(default_factory=list)
+
+    @property
+    def lead_ids(self) -> list[str]:
+        return [item.lead_id for item in self.rescored]
+
+
+def new_lead_id() -> str:
+    return "ld_" + uuid.uuid4().hex[:20]
+
+
+def is_lead_id(text: str) -> bool:
+    return text.startswith("ld_") and len(text) == 23 and all(c in "0123456789abcdef" for c in text[3:])
+
+
+class LeadService:
+    def __init__(
+        self,
+        repository: LeadRepository,
+        rules: Callable[[], Rules],
+        contacts: ContactDirectory | None = None,
+    ) -> None:
+        self.repository = repository
+        self.rules = rules
+        self.contacts = contacts
+
+    # ---------------------------------------------------------------------------------- ingest
+    def ingest(self, delivery: ParsedDelivery, now: datetime) -> IngestOutcome:
+        outcome = IngestOutcome(ignored=delivery.ignored)
+        events = _unique(delivery.events)
+        known = self.repository.resolve(key for event in events for key in event.identities.as_keys())
+        events += self._fetched_profiles(delivery, events, known)
+        known.update(self.repository.resolve(k for e in events for k in e.identities.as_keys() if k not in known))
+
+        touched: list[str] = []
+        for plan in plan_leads([event.identities.as_keys() for event in events], known):
+            members = [events[index] for index in plan.signal_indexes]
+            lead_id, stored, duplicates = self._store(members, plan.keys, plan.lead_id, plan.merge_from, known)
+            outcome.accepted += stored
+            outcome.duplicates += duplicates
+            if stored or plan.merge_from or plan.lead_id is None:
+                touched.append(lead_id)
+        outcome.rescored = [self.rescore(lead_id, now) for lead_id in dict.fromkeys(touched)]
+        for deletion in delivery.deletions:
+            outcome.deleted += self._delete(deletion.identities.as_keys())
+        return outcome
+
+    def _fetched_profiles(
+        self, delivery: ParsedDelivery, events: list[LeadEvent], known: dict[str, str]
+    ) -> list[LeadEvent]:
+        """One batch read for the HubSpot contacts this delivery names but does not describe."""
+        if self.contacts is None:
+            return []
+        wanted = set(delivery.hubspot_ids_to_fetch)
+        wanted |= {
+            event.identities.hubspot_id
+            for event in events
+            if event.source == "hubspot"
+            and event.identities.hubspot_id
+            and f"hubspot:{event.identities.hubspot_id}" not in known
+        }
+        if not wanted:
+            return []
+        return [contact_profile_event(contact) for contact in self.contacts.read_contacts(sorted(wanted))]
+
+    def _store(
+        self,
+        members: list[LeadEvent],
+        keys: list[str],
+        lead_id: str | None,
+        merge_from: list[str],
+        known: dict[str, str],
+    ) -> tuple[str, int, int]:
+        rules = self.rules()
+        stored_events = [StoredEvent(event, expires_at(event, rules)) for event in members]
+        for _ in range(MAX_ATTEMPTS):
+            target = lead_id or new_lead_id()
+            for other in merge_from:
+                self.repository.merge(other, target, [key for key, owner in known.items() if owner == other])
+            claims = [key for key in keys if known.get(key) != target]
+            try:
+                result = self.repository.store(target, stored_events, claims)
+            except IdentityConflict:
+                # Someone claimed one of these keys meanwhile (a concurrent first delivery): join them.
+                known = self.repository.resolve(keys)
+                owners = sorted(set(known.values()))
+                lead_id, merge_from = (owners[0], owners[1:]) if owners else (None, [])
+                continue
+            return target, len(result.stored), len(result.duplicates)
+        raise RuntimeError("identity resolution did not settle")
+
+    def _delete(self, keys: list[str]) -> int:
+        known = self.repository.resolve(keys)
+        for lead_id in sorted(set(known.values())):
+            self.repository.delete_lead(lead_id, keys)
+        return len(set(known.values()))
+
+    # --------------------------------------------------------------------------------- rescore
+    def rescore(self, lead_id: str, now: datetime) -> Rescored:
+        """Read the lead and all its events, score, save; on a concurrent save, read again."""
+        for _ in range(MAX_ATTEMPTS):
+            record = self.repository.load(lead_id, now) or LeadRecord(lead_id, 0, [], None)
+            profile, card = self.score_record(record, now)
+            keys = sorted(set(record.keys) | {key for event in record.events for key in event.identities.as_keys()})
+            try:
+                self.repository.save(
+                    lead_id, record.version, keys, profile.model_dump_json(exclude_defaults=True), card
+                )
+            except VersionConflict:
+                continue
+            return Rescored(lead_id, record.card, card)
+        raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
+
+    def score_record(self, record: LeadRecord, now: datetime) -> tuple[Profile, ScoreCard]:
+        ordered = canonical_order(record.events)
+        patches = [
+            ((occurred_us, event.source, event.event_id), event.properties.get("profile") or {})
+            for occurred_us, event in ordered
+            if event.type == PROFILE_EVENT
+        ]
+        behaviour = [event for _, event in ordered if event.type != PROFILE_EVENT]
+        profile = fold_profile(patches)
+        previous = record.card.tier if record.card else None
+        return profile, score(profile, behaviour, self.rules(), now, previous_tier=previous)
+
+    # ---------------------------------------------------------------------------------- lookup
+    def find_lead_id(self, key: str) -> str | None:
+        identity = parse_key(key)
+        if identity is not None:
+            return self.repository.resolve([identity]).get(identity)
+        return key if is_lead_id(key) else None
+
+    def lead(self, key: str) -> dict[str, Any] | None:
+        lead_id = self.find_lead_id(key)
+        record = self.repository.get_lead(lead_id) if lead_id else None
+        if record is None or record.card is None:
+            return None
+        card = record.card
+        return {
+            "lead_id": record.lead_id,
+            "identities": record.keys,
+            "profile": Profile.model_validate_json(record.profile_json or "{}").model_dump(exclude_defaults=True),
+            "score": card.score,
+            "tier": card.tier,
+            "grade": card.grade,
+            "fit": card.fit,
+            "engagement": card.engagement,
+            "reasons": card.reasons(),
+            "card": card.model_dump(mode="json"),
+        }
+
+    def leaderboard(self, tiers: Sequence[str], limit: int) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for tier in tiers:
+            rows += self.repository.list_by_tier(tier, limit)
+        return sorted(rows, key=lambda row: (-row["score"], row["lead_id"]))[:limit]
+
+
+def _unique(events: list[LeadEvent]) -> list[LeadEvent]:
+    seen: dict[tuple[str, str], LeadEvent] = {}
+    for event in events:
+        seen.setdefault((event.source, event.event_id), event)
+    return list(seen.values())

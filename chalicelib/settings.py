@@ -1,0 +1,85 @@
+"""Configuration from the environment, read once per Lambda container.
+
+A secret may be given directly or as `ssm:/path/to/parameter`, resolved from SSM Parameter Store
+(SecureString, decrypted) the first time it is needed, so the value never sits in the template.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SECRET_FIELDS = (
+    "hubspot_client_secret",
+    "hubspot_access_token",
+    "salesforce_webhook_token",
+    "salesforce_access_token",
+    "salesforce_client_secret",
+    "typeform_secret",
+    "tally_secret",
+    "webflow_secret",
+    "forms_secret",
+    "events_write_key",
+    "admin_api_key",
+)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    table_name: str = "leadscore"
+    hubspot_client_secret: str = ""
+    hubspot_access_token: str = ""
+    hubspot_api_base: str = "https://api.hubapi.com"
+    hubspot_own_property_prefix: str = "lead_"
+    salesforce_org_id: str = ""
+    salesforce_webhook_token: str = ""
+    salesforce_integration_user_id: str = ""
+    salesforce_instance_url: str = ""
+    salesforce_access_token: str = ""
+    salesforce_client_id: str = ""
+    salesforce_client_secret: str = ""
+    typeform_secret: str = ""
+    tally_secret: str = ""
+    webflow_secret: str = ""
+    forms_secret: str = ""
+    events_write_key: str = ""
+    admin_api_key: str = ""
+    public_base_url: str = ""
+    scoring_rules: str = ""
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    signature_tolerance_seconds: int = Field(default=300, gt=0)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = env.get(name.upper())
+            if raw is not None:
+                values[name] = raw
+        return cls(**values)
+
+    def secret(self, name: str) -> str:
+        """The secret's value, resolving `ssm:` references; empty when not configured."""
+        value: str = getattr(self, name)
+        if value.startswith("ssm:"):
+            return _ssm_parameter(value.removeprefix("ssm:"))
+        return value
+
+
+@lru_cache(maxsize=32)
+def _ssm_parameter(name: str) -> str:
+    import boto3
+
+    response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    return str(response["Parameter"]["Value"])
+
+
+@lru_cache(maxsize=1)
+def current_settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,143 @@
+"""What every inbound adapter shares: the request it reads, what it returns, how it fails, and
+the signing primitives. Vendor modules only translate their own format."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.domain import Identities, LeadEvent
+from chalicelib.domain.events import parse_instant
+
+
+class SourceError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Unauthorized(SourceError):
+    status = 401
+    code = "unauthorized"
+
+
+class BadPayload(SourceError):
+    status = 400
+    code = "bad_payload"
+
+
+class PayloadTooLarge(SourceError):
+    status = 413
+    code = "payload_too_large"
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    """A webhook delivery as the adapters see it: exact bytes, lower-cased headers, the public URL."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    query: Mapping[str, str]
+    received_at: datetime
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def text(self) -> str:
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadPayload("body is not UTF-8 text") from exc
+
+
+@dataclass
+class Deletion:
+    """The CRM deleted the contact (or asked for privacy deletion): remove the lead's data."""
+
+    identities: Identities
+    reason: str
+
+
+@dataclass
+class ParsedDelivery:
+    events: list[LeadEvent] = field(default_factory=list)
+    deletions: list[Deletion] = field(default_factory=list)
+    # HubSpot contacts whose properties must be read from HubSpot (events carried none)
+    hubspot_ids_to_fetch: list[str] = field(default_factory=list)
+    ignored: int = 0
+
+
+# ------------------------------------------------------------------------------------- parsing
+def parse_json(request: IncomingRequest) -> Any:
+    try:
+        return json.loads(request.text())
+    except json.JSONDecodeError as exc:
+        raise BadPayload(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+
+
+def validate(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
+    """pydantic validation whose failure is a 400 naming the first bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(part) for part in first["loc"])
+        where = f"{prefix}.{path}" if prefix and path else (prefix or path)
+        raise BadPayload(f"{where or 'body'}: {first['msg']}", field=where or None) from exc
+
+
+def instant(value: Any, field: str, default: datetime) -> datetime:
+    """A vendor timestamp, or `default` when absent; a malformed one is the sender's 400."""
+    try:
+        return parse_instant(value) or default
+    except (ValueError, TypeError, OverflowError, OSError) as exc:
+        raise BadPayload(f"{field}: not a timestamp", field=field) from exc
+
+
+# ------------------------------------------------------------------------------------- signing
+def hmac_sha256(secret: str | bytes, message: bytes) -> bytes:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def same(expected: str, given: str | None) -> bool:
+    """Constant-time comparison, so a signature cannot be guessed byte by byte from timings."""
+    if not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.strip().encode())
+
+
+def require_secret(secret: str, source: str) -> str:
+    if not secret:
+        # Unconfigured means closed: an empty secret must never verify anything.
+        raise Unauthorized(f"{source} webhooks are not configured on this deployment")
+    return secret
+
+
+def check_fresh(timestamp_ms: str | None, now: datetime, tolerance_seconds: int, header: str) -> None:
+    if not timestamp_ms:
+        raise Unauthorized(f"missing {header}")
+    try:
+        sent = float(timestamp_ms) / 1000
+    except ValueError as exc:
+        raise Unauthorized(f"{header} is not a timestamp") from exc
+    if abs(now.timestamp() - sent) > tolerance_seconds:
+        raise Unauthorized(f"stale delivery: {header} is more than {tolerance_seconds // 60} minutes from now")

@@ -1,0 +1,174 @@
+"""HubSpot: Webhooks API deliveries (a JSON array of events) and workflow "Send a webhook" bodies.
+
+Signatures (hubspot-api-python's utils/signature.py is the reference):
+v1 = hex(sha256(secret + body)); v2 = hex(sha256(secret + method + uri + body));
+v3 = base64(HMAC-SHA256(secret, method + uri + body + timestamp)), timestamp no older than 5 min.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain import Identities, LeadEvent
+from chalicelib.domain.events import EPOCH
+from chalicelib.domain.profile import PROFILE_EVENT
+
+from .base import (
+    BadPayload,
+    Deletion,
+    IncomingRequest,
+    ParsedDelivery,
+    Unauthorized,
+    b64,
+    check_fresh,
+    hmac_sha256,
+    instant,
+    parse_json,
+    require_secret,
+    same,
+    validate,
+)
+
+SOURCE = "hubspot"
+# HubSpot contact property -> profile attribute
+PROPERTY_MAP = {
+    "email": "email",
+    "firstname": "first_name",
+    "lastname": "last_name",
+    "jobtitle": "job_title",
+    "company": "company",
+    "numemployees": "company_size",
+    "industry": "industry",
+    "country": "country",
+    "hs_analytics_source": "lead_source",
+    "lifecyclestage": "lifecycle_stage",
+    "hs_lead_status": "lead_status",
+}
+CONTACT_PROPERTIES = sorted(PROPERTY_MAP)
+
+
+def verify(request: IncomingRequest, secret: str, now: datetime, tolerance_seconds: int = 300) -> None:
+    secret = require_secret(secret, "HubSpot")
+    body = request.text()
+    v3 = request.header("x-hubspot-signature-v3")
+    if v3:
+        timestamp = request.header("x-hubspot-request-timestamp")
+        check_fresh(timestamp, now, tolerance_seconds, "X-HubSpot-Request-Timestamp")
+        # HubSpot signs the URI as requested; some characters arrive percent-encoded, so accept both forms.
+        for uri in dict.fromkeys((request.url, unquote(request.url))):
+            expected = b64(hmac_sha256(secret, f"{request.method}{uri}{body}{timestamp}".encode()))
+            if same(expected, v3):
+                return
+        raise Unauthorized("X-HubSpot-Signature-v3 does not match")
+    legacy = request.header("x-hubspot-signature")
+    if not legacy:
+        raise Unauthorized("missing X-HubSpot-Signature-v3")
+    version = (request.header("x-hubspot-signature-version") or "v1").lower()
+    if version == "v1":
+        source = f"{secret}{body}"
+    elif version == "v2":
+        source = f"{secret}{request.method}{request.url}{body}"
+    else:
+        raise Unauthorized(f"unsupported X-HubSpot-Signature-Version {version!r}")
+    if not same(hashlib.sha256(source.encode()).hexdigest(), legacy):
+        raise Unauthorized(f"X-HubSpot-Signature ({version}) does not match")
+
+
+class WebhookEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    eventId: int | str
+    subscriptionType: str = Field(min_length=1)
+    objectId: int | str
+    occurredAt: int
+    portalId: int | str | None = None
+    propertyName: str | None = None
+    propertyValue: Any = None
+    changeSource: str | None = None
+
+
+def parse(request: IncomingRequest, own_property_prefix: str = "lead_") -> ParsedDelivery:
+    data = parse_json(request)
+    if isinstance(data, list):
+        return _parse_webhook_events(data, own_property_prefix)
+    if isinstance(data, dict):
+        return ParsedDelivery(events=[_workflow_event(data, request)])
+    raise BadPayload("body must be a JSON array of webhook events or a workflow object")
+
+
+def _parse_webhook_events(data: list[Any], own_prefix: str) -> ParsedDelivery:
+    if not data:
+        raise BadPayload("the event array is empty")
+    if len(data) > 1000:
+        raise BadPayload("more than 1000 events in one delivery")
+    delivery = ParsedDelivery()
+    for position, raw in enumerate(data):
+        item: WebhookEvent = validate(WebhookEvent, raw, prefix=f"[{position}]")
+        contact_id = str(item.objectId)
+        event_id = f"{item.portalId or 0}-{item.eventId}"  # HubSpot's dedup key is (portalId, eventId)
+        occurred_at = instant(item.occurredAt, f"[{position}].occurredAt", EPOCH)
+        kind = item.subscriptionType
+        if kind in ("contact.deletion", "contact.privacyDeletion"):
+            delivery.deletions.append(Deletion(Identities(hubspot_id=contact_id), reason=kind))
+        elif kind == "contact.creation":
+            delivery.events.append(_profile_event(event_id, occurred_at, contact_id, {}))
+            delivery.hubspot_ids_to_fetch.append(contact_id)
+        elif kind == "contact.propertyChange" and item.propertyName:
+            if item.propertyName.startswith(own_prefix) or item.propertyName not in PROPERTY_MAP:
+                delivery.ignored += 1  # our own write-back (never loop) or a property we do not score on
+                continue
+            patch = {PROPERTY_MAP[item.propertyName]: item.propertyValue}
+            delivery.events.append(_profile_event(event_id, occurred_at, contact_id, patch))
+        else:
+            delivery.ignored += 1
+    return delivery
+
+
+def _workflow_event(data: dict[str, Any], request: IncomingRequest) -> LeadEvent:
+    """A workflow body: {"id"/"objectId"/"vid", "properties": {...}} or the selected properties, flat."""
+    properties = data.get("properties")
+    if properties is None:
+        properties = data
+    if not isinstance(properties, dict):
+        raise BadPayload("properties must be an object", field="properties")
+    values = {name: _property_value(value) for name, value in properties.items()}
+    contact_id = data.get("objectId") or data.get("id") or data.get("vid") or values.get("hs_object_id")
+    if contact_id is None or isinstance(contact_id, (dict, list, bool)):
+        raise BadPayload("the workflow body names no contact (objectId, id, vid or hs_object_id)", field="objectId")
+    updated = values.get("lastmodifieddate") or data.get("updatedAt")
+    occurred_at = instant(updated, "properties.lastmodifieddate", request.received_at)
+    patch = {PROPERTY_MAP[name]: value for name, value in values.items() if name in PROPERTY_MAP}
+    digest = hashlib.sha256(request.body).hexdigest()[:24]  # a redelivered body is the same event
+    return _profile_event(f"workflow-{contact_id}-{digest}", occurred_at, str(contact_id), patch)
+
+
+def _property_value(value: Any) -> Any:
+    # Legacy v1 contact JSON wraps each property as {"value": ...}.
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def _profile_event(event_id: str, occurred_at: datetime, contact_id: str, patch: dict[str, Any]) -> LeadEvent:
+    email = patch.get("email") if isinstance(patch.get("email"), str) else None
+    return LeadEvent(
+        event_id=event_id,
+        source=SOURCE,
+        type=PROFILE_EVENT,
+        occurred_at=occurred_at,
+        identities=Identities(hubspot_id=contact_id, email=email or None),
+        properties={"profile": patch},
+    )
+
+
+def contact_profile_event(contact: dict[str, Any]) -> LeadEvent:
+    """A contact read from the CRM API ({"id", "properties", "updatedAt"}) as a profile event."""
+    properties = contact.get("properties") or {}
+    contact_id = str(contact["id"])
+    updated = contact.get("updatedAt") or properties.get("lastmodifieddate")
+    occurred_at = instant(updated, "updatedAt", EPOCH)
+    patch = {PROPERTY_MAP[name]: value for name, value in properties.items() if name in PROPERTY_MAP}
+    return _profile_event(f"contact-{contact_id}-{updated}", occurred_at, contact_id, patch)

@@ -1,0 +1,130 @@
+"""Salesforce Outbound Messages: a SOAP 1.1 envelope with 1-100 Lead or Contact notifications.
+
+Salesforce cannot sign outbound messages: the endpoint URL carries a secret `?token=` and the
+envelope's OrganizationId must be ours. The reply must be the exact Ack envelope, else Salesforce
+retries for 24 hours (out of order, possibly more than once: Notification Id deduplicates).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import Identities, LeadEvent
+from chalicelib.domain.profile import PROFILE_EVENT
+
+from .base import BadPayload, IncomingRequest, ParsedDelivery, Unauthorized, instant, require_secret, same
+
+SOURCE = "salesforce"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
+SOBJECT = "urn:sobject.enterprise.soap.sforce.com"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+MAX_NOTIFICATIONS = 100
+FIELD_MAP = {
+    "Email": "email",
+    "FirstName": "first_name",
+    "LastName": "last_name",
+    "Title": "job_title",
+    "Company": "company",
+    "NumberOfEmployees": "company_size",
+    "Industry": "industry",
+    "Country": "country",
+    "LeadSource": "lead_source",
+    "Status": "lead_status",
+}
+
+ACK = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}">'
+    "<soapenv:Body>"
+    f'<notificationsResponse xmlns="{OUTBOUND}"><Ack>true</Ack></notificationsResponse>'
+    "</soapenv:Body>"
+    "</soapenv:Envelope>"
+)
+
+
+def fault(message: str, code: str = "soapenv:Client") -> str:
+    text = message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}"><soapenv:Body><soapenv:Fault>'
+        f"<faultcode>{code}</faultcode><faultstring>{text}</faultstring>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+
+
+def verify_token(request: IncomingRequest, token: str) -> None:
+    expected = require_secret(token, "Salesforce")
+    if not same(expected, request.query.get("token")):
+        raise Unauthorized("the ?token= of the outbound message URL is wrong or missing")
+
+
+def _same_org(expected: str, given: str) -> bool:
+    # Setup shows the 15-character org id, messages carry the 18-character one: compare the first 15.
+    return bool(expected) and same(expected[:15], given[:15])
+
+
+def parse(request: IncomingRequest, org_id: str, integration_user_id: str = "") -> ParsedDelivery:
+    root = _xml(request.body)
+    notifications = root.find(f"{{{SOAP_ENV}}}Body/{{{OUTBOUND}}}notifications")
+    if root.tag != f"{{{SOAP_ENV}}}Envelope" or notifications is None:
+        raise BadPayload("not a Salesforce outbound message: no soapenv:Envelope/Body/notifications", "notifications")
+    organization = _text(notifications, f"{{{OUTBOUND}}}OrganizationId")
+    if not _same_org(org_id, organization or ""):
+        raise Unauthorized("OrganizationId is not this deployment's SALESFORCE_ORG_ID")
+    items = notifications.findall(f"{{{OUTBOUND}}}Notification")
+    if not 1 <= len(items) <= MAX_NOTIFICATIONS:
+        raise BadPayload(f"an outbound message carries 1 to 100 notifications, not {len(items)}", "Notification")
+    delivery = ParsedDelivery()
+    for position, item in enumerate(items):
+        event = _notification(item, position, request.received_at, integration_user_id)
+        if event is None:
+            delivery.ignored += 1
+        else:
+            delivery.events.append(event)
+    return delivery
+
+
+def _notification(item: ET.Element, position: int, received_at: datetime, own_user: str) -> LeadEvent | None:
+    notification_id = _text(item, f"{{{OUTBOUND}}}Id")
+    sobject = item.find(f"{{{OUTBOUND}}}sObject")
+    if not notification_id or sobject is None:
+        raise BadPayload(f"Notification[{position}] needs an Id and an sObject", f"Notification[{position}]")
+    object_type = (sobject.get(f"{{{XSI}}}type") or "").split(":")[-1]
+    if object_type not in ("Lead", "Contact"):
+        raise BadPayload(f"Notification[{position}].sObject is {object_type or 'untyped'}, not Lead or Contact")
+    fields = {child.tag.split("}")[-1]: (child.text or "").strip() for child in sobject}
+    record_id = fields.get("Id")
+    if not record_id:
+        raise BadPayload(f"Notification[{position}].sObject has no sf:Id", f"Notification[{position}].sObject.Id")
+    if own_user and fields.get("LastModifiedById", "")[:15] == own_user[:15]:
+        return None  # our own write-back: never loop
+    patch: dict[str, Any] = {attribute: fields[name] for name, attribute in FIELD_MAP.items() if name in fields}
+    if fields.get("IsConverted", "").lower() == "true":
+        patch["lifecycle_stage"] = "converted"
+    occurred_at = instant(fields.get("LastModifiedDate"), f"Notification[{position}].LastModifiedDate", received_at)
+    email = patch.get("email") or None
+    return LeadEvent(
+        event_id=notification_id,
+        source=SOURCE,
+        type=PROFILE_EVENT,
+        occurred_at=occurred_at,
+        identities=Identities(salesforce_id=record_id, email=email),
+        properties={"profile": patch, "sobject": object_type},
+    )
+
+
+def _xml(body: bytes) -> ET.Element:
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise BadPayload("DTDs and entities are not accepted")  # no entity expansion, ever
+    try:
+        return ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise BadPayload(f"malformed XML: {exc}") from exc
+
+
+def _text(element: ET.Element, path: str) -> str | None:
+    found = element.find(path)
+    return found.text.strip() if found is not None and found.text else None

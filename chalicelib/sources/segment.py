@@ -1,0 +1,213 @@
+"""Segment / RudderStack tracking API: /v1/batch, /v1/track, /v1/page, /v1/identify (and group,
+alias, screen inside a batch). HTTP Basic auth with the write key as username, as the SDKs send it.
+
+Event names are stored as sent ("Email Opened"): the rules file maps them to canonical types at
+scoring time, so a mapping added later applies to events already stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain import Identities, LeadEvent
+from chalicelib.domain.profile import PROFILE_EVENT
+
+from .base import (
+    BadPayload,
+    IncomingRequest,
+    ParsedDelivery,
+    Unauthorized,
+    instant,
+    parse_json,
+    require_secret,
+    same,
+    validate,
+)
+
+SOURCE = "segment"
+MAX_BATCH = 2500
+TRAIT_MAP = {
+    "email": "email",
+    "title": "job_title",
+    "job_title": "job_title",
+    "jobTitle": "job_title",
+    "firstName": "first_name",
+    "first_name": "first_name",
+    "lastName": "last_name",
+    "last_name": "last_name",
+    "industry": "industry",
+    "country": "country",
+    "employees": "company_size",
+    "employee_count": "company_size",
+    "company_size": "company_size",
+    "lead_source": "lead_source",
+    "source": "lead_source",
+}
+
+
+def verify(request: IncomingRequest, write_key: str) -> None:
+    expected = require_secret(write_key, "tracking")
+    header = request.header("authorization") or ""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise Unauthorized("HTTP Basic auth with the write key as username is required")
+    try:
+        username = base64.b64decode(encoded, validate=True).decode().partition(":")[0]
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unauthorized("malformed Basic credentials") from exc
+    if not same(expected, username):
+        raise Unauthorized("unknown write key")
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: str | None = None
+    messageId: str | int | None = None
+    timestamp: str | None = None
+    originalTimestamp: str | None = None
+    sentAt: str | None = None
+    userId: str | int | None = None
+    anonymousId: str | int | None = None
+    previousId: str | int | None = None
+    event: str | None = None
+    name: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+    traits: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    batch: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
+    sentAt: str | None = None
+
+
+def parse(request: IncomingRequest, kind: str) -> ParsedDelivery:
+    """`kind` is the route: batch, track, page or identify."""
+    data = parse_json(request)
+    if kind == "batch":
+        batch: Batch = validate(Batch, data)
+        raw_messages, sent_at = batch.batch, batch.sentAt
+    else:
+        raw_messages, sent_at = [data], None
+    delivery = ParsedDelivery()
+    for position, raw in enumerate(raw_messages):
+        prefix = f"batch[{position}]" if kind == "batch" else ""
+        message: Message = validate(Message, raw, prefix=prefix)
+        message_type = (message.type or ("" if kind == "batch" else kind)).lower()
+        event = _event(message, message_type, sent_at, request, raw, prefix)
+        if event is None:
+            delivery.ignored += 1
+        else:
+            delivery.events.append(event)
+    return delivery
+
+
+def _event(
+    message: Message, message_type: str, batch_sent_at: str | None, request: IncomingRequest, raw: Any, prefix: str
+) -> LeadEvent | None:
+    where = f"{prefix}." if prefix else ""
+    identities = Identities(
+        user_id=message.userId,
+        anonymous_id=message.anonymousId,
+        email=_email(message),
+    )
+    if message.userId is None and message.anonymousId is None:
+        raise BadPayload(f"{where}userId or anonymousId is required", field=f"{where}userId")
+    properties: dict[str, Any] = {}
+    if message_type == "track":
+        if not message.event:
+            raise BadPayload(f"{where}event: a track call needs an event name", field=f"{where}event")
+        event_type = message.event
+        properties = _email_properties(message.properties)
+    elif message_type in ("page", "screen"):
+        event_type = "page_view" if message_type == "page" else "screen_view"
+        page = message.context.get("page") if isinstance(message.context.get("page"), dict) else {}
+        properties = {**page, **message.properties}
+        if message.name and "name" not in properties:
+            properties["name"] = message.name
+    elif message_type in ("identify", "group"):
+        event_type = PROFILE_EVENT
+        properties = {"profile": _profile(message.traits, company_level=message_type == "group")}
+    elif message_type == "alias":
+        if message.previousId is None:
+            raise BadPayload(f"{where}previousId: an alias call needs the previous id", field=f"{where}previousId")
+        # The previous id may have been an anonymousId or an older userId: link both readings.
+        identities = Identities(user_id=message.userId, anonymous_id=str(message.previousId))
+        event_type = "alias"
+    else:
+        return None
+    occurred_at = _occurred_at(message, batch_sent_at, request.received_at, where)
+    message_id = message.messageId or hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:32]
+    try:
+        return LeadEvent(
+            event_id=str(message_id),
+            source=SOURCE,
+            type=event_type,
+            occurred_at=occurred_at,
+            identities=identities,
+            properties=properties,
+        )
+    except ValueError as exc:
+        raise BadPayload(f"{where}properties: {exc}", field=f"{where}properties") from exc
+
+
+def _occurred_at(message: Message, batch_sent_at: str | None, received_at: datetime, where: str) -> datetime:
+    """Segment's clock-skew correction: receivedAt - (sentAt - timestamp), never in the future."""
+    original = message.originalTimestamp or message.timestamp
+    stamped = instant(original, f"{where}timestamp", received_at)
+    sent_raw = message.sentAt or batch_sent_at
+    if original and sent_raw:
+        sent = instant(sent_raw, f"{where}sentAt", received_at)
+        stamped = received_at - (sent - stamped)
+    return min(stamped, received_at)
+
+
+def _email(message: Message) -> str | None:
+    traits = message.context.get("traits") if isinstance(message.context.get("traits"), dict) else {}
+    for source in (message.traits, traits, message.properties):
+        value = source.get("email")
+        if isinstance(value, str) and "@" in value:
+            return value
+    return None
+
+
+def _email_properties(properties: dict[str, Any]) -> dict[str, Any]:
+    """Segment's email spec calls the message `email_id`; the engine's rules read `message_id`."""
+    if "message_id" not in properties and properties.get("email_id") is not None:
+        return {**properties, "message_id": properties["email_id"]}
+    return dict(properties)
+
+
+def _profile(traits: dict[str, Any], company_level: bool) -> dict[str, Any]:
+    if company_level:
+        # group() traits describe the account: its name is the company, not the person's name
+        company = {"company": traits.get("name"), "industry": traits.get("industry")}
+        company["company_size"] = traits.get("employees") or traits.get("employee_count")
+        return {key: value for key, value in company.items() if value not in (None, "")}
+    profile = {
+        TRAIT_MAP[name]: value for name, value in traits.items() if name in TRAIT_MAP and value not in (None, "")
+    }
+    company = traits.get("company")
+    if isinstance(company, dict):
+        if company.get("name"):
+            profile["company"] = company["name"]
+        for key in ("employee_count", "employees"):
+            if company.get(key) is not None:
+                profile.setdefault("company_size", company[key])
+        if company.get("industry"):
+            profile.setdefault("industry", company["industry"])
+    elif isinstance(company, str) and company:
+        profile["company"] = company
+    address = traits.get("address")
+    if isinstance(address, dict) and address.get("country"):
+        profile.setdefault("country", address["country"])
+    return profile

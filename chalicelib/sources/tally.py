@@ -1,0 +1,84 @@
+"""Tally webhooks: `Tally-Signature` = base64(HMAC-SHA256(secret, raw body))."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import (
+    IncomingRequest,
+    ParsedDelivery,
+    Unauthorized,
+    b64,
+    hmac_sha256,
+    instant,
+    parse_json,
+    require_secret,
+    same,
+    validate,
+)
+from .form_fields import Answer, submission_delivery
+
+SOURCE = "tally"
+
+
+def verify(request: IncomingRequest, secret: str) -> None:
+    expected = b64(hmac_sha256(require_secret(secret, "Tally"), request.body))
+    if not same(expected, request.header("tally-signature")):
+        raise Unauthorized("Tally-Signature does not match")
+
+
+class _Field(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    key: str
+    label: str | None = None
+    type: str = ""
+    value: Any = None
+    options: list[dict[str, Any]] | None = None
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    responseId: str = Field(min_length=1)
+    formId: str = Field(min_length=1)
+    formName: str | None = None
+    createdAt: str | None = None
+    fields: list[_Field] = []
+
+
+class _Delivery(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    eventId: str = Field(min_length=1)
+    eventType: str
+    createdAt: str | None = None
+    data: _Data
+
+
+def _value(field: _Field) -> Any:
+    # Choice fields carry option ids as the value; the labels live in `options`.
+    if field.options and field.value is not None:
+        chosen = field.value if isinstance(field.value, list) else [field.value]
+        labels = {option.get("id"): option.get("text") for option in field.options}
+        return [labels.get(item, item) for item in chosen]
+    return field.value
+
+
+def parse(request: IncomingRequest) -> ParsedDelivery:
+    delivery: _Delivery = validate(_Delivery, parse_json(request))
+    if delivery.eventType != "FORM_RESPONSE":
+        return ParsedDelivery(ignored=1)
+    data = delivery.data
+    answers = [Answer(label=field.label or field.key, kind=field.type, value=_value(field)) for field in data.fields]
+    hidden = {a.label: a.value for a in answers if a.kind == "HIDDEN_FIELDS" and isinstance(a.value, str)}
+    submitted = instant(data.createdAt or delivery.createdAt, "data.createdAt", request.received_at)
+    return submission_delivery(
+        source=SOURCE,
+        # eventId changes on a retried delivery of the same response in some setups: responseId does not.
+        submission_id=data.responseId,
+        form_id=data.formId,
+        form_name=data.formName or "",
+        submitted_at=submitted,
+        answers=answers,
+        form_type=hidden.get("form_type"),
+    )

@@ -1,0 +1,68 @@
+"""Webflow form_submission webhooks: `x-webflow-signature` = hex(HMAC-SHA256(secret, timestamp + ":" + body))."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .base import (
+    IncomingRequest,
+    ParsedDelivery,
+    Unauthorized,
+    check_fresh,
+    hmac_sha256,
+    instant,
+    parse_json,
+    require_secret,
+    same,
+    validate,
+)
+from .form_fields import Answer, submission_delivery
+
+SOURCE = "webflow"
+
+
+def verify(request: IncomingRequest, secret: str, now: datetime, tolerance_seconds: int = 300) -> None:
+    secret = require_secret(secret, "Webflow")
+    timestamp = request.header("x-webflow-timestamp")
+    check_fresh(timestamp, now, tolerance_seconds, "x-webflow-timestamp")
+    expected = hmac_sha256(secret, f"{timestamp}:".encode() + request.body).hex()
+    if not same(expected, request.header("x-webflow-signature")):
+        raise Unauthorized("x-webflow-signature does not match")
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = ""
+    siteId: str | None = None
+    formId: str | None = None
+    id: str | None = None
+    submittedAt: str | None = None
+    data: dict[str, Any]
+
+
+class _Delivery(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    triggerType: str
+    payload: _Payload
+
+
+def parse(request: IncomingRequest) -> ParsedDelivery:
+    delivery: _Delivery = validate(_Delivery, parse_json(request))
+    if delivery.triggerType != "form_submission":
+        return ParsedDelivery(ignored=1)
+    payload = delivery.payload
+    answers = [Answer(label=label, kind="text", value=value) for label, value in payload.data.items()]
+    submission_id = payload.id or hashlib.sha256(request.body).hexdigest()[:32]
+    return submission_delivery(
+        source=SOURCE,
+        submission_id=submission_id,
+        form_id=payload.formId or payload.name,
+        form_name=payload.name,
+        submitted_at=instant(payload.submittedAt, "payload.submittedAt", request.received_at),
+        answers=answers,
+        form_type=str(payload.data.get("form_type") or "") or None,
+    )

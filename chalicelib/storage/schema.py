@@ -1,0 +1,69 @@
+"""The one DynamoDB table, defined once: used by local setup, tests and the deploy template.
+
+Single-table layout (all keys are strings):
+
+- lead: pk `LEAD#<id>`, sk `LEAD`. Profile, card, version (optimistic lock); `tier`/`score` feed
+  GSI by_tier; `due_shard`/`due_at` feed GSI due, only while a change is due (a sparse index).
+- event: pk `LEAD#<id>`, sk `EVT#<source>#<event id>`. A conditional put is the idempotent write;
+  `ttl` is set after the longest decay horizon.
+- identity: pk `ID#<kind>:<value>`, sk `ID`. Which lead an email, HubSpot id, anonymousId ... is.
+
+One Query on `pk = LEAD#<id>` returns a lead and all its events: rescoring costs one read request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TTL_ATTRIBUTE = "ttl"
+BY_TIER_INDEX = "by_tier"
+DUE_INDEX = "due"
+DUE_SHARDS = 8
+
+TABLE_DEFINITION: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+        {"AttributeName": "tier", "AttributeType": "S"},
+        {"AttributeName": "score", "AttributeType": "N"},
+        {"AttributeName": "due_shard", "AttributeType": "S"},
+        {"AttributeName": "due_at", "AttributeType": "S"},
+    ],
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": BY_TIER_INDEX,
+            "KeySchema": [
+                {"AttributeName": "tier", "KeyType": "HASH"},
+                {"AttributeName": "score", "KeyType": "RANGE"},
+            ],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": ["lead_id", "grade", "fit", "engagement", "reasons", "updated_at"],
+            },
+        },
+        {
+            "IndexName": DUE_INDEX,
+            "KeySchema": [
+                {"AttributeName": "due_shard", "KeyType": "HASH"},
+                {"AttributeName": "due_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        },
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create the table (and turn on TTL) if it does not exist yet."""
+    existing = client.list_tables().get("TableNames", [])
+    if table_name not in existing:
+        client.create_table(TableName=table_name, **TABLE_DEFINITION)
+        client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )

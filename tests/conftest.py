@@ -1,0 +1,124 @@
+"""Shared fixtures: an AWS account in moto (reached through boto3, as production does), the app
+with test secrets, and a guard that no log line of the whole run carries an email or a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+SECRETS = {
+    "HUBSPOT_CLIENT_SECRET": "hs-client-secret-0123456789",
+    "SALESFORCE_WEBHOOK_TOKEN": "sf-token-0123456789",
+    "SALESFORCE_ORG_ID": "00D5g000004abcdEAA",
+    "TYPEFORM_SECRET": "typeform-secret-0123456789",
+    "TALLY_SECRET": "tally-secret-0123456789",
+    "WEBFLOW_SECRET": "webflow-secret-0123456789",
+    "FORMS_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "EVENTS_WRITE_KEY": "write-key-0123456789",
+    "ADMIN_API_KEY": "admin-key-0123456789",
+}
+TABLE = "leadscore-test"
+_LOG = io.StringIO()
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _capture_service_logs() -> Iterator[None]:
+    """Every structured log line of the run goes through here too (see test_logs_carry_no_personal_data)."""
+    from chalicelib.observability import logger
+
+    handler = logging.StreamHandler(_LOG)
+    handler.setFormatter(logger.registered_formatter)
+    logger._logger.addHandler(handler)
+    yield
+    logger._logger.removeHandler(handler)
+
+
+def captured_logs() -> str:
+    return _LOG.getvalue()
+
+
+def leaked(text: str) -> list[str]:
+    """Emails and configured secrets found in `text`."""
+    found = [match for match in _EMAIL.findall(text)]
+    found += [name for name, value in SECRETS.items() if value in text]
+    return found
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh moto account with the table, the app's environment, and a DynamoDB call counter."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "TABLE_NAME": TABLE,
+        **SECRETS,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    from chalicelib import web
+    from chalicelib.storage.schema import create_table
+
+    with mock_aws():
+        boto3.setup_default_session()
+        create_table(boto3.client("dynamodb"), TABLE)
+        web.reset()
+        counter = DynamoCalls()
+        boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", counter)
+        yield counter
+        web.reset()
+
+
+class DynamoCalls:
+    """Counts DynamoDB API requests made through boto3 (botocore's before-call hook)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, model: Any = None, **_: Any) -> None:
+        self.calls.append(model.name if model is not None else "?")
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    @property
+    def count(self) -> int:
+        return len(self.calls)
+
+
+@pytest.fixture
+def client(aws: Any) -> Iterator[Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="dev") as test_client:
+        yield test_client
+
+
+def admin_get(client: Any, path: str) -> Any:
+    return client.http.get(path, headers={"Authorization": f"Bearer {SECRETS['ADMIN_API_KEY']}"})
+
+
+def json_body(response: Any) -> Any:
+    return json.loads(response.body)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The whole run's logs must not carry personal data or secrets: fail the run if they do."""
+    found = leaked(captured_logs())
+    if found:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nlog lines leaked personal data or secrets: {sorted(set(found))[:5]}")

@@ -1,0 +1,260 @@
+"""HubSpot webhooks end to end: HubSpot's own SDK signs, moto stores, a local HTTP server is HubSpot's API."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+
+from chalicelib.sources.base import IncomingRequest, Unauthorized
+from chalicelib.sources.hubspot import verify
+from tests import signing
+from tests.conftest import SECRETS, TABLE, admin_get, json_body
+
+PATH = "/webhooks/hubspot"
+
+
+def hubspot_event(event_id: int, kind: str, contact: int, **extra) -> dict:
+    return {
+        "eventId": event_id,
+        "subscriptionId": 12345,
+        "portalId": 62515,
+        "appId": 54321,
+        "occurredAt": int(time.time() * 1000) - 60_000,
+        "subscriptionType": kind,
+        "attemptNumber": 0,
+        "objectId": contact,
+        "changeSource": "CRM",
+        **extra,
+    }
+
+
+def change(event_id: int, contact: int, name: str, value: str) -> dict:
+    return hubspot_event(event_id, "contact.propertyChange", contact, propertyName=name, propertyValue=value)
+
+
+def post(client, payload, **kwargs):
+    body, headers = signing.hubspot_v3(PATH, payload, **kwargs)
+    return client.http.post(PATH, body=body, headers=headers)
+
+
+def item_count() -> int:
+    return boto3.client("dynamodb").scan(TableName=TABLE, Select="COUNT")["Count"]
+
+
+def test_official_v1_test_vector_verifies() -> None:
+    body = (
+        '[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1564113600000,"subscriptionType":'
+        '"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]'
+    )
+    request = IncomingRequest(
+        method="POST",
+        url="https://example.com/webhooks/hubspot",
+        headers={"x-hubspot-signature": "232db2615f3d666fe21a8ec971ac7b5402d33b9a925784df3ca654d05f4817de"},
+        body=body.encode(),
+        query={},
+        received_at=datetime.now(UTC),
+    )
+    verify(request, "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy", datetime.now(UTC))
+    with pytest.raises(Unauthorized):
+        verify(request, "another-secret", datetime.now(UTC))
+
+
+def test_property_changes_build_the_profile_and_score(client) -> None:
+    payload = [
+        hubspot_event(1, "contact.creation", 501),
+        change(2, 501, "email", "Jane@Acme.com"),
+        change(3, 501, "jobtitle", "VP Marketing"),
+        change(4, 501, "numemployees", "100-500"),
+        change(5, 501, "industry", "Computer Software"),
+    ]
+    response = post(client, payload)
+    assert response.status_code == 200, response.body
+    assert json_body(response)["accepted"] == 5
+
+    lead = json_body(admin_get(client, "/leads/hubspot:501"))
+    assert lead["profile"]["job_title"] == "VP Marketing"
+    assert (lead["fit"], lead["grade"]) == (45, "A")
+    assert "email:jane@acme.com" in lead["identities"]
+    assert json_body(admin_get(client, "/leads/email:jane%40acme.com"))["lead_id"] == lead["lead_id"]
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_legacy_signatures_are_accepted_when_announced(client, version: str) -> None:
+    body, headers = signing.hubspot_legacy(PATH, [change(7, 9, "jobtitle", "CTO")], version)
+    assert client.http.post(PATH, body=body, headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda body, headers: (body.replace("CTO", "CEO"), headers),
+        lambda body, headers: (body, {**headers, "X-HubSpot-Signature-v3": "bm90IGEgc2lnbmF0dXJl"}),
+        lambda body, headers: (body, {k: v for k, v in headers.items() if k != "X-HubSpot-Signature-v3"}),
+        lambda body, headers: (body, {k: v for k, v in headers.items() if k != "X-HubSpot-Request-Timestamp"}),
+    ],
+    ids=["body changed", "wrong signature", "no signature", "no timestamp"],
+)
+def test_a_bad_signature_is_401_and_stores_nothing(client, tamper) -> None:
+    body, headers = signing.hubspot_v3(PATH, [change(8, 10, "jobtitle", "CTO")])
+    body, headers = tamper(body, headers)
+    response = client.http.post(PATH, body=body, headers=headers)
+    assert response.status_code == 401
+    assert json_body(response)["error"] == "unauthorized"
+    assert item_count() == 0
+
+
+def test_a_delivery_older_than_five_minutes_is_401(client) -> None:
+    stale = int(time.time() * 1000) - 301_000
+    assert post(client, [change(9, 11, "jobtitle", "CTO")], timestamp_ms=stale).status_code == 401
+    assert item_count() == 0
+
+
+def test_a_signature_with_another_secret_is_401(client) -> None:
+    assert post(client, [change(9, 11, "jobtitle", "CTO")], secret="someone-else").status_code == 401
+
+
+def test_a_redelivered_event_is_stored_once_and_counted_once(client) -> None:
+    payload = [hubspot_event(20, "contact.creation", 601), change(21, 601, "jobtitle", "Director of Ops")]
+    first = json_body(post(client, payload))
+    again = json_body(post(client, payload))  # HubSpot retries with the same eventIds
+    assert (first["accepted"], first["duplicates"]) == (2, 0)
+    assert (again["accepted"], again["duplicates"]) == (0, 2)
+    lead = json_body(admin_get(client, "/leads/hubspot:601"))
+    assert lead["fit"] == 15
+
+
+def test_changes_to_our_own_lead_properties_are_ignored(client) -> None:
+    response = json_body(post(client, [change(30, 700, "lead_score", "88"), change(31, 700, "lead_tier", "hot")]))
+    assert (response["accepted"], response["ignored"]) == (0, 2)
+    assert admin_get(client, "/leads/hubspot:700").status_code == 404
+
+
+def test_an_older_change_redelivered_late_does_not_overwrite_a_newer_one(client) -> None:
+    newer = change(41, 800, "jobtitle", "CEO")
+    older = {**change(40, 800, "jobtitle", "Intern"), "occurredAt": newer["occurredAt"] - 3_600_000}
+    post(client, [newer])
+    post(client, [older])
+    assert json_body(admin_get(client, "/leads/hubspot:800"))["profile"]["job_title"] == "CEO"
+
+
+@pytest.mark.parametrize("kind", ["contact.privacyDeletion", "contact.deletion"])
+def test_deletion_removes_the_leads_data(client, kind: str) -> None:
+    post(client, [change(50, 900, "email", "gone@acme.com"), change(51, 900, "jobtitle", "VP")])
+    assert admin_get(client, "/leads/hubspot:900").status_code == 200
+    response = json_body(post(client, [hubspot_event(52, kind, 900)]))
+    assert response["success"] is True
+    assert admin_get(client, "/leads/hubspot:900").status_code == 404
+    assert admin_get(client, "/leads/email:gone@acme.com").status_code == 404
+    assert item_count() == 0
+
+
+def test_workflow_send_a_webhook_body(client) -> None:
+    body = {
+        "objectId": 1001,
+        "properties": {"email": "ops@globex.com", "jobtitle": "Head of RevOps", "numemployees": "250"},
+    }
+    assert post(client, body).status_code == 200
+    lead = json_body(admin_get(client, "/leads/hubspot:1001"))
+    assert lead["fit"] == 35
+    again = json_body(post(client, body))
+    assert again["duplicates"] == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ("not json", None),
+        ([], None),
+        ([{"eventId": 1}], "[0].subscriptionType"),
+        ([{**change(1, 2, "x", "y"), "occurredAt": "yesterday"}], "[0].occurredAt"),
+        ({"properties": "nope"}, "properties"),
+        ({"properties": {"email": "a@b.co"}}, "objectId"),
+    ],
+)
+def test_malformed_bodies_are_400_naming_the_problem(client, payload, field) -> None:
+    response = post(client, payload)
+    assert response.status_code == 400
+    error = json_body(response)
+    assert error["error"] == "bad_payload"
+    if field:
+        assert error["field"] == field
+    assert item_count() == 0
+
+
+def test_public_base_url_overrides_the_signed_uri(client, monkeypatch) -> None:
+    from chalicelib import web
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://hooks.acme.com/scoring")
+    web.reset()
+    payload = [change(60, 61, "jobtitle", "CTO")]
+    body, headers = signing.hubspot_v3(PATH, payload)  # signed for http://localhost: now wrong
+    assert client.http.post(PATH, body=body, headers=headers).status_code == 401
+    signing_base = signing.BASE
+    signing.BASE = "https://hooks.acme.com/scoring"
+    try:
+        body, headers = signing.hubspot_v3(PATH, payload)
+    finally:
+        signing.BASE = signing_base
+    assert client.http.post(PATH, body=body, headers=headers).status_code == 200
+
+
+def test_behind_api_gateway_the_forwarded_scheme_and_host_are_signed(client) -> None:
+    payload = [change(70, 71, "jobtitle", "CTO")]
+    signing_base = signing.BASE
+    signing.BASE = "https://abc123.execute-api.us-east-1.amazonaws.com"
+    try:
+        body, headers = signing.hubspot_v3(PATH, payload)
+    finally:
+        signing.BASE = signing_base
+    headers = {**headers, "Host": "abc123.execute-api.us-east-1.amazonaws.com", "X-Forwarded-Proto": "https"}
+    assert client.http.post(PATH, body=body, headers=headers).status_code == 200
+
+
+def test_contacts_without_properties_are_read_from_hubspot_in_one_batch(client, httpserver, monkeypatch) -> None:
+    from chalicelib import web
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test-token")
+    monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
+    web.reset()
+    contacts = [
+        {"id": str(1200 + n), "properties": {"email": f"p{n}@initech.com", "jobtitle": "VP Sales", "numemployees": "120"},
+         "updatedAt": "2026-11-22T10:00:00Z"}
+        for n in range(10)
+    ]  # fmt: skip
+    httpserver.expect_oneshot_request(
+        "/crm/v3/objects/contacts/batch/read", method="POST", headers={"Authorization": "Bearer pat-test-token"}
+    ).respond_with_json({"status": "COMPLETE", "results": contacts})
+    payload = [hubspot_event(1300 + n, "contact.creation", 1200 + n) for n in range(10)]
+    assert post(client, payload).status_code == 200
+    httpserver.check_assertions()
+    requested = json.loads(httpserver.log[0][0].data)
+    assert sorted(item["id"] for item in requested["inputs"]) == [str(1200 + n) for n in range(10)]
+    assert "jobtitle" in requested["properties"]
+    lead = json_body(admin_get(client, "/leads/email:p3@initech.com"))
+    assert lead["fit"] == 35 and lead["identities"] == ["email:p3@initech.com", "hubspot:1203"]
+
+
+def test_hubspot_api_down_is_503_and_nothing_is_stored(client, httpserver, monkeypatch) -> None:
+    from chalicelib import web
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test-token")
+    monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
+    web.reset()
+    httpserver.expect_request("/crm/v3/objects/contacts/batch/read").respond_with_data("busy", status=502)
+    response = post(client, [hubspot_event(1400, "contact.creation", 1401)])
+    assert response.status_code == 503
+    assert item_count() == 0  # HubSpot delivers again; the retry is the one that lands
+
+
+def test_secrets_are_required_not_optional(client, monkeypatch) -> None:
+    from chalicelib import web
+
+    monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", "")
+    web.reset()
+    body, headers = signing.hubspot_v3(PATH, [change(80, 81, "jobtitle", "CTO")], secret="")
+    assert client.http.post(PATH, body=body, headers=headers).status_code == 401
+    assert SECRETS["HUBSPOT_CLIENT_SECRET"]  # the fixture's real secret is untouched
