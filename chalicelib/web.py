@@ -137,7 +137,8 @@ def _error(source: str, status: int, code: str, message: str, field: str | None 
     if source == "salesforce":
         xml = fault(message, "soapenv:Client" if status < 500 else "soapenv:Server")
         return Response(body=xml, status_code=status, headers={"Content-Type": "text/xml; charset=utf-8", **headers})
-    body: dict[str, Any] = {"error": code, "message": message}
+    # `code` too: Segment's SDKs read {"code", "message"} from an error reply.
+    body: dict[str, Any] = {"error": code, "code": code, "message": message}
     if field:
         body["field"] = field
     if status == 401:

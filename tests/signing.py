@@ -94,3 +94,7 @@ def standard_webhook(payload: Any, message_id: str, when: datetime | None = None
 def basic(write_key: str | None = None) -> dict:
     token = base64.b64encode(f"{write_key or SECRETS['EVENTS_WRITE_KEY']}:".encode()).decode()
     return {"Content-Type": "application/json", "Authorization": f"Basic {token}"}
+
+
+def json_dumps(payload: Any) -> str:
+    return json.dumps(payload)

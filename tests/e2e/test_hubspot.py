@@ -221,10 +221,13 @@ def test_contacts_without_properties_are_read_from_hubspot_in_one_batch(client, 
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
     web.reset()
     contacts = [
-        {"id": str(1200 + n), "properties": {"email": f"p{n}@initech.com", "jobtitle": "VP Sales", "numemployees": "120"},
-         "updatedAt": "2026-11-22T10:00:00Z"}
+        {
+            "id": str(1200 + n),
+            "properties": {"email": f"p{n}@initech.com", "jobtitle": "VP Sales", "numemployees": "120"},
+            "updatedAt": "2026-11-22T10:00:00Z",
+        }
         for n in range(10)
-    ]  # fmt: skip
+    ]
     httpserver.expect_oneshot_request(
         "/crm/v3/objects/contacts/batch/read", method="POST", headers={"Authorization": "Bearer pat-test-token"}
     ).respond_with_json({"status": "COMPLETE", "results": contacts})

@@ -1,0 +1,140 @@
+"""Segment-style tracking: the unmodified Segment Python SDK, pointed at the app served over real
+HTTP (chalice's local server), must just work; identify links earlier anonymous events."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from segment.analytics.client import Client as SegmentClient
+from segment.analytics.request import APIError
+
+from tests import signing
+from tests.conftest import SECRETS, admin_get, json_body
+
+
+@pytest.fixture
+def live_url(aws: Any) -> Iterator[str]:
+    from chalice.config import Config
+    from chalice.local import LocalChalice, LocalDevServer, create_local_server
+
+    from app import app
+
+    config = Config.create(chalice_stage="dev", app_name="leadscore")
+    # create_local_server makes the app thread-safe for the local server by changing its class, once.
+    if isinstance(app, LocalChalice):
+        server = LocalDevServer(app, config, "127.0.0.1", 0)
+    else:
+        server = create_local_server(app, config, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server.server_address[:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def sdk(url: str, write_key: str | None = None, errors: list | None = None) -> SegmentClient:
+    return SegmentClient(
+        write_key or SECRETS["EVENTS_WRITE_KEY"],
+        host=url,
+        sync_mode=True,
+        max_retries=0,
+        on_error=(lambda error, batch: errors.append(error)) if errors is not None else None,
+    )
+
+
+def test_the_segment_sdk_tracks_pages_and_events_that_score(live_url: str, client) -> None:
+    errors: list = []
+    analytics = sdk(live_url, errors=errors)
+    analytics.page(anonymous_id="anon-42", name="Pricing", properties={"url": "https://acme.example/pricing"})
+    analytics.track(anonymous_id="anon-42", event="Demo Requested")
+    analytics.track(anonymous_id="anon-42", event="Email Opened", properties={"email_id": "m-1"})
+    analytics.flush()
+    assert errors == []
+    lead = json_body(admin_get(client, "/leads/anon:anon-42"))
+    assert lead["engagement"] == 75
+
+
+def test_identify_links_earlier_anonymous_events_to_the_known_lead(live_url: str, client) -> None:
+    analytics = sdk(live_url)
+    analytics.page(anonymous_id="anon-7", properties={"url": "https://acme.example/pricing"})
+    analytics.track(anonymous_id="anon-7", event="Webinar Attended")
+    # A form fills in who they are, under the email
+    body, headers = signing.standard_webhook({"form": "Contact", "fields": {"Email": "ana@acme.io"}}, "msg_ana")
+    client.http.post("/webhooks/forms/generic", body=body, headers=headers)
+    analytics.identify(
+        user_id="user-7",
+        anonymous_id="anon-7",
+        traits={"email": "Ana@Acme.io", "title": "CTO", "company": {"name": "Acme", "employee_count": 300}},
+    )
+    analytics.track(user_id="user-7", event="Trial Started")  # later calls carry only the userId
+    analytics.flush()
+    by_email = json_body(admin_get(client, "/leads/email:ana@acme.io"))
+    assert json_body(admin_get(client, "/leads/anon:anon-7"))["lead_id"] == by_email["lead_id"]
+    assert json_body(admin_get(client, "/leads/user:user-7"))["lead_id"] == by_email["lead_id"]
+    assert by_email["engagement"] == 20 + 25 + 30
+    assert by_email["fit"] == 35
+    assert {"anon:anon-7", "email:ana@acme.io", "user:user-7"} <= set(by_email["identities"])
+
+
+def test_a_wrong_write_key_is_rejected(live_url: str, client) -> None:
+    analytics = sdk(live_url, write_key="not-the-key")
+    with pytest.raises(APIError) as rejected:
+        analytics.track(anonymous_id="anon-9", event="Demo Requested")
+    assert (rejected.value.status, rejected.value.code) == (401, "unauthorized")
+    assert admin_get(client, "/leads/anon:anon-9").status_code == 404
+
+
+def test_single_message_routes_and_clock_skew(client) -> None:
+    message = {
+        "type": "track",
+        "event": "Quote Requested",
+        "userId": "u-100",
+        "messageId": "msg-100",
+        # the device clock is an hour ahead: timestamp and sentAt are both skewed, the difference is real
+        "timestamp": "2030-01-01T11:00:00Z",
+        "sentAt": "2030-01-01T11:00:05Z",
+    }
+    response = client.http.post("/v1/track", body=signing.json_dumps(message), headers=signing.basic())
+    assert response.status_code == 200
+    card = json_body(admin_get(client, "/leads/user:u-100"))["card"]
+    assert card["engagement"] == 30
+    (contribution,) = [c for c in card["contributions"] if c["rule"] == "quote_request"]
+    assert contribution["event_ids"] == ["msg-100"]
+    page = {"userId": "u-100", "messageId": "p-1", "properties": {"path": "/docs/setup", "duration_seconds": 1000}}
+    assert client.http.post("/v1/page", body=signing.json_dumps(page), headers=signing.basic()).status_code == 200
+    identify = {"userId": "u-100", "messageId": "i-1", "traits": {"email": "u100@acme.io", "title": "VP"}}
+    assert (
+        client.http.post("/v1/identify", body=signing.json_dumps(identify), headers=signing.basic()).status_code == 200
+    )
+    lead = json_body(admin_get(client, "/leads/email:u100@acme.io"))
+    assert (lead["fit"], lead["engagement"]) == (15, 65)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/batch", {"batch": []}, "batch"),
+        ("/v1/batch", {"batch": [{"type": "track", "event": "X"}]}, "batch[0].userId"),
+        ("/v1/track", {"userId": "u", "type": "track"}, "event"),
+        ("/v1/batch", {"batch": [{"type": "track", "event": "X", "userId": "u", "timestamp": "soon"}]},
+         "batch[0].timestamp"),
+        ("/v1/batch", {"nope": 1}, "batch"),
+    ],
+)  # fmt: skip
+def test_malformed_tracking_calls_are_400(client, path: str, body: dict, field: str) -> None:
+    response = client.http.post(path, body=signing.json_dumps(body), headers=signing.basic())
+    assert response.status_code == 400
+    assert json_body(response)["field"] == field
+
+
+def test_missing_auth_is_401_with_a_basic_challenge(client) -> None:
+    body = signing.json_dumps({"userId": "u", "event": "X"})
+    response = client.http.post("/v1/track", body=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
