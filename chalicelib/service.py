@@ -3,6 +3,8 @@ scoring itself is the pure domain's."""
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +20,12 @@ from chalicelib.sources.base import ParsedDelivery
 from chalicelib.sources.hubspot import contact_profile_event
 from chalicelib.storage.dynamodb import IdentityConflict, LeadRecord, LeadRepository, StoredEvent, VersionConflict
 
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
+
+
+def jittered_backoff(attempt: int) -> None:
+    """Full jitter: concurrent writers of one lead spread out instead of colliding again."""
+    time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
 
 
 class ContactDirectory(Protocol):
@@ -65,18 +72,22 @@ class LeadService:
         repository: LeadRepository,
         rules: Callable[[], Rules],
         contacts: ContactDirectory | None = None,
+        backoff: Callable[[int], None] = jittered_backoff,
     ) -> None:
         self.repository = repository
         self.rules = rules
         self.contacts = contacts
+        self.backoff = backoff
 
     # ---------------------------------------------------------------------------------- ingest
     def ingest(self, delivery: ParsedDelivery, now: datetime) -> IngestOutcome:
         outcome = IngestOutcome(ignored=delivery.ignored)
         events = _unique(delivery.events)
         known = self.repository.resolve(key for event in events for key in event.identities.as_keys())
-        events += self._fetched_profiles(delivery, events, known)
-        known.update(self.repository.resolve(k for e in events for k in e.identities.as_keys() if k not in known))
+        fetched = self._fetched_profiles(delivery, events, known)
+        if fetched:
+            events += fetched
+            known.update(self.repository.resolve(k for e in fetched for k in e.identities.as_keys() if k not in known))
 
         touched: list[str] = []
         for plan in plan_leads([event.identities.as_keys() for event in events], known):
@@ -119,7 +130,9 @@ class LeadService:
     ) -> tuple[str, int, int]:
         rules = self.rules()
         stored_events = [StoredEvent(event, expires_at(event, rules)) for event in members]
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                self.backoff(attempt)
             target = lead_id or new_lead_id()
             for other in merge_from:
                 self.repository.merge(other, target, [key for key, owner in known.items() if owner == other])
@@ -144,7 +157,9 @@ class LeadService:
     # --------------------------------------------------------------------------------- rescore
     def rescore(self, lead_id: str, now: datetime) -> Rescored:
         """Read the lead and all its events, score, save; on a concurrent save, read again."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                self.backoff(attempt)
             record = self.repository.load(lead_id, now) or LeadRecord(lead_id, 0, [], None)
             profile, card = self.score_record(record, now)
             keys = sorted(set(record.keys) | {key for event in record.events for key in event.identities.as_keys()})

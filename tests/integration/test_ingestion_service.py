@@ -1,0 +1,228 @@
+"""The service and the DynamoDB repository against moto: idempotency, optimistic locking,
+identity races, TTL on read, DynamoDB's batch limits, and how many requests an event costs."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from chalicelib.domain import Identities, LeadEvent
+from chalicelib.rules import active_rules
+from chalicelib.service import LeadService
+from chalicelib.sources.base import Deletion, ParsedDelivery
+from chalicelib.storage.dynamodb import LeadRepository, StoredEvent
+from tests.conftest import TABLE
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def service() -> LeadService:
+    return LeadService(LeadRepository(TABLE), active_rules)
+
+
+def track(event_id: str, kind: str, ago: timedelta = timedelta(hours=1), **identities: str) -> LeadEvent:
+    return LeadEvent(
+        event_id=event_id,
+        source="segment",
+        type=kind,
+        occurred_at=NOW - ago,
+        identities=Identities(**identities),
+        properties={"message_id": event_id} if kind.startswith("Email") else {},
+    )
+
+
+def delivery(*events: LeadEvent) -> ParsedDelivery:
+    return ParsedDelivery(events=list(events))
+
+
+def card_of(svc: LeadService, key: str):
+    lead_id = svc.find_lead_id(key)
+    assert lead_id, key
+    return svc.repository.get_lead(lead_id).card
+
+
+def test_a_single_event_costs_at_most_four_dynamodb_requests(aws) -> None:
+    svc = service()
+    svc.ingest(delivery(track("e0", "Email Opened", user_id="u1")), NOW)  # the lead exists from here on
+    aws.reset()
+    outcome = svc.ingest(delivery(track("e1", "Demo Requested", user_id="u1")), NOW)
+    assert outcome.accepted == 1
+    assert aws.count <= 4, aws.calls
+    aws.reset()
+    svc.ingest(delivery(track("e2", "Demo Requested", user_id="brand-new")), NOW)
+    assert aws.count <= 4, aws.calls
+
+
+def test_a_batch_of_100_events_for_10_leads_rescores_each_lead_once(aws) -> None:
+    svc = service()
+    events = [track(f"b{n}", "Email Opened", timedelta(minutes=n), user_id=f"u{n % 10}") for n in range(100)]
+    aws.reset()
+    outcome = svc.ingest(delivery(*events), NOW)
+    assert outcome.accepted == 100
+    assert sorted(len([r for r in outcome.rescored if r.lead_id == lead]) for lead in outcome.lead_ids) == [1] * 10
+    assert aws.calls.count("Query") == 10 and aws.calls.count("PutItem") == 10
+    assert aws.count / 100 <= 2, aws.calls
+    assert card_of(svc, "user:u3").engagement == 10 * 5
+
+
+def test_redelivery_is_never_double_counted(aws) -> None:
+    svc = service()
+    events = [track(f"r{n}", "Demo Requested", user_id="u1") for n in range(3)]
+    svc.ingest(delivery(*events), NOW)
+    aws.reset()
+    outcome = svc.ingest(delivery(*events, track("r9", "Email Opened", user_id="u1")), NOW)
+    assert (outcome.accepted, outcome.duplicates) == (1, 3)
+    assert card_of(svc, "user:u1").engagement == 50 + 5
+
+
+def test_more_than_a_transaction_of_events_for_one_lead(aws) -> None:
+    svc = service()
+    events = [track(f"t{n}", "Email Opened", timedelta(seconds=n), user_id="big") for n in range(250)]
+    outcome = svc.ingest(delivery(*events), NOW)
+    assert outcome.accepted == 250
+    assert aws.calls.count("TransactWriteItems") == 3  # 100 + 100 + 50: DynamoDB's limit is 100 actions
+    record = svc.repository.load(svc.find_lead_id("user:big"), NOW)
+    assert len(record.events) == 250
+
+
+def test_a_duplicate_inside_a_chunk_does_not_block_the_rest(aws) -> None:
+    svc = service()
+    svc.ingest(delivery(track("d5", "Email Opened", user_id="u")), NOW)
+    outcome = svc.ingest(delivery(*[track(f"d{n}", "Email Opened", user_id="u") for n in range(10)]), NOW)
+    assert (outcome.accepted, outcome.duplicates) == (9, 1)
+
+
+def test_two_concurrent_webhooks_for_one_lead_both_count(aws) -> None:
+    """Optimistic locking: the writer that loses the race reads again and includes both events."""
+    svc = service()
+    svc.ingest(delivery(track("c0", "Email Opened", user_id="u")), NOW)
+    repository = svc.repository
+    original_load = repository.load
+    interleaved = []
+
+    def load_then_let_another_webhook_win(lead_id, now):
+        record = original_load(lead_id, now)
+        if not interleaved:
+            interleaved.append(True)
+            service().ingest(delivery(track("c2", "Quote Requested", user_id="u")), NOW)  # saves first
+        return record
+
+    repository.load = load_then_let_another_webhook_win
+    svc.ingest(delivery(track("c1", "Demo Requested", user_id="u")), NOW)
+    assert card_of(svc, "user:u").engagement == 5 + 50 + 30
+
+
+def test_threads_ingesting_for_one_lead_lose_nothing(aws) -> None:
+    errors = []
+
+    def worker(worker_id: int) -> None:
+        try:
+            svc = service()
+            for n in range(5):
+                svc.ingest(delivery(track(f"w{worker_id}-{n}", "Email Opened", user_id="shared")), NOW)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(worker_id,)) for worker_id in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert card_of(service(), "user:shared").engagement == 20 * 5
+
+
+def test_a_key_claimed_by_a_concurrent_first_delivery_joins_that_lead(aws) -> None:
+    svc = service()
+    repository = svc.repository
+    original_store = repository.store
+    raced = []
+
+    def store_after_someone_else_claimed(lead_id, events, claim_keys):
+        if not raced:
+            raced.append(True)
+            service().ingest(delivery(track("other", "Email Opened", email="new@acme.io")), NOW)
+        return original_store(lead_id, events, claim_keys)
+
+    repository.store = store_after_someone_else_claimed
+    svc.ingest(delivery(track("mine", "Demo Requested", email="new@acme.io")), NOW)
+    lead_ids = {item["lead_id"]["S"] for item in _items() if item["pk"]["S"].startswith("ID#")}
+    assert len(lead_ids) == 1
+    assert card_of(svc, "email:new@acme.io").engagement == 55
+
+
+def test_events_past_their_ttl_are_ignored_on_read(aws) -> None:
+    """moto (like DynamoDB for days) keeps expired items: the repository must filter them."""
+    svc = service()
+    old = track("old", "Email Opened", timedelta(days=400), user_id="u")
+    svc.ingest(delivery(old, track("new", "Email Opened", user_id="u")), NOW)
+    assert len(_items()) == 4  # identity, lead, two events
+    record = svc.repository.load(svc.find_lead_id("user:u"), NOW)
+    assert [event.event_id for event in record.events] == ["new"]
+
+
+def test_negative_events_and_profiles_never_expire(aws) -> None:
+    repository = LeadRepository(TABLE)
+    rules = active_rules()
+    from chalicelib.domain.retention import expires_at
+
+    unsubscribe = track("u", "Unsubscribed", timedelta(days=400))
+    assert expires_at(unsubscribe, rules) is None
+    opened = track("o", "Email Opened", timedelta(days=1))
+    assert expires_at(opened, rules) == opened.occurred_at + timedelta(days=90 + 30)
+    repository.store("ld_00000000000000000000", [StoredEvent(unsubscribe, None)], [])
+    assert "ttl" not in _items()[0]
+
+
+def test_deleting_a_lead_with_many_items_respects_batch_limits(aws) -> None:
+    svc = service()
+    svc.ingest(delivery(*[track(f"x{n}", "Email Opened", user_id="doomed", email="d@x.io") for n in range(60)]), NOW)
+    outcome = svc.ingest(ParsedDelivery(deletions=[Deletion(Identities(email="d@x.io"), "privacy")]), NOW)
+    assert outcome.deleted == 1
+    assert _items() == []
+    assert aws.calls.count("BatchWriteItem") >= 3  # 60 events + lead + 2 identities in chunks of 25
+
+
+def test_identify_merges_two_existing_leads(aws) -> None:
+    svc = service()
+    svc.ingest(delivery(track("a1", "Demo Requested", anonymous_id="anon-1")), NOW)
+    svc.ingest(delivery(track("b1", "Email Opened", email="m@acme.io")), NOW)
+    assert svc.find_lead_id("anon:anon-1") != svc.find_lead_id("email:m@acme.io")
+    svc.ingest(delivery(track("link", "identify", anonymous_id="anon-1", email="m@acme.io", user_id="u-m")), NOW)
+    survivor = svc.find_lead_id("email:m@acme.io")
+    assert svc.find_lead_id("anon:anon-1") == survivor == svc.find_lead_id("user:u-m")
+    assert card_of(svc, "user:u-m").engagement == 55
+    partitions = {item["pk"]["S"] for item in _items() if item["pk"]["S"].startswith("LEAD#")}
+    assert partitions == {f"LEAD#{survivor}"}
+
+
+def test_storage_failure_is_a_503_so_the_sender_retries(client, monkeypatch) -> None:
+    from botocore.exceptions import ClientError
+
+    from chalicelib import web
+    from tests import signing
+
+    def throttled(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "Query")
+
+    monkeypatch.setattr(web.lead_service().repository, "resolve", throttled)
+    body = signing.json_dumps({"userId": "u", "event": "Demo Requested", "messageId": "m"})
+    response = client.http.post("/v1/track", body=body, headers=signing.basic())
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "60"
+
+
+@pytest.mark.parametrize("size", [1024 * 1024 + 1, 3 * 1024 * 1024])
+def test_a_body_over_one_mebibyte_is_413(client, size: int) -> None:
+    from tests import signing
+
+    body = '{"batch": [], "padding": "' + "x" * size + '"}'
+    assert client.http.post("/v1/batch", body=body, headers=signing.basic()).status_code == 413
+    assert _items() == []
+
+
+def _items() -> list[dict]:
+    return boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
