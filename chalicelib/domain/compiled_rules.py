@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,14 @@ class EngagementRuleSpec:
         return max(-cap, min(cap, total))
 
 
+def hashable(value: Any) -> Any:
+    """Property values key dicts (occurrence scopes, message ids, caches); lists and maps from a
+    sender's JSON become their canonical text so they can."""
+    if value is None or value.__class__ in (str, int, float, bool):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def matches_all(tests: tuple[tuple[str, Predicate], ...], props: Mapping[str, Any]) -> bool:
     for prop, test in tests:  # noqa: SIM110 -- a plain loop: this runs for every event
         if not test(props.get(prop)):
@@ -153,7 +162,7 @@ class PageClassifier:
         self._seen: dict[tuple[Any, Any], str] = {}
 
     def category(self, props: Mapping[str, Any]) -> str:
-        key = (props.get("path"), props.get("url"))
+        key = (hashable(props.get("path")), hashable(props.get("url")))
         found = self._seen.get(key)
         if found is None:
             if len(self._seen) >= self._MEMORY:

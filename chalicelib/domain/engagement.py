@@ -19,7 +19,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any
 
-from .compiled_rules import CompiledRules, EngagementRuleSpec, SentEmail, matches_all
+from .compiled_rules import CompiledRules, EngagementRuleSpec, SentEmail, hashable, matches_all
 from .decay import StepDecay
 from .events import EPOCH, ONE_US, LeadEvent
 
@@ -157,13 +157,13 @@ def collect(events: Iterable[LeadEvent], compiled: CompiledRules) -> list[RuleTa
             tally.event_ids.append(event.event_id)
             base = spec.points
             if spec.repeats:
-                key = (spec.index, props.get(spec.repeat_per) if spec.repeat_per else None)
+                key = (spec.index, hashable(props.get(spec.repeat_per)) if spec.repeat_per else None)
                 if key in occurrences:
                     base = spec.then
                 else:
                     occurrences[key] = True
             if spec.multipliers and base:
-                sent = sent_emails.get(props.get(message_key))
+                sent = sent_emails.get(hashable(props.get(message_key)))
                 for multiplier in spec.multipliers:
                     base *= multiplier.factor(occurred_us, props, sent)
             tally.bases.append(base)
@@ -179,7 +179,7 @@ def _sent_emails(
     sent_event, message_key = compiled.sent_event, compiled.message_key
     for (occurred_us, event), canonical in zip(ordered, canonical_types):
         if canonical == sent_event:
-            message_id = event.properties.get(message_key)
+            message_id = hashable(event.properties.get(message_key))
             if message_id is not None and message_id not in sent:
                 sent[message_id] = SentEmail(occurred_us, event.properties)
     return sent

@@ -109,12 +109,21 @@ class LeadEvent(BaseModel):
     @field_validator("properties")
     @classmethod
     def _typed_properties(cls, value: dict[str, Any]) -> dict[str, Any]:
-        """Type the properties the engine computes with, so rules compare numbers and instants, not strings."""
+        """Type the properties the engine computes with, so rules compare numbers and instants, not
+        strings. A value that cannot be read as its type is dropped, not fatal: one odd property
+        from a tracker must not lose the event (or its whole batch)."""
         props = dict(value)
         if "sent_at" in props:
-            props["sent_at"] = parse_instant(props["sent_at"])
+            props["sent_at"] = _or_none(parse_instant, props["sent_at"])
         if props.get("duration_seconds") is not None:
-            props["duration_seconds"] = float(props["duration_seconds"])
-        if props.get("message_id") is not None:
+            props["duration_seconds"] = _or_none(float, props["duration_seconds"])
+        if props.get("message_id") is not None and not isinstance(props["message_id"], (dict, list)):
             props["message_id"] = str(props["message_id"])
         return props
+
+
+def _or_none(parse: Any, value: Any) -> Any:
+    try:
+        return parse(value)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None

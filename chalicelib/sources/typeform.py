@@ -70,10 +70,14 @@ def _value(answer: _Answer) -> Any:
     extra = answer.model_extra or {}
     kind = answer.type
     if kind == "choice":
-        return (extra.get("choice") or {}).get("label") or (extra.get("choice") or {}).get("other")
+        choice = extra.get("choice")
+        return (choice.get("label") or choice.get("other")) if isinstance(choice, dict) else None
     if kind == "choices":
-        choices = extra.get("choices") or {}
-        return [*choices.get("labels", []), *([choices["other"]] if choices.get("other") else [])]
+        choices = extra.get("choices")
+        if not isinstance(choices, dict):
+            return None
+        labels = choices.get("labels") if isinstance(choices.get("labels"), list) else []
+        return [*labels, *([choices["other"]] if choices.get("other") else [])]
     return extra.get(kind)
 
 

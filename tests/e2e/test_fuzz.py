@@ -8,6 +8,7 @@ and arbitrary bytes.
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC
 
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,11 @@ from hypothesis import strategies as st
 from tests import signing
 from tests.conftest import SECRETS
 
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(
@@ -36,10 +41,11 @@ def shaped(required: dict, optional: dict | None = None) -> st.SearchStrategy[di
 
 timestamps = st.datetimes(timezones=st.just(UTC)).map(lambda moment: moment.isoformat()) | st.text(max_size=12)
 emails = st.emails() | st.text(max_size=15)
-props = st.dictionaries(st.sampled_from(["url", "path", "email_id", "message_id", "content_type", "action", "sent_at",
-                                         "campaign_type", "duration_seconds", "email"]), json_values, max_size=4)  # fmt: skip
-traits = st.dictionaries(st.sampled_from(["email", "title", "company", "employees", "industry", "country", "address",
-                                          "firstName"]), json_values | emails, max_size=5)  # fmt: skip
+PROPERTY_NAMES = ["url", "path", "email_id", "message_id", "content_type", "action", "sent_at", "campaign_type",
+                  "duration_seconds", "email"]  # fmt: skip
+TRAIT_NAMES = ["email", "title", "company", "employees", "industry", "country", "address", "firstName"]
+props = st.dictionaries(st.sampled_from(PROPERTY_NAMES), json_values, max_size=4)
+traits = st.dictionaries(st.sampled_from(TRAIT_NAMES), json_values | emails, max_size=5)
 
 hubspot_event = shaped(
     {
@@ -54,7 +60,7 @@ hubspot_event = shaped(
                     "deal.creation",
                 ]
             )
-        ),  # fmt: skip
+        ),
         "objectId": either(st.integers(0, 10**9)),
         "occurredAt": either(st.integers(-(10**15), 10**15)),
     },
