@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bench import scoring_bench
+from bench import ingest_bench, scoring_bench
 
 
 def main() -> None:
     scoring_bench.run()
+    ingest_bench.run()
 
 
 if __name__ == "__main__":

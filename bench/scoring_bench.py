@@ -12,7 +12,7 @@ from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
 SIZES = (10, 100, 1_000)
 
 
-ROUNDS = 7
+ROUNDS = 5
 
 
 def _best_us(call, rounds: int = ROUNDS) -> float:

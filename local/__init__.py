@@ -1,0 +1,1 @@
+"""Local run, demo and smoke test: laptop tooling, not shipped to Lambda."""

@@ -1,0 +1,19 @@
+"""Local defaults for every secret, so `make run` and `make demo` work with no setup.
+
+Any of them can be overridden by exporting the variable before `make run`.
+"""
+
+LOCAL_SECRETS = {
+    "HUBSPOT_CLIENT_SECRET": "local-hubspot-client-secret",
+    "SALESFORCE_WEBHOOK_TOKEN": "local-salesforce-token",
+    "SALESFORCE_ORG_ID": "00D000000000LOCALA",
+    "TYPEFORM_SECRET": "local-typeform-secret",
+    "TALLY_SECRET": "local-tally-secret",
+    "WEBFLOW_SECRET": "local-webflow-secret",
+    "FORMS_SECRET": "whsec_bG9jYWwtZm9ybXMtc2VjcmV0LWtleQ==",
+    "EVENTS_WRITE_KEY": "local-write-key",
+    "ADMIN_API_KEY": "local-admin-key",
+}
+LOCAL_HOST = "127.0.0.1"
+LOCAL_PORT = 8000
+LOCAL_TABLE = "leadscore-local"
