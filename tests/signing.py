@@ -12,7 +12,7 @@ BASE = "http://localhost"
 
 
 def _signer() -> Signer:
-    return Signer(SECRETS, BASE)  # BASE is read at call time: tests point it at another public URL
+    return Signer(SECRETS, BASE)
 
 
 def hubspot_v3(path: str, payload: Any, **kwargs: Any):

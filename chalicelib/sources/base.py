@@ -125,6 +125,13 @@ def same(expected: str, given: str | None) -> bool:
     return hmac.compare_digest(expected.encode(), given.strip().encode())
 
 
+def verify_body_signature(request: IncomingRequest, secret: str, source: str, header: str, prefix: str = "") -> None:
+    """The common form-builder scheme: `header` = prefix + base64(HMAC-SHA256(secret, raw body))."""
+    expected = prefix + b64(hmac_sha256(require_secret(secret, source), request.body))
+    if not same(expected, request.header(header)):
+        raise Unauthorized(f"{header} does not match")
+
+
 def require_secret(secret: str, source: str) -> str:
     if not secret:
         # Unconfigured means closed: an empty secret must never verify anything.

@@ -6,27 +6,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .base import (
-    IncomingRequest,
-    ParsedDelivery,
-    Unauthorized,
-    b64,
-    hmac_sha256,
-    instant,
-    parse_json,
-    require_secret,
-    same,
-    validate,
-)
+from .base import IncomingRequest, ParsedDelivery, instant, parse_json, validate, verify_body_signature
 from .form_fields import Answer, submission_delivery
 
 SOURCE = "tally"
 
 
 def verify(request: IncomingRequest, secret: str) -> None:
-    expected = b64(hmac_sha256(require_secret(secret, "Tally"), request.body))
-    if not same(expected, request.header("tally-signature")):
-        raise Unauthorized("Tally-Signature does not match")
+    verify_body_signature(request, secret, "Tally", "Tally-Signature")
 
 
 class _Field(BaseModel):

@@ -6,27 +6,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .base import (
-    IncomingRequest,
-    ParsedDelivery,
-    Unauthorized,
-    b64,
-    hmac_sha256,
-    instant,
-    parse_json,
-    require_secret,
-    same,
-    validate,
-)
+from .base import IncomingRequest, ParsedDelivery, instant, parse_json, validate, verify_body_signature
 from .form_fields import Answer, submission_delivery
 
 SOURCE = "typeform"
 
 
 def verify(request: IncomingRequest, secret: str) -> None:
-    expected = "sha256=" + b64(hmac_sha256(require_secret(secret, "Typeform"), request.body))
-    if not same(expected, request.header("typeform-signature")):
-        raise Unauthorized("Typeform-Signature does not match")
+    verify_body_signature(request, secret, "Typeform", "Typeform-Signature", prefix="sha256=")
 
 
 class _Field(BaseModel):

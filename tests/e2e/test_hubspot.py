@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.sources.base import IncomingRequest, Unauthorized
 from chalicelib.sources.hubspot import verify
+from local.signing import Signer
 from tests import signing
 from tests.conftest import SECRETS, TABLE, admin_get, json_body
 
@@ -39,6 +40,11 @@ def change(event_id: int, contact: int, name: str, value: str) -> dict:
 def post(client, payload, **kwargs):
     body, headers = signing.hubspot_v3(PATH, payload, **kwargs)
     return client.http.post(PATH, body=body, headers=headers)
+
+
+def signed_for(public_base: str, payload):
+    """Signed for another public URL than the test client's, as HubSpot signs what it called."""
+    return Signer(SECRETS, public_base).hubspot_v3(PATH, payload)
 
 
 def item_count() -> int:
@@ -193,23 +199,14 @@ def test_public_base_url_overrides_the_signed_uri(client, monkeypatch) -> None:
     payload = [change(60, 61, "jobtitle", "CTO")]
     body, headers = signing.hubspot_v3(PATH, payload)  # signed for http://localhost: now wrong
     assert client.http.post(PATH, body=body, headers=headers).status_code == 401
-    signing_base = signing.BASE
-    signing.BASE = "https://hooks.acme.com/scoring"
-    try:
-        body, headers = signing.hubspot_v3(PATH, payload)
-    finally:
-        signing.BASE = signing_base
+    body, headers = signed_for("https://hooks.acme.com/scoring", payload)
     assert client.http.post(PATH, body=body, headers=headers).status_code == 200
 
 
 def test_behind_api_gateway_the_forwarded_scheme_and_host_are_signed(client) -> None:
-    payload = [change(70, 71, "jobtitle", "CTO")]
-    signing_base = signing.BASE
-    signing.BASE = "https://abc123.execute-api.us-east-1.amazonaws.com"
-    try:
-        body, headers = signing.hubspot_v3(PATH, payload)
-    finally:
-        signing.BASE = signing_base
+    body, headers = signed_for(
+        "https://abc123.execute-api.us-east-1.amazonaws.com", [change(70, 71, "jobtitle", "CTO")]
+    )
     headers = {**headers, "Host": "abc123.execute-api.us-east-1.amazonaws.com", "X-Forwarded-Proto": "https"}
     assert client.http.post(PATH, body=body, headers=headers).status_code == 200
 
