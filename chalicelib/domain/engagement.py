@@ -70,6 +70,10 @@ class RuleTally:
             total += int(base * keep(age if age > 0 else 0) * MICRO + 0.5)
         return total
 
+    def restore_count(self, count: int) -> None:
+        """When rebuilt from a stored basis (distinct-days rules count matched events apart)."""
+        self._matched_days = count
+
     @property
     def count(self) -> int:
         """Events this rule matched (for a distinct-days rule, including those on repeated days)."""

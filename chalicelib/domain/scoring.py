@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from .basis import ScoreBasis, StaleBasis
 from .engagement import MICRO, RuleTally, collect
 from .events import LeadEvent, as_utc, from_us, to_us
 from .fit import evaluate_fit
@@ -26,11 +27,23 @@ def score(
 
     `previous_tier` is the tier the lead showed before, used only for hysteresis.
     """
+    return card_from_basis(score_basis(profile, events, rules), rules, now, previous_tier)
+
+
+def score_basis(profile: Profile, events: Iterable[LeadEvent], rules: Rules) -> ScoreBasis:
+    """Everything about a score that does not depend on `now` (see basis.py)."""
     compiled = rules.compiled()
+    return ScoreBasis(compiled.fingerprint, evaluate_fit(profile, compiled), collect(events, compiled))
+
+
+def card_from_basis(basis: ScoreBasis, rules: Rules, now: datetime, previous_tier: str | None = None) -> ScoreCard:
+    """The card at `now`: decay, caps, rounding, tier, grade and when it next changes."""
+    compiled = rules.compiled()
+    if basis.fingerprint != compiled.fingerprint:
+        raise StaleBasis("the basis was built with other rules")
     now = as_utc(now)
     now_us = to_us(now)
-    fit = evaluate_fit(profile, compiled)
-    tallies = collect(events, compiled)
+    fit, tallies = basis.fit, basis.tallies
     fit_micro = fit.points * MICRO
 
     engagement_micro = 0

@@ -112,3 +112,27 @@ def test_engine_agrees_with_the_naive_baseline(profile, events, offset) -> None:
 @given(st.integers(-(2**52), 2**52))
 def test_microsecond_clock_round_trips(value) -> None:
     assert to_us(from_us(value)) == value
+
+
+@settings(max_examples=60)
+@given(profiles, lead_events(), later, later)
+def test_a_stored_basis_gives_the_card_a_full_rescore_gives(profile, events, first, second) -> None:
+    """What the decay job computes from the lead item equals scoring the events again."""
+    import json
+
+    from chalicelib.domain import ScoreBasis, card_from_basis, score_basis
+
+    stored = json.loads(json.dumps(score_basis(profile, events, RULES).to_json()))
+    for offset in (first, second):
+        restored = ScoreBasis.from_json(stored, RULES)
+        assert card_from_basis(restored, RULES, NOW + offset) == score(profile, events, RULES, NOW + offset)
+
+
+def test_a_basis_from_other_rules_is_refused() -> None:
+    import pytest
+
+    from chalicelib.domain import ScoreBasis, StaleBasis, score_basis
+
+    stored = score_basis(profile_without_fit(), [], RULES).to_json()
+    with pytest.raises(StaleBasis):
+        ScoreBasis.from_json(stored, HALF_LIFE_RULES)
