@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import unquote
 
@@ -13,6 +14,8 @@ from chalicelib.observability import logger
 from chalicelib.sources import FORM_PROVIDERS
 
 app = Chalice(app_name="leadscore")
+WRITEBACK_QUEUE = os.environ.get("WRITEBACK_QUEUE", "leadscore-writeback")
+DECAY_SCHEDULE = os.environ.get("DECAY_SCHEDULE", "rate(1 hour)")
 JSON = ["application/json", "text/plain"]
 XML = ["text/xml", "application/xml", "application/soap+xml"]
 
@@ -83,3 +86,14 @@ def list_leads() -> Response:
         return {"leads": web.lead_service().leaderboard(query.tiers(), query.limit)}
 
     return web.admin(request, leaderboard)
+
+
+@app.on_sqs_message(queue=WRITEBACK_QUEUE, batch_size=1000, maximum_batching_window_in_seconds=20)
+def writeback(event: Any) -> dict[str, Any]:
+    return web.consume_writebacks(event.to_dict()["Records"])
+
+
+@app.schedule(DECAY_SCHEDULE)
+def decay(event: Any) -> dict[str, Any]:
+    context = event.context
+    return web.scheduled_decay(lambda: context.get_remaining_time_in_millis() / 1000)

@@ -11,14 +11,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.domain import LeadEvent, Profile, Rules, ScoreCard, score
+from chalicelib.domain import LeadEvent, Profile, Rules, ScoreBasis, ScoreCard, card_from_basis, score_basis
 from chalicelib.domain.engagement import canonical_order
 from chalicelib.domain.identity import parse_key, plan_leads
 from chalicelib.domain.profile import PROFILE_EVENT, fold_profile
 from chalicelib.domain.retention import expires_at
+from chalicelib.domain.tiers import is_mql
+from chalicelib.observability import logger
+from chalicelib.queue import WritebackQueue
 from chalicelib.sources.base import ParsedDelivery
 from chalicelib.sources.hubspot import contact_profile_event
-from chalicelib.storage.dynamodb import IdentityConflict, LeadRecord, LeadRepository, StoredEvent, VersionConflict
+from chalicelib.storage.dynamodb import (
+    IdentityConflict,
+    LeadMerged,
+    LeadRecord,
+    LeadRepository,
+    StoredEvent,
+    VersionConflict,
+)
 
 MAX_ATTEMPTS = 8
 
@@ -37,12 +47,17 @@ class ContactDirectory(Protocol):
 @dataclass
 class Rescored:
     lead_id: str
-    before: ScoreCard | None
+    version: int
+    before: tuple[int, str, str] | None  # the visible (score, tier, grade) it replaced
     after: ScoreCard
 
     @property
     def visible_change(self) -> bool:
-        return self.before is None or self.before.visible != self.after.visible
+        return self.before != self.after.visible
+
+    @property
+    def tier_change(self) -> bool:
+        return self.before is None or self.before[1] != self.after.tier
 
 
 @dataclass
@@ -73,11 +88,13 @@ class LeadService:
         rules: Callable[[], Rules],
         contacts: ContactDirectory | None = None,
         backoff: Callable[[int], None] = jittered_backoff,
+        queue: WritebackQueue | None = None,
     ) -> None:
         self.repository = repository
         self.rules = rules
         self.contacts = contacts
         self.backoff = backoff
+        self.queue = queue
 
     # ---------------------------------------------------------------------------------- ingest
     def ingest(self, delivery: ParsedDelivery, now: datetime) -> IngestOutcome:
@@ -100,7 +117,42 @@ class LeadService:
         outcome.rescored = [self.rescore(lead_id, now) for lead_id in dict.fromkeys(touched)]
         for deletion in delivery.deletions:
             outcome.deleted += self._delete(deletion.identities.as_keys())
+        self.publish(outcome.rescored)
         return outcome
+
+    # -------------------------------------------------------------------------------- publish
+    def publish(self, rescored: Sequence[Rescored]) -> None:
+        """Queue a write-back for every visible change, and a notification for every lead that
+        entered or left MQL. Never raises: the lead item's outbox mark (sync_at) stays set, and
+        the scheduled job queues it again if this send is lost."""
+        if self.queue is None:
+            return
+        rules = self.rules()
+        compiled = rules.compiled()
+        messages: list[dict[str, Any]] = []
+        for item in rescored:
+            if item.visible_change:
+                messages.append({"kind": "sync", "lead_id": item.lead_id, "version": item.version})
+            was_mql = item.before is not None and is_mql(item.before[1], compiled.tier_bands, rules.tiers.mql_from)
+            if item.tier_change and was_mql != item.after.mql:
+                messages.append(
+                    {
+                        "kind": "notify",
+                        "lead_id": item.lead_id,
+                        "from": item.before[1] if item.before else None,
+                        "to": item.after.tier,
+                        "at": item.after.scored_at.isoformat(),
+                        "score": item.after.score,
+                        "mql": item.after.mql,
+                        "reason": "; ".join(item.after.reasons()),
+                    }
+                )
+        if not messages:
+            return
+        try:
+            self.queue.send(messages)
+        except Exception as exc:
+            logger.warning("write-back queue unavailable", extra={"error": type(exc).__name__, "count": len(messages)})
 
     def _fetched_profiles(
         self, delivery: ParsedDelivery, events: list[LeadEvent], known: dict[str, str]
@@ -139,6 +191,9 @@ class LeadService:
             claims = [key for key in keys if known.get(key) != target]
             try:
                 result = self.repository.store(target, stored_events, claims)
+            except LeadMerged:
+                lead_id, merge_from = self._survivor(target), []
+                continue
             except IdentityConflict:
                 # Someone claimed one of these keys meanwhile (a concurrent first delivery): join them.
                 known = self.repository.resolve(keys)
@@ -148,6 +203,15 @@ class LeadService:
             return target, len(result.stored), len(result.duplicates)
         raise RuntimeError("identity resolution did not settle")
 
+    def _survivor(self, lead_id: str) -> str:
+        """Follow merge forwarding addresses to the lead that now holds the events."""
+        for _ in range(MAX_ATTEMPTS):
+            forward = self.repository.merged_into(lead_id)
+            if forward is None:
+                return lead_id
+            lead_id = forward
+        return lead_id
+
     def _delete(self, keys: list[str]) -> int:
         known = self.repository.resolve(keys)
         for lead_id in sorted(set(known.values())):
@@ -155,24 +219,35 @@ class LeadService:
         return len(set(known.values()))
 
     # --------------------------------------------------------------------------------- rescore
-    def rescore(self, lead_id: str, now: datetime) -> Rescored:
+    def rescore(self, lead_id: str, now: datetime, reason: str = "") -> Rescored:
         """Read the lead and all its events, score, save; on a concurrent save, read again."""
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 self.backoff(attempt)
             record = self.repository.load(lead_id, now) or LeadRecord(lead_id, 0, [], None)
-            profile, card = self.score_record(record, now)
+            if record.merged_into:
+                return self.rescore(self._survivor(record.merged_into), now, reason)
+            profile, basis, card = self.score_record(record, now)
             keys = sorted(set(record.keys) | {key for event in record.events for key in event.identities.as_keys()})
+            before = record.card.visible if record.card else None
             try:
-                self.repository.save(
-                    lead_id, record.version, keys, profile.model_dump_json(exclude_defaults=True), card
+                version = self.repository.save(
+                    lead_id,
+                    record.version,
+                    card,
+                    before,
+                    now,
+                    basis=basis.to_json(),
+                    keys=keys,
+                    profile_json=profile.model_dump_json(exclude_defaults=True),
+                    reason=reason,
                 )
             except VersionConflict:
                 continue
-            return Rescored(lead_id, record.card, card)
+            return Rescored(lead_id, version, before, card)
         raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
 
-    def score_record(self, record: LeadRecord, now: datetime) -> tuple[Profile, ScoreCard]:
+    def score_record(self, record: LeadRecord, now: datetime) -> tuple[Profile, ScoreBasis, ScoreCard]:
         ordered = canonical_order(record.events)
         patches = [
             ((occurred_us, event.source, event.event_id), event.properties.get("profile") or {})
@@ -182,7 +257,9 @@ class LeadService:
         behaviour = [event for _, event in ordered if event.type != PROFILE_EVENT]
         profile = fold_profile(patches)
         previous = record.card.tier if record.card else None
-        return profile, score(profile, behaviour, self.rules(), now, previous_tier=previous)
+        rules = self.rules()
+        basis = score_basis(profile, behaviour, rules)
+        return profile, basis, card_from_basis(basis, rules, now, previous_tier=previous)
 
     # ---------------------------------------------------------------------------------- lookup
     def find_lead_id(self, key: str) -> str | None:
@@ -193,13 +270,15 @@ class LeadService:
 
     def lead(self, key: str) -> dict[str, Any] | None:
         lead_id = self.find_lead_id(key)
-        record = self.repository.get_lead(lead_id) if lead_id else None
+        record = self.repository.get_lead(self._survivor(lead_id)) if lead_id else None
         if record is None or record.card is None:
             return None
         card = record.card
         return {
             "lead_id": record.lead_id,
             "identities": record.keys,
+            "tier_changes": self.repository.tier_changes(record.lead_id),
+            "write_back": {"pending_since": record.sync_pending_since, "last": record.crm},
             "profile": Profile.model_validate_json(record.profile_json or "{}").model_dump(exclude_defaults=True),
             "score": card.score,
             "tier": card.tier,

@@ -50,6 +50,14 @@ class Settings(BaseModel):
     events_write_key: str = ""
     admin_api_key: str = ""
     public_base_url: str = ""
+    writeback_queue: str = "leadscore-writeback"
+    writeback_dlq: str = "leadscore-writeback-dlq"
+    notify_url: str = ""
+    hubspot_property_prefix: str = "lead_"
+    salesforce_score_field: str = "Lead_Score__c"
+    salesforce_tier_field: str = "Lead_Tier__c"
+    salesforce_grade_field: str = "Lead_Grade__c"
+    sync_grace_seconds: int = Field(default=900, gt=0, description="outbox entries older than this are queued again")
     scoring_rules: str = ""
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     signature_tolerance_seconds: int = Field(default=300, gt=0)

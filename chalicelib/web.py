@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,7 +18,9 @@ from chalice import Response
 from pydantic import ValidationError
 
 from chalicelib.crm.http import CrmUnavailable, JsonClient
+from chalicelib.crm.notify import Notifier
 from chalicelib.observability import count_events, logger
+from chalicelib.queue import WritebackQueue, parse_message
 from chalicelib.rules import active_rules
 from chalicelib.service import LeadService
 from chalicelib.settings import Settings, current_settings
@@ -26,6 +28,7 @@ from chalicelib.sources import RECEIVERS, IncomingRequest, SourceError
 from chalicelib.sources.base import PayloadTooLarge, Unauthorized, same
 from chalicelib.sources.salesforce import ACK, fault
 from chalicelib.storage.dynamodb import LeadRepository
+from chalicelib.writeback import WritebackService
 
 Clock = Callable[[], datetime]
 
@@ -43,13 +46,83 @@ def lead_service() -> LeadService:
         from chalicelib.crm.hubspot import HubSpotContacts
 
         contacts = HubSpotContacts(JsonClient(settings.hubspot_api_base, token))
-    return LeadService(LeadRepository(settings.table_name), active_rules, contacts)
+    queue = WritebackQueue(settings.writeback_queue, settings.writeback_dlq)
+    return LeadService(LeadRepository(settings.table_name), active_rules, contacts, queue=queue)
+
+
+@lru_cache(maxsize=1)
+def writeback_service() -> WritebackService:
+    settings = current_settings()
+    writers: list[Any] = []
+    token = settings.secret("hubspot_access_token")
+    if token:
+        from chalicelib.crm.hubspot import HubSpotWriter
+
+        client = JsonClient(settings.hubspot_api_base, token, read_timeout=10.0)
+        writers.append(HubSpotWriter(client, settings.hubspot_property_prefix))
+    sf_token, sf_secret = settings.secret("salesforce_access_token"), settings.secret("salesforce_client_secret")
+    if settings.salesforce_instance_url and (sf_token or (settings.salesforce_client_id and sf_secret)):
+        from chalicelib.crm.salesforce import SalesforceAuth, SalesforceWriter
+
+        auth = SalesforceAuth(settings.salesforce_instance_url, sf_token, settings.salesforce_client_id, sf_secret)
+        fields = {
+            "score": settings.salesforce_score_field,
+            "tier": settings.salesforce_tier_field,
+            "grade": settings.salesforce_grade_field,
+        }
+        writers.append(SalesforceWriter(auth, fields))
+    if not writers:
+        from chalicelib.crm.dry_run import DryRunWriter
+
+        writers.append(DryRunWriter())
+    notifier = Notifier(settings.notify_url) if settings.notify_url else None
+    service = lead_service()
+    assert service.queue is not None
+    return WritebackService(service.repository, service.queue, writers, notifier)
 
 
 def reset() -> None:
     """Forget settings and clients (tests change the environment between cases)."""
     lead_service.cache_clear()
+    writeback_service.cache_clear()
     current_settings.cache_clear()
+
+
+def consume_writebacks(records: list[dict[str, Any]], clock: Clock = utc_now) -> dict[str, Any]:
+    """The SQS event's records -> SQS partial batch response (ReportBatchItemFailures)."""
+    messages = [
+        parse_message(record["messageId"], record["receiptHandle"], record["body"], record.get("attributes", {}))
+        for record in records
+    ]
+    report = writeback_service().handle(messages, clock())
+    logger.info(
+        "write-back batch",
+        extra={
+            "messages": len(messages),
+            "written": len(report.written),
+            "retried": len(report.retried),
+            "dead_lettered": len(report.dead_lettered),
+        },
+    )
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in report.failed_message_ids]}
+
+
+def scheduled_decay(time_left: Callable[[], float], clock: Clock = utc_now) -> dict[str, Any]:
+    from chalicelib.decay import run_decay
+
+    settings = current_settings()
+    grace = timedelta(seconds=settings.sync_grace_seconds)
+    report = run_decay(lead_service(), clock(), time_left, sync_grace=grace)
+    summary = {
+        "due": report.due,
+        "changed": len(report.changed),
+        "full_rescores": report.full_rescores,
+        "requeued": report.requeued,
+        "stopped_early": report.stopped_early,
+        "rules_sweep_done": report.rules_sweep.get("done"),
+    }
+    logger.info("decay run", extra=summary)
+    return summary
 
 
 def incoming(request: Any, settings: Settings, now: datetime) -> IncomingRequest:

@@ -39,7 +39,9 @@ class JsonClient:
     def request(self, method: str, path: str, payload: Any = None) -> JsonResponse:
         import urllib3
 
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         body = None
         if payload is not None:
             headers["Content-Type"] = "application/json"

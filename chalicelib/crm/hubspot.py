@@ -1,15 +1,19 @@
-"""HubSpot CRM API: read contacts in batches (webhooks name a contact without its properties)."""
+"""HubSpot CRM API: read contacts in batches (webhooks name a contact without its properties),
+write scores back in batches of 100, and create the score properties once."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.sources.hubspot import CONTACT_PROPERTIES
 
-from .http import CrmUnavailable, JsonClient
+from .base import WRITTEN, WriteOutcome, WriteRequest, retry_all
+from .http import CrmUnavailable, JsonClient, JsonResponse
 
 BATCH_LIMIT = 100
+GROUP = "leadscore"
 
 
 class HubSpotContacts:
@@ -30,3 +34,164 @@ class HubSpotContacts:
                 raise CrmUnavailable(f"HubSpot batch read answered {response.status}")
             contacts += [item for item in response.body.get("results", []) if isinstance(item, dict) and "id" in item]
         return contacts
+
+
+def property_names(prefix: str) -> dict[str, str]:
+    return {
+        "score": f"{prefix}score",
+        "fit": f"{prefix}score_fit",
+        "engagement": f"{prefix}score_engagement",
+        "tier": f"{prefix}tier",
+        "grade": f"{prefix}grade",
+        "tier_changed_at": f"{prefix}tier_changed_at",
+    }
+
+
+class HubSpotWriter:
+    """POST /crm/v3/objects/contacts/batch/update, by contact id or `idProperty: email`."""
+
+    name = "hubspot"
+
+    def __init__(self, client: JsonClient, prefix: str = "lead_", clock: Callable[[], datetime] | None = None) -> None:
+        self.client = client
+        self.names = property_names(prefix)
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def _input(self, request: WriteRequest) -> dict[str, Any] | None:
+        card, names = request.card, self.names
+        properties = {
+            names["score"]: str(card.score),
+            names["fit"]: str(card.fit),
+            names["engagement"]: str(card.engagement),
+            names["tier"]: card.tier,
+            names["grade"]: card.grade,
+        }
+        if request.tier_changed_at:
+            properties[names["tier_changed_at"]] = request.tier_changed_at
+        if request.hubspot_id:
+            return {"id": request.hubspot_id, "properties": properties}
+        if request.email:
+            return {"id": request.email, "idProperty": "email", "properties": properties}
+        return None
+
+    def write(self, requests: list[WriteRequest]) -> dict[str, WriteOutcome]:
+        outcomes: dict[str, WriteOutcome] = {}
+        addressed: list[tuple[WriteRequest, dict[str, Any]]] = []
+        for request in requests:
+            item = self._input(request)
+            if item is None:
+                outcomes[request.lead_id] = WriteOutcome("not_in_crm", "no HubSpot id or email")
+            else:
+                addressed.append((request, item))
+        for start in range(0, len(addressed), BATCH_LIMIT):
+            chunk = addressed[start : start + BATCH_LIMIT]
+            outcomes.update(self._send(chunk))
+            if any(outcome.reason.startswith("HubSpot DAILY") for outcome in outcomes.values()):
+                # The daily quota is spent: every further call would fail too until it resets.
+                rest = [request for request, _ in addressed[start + BATCH_LIMIT :]]
+                outcomes.update(retry_all(rest, "HubSpot DAILY limit", self._until_reset()))
+                break
+        return outcomes
+
+    def _send(self, chunk: list[tuple[WriteRequest, dict[str, Any]]]) -> dict[str, WriteOutcome]:
+        requests = [request for request, _ in chunk]
+        try:
+            response = self.client.request(
+                "POST", "/crm/v3/objects/contacts/batch/update", {"inputs": [item for _, item in chunk]}
+            )
+        except CrmUnavailable as exc:
+            return retry_all(requests, str(exc))
+        if response.status == 200:
+            return {request.lead_id: WRITTEN for request in requests}
+        if response.status == 207:
+            return self._per_record(chunk, response)
+        if response.status == 429:
+            return self._rate_limited(requests, response)
+        if response.status in (401, 403):
+            # A bad or revoked token is fixed by a person: keep the updates until then.
+            return retry_all(requests, f"HubSpot refused the token ({response.status})", after=300)
+        if 400 <= response.status < 500:
+            if len(chunk) == 1:
+                return {requests[0].lead_id: WriteOutcome("permanent", _message(response))}
+            # One bad input fails the whole batch: split it to find which, and write the rest.
+            middle = len(chunk) // 2
+            return {**self._send(chunk[:middle]), **self._send(chunk[middle:])}
+        return retry_all(requests, f"HubSpot answered {response.status}")
+
+    def _per_record(
+        self, chunk: list[tuple[WriteRequest, dict[str, Any]]], response: JsonResponse
+    ) -> dict[str, WriteOutcome]:
+        outcomes = {request.lead_id: WRITTEN for request, _ in chunk}
+        by_id = {str(item["id"]): request for request, item in chunk}
+        for error in (response.body or {}).get("errors", []) if isinstance(response.body, dict) else []:
+            category = str(error.get("category", ""))
+            ids = (error.get("context") or {}).get("ids") or []
+            for failed_id in ids:
+                request = by_id.get(str(failed_id))
+                if request is None:
+                    continue
+                if category == "OBJECT_NOT_FOUND":
+                    outcomes[request.lead_id] = WriteOutcome("not_in_crm", category)
+                elif category in ("RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"):
+                    outcomes[request.lead_id] = WriteOutcome("retry", category)
+                else:
+                    outcomes[request.lead_id] = WriteOutcome("permanent", f"{category}: {error.get('message', '')}")
+        return outcomes
+
+    def _rate_limited(self, requests: list[WriteRequest], response: JsonResponse) -> dict[str, WriteOutcome]:
+        policy = str((response.body or {}).get("policyName", "")) if isinstance(response.body, dict) else ""
+        retry_after = _seconds(response.headers.get("retry-after"))
+        if policy == "DAILY":
+            return retry_all(requests, "HubSpot DAILY limit", retry_after or self._until_reset())
+        return retry_all(requests, f"HubSpot {policy or 'rate'} limit", retry_after or 10.0)
+
+    def _until_reset(self) -> float:
+        # HubSpot resets the daily quota at midnight in the account's time zone: wait for the next
+        # UTC midnight and a margin (a few hours early or late at worst, never a lost update).
+        now = self.clock()
+        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return (midnight - now).total_seconds() + 300
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _message(response: JsonResponse) -> str:
+    body = response.body if isinstance(response.body, dict) else {}
+    return f"HubSpot {response.status} {body.get('category', '')}: {body.get('message', '')}".strip()
+
+
+PROPERTY_DEFINITIONS = [
+    ("score", "Lead score", "number", "number"),
+    ("fit", "Lead score: fit", "number", "number"),
+    ("engagement", "Lead score: engagement", "number", "number"),
+    ("tier", "Lead tier", "string", "text"),
+    ("grade", "Lead grade", "string", "text"),
+    ("tier_changed_at", "Lead tier changed at", "datetime", "date"),
+]
+
+
+def setup_properties(client: JsonClient, prefix: str = "lead_") -> list[str]:
+    """Create the property group and properties; existing ones (409) are fine. Returns what happened."""
+    report = []
+    group = client.request(
+        "POST", "/crm/v3/properties/contacts/groups", {"name": GROUP, "label": "Lead scoring", "displayOrder": -1}
+    )
+    report.append(f"group {GROUP}: {_created(group)}")
+    names = property_names(prefix)
+    for key, label, kind, field_type in PROPERTY_DEFINITIONS:
+        body = {"name": names[key], "label": label, "type": kind, "fieldType": field_type, "groupName": GROUP}
+        report.append(f"property {names[key]}: {_created(client.request('POST', '/crm/v3/properties/contacts', body))}")
+    return report
+
+
+def _created(response: JsonResponse) -> str:
+    if response.status in (200, 201):
+        return "created"
+    if response.status == 409:
+        return "already exists"
+    raise CrmUnavailable(_message(response))

@@ -6,79 +6,49 @@ cards are stored as JSON strings so no float ever goes through DynamoDB's Decima
 
 from __future__ import annotations
 
-import json
-import zlib
+import random
+import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import LeadEvent, ScoreCard
+from chalicelib.domain import LeadEvent
 from chalicelib.domain.events import as_utc
 
-from .schema import BY_TIER_INDEX, DUE_SHARDS, TTL_ATTRIBUTE
+from .items import (
+    LEAD_SK,
+    IdentityConflict,
+    LeadMerged,
+    LeadRecord,
+    StoredEvent,
+    StoreResult,
+    VersionConflict,
+    event_sk,
+    identity_pk,
+    lead_pk,
+    lead_record,
+)
+from .items import n as _n
+from .items import s as _s
+from .leads import LeadStore
+from .schema import TTL_ATTRIBUTE
 
 TRANSACTION_LIMIT = 100
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
-LEAD_SK = "LEAD"
+
+__all__ = [
+    "IdentityConflict",
+    "LeadMerged",
+    "LeadRecord",
+    "LeadRepository",
+    "StoreResult",
+    "StoredEvent",
+    "VersionConflict",
+]
 
 
-class VersionConflict(Exception):
-    """Another writer saved the lead since we read it: read again and rescore."""
-
-
-class IdentityConflict(Exception):
-    """An identity key was claimed by another lead between resolution and write: resolve again."""
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    event: LeadEvent
-    expires_at: datetime | None
-
-
-@dataclass
-class LeadRecord:
-    lead_id: str
-    version: int
-    keys: list[str]
-    card: ScoreCard | None
-    events: list[LeadEvent] = field(default_factory=list)
-    profile_json: str | None = None
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    stored: list[str]
-    duplicates: list[str]
-
-
-def lead_pk(lead_id: str) -> str:
-    return f"LEAD#{lead_id}"
-
-
-def event_sk(event: LeadEvent) -> str:
-    return f"EVT#{event.source}#{event.event_id}"
-
-
-def identity_pk(key: str) -> str:
-    return f"ID#{key}"
-
-
-def due_shard(lead_id: str) -> str:
-    return f"due#{zlib.crc32(lead_id.encode()) % DUE_SHARDS}"
-
-
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: int | float) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-class LeadRepository:
+class LeadRepository(LeadStore):
     def __init__(self, table_name: str, client: Any = None) -> None:
         self.table_name = table_name
         self._client = client
@@ -124,21 +94,32 @@ class LeadRepository:
         reported as a duplicate and the rest of the chunk is written again without it.
         """
         claims = [self._claim(lead_id, key) for key in claim_keys]
+        # Every chunk also checks that the lead was not merged away meanwhile: an event written into
+        # a merged lead's partition after the merge copied it would be lost.
+        not_merged = {
+            "ConditionCheck": {
+                "TableName": self.table_name,
+                "Key": {"pk": _s(lead_pk(lead_id)), "sk": _s(LEAD_SK)},
+                "ConditionExpression": "attribute_not_exists(merged_into)",
+            }
+        }
         pending = list(events)
         stored: list[str] = []
         duplicates: list[str] = []
         first = True
         while pending or (first and claims):
-            room = TRANSACTION_LIMIT - (len(claims) if first else 0)
+            head = [not_merged, *(claims if first else [])]
+            room = TRANSACTION_LIMIT - len(head)
             chunk, rest = pending[:room], pending[room:]
-            actions = (claims if first else []) + [self._event_put(lead_id, item) for item in chunk]
-            failed = self._transact(actions)
+            failed = self._transact(head + [self._event_put(lead_id, item) for item in chunk])
             if failed is None:
                 stored.extend(item.event.event_id for item in chunk)
                 pending, first = rest, False
                 continue
-            offset = len(claims) if first else 0
-            if first and any(index < offset for index in failed):
+            if 0 in failed:
+                raise LeadMerged(lead_id)
+            offset = len(head)
+            if any(index < offset for index in failed):
                 raise IdentityConflict(lead_id)
             dropped = {index - offset for index in failed}
             duplicates.extend(chunk[index].event.event_id for index in sorted(dropped))
@@ -199,10 +180,10 @@ class LeadRepository:
         events: list[LeadEvent] = []
         for item in self._partition(lead_pk(lead_id)):
             if item["sk"]["S"] == LEAD_SK:
-                record = _lead_record(item)
+                record = lead_record(item)
             elif TTL_ATTRIBUTE in item and int(item[TTL_ATTRIBUTE]["N"]) <= now_epoch:
                 continue
-            elif item["sk"]["S"].startswith("EVT#"):
+            elif item["sk"]["S"].startswith("EVT#"):  # tier changes share the partition: skip them
                 events.append(LeadEvent.model_validate_json(item["data"]["S"]))
         if record is None and not events:
             return None
@@ -225,86 +206,47 @@ class LeadRepository:
                 return
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def save(self, lead_id: str, expected_version: int, keys: Sequence[str], profile_json: str, card: ScoreCard) -> int:
-        """Store the lead's card if nobody saved it since `expected_version`; returns the new version."""
-        version = expected_version + 1
-        item = {
-            "pk": _s(lead_pk(lead_id)),
-            "sk": _s(LEAD_SK),
-            "lead_id": _s(lead_id),
-            "version": _n(version),
-            "keys": {"L": [_s(key) for key in sorted(set(keys))]},
-            "profile": _s(profile_json),
-            "card": _s(card.model_dump_json()),
-            "tier": _s(card.tier),
-            "score": _n(card.score),
-            "grade": _s(card.grade),
-            "fit": _n(card.fit),
-            "engagement": _n(card.engagement),
-            "reasons": {"L": [_s(reason) for reason in card.reasons()]},
-            "updated_at": _s(card.scored_at.isoformat()),
-        }
-        if card.next_change_at is not None:
-            # Sparse index: only leads with a change ahead are in `due`; the decay job reads just those.
-            item["due_shard"] = _s(due_shard(lead_id))
-            item["due_at"] = _s(card.next_change_at.isoformat())
-        if expected_version:
-            condition = {
-                "ConditionExpression": "version = :v",
-                "ExpressionAttributeValues": {":v": _n(expected_version)},
-            }
-        else:
-            condition = {"ConditionExpression": "attribute_not_exists(pk)"}
+    def remember_identity(self, lead_id: str, key: str) -> None:
+        """A key learnt outside a delivery (a Salesforce id found by email): claim it for the lead."""
         client = self.client
         try:
-            client.put_item(TableName=self.table_name, Item=item, **condition)
-        except client.exceptions.ConditionalCheckFailedException as exc:
-            raise VersionConflict(lead_id) from exc
-        return version
-
-    def get_lead(self, lead_id: str) -> LeadRecord | None:
-        response = self.client.get_item(
-            TableName=self.table_name, Key={"pk": _s(lead_pk(lead_id)), "sk": _s(LEAD_SK)}, ConsistentRead=True
-        )
-        item = response.get("Item")
-        return _lead_record(item) if item else None
-
-    def list_by_tier(self, tier: str, limit: int) -> list[dict[str, Any]]:
-        response = self.client.query(
+            client.put_item(**self._claim(lead_id, key)["Put"])
+        except client.exceptions.ConditionalCheckFailedException:
+            return  # another lead owns it; the next delivery naming both will merge them
+        client.update_item(
             TableName=self.table_name,
-            IndexName=BY_TIER_INDEX,
-            KeyConditionExpression="tier = :tier",
-            ExpressionAttributeValues={":tier": _s(tier)},
-            ScanIndexForward=False,
-            Limit=limit,
+            Key={"pk": _s(lead_pk(lead_id)), "sk": _s(LEAD_SK)},
+            UpdateExpression="SET #keys = list_append(if_not_exists(#keys, :none), :key)",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#keys": "keys"},
+            ExpressionAttributeValues={":key": {"L": [_s(key)]}, ":none": {"L": []}},
         )
-        return [
-            {
-                "lead_id": item["lead_id"]["S"],
-                "score": int(item["score"]["N"]),
-                "tier": tier,
-                "grade": item["grade"]["S"],
-                "fit": int(item["fit"]["N"]),
-                "engagement": float(item["engagement"]["N"]),
-                "reasons": [reason["S"] for reason in item.get("reasons", {}).get("L", [])],
-                "updated_at": item["updated_at"]["S"],
-            }
-            for item in response.get("Items", [])
-        ]
 
     # --------------------------------------------------------------------- merges and deletion
     def merge(self, source_lead: str, target_lead: str, keys: Iterable[str] = ()) -> None:
-        """Fold one lead into another: its events move (same keys, so dedup still holds), its
-        identity keys point at the target, and the source partition is removed. Idempotent: an
-        interrupted merge is finished by the next delivery that resolves to both leads."""
+        """Fold one lead into another. First the source is marked merged (no event can be stored
+        in it from then on), then its events are copied (same keys: dedup still holds), its
+        identity keys repointed and its items removed, leaving the mark as a forwarding address.
+        Idempotent: an interrupted merge is finished by the next delivery naming both leads."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": _s(lead_pk(source_lead)), "sk": _s(LEAD_SK)},
+            UpdateExpression="SET merged_into = :target REMOVE tier, score, due_shard, due_at, sync_shard, sync_at",
+            ExpressionAttributeValues={":target": _s(target_lead)},
+        )
         items = list(self._partition(lead_pk(source_lead)))
-        record = next((_lead_record(item) for item in items if item["sk"]["S"] == LEAD_SK), None)
+        record = next((lead_record(item) for item in items if item["sk"]["S"] == LEAD_SK), None)
         moved = [{**item, "pk": _s(lead_pk(target_lead))} for item in items if item["sk"]["S"].startswith("EVT#")]
         self._batch_write([{"PutRequest": {"Item": item}} for item in moved])
         all_keys = sorted(set(keys) | set(record.keys if record else []))
         repointed = [{"pk": _s(identity_pk(key)), "sk": _s("ID"), "lead_id": _s(target_lead)} for key in all_keys]
         self._batch_write([{"PutRequest": {"Item": item}} for item in repointed])
-        self._batch_write([{"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}} for item in items])
+        removed = [item for item in items if item["sk"]["S"] != LEAD_SK]
+        self._batch_write([{"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}} for item in removed])
+
+    def merged_into(self, lead_id: str) -> str | None:
+        record = self.get_lead(lead_id)
+        return record.merged_into if record else None
 
     def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None:
         """Remove every item of the lead and its identity keys (privacy deletion)."""
@@ -312,7 +254,8 @@ class LeadRepository:
         keys = set(extra_keys)
         for item in items:
             if item["sk"]["S"] == LEAD_SK:
-                keys.update(_lead_record(item).keys)
+                record = lead_record(item)
+                keys.update(record.keys if record else [])
         requests = [{"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}} for item in items]
         requests += [{"DeleteRequest": {"Key": {"pk": _s(identity_pk(key)), "sk": _s("ID")}}} for key in sorted(keys)]
         self._batch_write(requests)
@@ -321,21 +264,11 @@ class LeadRepository:
         """BatchWriteItem in chunks of 25, retrying UnprocessedItems (DynamoDB returns them under load)."""
         for start in range(0, len(requests), BATCH_WRITE_LIMIT):
             pending = {self.table_name: requests[start : start + BATCH_WRITE_LIMIT]}
-            for _ in range(8):
+            for attempt in range(8):
                 response = self.client.batch_write_item(RequestItems=pending)
                 pending = response.get("UnprocessedItems") or {}
                 if not pending:
                     break
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # DynamoDB asks us to slow down
             if pending:
                 raise RuntimeError("DynamoDB left items unprocessed after retries")
-
-
-def _lead_record(item: dict[str, Any]) -> LeadRecord:
-    card_json = item.get("card", {}).get("S")
-    return LeadRecord(
-        lead_id=item["lead_id"]["S"],
-        version=int(item["version"]["N"]),
-        keys=[key["S"] for key in item.get("keys", {}).get("L", [])],
-        card=ScoreCard.model_validate(json.loads(card_json)) if card_json else None,
-        profile_json=item.get("profile", {}).get("S"),
-    )

@@ -7,6 +7,12 @@ Single-table layout (all keys are strings):
 - event: pk `LEAD#<id>`, sk `EVT#<source>#<event id>`. A conditional put is the idempotent write;
   `ttl` is set after the longest decay horizon.
 - identity: pk `ID#<kind>:<value>`, sk `ID`. Which lead an email, HubSpot id, anonymousId ... is.
+- tier change: pk `LEAD#<id>`, sk `TIER#<at>#<version>`: from, to, score, reason.
+- meta: pk `META`, sk `RULES`: the rules fingerprint every lead was last rescored with, and the
+  progress of the full rescore a rules change starts.
+
+The lead item's `sync_shard`/`sync_at` (GSI sync, sparse) mark a visible change not yet written
+back to the CRM: the outbox that makes the queue lossless.
 
 One Query on `pk = LEAD#<id>` returns a lead and all its events: rescoring costs one read request.
 """
@@ -18,7 +24,10 @@ from typing import Any
 TTL_ATTRIBUTE = "ttl"
 BY_TIER_INDEX = "by_tier"
 DUE_INDEX = "due"
+SYNC_INDEX = "sync"
 DUE_SHARDS = 8
+# What the decay job needs to rescore a due lead without reading it again: its basis and card keys.
+DUE_PROJECTION = ["lead_id", "version", "basis", "tier", "score", "grade"]
 
 TABLE_DEFINITION: dict[str, Any] = {
     "AttributeDefinitions": [
@@ -28,6 +37,8 @@ TABLE_DEFINITION: dict[str, Any] = {
         {"AttributeName": "score", "AttributeType": "N"},
         {"AttributeName": "due_shard", "AttributeType": "S"},
         {"AttributeName": "due_at", "AttributeType": "S"},
+        {"AttributeName": "sync_shard", "AttributeType": "S"},
+        {"AttributeName": "sync_at", "AttributeType": "S"},
     ],
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
@@ -50,6 +61,14 @@ TABLE_DEFINITION: dict[str, Any] = {
             "KeySchema": [
                 {"AttributeName": "due_shard", "KeyType": "HASH"},
                 {"AttributeName": "due_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": DUE_PROJECTION},
+        },
+        {
+            "IndexName": SYNC_INDEX,
+            "KeySchema": [
+                {"AttributeName": "sync_shard", "KeyType": "HASH"},
+                {"AttributeName": "sync_at", "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "KEYS_ONLY"},
         },

@@ -1,0 +1,20 @@
+"""Tier-change notifications to `NOTIFY_URL` (a Slack incoming webhook, a workflow trigger ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .http import CrmUnavailable, JsonClient
+
+
+class Notifier:
+    def __init__(self, url: str) -> None:
+        self.client = JsonClient(url, token="", read_timeout=5.0)
+
+    def send(self, change: dict[str, Any]) -> None:
+        direction = "entered" if change.get("mql") else "left"
+        moved = f"{change.get('from')} -> {change['to']}"
+        text = f"Lead {change['lead_id']} {direction} MQL: {moved} (score {change['score']})"
+        response = self.client.request("POST", "", {"text": text, **change})
+        if not 200 <= response.status < 300:
+            raise CrmUnavailable(f"NOTIFY_URL answered {response.status}")

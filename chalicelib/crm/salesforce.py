@@ -1,0 +1,160 @@
+"""Salesforce REST API: scores written with `PATCH composite/sobjects`, 200 records a call.
+
+Auth is a static `SALESFORCE_ACCESS_TOKEN` or the OAuth client-credentials flow; a 401
+INVALID_SESSION_ID refreshes the token once. A lead known only by email is looked up (Lead, then
+Contact) once; the id found is returned so the service remembers it.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from .base import WRITTEN, WriteOutcome, WriteRequest, retry_all
+from .http import CrmUnavailable, JsonClient, JsonResponse
+
+BATCH_LIMIT = 200
+API_VERSION = "v60.0"
+LOOKUP_LIMIT = 100
+# Record errors worth another try; anything else is a problem with the record or the org's setup.
+TRANSIENT = {"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE", "QUERY_TIMEOUT"}
+NOT_FOUND = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND", "INVALID_ID_FIELD"}
+
+
+class SalesforceAuth:
+    def __init__(self, instance_url: str, access_token: str = "", client_id: str = "", client_secret: str = "") -> None:
+        self.instance_url = instance_url.rstrip("/")
+        self.token = access_token
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    @property
+    def can_refresh(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+    def refresh(self) -> str:
+        """OAuth 2.0 client credentials: POST {my-domain}/services/oauth2/token."""
+        import urllib3
+
+        form = urllib.parse.urlencode(
+            {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}
+        )
+        try:
+            response = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2, read=10), retries=False).request(
+                "POST",
+                f"{self.instance_url}/services/oauth2/token",
+                body=form,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise CrmUnavailable(f"Salesforce token: {type(exc).__name__}") from exc
+        if response.status != 200:
+            raise CrmUnavailable(f"Salesforce token endpoint answered {response.status}")
+        body = json.loads(response.data)
+        self.token = body["access_token"]
+        self.instance_url = body.get("instance_url", self.instance_url).rstrip("/")
+        return self.token
+
+
+class SalesforceWriter:
+    name = "salesforce"
+
+    def __init__(self, auth: SalesforceAuth, fields: dict[str, str], read_timeout: float = 10.0) -> None:
+        self.auth = auth
+        self.fields = fields
+        self.read_timeout = read_timeout
+
+    def _client(self) -> JsonClient:
+        return JsonClient(self.auth.instance_url, self.auth.token, read_timeout=self.read_timeout)
+
+    def request(self, method: str, path: str, payload: Any = None) -> JsonResponse:
+        if not self.auth.token and self.auth.can_refresh:
+            self.auth.refresh()
+        response = self._client().request(method, path, payload)
+        if response.status == 401 and self.auth.can_refresh and "INVALID_SESSION_ID" in str(response.body):
+            self.auth.refresh()  # once: a second 401 is reported, not looped on
+            response = self._client().request(method, path, payload)
+        return response
+
+    def write(self, requests: list[WriteRequest]) -> dict[str, WriteOutcome]:
+        outcomes: dict[str, WriteOutcome] = {}
+        try:
+            found = self._look_up([r.email for r in requests if not r.salesforce_id and r.email])
+        except CrmUnavailable as exc:
+            return retry_all(requests, str(exc))
+        records: list[tuple[WriteRequest, str]] = []
+        for request in requests:
+            record_id = request.salesforce_id or found.get((request.email or "").lower())
+            if record_id:
+                records.append((request, record_id))
+            else:
+                outcomes[request.lead_id] = WriteOutcome("not_in_crm", "no Salesforce Lead or Contact")
+        for start in range(0, len(records), BATCH_LIMIT):
+            outcomes.update(self._send(records[start : start + BATCH_LIMIT]))
+        for request, record_id in records:
+            if not request.salesforce_id and outcomes[request.lead_id].status == "written":
+                outcomes[request.lead_id] = WriteOutcome("written", discovered={"salesforce": record_id})
+        return outcomes
+
+    def _send(self, records: list[tuple[WriteRequest, str]]) -> dict[str, WriteOutcome]:
+        requests = [request for request, _ in records]
+        body = {"allOrNone": False, "records": [self._record(request, record_id) for request, record_id in records]}
+        try:
+            response = self.request("PATCH", f"/services/data/{API_VERSION}/composite/sobjects", body)
+        except CrmUnavailable as exc:
+            return retry_all(requests, str(exc))
+        if response.status == 200 and isinstance(response.body, list) and len(response.body) == len(records):
+            return {request.lead_id: _outcome(result) for request, result in zip(requests, response.body, strict=True)}
+        if response.status == 401:
+            return retry_all(requests, "Salesforce session invalid", after=300)
+        if response.status == 403 and "REQUEST_LIMIT_EXCEEDED" in str(response.body):
+            return retry_all(requests, "Salesforce REQUEST_LIMIT_EXCEEDED", after=900)
+        if 400 <= response.status < 500 and response.status != 429:
+            return {request.lead_id: WriteOutcome("permanent", f"Salesforce {response.status}") for request in requests}
+        return retry_all(requests, f"Salesforce answered {response.status}")
+
+    def _record(self, request: WriteRequest, record_id: str) -> dict[str, Any]:
+        card = request.card
+        object_type = "Contact" if record_id.startswith("003") else "Lead"  # key prefixes: 00Q Lead, 003 Contact
+        return {
+            "attributes": {"type": object_type},
+            "id": record_id,
+            self.fields["score"]: card.score,
+            self.fields["tier"]: card.tier,
+            self.fields["grade"]: card.grade,
+        }
+
+    def _look_up(self, emails: list[str]) -> dict[str, str]:
+        """email -> Lead id (or Contact id when no Lead has it), one SOQL query per 100 emails."""
+        found: dict[str, str] = {}
+        wanted = sorted({email.lower() for email in emails})
+        for object_type in ("Lead", "Contact"):
+            missing = [email for email in wanted if email not in found]
+            for start in range(0, len(missing), LOOKUP_LIMIT):
+                quoted = ",".join(_soql_string(email) for email in missing[start : start + LOOKUP_LIMIT])
+                soql = f"SELECT Id, Email FROM {object_type} WHERE Email IN ({quoted})"
+                response = self.request("GET", f"/services/data/{API_VERSION}/query?q={urllib.parse.quote(soql)}")
+                if response.status != 200 or not isinstance(response.body, dict):
+                    raise CrmUnavailable(f"Salesforce query answered {response.status}")
+                for row in response.body.get("records", []):
+                    if row.get("Email"):
+                        found.setdefault(str(row["Email"]).lower(), str(row["Id"]))
+        return found
+
+
+def _soql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _outcome(result: dict[str, Any]) -> WriteOutcome:
+    if result.get("success"):
+        return WRITTEN
+    errors = result.get("errors") or [{}]
+    code = str(errors[0].get("statusCode", "UNKNOWN"))
+    message = f"{code}: {errors[0].get('message', '')}"
+    if code in TRANSIENT:
+        return WriteOutcome("retry", message)
+    if code in NOT_FOUND:
+        return WriteOutcome("not_in_crm", message)
+    return WriteOutcome("permanent", message)

@@ -1,0 +1,109 @@
+"""Item keys and shapes of the table (see schema.py), shared by the repository's parts."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import LeadEvent, ScoreCard
+
+from .schema import DUE_SHARDS
+
+LEAD_SK = "LEAD"
+
+
+class VersionConflict(Exception):
+    """Another writer saved the lead since we read it: read again and rescore."""
+
+
+class IdentityConflict(Exception):
+    """An identity key was claimed by another lead between resolution and write: resolve again."""
+
+
+class LeadMerged(Exception):
+    """The lead was merged into another while we were writing to it: write to that one."""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event: LeadEvent
+    expires_at: datetime | None
+
+
+@dataclass
+class LeadRecord:
+    lead_id: str
+    version: int
+    keys: list[str]
+    card: ScoreCard | None
+    events: list[LeadEvent] = field(default_factory=list)
+    profile_json: str | None = None
+    basis: dict[str, Any] | None = None
+    crm: dict[str, Any] | None = None  # what the last write-back wrote, when and where
+    sync_pending_since: str | None = None
+    tier_changed_at: str | None = None
+    merged_into: str | None = None
+
+    @property
+    def crm_visible(self) -> list[Any] | None:
+        return self.crm.get("visible") if self.crm else None
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    stored: list[str]
+    duplicates: list[str]
+
+
+def lead_pk(lead_id: str) -> str:
+    return f"LEAD#{lead_id}"
+
+
+def event_sk(event: LeadEvent) -> str:
+    return f"EVT#{event.source}#{event.event_id}"
+
+
+def identity_pk(key: str) -> str:
+    return f"ID#{key}"
+
+
+def shard_of(lead_id: str, prefix: str) -> str:
+    """Sparse indexes are sharded so no single partition takes every lead's writes."""
+    return f"{prefix}#{zlib.crc32(lead_id.encode()) % DUE_SHARDS}"
+
+
+def all_shards(prefix: str) -> list[str]:
+    return [f"{prefix}#{number}" for number in range(DUE_SHARDS)]
+
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def n(value: int | float) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
+    """None for no item, and for a key-only remnant (moto leaves one when a transaction's
+    conditional update of a deleted item fails; DynamoDB does not, but either way it is no lead)."""
+    if not item or ("version" not in item and "merged_into" not in item):
+        return None
+    card_json = item.get("card", {}).get("S")
+    basis_json = item.get("basis", {}).get("S")
+    crm_json = item.get("crm", {}).get("S")
+    return LeadRecord(
+        lead_id=item["pk"]["S"].removeprefix("LEAD#"),
+        version=int(item["version"]["N"]) if "version" in item else 0,
+        keys=[key["S"] for key in item.get("keys", {}).get("L", [])],
+        card=ScoreCard.model_validate(json.loads(card_json)) if card_json else None,
+        profile_json=item.get("profile", {}).get("S"),
+        basis=json.loads(basis_json) if basis_json else None,
+        crm=json.loads(crm_json) if crm_json else None,
+        sync_pending_since=item.get("sync_at", {}).get("S"),
+        tier_changed_at=item.get("tier_changed_at", {}).get("S"),
+        merged_into=item.get("merged_into", {}).get("S"),
+    )

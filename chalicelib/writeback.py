@@ -1,0 +1,154 @@
+"""Write-back use case: the SQS consumer. Messages only say "lead X changed"; the consumer reads
+each lead's current card, so the latest card wins however messages are ordered or retried.
+
+Per lead: written (outbox entry closed), retried later (message hidden for Retry-After or an
+exponential, jittered backoff, and reported as a batch item failure), or dead-lettered with the
+reason when no retry can succeed. The rest of the batch is never held back by one lead.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.crm.base import CrmWriter, WriteOutcome, WriteRequest
+from chalicelib.crm.http import CrmUnavailable
+from chalicelib.crm.notify import Notifier
+from chalicelib.observability import logger
+from chalicelib.queue import QueueMessage, WritebackQueue
+from chalicelib.storage.dynamodb import LeadRepository
+from chalicelib.storage.items import LeadRecord
+
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_CAP_SECONDS = 900.0
+
+
+def backoff_seconds(receive_count: int, rng: Callable[[float, float], float] = random.uniform) -> float:
+    """Exponential in the number of deliveries, with jitter so a recovering CRM is not stampeded."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, receive_count - 1))
+    return rng(ceiling / 2, ceiling)
+
+
+@dataclass
+class WritebackReport:
+    written: list[str] = field(default_factory=list)
+    retried: dict[str, str] = field(default_factory=dict)
+    dead_lettered: dict[str, str] = field(default_factory=dict)
+    failed_message_ids: list[str] = field(default_factory=list)
+
+
+class WritebackService:
+    def __init__(
+        self,
+        repository: LeadRepository,
+        queue: WritebackQueue,
+        writers: Sequence[CrmWriter],
+        notifier: Notifier | None = None,
+        rng: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.repository = repository
+        self.queue = queue
+        self.writers = list(writers)
+        self.notifier = notifier
+        self.rng = rng
+
+    def handle(self, messages: Sequence[QueueMessage], now: datetime) -> WritebackReport:
+        report = WritebackReport()
+        by_lead: dict[str, list[QueueMessage]] = {}
+        for message in messages:
+            kind, lead_id = message.body.get("kind"), message.body.get("lead_id")
+            if kind == "sync" and isinstance(lead_id, str):
+                by_lead.setdefault(lead_id, []).append(message)
+            elif kind == "notify" and isinstance(lead_id, str):
+                self._notify(message, report)
+            else:
+                self.queue.dead_letter(message.body, "not a write-back message")
+        if by_lead:
+            self._sync(by_lead, now, report)
+        return report
+
+    def _sync(self, by_lead: dict[str, list[QueueMessage]], now: datetime, report: WritebackReport) -> None:
+        records = self.repository.get_leads(list(by_lead))
+        pending: dict[str, LeadRecord] = {}
+        for lead_id in by_lead:
+            record = records.get(lead_id)
+            if record is None or record.card is None:
+                continue  # deleted since: nothing to write
+            if record.sync_pending_since is None and record.crm_visible == list(record.card.visible):
+                continue  # an earlier message already wrote this card
+            pending[lead_id] = record
+        if not pending:
+            return
+        requests = [_request(record) for record in pending.values()]
+        results = [(writer.name, writer.write(requests)) for writer in self.writers]
+        for lead_id, record in pending.items():
+            outcomes = {name: result.get(lead_id, WriteOutcome("retry", "no answer")) for name, result in results}
+            self._settle(lead_id, record, outcomes, by_lead[lead_id], now, report)
+
+    def _settle(
+        self,
+        lead_id: str,
+        record: LeadRecord,
+        outcomes: dict[str, WriteOutcome],
+        messages: list[QueueMessage],
+        now: datetime,
+        report: WritebackReport,
+    ) -> None:
+        retries = [outcome for outcome in outcomes.values() if outcome.status == "retry"]
+        permanent = [outcome for outcome in outcomes.values() if outcome.status == "permanent"]
+        if retries:
+            receive_count = max(message.receive_count for message in messages)
+            delay = max(outcome.retry_after or backoff_seconds(receive_count, self.rng) for outcome in retries)
+            for message in messages:
+                self.queue.retry_later(message, delay)
+                report.failed_message_ids.append(message.message_id)
+            report.retried[lead_id] = "; ".join(outcome.reason for outcome in retries)
+            logger.warning("write-back retry", extra={"lead_id": lead_id, "delay_seconds": round(delay, 1)})
+            return
+        if permanent:
+            reason = "; ".join(outcome.reason for outcome in permanent)
+            self.queue.dead_letter({"kind": "sync", "lead_id": lead_id, "version": record.version}, reason)
+            report.dead_lettered[lead_id] = reason
+            logger.error("write-back dead-lettered", extra={"lead_id": lead_id, "reason": reason})
+        for outcome in outcomes.values():
+            for kind, value in outcome.discovered.items():
+                self.repository.remember_identity(lead_id, f"{kind}:{value}")
+        assert record.card is not None
+        crm: dict[str, Any] = {
+            "visible": list(record.card.visible),
+            "version": record.version,
+            "at": now.isoformat(),
+            "outcomes": {name: outcome.status for name, outcome in outcomes.items()},
+        }
+        self.repository.mark_written(lead_id, record.version, crm)
+        report.written.append(lead_id)
+
+    def _notify(self, message: QueueMessage, report: WritebackReport) -> None:
+        if self.notifier is None:
+            return
+        try:
+            self.notifier.send(message.body)
+        except CrmUnavailable as exc:
+            self.queue.retry_later(message, backoff_seconds(message.receive_count, self.rng))
+            report.failed_message_ids.append(message.message_id)
+            report.retried[str(message.body.get("lead_id"))] = str(exc)
+
+
+def _request(record: LeadRecord) -> WriteRequest:
+    assert record.card is not None
+    ids = {kind: value for kind, _, value in (key.partition(":") for key in record.keys)}
+    return WriteRequest(
+        lead_id=record.lead_id,
+        card=record.card,
+        tier_changed_at=record.tier_changed_at,
+        hubspot_id=ids.get("hubspot"),
+        salesforce_id=ids.get("salesforce"),
+        email=ids.get("email"),
+    )
+
+
+def sync_message(lead_id: str, version: int) -> dict[str, Any]:
+    return {"kind": "sync", "lead_id": lead_id, "version": version}
