@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SEND_BATCH_LIMIT = 10
-MAX_VISIBILITY_SECONDS = 43_200  # SQS's ceiling (12 h)
+MAX_VISIBILITY_SECONDS = 43_000  # SQS allows 12 h in all since receipt; keep a margin
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,20 @@ def parse_message(message_id: str, receipt_handle: str, body: str, attributes: d
         body=parsed if isinstance(parsed, dict) else {},
         receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
     )
+
+
+MAX_RECEIVES = 10  # after this many failed deliveries SQS moves a message to the dead-letter queue
+
+
+def create_queues(client: Any, queue_name: str, dead_letter_name: str, visibility_timeout: int = 120) -> str:
+    """The write-back queue and its dead-letter queue with a redrive policy (local run and tests;
+    the deploy template declares the same)."""
+    dead_letter_url = client.create_queue(QueueName=dead_letter_name)["QueueUrl"]
+    dead_letter_arn = client.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(MAX_RECEIVES)})
+    return client.create_queue(
+        QueueName=queue_name,
+        Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
+    )["QueueUrl"]

@@ -152,3 +152,17 @@ def _request(record: LeadRecord) -> WriteRequest:
 
 def sync_message(lead_id: str, version: int) -> dict[str, Any]:
     return {"kind": "sync", "lead_id": lead_id, "version": version}
+
+
+def poll_once(
+    queue: WritebackQueue, service: WritebackService, now: datetime, wait_seconds: int = 1
+) -> WritebackReport:
+    """What the Lambda event source does, for local mode: receive, handle, delete what succeeded
+    (failures stay in the queue, hidden until their retry time)."""
+    messages = queue.receive(max_messages=10, wait_seconds=wait_seconds)
+    if not messages:
+        return WritebackReport()
+    report = service.handle(messages, now)
+    failed = set(report.failed_message_ids)
+    queue.delete([message for message in messages if message.message_id not in failed])
+    return report

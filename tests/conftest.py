@@ -67,13 +67,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
-    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    for name in ("PUBLIC_BASE_URL", "NOTIFY_URL", "SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     from chalicelib import web
+    from chalicelib.queue import create_queues
     from chalicelib.storage.schema import create_table
 
     with mock_aws():
         boto3.setup_default_session()
         create_table(boto3.client("dynamodb"), TABLE)
+        create_queues(boto3.client("sqs"), "leadscore-writeback", "leadscore-writeback-dlq")
         web.reset()
         counter = DynamoCalls()
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", counter)

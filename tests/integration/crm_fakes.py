@@ -1,0 +1,175 @@
+"""Stand-ins for HubSpot and Salesforce served by a real local HTTP server (pytest-httpserver), so
+the real HTTP client code runs; each keeps the CRM's state and can be told to fail."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from werkzeug import Request, Response
+
+from chalicelib import web
+from chalicelib.queue import QueueMessage
+from chalicelib.writeback import WritebackReport, poll_once
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
+
+
+class FakeHubSpot:
+    """Contacts by id (and email); `failures` is a queue of what the next batch calls answer."""
+
+    def __init__(self, httpserver: Any) -> None:
+        self.contacts: dict[str, dict[str, str]] = {}
+        self.emails: dict[str, str] = {}
+        self.failures: deque[str] = deque()
+        self.calls: list[dict[str, Any]] = []
+        self.invalid_properties: set[str] = set()
+        httpserver.expect_request("/crm/v3/objects/contacts/batch/update", method="POST").respond_with_handler(
+            self.batch_update
+        )
+
+    def add(self, contact_id: str, email: str | None = None) -> None:
+        self.contacts[contact_id] = {}
+        if email:
+            self.emails[email] = contact_id
+
+    def batch_update(self, request: Request) -> Response:
+        body = json.loads(request.data)
+        self.calls.append(body)
+        failure = self.failures.popleft() if self.failures else "ok"
+        if failure == "429":
+            return json_response(
+                {"status": "error", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}, 429
+            )
+        if failure == "429-daily":
+            return json_response({"status": "error", "errorType": "RATE_LIMIT", "policyName": "DAILY"}, 429)
+        if failure == "500":
+            return json_response({"status": "error", "message": "internal"}, 500)
+        if failure == "timeout":
+            time.sleep(0.8)  # longer than the client's read timeout (0.5 s) in these tests
+            return json_response({}, 200)
+        errors, found = [], []
+        for item in body["inputs"]:
+            contact_id = self.emails.get(item["id"]) if item.get("idProperty") == "email" else item["id"]
+            if contact_id not in self.contacts:
+                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": [item["id"]]}})
+            elif set(item["properties"]) & self.invalid_properties:
+                errors.append({"status": "error", "category": "VALIDATION_ERROR", "context": {"ids": [item["id"]]}})
+            else:
+                found.append((contact_id, item["properties"]))
+        if errors and failure == "400":
+            return json_response({"status": "error", "category": "VALIDATION_ERROR", "message": "bad input"}, 400)
+        for contact_id, properties in found:
+            self.contacts[contact_id].update(properties)
+        if errors:
+            return json_response({"status": "COMPLETE", "results": [], "numErrors": len(errors), "errors": errors}, 207)
+        return json_response({"status": "COMPLETE", "results": []})
+
+
+class FakeSalesforce:
+    def __init__(self, httpserver: Any) -> None:
+        self.records: dict[str, dict[str, Any]] = {}
+        self.emails: dict[str, str] = {}
+        self.valid_token = "token-1"
+        self.token_requests = 0
+        self.calls: list[dict[str, Any]] = []
+        self.locked: set[str] = set()
+        httpserver.expect_request("/services/oauth2/token", method="POST").respond_with_handler(self.token)
+        httpserver.expect_request("/services/data/v60.0/composite/sobjects", method="PATCH").respond_with_handler(
+            self.composite
+        )
+        httpserver.expect_request("/services/data/v60.0/query", method="GET").respond_with_handler(self.query)
+
+    def add(self, record_id: str, email: str) -> None:
+        self.records[record_id] = {"Email": email}
+        self.emails[email] = record_id
+
+    def token(self, request: Request) -> Response:
+        form = parse_qs(request.get_data(as_text=True))
+        if form.get("grant_type") != ["client_credentials"]:
+            return json_response({"error": "unsupported_grant_type"}, 400)
+        self.token_requests += 1
+        self.valid_token = f"token-{self.token_requests + 1}"
+        return json_response({"access_token": self.valid_token, "token_type": "Bearer"})
+
+    def _authorized(self, request: Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.valid_token}"
+
+    def query(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return json_response([{"errorCode": "INVALID_SESSION_ID", "message": "Session expired"}], 401)
+        soql = unquote(request.args["q"])
+        object_type = "Lead" if " FROM Lead " in soql else "Contact"
+        prefix = "00Q" if object_type == "Lead" else "003"
+        rows = [{"Id": record_id, "Email": email} for email, record_id in self.emails.items()
+                if f"'{email}'" in soql and record_id.startswith(prefix)]  # fmt: skip
+        return json_response({"totalSize": len(rows), "done": True, "records": rows})
+
+    def composite(self, request: Request) -> Response:
+        if not self._authorized(request):
+            return json_response([{"errorCode": "INVALID_SESSION_ID", "message": "Session expired"}], 401)
+        body = json.loads(request.data)
+        self.calls.append(body)
+        results = []
+        for record in body["records"]:
+            record_id = record["id"]
+            if record_id in self.locked:
+                results.append({"id": record_id, "success": False, "errors": [{"statusCode": "UNABLE_TO_LOCK_ROW"}]})
+            elif record_id not in self.records:
+                results.append({"id": record_id, "success": False, "errors": [{"statusCode": "ENTITY_IS_DELETED"}]})
+            else:
+                self.records[record_id].update({k: v for k, v in record.items() if k not in ("id", "attributes")})
+                results.append({"id": record_id, "success": True, "errors": []})
+        return json_response(results)
+
+
+class Worker:
+    """Drives the write-back consumer the way SQS and Lambda would, with time under the test's control:
+    a retried message stays hidden until `release()` (time passing) makes it visible again."""
+
+    def __init__(self) -> None:
+        self.service = web.writeback_service()
+        self.queue = self.service.queue
+        self.delays: list[tuple[QueueMessage, float]] = []
+        self._hide = original = self.queue.retry_later
+
+        def record(message: QueueMessage, seconds: float) -> None:
+            self.delays.append((message, seconds))
+            original(message, seconds)
+
+        self.queue.retry_later = record  # type: ignore[method-assign]
+
+    def poll(self) -> WritebackReport:
+        return poll_once(self.queue, self.service, datetime.now(UTC), wait_seconds=0)
+
+    def release(self) -> None:
+        for message, _ in self.delays:
+            try:
+                self._hide(message, 0)
+            except Exception:
+                pass
+        self.delays.clear()
+
+    def drain(self, rounds: int = 20) -> None:
+        for _ in range(rounds):
+            self.release()
+            if not self.poll().written and not self.queue_depth():
+                return
+
+    def queue_depth(self) -> int:
+        attributes = self.queue.client.get_queue_attributes(
+            QueueUrl=self.queue.url(self.queue.queue_name),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        client = self.queue.client
+        response = client.receive_message(QueueUrl=self.queue.url(self.queue.dead_letter_name), MaxNumberOfMessages=10)
+        return [json.loads(message["Body"]) for message in response.get("Messages", [])]
