@@ -3,6 +3,7 @@ the real HTTP client code runs; each keeps the CRM's state and can be told to fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections import deque
@@ -150,10 +151,8 @@ class Worker:
 
     def release(self) -> None:
         for message, _ in self.delays:
-            try:
+            with contextlib.suppress(Exception):  # the message may be gone already
                 self._hide(message, 0)
-            except Exception:
-                pass
         self.delays.clear()
 
     def drain(self, rounds: int = 20) -> None:
