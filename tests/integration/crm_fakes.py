@@ -31,6 +31,7 @@ class FakeHubSpot:
         self.failures: deque[str] = deque()
         self.calls: list[dict[str, Any]] = []
         self.invalid_properties: set[str] = set()
+        self.rejects: set[str] = set()  # contacts whose every update fails validation
         httpserver.expect_request("/crm/v3/objects/contacts/batch/update", method="POST").respond_with_handler(
             self.batch_update
         )
@@ -60,7 +61,7 @@ class FakeHubSpot:
             contact_id = self.emails.get(item["id"]) if item.get("idProperty") == "email" else item["id"]
             if contact_id not in self.contacts:
                 errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": [item["id"]]}})
-            elif set(item["properties"]) & self.invalid_properties:
+            elif contact_id in self.rejects or set(item["properties"]) & self.invalid_properties:
                 errors.append({"status": "error", "category": "VALIDATION_ERROR", "context": {"ids": [item["id"]]}})
             else:
                 found.append((contact_id, item["properties"]))
@@ -167,6 +168,10 @@ class Worker:
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def purge(self) -> None:
+        for name in (self.queue.queue_name, self.queue.dead_letter_name):
+            self.queue.client.purge_queue(QueueUrl=self.queue.url(name))
 
     def dead_letters(self) -> list[dict[str, Any]]:
         client = self.queue.client
