@@ -6,13 +6,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import rules_cmd
+from . import crm_cmd, decay_cmd, rules_cmd
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     rules_cmd.register(commands)
+    crm_cmd.register(commands)
+    decay_cmd.register(commands)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 
