@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bench import ingest_bench, scoring_bench
+from bench import ingest_bench, scoring_bench, writeback_bench
 
 
 def main() -> None:
     scoring_bench.run()
     ingest_bench.run()
+    writeback_bench.run()
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 
 import boto3
 from moto.server import ThreadedMotoServer
 
+from chalicelib.queue import create_queues
 from chalicelib.storage.schema import create_table
 from local.defaults import LOCAL_HOST, LOCAL_PORT, LOCAL_SECRETS, LOCAL_TABLE
 
@@ -54,7 +57,20 @@ def main() -> int:
         aws_secret_access_key="local",
     )
     create_table(client, env["TABLE_NAME"])
-    print(f"embedded AWS (moto) on {endpoint}, table {env['TABLE_NAME']}", flush=True)
+    sqs = boto3.client(
+        "sqs", endpoint_url=endpoint, region_name=env["AWS_DEFAULT_REGION"], aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )  # fmt: skip
+    create_queues(
+        sqs, env.get("WRITEBACK_QUEUE", "leadscore-writeback"), env.get("WRITEBACK_DLQ", "leadscore-writeback-dlq")
+    )
+    print(f"embedded AWS (moto) on {endpoint}, table {env['TABLE_NAME']}, write-back queue", flush=True)
+    # What Lambda's SQS event source and EventBridge schedule do in AWS, done here in the background.
+    os.environ.update(env)
+    stop_workers = threading.Event()
+    interval = float(env.get("DECAY_INTERVAL_SECONDS", "300"))
+    threading.Thread(target=background_writeback, args=(stop_workers,), daemon=True).start()
+    threading.Thread(target=background_decay, args=(stop_workers, interval), daemon=True).start()
     app_port = int(os.environ.get("PORT", LOCAL_PORT))
     chalice = os.path.join(os.path.dirname(sys.executable), "chalice")
     command = [chalice, "local", "--stage", "local", "--host", LOCAL_HOST, "--port", str(app_port), "--no-autoreload"]
@@ -67,8 +83,32 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop)
     _announce(app_port)
     code = server.wait()
+    stop_workers.set()
     moto.stop()
     return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
+
+
+def background_writeback(stop: threading.Event) -> None:
+    from chalicelib import web
+    from chalicelib.writeback import poll_once
+
+    while not stop.is_set():
+        try:
+            service = web.writeback_service()
+            poll_once(service.queue, service, datetime.now(UTC), wait_seconds=1)
+        except Exception as exc:  # keep polling: the next message may well succeed
+            print(f"write-back worker: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            stop.wait(2)
+
+
+def background_decay(stop: threading.Event, interval: float) -> None:
+    from chalicelib import web
+
+    while not stop.wait(interval):
+        try:
+            web.scheduled_decay(lambda: 600.0)
+        except Exception as exc:
+            print(f"decay job: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
 def _announce(port: int) -> None:

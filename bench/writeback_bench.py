@@ -1,0 +1,176 @@
+"""Write-back and decay figures: CRM calls per 1,000 changed leads, DynamoDB items read by a decay
+run over 10,000 leads of which 100 are due, and event-to-write-back time in local mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from chalicelib.crm.http import JsonClient
+from chalicelib.crm.hubspot import HubSpotWriter
+from chalicelib.crm.salesforce import SalesforceAuth, SalesforceWriter
+from chalicelib.decay import run_decay
+from chalicelib.domain import Identities, LeadEvent, Profile, card_from_basis, score_basis
+from chalicelib.queue import QueueMessage, WritebackQueue, create_queues
+from chalicelib.rules import active_rules
+from chalicelib.service import LeadService
+from chalicelib.sources.base import ParsedDelivery
+from chalicelib.storage.dynamodb import LeadRepository
+from chalicelib.storage.schema import create_table
+from chalicelib.writeback import WritebackService, poll_once
+
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
+TABLE = "leadscore-bench"
+
+
+class CrmServer:
+    """A local HTTP server answering HubSpot batch updates and Salesforce composite calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, str]] = []
+        calls = self.calls
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                calls.append((time.perf_counter(), self.path))
+                if "composite" in self.path:
+                    reply: Any = [{"id": record["id"], "success": True, "errors": []} for record in body["records"]]
+                else:
+                    reply = {"status": "COMPLETE", "results": []}
+                data = json.dumps(reply).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_POST = do_PATCH = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def _seed(repository: LeadRepository, count: int, due: int) -> None:
+    """Leads as the service stores them; `due` of them have an open whose decay is due by NOW."""
+    rules = active_rules()
+    for index in range(count):
+        lead_id = f"ld_{index:020x}"
+        events = []
+        if index < due:
+            events = [LeadEvent(event_id=f"e{index}", source="segment", type="Email Opened",
+                                occurred_at=NOW - timedelta(days=31), properties={"message_id": "m"})]  # fmt: skip
+        profile = Profile(job_title="VP", company_size=100 + index)
+        basis = score_basis(profile, events, rules)
+        scored_at = NOW - timedelta(days=2) if index < due else NOW
+        card = card_from_basis(basis, rules, scored_at)
+        keys = [f"hubspot:{1000 + index}", f"salesforce:00Q{index:015d}"]
+        repository.save(lead_id, 0, card, card.visible, scored_at, basis=basis.to_json(), keys=keys)
+
+
+def _environment() -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "b",
+        "AWS_SECRET_ACCESS_KEY": "b",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(name, value)
+
+
+def crm_calls_per_1000() -> tuple[int, int]:
+    crm = CrmServer()
+    results = []
+    for writer in (
+        HubSpotWriter(JsonClient(crm.url, "token")),
+        SalesforceWriter(SalesforceAuth(crm.url, "token"), {"score": "S__c", "tier": "T__c", "grade": "G__c"}),
+    ):
+        with mock_aws():  # a fresh account each: a lead already written is (rightly) not written again
+            boto3.setup_default_session()
+            create_table(boto3.client("dynamodb"), TABLE)
+            create_queues(boto3.client("sqs"), "wb", "wb-dlq")
+            repository = LeadRepository(TABLE)
+            _seed(repository, 1000, 0)
+            messages = [QueueMessage(f"m{index}", "r", {"kind": "sync", "lead_id": f"ld_{index:020x}"}, 1)
+                        for index in range(1000)]  # fmt: skip
+            crm.calls.clear()
+            WritebackService(repository, WritebackQueue("wb", "wb-dlq"), [writer]).handle(messages, NOW)
+            results.append(len(crm.calls))
+    crm.stop()
+    return results[0], results[1]
+
+
+def decay_items_read() -> tuple[int, int, int]:
+    with mock_aws():
+        boto3.setup_default_session()
+        create_table(boto3.client("dynamodb"), TABLE)
+        repository = LeadRepository(TABLE)
+        _seed(repository, 10_000, 100)
+        read = {"items": 0}
+
+        def count(parsed: dict, **_: Any) -> None:
+            read["items"] += len(parsed.get("Items", [])) + (1 if "Item" in parsed else 0)
+
+        repository.client.meta.events.register("after-call.dynamodb", count)
+        repository.save_rules_progress({"fingerprint": active_rules().fingerprint, "start_key": None, "done": True,
+                                        "rescored": 0})  # fmt: skip
+        report = run_decay(LeadService(repository, active_rules), NOW)
+        return read["items"], report.due, len(report.changed)
+
+
+def event_to_writeback_ms() -> float:
+    crm = CrmServer()
+    with mock_aws():
+        boto3.setup_default_session()
+        create_table(boto3.client("dynamodb"), TABLE)
+        create_queues(boto3.client("sqs"), "wb", "wb-dlq")
+        queue = WritebackQueue("wb", "wb-dlq")
+        repository = LeadRepository(TABLE)
+        service = LeadService(repository, active_rules, queue=queue)
+        writeback = WritebackService(repository, queue, [HubSpotWriter(JsonClient(crm.url, "token"))])
+        stop = threading.Event()
+
+        def worker() -> None:  # what local mode runs in the background
+            while not stop.is_set():
+                poll_once(queue, writeback, datetime.now(UTC), wait_seconds=1)
+
+        thread = threading.Thread(target=worker, daemon=True)
+        thread.start()
+        samples = []
+        for index in range(5):
+            started = time.perf_counter()
+            event = LeadEvent(event_id=f"lat{index}", source="segment", type="Demo Requested",
+                              occurred_at=datetime.now(UTC), identities=Identities(hubspot_id=str(index)))  # fmt: skip
+            service.ingest(ParsedDelivery(events=[event]), datetime.now(UTC))
+            while len(crm.calls) <= index:
+                time.sleep(0.005)
+            samples.append((crm.calls[index][0] - started) * 1000)
+        stop.set()
+        thread.join(timeout=5)
+    crm.stop()
+    return sorted(samples)[len(samples) // 2]
+
+
+def run() -> None:
+    _environment()
+    hubspot_calls, salesforce_calls = crm_calls_per_1000()
+    print("\nCRM write-back calls per 1,000 changed leads (targets: HubSpot 10, Salesforce 5)")
+    print(f"  HubSpot batch/update: {hubspot_calls}   Salesforce composite/sobjects: {salesforce_calls}")
+    items, due, changed = decay_items_read()
+    print("\nDecay run over 10,000 leads with 100 due (target <= 120 items read, a scan reads 10,000+)")
+    print(f"  DynamoDB items read: {items}   due: {due}   visible changes: {changed}")
+    print(f"\nEvent to write-back request in local mode (median of 5): {event_to_writeback_ms():.0f} ms")
