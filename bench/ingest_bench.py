@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 
 import boto3
 from moto import mock_aws
 
+from bench.workload import fake_aws_credentials
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.rules import active_rules
 from chalicelib.service import LeadService
@@ -31,12 +31,7 @@ def _event(event_id: str, user: str, minutes: int) -> LeadEvent:
 
 
 def run() -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        os.environ.setdefault(name, value)
+    fake_aws_credentials()
     with mock_aws():
         boto3.setup_default_session()
         create_table(boto3.client("dynamodb"), TABLE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -36,3 +37,13 @@ def lead_history(count: int, seed: int = 7, horizon_days: int = 180) -> list[Lea
         events.append(LeadEvent(event_id=f"e{index}", source="segment", type=kind, occurred_at=NOW - age,
                                 properties=props))  # fmt: skip
     return events
+
+
+def fake_aws_credentials() -> None:
+    """moto needs some credentials; never real ones."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        os.environ.setdefault(name, value)

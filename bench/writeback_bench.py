@@ -4,7 +4,6 @@ run over 10,000 leads of which 100 are due, and event-to-write-back time in loca
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
+from bench.workload import fake_aws_credentials
 from chalicelib.crm.http import JsonClient
 from chalicelib.crm.hubspot import HubSpotWriter
 from chalicelib.crm.salesforce import SalesforceAuth, SalesforceWriter
@@ -81,15 +81,6 @@ def _seed(repository: LeadRepository, count: int, due: int) -> None:
         card = card_from_basis(basis, rules, scored_at)
         keys = [f"hubspot:{1000 + index}", f"salesforce:00Q{index:015d}"]
         repository.save(lead_id, 0, card, card.visible, scored_at, basis=basis.to_json(), keys=keys)
-
-
-def _environment() -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "b",
-        "AWS_SECRET_ACCESS_KEY": "b",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        os.environ.setdefault(name, value)
 
 
 def crm_calls_per_1000() -> tuple[int, int]:
@@ -166,7 +157,7 @@ def event_to_writeback_ms() -> float:
 
 
 def run() -> None:
-    _environment()
+    fake_aws_credentials()
     hubspot_calls, salesforce_calls = crm_calls_per_1000()
     print("\nCRM write-back calls per 1,000 changed leads (targets: HubSpot 10, Salesforce 5)")
     print(f"  HubSpot batch/update: {hubspot_calls}   Salesforce composite/sobjects: {salesforce_calls}")
