@@ -13,20 +13,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SECRET_FIELDS = (
-    "hubspot_client_secret",
-    "hubspot_access_token",
-    "salesforce_webhook_token",
-    "salesforce_access_token",
-    "salesforce_client_secret",
-    "typeform_secret",
-    "tally_secret",
-    "webflow_secret",
-    "forms_secret",
-    "events_write_key",
-    "admin_api_key",
-)
-
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")

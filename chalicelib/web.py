@@ -161,9 +161,10 @@ def ingest(request: Any, source: str, clock: Clock = utc_now) -> Response:
     """Verify, parse, store and rescore one delivery."""
     settings = current_settings()
     metric_source = source.split(".")[0]
+    now = clock()  # one instant for the whole delivery: signature window, event times and scoring agree
     try:
-        delivery = RECEIVERS[source](incoming(request, settings, clock()), settings)
-        outcome = lead_service().ingest(delivery, clock())
+        delivery = RECEIVERS[source](incoming(request, settings, now), settings)
+        outcome = lead_service().ingest(delivery, now)
     except SourceError as exc:
         logger.info("delivery rejected", extra={"source": metric_source, "outcome": exc.code, "status": exc.status})
         count_events(metric_source, "rejected", 1)

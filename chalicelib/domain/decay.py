@@ -47,13 +47,6 @@ class DecaySchedule(BaseModel):
                 raise ValueError("zero_after_days applies to half_life_days only; end steps with `after`")
         return self
 
-    @property
-    def horizon_days(self) -> float | None:
-        """Age after which the value no longer changes; None when it decays for ever."""
-        if self.steps is not None:
-            return self.steps[-1].until_days
-        return self.zero_after_days
-
     def compile(self) -> CompiledDecay:
         if self.steps is not None:
             return StepDecay(tuple((days_to_us(step.until_days), step.keep) for step in self.steps), self.after)

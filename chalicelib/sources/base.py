@@ -139,11 +139,15 @@ def require_secret(secret: str, source: str) -> str:
     return secret
 
 
-def check_fresh(timestamp_ms: str | None, now: datetime, tolerance_seconds: int, header: str) -> None:
-    if not timestamp_ms:
+def check_fresh(
+    timestamp: str | None, now: datetime, tolerance_seconds: int, header: str, per_second: int = 1000
+) -> None:
+    """Reject replays: `timestamp` (milliseconds by default, as HubSpot and Webflow send it) must be
+    within the tolerance of now."""
+    if not timestamp:
         raise Unauthorized(f"missing {header}")
     try:
-        sent = float(timestamp_ms) / 1000
+        sent = float(timestamp) / per_second
     except ValueError as exc:
         raise Unauthorized(f"{header} is not a timestamp") from exc
     if abs(now.timestamp() - sent) > tolerance_seconds:
