@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench rules-check clean run demo
+.PHONY: test lint bench rules-check clean run demo package deploy destroy secrets
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,10 +26,32 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis out .chalice/deployments
 
 run: $(STAMP)
 	$(PY) -m local.run
 
 demo: $(STAMP)
 	$(PY) -m local.demo
+
+# ---------------------------------------------------------------------------- deploy to AWS
+STAGE ?= dev
+REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
+
+# The real `chalice package`, merged with infra/resources.yaml, linted, and the zip measured.
+package: $(STAMP)
+	rm -rf out/$(STAGE)
+	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
+		--merge-template infra/resources.yaml out/$(STAGE)
+	$(VENV)/bin/cfn-lint out/$(STAGE)/sam.yaml
+	$(PY) -m infra.bundle out/$(STAGE)/deployment.zip
+
+deploy: package
+	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.deploy deploy --stage $(STAGE)
+
+destroy: $(STAMP)
+	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.deploy destroy --stage $(STAGE)
+
+# Stores the secrets set in your shell (HUBSPOT_CLIENT_SECRET=... make secrets) as SecureStrings.
+secrets: $(STAMP)
+	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.secrets --stage $(STAGE)

@@ -68,12 +68,25 @@ class Settings(BaseModel):
 
 @lru_cache(maxsize=32)
 def _ssm_parameter(name: str) -> str:
+    """A missing parameter means the integration is not set up (its webhook answers 401); any other
+    SSM failure propagates, so the caller answers 503 and the sender retries."""
     import boto3
 
-    response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    client = boto3.client("ssm")
+    try:
+        response = client.get_parameter(Name=name, WithDecryption=True)
+    except client.exceptions.ParameterNotFound:
+        from chalicelib.observability import logger
+
+        logger.warning("secret parameter not found; treating it as not configured", extra={"parameter": name})
+        return ""
     return str(response["Parameter"]["Value"])
 
 
 @lru_cache(maxsize=1)
 def current_settings() -> Settings:
     return Settings.from_env()
+
+
+def forget_secrets() -> None:
+    _ssm_parameter.cache_clear()

@@ -23,7 +23,7 @@ from chalicelib.observability import count_events, logger
 from chalicelib.queue import WritebackQueue, parse_message
 from chalicelib.rules import active_rules
 from chalicelib.service import LeadService
-from chalicelib.settings import Settings, current_settings
+from chalicelib.settings import Settings, current_settings, forget_secrets
 from chalicelib.sources import RECEIVERS, IncomingRequest, SourceError
 from chalicelib.sources.base import PayloadTooLarge, Unauthorized, same
 from chalicelib.sources.salesforce import ACK, fault
@@ -75,7 +75,8 @@ def writeback_service() -> WritebackService:
         from chalicelib.crm.dry_run import DryRunWriter
 
         writers.append(DryRunWriter())
-    notifier = Notifier(settings.notify_url) if settings.notify_url else None
+    notify_url = settings.secret("notify_url")
+    notifier = Notifier(notify_url) if notify_url else None
     service = lead_service()
     assert service.queue is not None
     return WritebackService(service.repository, service.queue, writers, notifier)
@@ -86,6 +87,7 @@ def reset() -> None:
     lead_service.cache_clear()
     writeback_service.cache_clear()
     current_settings.cache_clear()
+    forget_secrets()
 
 
 def consume_writebacks(records: list[dict[str, Any]], clock: Clock = utc_now) -> dict[str, Any]:

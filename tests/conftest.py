@@ -14,6 +14,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.iam import denied, granted_actions
+from tests.aws_calls import PLATFORM_ACTIONS, RECORDER, as_deployed, stage_policy
+
 SECRETS = {
     "HUBSPOT_CLIENT_SECRET": "hs-client-secret-0123456789",
     "SALESFORCE_WEBHOOK_TOKEN": "sf-token-0123456789",
@@ -26,6 +29,11 @@ SECRETS = {
     "ADMIN_API_KEY": "admin-key-0123456789",
 }
 TABLE = "leadscore-test"
+QUEUE = "leadscore-writeback"
+DEAD_LETTER_QUEUE = "leadscore-writeback-dlq"
+TEST_RESOURCES = {"TABLE_NAME": TABLE, "WRITEBACK_QUEUE": QUEUE, "WRITEBACK_DLQ": DEAD_LETTER_QUEUE}
+SSM_PREFIX = "/leadscore/test/"  # secrets tests put in SSM live here; the stages use /leadscore/<stage>/
+DEPLOYED_STAGES = ("dev", "prod")
 _LOG = io.StringIO()
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
@@ -76,10 +84,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         boto3.setup_default_session()
         create_table(boto3.client("dynamodb"), TABLE)
-        create_queues(boto3.client("sqs"), "leadscore-writeback", "leadscore-writeback-dlq")
+        create_queues(boto3.client("sqs"), QUEUE, DEAD_LETTER_QUEUE)
         web.reset()
         counter = DynamoCalls()
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", counter)
+        boto3.DEFAULT_SESSION.events.register("before-parameter-build", RECORDER)
         yield counter
         web.reset()
 
@@ -107,7 +116,7 @@ def client(aws: Any) -> Iterator[Any]:
 
     from app import app
 
-    with Client(app, stage_name="dev") as test_client:
+    with Client(app, stage_name="local") as test_client:
         yield test_client
 
 
@@ -120,8 +129,29 @@ def json_body(response: Any) -> Any:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The whole run's logs must not carry personal data or secrets: fail the run if they do."""
+    """Checks over the whole run: no log line carries personal data or a secret, and every AWS call
+    the service's code made is allowed by each stage's IAM policy (see tests/aws_calls.py)."""
+    problems = []
     found = leaked(captured_logs())
     if found:
+        problems.append(f"log lines leaked personal data or secrets: {sorted(set(found))[:5]}")
+    for stage in DEPLOYED_STAGES:
+        policy = stage_policy(stage)
+        requests = {as_deployed(request, stage, TEST_RESOURCES, SSM_PREFIX) for request in RECORDER.requests}
+        for request in denied(policy, requests):
+            problems.append(f".chalice/policy-{stage}.json does not allow {request.action} on {request.resource}")
+        if _whole_suite_passed(session):
+            used = {request.action for request in requests} | PLATFORM_ACTIONS
+            for action in sorted(granted_actions(policy) - used):
+                problems.append(f".chalice/policy-{stage}.json grants {action}, which no code path calls")
+    if problems:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print(f"\nlog lines leaked personal data or secrets: {sorted(set(found))[:5]}")
+        print("\n" + "\n".join(problems))
+
+
+def _whole_suite_passed(session: pytest.Session) -> bool:
+    """Unused grants can only be judged when every test ran (no -k, -m or path selection)."""
+    config = session.config
+    selected = config.option.keyword or config.option.markexpr or session.testsfailed
+    paths = {str(config.rootpath / path) for path in config.getini("testpaths")}
+    return not selected and {str(config.rootpath / arg) for arg in config.args} <= paths | {str(config.rootpath)}

@@ -1,0 +1,247 @@
+"""The deployment artefacts, built by the real `chalice package --merge-template`, then linted,
+transformed as AWS's SAM transform does, and deployed to moto's CloudFormation by infra.deploy."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+
+from chalicelib.queue import MAX_RECEIVES
+from chalicelib.storage.schema import TABLE_DEFINITION, TTL_ATTRIBUTE
+from infra.bundle import FORBIDDEN, LIMIT_BYTES, inspect_bundle
+from infra.deploy import deploy, destroy, point_code_at
+from infra.iam import parameter_arn, queue_arn, table_arn, wildcard_match
+from tests.aws_calls import ROOT, stage_environment, stage_policy
+
+STAGES = ["dev", "prod"]
+SOURCES = {
+    "HubSpotWebhookUrl": "/webhooks/hubspot",
+    "SalesforceOutboundMessageUrl": "/webhooks/salesforce",
+    "TypeformWebhookUrl": "/webhooks/forms/typeform",
+    "TallyWebhookUrl": "/webhooks/forms/tally",
+    "WebflowWebhookUrl": "/webhooks/forms/webflow",
+    "GenericFormWebhookUrl": "/webhooks/forms/generic",
+}
+
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """`chalice package` for each deployed stage, exactly as `make package` runs it."""
+    out = tmp_path_factory.mktemp("out")
+    chalice = Path(sys.executable).parent / "chalice"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    for stage in STAGES:
+        command = [
+            str(chalice),
+            "package",
+            "--stage",
+            stage,
+            "--merge-template",
+            "infra/resources.yaml",
+            str(out / stage),
+        ]
+        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    return {stage: out / stage for stage in STAGES}
+
+
+def template(packages: dict[str, Path], stage: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((packages[stage] / "sam.yaml").read_text())
+    return loaded
+
+
+def resources(packages: dict[str, Path], stage: str) -> dict[str, Any]:
+    found: dict[str, Any] = template(packages, stage)["Resources"]
+    return found
+
+
+def sub(value: Any, stage: str) -> str:
+    """Our own resources' names are Fn::Sub over Stage only."""
+    assert isinstance(value, dict) and set(value) == {"Fn::Sub"}, value
+    text: str = value["Fn::Sub"]
+    return text.replace("${Stage}", stage)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cfn_lint_passes(packages: dict[str, Path], stage: str) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(packages[stage] / "sam.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_table_is_the_schema_with_ttl_pitr_and_on_demand(packages: dict[str, Path], stage: str) -> None:
+    table = resources(packages, stage)["LeadsTable"]
+    properties = table["Properties"]
+
+    assert sub(properties["TableName"], stage) == stage_environment(stage)["TABLE_NAME"]
+    for key in ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode"):
+        assert properties[key] == TABLE_DEFINITION[key], key
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_queue_has_a_dead_letter_queue_and_outlives_the_consumer(packages: dict[str, Path], stage: str) -> None:
+    found = resources(packages, stage)
+    env = stage_environment(stage)
+    queue = found["WritebackQueue"]["Properties"]
+    consumer = found["Writeback"]["Properties"]
+    event = consumer["Events"]["WritebackSqsEventSource"]
+
+    assert sub(queue["QueueName"], stage) == env["WRITEBACK_QUEUE"]
+    assert sub(found["WritebackDeadLetterQueue"]["Properties"]["QueueName"], stage) == env["WRITEBACK_DLQ"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["WritebackDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": MAX_RECEIVES,
+    }
+    window = event["Properties"]["MaximumBatchingWindowInSeconds"]
+    assert queue["VisibilityTimeout"] >= 6 * consumer["Timeout"] + window
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(":" + env["WRITEBACK_QUEUE"])
+    assert found["Writeback"]["DependsOn"] == "WritebackQueue"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_functions_have_memory_timeouts_and_the_crm_consumer_is_capped(packages: dict[str, Path], stage: str) -> None:
+    found = resources(packages, stage)
+    for name in ("APIHandler", "Writeback", "Decay"):
+        properties = found[name]["Properties"]
+        assert properties["MemorySize"] >= 256 and properties["Timeout"] > 0, name
+    assert found["APIHandler"]["Properties"]["Timeout"] <= 29  # API Gateway gives up at 29 s
+    writeback = found["Writeback"]["Properties"]
+    assert writeback["ReservedConcurrentExecutions"] == 2
+    assert writeback["Events"]["WritebackSqsEventSource"]["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert found["Decay"]["Properties"]["ReservedConcurrentExecutions"] == 1  # runs never overlap
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_outputs_give_every_vendor_its_url(packages: dict[str, Path], stage: str) -> None:
+    outputs = template(packages, stage)["Outputs"]
+    for output, path in SOURCES.items():
+        assert outputs[output]["Value"]["Fn::Sub"].endswith("/api" + path), output
+    assert outputs["TrackingApiHost"]["Value"]["Fn::Sub"].endswith("/api")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_policy_names_only_this_stacks_resources(packages: dict[str, Path], stage: str) -> None:
+    """Every Resource in the hand-written policy is one of this template's resources (or the
+    stage's SSM secrets path), so a dev role can never touch prod data."""
+    found = resources(packages, stage)
+    table = sub(found["LeadsTable"]["Properties"]["TableName"], stage)
+    indexes = [index["IndexName"] for index in found["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]]
+    own = [table_arn(table)] + [table_arn(table, index) for index in indexes]
+    own += [
+        queue_arn(sub(found[name]["Properties"]["QueueName"], stage))
+        for name in ("WritebackQueue", "WritebackDeadLetterQueue")
+    ]
+    log_groups = [
+        sub(found[name]["Properties"]["LogGroupName"], stage)
+        for name in ("ApiHandlerLogs", "WritebackLogs", "DecayLogs")
+    ]
+    own += [f"arn:aws:logs:us-east-1:123456789012:log-group:{group}:log-stream:x" for group in log_groups]
+    own.append(parameter_arn(f"/leadscore/{stage}/ADMIN_API_KEY"))
+    for statement in stage_policy(stage)["Statement"]:
+        for resource in statement["Resource"]:
+            assert any(wildcard_match(resource, arn) for arn in own), f"{statement['Sid']}: {resource}"
+            other = "prod" if stage == "dev" else "dev"
+            assert other not in resource, resource
+
+    roles = [resource for resource in found.values() if resource["Type"] == "AWS::IAM::Role"]
+    assert roles and all(role["Properties"]["Policies"][0]["PolicyDocument"] == stage_policy(stage) for role in roles)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_bundle_is_small_and_holds_no_offline_dependency(packages: dict[str, Path], stage: str) -> None:
+    report = inspect_bundle(packages[stage] / "deployment.zip")
+    print(f"{stage} Lambda bundle: {report.zipped_bytes / 1024 / 1024:.2f} MiB")
+    assert report.zipped_bytes <= LIMIT_BYTES
+    assert not report.forbidden
+    names = {name for name, _ in report.by_package}
+    assert {"app", "chalicelib", "pydantic", "yaml", "aws_lambda_powertools"} <= names
+    assert not names & FORBIDDEN
+
+
+def transformed(packages: dict[str, Path], stage: str, into: Path) -> Path:
+    """What AWS's SAM transform makes of the template, written as a package moto can deploy.
+
+    moto's CloudFormation cannot import an API from a Swagger body, so the API Gateway resources
+    (checked by cfn-lint and the transform above) are left out of this deployment."""
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    sam = point_code_at(template(packages, stage), "artifacts", "deployment.zip")  # deploy re-points it
+    cloudformation = transform(sam, {"Stage": stage}, NoManagedPolicies())
+    cloudformation.pop("Transform", None)
+    cloudformation["Resources"] = {
+        name: resource
+        for name, resource in cloudformation["Resources"].items()
+        if not resource["Type"].startswith("AWS::ApiGateway") and name != "APIHandlerInvokePermission"
+    }
+    cloudformation["Outputs"] = {
+        name: output for name, output in cloudformation["Outputs"].items() if "RestAPI" not in json.dumps(output)
+    }
+    into.mkdir()
+    (into / "sam.json").write_text(json.dumps(cloudformation))
+    shutil.copy(packages[stage] / "deployment.zip", into / "deployment.zip")
+    return into
+
+
+def test_make_deploy_creates_the_stack_and_make_destroy_keeps_the_data(
+    packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    package = transformed(packages, "prod", tmp_path / "prod")
+    with mock_aws():
+        session = boto3.session.Session()
+        outputs = deploy(session, "prod", package)
+
+        # (moto's change sets leave stack outputs empty; the template's outputs are checked above.)
+        table = session.client("dynamodb").describe_table(TableName="leadscore-prod")["Table"]
+        assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {"by_tier", "due", "sync"}
+        sqs = session.client("sqs")
+        queue_url = sqs.get_queue_url(QueueName="leadscore-prod-writeback")["QueueUrl"]
+        redrive = json.loads(
+            sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]["RedrivePolicy"]
+        )
+        assert redrive["deadLetterTargetArn"].endswith(":leadscore-prod-writeback-dlq")
+        lambda_ = session.client("lambda")
+        (mapping,) = lambda_.list_event_source_mappings()["EventSourceMappings"]
+        assert mapping["FunctionArn"].endswith(":function:leadscore-prod-writeback")
+        assert mapping["EventSourceArn"].endswith(":leadscore-prod-writeback")
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        api = lambda_.get_function(FunctionName="leadscore-prod-api")["Configuration"]
+        assert api["Environment"]["Variables"]["TABLE_NAME"] == "leadscore-prod"
+        assert (
+            lambda_.get_function_concurrency(FunctionName="leadscore-prod-writeback")["ReservedConcurrentExecutions"]
+            == 2
+        )
+
+        assert deploy(session, "prod", package) == outputs  # unchanged package: an empty change set, no update
+
+        assert destroy(session, "prod") == "leadscore-prod"
+        assert session.client("dynamodb").describe_table(TableName="leadscore-prod")["Table"]["TableName"]
+        assert not session.client("lambda").list_functions()["Functions"]
