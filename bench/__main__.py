@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bench import ingest_bench, scoring_bench, writeback_bench
+from bench import cold_start, ingest_bench, scoring_bench, writeback_bench
 
 
 def main() -> None:
+    cold_start.run()
     scoring_bench.run()
     ingest_bench.run()
     writeback_bench.run()

@@ -24,7 +24,7 @@ from chalicelib.queue import WritebackQueue, parse_message
 from chalicelib.rules import active_rules
 from chalicelib.service import LeadService
 from chalicelib.settings import Settings, current_settings, forget_secrets
-from chalicelib.sources import RECEIVERS, IncomingRequest, SourceError
+from chalicelib.sources import FORM_PROVIDERS, RECEIVERS, IncomingRequest, SourceError
 from chalicelib.sources.base import PayloadTooLarge, Unauthorized, same
 from chalicelib.sources.salesforce import ACK, fault
 from chalicelib.storage.dynamodb import LeadRepository
@@ -222,6 +222,12 @@ def _error(source: str, status: int, code: str, message: str, field: str | None 
     return Response(body=body, status_code=status, headers=headers)
 
 
+def form_ingest(request: Any, provider: str) -> Response:
+    if provider not in FORM_PROVIDERS:
+        return _error(provider, 404, "not_found", f"no form provider {provider!r}")
+    return ingest(request, provider)
+
+
 # ------------------------------------------------------------------------------------------ admin
 def admin(request: Any, action: Callable[[], Any]) -> Response:
     """Bearer ADMIN_API_KEY, then the action; its result is the JSON body (None: 404)."""
@@ -246,6 +252,16 @@ def admin(request: Any, action: Callable[[], Any]) -> Response:
     if result is None:
         return _error("admin", 404, "not_found", "no such lead")
     return Response(body=json.loads(json.dumps(result, default=str)), status_code=200)
+
+
+def leaderboard(request: Any) -> Response:
+    from chalicelib.leads_query import LeadsQuery
+
+    def top() -> dict[str, Any]:
+        query = LeadsQuery.from_params(request.query_params or {})
+        return {"leads": lead_service().leaderboard(query.tiers(), query.limit)}
+
+    return admin(request, top)
 
 
 __all__ = ["Unauthorized", "admin", "ingest", "lead_service", "reset"]

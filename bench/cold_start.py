@@ -1,0 +1,50 @@
+"""Cold start: what a new Lambda container pays to import the handler module, against the floor
+of importing Chalice, boto3 and pydantic alone (issue 5: ratio <= 1.3). Each figure is the median
+of fresh interpreters, alternated so machine noise hits both alike."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 11
+FLOOR = "import chalice, boto3, pydantic"
+# What each Lambda function has imported by the end of its first invocation, for comparison.
+CASES = {
+    "app (Lambda init, every function)": "import app",
+    "webhook path (API, first request)": "import app; import chalicelib.web; import chalicelib.service",
+    "write-back consumer (first batch)": "import app; import chalicelib.writeback, chalicelib.crm.hubspot",
+}
+PROBE = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
+
+
+def import_seconds(code: str) -> float:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(code=code)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return float(result.stdout.strip())
+
+
+def run() -> dict[str, float]:
+    samples: dict[str, list[float]] = {"floor": [], **{name: [] for name in CASES}}
+    for _ in range(RUNS):
+        samples["floor"].append(import_seconds(FLOOR))
+        for name, code in CASES.items():
+            samples[name].append(import_seconds(code))
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    floor = medians["floor"]
+    print(f"cold start, median of {RUNS} fresh interpreters")
+    print(f"  floor: {FLOOR:<52} {floor * 1000:7.1f} ms")
+    for name in CASES:
+        print(f"  {name:<59} {medians[name] * 1000:7.1f} ms  ratio {medians[name] / floor:.2f}")
+    print(f"  app import / floor = {medians[CASES_FIRST] / floor:.2f} (target <= 1.3)")
+    return medians
+
+
+CASES_FIRST = next(iter(CASES))
+
+if __name__ == "__main__":
+    run()
