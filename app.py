@@ -88,6 +88,11 @@ def list_leads() -> Response:
     return _web().leaderboard(app.current_request)
 
 
+@app.route("/reports/tiers", methods=["GET"])
+def tier_report() -> Response:
+    return _web().admin(app.current_request, lambda: _web().lead_service().tier_report())
+
+
 @app.on_sqs_message(queue=WRITEBACK_QUEUE, batch_size=1000, maximum_batching_window_in_seconds=20)
 def writeback(event: Any) -> dict[str, Any]:
     return _web().consume_writebacks(event.to_dict()["Records"])

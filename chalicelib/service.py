@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from chalicelib.domain import LeadEvent, Profile, Rules, ScoreBasis, ScoreCard, card_from_basis, score_basis
 from chalicelib.domain.engagement import canonical_order
 from chalicelib.domain.identity import parse_key, plan_leads
+from chalicelib.domain.outcomes import outcome_change
 from chalicelib.domain.profile import PROFILE_EVENT, fold_profile
 from chalicelib.domain.retention import expires_at
 from chalicelib.domain.tiers import is_mql
@@ -228,6 +229,7 @@ class LeadService:
             if record.merged_into:
                 return self.rescore(self._survivor(record.merged_into), now, reason)
             profile, basis, card = self.score_record(record, now)
+            outcome = self._outcome(record, profile, card, now)
             keys = sorted(set(record.keys) | {key for event in record.events for key in event.identities.as_keys()})
             before = record.card.visible if record.card else None
             try:
@@ -241,11 +243,24 @@ class LeadService:
                     keys=keys,
                     profile_json=profile.model_dump_json(exclude_defaults=True),
                     reason=reason,
+                    outcome=outcome,
                 )
             except VersionConflict:
                 continue
             return Rescored(lead_id, version, before, card)
         raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
+
+    @staticmethod
+    def _outcome(record: LeadRecord, profile: Profile, card: ScoreCard, now: datetime) -> dict[str, Any] | None:
+        before = Profile.model_validate_json(record.profile_json) if record.profile_json else None
+        first_seen = min((event.occurred_at for event in record.events), default=None)
+        return outcome_change(before, profile, record.card or card, first_seen, now)
+
+    def tier_report(self) -> dict[str, Any]:
+        from chalicelib.domain.outcome_report import tier_report
+
+        rules = self.rules()
+        return tier_report(self.repository.report_rows(), rules)
 
     def score_record(self, record: LeadRecord, now: datetime) -> tuple[Profile, ScoreBasis, ScoreCard]:
         ordered = canonical_order(record.events)
@@ -279,6 +294,7 @@ class LeadService:
             "identities": record.keys,
             "tier_changes": self.repository.tier_changes(record.lead_id),
             "write_back": {"pending_since": record.sync_pending_since, "last": record.crm},
+            "outcome": record.outcome,
             "profile": Profile.model_validate_json(record.profile_json or "{}").model_dump(exclude_defaults=True),
             "score": card.score,
             "tier": card.tier,

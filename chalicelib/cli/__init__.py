@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import crm_cmd, decay_cmd, rules_cmd
+from . import backtest_cmd, crm_cmd, decay_cmd, rules_cmd
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,6 +15,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rules_cmd.register(commands)
     crm_cmd.register(commands)
     decay_cmd.register(commands)
+    backtest_cmd.register(commands)
     args = parser.parse_args(argv)
     return int(args.handler(args))
 

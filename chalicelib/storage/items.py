@@ -46,6 +46,7 @@ class LeadRecord:
     sync_pending_since: str | None = None
     tier_changed_at: str | None = None
     merged_into: str | None = None
+    outcome: dict[str, Any] | None = None  # the last won/lost/reopened change, with the card then
 
     @property
     def crm_visible(self) -> list[Any] | None:
@@ -106,4 +107,5 @@ def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
         sync_pending_since=item.get("sync_at", {}).get("S"),
         tier_changed_at=item.get("tier_changed_at", {}).get("S"),
         merged_into=item.get("merged_into", {}).get("S"),
+        outcome=json.loads(item["outcome"]["S"]) if "outcome" in item else None,
     )

@@ -33,6 +33,7 @@ class LeadStore:
         keys: Sequence[str] | None = None,
         profile_json: str | None = None,
         reason: str = "",
+        outcome: dict[str, Any] | None = None,
     ) -> int:
         """Store the card if nobody saved the lead since `expected_version`; returns the new version.
 
@@ -59,6 +60,8 @@ class LeadStore:
             values["keys"] = {"L": [s(key) for key in sorted(set(keys))]}
         if profile_json is not None:
             values["profile"] = s(profile_json)
+        if outcome is not None:
+            values["outcome"] = s(json.dumps(outcome, separators=(",", ":")))
         removed = []
         if card.next_change_at is not None:
             # Sparse index: only leads with a change ahead are in `due`; the decay job reads just those.
@@ -258,6 +261,31 @@ class LeadStore:
             TableName=self.table_name,
             Item={"pk": s(META_PK), "sk": s("RULES"), "data": s(json.dumps(progress))},
         )
+
+    def report_rows(self, page_size: int = 500) -> Iterator[dict[str, Any]]:
+        """Every lead's tier, grade, score and outcome: a paged Scan with a projection (a report
+        reads every lead once; the webhooks and the decay job never scan)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "sk = :lead AND attribute_exists(#tier)",
+            "ExpressionAttributeNames": {"#tier": "tier", "#score": "score", "#grade": "grade", "#outcome": "outcome"},
+            "ExpressionAttributeValues": {":lead": s(LEAD_SK)},
+            "ProjectionExpression": "lead_id, #tier, #score, #grade, #outcome",
+            "Limit": page_size,
+        }
+        while True:
+            response = self.client.scan(**request)
+            for item in response.get("Items", []):
+                yield {
+                    "lead_id": item["lead_id"]["S"],
+                    "tier": item["tier"]["S"],
+                    "grade": item.get("grade", {}).get("S", ""),
+                    "score": int(item["score"]["N"]),
+                    "outcome": json.loads(item["outcome"]["S"]) if "outcome" in item else None,
+                }
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def scan_leads(self, start_key: dict[str, Any] | None, page_size: int = 200) -> tuple[list[str], Any]:
         """One page of lead ids (all leads, whatever their tier); the key to resume from, or None."""

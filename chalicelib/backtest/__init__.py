@@ -1,0 +1,1 @@
+"""Backtests and fitting: score a CRM export with outcomes, measure, and fit point values (offline)."""

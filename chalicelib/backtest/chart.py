@@ -1,0 +1,59 @@
+"""The backtest chart: conversion rate by tier (does it rise?) and the cumulative-gains curve (how
+many conversions the top X% of scores captures), per model. matplotlib, offline only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from chalicelib.backtest.run import BacktestReport
+
+
+def draw(reports: Sequence[BacktestReport], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    figure, (by_tier, gains) = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.8 / len(reports)
+    for number, report in enumerate(reports):
+        tiers = [row for row in report.tiers if row.leads]
+        positions = [index + number * width for index in range(len(tiers))]
+        rates = [(row.conversion_rate or 0) * 100 for row in tiers]
+        bars = by_tier.bar(positions, rates, width, label=report.model)
+        for bar, row in zip(bars, tiers, strict=True):
+            by_tier.annotate(
+                f"{row.leads}",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+        by_tier.set_xticks(
+            [index + width * (len(reports) - 1) / 2 for index in range(len(tiers))], [row.group for row in tiers]
+        )
+        shares, captured = zip(*_gains(report), strict=True)
+        gains.plot(shares, captured, label=f"{report.model} (AUC {report.auc:.3f})" if report.auc else report.model)
+    by_tier.set_ylabel("converted (%)")
+    by_tier.set_title("Conversion by tier (bar labels: leads)")
+    by_tier.legend(fontsize=7)
+    gains.plot([0, 100], [0, 100], linestyle="--", color="grey", label="random")
+    gains.set_xlabel("top % of leads by score")
+    gains.set_ylabel("% of conversions captured")
+    gains.set_title("Cumulative gains (lift)")
+    gains.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _gains(report: BacktestReport) -> list[tuple[float, float]]:
+    """Points of the gains curve from the calibration deciles, highest scores first."""
+    total = sum(bin_.leads * bin_.conversion_rate for bin_ in report.calibration) or 1.0
+    points, leads, won = [(0.0, 0.0)], 0, 0.0
+    for bin_ in reversed(report.calibration):
+        leads += bin_.leads
+        won += bin_.leads * bin_.conversion_rate
+        points.append((100 * leads / report.leads, 100 * won / total))
+    return points

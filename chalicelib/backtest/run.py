@@ -1,0 +1,98 @@
+"""Score past leads with the engine and measure the result: conversion by tier and grade, AUC, lift
+in the top decile and calibration (seed 002 step five: "take recent leads and score them")."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from chalicelib.backtest.mapping import ExportedLead
+from chalicelib.domain.metrics import CalibrationBin, GroupRate, auc, calibration, is_rising, lift_top, rates_by
+from chalicelib.domain.rules import Rules
+from chalicelib.domain.scoring import card_from_basis, score_basis
+
+
+@dataclass(frozen=True)
+class ScoredLead:
+    lead_id: str
+    score: int
+    fit: int
+    engagement: int
+    tier: str
+    grade: str
+    won: bool
+
+
+@dataclass(frozen=True)
+class BacktestReport:
+    model: str
+    leads: int
+    seconds: float
+    auc: float | None
+    lift_top_decile: float | None
+    tiers: list[GroupRate]
+    grades: list[GroupRate]
+    calibration: list[CalibrationBin]
+
+    @property
+    def rising_by_tier(self) -> bool:
+        return is_rising([row.conversion_rate for row in self.tiers if row.leads])
+
+
+def score_leads(
+    leads: Iterable[ExportedLead], rules: Rules, as_of: datetime, tick: Callable[[], None] = lambda: None
+) -> list[ScoredLead]:
+    scored = []
+    for lead in leads:
+        card = card_from_basis(score_basis(lead.profile, lead.events, rules), rules, as_of)
+        scored.append(ScoredLead(lead.lead_id, card.score, card.fit, card.engagement, card.tier, card.grade, lead.won))
+        tick()
+    return scored
+
+
+def evaluate(
+    model: str, leads: Sequence[ExportedLead], rules: Rules, as_of: datetime, tick: Callable[[], None] = lambda: None
+) -> BacktestReport:
+    started = time.perf_counter()
+    scored = score_leads(leads, rules, as_of, tick)
+    seconds = time.perf_counter() - started
+    scores = [lead.score for lead in scored]
+    won = [lead.won for lead in scored]
+    tier_order = [band.name for band in rules.tiers.bands] + [rules.tiers.disqualified]
+    grade_order = [grade.grade for grade in rules.grades]
+    return BacktestReport(
+        model=model,
+        leads=len(scored),
+        seconds=seconds,
+        auc=auc(scores, won),
+        lift_top_decile=lift_top(scores, won, 0.1),
+        tiers=rates_by(scored, lambda lead: lead.tier, lambda lead: lead.won, lambda _: True, order=tier_order),
+        grades=rates_by(scored, lambda lead: lead.grade, lambda lead: lead.won, lambda _: True, order=grade_order),
+        calibration=calibration(scores, won),
+    )
+
+
+def format_report(report: BacktestReport) -> str:
+    def pct(value: float | None) -> str:
+        return "   -  " if value is None else f"{value * 100:5.1f}%"
+
+    lines = [
+        f"== {report.model}: {report.leads} leads scored in {report.seconds:.2f} s",
+        f"AUC {report.auc:.3f}" if report.auc is not None else "AUC n/a (one outcome only)",
+        f"lift in the top decile {report.lift_top_decile:.2f}x" if report.lift_top_decile else "lift n/a",
+        "",
+        f"{'tier':<14}{'leads':>7}{'share':>8}{'converted':>11}{'rate':>8}",
+    ]
+    for row in report.tiers:
+        share = row.leads / report.leads if report.leads else None
+        lines.append(f"{row.group:<14}{row.leads:>7}{pct(share):>8}{row.conversions:>11}{pct(row.conversion_rate):>8}")
+    lines.append(f"conversion rises from tier to tier: {'yes' if report.rising_by_tier else 'NO'}")
+    lines += ["", f"{'grade':<14}{'leads':>7}{'converted':>11}{'rate':>8}"]
+    for row in report.grades:
+        lines.append(f"{row.group:<14}{row.leads:>7}{row.conversions:>11}{pct(row.conversion_rate):>8}")
+    lines += ["", "calibration (score deciles, lowest first)", f"{'scores':<14}{'leads':>7}{'rate':>8}"]
+    for bin_ in report.calibration:
+        lines.append(f"{f'{bin_.low:g}-{bin_.high:g}':<14}{bin_.leads:>7}{pct(bin_.conversion_rate):>8}")
+    return "\n".join(lines)

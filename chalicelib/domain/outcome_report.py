@@ -1,0 +1,57 @@
+"""`GET /reports/tiers`: how this deployment's tiers and grades convert (seed 002 step seven,
+seed 004: a model is only as good as its measured conversion by tier).
+
+A resolved lead counts in the tier and grade it had when sales acted (stored with the outcome);
+an open lead in its current one. AUC is over resolved leads, by their score at that moment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from chalicelib.domain.metrics import auc, is_rising, rates_by
+from chalicelib.domain.rules import Rules
+
+
+def tier_report(rows: Iterable[Mapping[str, Any]], rules: Rules) -> dict[str, Any]:
+    leads = [_as_counted(row) for row in rows]
+    tier_order = [band.name for band in rules.tiers.bands] + [rules.tiers.disqualified]
+    grade_order = [grade.grade for grade in rules.grades]
+
+    def won(lead: Mapping[str, Any]) -> bool:
+        return lead["state"] == "won"
+
+    def resolved(lead: Mapping[str, Any]) -> bool:
+        return lead["state"] != "open"
+
+    def days(lead: Mapping[str, Any]) -> float | None:
+        value: float | None = lead["days"]
+        return value
+
+    tiers = rates_by(leads, lambda lead: lead["tier"], won, resolved, days, order=tier_order)
+    grades = rates_by(leads, lambda lead: lead["grade"], won, resolved, days, order=grade_order)
+    closed = [lead for lead in leads if resolved(lead)]
+    score_auc = auc([lead["score"] for lead in closed], [won(lead) for lead in closed])
+    return {
+        "leads": len(leads),
+        "resolved": len(closed),
+        "conversions": sum(1 for lead in leads if won(lead)),
+        "auc": None if score_auc is None else round(score_auc, 4),
+        "conversion_rises_with_tier": is_rising([row.conversion_rate for row in tiers[:-1] if row.leads]),
+        "tiers": {row.group: row.as_dict() for row in tiers},
+        "grades": {row.group: row.as_dict() for row in grades},
+    }
+
+
+def _as_counted(row: Mapping[str, Any]) -> dict[str, Any]:
+    outcome = row.get("outcome") or {}
+    state = outcome.get("state", "open")
+    if state == "open":
+        return {"state": "open", "tier": row["tier"], "grade": row["grade"], "score": row["score"], "days": None}
+    return {
+        "state": state,
+        "tier": outcome.get("tier", row["tier"]),
+        "grade": outcome.get("grade", row["grade"]),
+        "score": outcome.get("score", row["score"]),
+        "days": outcome.get("days"),
+    }

@@ -1,0 +1,107 @@
+"""The feedback loop offline: the X Education export through the shipped mapping, the seed model
+measured on it, point values fitted from it, every figure on leads the fit never saw."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
+
+from chalicelib.backtest.mapping import ExportMapping, load_mapping
+from chalicelib.cli import main
+from chalicelib.domain.metrics import auc, calibration, lift_top
+from chalicelib.rules import load_rules_file
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPORT = ROOT.parent / "shared" / "data" / "x-education" / "leads_train.csv"
+MAPPING = ROOT / "chalicelib" / "backtest" / "mappings" / "x-education.yaml"
+LEAKAGE = {
+    "Tags",
+    "Lead Quality",
+    "Last Notable Activity",
+    "Asymmetrique Activity Index",
+    "Asymmetrique Profile Index",
+    "Asymmetrique Activity Score",
+    "Asymmetrique Profile Score",
+}
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.booleans()), min_size=2, max_size=60))
+def test_auc_matches_scikit_learn_with_ties(pairs: list[tuple[int, bool]]) -> None:
+    scores, won = [p[0] for p in pairs], [p[1] for p in pairs]
+    if len(set(won)) < 2:
+        assert auc(scores, won) is None
+    else:
+        assert auc(scores, won) == pytest.approx(roc_auc_score(won, scores))
+
+
+def test_lift_and_calibration_on_a_perfect_ranking() -> None:
+    scores = list(range(100))
+    won = [score >= 80 for score in scores]
+    assert lift_top(scores, won, 0.1) == pytest.approx(5.0)
+    bins = calibration(scores, won)
+    assert [b.conversion_rate for b in bins] == [0.0] * 8 + [1.0, 1.0]
+
+
+def test_the_shipped_mapping_leaves_every_leakage_column_out() -> None:
+    mapping = load_mapping(MAPPING)
+    assert set(mapping.left_out) >= LEAKAGE
+    assert not mapping.columns() & LEAKAGE
+
+
+def test_a_mapping_that_uses_a_column_it_leaves_out_is_refused() -> None:
+    with pytest.raises(ValueError, match="both used and left out"):
+        ExportMapping.model_validate(
+            {
+                "name": "x",
+                "id_column": "id",
+                "outcome": {"column": "Converted", "won": ["1"]},
+                "left_out": {"Tags": "leakage"},
+                "events": [{"column": "Tags", "type": "tagged"}],
+            }
+        )
+
+
+def aucs(output: str) -> list[float]:
+    return [float(value) for value in re.findall(r"^AUC (\d\.\d+)", output, re.MULTILINE)]
+
+
+def test_backtest_fit_and_chart_on_held_out_leads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fitted, chart = tmp_path / "fitted.yaml", tmp_path / "lift.png"
+    args = ["backtest", str(EXPORT), "--mapping", str(MAPPING), "--fit", str(fitted), "--chart", str(chart)]
+
+    assert main(args) == 0
+
+    output = capsys.readouterr().out
+    seed_auc, fitted_auc = aucs(output)
+    assert seed_auc >= 0.75
+    assert fitted_auc >= 0.89
+    assert output.count("conversion rises from tier to tier: yes") == 2
+    assert re.search(r"1934 leads scored in \d+\.\d+ s", output)
+    rules = load_rules_file(fitted)  # the fit is a rules file the service can load
+    assert rules.engagement.rules and rules.fit
+    assert all(isinstance(option.points, int) for rule in rules.fit for option in rule.effective_options())
+    assert {band.name for band in rules.tiers.bands} == {"cold", "warm", "hot", "super_hot"}
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_backtest_of_the_seed_model_on_the_whole_export(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backtest", str(EXPORT), "--mapping", str(MAPPING)]) == 0
+    output = capsys.readouterr().out
+    (seed_auc,) = aucs(output)
+    assert seed_auc >= 0.75
+    assert "lift in the top decile" in output and "calibration" in output
+
+
+def test_a_bad_mapping_or_missing_column_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("Prospect ID,Converted\nabc,1\n")
+    assert main(["backtest", str(export), "--mapping", str(MAPPING)]) == 2
+    assert "no column" in capsys.readouterr().err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nid_column: id\noutcome: {column: C, won: []}\n")
+    assert main(["backtest", str(export), "--mapping", str(bad)]) == 2
