@@ -123,7 +123,13 @@ def progress(total: int, label: str) -> Callable[[], None]:
         from tqdm import tqdm
 
         bar = tqdm(total=total, desc=label, unit="lead", leave=False)
-        return lambda: bar.update(1)
+
+        def advance() -> None:
+            bar.update(1)
+            if bar.n >= total:
+                bar.close()
+
+        return advance
     except ImportError:
         done = [0]
 

@@ -3,6 +3,7 @@ measured on it, point values fitted from it, every figure on leads the fit never
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -105,3 +106,23 @@ def test_a_bad_mapping_or_missing_column_exits_2(tmp_path: Path, capsys: pytest.
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nid_column: id\noutcome: {column: C, won: []}\n")
     assert main(["backtest", str(export), "--mapping", str(bad)]) == 2
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_long_runs_on_a_terminal_show_a_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.cli.backtest_cmd import progress
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    tick = progress(5000, "scoring")
+    for _ in range(5000):
+        tick()
+    drawn = terminal.getvalue()
+    assert "scoring" in drawn and "/5000 [" in drawn and "lead/s" in drawn
+    monkeypatch.setattr("sys.stderr", io.StringIO())  # not a terminal (CI logs, pipes): no bar
+    quiet = progress(5000, "scoring")
+    quiet()
