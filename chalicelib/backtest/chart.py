@@ -17,24 +17,20 @@ def draw(reports: Sequence[BacktestReport], path: Path) -> None:
 
     figure, (by_tier, gains) = plt.subplots(1, 2, figsize=(12, 4.5))
     width = 0.8 / len(reports)
+    names = [row.group for row in reports[0].tiers if any(_leads(report, row.group) for report in reports)]
     for number, report in enumerate(reports):
-        tiers = [row for row in report.tiers if row.leads]
-        positions = [index + number * width for index in range(len(tiers))]
-        rates = [(row.conversion_rate or 0) * 100 for row in tiers]
+        rows = {row.group: row for row in report.tiers}
+        positions = [index + number * width for index in range(len(names))]
+        rates = [(rows[name].conversion_rate or 0) * 100 if name in rows else 0 for name in names]
         bars = by_tier.bar(positions, rates, width, label=report.model)
-        for bar, row in zip(bars, tiers, strict=True):
+        for bar, name in zip(bars, names, strict=True):
+            label = str(_leads(report, name))
             by_tier.annotate(
-                f"{row.leads}",
-                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                ha="center",
-                va="bottom",
-                fontsize=7,
+                label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=7
             )
-        by_tier.set_xticks(
-            [index + width * (len(reports) - 1) / 2 for index in range(len(tiers))], [row.group for row in tiers]
-        )
         shares, captured = zip(*_gains(report), strict=True)
         gains.plot(shares, captured, label=f"{report.model} (AUC {report.auc:.3f})" if report.auc else report.model)
+    by_tier.set_xticks([index + width * (len(reports) - 1) / 2 for index in range(len(names))], names)
     by_tier.set_ylabel("converted (%)")
     by_tier.set_title("Conversion by tier (bar labels: leads)")
     by_tier.legend(fontsize=7)
@@ -46,6 +42,10 @@ def draw(reports: Sequence[BacktestReport], path: Path) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _leads(report: BacktestReport, tier: str) -> int:
+    return next((row.leads for row in report.tiers if row.group == tier), 0)
 
 
 def _gains(report: BacktestReport) -> list[tuple[float, float]]:
