@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bench import cold_start, ingest_bench, scoring_bench, writeback_bench
+from bench import backtest_bench, cold_start, ingest_bench, scoring_bench, writeback_bench
 
 
 def main() -> None:
     cold_start.run()
     scoring_bench.run()
+    backtest_bench.run()
     ingest_bench.run()
     writeback_bench.run()
 

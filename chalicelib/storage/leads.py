@@ -262,7 +262,7 @@ class LeadStore:
             Item={"pk": s(META_PK), "sk": s("RULES"), "data": s(json.dumps(progress))},
         )
 
-    def report_rows(self, page_size: int = 500) -> Iterator[dict[str, Any]]:
+    def report_rows(self, page_size: int | None = None) -> Iterator[dict[str, Any]]:
         """Every lead's tier, grade, score and outcome: a paged Scan with a projection (a report
         reads every lead once; the webhooks and the decay job never scan)."""
         request: dict[str, Any] = {
@@ -271,8 +271,9 @@ class LeadStore:
             "ExpressionAttributeNames": {"#tier": "tier", "#score": "score", "#grade": "grade", "#outcome": "outcome"},
             "ExpressionAttributeValues": {":lead": s(LEAD_SK)},
             "ProjectionExpression": "lead_id, #tier, #score, #grade, #outcome",
-            "Limit": page_size,
         }
+        if page_size:
+            request["Limit"] = page_size  # otherwise 1 MB pages, the fewest requests
         while True:
             response = self.client.scan(**request)
             for item in response.get("Items", []):

@@ -235,3 +235,14 @@ def json_body_lead(svc: LeadService, key: str) -> str:
 
 def _items() -> list[dict]:
     return boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+
+
+def test_the_report_reads_every_lead_across_scan_pages_and_nothing_else(aws) -> None:
+    svc = service()
+    svc.ingest(delivery(*(track(f"e{n}", "Demo Requested", user_id=f"u{n}") for n in range(5))), NOW)
+
+    rows = list(svc.repository.report_rows(page_size=2))  # several pages, each with events mixed in
+
+    assert len(rows) == 5 and len({row["lead_id"] for row in rows}) == 5
+    assert all(row["tier"] and row["outcome"] is None for row in rows)
+    assert svc.tier_report()["leads"] == 5
