@@ -38,11 +38,10 @@ demo: $(STAMP)
 STAGE ?= dev
 REGION ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
 
-# The real `chalice package`, merged with infra/resources.yaml, linted, and the zip measured.
+# The real `chalice package` merged with infra/resources.yaml (plus precompiled bytecode: see
+# infra/package.py), linted, and the zip measured.
 package: $(STAMP)
-	rm -rf out/$(STAGE)
-	AWS_DEFAULT_REGION=$(REGION) $(VENV)/bin/chalice package --stage $(STAGE) \
-		--merge-template infra/resources.yaml out/$(STAGE)
+	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.package --stage $(STAGE) --out out/$(STAGE)
 	$(VENV)/bin/cfn-lint out/$(STAGE)/sam.yaml
 	$(PY) -m infra.bundle out/$(STAGE)/deployment.zip
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,14 +44,40 @@ def import_seconds(code: str, env: dict[str, str]) -> float:
 
 def run() -> dict[str, float]:
     env = stage_environment()
+    medians = measure(env, "this checkout (bytecode cached)")
+    with tempfile.TemporaryDirectory() as scratch:
+        task_root = unpacked_bundle(Path(scratch))
+        bundle_env = {**env, "PYTHONPATH": str(task_root), "PYTHONDONTWRITEBYTECODE": "1"}
+        medians.update({f"bundle {name}": value for name, value in measure(bundle_env, "the Lambda bundle").items()})
+        os.chmod(task_root, 0o755)
+        for cached in task_root.rglob("__pycache__"):
+            shutil.rmtree(cached)
+        plain = measure(bundle_env, "the same bundle without its precompiled bytecode (what Chalice ships)")
+        medians.update({f"plain {name}": value for name, value in plain.items()})
+    return medians
+
+
+def unpacked_bundle(scratch: Path) -> Path:
+    """The prod bundle as Lambda sees it: `make package`'s output unpacked into a read-only dir."""
+    from infra.package import build
+
+    bundle = build("prod", scratch / "out")
+    task_root = scratch / "task"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(task_root)
+    os.chmod(task_root, 0o555)
+    return task_root
+
+
+def measure(env: dict[str, str], where: str) -> dict[str, float]:
     samples: dict[str, list[float]] = {"floor": [], **{name: [] for name in CASES}}
     for _ in range(RUNS):
-        samples["floor"].append(import_seconds(FLOOR, env))
+        samples["floor"].append(import_seconds(FLOOR, {k: v for k, v in env.items() if k != "PYTHONPATH"}))
         for name, code in CASES.items():
             samples[name].append(import_seconds(code, env))
     medians = {name: statistics.median(values) for name, values in samples.items()}
     floor = medians["floor"]
-    print(f"cold start, median of {RUNS} fresh interpreters, prod stage environment")
+    print(f"cold start from {where}: median of {RUNS} fresh interpreters, prod stage environment")
     print(f"  floor: {FLOOR:<52} {floor * 1000:7.1f} ms")
     for name in CASES:
         print(f"  {name:<59} {medians[name] * 1000:7.1f} ms  ratio {medians[name] / floor:.2f}")

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from chalicelib.storage.schema import TABLE_DEFINITION, TTL_ATTRIBUTE
 from infra.bundle import FORBIDDEN, LIMIT_BYTES, inspect_bundle
 from infra.deploy import deploy, destroy, point_code_at
 from infra.iam import parameter_arn, queue_arn, table_arn, wildcard_match
-from tests.aws_calls import ROOT, stage_environment, stage_policy
+from infra.package import build
+from tests.aws_calls import stage_environment, stage_policy
 
 STAGES = ["dev", "prod"]
 SOURCES = {
@@ -36,21 +38,10 @@ SOURCES = {
 
 @pytest.fixture(scope="session")
 def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """`chalice package` for each deployed stage, exactly as `make package` runs it."""
+    """Each deployed stage packaged exactly as `make package` does it (infra.package)."""
     out = tmp_path_factory.mktemp("out")
-    chalice = Path(sys.executable).parent / "chalice"
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
     for stage in STAGES:
-        command = [
-            str(chalice),
-            "package",
-            "--stage",
-            stage,
-            "--merge-template",
-            "infra/resources.yaml",
-            str(out / stage),
-        ]
-        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+        build(stage, out / stage)
     return {stage: out / stage for stage in STAGES}
 
 
@@ -245,3 +236,26 @@ def test_make_deploy_creates_the_stack_and_make_destroy_keeps_the_data(
         assert destroy(session, "prod") == "leadscore-prod"
         assert session.client("dynamodb").describe_table(TableName="leadscore-prod")["Table"]["TableName"]
         assert not session.client("lambda").list_functions()["Functions"]
+
+
+def test_the_bundle_carries_bytecode_lambda_can_use_from_a_read_only_directory(
+    packages: dict[str, Path], tmp_path: Path
+) -> None:
+    """Lambda's /var/task is read-only: without .pyc in the zip every cold start compiles again."""
+    tag = sys.implementation.cache_tag  # e.g. cpython-311, the runtime Chalice chose from this Python
+    with zipfile.ZipFile(packages["prod"] / "deployment.zip") as bundle:
+        names = set(bundle.namelist())
+        for name in (n for n in names if n.endswith(".py")):
+            folder, _, module = name.rpartition("/")
+            cached = f"{folder}/__pycache__/{module[:-3]}.{tag}.pyc".lstrip("/")
+            assert cached in names, name
+            flags = int.from_bytes(bundle.read(cached)[4:8], "little")
+            assert flags == 0b01, cached  # hash-based, unchecked: valid whatever the unpacked mtimes
+        bundle.extractall(tmp_path / "task")
+    os.chmod(tmp_path / "task", 0o555)
+    probe = "import app, chalicelib.web, chalicelib.writeback; print(app.app.app_name)"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "task"), "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=tmp_path)
+    os.chmod(tmp_path / "task", 0o755)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "leadscore"
