@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets as random
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from secrets import token_urlsafe  # the standard library's, not this module
 from typing import Any
 
 CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
@@ -39,7 +39,7 @@ def store(ssm: Any, stage: str, environ: Mapping[str, str]) -> dict[str, str]:
         if value:
             outcome[name] = "written"
         elif name in GENERATED and not exists(ssm, parameter):
-            value = random.token_urlsafe(32)
+            value = token_urlsafe(32)
             outcome[name] = "generated"
         else:
             outcome[name] = "unchanged" if exists(ssm, parameter) else "not set"
