@@ -8,7 +8,6 @@ the first request of each function then imports what its handler needs, shown fo
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -17,6 +16,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from infra.stages import stage_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 11
@@ -30,11 +31,6 @@ CASES = {
 PROBE = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
 
 
-def stage_environment(stage: str = "prod") -> dict[str, str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return {**os.environ, **config["stages"][stage]["environment_variables"]}
-
-
 def import_seconds(code: str, env: dict[str, str]) -> float:
     result = subprocess.run(
         [sys.executable, "-c", PROBE.format(code=code)], cwd=ROOT, env=env, capture_output=True, text=True, check=True
@@ -43,7 +39,7 @@ def import_seconds(code: str, env: dict[str, str]) -> float:
 
 
 def run() -> dict[str, float]:
-    env = stage_environment()
+    env = {**os.environ, **stage_environment("prod")}
     medians = measure(env, "this checkout (bytecode cached)")
     with tempfile.TemporaryDirectory() as scratch:
         task_root = unpacked_bundle(Path(scratch))

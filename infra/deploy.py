@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-STAGES = ("dev", "prod")
+from infra.stages import deployed_stages, stage_environment
+
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
@@ -149,13 +150,13 @@ def destroy(session: Any, stage: str) -> str:
     cloudformation.get_waiter("stack_delete_complete").wait(
         StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180}
     )
-    return f"leadscore-{stage}"
+    return stage_environment(stage)["TABLE_NAME"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__)
     parser.add_argument("action", choices=["deploy", "destroy"])
-    parser.add_argument("--stage", choices=STAGES, required=True)
+    parser.add_argument("--stage", choices=deployed_stages(), required=True)
     parser.add_argument("--out", default="out", help="where `make package` wrote <stage>/ (default out)")
     parser.add_argument("--bucket", help="artifacts bucket (default leadscore-artifacts-<account>-<region>)")
     args = parser.parse_args(argv)

@@ -12,22 +12,20 @@ EVENTS_WRITE_KEY are generated when neither your shell nor SSM has one yet.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from secrets import token_urlsafe  # the standard library's, not this module
 from typing import Any
 
-CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+from infra.stages import deployed_stages, stage_environment
+
 GENERATED = ("ADMIN_API_KEY", "EVENTS_WRITE_KEY")
 
 
-def secret_parameters(stage: str, config_path: Path = CONFIG) -> dict[str, str]:
+def secret_parameters(stage: str) -> dict[str, str]:
     """Environment variable -> SSM parameter name, as the stage's config declares them."""
-    config = json.loads(config_path.read_text())
-    variables = config["stages"][stage].get("environment_variables", {})
+    variables = stage_environment(stage)
     return {name: value.removeprefix("ssm:") for name, value in variables.items() if value.startswith("ssm:")}
 
 
@@ -58,7 +56,7 @@ def exists(ssm: Any, parameter: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.secrets", description=__doc__)
-    parser.add_argument("--stage", choices=["dev", "prod"], required=True)
+    parser.add_argument("--stage", choices=deployed_stages(), required=True)
     args = parser.parse_args(argv)
     import boto3
 

@@ -11,14 +11,13 @@ test resource names swapped for the stage's (from .chalice/config.json).
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from infra.iam import IamRequest, iam_requests, parameter_arn, queue_arn, table_arn
+from infra.stages import ROOT, stage_environment
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVICE_CODE = (str(ROOT / "chalicelib") + "/", str(ROOT / "app.py"))
 PROVISIONING = {("schema.py", "create_table"), ("queue.py", "create_queues")}
 # What Lambda itself does with the functions' role: the SQS event source polls and deletes, and
@@ -59,17 +58,6 @@ def _called_by_service_code() -> bool:
 
 
 RECORDER = AwsCallRecorder()
-
-
-def stage_environment(stage: str) -> dict[str, str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    variables: dict[str, str] = config["stages"][stage]["environment_variables"]
-    return variables
-
-
-def stage_policy(stage: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
-    return loaded
 
 
 def as_deployed(request: IamRequest, stage: str, test_names: dict[str, str], ssm_prefix: str) -> IamRequest:

@@ -15,7 +15,8 @@ import pytest
 from moto import mock_aws
 
 from infra.iam import denied, granted_actions
-from tests.aws_calls import PLATFORM_ACTIONS, RECORDER, as_deployed, stage_policy
+from infra.stages import deployed_stages, stage_policy
+from tests.aws_calls import PLATFORM_ACTIONS, RECORDER, as_deployed
 
 SECRETS = {
     "HUBSPOT_CLIENT_SECRET": "hs-client-secret-0123456789",
@@ -33,7 +34,6 @@ QUEUE = "leadscore-writeback"
 DEAD_LETTER_QUEUE = "leadscore-writeback-dlq"
 TEST_RESOURCES = {"TABLE_NAME": TABLE, "WRITEBACK_QUEUE": QUEUE, "WRITEBACK_DLQ": DEAD_LETTER_QUEUE}
 SSM_PREFIX = "/leadscore/test/"  # secrets tests put in SSM live here; the stages use /leadscore/<stage>/
-DEPLOYED_STAGES = ("dev", "prod")
 _LOG = io.StringIO()
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
@@ -135,7 +135,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     found = leaked(captured_logs())
     if found:
         problems.append(f"log lines leaked personal data or secrets: {sorted(set(found))[:5]}")
-    for stage in DEPLOYED_STAGES:
+    for stage in deployed_stages():
         policy = stage_policy(stage)
         requests = {as_deployed(request, stage, TEST_RESOURCES, SSM_PREFIX) for request in RECORDER.requests}
         for request in denied(policy, requests):

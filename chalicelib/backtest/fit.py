@@ -251,6 +251,5 @@ def set_thresholds(document: dict[str, Any], rules: Rules, leads: Sequence[Expor
     return document
 
 
-def write_rules(document: dict[str, Any], path: Path, header: str) -> None:
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=110)
-    path.write_text(header + text)
+def render_rules(document: dict[str, Any]) -> str:
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=110)

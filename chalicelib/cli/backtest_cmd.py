@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib.backtest.mapping import ExportedLead, load_mapping, to_leads
 from chalicelib.backtest.run import BacktestReport, evaluate, format_report
 from chalicelib.domain import RulesError
+from chalicelib.domain.rules_loader import parse_rules
 from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
 
 
@@ -94,8 +95,8 @@ def fit(
         candidate_features,
         fit_points,
         fitted_rules_document,
+        render_rules,
         set_thresholds,
-        write_rules,
     )
 
     features = candidate_features(train, mapping)
@@ -106,9 +107,9 @@ def fit(
         f"# ({as_of:%Y-%m-%d}; training accuracy {accuracy:.3f}). Points are logistic-regression weights,\n"
         f"# 10 points per unit of log-odds; edit them like any rules file.\n"
     )
-    write_rules(document, out, header)
-    document = set_thresholds(document, load_rules_file(out), train, as_of)
-    write_rules(document, out, header)
+    # Tier thresholds come from the fitted points' own scores: score with the document first.
+    document = set_thresholds(document, parse_rules(render_rules(document), str(out)), train, as_of)
+    out.write_text(header + render_rules(document))
     load_rules_file(out)  # what we wrote must load, or the fit is useless
     rules_count = len(document["fit"]) + len(document["engagement"]["rules"])
     print(f"fitted {len(features)} candidate features into {rules_count} rules: {out}")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from infra.iam import IamRequest, allows, denied, iam_requests, queue_arn, table_arn
-from tests.aws_calls import as_deployed, stage_policy
+from infra.stages import stage_policy
+from tests.aws_calls import as_deployed
 from tests.conftest import SSM_PREFIX, TEST_RESOURCES
 
 

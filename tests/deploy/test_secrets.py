@@ -6,8 +6,8 @@ import boto3
 import pytest
 
 from infra.secrets import secret_parameters, store
+from infra.stages import stage_environment
 from tests import signing
-from tests.aws_calls import stage_environment
 from tests.conftest import SECRETS, SSM_PREFIX, TABLE, admin_get, json_body
 from tests.e2e.test_hubspot import change
 

@@ -23,9 +23,9 @@ from infra.bundle import FORBIDDEN, LIMIT_BYTES, inspect_bundle
 from infra.deploy import deploy, destroy, point_code_at
 from infra.iam import parameter_arn, queue_arn, table_arn, wildcard_match
 from infra.package import build
-from tests.aws_calls import stage_environment, stage_policy
+from infra.stages import deployed_stages, stage_environment, stage_policy
 
-STAGES = ["dev", "prod"]
+STAGES = list(deployed_stages())
 SOURCES = {
     "HubSpotWebhookUrl": "/webhooks/hubspot",
     "SalesforceOutboundMessageUrl": "/webhooks/salesforce",
