@@ -1,13 +1,17 @@
-"""Chalice entry point: routes only. Each handler hands the request to one function in chalicelib.
+"""Chalice entry point: the route table, the write-back queue's consumer and the schedule.
 
-The three Lambda functions (API, write-back consumer, decay) all load this module, so it imports
-only Chalice and the logger: each handler imports what it needs on first use (`_web()`), and the
-write-back consumer never loads the webhook parsers or the rules engine. `make bench` measures it.
+Each handler hands its trigger to one entry module in chalicelib/entrypoints/ (imported on first
+use, so Lambda's init pays only for Chalice and the logger, and each function loads only what its
+trigger needs: `make bench` measures each path). Routes marked @admin_only need
+`Authorization: Bearer <ADMIN_API_KEY>`; the webhooks verify their vendor's signature instead.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,10 +26,19 @@ JSON = ["application/json", "text/plain"]
 XML = ["text/xml", "application/xml", "application/soap+xml"]
 
 
-def _web() -> Any:
-    from chalicelib import web
+def _http() -> ModuleType:
+    from chalicelib.entrypoints import http
 
-    return web
+    return http
+
+
+def admin_only(view: Callable[..., Response]) -> Callable[..., Response]:
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Response:
+        refused: Response | None = _http().refuse_unless_admin(app.current_request)
+        return refused if refused is not None else view(*args, **kwargs)
+
+    return guarded
 
 
 @app.middleware("http")
@@ -43,62 +56,73 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+# ------------------------------------------------------------------- webhooks (vendor signatures)
 @app.route("/webhooks/hubspot", methods=["POST"], content_types=JSON)
 def hubspot_webhook() -> Response:
-    return _web().ingest(app.current_request, "hubspot")
+    return _http().ingest(app.current_request, "hubspot")
 
 
 @app.route("/webhooks/salesforce", methods=["POST"], content_types=XML)
 def salesforce_webhook() -> Response:
-    return _web().ingest(app.current_request, "salesforce")
+    return _http().ingest(app.current_request, "salesforce")
 
 
 @app.route("/webhooks/forms/{provider}", methods=["POST"], content_types=JSON)
 def form_webhook(provider: str) -> Response:
-    return _web().form_ingest(app.current_request, provider)
+    return _http().form_ingest(app.current_request, provider)
 
 
+# ---------------------------------------------------------------- tracking API (write key)
 @app.route("/v1/batch", methods=["POST"], content_types=JSON)
 def track_batch() -> Response:
-    return _web().ingest(app.current_request, "segment.batch")
+    return _http().ingest(app.current_request, "segment.batch")
 
 
 @app.route("/v1/track", methods=["POST"], content_types=JSON)
 def track_event() -> Response:
-    return _web().ingest(app.current_request, "segment.track")
+    return _http().ingest(app.current_request, "segment.track")
 
 
 @app.route("/v1/page", methods=["POST"], content_types=JSON)
 def track_page() -> Response:
-    return _web().ingest(app.current_request, "segment.page")
+    return _http().ingest(app.current_request, "segment.page")
 
 
 @app.route("/v1/identify", methods=["POST"], content_types=JSON)
 def track_identify() -> Response:
-    return _web().ingest(app.current_request, "segment.identify")
+    return _http().ingest(app.current_request, "segment.identify")
 
 
+# ----------------------------------------------------------------------- leads API (admin key)
 @app.route("/leads/{key}", methods=["GET"])
+@admin_only
 def get_lead(key: str) -> Response:
-    return _web().admin(app.current_request, lambda: _web().lead_service().lead(unquote(key)))
+    return _http().lead(unquote(key))
 
 
 @app.route("/leads", methods=["GET"])
+@admin_only
 def list_leads() -> Response:
-    return _web().leaderboard(app.current_request)
+    return _http().leaderboard(app.current_request)
 
 
 @app.route("/reports/tiers", methods=["GET"])
+@admin_only
 def tier_report() -> Response:
-    return _web().admin(app.current_request, lambda: _web().lead_service().tier_report())
+    return _http().tier_report()
 
 
+# ------------------------------------------------------------------------- other triggers
 @app.on_sqs_message(queue=WRITEBACK_QUEUE, batch_size=1000, maximum_batching_window_in_seconds=20)
 def writeback(event: Any) -> dict[str, Any]:
-    return _web().consume_writebacks(event.to_dict()["Records"])
+    from chalicelib.entrypoints.sqs import consume_writebacks
+
+    return consume_writebacks(event.to_dict()["Records"])
 
 
 @app.schedule(DECAY_SCHEDULE)
 def decay(event: Any) -> dict[str, Any]:
+    from chalicelib.entrypoints.schedule import run_scheduled_job
+
     context = event.context
-    return _web().scheduled_decay(lambda: context.get_remaining_time_in_millis() / 1000)
+    return run_scheduled_job(lambda: context.get_remaining_time_in_millis() / 1000)

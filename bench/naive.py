@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from chalicelib.domain import LeadEvent, Profile, Rules
-from chalicelib.domain.compiled_rules import CompiledRules, SentEmail
+from chalicelib.domain.compiled_rules import CompiledRules, SentEmail, compile_rules
 from chalicelib.domain.engagement import MICRO, canonical_order, micro
 from chalicelib.domain.events import as_utc, from_us, to_us
 from chalicelib.domain.fit import evaluate_fit
@@ -19,7 +19,7 @@ from chalicelib.domain.tiers import grade_for, tier_for
 
 
 def naive_total(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now_us: int) -> int:
-    compiled = rules.compiled()
+    compiled = compile_rules(rules)
     ordered = canonical_order(events)
     total = evaluate_fit(profile, compiled).points * MICRO
     for spec in compiled.engagement_rules:
@@ -68,7 +68,7 @@ def _sent_email(ordered: list[tuple[int, LeadEvent]], compiled: CompiledRules, m
 def naive_score(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now: datetime) -> dict:
     """Score, tier, grade and next_change_at only: the parts the fast engine must agree on."""
     events = list(events)
-    compiled = rules.compiled()
+    compiled = compile_rules(rules)
     now_us = to_us(as_utc(now))
     total = naive_total(profile, events, rules, now_us)
     visible = max(0, (total + MICRO // 2) // MICRO)
@@ -91,7 +91,7 @@ def naive_score(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now
 
 def _future_steps(events: list[LeadEvent], rules: Rules, now_us: int) -> set[int]:
     """Every instant at which some event's decay share could change: anchor + each step boundary."""
-    compiled = rules.compiled()
+    compiled = compile_rules(rules)
     instants: set[int] = set()
     for event in events:
         occurred = to_us(event.occurred_at)

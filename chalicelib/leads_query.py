@@ -1,4 +1,4 @@
-"""`GET /leads?tier=&limit=`: the query parameters, validated."""
+"""`GET /leads?tier=&limit=`: the query parameters, validated against the rules' tiers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.rules import active_rules
+from chalicelib.domain.rules import Rules
 from chalicelib.sources.base import BadPayload
 
 
@@ -17,18 +17,17 @@ class LeadsQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> LeadsQuery:
+    def from_params(cls, params: Mapping[str, str], rules: Rules) -> LeadsQuery:
         query = cls.model_validate(dict(params))
-        known = query.known_tiers()
+        known = known_tiers(rules)
         if query.tier is not None and query.tier not in known:
             raise BadPayload(f"tier must be one of {', '.join(known)}", field="tier")
         return query
 
-    @staticmethod
-    def known_tiers() -> list[str]:
-        tiers = active_rules().tiers
-        return [band.name for band in reversed(tiers.bands)] + [tiers.disqualified]
-
-    def tiers(self) -> list[str]:
+    def tiers(self, rules: Rules) -> list[str]:
         """Highest tiers first; without `tier`, every tier (still ordered by score)."""
-        return [self.tier] if self.tier else self.known_tiers()
+        return [self.tier] if self.tier else known_tiers(rules)
+
+
+def known_tiers(rules: Rules) -> list[str]:
+    return [band.name for band in reversed(rules.tiers.bands)] + [rules.tiers.disqualified]

@@ -1,5 +1,5 @@
 """Structured JSON logs and CloudWatch EMF metrics (Powertools). Logs carry ids, sources, counts
-and outcomes: never an email, a token, a signature or a request body."""
+and results: never an email, a token, a signature or a request body."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ NAMESPACE = "leadscore"
 logger = Logger(service=SERVICE)
 
 
-def count_events(source: str, outcome: str, value: int) -> None:
-    """One EMF line per (source, outcome): accepted, duplicate, ignored or rejected."""
+def count_events(source: str, result: str, value: int) -> None:
+    """One EMF line per (source, result): accepted, duplicate, ignored or rejected."""
     if value <= 0:
         return
     with single_metric(
@@ -20,6 +20,6 @@ def count_events(source: str, outcome: str, value: int) -> None:
         unit=MetricUnit.Count,
         value=value,
         namespace=NAMESPACE,
-        default_dimensions={"service": SERVICE, "source": source, "outcome": outcome},
+        default_dimensions={"service": SERVICE, "source": source, "result": result},
     ):
         pass

@@ -1,26 +1,94 @@
-"""The write-back queue (SQS) and its dead-letter queue. The only module that speaks SQS."""
+"""The write-back queue (SQS) and its dead-letter queue, and the messages that travel on it.
+The only module that speaks SQS."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from chalicelib.errors import QueueUnavailable
 
 SEND_BATCH_LIMIT = 10
 MAX_VISIBILITY_SECONDS = 43_000  # SQS allows 12 h in all since receipt; keep a margin
 
+__all__ = ["NotifyMessage", "QueueMessage", "QueueUnavailable", "SyncMessage", "WritebackMessage", "WritebackQueue"]
+
+
+@dataclass(frozen=True)
+class SyncMessage:
+    """ "Lead X changed": the consumer reads the lead's current card, so the latest card wins
+    however messages are ordered or retried. `version` is informational (0: queued again by the job)."""
+
+    lead_id: str
+    version: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "sync", "lead_id": self.lead_id, "version": self.version}
+
+
+@dataclass(frozen=True)
+class NotifyMessage:
+    """A lead entered or left MQL: announced to NOTIFY_URL."""
+
+    lead_id: str
+    from_tier: str | None
+    to: str
+    at: str
+    score: int
+    mql: bool
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        return {"kind": "notify", "lead_id": self.lead_id, "from": body.pop("from_tier"), **body}
+
+
+WritebackMessage = SyncMessage | NotifyMessage
+
+
+def decode(body: dict[str, Any]) -> WritebackMessage | None:
+    """The message a queue body carries; None when it is not one of ours (it is dead-lettered)."""
+    lead_id, kind = body.get("lead_id"), body.get("kind")
+    if not isinstance(lead_id, str):
+        return None
+    try:
+        if kind == "sync":
+            return SyncMessage(lead_id, int(body.get("version") or 0))
+        if kind == "notify":
+            return NotifyMessage(
+                lead_id=lead_id,
+                from_tier=body.get("from"),
+                to=str(body["to"]),
+                at=str(body.get("at", "")),
+                score=int(body.get("score", 0)),
+                mql=bool(body.get("mql")),
+                reason=str(body.get("reason", "")),
+            )
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
 
 @dataclass(frozen=True)
 class QueueMessage:
+    """A received SQS message: its handle, its raw body, and the decoded message (None: not ours)."""
+
     message_id: str
     receipt_handle: str
     body: dict[str, Any]
     receive_count: int
 
+    @property
+    def message(self) -> WritebackMessage | None:
+        return decode(self.body)
 
-class QueueUnavailable(Exception):
-    pass
+
+class MessageSink(Protocol):
+    """Where the use cases put write-back messages (the SQS queue, or a list in a test)."""
+
+    def send(self, messages: Sequence[WritebackMessage]) -> None: ...
 
 
 class WritebackQueue:
@@ -44,15 +112,20 @@ class WritebackQueue:
             self._urls[name] = self.client.get_queue_url(QueueName=name)["QueueUrl"]
         return self._urls[name]
 
-    def send(self, bodies: Sequence[dict[str, Any]]) -> None:
-        """SendMessageBatch, ten a call; raises QueueUnavailable if any entry was not accepted."""
-        url = self.url(self.queue_name)
-        for start in range(0, len(bodies), SEND_BATCH_LIMIT):
-            chunk = bodies[start : start + SEND_BATCH_LIMIT]
-            entries = [{"Id": str(index), "MessageBody": json.dumps(body)} for index, body in enumerate(chunk)]
-            response = self.client.send_message_batch(QueueUrl=url, Entries=entries)
-            if response.get("Failed"):
-                raise QueueUnavailable(f"{len(response['Failed'])} messages were not accepted")
+    def send(self, messages: Sequence[WritebackMessage]) -> None:
+        """SendMessageBatch, ten a call; raises QueueUnavailable if SQS fails or refuses any entry."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            url = self.url(self.queue_name)
+            for start in range(0, len(messages), SEND_BATCH_LIMIT):
+                chunk = messages[start : start + SEND_BATCH_LIMIT]
+                entries = [{"Id": str(i), "MessageBody": json.dumps(m.to_json())} for i, m in enumerate(chunk)]
+                response = self.client.send_message_batch(QueueUrl=url, Entries=entries)
+                if response.get("Failed"):
+                    raise QueueUnavailable(f"{len(response['Failed'])} messages were not accepted")
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueUnavailable(f"SQS: {type(exc).__name__}") from exc
 
     def dead_letter(self, body: dict[str, Any], reason: str) -> None:
         """Park a message that can never succeed, with the reason a person needs to fix it."""

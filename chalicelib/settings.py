@@ -1,17 +1,19 @@
-"""Configuration from the environment, read once per Lambda container.
+"""Configuration from the environment, read once per Lambda container (by bootstrap.py).
 
 A secret may be given directly or as `ssm:/path/to/parameter`, resolved from SSM Parameter Store
-(SecureString, decrypted) the first time it is needed, so the value never sits in the template.
+(SecureString, decrypted) the first time it is needed and kept with these settings, so the value
+never sits in the template.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from chalicelib.errors import SecretsUnavailable
 
 
 class Settings(BaseModel):
@@ -21,7 +23,6 @@ class Settings(BaseModel):
     hubspot_client_secret: str = ""
     hubspot_access_token: str = ""
     hubspot_api_base: str = "https://api.hubapi.com"
-    hubspot_own_property_prefix: str = "lead_"
     salesforce_org_id: str = ""
     salesforce_webhook_token: str = ""
     salesforce_integration_user_id: str = ""
@@ -39,14 +40,17 @@ class Settings(BaseModel):
     writeback_queue: str = "leadscore-writeback"
     writeback_dlq: str = "leadscore-writeback-dlq"
     notify_url: str = ""
+    # The properties we write (lead_score, lead_tier ...); changes to them are never scored again.
     hubspot_property_prefix: str = "lead_"
     salesforce_score_field: str = "Lead_Score__c"
     salesforce_tier_field: str = "Lead_Tier__c"
     salesforce_grade_field: str = "Lead_Grade__c"
     sync_grace_seconds: int = Field(default=900, gt=0, description="outbox entries older than this are queued again")
-    scoring_rules: str = ""
+    scoring_rules: str = Field(default="", description="a rules file; empty: the bundled seed model")
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     signature_tolerance_seconds: int = Field(default=300, gt=0)
+
+    _resolved: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -59,18 +63,20 @@ class Settings(BaseModel):
         return cls(**values)
 
     def secret(self, name: str) -> str:
-        """The secret's value, resolving `ssm:` references; empty when not configured."""
+        """The secret's value, resolving `ssm:` references once; empty when not configured."""
         value: str = getattr(self, name)
-        if value.startswith("ssm:"):
-            return _ssm_parameter(value.removeprefix("ssm:"))
-        return value
+        if not value.startswith("ssm:"):
+            return value
+        if value not in self._resolved:
+            self._resolved[value] = _ssm_parameter(value.removeprefix("ssm:"))
+        return self._resolved[value]
 
 
-@lru_cache(maxsize=32)
 def _ssm_parameter(name: str) -> str:
     """A missing parameter means the integration is not set up (its webhook answers 401); any other
-    SSM failure propagates, so the caller answers 503 and the sender retries."""
+    SSM failure is SecretsUnavailable, so the caller answers 503 and the sender retries."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     client = boto3.client("ssm")
     try:
@@ -80,13 +86,6 @@ def _ssm_parameter(name: str) -> str:
 
         logger.warning("secret parameter not found; treating it as not configured", extra={"parameter": name})
         return ""
+    except (BotoCoreError, ClientError) as exc:
+        raise SecretsUnavailable(f"SSM: {type(exc).__name__}") from exc
     return str(response["Parameter"]["Value"])
-
-
-@lru_cache(maxsize=1)
-def current_settings() -> Settings:
-    return Settings.from_env()
-
-
-def forget_secrets() -> None:
-    _ssm_parameter.cache_clear()

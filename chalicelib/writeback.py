@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib.crm.base import CrmWriter, WriteOutcome, WriteRequest
-from chalicelib.crm.http import CrmUnavailable
+from chalicelib.crm.base import CrmWriter, WriteRequest, WriteResult
 from chalicelib.crm.notify import Notifier
+from chalicelib.errors import CrmUnavailable
 from chalicelib.observability import logger
-from chalicelib.queue import QueueMessage, WritebackQueue
-from chalicelib.storage.dynamodb import LeadRepository
-from chalicelib.storage.items import LeadRecord
+from chalicelib.queue import NotifyMessage, QueueMessage, SyncMessage, WritebackQueue
+from chalicelib.storage.port import LeadRecord, LeadStorage
 
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
@@ -43,13 +42,13 @@ class WritebackReport:
 class WritebackService:
     def __init__(
         self,
-        repository: LeadRepository,
+        storage: LeadStorage,
         queue: WritebackQueue,
         writers: Sequence[CrmWriter],
         notifier: Notifier | None = None,
         rng: Callable[[float, float], float] = random.uniform,
     ) -> None:
-        self.repository = repository
+        self.storage = storage
         self.queue = queue
         self.writers = list(writers)
         self.notifier = notifier
@@ -59,11 +58,11 @@ class WritebackService:
         report = WritebackReport()
         by_lead: dict[str, list[QueueMessage]] = {}
         for message in messages:
-            kind, lead_id = message.body.get("kind"), message.body.get("lead_id")
-            if kind == "sync" and isinstance(lead_id, str):
-                by_lead.setdefault(lead_id, []).append(message)
-            elif kind == "notify" and isinstance(lead_id, str):
-                self._notify(message, report)
+            decoded = message.message
+            if isinstance(decoded, SyncMessage):
+                by_lead.setdefault(decoded.lead_id, []).append(message)
+            elif isinstance(decoded, NotifyMessage):
+                self._notify(message, decoded, report)
             else:
                 self.queue.dead_letter(message.body, "not a write-back message")
         if by_lead:
@@ -71,7 +70,7 @@ class WritebackService:
         return report
 
     def _sync(self, by_lead: dict[str, list[QueueMessage]], now: datetime, report: WritebackReport) -> None:
-        records = self.repository.get_leads(list(by_lead))
+        records = self.storage.get_leads(list(by_lead))
         pending: dict[str, LeadRecord] = {}
         for lead_id in by_lead:
             record = records.get(lead_id)
@@ -83,58 +82,58 @@ class WritebackService:
         if not pending:
             return
         requests = [_request(record) for record in pending.values()]
-        results = [(writer.name, writer.write(requests)) for writer in self.writers]
+        answers = [(writer.name, writer.write(requests)) for writer in self.writers]
         for lead_id, record in pending.items():
-            outcomes = {name: result.get(lead_id, WriteOutcome("retry", "no answer")) for name, result in results}
-            self._settle(lead_id, record, outcomes, by_lead[lead_id], now, report)
+            results = {name: answer.get(lead_id, WriteResult("retry", "no answer")) for name, answer in answers}
+            self._settle(lead_id, record, results, by_lead[lead_id], now, report)
 
     def _settle(
         self,
         lead_id: str,
         record: LeadRecord,
-        outcomes: dict[str, WriteOutcome],
+        results: dict[str, WriteResult],
         messages: list[QueueMessage],
         now: datetime,
         report: WritebackReport,
     ) -> None:
-        retries = [outcome for outcome in outcomes.values() if outcome.status == "retry"]
-        permanent = [outcome for outcome in outcomes.values() if outcome.status == "permanent"]
+        retries = [result for result in results.values() if result.status == "retry"]
+        permanent = [result for result in results.values() if result.status == "permanent"]
         if retries:
             receive_count = max(message.receive_count for message in messages)
-            delay = max(outcome.retry_after or backoff_seconds(receive_count, self.rng) for outcome in retries)
+            delay = max(result.retry_after or backoff_seconds(receive_count, self.rng) for result in retries)
             for message in messages:
                 self.queue.retry_later(message, delay)
                 report.failed_message_ids.append(message.message_id)
-            report.retried[lead_id] = "; ".join(outcome.reason for outcome in retries)
+            report.retried[lead_id] = "; ".join(result.reason for result in retries)
             logger.warning("write-back retry", extra={"lead_id": lead_id, "delay_seconds": round(delay, 1)})
             return
         if permanent:
-            reason = "; ".join(outcome.reason for outcome in permanent)
-            self.queue.dead_letter({"kind": "sync", "lead_id": lead_id, "version": record.version}, reason)
+            reason = "; ".join(result.reason for result in permanent)
+            self.queue.dead_letter(SyncMessage(lead_id, record.version).to_json(), reason)
             report.dead_lettered[lead_id] = reason
             logger.error("write-back dead-lettered", extra={"lead_id": lead_id, "reason": reason})
-        for outcome in outcomes.values():
-            for kind, value in outcome.discovered.items():
-                self.repository.remember_identity(lead_id, f"{kind}:{value}")
+        for result in results.values():
+            for kind, value in result.discovered.items():
+                self.storage.remember_identity(lead_id, f"{kind}:{value}")
         assert record.card is not None
         crm: dict[str, Any] = {
             "visible": list(record.card.visible),
             "version": record.version,
             "at": now.isoformat(),
-            "outcomes": {name: outcome.status for name, outcome in outcomes.items()},
+            "outcomes": {name: result.status for name, result in results.items()},
         }
-        self.repository.mark_written(lead_id, record.version, crm)
+        self.storage.mark_written(lead_id, record.version, crm)
         report.written.append(lead_id)
 
-    def _notify(self, message: QueueMessage, report: WritebackReport) -> None:
+    def _notify(self, message: QueueMessage, change: NotifyMessage, report: WritebackReport) -> None:
         if self.notifier is None:
             return
         try:
-            self.notifier.send(message.body)
+            self.notifier.send(change)
         except CrmUnavailable as exc:
             self.queue.retry_later(message, backoff_seconds(message.receive_count, self.rng))
             report.failed_message_ids.append(message.message_id)
-            report.retried[str(message.body.get("lead_id"))] = str(exc)
+            report.retried[change.lead_id] = str(exc)
 
 
 def _request(record: LeadRecord) -> WriteRequest:
@@ -148,21 +147,3 @@ def _request(record: LeadRecord) -> WriteRequest:
         salesforce_id=ids.get("salesforce"),
         email=ids.get("email"),
     )
-
-
-def sync_message(lead_id: str, version: int) -> dict[str, Any]:
-    return {"kind": "sync", "lead_id": lead_id, "version": version}
-
-
-def poll_once(
-    queue: WritebackQueue, service: WritebackService, now: datetime, wait_seconds: int = 1
-) -> WritebackReport:
-    """What the Lambda event source does, for local mode: receive, handle, delete what succeeded
-    (failures stay in the queue, hidden until their retry time)."""
-    messages = queue.receive(max_messages=10, wait_seconds=wait_seconds)
-    if not messages:
-        return WritebackReport()
-    report = service.handle(messages, now)
-    failed = set(report.failed_message_ids)
-    queue.delete([message for message in messages if message.message_id not in failed])
-    return report

@@ -89,24 +89,24 @@ def main() -> int:
 
 
 def background_writeback(stop: threading.Event) -> None:
-    from chalicelib import web
-    from chalicelib.writeback import poll_once
+    from chalicelib.bootstrap import container
+    from chalicelib.entrypoints.sqs import poll_once
 
     while not stop.is_set():
         try:
-            service = web.writeback_service()
-            poll_once(service.queue, service, datetime.now(UTC), wait_seconds=1)
+            parts = container()
+            poll_once(parts.queue, parts.writeback_service, datetime.now(UTC), wait_seconds=1)
         except Exception as exc:  # keep polling: the next message may well succeed
             print(f"write-back worker: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             stop.wait(2)
 
 
 def background_decay(stop: threading.Event, interval: float) -> None:
-    from chalicelib import web
+    from chalicelib.entrypoints.schedule import run_scheduled_job
 
     while not stop.wait(interval):
         try:
-            web.scheduled_decay(lambda: 600.0)
+            run_scheduled_job(lambda: 600.0)
         except Exception as exc:
             print(f"decay job: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 

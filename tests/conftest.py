@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from chalicelib import bootstrap
 from infra.iam import denied, granted_actions
 from infra.stages import deployed_stages, stage_policy
 from tests.aws_calls import PLATFORM_ACTIONS, RECORDER, as_deployed
@@ -77,7 +78,6 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
     for name in ("PUBLIC_BASE_URL", "NOTIFY_URL", "SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    from chalicelib import web
     from chalicelib.queue import create_queues
     from chalicelib.storage.schema import create_table
 
@@ -85,12 +85,20 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         boto3.setup_default_session()
         create_table(boto3.client("dynamodb"), TABLE)
         create_queues(boto3.client("sqs"), QUEUE, DEAD_LETTER_QUEUE)
-        web.reset()
+        use_container()
         counter = DynamoCalls()
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", counter)
         boto3.DEFAULT_SESSION.events.register("before-parameter-build", RECORDER)
         yield counter
-        web.reset()
+        bootstrap.install(None)
+
+
+def use_container(**parts: Any) -> bootstrap.Container:
+    """A new container, reading the environment on first use (with `parts` given instead of
+    built), installed as the one the app's entry points use."""
+    container = bootstrap.Container(**parts)
+    bootstrap.install(container)
+    return container
 
 
 class DynamoCalls:

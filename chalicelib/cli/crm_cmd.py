@@ -16,11 +16,11 @@ def register(commands: Any) -> None:
 
 
 def setup_command(args: argparse.Namespace) -> int:
-    from chalicelib.crm.http import CrmUnavailable, JsonClient
+    from chalicelib.bootstrap import container
     from chalicelib.crm.hubspot import setup_properties
-    from chalicelib.settings import current_settings
+    from chalicelib.http_client import CrmUnavailable, JsonClient
 
-    settings = current_settings()
+    settings = (args.parts or container()).settings
     token = settings.secret("hubspot_access_token")
     if not token:
         print("set HUBSPOT_ACCESS_TOKEN (a private app token with crm.schemas.contacts.write)", file=sys.stderr)

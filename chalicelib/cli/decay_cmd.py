@@ -17,11 +17,11 @@ def register(commands: Any) -> None:
 
 
 def decay_command(args: argparse.Namespace) -> int:
-    from chalicelib import web
-    from chalicelib.decay import describe, run_decay
+    from chalicelib.bootstrap import container
+    from chalicelib.scheduled_job import describe
 
-    now = parse_instant(args.now) if args.now else datetime.now(UTC)
-    report = run_decay(web.lead_service(), now, dry_run=args.dry_run)
+    now = (parse_instant(args.now) if args.now else None) or datetime.now(UTC)
+    report = (args.parts or container()).scheduled_job.run(now, dry_run=args.dry_run)
     for line in describe(report):
         print(line)
     return 0

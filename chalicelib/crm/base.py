@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from chalicelib.domain import ScoreCard
+from chalicelib.domain.scorecard import ScoreCard
 
 Status = Literal["written", "retry", "permanent", "not_in_crm"]
 
@@ -21,21 +21,21 @@ class WriteRequest:
 
 
 @dataclass(frozen=True)
-class WriteOutcome:
+class WriteResult:
     status: Status
     reason: str = ""
     retry_after: float | None = None  # seconds; None: back off by attempt count
     discovered: dict[str, str] = field(default_factory=dict)  # identity keys learnt (Salesforce id by email)
 
 
-WRITTEN = WriteOutcome("written")
+WRITTEN = WriteResult("written")
 
 
 class CrmWriter(Protocol):
     name: str
 
-    def write(self, requests: list[WriteRequest]) -> dict[str, WriteOutcome]: ...
+    def write(self, requests: list[WriteRequest]) -> dict[str, WriteResult]: ...
 
 
-def retry_all(requests: list[WriteRequest], reason: str, after: float | None = None) -> dict[str, WriteOutcome]:
-    return {request.lead_id: WriteOutcome("retry", reason, after) for request in requests}
+def retry_all(requests: list[WriteRequest], reason: str, after: float | None = None) -> dict[str, WriteResult]:
+    return {request.lead_id: WriteResult("retry", reason, after) for request in requests}

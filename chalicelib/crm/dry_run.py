@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from chalicelib.observability import logger
 
-from .base import WRITTEN, WriteOutcome, WriteRequest
+from .base import WRITTEN, WriteRequest, WriteResult
 
 
 class DryRunWriter:
     name = "dry-run"
 
-    def write(self, requests: list[WriteRequest]) -> dict[str, WriteOutcome]:
+    def write(self, requests: list[WriteRequest]) -> dict[str, WriteResult]:
         for request in requests:
             card = request.card
             logger.info(

@@ -1,39 +1,18 @@
-"""HubSpot CRM API: read contacts in batches (webhooks name a contact without its properties),
-write scores back in batches of 100, and create the score properties once."""
+"""HubSpot CRM API, outbound: write scores back in batches of 100, and create the score
+properties once. (Reading contacts is inbound: sources/hubspot_contacts.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.sources.hubspot import CONTACT_PROPERTIES
+from chalicelib.http_client import CrmUnavailable, JsonClient, JsonResponse
 
-from .base import WRITTEN, WriteOutcome, WriteRequest, retry_all
-from .http import CrmUnavailable, JsonClient, JsonResponse
+from .base import WRITTEN, WriteRequest, WriteResult, retry_all
 
 BATCH_LIMIT = 100
 GROUP = "leadscore"
-
-
-class HubSpotContacts:
-    def __init__(self, client: JsonClient) -> None:
-        self.client = client
-
-    def read_contacts(self, contact_ids: Sequence[str]) -> list[dict[str, Any]]:
-        """POST /crm/v3/objects/contacts/batch/read, 100 ids a call; unknown ids are simply absent."""
-        contacts: list[dict[str, Any]] = []
-        for start in range(0, len(contact_ids), BATCH_LIMIT):
-            chunk = contact_ids[start : start + BATCH_LIMIT]
-            response = self.client.request(
-                "POST",
-                "/crm/v3/objects/contacts/batch/read",
-                {"properties": CONTACT_PROPERTIES, "inputs": [{"id": contact_id} for contact_id in chunk]},
-            )
-            if response.status not in (200, 207) or not isinstance(response.body, dict):
-                raise CrmUnavailable(f"HubSpot batch read answered {response.status}")
-            contacts += [item for item in response.body.get("results", []) if isinstance(item, dict) and "id" in item]
-        return contacts
 
 
 def property_names(prefix: str) -> dict[str, str]:
@@ -74,26 +53,26 @@ class HubSpotWriter:
             return {"id": request.email, "idProperty": "email", "properties": properties}
         return None
 
-    def write(self, requests: list[WriteRequest]) -> dict[str, WriteOutcome]:
-        outcomes: dict[str, WriteOutcome] = {}
+    def write(self, requests: list[WriteRequest]) -> dict[str, WriteResult]:
+        results: dict[str, WriteResult] = {}
         addressed: list[tuple[WriteRequest, dict[str, Any]]] = []
         for request in requests:
             item = self._input(request)
             if item is None:
-                outcomes[request.lead_id] = WriteOutcome("not_in_crm", "no HubSpot id or email")
+                results[request.lead_id] = WriteResult("not_in_crm", "no HubSpot id or email")
             else:
                 addressed.append((request, item))
         for start in range(0, len(addressed), BATCH_LIMIT):
             chunk = addressed[start : start + BATCH_LIMIT]
-            outcomes.update(self._send(chunk))
-            if any(outcome.reason.startswith("HubSpot DAILY") for outcome in outcomes.values()):
+            results.update(self._send(chunk))
+            if any(result.reason.startswith("HubSpot DAILY") for result in results.values()):
                 # The daily quota is spent: every further call would fail too until it resets.
                 rest = [request for request, _ in addressed[start + BATCH_LIMIT :]]
-                outcomes.update(retry_all(rest, "HubSpot DAILY limit", self._until_reset()))
+                results.update(retry_all(rest, "HubSpot DAILY limit", self._until_reset()))
                 break
-        return outcomes
+        return results
 
-    def _send(self, chunk: list[tuple[WriteRequest, dict[str, Any]]]) -> dict[str, WriteOutcome]:
+    def _send(self, chunk: list[tuple[WriteRequest, dict[str, Any]]]) -> dict[str, WriteResult]:
         requests = [request for request, _ in chunk]
         try:
             response = self.client.request(
@@ -112,7 +91,7 @@ class HubSpotWriter:
             return retry_all(requests, f"HubSpot refused the token ({response.status})", after=300)
         if 400 <= response.status < 500:
             if len(chunk) == 1:
-                return {requests[0].lead_id: WriteOutcome("permanent", _message(response))}
+                return {requests[0].lead_id: WriteResult("permanent", _message(response))}
             # One bad input fails the whole batch: split it to find which, and write the rest.
             middle = len(chunk) // 2
             return {**self._send(chunk[:middle]), **self._send(chunk[middle:])}
@@ -120,8 +99,8 @@ class HubSpotWriter:
 
     def _per_record(
         self, chunk: list[tuple[WriteRequest, dict[str, Any]]], response: JsonResponse
-    ) -> dict[str, WriteOutcome]:
-        outcomes = {request.lead_id: WRITTEN for request, _ in chunk}
+    ) -> dict[str, WriteResult]:
+        results = {request.lead_id: WRITTEN for request, _ in chunk}
         by_id = {str(item["id"]): request for request, item in chunk}
         for error in (response.body or {}).get("errors", []) if isinstance(response.body, dict) else []:
             category = str(error.get("category", ""))
@@ -131,14 +110,14 @@ class HubSpotWriter:
                 if request is None:
                     continue
                 if category == "OBJECT_NOT_FOUND":
-                    outcomes[request.lead_id] = WriteOutcome("not_in_crm", category)
+                    results[request.lead_id] = WriteResult("not_in_crm", category)
                 elif category in ("RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"):
-                    outcomes[request.lead_id] = WriteOutcome("retry", category)
+                    results[request.lead_id] = WriteResult("retry", category)
                 else:
-                    outcomes[request.lead_id] = WriteOutcome("permanent", f"{category}: {error.get('message', '')}")
-        return outcomes
+                    results[request.lead_id] = WriteResult("permanent", f"{category}: {error.get('message', '')}")
+        return results
 
-    def _rate_limited(self, requests: list[WriteRequest], response: JsonResponse) -> dict[str, WriteOutcome]:
+    def _rate_limited(self, requests: list[WriteRequest], response: JsonResponse) -> dict[str, WriteResult]:
         policy = str((response.body or {}).get("policyName", "")) if isinstance(response.body, dict) else ""
         retry_after = _seconds(response.headers.get("retry-after"))
         if policy == "DAILY":

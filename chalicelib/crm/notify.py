@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from .http import CrmUnavailable, JsonClient
+from chalicelib.http_client import CrmUnavailable, JsonClient
+from chalicelib.queue import NotifyMessage
 
 
 class Notifier:
     def __init__(self, url: str) -> None:
         self.client = JsonClient(url, token="", read_timeout=5.0)
 
-    def send(self, change: dict[str, Any]) -> None:
-        direction = "entered" if change.get("mql") else "left"
-        moved = f"{change.get('from')} -> {change['to']}"
-        text = f"Lead {change['lead_id']} {direction} MQL: {moved} (score {change['score']})"
-        response = self.client.request("POST", "", {"text": text, **change})
+    def send(self, change: NotifyMessage) -> None:
+        direction = "entered" if change.mql else "left"
+        moved = f"{change.from_tier} -> {change.to}"
+        text = f"Lead {change.lead_id} {direction} MQL: {moved} (score {change.score})"
+        response = self.client.request("POST", "", {"text": text, **change.to_json()})
         if not 200 <= response.status < 300:
             raise CrmUnavailable(f"NOTIFY_URL answered {response.status}")

@@ -7,12 +7,12 @@ Contact) once; the id found is returned so the service remembers it.
 
 from __future__ import annotations
 
-import json
 import urllib.parse
 from typing import Any
 
-from .base import WRITTEN, WriteOutcome, WriteRequest, retry_all
-from .http import CrmUnavailable, JsonClient, JsonResponse
+from chalicelib.http_client import CrmUnavailable, JsonClient, JsonResponse
+
+from .base import WRITTEN, WriteRequest, WriteResult, retry_all
 
 BATCH_LIMIT = 200
 API_VERSION = "v60.0"
@@ -23,6 +23,9 @@ NOT_FOUND = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND", "I
 
 
 class SalesforceAuth:
+    """The org's session: a static token, or one from the client-credentials flow, refreshed on the
+    writer's one HTTP client (the token endpoint is on the same My Domain host)."""
+
     def __init__(self, instance_url: str, access_token: str = "", client_id: str = "", client_secret: str = "") -> None:
         self.instance_url = instance_url.rstrip("/")
         self.token = access_token
@@ -33,27 +36,15 @@ class SalesforceAuth:
     def can_refresh(self) -> bool:
         return bool(self.client_id and self.client_secret)
 
-    def refresh(self) -> str:
+    def refresh(self, client: JsonClient) -> str:
         """OAuth 2.0 client credentials: POST {my-domain}/services/oauth2/token."""
-        import urllib3
-
-        form = urllib.parse.urlencode(
-            {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}
-        )
-        try:
-            response = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2, read=10), retries=False).request(
-                "POST",
-                f"{self.instance_url}/services/oauth2/token",
-                body=form,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            raise CrmUnavailable(f"Salesforce token: {type(exc).__name__}") from exc
-        if response.status != 200:
+        client.base_url, client.token = self.instance_url, ""
+        form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}
+        response = client.request("POST", "/services/oauth2/token", form=form)
+        if response.status != 200 or not isinstance(response.body, dict) or "access_token" not in response.body:
             raise CrmUnavailable(f"Salesforce token endpoint answered {response.status}")
-        body = json.loads(response.data)
-        self.token = body["access_token"]
-        self.instance_url = body.get("instance_url", self.instance_url).rstrip("/")
+        self.token = str(response.body["access_token"])
+        self.instance_url = str(response.body.get("instance_url", self.instance_url)).rstrip("/")
         return self.token
 
 
@@ -63,22 +54,23 @@ class SalesforceWriter:
     def __init__(self, auth: SalesforceAuth, fields: dict[str, str], read_timeout: float = 10.0) -> None:
         self.auth = auth
         self.fields = fields
-        self.read_timeout = read_timeout
-
-    def _client(self) -> JsonClient:
-        return JsonClient(self.auth.instance_url, self.auth.token, read_timeout=self.read_timeout)
+        self.client = JsonClient(auth.instance_url, auth.token, read_timeout=read_timeout)
 
     def request(self, method: str, path: str, payload: Any = None) -> JsonResponse:
         if not self.auth.token and self.auth.can_refresh:
-            self.auth.refresh()
-        response = self._client().request(method, path, payload)
+            self.auth.refresh(self.client)
+        response = self._call(method, path, payload)
         if response.status == 401 and self.auth.can_refresh and "INVALID_SESSION_ID" in str(response.body):
-            self.auth.refresh()  # once: a second 401 is reported, not looped on
-            response = self._client().request(method, path, payload)
+            self.auth.refresh(self.client)  # once: a second 401 is reported, not looped on
+            response = self._call(method, path, payload)
         return response
 
-    def write(self, requests: list[WriteRequest]) -> dict[str, WriteOutcome]:
-        outcomes: dict[str, WriteOutcome] = {}
+    def _call(self, method: str, path: str, payload: Any) -> JsonResponse:
+        self.client.base_url, self.client.token = self.auth.instance_url, self.auth.token
+        return self.client.request(method, path, payload)
+
+    def write(self, requests: list[WriteRequest]) -> dict[str, WriteResult]:
+        results: dict[str, WriteResult] = {}
         try:
             found = self._look_up([r.email for r in requests if not r.salesforce_id and r.email])
         except CrmUnavailable as exc:
@@ -89,15 +81,15 @@ class SalesforceWriter:
             if record_id:
                 records.append((request, record_id))
             else:
-                outcomes[request.lead_id] = WriteOutcome("not_in_crm", "no Salesforce Lead or Contact")
+                results[request.lead_id] = WriteResult("not_in_crm", "no Salesforce Lead or Contact")
         for start in range(0, len(records), BATCH_LIMIT):
-            outcomes.update(self._send(records[start : start + BATCH_LIMIT]))
+            results.update(self._send(records[start : start + BATCH_LIMIT]))
         for request, record_id in records:
-            if not request.salesforce_id and outcomes[request.lead_id].status == "written":
-                outcomes[request.lead_id] = WriteOutcome("written", discovered={"salesforce": record_id})
-        return outcomes
+            if not request.salesforce_id and results[request.lead_id].status == "written":
+                results[request.lead_id] = WriteResult("written", discovered={"salesforce": record_id})
+        return results
 
-    def _send(self, records: list[tuple[WriteRequest, str]]) -> dict[str, WriteOutcome]:
+    def _send(self, records: list[tuple[WriteRequest, str]]) -> dict[str, WriteResult]:
         requests = [request for request, _ in records]
         body = {"allOrNone": False, "records": [self._record(request, record_id) for request, record_id in records]}
         try:
@@ -105,13 +97,13 @@ class SalesforceWriter:
         except CrmUnavailable as exc:
             return retry_all(requests, str(exc))
         if response.status == 200 and isinstance(response.body, list) and len(response.body) == len(records):
-            return {request.lead_id: _outcome(result) for request, result in zip(requests, response.body, strict=True)}
+            return {request.lead_id: _result(result) for request, result in zip(requests, response.body, strict=True)}
         if response.status == 401:
             return retry_all(requests, "Salesforce session invalid", after=300)
         if response.status == 403 and "REQUEST_LIMIT_EXCEEDED" in str(response.body):
             return retry_all(requests, "Salesforce REQUEST_LIMIT_EXCEEDED", after=900)
         if 400 <= response.status < 500 and response.status != 429:
-            return {request.lead_id: WriteOutcome("permanent", f"Salesforce {response.status}") for request in requests}
+            return {request.lead_id: WriteResult("permanent", f"Salesforce {response.status}") for request in requests}
         return retry_all(requests, f"Salesforce answered {response.status}")
 
     def _record(self, request: WriteRequest, record_id: str) -> dict[str, Any]:
@@ -147,14 +139,14 @@ def _soql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _outcome(result: dict[str, Any]) -> WriteOutcome:
+def _result(result: dict[str, Any]) -> WriteResult:
     if result.get("success"):
         return WRITTEN
     errors = result.get("errors") or [{}]
     code = str(errors[0].get("statusCode", "UNKNOWN"))
     message = f"{code}: {errors[0].get('message', '')}"
     if code in TRANSIENT:
-        return WriteOutcome("retry", message)
+        return WriteResult("retry", message)
     if code in NOT_FOUND:
-        return WriteOutcome("not_in_crm", message)
-    return WriteOutcome("permanent", message)
+        return WriteResult("not_in_crm", message)
+    return WriteResult("permanent", message)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .compiled_rules import compile_rules
 from .engagement import RuleTally
 from .fit import FitResult
 from .rules import Rules
@@ -48,7 +49,7 @@ class ScoreBasis:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], rules: Rules) -> ScoreBasis:
-        compiled = rules.compiled()
+        compiled = compile_rules(rules)
         if data.get("fingerprint") != compiled.fingerprint:
             raise StaleBasis("the basis was built with other rules")
         fit_data = data["fit"]

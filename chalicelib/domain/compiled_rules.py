@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from .conditions import Predicate, normalise_label
 from .decay import NO_DECAY, CompiledDecay
 from .events import LeadEvent, to_us
-
-if TYPE_CHECKING:
-    from .rules import EngagementRule, FitRule, PropertyMultiplier, ResponseTimeMultiplier, Rules
+from .rules import EngagementRule, FitRule, PropertyMultiplier, ResponseTimeMultiplier, Rules
 
 US_PER_HOUR = 3_600_000_000
 
@@ -272,3 +270,12 @@ class CompiledRules:
         if canonical == self.page_event and "page_category" not in props:
             return {**props, "page_category": self.pages.category(props)}
         return props
+
+
+def compile_rules(rules: Rules) -> CompiledRules:
+    """Predicates, regexes and indexes built once per rules object, not per lead."""
+    found = rules.compiled_form
+    if not isinstance(found, CompiledRules):
+        found = CompiledRules(rules)
+        rules.keep_compiled_form(found)
+    return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .compiled_rules import matches_all
+from .compiled_rules import compile_rules, matches_all
 from .decay import DecaySchedule
 from .events import LeadEvent
 from .profile import PROFILE_EVENT
@@ -22,7 +22,7 @@ def expires_at(event: LeadEvent, rules: Rules) -> datetime | None:
     any schedule when none match today, so a rule added later still finds recent events), plus a
     margin so that rules edited to decay more slowly still see them.
     """
-    compiled = rules.compiled()
+    compiled = compile_rules(rules)
     canonical = compiled.canonical_type(event.type)
     if canonical == PROFILE_EVENT:
         return None

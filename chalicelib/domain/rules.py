@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -243,7 +243,9 @@ class Rules(_Strict):
     tiers: Tiers
     grades: list[GradeBand] = Field(min_length=1)
 
-    _compiled: Any = PrivateAttr(default=None)
+    # Filled by compiled_rules.compile_rules(): the compiled form lives with the rules object, so it is
+    # built once per rules file, not per lead (and this module need not import the compiler).
+    _compiled: object = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _references(self) -> Rules:
@@ -286,13 +288,12 @@ class Rules(_Strict):
         canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
-    def compiled(self) -> Any:
-        """Predicates, regexes and indexes built once per rules object, not per lead."""
-        if self._compiled is None:
-            from .compiled_rules import CompiledRules
-
-            self._compiled = CompiledRules(self)
+    @property
+    def compiled_form(self) -> object:
         return self._compiled
+
+    def keep_compiled_form(self, compiled: object) -> None:
+        self._compiled = compiled
 
     def summary(self) -> str:
         return (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,6 +19,14 @@ class Contribution(BaseModel):
     points_full: float
     capped: bool = False
     event_ids: list[str] = []
+
+
+class Visible(NamedTuple):
+    """What the CRM shows of a card: a write-back is due only when this changes."""
+
+    score: int
+    tier: str
+    grade: str
 
 
 class ScoreCard(BaseModel):
@@ -38,9 +46,8 @@ class ScoreCard(BaseModel):
     rules_fingerprint: str
 
     @property
-    def visible(self) -> tuple[int, str, str]:
-        """What the CRM shows; a write-back is due only when this changes."""
-        return (self.score, self.tier, self.grade)
+    def visible(self) -> Visible:
+        return Visible(self.score, self.tier, self.grade)
 
     def reasons(self, top: int = 3) -> list[str]:
         """The largest contributions now, as short human-readable lines."""

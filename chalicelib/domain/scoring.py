@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .basis import ScoreBasis, StaleBasis
+from .compiled_rules import compile_rules
 from .engagement import MICRO, RuleTally, collect
 from .events import LeadEvent, as_utc, from_us, to_us
 from .fit import evaluate_fit
@@ -32,13 +33,13 @@ def score(
 
 def score_basis(profile: Profile, events: Iterable[LeadEvent], rules: Rules) -> ScoreBasis:
     """Everything about a score that does not depend on `now` (see basis.py)."""
-    compiled = rules.compiled()
+    compiled = compile_rules(rules)
     return ScoreBasis(compiled.fingerprint, evaluate_fit(profile, compiled), collect(events, compiled))
 
 
 def card_from_basis(basis: ScoreBasis, rules: Rules, now: datetime, previous_tier: str | None = None) -> ScoreCard:
     """The card at `now`: decay, caps, rounding, tier, grade and when it next changes."""
-    compiled = rules.compiled()
+    compiled = compile_rules(rules)
     if basis.fingerprint != compiled.fingerprint:
         raise StaleBasis("the basis was built with other rules")
     now = as_utc(now)

@@ -1,12 +1,15 @@
-"""Where the rules come from: `SCORING_RULES` if set, else the bundled seed model (default.yaml)."""
+"""Where the rules come from: a rules file (`SCORING_RULES`) if set, else the bundled seed model
+(default.yaml). Parsed once per container, and again only if the file changes."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from chalicelib.domain import Rules, parse_rules
+from chalicelib.domain.rules import Rules
+from chalicelib.domain.rules_loader import parse_rules
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default.yaml")
 
@@ -21,7 +24,16 @@ def _cached(path: str, mtime_ns: int) -> Rules:
     return load_rules_file(path)
 
 
+def rules_loader(path: str | os.PathLike[str] | None = None) -> Callable[[], Rules]:
+    """The rules in force at each call: `path`'s file (default: the seed model), re-read on change."""
+    file = str(path or DEFAULT_RULES_PATH)
+
+    def current() -> Rules:
+        return _cached(file, Path(file).stat().st_mtime_ns)
+
+    return current
+
+
 def active_rules() -> Rules:
-    """The rules in force, parsed once per Lambda container (and again only if the file changes)."""
-    path = os.environ.get("SCORING_RULES") or str(DEFAULT_RULES_PATH)
-    return _cached(path, Path(path).stat().st_mtime_ns)
+    """The rules `SCORING_RULES` names (the seed model when unset), for the CLI and backtests."""
+    return rules_loader(os.environ.get("SCORING_RULES") or None)()

@@ -72,12 +72,25 @@ class Deletion:
     reason: str
 
 
+@dataclass(frozen=True)
+class ProfileRef:
+    """A CRM record whose properties must be read from the CRM: the delivery named it without them.
+    `kind` is the identity kind (`hubspot`), which says which profile directory reads it."""
+
+    kind: str
+    record_id: str
+
+    @classmethod
+    def from_key(cls, key: str) -> ProfileRef | None:
+        kind, _, record_id = key.partition(":")
+        return cls(kind, record_id) if record_id else None
+
+
 @dataclass
 class ParsedDelivery:
     events: list[LeadEvent] = field(default_factory=list)
     deletions: list[Deletion] = field(default_factory=list)
-    # HubSpot contacts whose properties must be read from HubSpot (events carried none)
-    hubspot_ids_to_fetch: list[str] = field(default_factory=list)
+    profiles_to_fetch: list[ProfileRef] = field(default_factory=list)
     ignored: int = 0
 
 

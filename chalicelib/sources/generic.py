@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.settings import Settings
+
 from .base import (
     IncomingRequest,
     ParsedDelivery,
@@ -29,6 +31,7 @@ from .base import (
     validate,
 )
 from .form_fields import Answer, submission_delivery
+from .registry import register
 
 SOURCE = "generic"
 
@@ -88,3 +91,9 @@ def parse(request: IncomingRequest) -> ParsedDelivery:
         form_type=body.form_type,
         extra_identities=identities,
     )
+
+
+@register("generic", route="form")
+def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+    verify(request, settings.secret("forms_secret"), request.received_at, settings.signature_tolerance_seconds)
+    return parse(request)

@@ -17,12 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.events import EPOCH
 from chalicelib.domain.profile import PROFILE_EVENT
+from chalicelib.settings import Settings
 
 from .base import (
     BadPayload,
     Deletion,
     IncomingRequest,
     ParsedDelivery,
+    ProfileRef,
     Unauthorized,
     b64,
     check_fresh,
@@ -33,6 +35,7 @@ from .base import (
     same,
     validate,
 )
+from .registry import register
 
 SOURCE = "hubspot"
 # HubSpot contact property -> profile attribute
@@ -117,7 +120,7 @@ def _parse_webhook_events(data: list[Any], own_prefix: str) -> ParsedDelivery:
             delivery.deletions.append(Deletion(Identities(hubspot_id=contact_id), reason=kind))
         elif kind == "contact.creation":
             delivery.events.append(_profile_event(event_id, occurred_at, contact_id, {}))
-            delivery.hubspot_ids_to_fetch.append(contact_id)
+            delivery.profiles_to_fetch.append(ProfileRef(SOURCE, contact_id))
         elif kind == "contact.propertyChange" and item.propertyName:
             if item.propertyName.startswith(own_prefix) or item.propertyName not in PROPERTY_MAP:
                 delivery.ignored += 1  # our own write-back (never loop) or a property we do not score on
@@ -172,3 +175,9 @@ def contact_profile_event(contact: dict[str, Any]) -> LeadEvent:
     occurred_at = instant(updated, "updatedAt", EPOCH)
     patch = {PROPERTY_MAP[name]: value for name, value in properties.items() if name in PROPERTY_MAP}
     return _profile_event(f"contact-{contact_id}-{updated}", occurred_at, contact_id, patch)
+
+
+@register("hubspot")
+def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+    verify(request, settings.secret("hubspot_client_secret"), request.received_at, settings.signature_tolerance_seconds)
+    return parse(request, settings.hubspot_property_prefix)

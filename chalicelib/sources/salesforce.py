@@ -13,8 +13,10 @@ from typing import Any
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
+from chalicelib.settings import Settings
 
 from .base import BadPayload, IncomingRequest, ParsedDelivery, Unauthorized, instant, require_secret, same
+from .registry import SoapReplies, register
 
 SOURCE = "salesforce"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -128,3 +130,13 @@ def _xml(body: bytes) -> ET.Element:
 def _text(element: ET.Element, path: str) -> str | None:
     found = element.find(path)
     return found.text.strip() if found is not None and found.text else None
+
+
+def _fault(message: str, senders_fault: bool) -> str:
+    return fault(message, "soapenv:Client" if senders_fault else "soapenv:Server")
+
+
+@register("salesforce", soap=SoapReplies(ACK, _fault))
+def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+    verify_token(request, settings.secret("salesforce_webhook_token"))
+    return parse(request, settings.salesforce_org_id, settings.salesforce_integration_user_id)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
+from chalicelib.settings import Settings
 
 from .base import (
     BadPayload,
@@ -29,6 +30,7 @@ from .base import (
     same,
     validate,
 )
+from .registry import register
 
 SOURCE = "segment"
 MAX_BATCH = 2500
@@ -167,7 +169,10 @@ def _occurred_at(message: Message, batch_sent_at: str | None, received_at: datet
     sent_raw = message.sentAt or batch_sent_at
     if original and sent_raw:
         sent = instant(sent_raw, f"{where}sentAt", received_at)
-        stamped = received_at - (sent - stamped)
+        try:
+            stamped = received_at - (sent - stamped)
+        except OverflowError as exc:  # a skew of millennia between sentAt and timestamp
+            raise BadPayload(f"{where}sentAt: too far from timestamp", field=f"{where}sentAt") from exc
     return min(stamped, received_at)
 
 
@@ -211,3 +216,14 @@ def _profile(traits: dict[str, Any], company_level: bool) -> dict[str, Any]:
     if isinstance(address, dict) and address.get("country"):
         profile.setdefault("country", address["country"])
     return profile
+
+
+def _receiver(kind: str) -> None:
+    @register(f"segment.{kind}", route="tracking")
+    def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+        verify(request, settings.secret("events_write_key"))
+        return parse(request, kind)
+
+
+for _kind in ("batch", "track", "page", "identify"):
+    _receiver(_kind)

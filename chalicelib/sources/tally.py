@@ -6,8 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.settings import Settings
+
 from .base import IncomingRequest, ParsedDelivery, instant, parse_json, validate, verify_body_signature
 from .form_fields import Answer, submission_delivery
+from .registry import register
 
 SOURCE = "tally"
 
@@ -69,3 +72,9 @@ def parse(request: IncomingRequest) -> ParsedDelivery:
         answers=answers,
         form_type=hidden.get("form_type"),
     )
+
+
+@register("tally", route="form")
+def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+    verify(request, settings.secret("tally_secret"))
+    return parse(request)

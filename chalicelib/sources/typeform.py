@@ -6,8 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.settings import Settings
+
 from .base import IncomingRequest, ParsedDelivery, instant, parse_json, validate, verify_body_signature
 from .form_fields import Answer, submission_delivery
+from .registry import register
 
 SOURCE = "typeform"
 
@@ -98,3 +101,9 @@ def parse(request: IncomingRequest) -> ParsedDelivery:
         form_type=hidden.get("form_type"),
         extra_identities=identities,
     )
+
+
+@register("typeform", route="form")
+def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+    verify(request, settings.secret("typeform_secret"))
+    return parse(request)

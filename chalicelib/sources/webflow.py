@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from chalicelib.settings import Settings
+
 from .base import (
     IncomingRequest,
     ParsedDelivery,
@@ -21,6 +23,7 @@ from .base import (
     validate,
 )
 from .form_fields import Answer, submission_delivery
+from .registry import register
 
 SOURCE = "webflow"
 
@@ -66,3 +69,9 @@ def parse(request: IncomingRequest) -> ParsedDelivery:
         answers=answers,
         form_type=str(payload.data.get("form_type") or "") or None,
     )
+
+
+@register("webflow", route="form")
+def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+    verify(request, settings.secret("webflow_secret"), request.received_at, settings.signature_tolerance_seconds)
+    return parse(request)

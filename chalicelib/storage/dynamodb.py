@@ -1,4 +1,5 @@
-"""DynamoDB repository: events, leads, identities. The only module that speaks DynamoDB.
+"""The DynamoDB implementation of the storage port: identities, events, merges and deletion here,
+the lead item and its indexes in `lead_items.py`, both over one `DynamoTable`.
 
 Attribute values are written as plain DynamoDB JSON ({"S": ...}); event bodies, profiles and
 cards are stored as JSON strings so no float ever goes through DynamoDB's Decimal type.
@@ -6,89 +7,55 @@ cards are stored as JSON strings so no float ever goes through DynamoDB's Decima
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import LeadEvent
-from chalicelib.domain.events import as_utc
+from chalicelib.domain.events import LeadEvent, as_utc
 
-from .items import (
-    LEAD_SK,
-    IdentityConflict,
-    LeadMerged,
-    LeadRecord,
-    StoredEvent,
-    StoreResult,
-    VersionConflict,
-    event_sk,
-    identity_pk,
-    lead_pk,
-    lead_record,
-)
-from .items import n as _n
-from .items import s as _s
-from .leads import LeadStore
+from .items import LEAD_SK, event_sk, identity_pk, lead_pk, lead_record, n, s
+from .lead_items import LeadItems
+from .port import DueLead, IdentityConflict, LeadMerged, LeadRecord, LeadSave, StoredEvent, StoreResult
 from .schema import TTL_ATTRIBUTE
+from .table import TRANSACTION_LIMIT, ConditionFailed, DynamoTable, Item
 
-TRANSACTION_LIMIT = 100
-BATCH_GET_LIMIT = 100
-BATCH_WRITE_LIMIT = 25
-
-__all__ = [
-    "IdentityConflict",
-    "LeadMerged",
-    "LeadRecord",
-    "LeadRepository",
-    "StoreResult",
-    "StoredEvent",
-    "VersionConflict",
-]
+__all__ = ["DynamoStorage"]
 
 
-class LeadRepository(LeadStore):
+class DynamoStorage:
     def __init__(self, table_name: str, client: Any = None) -> None:
-        self.table_name = table_name
-        self._client = client
+        self.table = DynamoTable(table_name, client)
+        self.leads = LeadItems(self.table)
 
     @property
-    def client(self) -> Any:
-        # Created on first use, once per container: importing the app costs no boto3 setup.
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
-
-            config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
-            self._client = boto3.client("dynamodb", config=config)
-        return self._client
+    def table_name(self) -> str:
+        return self.table.name
 
     # ------------------------------------------------------------------------------ identities
     def resolve(self, keys: Iterable[str]) -> dict[str, str]:
-        """identity key -> lead id, for the keys that are known."""
-        wanted = sorted(set(keys))
-        found: dict[str, str] = {}
-        for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            request = {
-                self.table_name: {
-                    "Keys": [
-                        {"pk": _s(identity_pk(key)), "sk": _s("ID")} for key in wanted[start : start + BATCH_GET_LIMIT]
-                    ],
-                    "ProjectionExpression": "pk, lead_id",
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table_name, []):
-                    found[item["pk"]["S"].removeprefix("ID#")] = item["lead_id"]["S"]
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        wanted = [{"pk": s(identity_pk(key)), "sk": s("ID")} for key in sorted(set(keys))]
+        items = self.table.batch_get(wanted, {"ProjectionExpression": "pk, lead_id"})
+        return {item["pk"]["S"].removeprefix("ID#"): item["lead_id"]["S"] for item in items}
+
+    def remember_identity(self, lead_id: str, key: str) -> None:
+        """A key learnt outside a delivery (a Salesforce id found by email): claim it for the lead."""
+        try:
+            self.table.call("put_item", **self._claim(lead_id, key)["Put"])
+        except ConditionFailed:
+            return  # another lead owns it; the next delivery naming both will merge them
+        self.table.call(
+            "update_item",
+            TableName=self.table.name,
+            Key={"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
+            UpdateExpression="SET #keys = list_append(if_not_exists(#keys, :none), :key)",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#keys": "keys"},
+            ExpressionAttributeValues={":key": {"L": [s(key)]}, ":none": {"L": []}},
+        )
 
     # ---------------------------------------------------------------------------------- events
     def store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str]) -> StoreResult:
-        """Write new events (each once, ever) and claim identity keys for the lead, atomically per chunk.
+        """Write new events and claim identity keys for the lead, atomically per chunk.
 
         The conditional put is the deduplication: an event already stored fails its condition, is
         reported as a duplicate and the rest of the chunk is written again without it.
@@ -98,8 +65,8 @@ class LeadRepository(LeadStore):
         # a merged lead's partition after the merge copied it would be lost.
         not_merged = {
             "ConditionCheck": {
-                "TableName": self.table_name,
-                "Key": {"pk": _s(lead_pk(lead_id)), "sk": _s(LEAD_SK)},
+                "TableName": self.table.name,
+                "Key": {"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
                 "ConditionExpression": "attribute_not_exists(merged_into)",
             }
         }
@@ -111,7 +78,7 @@ class LeadRepository(LeadStore):
             head = [not_merged, *(claims if first else [])]
             room = TRANSACTION_LIMIT - len(head)
             chunk, rest = pending[:room], pending[room:]
-            failed = self._transact(head + [self._event_put(lead_id, item) for item in chunk])
+            failed = self.table.transact(head + [self._event_put(lead_id, item) for item in chunk])
             if failed is None:
                 stored.extend(item.event.event_id for item in chunk)
                 pending, first = rest, False
@@ -126,59 +93,31 @@ class LeadRepository(LeadStore):
             pending = [item for index, item in enumerate(chunk) if index not in dropped] + rest
         return StoreResult(stored, duplicates)
 
-    def _transact(self, actions: list[dict[str, Any]]) -> list[int] | None:
-        """None when written; else the indexes whose condition failed."""
-        if not actions:
-            return None
-        client = self.client
-        try:
-            client.transact_write_items(TransactItems=actions)
-        except client.exceptions.TransactionCanceledException as exc:
-            reasons = exc.response.get("CancellationReasons", [])
-            failed = [index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"]
-            if not failed:
-                raise
-            return failed
-        return None
-
-    def _claim(self, lead_id: str, key: str) -> dict[str, Any]:
+    def _claim(self, lead_id: str, key: str) -> Item:
         return {
             "Put": {
-                "TableName": self.table_name,
-                "Item": {"pk": _s(identity_pk(key)), "sk": _s("ID"), "lead_id": _s(lead_id)},
+                "TableName": self.table.name,
+                "Item": {"pk": s(identity_pk(key)), "sk": s("ID"), "lead_id": s(lead_id)},
                 "ConditionExpression": "attribute_not_exists(pk) OR lead_id = :lead",
-                "ExpressionAttributeValues": {":lead": _s(lead_id)},
+                "ExpressionAttributeValues": {":lead": s(lead_id)},
             }
         }
 
-    def _event_put(self, lead_id: str, item: StoredEvent) -> dict[str, Any]:
-        return {
-            "Put": {
-                "TableName": self.table_name,
-                "Item": self._event_item(lead_id, item),
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
-        }
-
-    def _event_item(self, lead_id: str, item: StoredEvent) -> dict[str, Any]:
-        event = item.event
-        attributes = {
-            "pk": _s(lead_pk(lead_id)),
-            "sk": _s(event_sk(event)),
-            "data": _s(event.model_dump_json()),
-        }
+    def _event_put(self, lead_id: str, item: StoredEvent) -> Item:
+        attributes = {"pk": s(lead_pk(lead_id)), "sk": s(event_sk(item.event)), "data": s(item.event.model_dump_json())}
         if item.expires_at is not None:
-            attributes[TTL_ATTRIBUTE] = _n(int(item.expires_at.timestamp()))
-        return attributes
+            attributes[TTL_ATTRIBUTE] = n(int(item.expires_at.timestamp()))
+        return {
+            "Put": {"TableName": self.table.name, "Item": attributes, "ConditionExpression": "attribute_not_exists(pk)"}
+        }
 
-    # ----------------------------------------------------------------------------------- leads
     def load(self, lead_id: str, now: datetime) -> LeadRecord | None:
         """The lead and its live events in one paged Query; TTL-expired events are skipped here
         because DynamoDB deletes them only within days."""
         now_epoch = int(as_utc(now).timestamp())
         record: LeadRecord | None = None
         events: list[LeadEvent] = []
-        for item in self._partition(lead_pk(lead_id)):
+        for item in self._partition(lead_id):
             if item["sk"]["S"] == LEAD_SK:
                 record = lead_record(item)
             elif TTL_ATTRIBUTE in item and int(item[TTL_ATTRIBUTE]["N"]) <= now_epoch:
@@ -192,35 +131,13 @@ class LeadRepository(LeadStore):
         record.events = events
         return record
 
-    def _partition(self, pk: str) -> Iterator[dict[str, Any]]:
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
+    def _partition(self, lead_id: str) -> Iterator[Item]:
+        request = {
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": _s(pk)},
+            "ExpressionAttributeValues": {":pk": s(lead_pk(lead_id))},
             "ConsistentRead": True,
         }
-        while True:
-            response = self.client.query(**request)
-            yield from response.get("Items", [])
-            if "LastEvaluatedKey" not in response:
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def remember_identity(self, lead_id: str, key: str) -> None:
-        """A key learnt outside a delivery (a Salesforce id found by email): claim it for the lead."""
-        client = self.client
-        try:
-            client.put_item(**self._claim(lead_id, key)["Put"])
-        except client.exceptions.ConditionalCheckFailedException:
-            return  # another lead owns it; the next delivery naming both will merge them
-        client.update_item(
-            TableName=self.table_name,
-            Key={"pk": _s(lead_pk(lead_id)), "sk": _s(LEAD_SK)},
-            UpdateExpression="SET #keys = list_append(if_not_exists(#keys, :none), :key)",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#keys": "keys"},
-            ExpressionAttributeValues={":key": {"L": [_s(key)]}, ":none": {"L": []}},
-        )
+        return self.table.pages("query", request)
 
     # --------------------------------------------------------------------- merges and deletion
     def merge(self, source_lead: str, target_lead: str, keys: Iterable[str] = ()) -> None:
@@ -228,21 +145,22 @@ class LeadRepository(LeadStore):
         in it from then on), then its events are copied (same keys: dedup still holds), its
         identity keys repointed and its items removed, leaving the mark as a forwarding address.
         Idempotent: an interrupted merge is finished by the next delivery naming both leads."""
-        self.client.update_item(
-            TableName=self.table_name,
-            Key={"pk": _s(lead_pk(source_lead)), "sk": _s(LEAD_SK)},
+        self.table.call(
+            "update_item",
+            TableName=self.table.name,
+            Key={"pk": s(lead_pk(source_lead)), "sk": s(LEAD_SK)},
             UpdateExpression="SET merged_into = :target REMOVE tier, score, due_shard, due_at, sync_shard, sync_at",
-            ExpressionAttributeValues={":target": _s(target_lead)},
+            ExpressionAttributeValues={":target": s(target_lead)},
         )
-        items = list(self._partition(lead_pk(source_lead)))
+        items = list(self._partition(source_lead))
         record = next((lead_record(item) for item in items if item["sk"]["S"] == LEAD_SK), None)
-        moved = [{**item, "pk": _s(lead_pk(target_lead))} for item in items if item["sk"]["S"].startswith("EVT#")]
-        self._batch_write([{"PutRequest": {"Item": item}} for item in moved])
+        moved = [{**item, "pk": s(lead_pk(target_lead))} for item in items if item["sk"]["S"].startswith("EVT#")]
+        self.table.batch_write([{"PutRequest": {"Item": item}} for item in moved])
         all_keys = sorted(set(keys) | set(record.keys if record else []))
-        repointed = [{"pk": _s(identity_pk(key)), "sk": _s("ID"), "lead_id": _s(target_lead)} for key in all_keys]
-        self._batch_write([{"PutRequest": {"Item": item}} for item in repointed])
+        repointed = [{"pk": s(identity_pk(key)), "sk": s("ID"), "lead_id": s(target_lead)} for key in all_keys]
+        self.table.batch_write([{"PutRequest": {"Item": item}} for item in repointed])
         removed = [item for item in items if item["sk"]["S"] != LEAD_SK]
-        self._batch_write([{"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}} for item in removed])
+        self.table.batch_write([{"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}} for item in removed])
 
     def merged_into(self, lead_id: str) -> str | None:
         record = self.get_lead(lead_id)
@@ -250,25 +168,49 @@ class LeadRepository(LeadStore):
 
     def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None:
         """Remove every item of the lead and its identity keys (privacy deletion)."""
-        items = list(self._partition(lead_pk(lead_id)))
+        items = list(self._partition(lead_id))
         keys = set(extra_keys)
         for item in items:
             if item["sk"]["S"] == LEAD_SK:
                 record = lead_record(item)
                 keys.update(record.keys if record else [])
         requests = [{"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}} for item in items]
-        requests += [{"DeleteRequest": {"Key": {"pk": _s(identity_pk(key)), "sk": _s("ID")}}} for key in sorted(keys)]
-        self._batch_write(requests)
+        requests += [{"DeleteRequest": {"Key": {"pk": s(identity_pk(key)), "sk": s("ID")}}} for key in sorted(keys)]
+        self.table.batch_write(requests)
 
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        """BatchWriteItem in chunks of 25, retrying UnprocessedItems (DynamoDB returns them under load)."""
-        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending = {self.table_name: requests[start : start + BATCH_WRITE_LIMIT]}
-            for attempt in range(8):
-                response = self.client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(random.uniform(0, 0.05 * 2**attempt))  # DynamoDB asks us to slow down
-            if pending:
-                raise RuntimeError("DynamoDB left items unprocessed after retries")
+    # ------------------------------------------------------------------ the lead item: lead_items.py
+    def save(self, change: LeadSave) -> int:
+        return self.leads.save(change)
+
+    def get_lead(self, lead_id: str) -> LeadRecord | None:
+        return self.leads.get(lead_id)
+
+    def get_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+        return self.leads.get_many(lead_ids)
+
+    def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        return self.leads.tier_changes(lead_id, limit)
+
+    def list_by_tier(self, tier: str, limit: int) -> list[dict[str, Any]]:
+        return self.leads.list_by_tier(tier, limit)
+
+    def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
+        return self.leads.mark_written(lead_id, version, crm)
+
+    def due_leads(self, now: datetime) -> Iterator[DueLead]:
+        return self.leads.due(now)
+
+    def pending_sync(self, older_than: datetime, limit: int = 1000) -> list[str]:
+        return self.leads.pending_sync(older_than, limit)
+
+    def rules_progress(self) -> dict[str, Any]:
+        return self.leads.rules_progress()
+
+    def save_rules_progress(self, progress: dict[str, Any]) -> None:
+        self.leads.save_rules_progress(progress)
+
+    def scan_leads(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]:
+        return self.leads.scan_ids(start_key, page_size)
+
+    def report_rows(self, page_size: int | None = None) -> Iterator[dict[str, Any]]:
+        return self.leads.report_rows(page_size)

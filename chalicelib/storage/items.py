@@ -1,62 +1,18 @@
-"""Item keys and shapes of the table (see schema.py), shared by the repository's parts."""
+"""Item keys and shapes of the table (see schema.py): DynamoDB items to and from the port's records."""
 
 from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from chalicelib.domain import LeadEvent, ScoreCard
+from chalicelib.domain.events import LeadEvent
+from chalicelib.domain.scorecard import ScoreCard
 
+from .port import LeadRecord
 from .schema import DUE_SHARDS
 
 LEAD_SK = "LEAD"
-
-
-class VersionConflict(Exception):
-    """Another writer saved the lead since we read it: read again and rescore."""
-
-
-class IdentityConflict(Exception):
-    """An identity key was claimed by another lead between resolution and write: resolve again."""
-
-
-class LeadMerged(Exception):
-    """The lead was merged into another while we were writing to it: write to that one."""
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    event: LeadEvent
-    expires_at: datetime | None
-
-
-@dataclass
-class LeadRecord:
-    lead_id: str
-    version: int
-    keys: list[str]
-    card: ScoreCard | None
-    events: list[LeadEvent] = field(default_factory=list)
-    profile_json: str | None = None
-    basis: dict[str, Any] | None = None
-    crm: dict[str, Any] | None = None  # what the last write-back wrote, when and where
-    sync_pending_since: str | None = None
-    tier_changed_at: str | None = None
-    merged_into: str | None = None
-    outcome: dict[str, Any] | None = None  # the last won/lost/reopened change, with the card then
-
-    @property
-    def crm_visible(self) -> list[Any] | None:
-        return self.crm.get("visible") if self.crm else None
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    stored: list[str]
-    duplicates: list[str]
 
 
 def lead_pk(lead_id: str) -> str:

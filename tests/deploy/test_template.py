@@ -253,7 +253,10 @@ def test_the_bundle_carries_bytecode_lambda_can_use_from_a_read_only_directory(
             assert flags == 0b01, cached  # hash-based, unchecked: valid whatever the unpacked mtimes
         bundle.extractall(tmp_path / "task")
     os.chmod(tmp_path / "task", 0o555)
-    probe = "import app, chalicelib.web, chalicelib.writeback; print(app.app.app_name)"
+    probe = (
+        "import app, chalicelib.entrypoints.http, chalicelib.entrypoints.sqs, chalicelib.entrypoints.schedule, "
+        "requests; print(app.app.app_name)"
+    )
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "task"), "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, cwd=tmp_path)
     os.chmod(tmp_path / "task", 0o755)

@@ -192,10 +192,10 @@ def test_malformed_bodies_are_400_naming_the_problem(client, payload, field) -> 
 
 
 def test_public_base_url_overrides_the_signed_uri(client, monkeypatch) -> None:
-    from chalicelib import web
+    from tests.conftest import use_container
 
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://hooks.acme.com/scoring")
-    web.reset()
+    use_container()
     payload = [change(60, 61, "jobtitle", "CTO")]
     body, headers = signing.hubspot_v3(PATH, payload)  # signed for http://localhost: now wrong
     assert client.http.post(PATH, body=body, headers=headers).status_code == 401
@@ -212,11 +212,11 @@ def test_behind_api_gateway_the_forwarded_scheme_and_host_are_signed(client) -> 
 
 
 def test_contacts_without_properties_are_read_from_hubspot_in_one_batch(client, httpserver, monkeypatch) -> None:
-    from chalicelib import web
+    from tests.conftest import use_container
 
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test-token")
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
-    web.reset()
+    use_container()
     contacts = [
         {
             "id": str(1200 + n),
@@ -239,11 +239,11 @@ def test_contacts_without_properties_are_read_from_hubspot_in_one_batch(client, 
 
 
 def test_hubspot_api_down_is_503_and_nothing_is_stored(client, httpserver, monkeypatch) -> None:
-    from chalicelib import web
+    from tests.conftest import use_container
 
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test-token")
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
-    web.reset()
+    use_container()
     httpserver.expect_request("/crm/v3/objects/contacts/batch/read").respond_with_data("busy", status=502)
     response = post(client, [hubspot_event(1400, "contact.creation", 1401)])
     assert response.status_code == 503
@@ -251,10 +251,10 @@ def test_hubspot_api_down_is_503_and_nothing_is_stored(client, httpserver, monke
 
 
 def test_secrets_are_required_not_optional(client, monkeypatch) -> None:
-    from chalicelib import web
+    from tests.conftest import use_container
 
     monkeypatch.setenv("HUBSPOT_CLIENT_SECRET", "")
-    web.reset()
+    use_container()
     body, headers = signing.hubspot_v3(PATH, [change(80, 81, "jobtitle", "CTO")], secret="")
     assert client.http.post(PATH, body=body, headers=headers).status_code == 401
     assert SECRETS["HUBSPOT_CLIENT_SECRET"]  # the fixture's real secret is untouched

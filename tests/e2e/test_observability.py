@@ -1,4 +1,4 @@
-"""Structured logs and EMF metrics: ids, sources, outcomes; never an email, a token or a signature."""
+"""Structured logs and EMF metrics: ids, sources, results; never an email, a token or a signature."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.e2e.test_salesforce import PATH as SALESFORCE_PATH
 from tests.e2e.test_salesforce import XML_HEADERS, envelope, notification
 
 
-def test_a_full_flow_logs_outcomes_and_no_personal_data(client, capsys) -> None:
+def test_a_full_flow_logs_results_and_no_personal_data(client, capsys) -> None:
     before = len(captured_logs())
     post(client, [change(1, 42, "email", "secret.person@private.example"), change(2, 42, "jobtitle", "CEO")])
     body, headers = signing.typeform(typeform_payload())
@@ -33,11 +33,11 @@ def test_a_full_flow_logs_outcomes_and_no_personal_data(client, capsys) -> None:
     rejected = [line for line in lines if line["message"] == "delivery rejected"]
     assert {line["source"] for line in ingested} == {"hubspot", "typeform", "salesforce", "segment"}
     assert all(line["request_id"] and line["lead_ids"] for line in ingested)
-    assert {line["outcome"] for line in rejected} == {"unauthorized", "bad_payload"}
+    assert {line["result"] for line in rejected} == {"unauthorized", "bad_payload"}
     assert leaked(logs) == []
 
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    counted = {(metric["source"], metric["outcome"]): metric["Events"] for metric in metrics}
+    counted = {(metric["source"], metric["result"]): metric["Events"] for metric in metrics}
     assert counted[("hubspot", "accepted")] == [2.0]
     assert counted[("segment", "rejected")] == [1.0]
     assert all(metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "leadscore" for metric in metrics)

@@ -120,10 +120,10 @@ def test_a_malformed_envelope_is_a_4xx_soap_fault(client, body: str) -> None:
 
 
 def test_changes_made_by_our_integration_user_are_ignored(client, monkeypatch) -> None:
-    from chalicelib import web
+    from tests.conftest import use_container
 
     monkeypatch.setenv("SALESFORCE_INTEGRATION_USER_ID", "0055g00000INTEGR")
-    web.reset()
+    use_container()
     body = envelope(notification("04n1", "00Q5g00000E5", Title="CTO", LastModifiedById="0055g00000INTEGRAAA"))
     response = client.http.post(PATH, body=body, headers=XML_HEADERS)
     assert response.status_code == 200 and is_ack(response.body.decode())

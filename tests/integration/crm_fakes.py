@@ -13,9 +13,10 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug import Request, Response
 
-from chalicelib import web
+from chalicelib.bootstrap import container
+from chalicelib.entrypoints.sqs import poll_once
 from chalicelib.queue import QueueMessage
-from chalicelib.writeback import WritebackReport, poll_once
+from chalicelib.writeback import WritebackReport
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -136,7 +137,7 @@ class Worker:
     a retried message stays hidden until `release()` (time passing) makes it visible again."""
 
     def __init__(self) -> None:
-        self.service = web.writeback_service()
+        self.service = container().writeback_service
         self.queue = self.service.queue
         self.delays: list[tuple[QueueMessage, float]] = []
         self._hide = original = self.queue.retry_later

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from werkzeug import Request, Response
 
+from chalicelib.bootstrap import Container
 from chalicelib.cli import main as cli
-from chalicelib.settings import current_settings
+from chalicelib.settings import Settings
 
 
 def test_setup_creates_the_group_and_properties_once(httpserver, monkeypatch, capsys) -> None:
@@ -22,19 +23,17 @@ def test_setup_creates_the_group_and_properties_once(httpserver, monkeypatch, ca
     httpserver.expect_request("/crm/v3/properties/contacts", method="POST").respond_with_handler(create)
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
-    current_settings.cache_clear()
-    assert cli(["crm", "setup", "hubspot"]) == 0
+    parts = Container(Settings.from_env())
+    assert cli(["crm", "setup", "hubspot"], parts) == 0
     first = capsys.readouterr().out
-    assert cli(["crm", "setup", "hubspot"]) == 0
+    assert cli(["crm", "setup", "hubspot"], parts) == 0
     second = capsys.readouterr().out
     assert created == {"leadscore", "lead_score", "lead_score_fit", "lead_score_engagement", "lead_tier",
                        "lead_grade", "lead_tier_changed_at"}  # fmt: skip
     assert first.count("created") == 7 and second.count("already exists") == 7
-    current_settings.cache_clear()
 
 
 def test_setup_needs_a_token(monkeypatch, capsys) -> None:
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
-    current_settings.cache_clear()
-    assert cli(["crm", "setup", "hubspot"]) == 2
+    assert cli(["crm", "setup", "hubspot"], Container(Settings.from_env())) == 2
     assert "HUBSPOT_ACCESS_TOKEN" in capsys.readouterr().err

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import boto3
 
-from chalicelib import web
+from chalicelib.bootstrap import container
 from chalicelib.cli import main as cli
-from chalicelib.decay import run_decay
 from chalicelib.domain import Identities, LeadEvent
+from chalicelib.rescoring import score_lead
 from chalicelib.rules import DEFAULT_RULES_PATH
 from chalicelib.sources.base import ParsedDelivery
+from tests.conftest import use_container
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -52,63 +53,66 @@ def seed(service, leads: int, due: int) -> None:
 
 
 def test_decay_reads_only_the_due_leads_and_matches_a_full_rescore(aws) -> None:
-    service = web.lead_service()
+    parts = container()
+    service, job = parts.lead_service, parts.scheduled_job
     seed(service, leads=30, due=5)
     later = NOW + 2 * DAY
     counter = ItemsRead()
-    report = run_decay(service, later)
+    report = job.run(later)
     assert report.due == 5 and report.full_rescores == 0
     assert len(report.changed) == 5
     assert counter.items <= 5 + 2  # the due index items (with their projected basis), the rules meta item
     for item in report.changed:
-        record = service.repository.load(item.lead_id, later)
-        _, _, full = service.score_record(record, later)
-        stored = service.repository.get_lead(item.lead_id).card
+        record = parts.storage.load(item.lead_id, later)
+        _, _, full = score_lead(record, parts.rules(), later)
+        stored = parts.storage.get_lead(item.lead_id).card
         assert stored == full
         assert stored.score == 3 and stored.next_change_at == NOW - 29 * DAY + 90 * DAY
-    assert run_decay(service, later).due == 0  # nothing is due twice
+    assert job.run(later).due == 0  # nothing is due twice
 
 
 def test_dry_run_changes_nothing(aws) -> None:
-    service = web.lead_service()
-    seed(service, leads=3, due=2)
-    report = run_decay(service, NOW + 2 * DAY, dry_run=True)
+    seed(container().lead_service, leads=3, due=2)
+    job = container().scheduled_job
+    report = job.run(NOW + 2 * DAY, dry_run=True)
     assert len(report.changed) == 2
-    assert run_decay(service, NOW + 2 * DAY).due == 2  # still due: the dry run saved nothing
+    assert job.run(NOW + 2 * DAY).due == 2  # still due: the dry run saved nothing
 
 
 def test_cli_decay_prints_what_changed(aws, capsys) -> None:
-    seed(web.lead_service(), leads=2, due=1)
+    seed(container().lead_service, leads=2, due=1)
     assert cli(["decay", "--now", (NOW + 2 * DAY).isoformat(), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "visible changes: 1" in out and "5 cold D -> 3 cold D" in out
 
 
 def test_a_rules_change_rescores_every_lead_and_resumes(aws, tmp_path: Path, monkeypatch) -> None:
-    service = web.lead_service()
-    seed(service, leads=12, due=0)
-    run_decay(service, NOW)  # the sweep for the current rules: nothing changes
+    seed(container().lead_service, leads=12, due=0)
+    container().scheduled_job.run(NOW)  # the sweep for the current rules: nothing changes
     edited = tmp_path / "rules.yaml"
     text = DEFAULT_RULES_PATH.read_text()
     edited.write_text(text.replace("    email_sent:", "    identify: []\n    email_sent:").replace(
         "  rules:\n", "  rules:\n    - {name: identified, event: identify, points: 7}\n", 1))  # fmt: skip
     monkeypatch.setenv("SCORING_RULES", str(edited))
-    monkeypatch.setattr(service.repository, "scan_leads", _small_pages(service.repository.scan_leads))
+    parts = use_container()  # a new deployment with the edited rules
+    service = parts.lead_service
+    monkeypatch.setattr(parts.storage, "scan_leads", _small_pages(parts.storage.scan_leads))
     clock = iter([1000, 1000, 1000, 10, 10, 10, 10] + [1000] * 100)
-    first = run_decay(service, NOW, time_left=lambda: next(clock))
+    first = parts.scheduled_job.run(NOW, time_left=lambda: next(clock))
     assert first.stopped_early and not first.rules_sweep["done"]
-    second = run_decay(service, NOW)
+    second = parts.scheduled_job.run(NOW)
     assert second.rules_sweep["done"]
     assert all(service.lead(f"user:u{index}")["engagement"] == 7 for index in range(12))
 
 
 def test_the_lambda_entry_points(client) -> None:
-    from chalicelib.writeback import sync_message
+    from chalicelib.queue import SyncMessage
 
-    service = web.lead_service()
+    service = container().lead_service
     seed(service, leads=1, due=1)
     lead_id = service.find_lead_id("user:u0")
-    event = client.events.generate_sqs_event(message_bodies=[json.dumps(sync_message(lead_id, 1))], queue_name="q")
+    body = json.dumps(SyncMessage(lead_id, 1).to_json())
+    event = client.events.generate_sqs_event(message_bodies=[body], queue_name="q")
     response = client.lambda_.invoke("writeback", event)
     assert response.payload == {"batchItemFailures": []}
     assert service.lead("user:u0")["write_back"]["last"]["outcomes"] == {"dry-run": "written"}

@@ -1,25 +1,27 @@
-"""The service and the DynamoDB repository against moto: idempotency, optimistic locking,
+"""The service and the DynamoDB storage adapter against moto: idempotency, optimistic locking,
 identity races, TTL on read, DynamoDB's batch limits, and how many requests an event costs."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 
 from chalicelib.domain import Identities, LeadEvent
-from chalicelib.rules import active_rules
+from chalicelib.rules import rules_loader
 from chalicelib.service import LeadService
 from chalicelib.sources.base import Deletion, ParsedDelivery
-from chalicelib.storage.dynamodb import LeadRepository, StoredEvent
+from chalicelib.storage.dynamodb import DynamoStorage
+from chalicelib.storage.port import StoredEvent
 from tests.conftest import TABLE
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def service() -> LeadService:
-    return LeadService(LeadRepository(TABLE), active_rules)
+    return LeadService(DynamoStorage(TABLE), rules_loader())
 
 
 def track(event_id: str, kind: str, ago: timedelta = timedelta(hours=1), **identities: str) -> LeadEvent:
@@ -40,7 +42,7 @@ def delivery(*events: LeadEvent) -> ParsedDelivery:
 def card_of(svc: LeadService, key: str):
     lead_id = svc.find_lead_id(key)
     assert lead_id, key
-    return svc.repository.get_lead(lead_id).card
+    return svc.storage.get_lead(lead_id).card
 
 
 def test_a_single_event_costs_at_most_four_dynamodb_requests(aws) -> None:
@@ -84,7 +86,7 @@ def test_more_than_a_transaction_of_events_for_one_lead(aws) -> None:
     assert outcome.accepted == 250
     stores = aws.calls[: aws.calls.index("Query")]
     assert stores.count("TransactWriteItems") == 3  # 100 + 100 + 51 (with the identity claim): the limit is 100
-    record = svc.repository.load(svc.find_lead_id("user:big"), NOW)
+    record = svc.storage.load(svc.find_lead_id("user:big"), NOW)
     assert len(record.events) == 250
 
 
@@ -99,7 +101,7 @@ def test_two_concurrent_webhooks_for_one_lead_both_count(aws) -> None:
     """Optimistic locking: the writer that loses the race reads again and includes both events."""
     svc = service()
     svc.ingest(delivery(track("c0", "Email Opened", user_id="u")), NOW)
-    repository = svc.repository
+    repository = svc.storage
     original_load = repository.load
     interleaved = []
 
@@ -121,7 +123,7 @@ def test_an_event_stored_while_its_lead_is_merged_away_follows_the_merge(aws) ->
     svc.ingest(delivery(track("a1", "Email Opened", anonymous_id="anon-x")), NOW)
     svc.ingest(delivery(track("b1", "Email Opened", email="x@acme.io")), NOW)
     anon_lead, email_lead = svc.find_lead_id("anon:anon-x"), svc.find_lead_id("email:x@acme.io")
-    repository = svc.repository
+    repository = svc.storage
     original_store = repository.store
     raced = []
 
@@ -140,7 +142,7 @@ def test_an_event_stored_while_its_lead_is_merged_away_follows_the_merge(aws) ->
 
 def test_a_key_claimed_by_a_concurrent_first_delivery_joins_that_lead(aws) -> None:
     svc = service()
-    repository = svc.repository
+    repository = svc.storage
     original_store = repository.store
     raced = []
 
@@ -163,13 +165,13 @@ def test_events_past_their_ttl_are_ignored_on_read(aws) -> None:
     old = track("old", "Email Opened", timedelta(days=400), user_id="u")
     svc.ingest(delivery(old, track("new", "Email Opened", user_id="u")), NOW)
     assert len([item for item in _items() if item["sk"]["S"].startswith("EVT#")]) == 2
-    record = svc.repository.load(svc.find_lead_id("user:u"), NOW)
+    record = svc.storage.load(svc.find_lead_id("user:u"), NOW)
     assert [event.event_id for event in record.events] == ["new"]
 
 
 def test_negative_events_and_profiles_never_expire(aws) -> None:
-    repository = LeadRepository(TABLE)
-    rules = active_rules()
+    repository = DynamoStorage(TABLE)
+    rules = rules_loader()()
     from chalicelib.domain.retention import expires_at
 
     unsubscribe = track("u", "Unsubscribed", timedelta(days=400))
@@ -204,20 +206,25 @@ def test_identify_merges_two_existing_leads(aws) -> None:
     assert json_body_lead(svc, "anon:anon-1") == survivor
 
 
-def test_storage_failure_is_a_503_so_the_sender_retries(client, monkeypatch) -> None:
-    from botocore.exceptions import ClientError
+def test_storage_failure_is_a_503_so_the_sender_retries(client) -> None:
+    """DynamoDB throttles the read (answered through botocore, as AWS answers): the adapter's
+    StorageUnavailable becomes a 503 with Retry-After, and nothing is stored."""
+    from types import SimpleNamespace
 
-    from chalicelib import web
     from tests import signing
 
-    def throttled(*args, **kwargs):
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow"}}, "Query")
+    def throttled(**_: object) -> tuple[object, dict]:
+        error = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
+        return SimpleNamespace(status_code=400, headers={}), {"Error": error, "ResponseMetadata": {}}
 
-    monkeypatch.setattr(web.lead_service().repository, "resolve", throttled)
+    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.BatchGetItem", throttled)
     body = signing.json_dumps({"userId": "u", "event": "Demo Requested", "messageId": "m"})
     response = client.http.post("/v1/track", body=body, headers=signing.basic())
+    boto3.DEFAULT_SESSION.events.unregister("before-call.dynamodb.BatchGetItem", throttled)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "60"
+    assert json.loads(response.body)["error"] == "storage_unavailable"
+    assert _items() == []
 
 
 @pytest.mark.parametrize("size", [1024 * 1024 + 1, 3 * 1024 * 1024])
@@ -241,7 +248,7 @@ def test_the_report_reads_every_lead_across_scan_pages_and_nothing_else(aws) -> 
     svc = service()
     svc.ingest(delivery(*(track(f"e{n}", "Demo Requested", user_id=f"u{n}") for n in range(5))), NOW)
 
-    rows = list(svc.repository.report_rows(page_size=2))  # several pages, each with events mixed in
+    rows = list(svc.storage.report_rows(page_size=2))  # several pages, each with events mixed in
 
     assert len(rows) == 5 and len({row["lead_id"] for row in rows}) == 5
     assert all(row["tier"] and row["outcome"] is None for row in rows)

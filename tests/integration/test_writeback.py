@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib import web
+from chalicelib.bootstrap import container
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.sources.base import ParsedDelivery
+from tests.conftest import use_container
 from tests.integration.crm_fakes import FakeHubSpot, FakeSalesforce, Worker
 
 NOW = datetime.now(UTC)
@@ -26,16 +27,16 @@ def event(event_id: str, kind: str = "Demo Requested", **identities: str) -> Lea
 
 
 def ingest(*events: LeadEvent) -> None:
-    web.lead_service().ingest(ParsedDelivery(events=list(events)), NOW)
+    container().lead_service.ingest(ParsedDelivery(events=list(events)), NOW)
 
 
 @pytest.fixture
 def hubspot(aws, httpserver, monkeypatch) -> FakeHubSpot:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
-    web.reset()
+    use_container()
     fake = FakeHubSpot(httpserver)
-    web.writeback_service().writers[0].client.read_timeout = 0.5
+    container().writeback_service.writers[0].client.read_timeout = 0.5
     return fake
 
 
@@ -44,7 +45,7 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
     ingest(event("e1", hubspot_id="101"))
     assert hubspot.calls == []  # nothing inside the webhook request
     report = Worker().poll()
-    assert report.written == [web.lead_service().find_lead_id("hubspot:101")]
+    assert report.written == [container().lead_service.find_lead_id("hubspot:101")]
     assert hubspot.contacts["101"] == {
         "lead_score": "50",
         "lead_score_fit": "0",
@@ -53,7 +54,7 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
         "lead_grade": "D",
         "lead_tier_changed_at": hubspot.contacts["101"]["lead_tier_changed_at"],
     }
-    lead = web.lead_service().lead("hubspot:101")
+    lead = container().lead_service.lead("hubspot:101")
     assert lead["write_back"]["pending_since"] is None
     assert lead["write_back"]["last"]["visible"] == [50, "warm", "D"]
 
@@ -155,7 +156,7 @@ def test_a_permanent_error_goes_to_the_dead_letter_queue_with_its_reason(hubspot
     report = worker.poll()
     assert list(report.dead_lettered.values()) == ["VALIDATION_ERROR: "]
     (dead,) = worker.dead_letters()
-    assert dead["lead_id"] == web.lead_service().find_lead_id("hubspot:601")
+    assert dead["lead_id"] == container().lead_service.find_lead_id("hubspot:601")
     assert dead["failure"].startswith("VALIDATION_ERROR")
     assert worker.queue_depth() == 0  # acknowledged: never retried for ever
 
@@ -176,7 +177,7 @@ def test_salesforce_composite_with_token_refresh_and_lookup_by_email(aws, httpse
     monkeypatch.setenv("SALESFORCE_CLIENT_ID", "client-id")
     monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", "client-secret")
     monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", "expired-token")
-    web.reset()
+    use_container()
     salesforce = FakeSalesforce(httpserver)
     salesforce.add("00Q000000000001AAA", "sf@lead.io")
     salesforce.add("0030000000000002AA", "contact@acme.io")
@@ -195,7 +196,7 @@ def test_salesforce_composite_with_token_refresh_and_lookup_by_email(aws, httpse
     record = salesforce.calls[-1]["records"]
     assert {item["attributes"]["type"] for item in record} == {"Lead", "Contact"}
     assert len(report.written) == 2 and len(report.retried) == 1  # UNABLE_TO_LOCK_ROW: later
-    lead = web.lead_service().lead("email:contact@acme.io")
+    lead = container().lead_service.lead("email:contact@acme.io")
     assert "salesforce:0030000000000002AA" in lead["identities"]  # found by email once, remembered
     salesforce.locked.clear()
     worker.release()
@@ -205,7 +206,7 @@ def test_salesforce_composite_with_token_refresh_and_lookup_by_email(aws, httpse
 
 def test_tier_changes_are_recorded_and_mql_transitions_notify(aws, httpserver, monkeypatch) -> None:
     monkeypatch.setenv("NOTIFY_URL", httpserver.url_for("/hooks/slack"))
-    web.reset()
+    use_container()
     httpserver.expect_request("/hooks/slack", method="POST").respond_with_data("ok")
     ingest(event("e1", user_id="u-1"))  # 50: warm
     ingest(event("e2", "Quote Requested", user_id="u-1"))  # 80: hot, enters MQL
@@ -213,7 +214,7 @@ def test_tier_changes_are_recorded_and_mql_transitions_notify(aws, httpserver, m
     notifications = [request.get_json() for request, _ in httpserver.log]
     assert [(note["from"], note["to"], note["mql"]) for note in notifications] == [("warm", "hot", True)]
     assert notifications[0]["score"] == 80 and "Requested a demo" in notifications[0]["reason"]
-    changes = web.lead_service().lead("user:u-1")["tier_changes"]
+    changes = container().lead_service.lead("user:u-1")["tier_changes"]
     assert [(change["from"], change["to"], change["score"]) for change in changes] == [
         ("warm", "hot", 80),
         (None, "warm", 50),
@@ -224,5 +225,5 @@ def test_without_crm_credentials_write_backs_are_a_dry_run(aws) -> None:
     ingest(event("e1", user_id="u-dry"))
     report = Worker().poll()
     assert len(report.written) == 1
-    lead = web.lead_service().lead("user:u-dry")
+    lead = container().lead_service.lead("user:u-dry")
     assert lead["write_back"]["last"]["outcomes"] == {"dry-run": "written"}

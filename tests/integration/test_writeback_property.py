@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import web
-from chalicelib.decay import run_decay
+from chalicelib.bootstrap import container
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.queue import QueueUnavailable
 from chalicelib.sources.base import ParsedDelivery
+from tests.conftest import use_container
 from tests.integration.crm_fakes import FakeHubSpot, Worker
 
 LEADS = 3
@@ -35,16 +35,16 @@ def test_any_interleaving_ends_with_the_latest_card_in_the_crm(aws, httpserver, 
     run = next(_runs)
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
-    web.reset()
+    use_container()
     httpserver.clear()
     hubspot = FakeHubSpot(httpserver)
-    web.writeback_service().writers[0].client.read_timeout = 0.5
+    container().writeback_service.writers[0].client.read_timeout = 0.5
     contacts = [f"{run}-{index}" for index in range(LEADS)]
     for contact in contacts:
         hubspot.add(contact)
     if bad_lead is not None:
         hubspot.rejects.add(contacts[bad_lead])  # its write-backs can only end in the dead-letter queue
-    service = web.lead_service()
+    service = container().lead_service
     worker = Worker()
     worker.purge()
     now = datetime.now(UTC)
@@ -58,11 +58,12 @@ def test_any_interleaving_ends_with_the_latest_card_in_the_crm(aws, httpserver, 
                 occurred_at=now - timedelta(minutes=number),
                 identities=Identities(hubspot_id=contacts[lead]),
             )
-            send = service.queue.send
+            queue = container().queue
+            send = queue.send
             if queue_down:
-                service.queue.send = _unavailable  # type: ignore[method-assign]
+                queue.send = _unavailable  # type: ignore[method-assign]
             service.ingest(ParsedDelivery(events=[event]), now)
-            service.queue.send = send  # type: ignore[method-assign]
+            queue.send = send  # type: ignore[method-assign]
         else:
             hubspot.failures.append(step[1])
             worker.release()
@@ -70,7 +71,7 @@ def test_any_interleaving_ends_with_the_latest_card_in_the_crm(aws, httpserver, 
 
     # The CRM recovers; the scheduled job re-queues whatever a lost send left in the outbox.
     hubspot.failures.clear()
-    run_decay(service, now + timedelta(hours=1), sync_grace=timedelta(minutes=15))
+    container().scheduled_job.run(now + timedelta(hours=1))  # its outbox grace is the default 15 minutes
     worker.drain()
 
     dead = {letter["lead_id"] for letter in worker.dead_letters()}
@@ -78,7 +79,7 @@ def test_any_interleaving_ends_with_the_latest_card_in_the_crm(aws, httpserver, 
         lead_id = service.find_lead_id(f"hubspot:{contact}")
         if lead_id is None:
             continue
-        card = service.repository.get_lead(lead_id).card
+        card = container().storage.get_lead(lead_id).card
         if index == bad_lead:
             assert lead_id in dead
             continue

@@ -1,0 +1,3 @@
+"""Thin entry points, one module per trigger: `http` (API Gateway routes), `sqs` (the write-back
+queue's event source), `schedule` (the EventBridge rule). Each translates its trigger's event
+into one use-case call and the result back; the use cases come from bootstrap.container()."""

@@ -1,0 +1,182 @@
+"""HTTP glue between Chalice and the use cases: request translation, auth, error mapping.
+
+Every failure a sender can cause becomes a 4xx naming the problem; a failure of ours that a retry
+can fix (DynamoDB, SSM, the CRM) becomes a 503 so HubSpot, Salesforce and the SDKs deliver again,
+and the retried delivery is deduplicated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from chalice import Response
+from chalice.app import Request
+from pydantic import ValidationError
+
+from chalicelib.bootstrap import container
+from chalicelib.errors import Unavailable
+from chalicelib.observability import count_events, logger
+from chalicelib.settings import Settings
+from chalicelib.sources import load_all
+from chalicelib.sources.base import IncomingRequest, PayloadTooLarge, SourceError, same
+from chalicelib.sources.registry import Receiver
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------------------- webhooks
+def ingest(request: Request, source: str, clock: Clock = utc_now) -> Response:
+    """Verify, parse, store and rescore one delivery."""
+    receiver = load_all()[source]
+    return _ingest(request, receiver, clock)
+
+
+def form_ingest(request: Request, provider: str, clock: Clock = utc_now) -> Response:
+    receiver = load_all().get(provider)
+    if receiver is None or receiver.route != "form":
+        return _error(None, 404, "not_found", f"no form provider {provider!r}")
+    return _ingest(request, receiver, clock)
+
+
+def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
+    parts = container()
+    source = receiver.metric_source
+    now = clock()  # one instant for the whole delivery: signature window, event times and scoring agree
+    try:
+        delivery = receiver.receive(incoming(request, parts.settings, now), parts.settings)
+        result = parts.lead_service.ingest(delivery, now)
+    except SourceError as exc:
+        logger.info("delivery rejected", extra={"source": source, "result": exc.code, "status": exc.status})
+        count_events(source, "rejected", 1)
+        return _error(receiver, exc.status, exc.code, exc.message, exc.field)
+    except Unavailable as exc:
+        logger.warning("dependency unavailable", extra={"source": source, "result": "retry", "reason": str(exc)})
+        return _error(receiver, 503, exc.code, exc.advice)
+    for name, value in (("accepted", result.accepted), ("duplicate", result.duplicates), ("ignored", result.ignored)):
+        count_events(source, name, value)
+    logger.info(
+        "delivery ingested",
+        extra={
+            "source": source,
+            "result": "accepted",
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "ignored": result.ignored,
+            "deleted": result.deleted,
+            "lead_ids": result.lead_ids,
+        },
+    )
+    if receiver.soap is not None:
+        return Response(body=receiver.soap.ack, status_code=200, headers={"Content-Type": "text/xml; charset=utf-8"})
+    body = {"success": True, "accepted": result.accepted, "duplicates": result.duplicates, "ignored": result.ignored}
+    return Response(body=body, status_code=200)
+
+
+def incoming(request: Request, settings: Settings, now: datetime) -> IncomingRequest:
+    body = request.raw_body or b""
+    if len(body) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    query = dict(request.query_params or {})
+    return IncomingRequest(
+        method=request.method,
+        url=public_url(request, headers, query, settings),
+        headers=headers,
+        body=body,
+        query=query,
+        received_at=now,
+    )
+
+
+def public_url(request: Request, headers: dict[str, str], query: dict[str, str], settings: Settings) -> str:
+    """The URL the sender called, which is what HubSpot signs. Behind API Gateway the Host header
+    and the stage-prefixed path rebuild it; PUBLIC_BASE_URL wins when a custom domain is in front."""
+    context = request.context or {}
+    route = context.get("resourcePath") or "/"
+    path = route.format(**(request.uri_params or {}))
+    if settings.public_base_url:
+        base = settings.public_base_url.rstrip("/")
+    else:
+        scheme = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
+        base = f"{scheme}://{headers.get('host', 'localhost')}"
+        path = context.get("path") or path
+    suffix = f"?{urlencode(query, quote_via=quote)}" if query else ""
+    return f"{base}{path}{suffix}"
+
+
+def _error(receiver: Receiver | None, status: int, code: str, message: str, field: str | None = None) -> Response:
+    headers: dict[str, str | list[str]] = {"Retry-After": "60"} if status == 503 else {}
+    if receiver is not None and receiver.soap is not None:
+        xml = receiver.soap.fault(message, status < 500)
+        return Response(body=xml, status_code=status, headers={"Content-Type": "text/xml; charset=utf-8", **headers})
+    # `code` too: Segment's SDKs read {"code", "message"} from an error reply.
+    body: dict[str, Any] = {"error": code, "code": code, "message": message}
+    if field:
+        body["field"] = field
+    if status == 401:
+        tracking = receiver is not None and receiver.route == "tracking"
+        headers["WWW-Authenticate"] = 'Basic realm="leadscore"' if tracking else "Signature"
+    return Response(body=body, status_code=status, headers=headers)
+
+
+# ------------------------------------------------------------------------------------ leads API
+def refuse_unless_admin(request: Request) -> Response | None:
+    """None when the request carries `Authorization: Bearer <ADMIN_API_KEY>`, else the 401."""
+    header = (request.headers or {}).get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    try:
+        expected = container().settings.secret("admin_api_key")
+    except Unavailable as exc:
+        return _error(None, 503, exc.code, exc.advice)
+    if expected and scheme.lower() == "bearer" and same(expected, token):
+        return None
+    return Response(
+        body={"error": "unauthorized", "message": "Authorization: Bearer <ADMIN_API_KEY> is required"},
+        status_code=401,
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def lead(key: str) -> Response:
+    return _answer(lambda: container().lead_service.lead(key))
+
+
+def leaderboard(request: Request) -> Response:
+    from chalicelib.leads_query import LeadsQuery
+
+    def top() -> dict[str, Any]:
+        parts = container()
+        rules = parts.rules()
+        query = LeadsQuery.from_params(request.query_params or {}, rules)
+        return {"leads": parts.lead_service.leaderboard(query.tiers(rules), query.limit)}
+
+    return _answer(top)
+
+
+def tier_report() -> Response:
+    return _answer(lambda: container().lead_service.tier_report())
+
+
+def _answer(action: Callable[[], Any]) -> Response:
+    """The action's result as the JSON body (None: 404), its failures as 4xx or 503."""
+    try:
+        result = action()
+    except SourceError as exc:
+        return _error(None, exc.status, exc.code, exc.message, exc.field)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        return _error(None, 400, "bad_request", f"{field}: {first['msg']}", field)
+    except Unavailable as exc:
+        return _error(None, 503, exc.code, exc.advice)
+    if result is None:
+        return _error(None, 404, "not_found", "no such lead")
+    return Response(body=json.loads(json.dumps(result, default=str)), status_code=200)

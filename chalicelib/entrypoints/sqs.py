@@ -1,0 +1,47 @@
+"""The write-back queue's trigger: SQS records -> the write-back use case -> the partial batch
+response (ReportBatchItemFailures), so only the failed messages are delivered again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.bootstrap import container
+from chalicelib.observability import logger
+from chalicelib.queue import WritebackQueue, parse_message
+from chalicelib.writeback import WritebackReport, WritebackService
+
+
+def consume_writebacks(
+    records: list[dict[str, Any]], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> dict[str, Any]:
+    messages = [
+        parse_message(record["messageId"], record["receiptHandle"], record["body"], record.get("attributes", {}))
+        for record in records
+    ]
+    report = container().writeback_service.handle(messages, clock())
+    logger.info(
+        "write-back batch",
+        extra={
+            "messages": len(messages),
+            "written": len(report.written),
+            "retried": len(report.retried),
+            "dead_lettered": len(report.dead_lettered),
+        },
+    )
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in report.failed_message_ids]}
+
+
+def poll_once(
+    queue: WritebackQueue, service: WritebackService, now: datetime, wait_seconds: int = 1
+) -> WritebackReport:
+    """What the Lambda event source does, for local mode: receive, handle, delete what succeeded
+    (failures stay in the queue, hidden until their retry time)."""
+    messages = queue.receive(max_messages=10, wait_seconds=wait_seconds)
+    if not messages:
+        return WritebackReport()
+    report = service.handle(messages, now)
+    failed = set(report.failed_message_ids)
+    queue.delete([message for message in messages if message.message_id not in failed])
+    return report

@@ -1,0 +1,33 @@
+"""Failures of something we depend on that a later retry can fix. Each adapter raises its own,
+so callers never need to recognise an SDK's exceptions; the HTTP layer answers all of them with
+a 503 and Retry-After, so the sender delivers again (and the redelivery is deduplicated)."""
+
+from __future__ import annotations
+
+
+class Unavailable(Exception):
+    code = "unavailable"
+    advice = "a service we depend on is unavailable; deliver again later"
+
+
+class StorageUnavailable(Unavailable):
+    """DynamoDB refused or did not answer (throttling, an outage, a network error)."""
+
+    code = "storage_unavailable"
+    advice = "storage is unavailable; deliver again later"
+
+
+class SecretsUnavailable(StorageUnavailable):
+    """SSM Parameter Store could not be read; a parameter that does not exist is not this."""
+
+
+class QueueUnavailable(Unavailable):
+    code = "queue_unavailable"
+    advice = "the write-back queue is unavailable; try again later"
+
+
+class CrmUnavailable(Unavailable):
+    """The CRM did not answer usefully; the caller should let the sender retry later."""
+
+    code = "crm_unavailable"
+    advice = "the CRM did not answer; deliver again later"

@@ -1,0 +1,66 @@
+"""The one HTTP client the CRM adapters share: JSON over `requests`, one Session (connection pool)
+per client, explicit connect and read timeouts, no automatic retries (the callers decide: a
+webhook answers 503, the write-back consumer backs off through the queue)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.errors import CrmUnavailable
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["CrmUnavailable", "JsonClient", "JsonResponse"]
+
+
+@dataclass(frozen=True)
+class JsonResponse:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class JsonClient:
+    def __init__(self, base_url: str, token: str, connect_timeout: float = 2.0, read_timeout: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._session: requests.Session | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        if self._session is None:
+            import requests  # on first use: a Lambda that never calls a CRM never imports it
+
+            self._session = requests.Session()
+            self._session.headers["Accept"] = "application/json"
+        return self._session
+
+    def request(
+        self, method: str, path: str, payload: Any = None, *, form: dict[str, str] | None = None
+    ) -> JsonResponse:
+        """`payload` is sent as JSON, `form` as application/x-www-form-urlencoded."""
+        import requests
+
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = self.session.request(
+                method,
+                self.base_url + path,
+                json=payload,
+                data=form,
+                headers=headers,
+                timeout=(self.connect_timeout, self.read_timeout),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise CrmUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+        try:
+            parsed = json.loads(response.content) if response.content else None
+        except ValueError:
+            parsed = None
+        return JsonResponse(response.status_code, parsed, {k.lower(): v for k, v in response.headers.items()})

@@ -1,0 +1,56 @@
+"""After a rescore: a write-back message for every visible change, a notification for every lead
+that entered or left MQL. Sending never fails the caller: the lead item's outbox mark (sync_at)
+stays set, and the scheduled job queues it again if this send is lost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from chalicelib.domain.compiled_rules import compile_rules
+from chalicelib.domain.rules import Rules
+from chalicelib.domain.tiers import is_mql
+from chalicelib.observability import logger
+from chalicelib.queue import MessageSink, NotifyMessage, SyncMessage, WritebackMessage
+from chalicelib.rescoring import Rescored
+
+
+class ChangePublisher:
+    def __init__(self, sink: MessageSink | None, rules: Callable[[], Rules]) -> None:
+        self.sink = sink
+        self.rules = rules
+
+    def publish(self, rescored: Sequence[Rescored]) -> None:
+        rules = self.rules()
+        bands = compile_rules(rules).tier_bands
+        messages: list[WritebackMessage] = []
+        for item in rescored:
+            if item.visible_change:
+                messages.append(SyncMessage(item.lead_id, item.version))
+            was_mql = item.before is not None and is_mql(item.before.tier, bands, rules.tiers.mql_from)
+            if item.tier_change and was_mql != item.after.mql:
+                messages.append(
+                    NotifyMessage(
+                        lead_id=item.lead_id,
+                        from_tier=item.before.tier if item.before else None,
+                        to=item.after.tier,
+                        at=item.after.scored_at.isoformat(),
+                        score=item.after.score,
+                        mql=item.after.mql,
+                        reason="; ".join(item.after.reasons()),
+                    )
+                )
+        self._send(messages)
+
+    def requeue(self, lead_ids: Sequence[str]) -> int:
+        """Outbox entries whose message was lost: queue them again (version 0: read the lead)."""
+        return len(lead_ids) if self._send([SyncMessage(lead_id) for lead_id in lead_ids]) else 0
+
+    def _send(self, messages: list[WritebackMessage]) -> bool:
+        if self.sink is None or not messages:
+            return False
+        try:
+            self.sink.send(messages)
+        except Exception as exc:
+            logger.warning("write-back queue unavailable", extra={"error": type(exc).__name__, "count": len(messages)})
+            return False
+        return True

@@ -1,0 +1,154 @@
+"""The scheduled job: decay, rules changes, and the outbox sweep.
+
+1. Decay costs O(due leads): the sparse `due` index holds only leads whose visible score changes
+   at some `next_change_at`; its projection carries each lead's basis, so a due lead is rescored
+   from that one index item. A lead moves out of the due window as soon as it is saved, so an
+   interrupted run needs no cursor: the next run starts where this one stopped.
+2. A new rules fingerprint starts a paged rescore of every lead from its events; the scan
+   position is stored, so it resumes in the next run until it is done.
+3. Visible changes whose write-back message got lost (SQS down during a webhook) are queued again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.basis import ScoreBasis, StaleBasis
+from chalicelib.domain.rules import Rules
+from chalicelib.domain.scoring import card_from_basis
+from chalicelib.publishing import ChangePublisher
+from chalicelib.rescoring import Rescored, Rescorer, score_lead
+from chalicelib.storage.port import DueLead, LeadSave, LeadStorage, VersionConflict
+
+TIME_MARGIN_SECONDS = 30
+
+
+@dataclass
+class JobReport:
+    due: int = 0
+    rescored: list[Rescored] = field(default_factory=list)
+    full_rescores: int = 0
+    rules_sweep: dict[str, Any] = field(default_factory=dict)
+    requeued: int = 0
+    stopped_early: bool = False
+
+    @property
+    def changed(self) -> list[Rescored]:
+        return [item for item in self.rescored if item.visible_change]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "due": self.due,
+            "changed": len(self.changed),
+            "full_rescores": self.full_rescores,
+            "requeued": self.requeued,
+            "stopped_early": self.stopped_early,
+            "rules_sweep_done": self.rules_sweep.get("done"),
+        }
+
+
+class ScheduledJob:
+    def __init__(
+        self,
+        storage: LeadStorage,
+        rules: Callable[[], Rules],
+        rescorer: Rescorer,
+        publisher: ChangePublisher,
+        sync_grace: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self.storage = storage
+        self.rules = rules
+        self.rescorer = rescorer
+        self.publisher = publisher
+        self.sync_grace = sync_grace
+
+    def run(
+        self, now: datetime, time_left: Callable[[], float] = lambda: float("inf"), dry_run: bool = False
+    ) -> JobReport:
+        """`time_left()` is seconds of Lambda time remaining; the job stops with a margin to spare."""
+        report = JobReport()
+
+        def out_of_time() -> bool:
+            report.stopped_early = report.stopped_early or time_left() < TIME_MARGIN_SECONDS
+            return report.stopped_early
+
+        for due in self.storage.due_leads(now):
+            if out_of_time():
+                break
+            report.due += 1
+            rescored = self._decay_one(due, now, dry_run)
+            if rescored is None:
+                report.full_rescores += 1
+                rescored = self._full_rescore(due.lead_id, now, dry_run)
+            if rescored is not None:
+                report.rescored.append(rescored)
+
+        report.rules_sweep = self._rules_sweep(now, dry_run, out_of_time, report)
+        if not dry_run:
+            self.publisher.publish(report.rescored)
+            report.requeued = self.publisher.requeue(self.storage.pending_sync(older_than=now - self.sync_grace))
+        return report
+
+    def _rules_sweep(
+        self, now: datetime, dry_run: bool, out_of_time: Callable[[], bool], report: JobReport
+    ) -> dict[str, Any]:
+        """A new rules fingerprint: rescore every lead from its events, a page a run, resumably."""
+        fingerprint = self.rules().fingerprint
+        progress = self.storage.rules_progress()
+        if progress.get("fingerprint") != fingerprint:
+            progress = {"fingerprint": fingerprint, "start_key": None, "done": False, "rescored": 0}
+        while not progress["done"] and not dry_run and not out_of_time():
+            lead_ids, next_key = self.storage.scan_leads(progress["start_key"])
+            for lead_id in lead_ids:
+                report.rescored.append(self.rescorer.rescore(lead_id, now, reason="rules changed"))
+            progress.update(start_key=next_key, done=next_key is None, rescored=progress["rescored"] + len(lead_ids))
+            self.storage.save_rules_progress(progress)
+        return {key: progress[key] for key in ("fingerprint", "done", "rescored")}
+
+    def _decay_one(self, due: DueLead, now: datetime, dry_run: bool) -> Rescored | None:
+        """Rescore from the projected basis; None when it cannot be used (other rules, a race)."""
+        rules = self.rules()
+        try:
+            basis = ScoreBasis.from_json(due.basis, rules) if due.basis else None
+        except StaleBasis:
+            basis = None
+        if basis is None:
+            return None
+        card = card_from_basis(basis, rules, now, previous_tier=due.visible.tier)
+        if dry_run:
+            return Rescored(due.lead_id, due.version, due.visible, card)
+        change = LeadSave(due.lead_id, due.version, card, due.visible, now, reason="decay")
+        try:
+            version = self.storage.save(change)
+        except VersionConflict:
+            return None  # the index lags the table: the lead changed, rescore it from its events
+        return Rescored(due.lead_id, version, due.visible, card)
+
+    def _full_rescore(self, lead_id: str, now: datetime, dry_run: bool) -> Rescored | None:
+        if not dry_run:
+            return self.rescorer.rescore(lead_id, now, reason="decay")
+        record = self.storage.load(lead_id, now)
+        if record is None:
+            return None
+        _, _, card = score_lead(record, self.rules(), now)
+        return Rescored(lead_id, record.version, record.card.visible if record.card else None, card)
+
+
+def describe(report: JobReport) -> list[str]:
+    lines = [
+        f"due leads: {report.due}, visible changes: {len(report.changed)}, full rescores: {report.full_rescores}",
+        f"rules sweep: {report.rules_sweep}",
+    ]
+    for item in report.changed:
+        before = "new" if item.before is None else f"{item.before.score} {item.before.tier} {item.before.grade}"
+        after = item.after
+        when = after.next_change_at.isoformat() if after.next_change_at else "never"
+        lines.append(f"{item.lead_id}: {before} -> {after.score} {after.tier} {after.grade} (next change {when})")
+    if report.requeued:
+        lines.append(f"write-backs queued again: {report.requeued}")
+    if report.stopped_early:
+        lines.append("stopped early for time; the next run continues")
+    return lines

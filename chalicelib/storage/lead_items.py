@@ -1,0 +1,284 @@
+"""The lead item: card, basis, optimistic version, tier history, the write-back outbox, and the
+indexes the decay job and operators read. Part of `DynamoStorage`, over its `DynamoTable`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.scorecard import ScoreCard, Visible
+
+from .items import LEAD_SK, all_shards, lead_pk, lead_record, n, s, shard_of
+from .port import DueLead, LeadRecord, LeadSave, VersionConflict
+from .schema import BY_TIER_INDEX, DUE_INDEX, SYNC_INDEX
+from .table import ConditionFailed, DynamoTable, Item, TransactionCancelled
+
+META_PK = "META"
+
+
+class LeadItems:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    # ------------------------------------------------------------------------------------ save
+    def save(self, change: LeadSave) -> int:
+        """An UpdateItem, so the write-back consumer's attributes survive; with a tier change, a
+        transaction that also records it."""
+        version = change.expected_version + 1
+        values = {"version": n(version), "lead_id": s(change.lead_id), **_card_attributes(change.card)}
+        values.update(_optional_attributes(change))
+        index_values, removed = _index_attributes(change)
+        values.update(index_values)
+        update = self._conditional_update(change.lead_id, change.expected_version, values, removed)
+        try:
+            if change.tier_changed:
+                tier_change = self._tier_change_put(change, version)
+                self.table.call("transact_write_items", TransactItems=[{"Update": update}, {"Put": tier_change}])
+            else:
+                self.table.call("update_item", **update)
+        except (ConditionFailed, TransactionCancelled) as exc:
+            raise VersionConflict(change.lead_id) from exc
+        return version
+
+    def _conditional_update(self, lead_id: str, expected_version: int, values: Item, removed: list[str]) -> Item:
+        """SET `values`, REMOVE `removed`, if the item is still at `expected_version` (0: new)."""
+        names = {f"#a{index}": name for index, name in enumerate([*values, *removed])}
+        by_name = {name: alias for alias, name in names.items()}
+        expression = "SET " + ", ".join(f"{by_name[name]} = :a{index}" for index, name in enumerate(values))
+        if removed:
+            expression += " REMOVE " + ", ".join(by_name[name] for name in removed)
+        attribute_values = {f":a{index}": value for index, value in enumerate(values.values())}
+        if expected_version:
+            condition = f"{by_name['version']} = :expected"
+            attribute_values[":expected"] = n(expected_version)
+        else:
+            condition = f"attribute_not_exists({by_name['version']})"
+        return {
+            "TableName": self.table.name,
+            "Key": {"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": attribute_values,
+        }
+
+    def _tier_change_put(self, change: LeadSave, version: int) -> Item:
+        card = change.card
+        at = card.scored_at.isoformat()
+        item = {
+            "pk": s(lead_pk(change.lead_id)),
+            "sk": s(f"TIER#{at}#{version:012d}"),
+            "lead_id": s(change.lead_id),
+            "to": s(card.tier),
+            "at": s(at),
+            "score": n(card.score),
+            "reason": s(change.reason or "; ".join(card.reasons())),
+        }
+        if change.before is not None:
+            item["from"] = s(change.before.tier)
+        return {"TableName": self.table.name, "Item": item}
+
+    # ------------------------------------------------------------------------------------ read
+    def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        items, _ = self.table.page(
+            "query",
+            {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {":pk": s(lead_pk(lead_id)), ":prefix": s("TIER#")},
+                "ScanIndexForward": False,
+                "Limit": limit,
+            },
+        )
+        return [
+            {
+                "from": item.get("from", {}).get("S"),
+                "to": item["to"]["S"],
+                "at": item["at"]["S"],
+                "score": int(item["score"]["N"]),
+                "reason": item["reason"]["S"],
+            }
+            for item in items
+        ]
+
+    def get(self, lead_id: str) -> LeadRecord | None:
+        response = self.table.call(
+            "get_item",
+            TableName=self.table.name,
+            Key={"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
+            ConsistentRead=True,
+        )
+        return lead_record(response.get("Item"))
+
+    def get_many(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+        keys = [{"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)} for lead_id in sorted(set(lead_ids))]
+        records = (lead_record(item) for item in self.table.batch_get(keys))
+        return {record.lead_id: record for record in records if record is not None}
+
+    def list_by_tier(self, tier: str, limit: int) -> list[dict[str, Any]]:
+        items, _ = self.table.page(
+            "query",
+            {
+                "IndexName": BY_TIER_INDEX,
+                "KeyConditionExpression": "tier = :tier",
+                "ExpressionAttributeValues": {":tier": s(tier)},
+                "ScanIndexForward": False,
+                "Limit": limit,
+            },
+        )
+        return [
+            {
+                "lead_id": item["lead_id"]["S"],
+                "score": int(item["score"]["N"]),
+                "tier": tier,
+                "grade": item["grade"]["S"],
+                "fit": int(item["fit"]["N"]),
+                "engagement": float(item["engagement"]["N"]),
+                "reasons": [reason["S"] for reason in item.get("reasons", {}).get("L", [])],
+                "updated_at": item["updated_at"]["S"],
+            }
+            for item in items
+        ]
+
+    # ------------------------------------------------------------------------- the decay job
+    def due(self, now: datetime, page_size: int = 100) -> Iterator[DueLead]:
+        """Leads whose next visible change is due, shard by shard, a page at a time. Each item
+        carries the projected basis, version and card keys: no second read is needed."""
+        for shard in all_shards("due"):
+            request = {
+                "IndexName": DUE_INDEX,
+                "KeyConditionExpression": "due_shard = :shard AND due_at <= :now",
+                "ExpressionAttributeValues": {":shard": s(shard), ":now": s(now.isoformat())},
+                "Limit": page_size,
+            }
+            for item in self.table.pages("query", request):
+                yield DueLead(
+                    lead_id=item["lead_id"]["S"],
+                    version=int(item["version"]["N"]),
+                    basis=json.loads(item["basis"]["S"]) if "basis" in item else None,
+                    visible=Visible(int(item["score"]["N"]), item["tier"]["S"], item["grade"]["S"]),
+                )
+
+    def pending_sync(self, older_than: datetime, limit: int = 1000) -> list[str]:
+        """Leads whose visible change has waited longer than it should for a write-back."""
+        lead_ids: list[str] = []
+        for shard in all_shards("sync"):
+            items, _ = self.table.page(
+                "query",
+                {
+                    "IndexName": SYNC_INDEX,
+                    "KeyConditionExpression": "sync_shard = :shard AND sync_at < :before",
+                    "ExpressionAttributeValues": {":shard": s(shard), ":before": s(older_than.isoformat())},
+                    "Limit": limit,
+                },
+            )
+            lead_ids += [item["pk"]["S"].removeprefix("LEAD#") for item in items]
+        return lead_ids[:limit]
+
+    def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
+        """Record the write-back and close the outbox entry, unless the lead changed meanwhile
+        (then its newer change is still pending and its own message will follow)."""
+        try:
+            self.table.call(
+                "update_item",
+                TableName=self.table.name,
+                Key={"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
+                UpdateExpression="SET crm = :crm REMOVE sync_shard, sync_at",
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={":crm": s(json.dumps(crm)), ":v": n(version)},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    # ---------------------------------------------------------------- rules changes: full rescore
+    def rules_progress(self) -> dict[str, Any]:
+        response = self.table.call(
+            "get_item", TableName=self.table.name, Key={"pk": s(META_PK), "sk": s("RULES")}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return json.loads(item["data"]["S"]) if item else {}
+
+    def save_rules_progress(self, progress: dict[str, Any]) -> None:
+        item = {"pk": s(META_PK), "sk": s("RULES"), "data": s(json.dumps(progress))}
+        self.table.call("put_item", TableName=self.table.name, Item=item)
+
+    def scan_ids(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]:
+        """One page of lead ids (all leads, whatever their tier); the key to resume from, or None."""
+        request = {
+            "FilterExpression": "sk = :lead",
+            "ExpressionAttributeValues": {":lead": s(LEAD_SK)},
+            "ProjectionExpression": "lead_id",
+            "Limit": page_size,
+        }
+        items, next_key = self.table.page("scan", request, start_key)
+        return [item["lead_id"]["S"] for item in items], next_key
+
+    def report_rows(self, page_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every lead's tier, grade, score and outcome: a paged Scan with a projection (a report
+        reads every lead once; the webhooks and the decay job never scan)."""
+        request: dict[str, Any] = {
+            "FilterExpression": "sk = :lead AND attribute_exists(#tier)",
+            "ExpressionAttributeNames": {"#tier": "tier", "#score": "score", "#grade": "grade", "#outcome": "outcome"},
+            "ExpressionAttributeValues": {":lead": s(LEAD_SK)},
+            "ProjectionExpression": "lead_id, #tier, #score, #grade, #outcome",
+        }
+        if page_size:
+            request["Limit"] = page_size  # otherwise 1 MB pages, the fewest requests
+        for item in self.table.pages("scan", request):
+            yield {
+                "lead_id": item["lead_id"]["S"],
+                "tier": item["tier"]["S"],
+                "grade": item.get("grade", {}).get("S", ""),
+                "score": int(item["score"]["N"]),
+                "outcome": json.loads(item["outcome"]["S"]) if "outcome" in item else None,
+            }
+
+
+# -------------------------------------------------------------------------- the save, in steps
+def _card_attributes(card: ScoreCard) -> Item:
+    return {
+        "card": s(card.model_dump_json()),
+        "tier": s(card.tier),
+        "score": n(card.score),
+        "grade": s(card.grade),
+        "fit": n(card.fit),
+        "engagement": n(card.engagement),
+        "reasons": {"L": [s(item) for item in card.reasons()]},
+        "updated_at": s(card.scored_at.isoformat()),
+        "rules_fingerprint": s(card.rules_fingerprint),
+    }
+
+
+def _optional_attributes(change: LeadSave) -> Item:
+    """What a full rescore knows and a decay from the basis does not: left alone when absent."""
+    values: Item = {}
+    if change.basis is not None:
+        values["basis"] = s(json.dumps(change.basis, separators=(",", ":")))
+    if change.keys is not None:
+        values["keys"] = {"L": [s(key) for key in sorted(set(change.keys))]}
+    if change.profile_json is not None:
+        values["profile"] = s(change.profile_json)
+    if change.sales_outcome is not None:
+        values["outcome"] = s(json.dumps(change.sales_outcome, separators=(",", ":")))
+    return values
+
+
+def _index_attributes(change: LeadSave) -> tuple[Item, list[str]]:
+    """The sparse indexes' keys (due, sync) and tier_changed_at: set what applies, remove what no longer does."""
+    card, lead_id = change.card, change.lead_id
+    values: Item = {}
+    removed: list[str] = []
+    if card.next_change_at is not None:
+        # Sparse index: only leads with a change ahead are in `due`; the decay job reads just those.
+        values["due_shard"] = s(shard_of(lead_id, "due"))
+        values["due_at"] = s(card.next_change_at.isoformat())
+    else:
+        removed += ["due_shard", "due_at"]
+    if change.tier_changed:
+        values["tier_changed_at"] = s(card.scored_at.isoformat())
+    if change.visible_changed:
+        values["sync_shard"] = s(shard_of(lead_id, "sync"))
+        values["sync_at"] = s(change.now.isoformat())
+    return values, removed

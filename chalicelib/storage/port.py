@@ -1,0 +1,164 @@
+"""The storage port: what the use cases need from storage, and the records they get back.
+
+Implemented by `storage.dynamodb.DynamoStorage` (production, tested against moto) and by
+`storage.memory.InMemoryStorage` (fast use-case tests). The use cases depend on this module only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.events import LeadEvent
+from chalicelib.domain.scorecard import ScoreCard, Visible
+from chalicelib.errors import StorageUnavailable
+
+__all__ = [
+    "DueLead",
+    "IdentityConflict",
+    "LeadMerged",
+    "LeadRecord",
+    "LeadSave",
+    "LeadStorage",
+    "StorageUnavailable",
+    "StoreResult",
+    "StoredEvent",
+    "VersionConflict",
+]
+
+
+class VersionConflict(Exception):
+    """Another writer saved the lead since we read it: read again and rescore."""
+
+
+class IdentityConflict(Exception):
+    """An identity key was claimed by another lead between resolution and write: resolve again."""
+
+
+class LeadMerged(Exception):
+    """The lead was merged into another while we were writing to it: write to that one."""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event: LeadEvent
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    stored: list[str]
+    duplicates: list[str]
+
+
+@dataclass
+class LeadRecord:
+    lead_id: str
+    version: int
+    keys: list[str]
+    card: ScoreCard | None
+    events: list[LeadEvent] = field(default_factory=list)
+    profile_json: str | None = None
+    basis: dict[str, Any] | None = None
+    crm: dict[str, Any] | None = None  # what the last write-back wrote, when and where
+    sync_pending_since: str | None = None
+    tier_changed_at: str | None = None
+    merged_into: str | None = None
+    outcome: dict[str, Any] | None = None  # the last sales outcome (won/lost/reopened), with the card then
+
+    @property
+    def crm_visible(self) -> list[Any] | None:
+        return self.crm.get("visible") if self.crm else None
+
+
+@dataclass(frozen=True)
+class LeadSave:
+    """One rescore to store. `before` is the visible card it replaces (None: a new lead); the
+    optional parts are left as they are when None (the decay job saves a card and nothing else)."""
+
+    lead_id: str
+    expected_version: int
+    card: ScoreCard
+    before: Visible | None
+    now: datetime
+    basis: dict[str, Any] | None = None
+    keys: Sequence[str] | None = None
+    profile_json: str | None = None
+    reason: str = ""
+    sales_outcome: dict[str, Any] | None = None
+
+    @property
+    def tier_changed(self) -> bool:
+        return self.before is None or self.before.tier != self.card.tier
+
+    @property
+    def visible_changed(self) -> bool:
+        return self.before != self.card.visible
+
+
+@dataclass(frozen=True)
+class DueLead:
+    """A lead whose next visible change is due, as the due index projects it: enough to decay it
+    from its basis without reading its events."""
+
+    lead_id: str
+    version: int
+    basis: dict[str, Any] | None
+    visible: Visible
+
+
+class LeadStorage(Protocol):
+    # identities and events (ingest)
+    def resolve(self, keys: Iterable[str]) -> dict[str, str]:
+        """identity key -> lead id, for the keys that are known."""
+        ...
+
+    def store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str]) -> StoreResult:
+        """Write new events (each once, ever) and claim identity keys for the lead. Raises
+        LeadMerged or IdentityConflict when the lead or a key changed hands meanwhile."""
+        ...
+
+    def remember_identity(self, lead_id: str, key: str) -> None: ...
+
+    def merge(self, source_lead: str, target_lead: str, keys: Iterable[str] = ()) -> None: ...
+
+    def merged_into(self, lead_id: str) -> str | None: ...
+
+    def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None: ...
+
+    # the lead item (rescore, look-up, write-back)
+    def load(self, lead_id: str, now: datetime) -> LeadRecord | None:
+        """The lead with its live (unexpired) events."""
+        ...
+
+    def save(self, change: LeadSave) -> int:
+        """Store the card if nobody saved the lead since `expected_version`, else VersionConflict;
+        returns the new version. A visible change opens an outbox entry, a tier change is recorded."""
+        ...
+
+    def get_lead(self, lead_id: str) -> LeadRecord | None: ...
+
+    def get_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]: ...
+
+    def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]: ...
+
+    def list_by_tier(self, tier: str, limit: int) -> list[dict[str, Any]]: ...
+
+    def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
+        """Close the outbox entry unless the lead changed since `version`."""
+        ...
+
+    # the scheduled job and reports
+    def due_leads(self, now: datetime) -> Iterator[DueLead]: ...
+
+    def pending_sync(self, older_than: datetime, limit: int = 1000) -> list[str]: ...
+
+    def rules_progress(self) -> dict[str, Any]: ...
+
+    def save_rules_progress(self, progress: dict[str, Any]) -> None: ...
+
+    def scan_leads(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]: ...
+
+    def report_rows(self) -> Iterator[dict[str, Any]]: ...
