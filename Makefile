@@ -15,6 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 rules-check: $(STAMP)
 	$(PY) -m chalicelib.cli rules validate chalicelib/rules/default.yaml

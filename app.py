@@ -11,11 +11,10 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
 
-from chalice import Chalice, Response
+from chalice.app import Chalice, Request, Response
 
 from chalicelib.observability import logger
 
@@ -26,16 +25,18 @@ JSON = ["application/json", "text/plain"]
 XML = ["text/xml", "application/xml", "application/soap+xml"]
 
 
-def _http() -> ModuleType:
-    from chalicelib.entrypoints import http
-
-    return http
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None  # Chalice sets it before any route runs
+    return request
 
 
 def admin_only(view: Callable[..., Response]) -> Callable[..., Response]:
     @functools.wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Response:
-        refused: Response | None = _http().refuse_unless_admin(app.current_request)
+        from chalicelib.entrypoints import http
+
+        refused = http.refuse_unless_admin(_request())
         return refused if refused is not None else view(*args, **kwargs)
 
     return guarded
@@ -59,57 +60,77 @@ def health() -> dict[str, str]:
 # ------------------------------------------------------------------- webhooks (vendor signatures)
 @app.route("/webhooks/hubspot", methods=["POST"], content_types=JSON)
 def hubspot_webhook() -> Response:
-    return _http().ingest(app.current_request, "hubspot")
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "hubspot")
 
 
 @app.route("/webhooks/salesforce", methods=["POST"], content_types=XML)
 def salesforce_webhook() -> Response:
-    return _http().ingest(app.current_request, "salesforce")
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "salesforce")
 
 
 @app.route("/webhooks/forms/{provider}", methods=["POST"], content_types=JSON)
 def form_webhook(provider: str) -> Response:
-    return _http().form_ingest(app.current_request, provider)
+    from chalicelib.entrypoints import http
+
+    return http.form_ingest(_request(), provider)
 
 
 # ---------------------------------------------------------------- tracking API (write key)
 @app.route("/v1/batch", methods=["POST"], content_types=JSON)
 def track_batch() -> Response:
-    return _http().ingest(app.current_request, "segment.batch")
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "segment.batch")
 
 
 @app.route("/v1/track", methods=["POST"], content_types=JSON)
 def track_event() -> Response:
-    return _http().ingest(app.current_request, "segment.track")
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "segment.track")
 
 
 @app.route("/v1/page", methods=["POST"], content_types=JSON)
 def track_page() -> Response:
-    return _http().ingest(app.current_request, "segment.page")
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "segment.page")
 
 
 @app.route("/v1/identify", methods=["POST"], content_types=JSON)
 def track_identify() -> Response:
-    return _http().ingest(app.current_request, "segment.identify")
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "segment.identify")
 
 
 # ----------------------------------------------------------------------- leads API (admin key)
 @app.route("/leads/{key}", methods=["GET"])
 @admin_only
 def get_lead(key: str) -> Response:
-    return _http().lead(unquote(key))
+    from chalicelib.entrypoints import http
+
+    return http.lead(unquote(key))
 
 
 @app.route("/leads", methods=["GET"])
 @admin_only
 def list_leads() -> Response:
-    return _http().leaderboard(app.current_request)
+    from chalicelib.entrypoints import http
+
+    return http.leaderboard(_request())
 
 
 @app.route("/reports/tiers", methods=["GET"])
 @admin_only
 def tier_report() -> Response:
-    return _http().tier_report()
+    from chalicelib.entrypoints import http
+
+    return http.tier_report()
 
 
 # ------------------------------------------------------------------------- other triggers

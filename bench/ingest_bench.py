@@ -8,11 +8,10 @@ import boto3
 from moto import mock_aws
 
 from bench.workload import fake_aws_credentials
+from chalicelib.bootstrap import Container
 from chalicelib.domain import Identities, LeadEvent
-from chalicelib.rules import active_rules
-from chalicelib.service import LeadService
+from chalicelib.settings import Settings
 from chalicelib.sources.base import ParsedDelivery
-from chalicelib.storage.dynamodb import LeadRepository
 from chalicelib.storage.schema import create_table
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -37,7 +36,7 @@ def run() -> None:
         create_table(boto3.client("dynamodb"), TABLE)
         calls: list[str] = []
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
-        service = LeadService(LeadRepository(TABLE), active_rules)
+        service = Container(Settings(table_name=TABLE), queue=None).lead_service
         service.ingest(ParsedDelivery(events=[_event("warm-up", "known", 1)]), NOW)
 
         figures = []

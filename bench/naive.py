@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain import LeadEvent, Profile, Rules
 from chalicelib.domain.compiled_rules import CompiledRules, SentEmail, compile_rules
@@ -65,7 +66,7 @@ def _sent_email(ordered: list[tuple[int, LeadEvent]], compiled: CompiledRules, m
     return None
 
 
-def naive_score(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now: datetime) -> dict:
+def naive_score(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now: datetime) -> dict[str, Any]:
     """Score, tier, grade and next_change_at only: the parts the fast engine must agree on."""
     events = list(events)
     compiled = compile_rules(rules)

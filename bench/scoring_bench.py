@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import timeit
+from collections.abc import Callable
 
 from bench.naive import naive_score
 from bench.workload import NOW, PROFILE, lead_history
@@ -16,7 +18,7 @@ SIZES = (10, 100, 1_000)
 ROUNDS = 5
 
 
-def _best_us(call, rounds: int = ROUNDS) -> float:
+def _best_us(call: Callable[[], object], rounds: int = ROUNDS) -> float:
     """Best of several rounds, each looping enough calls to be measurable.
 
     This machine is a shared VM whose speed drifts by 2x over seconds; the minimum over rounds
@@ -38,9 +40,9 @@ def run() -> None:
     fast = {size: float("inf") for size in SIZES}
     for _ in range(3):  # interleave the sizes so a slow spell does not land on one of them only
         for size, events in histories.items():
-            fast[size] = min(fast[size], _best_us(lambda events=events: score(PROFILE, events, rules, NOW)))
+            fast[size] = min(fast[size], _best_us(functools.partial(score, PROFILE, events, rules, NOW)))
     for size, events in histories.items():
-        naive = _best_us(lambda events=events: naive_score(PROFILE, events, rules, NOW), rounds=3)
+        naive = _best_us(functools.partial(naive_score, PROFILE, events, rules, NOW), rounds=3)
         print(f"{size:>8} {fast[size]:>12.1f} {naive:>12.1f} {naive / fast[size]:>12.1f}x")
     growth = fast[1_000] / fast[100]
     print(f"1,000 events: {fast[1_000] / 1000:.2f} ms (target < 2 ms); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from chalicelib.domain import LeadEvent, Profile
 
@@ -24,7 +25,7 @@ def lead_history(count: int, seed: int = 7, horizon_days: int = 180) -> list[Lea
     events = []
     for index in range(count):
         kind = rng.choices(names, weights)[0]
-        props: dict = {}
+        props: dict[str, Any] = {}
         if kind == "page_view":
             props = {"url": "https://acme.example" + rng.choice(_PATHS), "duration_seconds": rng.randint(5, 1200)}
         elif kind.lower().startswith("email"):

@@ -14,21 +14,31 @@ import boto3
 from moto import mock_aws
 
 from bench.workload import fake_aws_credentials
-from chalicelib.crm.http import JsonClient
+from chalicelib.bootstrap import Container
+from chalicelib.crm.base import CrmWriter
 from chalicelib.crm.hubspot import HubSpotWriter
 from chalicelib.crm.salesforce import SalesforceAuth, SalesforceWriter
-from chalicelib.decay import run_decay
 from chalicelib.domain import Identities, LeadEvent, Profile, card_from_basis, score_basis
-from chalicelib.queue import QueueMessage, WritebackQueue, create_queues
+from chalicelib.entrypoints.sqs import poll_once
+from chalicelib.http_client import JsonClient
+from chalicelib.queue import QueueMessage, SyncMessage, create_queues
 from chalicelib.rules import active_rules
-from chalicelib.service import LeadService
+from chalicelib.settings import Settings
 from chalicelib.sources.base import ParsedDelivery
-from chalicelib.storage.dynamodb import LeadRepository
+from chalicelib.storage.dynamodb import DynamoStorage
+from chalicelib.storage.port import LeadSave, LeadStorage
 from chalicelib.storage.schema import create_table
-from chalicelib.writeback import WritebackService, poll_once
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 TABLE = "leadscore-bench"
+SETTINGS = Settings(table_name=TABLE, writeback_queue="wb", writeback_dlq="wb-dlq")
+
+
+def bench_container(writers: list[CrmWriter] | None = None, with_queue: bool = True) -> Container:
+    """The production wiring (bootstrap) on moto, with the bench's CRM writers."""
+    if with_queue:
+        return Container(SETTINGS, writers=writers or [])
+    return Container(SETTINGS, writers=writers or [], queue=None)
 
 
 class CrmServer:
@@ -66,7 +76,7 @@ class CrmServer:
         self.server.shutdown()
 
 
-def _seed(repository: LeadRepository, count: int, due: int) -> None:
+def _seed(storage: LeadStorage, count: int, due: int) -> None:
     """Leads as the service stores them; `due` of them have an open whose decay is due by NOW."""
     rules = active_rules()
     for index in range(count):
@@ -80,7 +90,7 @@ def _seed(repository: LeadRepository, count: int, due: int) -> None:
         scored_at = NOW - timedelta(days=2) if index < due else NOW
         card = card_from_basis(basis, rules, scored_at)
         keys = [f"hubspot:{1000 + index}", f"salesforce:00Q{index:015d}"]
-        repository.save(lead_id, 0, card, card.visible, scored_at, basis=basis.to_json(), keys=keys)
+        storage.save(LeadSave(lead_id, 0, card, card.visible, scored_at, basis=basis.to_json(), keys=keys))
 
 
 def crm_calls_per_1000() -> tuple[int, int]:
@@ -94,12 +104,12 @@ def crm_calls_per_1000() -> tuple[int, int]:
             boto3.setup_default_session()
             create_table(boto3.client("dynamodb"), TABLE)
             create_queues(boto3.client("sqs"), "wb", "wb-dlq")
-            repository = LeadRepository(TABLE)
-            _seed(repository, 1000, 0)
-            messages = [QueueMessage(f"m{index}", "r", {"kind": "sync", "lead_id": f"ld_{index:020x}"}, 1)
+            parts = bench_container([writer])
+            _seed(parts.storage, 1000, 0)
+            messages = [QueueMessage(f"m{index}", "r", SyncMessage(f"ld_{index:020x}").to_json(), 1)
                         for index in range(1000)]  # fmt: skip
             crm.calls.clear()
-            WritebackService(repository, WritebackQueue("wb", "wb-dlq"), [writer]).handle(messages, NOW)
+            parts.writeback_service.handle(messages, NOW)
             results.append(len(crm.calls))
     crm.stop()
     return results[0], results[1]
@@ -109,17 +119,19 @@ def decay_items_read() -> tuple[int, int, int]:
     with mock_aws():
         boto3.setup_default_session()
         create_table(boto3.client("dynamodb"), TABLE)
-        repository = LeadRepository(TABLE)
-        _seed(repository, 10_000, 100)
+        parts = bench_container(with_queue=False)  # no write-back queue here: decay only
+        _seed(parts.storage, 10_000, 100)
         read = {"items": 0}
 
-        def count(parsed: dict, **_: Any) -> None:
+        def count(parsed: dict[str, Any], **_: Any) -> None:
             read["items"] += len(parsed.get("Items", [])) + (1 if "Item" in parsed else 0)
 
-        repository.client.meta.events.register("after-call.dynamodb", count)
-        repository.save_rules_progress({"fingerprint": active_rules().fingerprint, "start_key": None, "done": True,
-                                        "rescored": 0})  # fmt: skip
-        report = run_decay(LeadService(repository, active_rules), NOW)
+        storage = parts.storage
+        assert isinstance(storage, DynamoStorage)
+        storage.table.client.meta.events.register("after-call.dynamodb", count)
+        storage.save_rules_progress({"fingerprint": parts.rules().fingerprint, "start_key": None, "done": True,
+                                     "rescored": 0})  # fmt: skip
+        report = parts.scheduled_job.run(NOW)
         return read["items"], report.due, len(report.changed)
 
 
@@ -129,10 +141,8 @@ def event_to_writeback_ms() -> float:
         boto3.setup_default_session()
         create_table(boto3.client("dynamodb"), TABLE)
         create_queues(boto3.client("sqs"), "wb", "wb-dlq")
-        queue = WritebackQueue("wb", "wb-dlq")
-        repository = LeadRepository(TABLE)
-        service = LeadService(repository, active_rules, queue=queue)
-        writeback = WritebackService(repository, queue, [HubSpotWriter(JsonClient(crm.url, "token"))])
+        parts = bench_container([HubSpotWriter(JsonClient(crm.url, "token"))])
+        queue, service, writeback = parts.queue, parts.lead_service, parts.writeback_service
         stop = threading.Event()
 
         def worker() -> None:  # what local mode runs in the background

@@ -187,7 +187,8 @@ def create_queues(client: Any, queue_name: str, dead_letter_name: str, visibilit
         "QueueArn"
     ]
     redrive = json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(MAX_RECEIVES)})
-    return client.create_queue(
+    url: str = client.create_queue(
         QueueName=queue_name,
         Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": redrive},
     )["QueueUrl"]
+    return url

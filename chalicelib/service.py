@@ -100,9 +100,9 @@ class LeadService:
             wanted.setdefault(ref.kind, set()).add(ref.record_id)
         for event in events:
             for key in event.identities.as_keys():
-                ref = ProfileRef.from_key(key)
-                if ref is not None and ref.kind == event.source and key not in known:
-                    wanted.setdefault(ref.kind, set()).add(ref.record_id)
+                named = ProfileRef.from_key(key)
+                if named is not None and named.kind == event.source and key not in known:
+                    wanted.setdefault(named.kind, set()).add(named.record_id)
         fetched: list[LeadEvent] = []
         for kind, record_ids in sorted(wanted.items()):
             directory = self.directories.get(kind)

@@ -25,7 +25,9 @@ class Signer:
         self.secrets = secrets
         self.base_url = base_url.rstrip("/")
 
-    def hubspot_v3(self, path: str, payload: Any, timestamp_ms: int | None = None, secret: str | None = None):
+    def hubspot_v3(
+        self, path: str, payload: Any, timestamp_ms: int | None = None, secret: str | None = None
+    ) -> tuple[str, dict[str, str]]:
         body = body_text(payload)
         timestamp = str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000))
         signature = Signature.get_signature(
@@ -43,7 +45,7 @@ class Signer:
         }
         return body, headers
 
-    def hubspot_legacy(self, path: str, payload: Any, version: str):
+    def hubspot_legacy(self, path: str, payload: Any, version: str) -> tuple[str, dict[str, str]]:
         body = body_text(payload)
         signature = Signature.get_signature(
             self.secrets["HUBSPOT_CLIENT_SECRET"], body, version, http_uri=self.base_url + path, http_method="POST"
@@ -51,18 +53,18 @@ class Signer:
         headers = {"Content-Type": "application/json", "X-HubSpot-Signature": signature}
         return body, {**headers, "X-HubSpot-Signature-Version": version}
 
-    def typeform(self, payload: Any, secret: str | None = None):
+    def typeform(self, payload: Any, secret: str | None = None) -> tuple[str, dict[str, str]]:
         body = body_text(payload)
         key = (secret or self.secrets["TYPEFORM_SECRET"]).encode()
         digest = base64.b64encode(hmac.new(key, body.encode(), hashlib.sha256).digest()).decode()
         return body, {"Content-Type": "application/json", "Typeform-Signature": f"sha256={digest}"}
 
-    def tally(self, payload: Any):
+    def tally(self, payload: Any) -> tuple[str, dict[str, str]]:
         body = body_text(payload)
         digest = hmac.new(self.secrets["TALLY_SECRET"].encode(), body.encode(), hashlib.sha256).digest()
         return body, {"Content-Type": "application/json", "Tally-Signature": base64.b64encode(digest).decode()}
 
-    def webflow(self, payload: Any, timestamp_ms: int | None = None):
+    def webflow(self, payload: Any, timestamp_ms: int | None = None) -> tuple[str, dict[str, str]]:
         body = body_text(payload)
         timestamp = str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000))
         digest = hmac.new(self.secrets["WEBFLOW_SECRET"].encode(), f"{timestamp}:{body}".encode(), hashlib.sha256)
@@ -72,7 +74,9 @@ class Signer:
             "x-webflow-signature": digest.hexdigest(),
         }
 
-    def standard_webhook(self, payload: Any, message_id: str, when: datetime | None = None):
+    def standard_webhook(
+        self, payload: Any, message_id: str, when: datetime | None = None
+    ) -> tuple[str, dict[str, str]]:
         body = body_text(payload)
         when = when or datetime.now(UTC)
         signature = Webhook(self.secrets["FORMS_SECRET"]).sign(message_id, when, body)

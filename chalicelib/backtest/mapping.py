@@ -120,8 +120,8 @@ def to_leads(rows: Iterable[Mapping[str, str]], mapping: ExportMapping, as_of: d
             if value is not None:
                 fields[field] = value
         events: list[LeadEvent] = []
-        for number, spec in enumerate(mapping.events):
-            events += _events(row.get(spec.column, ""), spec, blank, f"{lead_id}-{number}", as_of)
+        for number, event_spec in enumerate(mapping.events):
+            events += _events(row.get(event_spec.column, ""), event_spec, blank, f"{lead_id}-{number}", as_of)
         won = row.get(mapping.outcome.column, "") in mapping.outcome.won
         yield ExportedLead(lead_id, Profile(**fields), events, won)
 

@@ -19,7 +19,7 @@ class ScoredLead:
     lead_id: str
     score: int
     fit: int
-    engagement: int
+    engagement: float
     tier: str
     grade: str
     won: bool

@@ -91,7 +91,7 @@ def split(leads: Sequence[ExportedLead], holdout: float, seed: int) -> tuple[lis
 def fit(
     train: list[ExportedLead], mapping: Any, base: Path, out: Path, as_of: datetime, args: argparse.Namespace
 ) -> Path:
-    from chalicelib.backtest.fit import (
+    from chalicelib.backtest.regression import (
         candidate_features,
         fit_points,
         fitted_rules_document,

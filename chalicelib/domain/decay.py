@@ -92,7 +92,7 @@ class HalfLifeDecay:
     def keep(self, age_us: float) -> float:
         if age_us >= self.zero_after:
             return 0.0
-        return 0.5 ** (age_us / self.half_life)
+        return float(0.5 ** (age_us / self.half_life))
 
     def age_worth_less_than(self, value: float, floor: float) -> float:
         """Age from which `value` decayed is below `floor`: the end of the search for a change."""

@@ -19,10 +19,10 @@ def tier_report(rows: Iterable[Mapping[str, Any]], rules: Rules) -> dict[str, An
     grade_order = [grade.grade for grade in rules.grades]
 
     def won(lead: Mapping[str, Any]) -> bool:
-        return lead["state"] == "won"
+        return bool(lead["state"] == "won")
 
     def resolved(lead: Mapping[str, Any]) -> bool:
-        return lead["state"] != "open"
+        return bool(lead["state"] != "open")
 
     def days(lead: Mapping[str, Any]) -> float | None:
         value: float | None = lead["days"]

@@ -13,8 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from chalice import Response
-from chalice.app import Request
+from chalice.app import Request, Response
 from pydantic import ValidationError
 
 from chalicelib.bootstrap import container
@@ -81,7 +80,8 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
 
 
 def incoming(request: Request, settings: Settings, now: datetime) -> IncomingRequest:
-    body = request.raw_body or b""
+    raw = request.raw_body or b""
+    body = raw.encode() if isinstance(raw, str) else raw
     if len(body) > settings.max_body_bytes:
         raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}")
     headers = {name.lower(): value for name, value in request.headers.items()}
@@ -130,7 +130,7 @@ def _error(receiver: Receiver | None, status: int, code: str, message: str, fiel
 # ------------------------------------------------------------------------------------ leads API
 def refuse_unless_admin(request: Request) -> Response | None:
     """None when the request carries `Authorization: Bearer <ADMIN_API_KEY>`, else the 401."""
-    header = (request.headers or {}).get("authorization", "")
+    header = str(request.headers.get("authorization") or "")
     scheme, _, token = header.partition(" ")
     try:
         expected = container().settings.secret("admin_api_key")

@@ -132,7 +132,7 @@ def _event(
         properties = _email_properties(message.properties)
     elif message_type in ("page", "screen"):
         event_type = "page_view" if message_type == "page" else "screen_view"
-        page = message.context.get("page") if isinstance(message.context.get("page"), dict) else {}
+        page = _object(message.context.get("page"))
         properties = {**page, **message.properties}
         if message.name and "name" not in properties:
             properties["name"] = message.name
@@ -177,12 +177,15 @@ def _occurred_at(message: Message, batch_sent_at: str | None, received_at: datet
 
 
 def _email(message: Message) -> str | None:
-    traits = message.context.get("traits") if isinstance(message.context.get("traits"), dict) else {}
-    for source in (message.traits, traits, message.properties):
+    for source in (message.traits, _object(message.context.get("traits")), message.properties):
         value = source.get("email")
         if isinstance(value, str) and "@" in value:
             return value
     return None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _email_properties(properties: dict[str, Any]) -> dict[str, Any]:
@@ -195,9 +198,12 @@ def _email_properties(properties: dict[str, Any]) -> dict[str, Any]:
 def _profile(traits: dict[str, Any], company_level: bool) -> dict[str, Any]:
     if company_level:
         # group() traits describe the account: its name is the company, not the person's name
-        company = {"company": traits.get("name"), "industry": traits.get("industry")}
-        company["company_size"] = traits.get("employees") or traits.get("employee_count")
-        return {key: value for key, value in company.items() if value not in (None, "")}
+        account = {
+            "company": traits.get("name"),
+            "industry": traits.get("industry"),
+            "company_size": traits.get("employees") or traits.get("employee_count"),
+        }
+        return {key: value for key, value in account.items() if value not in (None, "")}
     profile = {
         TRAIT_MAP[name]: value for name, value in traits.items() if name in TRAIT_MAP and value not in (None, "")
     }

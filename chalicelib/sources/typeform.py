@@ -66,8 +66,9 @@ def _value(answer: _Answer) -> Any:
         choices = extra.get("choices")
         if not isinstance(choices, dict):
             return None
-        labels = choices.get("labels") if isinstance(choices.get("labels"), list) else []
-        return [*labels, *([choices["other"]] if choices.get("other") else [])]
+        labels = choices.get("labels")
+        listed = list(labels) if isinstance(labels, list) else []
+        return [*listed, *([choices["other"]] if choices.get("other") else [])]
     return extra.get(kind)
 
 

@@ -174,7 +174,7 @@ class InMemoryStorage:
 
     def list_by_tier(self, tier: str, limit: int) -> list[dict[str, Any]]:
         with self._lock:
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {
                     "lead_id": lead.record.lead_id,
                     "score": card.score,
@@ -214,7 +214,7 @@ class InMemoryStorage:
             return [lead_id for lead_id, lead in self.leads.items() if lead.sync_at and lead.sync_at < cutoff][:limit]
 
     def rules_progress(self) -> dict[str, Any]:
-        return json.loads(json.dumps(self.meta.get("rules", {})))
+        return dict(json.loads(json.dumps(self.meta.get("rules", {}))))
 
     def save_rules_progress(self, progress: dict[str, Any]) -> None:
         self.meta["rules"] = json.loads(json.dumps(progress))

@@ -70,10 +70,11 @@ def _profile_features(leads: Sequence[ExportedLead], field: str, minimum: int) -
 
     counts = Counter(value(lead) for lead in leads)
     common = sorted(label for label, count in counts.items() if label is not None and count >= minimum)
-    features = [
-        Feature(field, label, lambda lead, label=label: value(lead) == label, {"label": label, "equals": label}, "fit")
-        for label in common
-    ]
+
+    def equals(label: str) -> Callable[[ExportedLead], bool]:
+        return lambda lead: value(lead) == label
+
+    features = [Feature(field, label, equals(label), {"label": label, "equals": label}, "fit") for label in common]
     features.append(
         Feature(field, "not given", lambda lead: value(lead) is None, {"label": "not given", "present": False}, "fit")
     )
@@ -99,7 +100,7 @@ def _event_features(
         leads = {id(lead) for lead, _ in occurrences}
         if len(leads) < minimum:
             return []
-        rule = {"name": event_type, "description": f"{event_type.replace('_', ' ')}", "event": event_type}
+        rule: dict[str, Any] = {"name": event_type, "description": event_type.replace("_", " "), "event": event_type}
         return [
             Feature(
                 event_type, event_type, lambda lead: any(e.type == event_type for e in lead.events), rule, "engagement"
@@ -123,10 +124,7 @@ def _event_features(
                     Feature(
                         f"{event_type}.{name}",
                         label,
-                        lambda lead, name=name, label=label: any(
-                            e.type == event_type and normalise_label(e.properties.get(name, "")) == label
-                            for e in lead.events
-                        ),
+                        _has_event_with(event_type, name, label),
                         rule,
                         "engagement",
                     )
@@ -242,13 +240,21 @@ def set_thresholds(document: dict[str, Any], rules: Rules, leads: Sequence[Expor
         floor = max(floor + 1, int(quantile_threshold(scores, TIER_SHARES[tier])))
         bands.append({"name": tier, "min": floor})
     document["tiers"]["bands"] = bands
-    grades, floor = [], None
+    grades: list[dict[str, Any]] = []
+    grade_floor: int | None = None
     for grade in ("A", "B", "C"):
         threshold = int(quantile_threshold(fits, GRADE_SHARES[grade]))
-        floor = threshold if floor is None else min(threshold, floor - 1)
-        grades.append({"grade": grade, "min_fit": floor})
+        grade_floor = threshold if grade_floor is None else min(threshold, grade_floor - 1)
+        grades.append({"grade": grade, "min_fit": grade_floor})
     document["grades"] = [*grades, {"grade": "D"}]
     return document
+
+
+def _has_event_with(event_type: str, name: str, label: str) -> Callable[[ExportedLead], bool]:
+    def test(lead: ExportedLead) -> bool:
+        return any(e.type == event_type and normalise_label(e.properties.get(name, "")) == label for e in lead.events)
+
+    return test
 
 
 def render_rules(document: dict[str, Any]) -> str:
