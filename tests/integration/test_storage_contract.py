@@ -1,0 +1,162 @@
+"""One contract, two storages: every promise of the storage port, checked against the DynamoDB
+adapter (on moto) and the in-memory one the fast use-case tests rely on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain import Identities, LeadEvent, Profile, score
+from chalicelib.domain.scorecard import ScoreCard
+from chalicelib.storage.dynamodb import DynamoStorage
+from chalicelib.storage.memory import InMemoryStorage
+from chalicelib.storage.port import (
+    IdentityConflict,
+    LeadMerged,
+    LeadSave,
+    LeadStorage,
+    StoredEvent,
+    VersionConflict,
+)
+from tests.conftest import TABLE
+from tests.helpers import NOW, default_rules
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(params=["memory", "dynamodb"])
+def storage(request: pytest.FixtureRequest) -> LeadStorage:
+    if request.param == "memory":
+        return InMemoryStorage()
+    request.getfixturevalue("aws")
+    return DynamoStorage(TABLE)
+
+
+def stored(event_id: str, kind: str = "Demo Requested", expires_in: timedelta | None = None) -> StoredEvent:
+    event = LeadEvent(event_id=event_id, source="segment", type=kind, occurred_at=NOW, identities=Identities())
+    return StoredEvent(event, NOW + expires_in if expires_in is not None else None)
+
+
+def card(*kinds: str, at=NOW) -> ScoreCard:
+    events = [
+        LeadEvent(event_id=f"c{index}", source="segment", type=kind, occurred_at=at - DAY, identities=Identities())
+        for index, kind in enumerate(kinds)
+    ]
+    return score(Profile(), events, default_rules(), at)
+
+
+def test_events_are_stored_once(storage: LeadStorage) -> None:
+    first = storage.store("ld_a", [stored("e1"), stored("e2")], ["user:a"])
+    again = storage.store("ld_a", [stored("e2"), stored("e3")], [])
+    assert (first.stored, first.duplicates) == (["e1", "e2"], [])
+    assert (again.stored, again.duplicates) == (["e3"], ["e2"])
+    record = storage.load("ld_a", NOW)
+    assert record is not None and sorted(e.event_id for e in record.events) == ["e1", "e2", "e3"]
+    assert storage.resolve(["user:a", "user:b"]) == {"user:a": "ld_a"}
+
+
+def test_a_key_owned_by_another_lead_cannot_be_claimed(storage: LeadStorage) -> None:
+    storage.store("ld_a", [stored("e1")], ["email:jo@acme.io"])
+    with pytest.raises(IdentityConflict):
+        storage.store("ld_b", [stored("e2")], ["email:jo@acme.io"])
+    assert storage.load("ld_b", NOW) is None  # nothing of the refused write was kept
+
+
+def test_expired_events_are_not_loaded(storage: LeadStorage) -> None:
+    storage.store("ld_a", [stored("old", expires_in=timedelta(hours=1)), stored("kept")], [])
+    record = storage.load("ld_a", NOW + DAY)
+    assert record is not None and [e.event_id for e in record.events] == ["kept"]
+
+
+def test_saves_are_optimistic_and_open_the_outbox(storage: LeadStorage) -> None:
+    first = card("Demo Requested")
+    version = storage.save(LeadSave("ld_a", 0, first, None, NOW, keys=["user:a"], basis={"b": 1}))
+    assert version == 1
+    with pytest.raises(VersionConflict):
+        storage.save(LeadSave("ld_a", 0, first, None, NOW))
+    record = storage.get_lead("ld_a")
+    assert record is not None and record.card == first and record.keys == ["user:a"] and record.basis == {"b": 1}
+    assert record.sync_pending_since == NOW.isoformat() and record.tier_changed_at == first.scored_at.isoformat()
+    assert storage.pending_sync(older_than=NOW + timedelta(minutes=1)) == ["ld_a"]
+    assert storage.mark_written("ld_a", 0, {"visible": list(first.visible)}) is False  # an older version
+    assert storage.mark_written("ld_a", 1, {"visible": list(first.visible)}) is True
+    assert storage.pending_sync(older_than=NOW + timedelta(minutes=1)) == []
+    written = storage.get_lead("ld_a")
+    assert written is not None and written.crm == {"visible": list(first.visible)} and written.basis == {"b": 1}
+
+
+def test_tier_changes_are_recorded_newest_first(storage: LeadStorage) -> None:
+    warm, hot = card("Demo Requested"), card("Demo Requested", "Quote Requested", at=NOW + DAY)
+    storage.save(LeadSave("ld_a", 0, warm, None, NOW))
+    storage.save(LeadSave("ld_a", 1, hot, warm.visible, NOW + DAY, reason="quote"))
+    storage.save(LeadSave("ld_a", 2, hot, hot.visible, NOW + DAY))  # same tier: no record
+    changes = storage.tier_changes("ld_a")
+    assert [(c["from"], c["to"], c["reason"]) for c in changes] == [
+        ("warm", "hot", "quote"),
+        (None, "warm", changes[1]["reason"]),
+    ]
+    assert storage.list_by_tier("hot", 10)[0]["lead_id"] == "ld_a" and storage.list_by_tier("warm", 10) == []
+
+
+def test_due_leads_are_those_whose_next_change_has_come(storage: LeadStorage) -> None:
+    decaying = card("Demo Requested")
+    assert decaying.next_change_at is not None
+    storage.save(LeadSave("ld_a", 0, decaying, None, NOW, basis={"x": 1}))
+    storage.save(LeadSave("ld_b", 0, card(), None, NOW))  # nothing ahead: never due
+    assert list(storage.due_leads(decaying.next_change_at - timedelta(seconds=1))) == []
+    (due,) = storage.due_leads(decaying.next_change_at)
+    assert (due.lead_id, due.version, due.basis, due.visible) == ("ld_a", 1, {"x": 1}, decaying.visible)
+
+
+def test_a_merge_moves_events_and_keys_and_leaves_a_forwarding_address(storage: LeadStorage) -> None:
+    storage.store("ld_a", [stored("e1")], ["anon:x"])
+    storage.save(LeadSave("ld_a", 0, card("Demo Requested"), None, NOW, keys=["anon:x"]))
+    storage.store("ld_b", [stored("e2")], ["email:jo@acme.io"])
+    storage.merge("ld_a", "ld_b", ["anon:x"])
+    assert storage.merged_into("ld_a") == "ld_b"
+    assert storage.resolve(["anon:x"]) == {"anon:x": "ld_b"}
+    record = storage.load("ld_b", NOW)
+    assert record is not None and sorted(e.event_id for e in record.events) == ["e1", "e2"]
+    with pytest.raises(LeadMerged):
+        storage.store("ld_a", [stored("e3")], [])
+    assert [row["lead_id"] for row in storage.report_rows()] == []  # a forwarding address is no lead
+
+
+def test_a_deleted_lead_leaves_nothing(storage: LeadStorage) -> None:
+    storage.store("ld_a", [stored("e1")], ["hubspot:1"])
+    storage.save(LeadSave("ld_a", 0, card("Demo Requested"), None, NOW, keys=["hubspot:1", "email:jo@acme.io"]))
+    storage.delete_lead("ld_a")
+    assert storage.load("ld_a", NOW) is None and storage.get_lead("ld_a") is None
+    assert storage.resolve(["hubspot:1", "email:jo@acme.io"]) == {}
+
+
+def test_identities_learnt_later_join_the_lead_unless_owned(storage: LeadStorage) -> None:
+    storage.save(LeadSave("ld_a", 0, card(), None, NOW, keys=["email:jo@acme.io"]))
+    storage.store("ld_b", [stored("e1")], ["salesforce:00Q2"])
+    storage.remember_identity("ld_a", "salesforce:00Q1")
+    storage.remember_identity("ld_a", "salesforce:00Q2")  # owned by ld_b: left alone
+    record = storage.get_lead("ld_a")
+    assert record is not None and record.keys == ["email:jo@acme.io", "salesforce:00Q1"]
+    assert storage.resolve(["salesforce:00Q1", "salesforce:00Q2"]) == {
+        "salesforce:00Q1": "ld_a",
+        "salesforce:00Q2": "ld_b",
+    }
+
+
+def test_every_lead_is_reached_page_by_page_and_progress_is_kept(storage: LeadStorage) -> None:
+    for index in range(7):
+        storage.save(LeadSave(f"ld_{index}", 0, card(), None, NOW))
+    seen: list[str] = []
+    start = None
+    while True:
+        page, start = storage.scan_leads(start, page_size=3)
+        seen += page
+        if start is None:
+            break
+    assert sorted(seen) == [f"ld_{index}" for index in range(7)]
+    assert sorted(row["lead_id"] for row in storage.report_rows()) == sorted(seen)
+    assert storage.rules_progress() == {}
+    storage.save_rules_progress({"fingerprint": "f", "done": True})
+    assert storage.rules_progress() == {"fingerprint": "f", "done": True}
+    assert len(storage.get_leads(["ld_0", "ld_1", "ld_missing"])) == 2
