@@ -4,7 +4,8 @@ of fresh interpreters, alternated so machine noise hits both alike, run with the
 environment variables from .chalice/config.json.
 
 Lambda's init phase runs the handler module's imports, so `app` is the figure the target is about;
-the first request of each function then imports what its handler needs, shown for comparison."""
+the first invocation of each function then imports what its own trigger needs (FUNCTIONS: the
+real entry module and use case of each), shown for comparison."""
 
 from __future__ import annotations
 
@@ -22,11 +23,26 @@ from infra.stages import stage_environment
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 11
 FLOOR = "import chalice, boto3, pydantic"
-# What each Lambda function has imported by the end of its first invocation, for comparison.
+# What each Lambda function runs by the end of its first invocation, short of calling AWS or a CRM:
+# the handler's entry module and the use case the composition root builds for it (with a CRM
+# configured, so the writers and their HTTP client load as they do in production).
+_BUILD = (
+    "from chalicelib.bootstrap import Container; from chalicelib.settings import Settings; "
+    "parts = Container(Settings(hubspot_access_token='t', salesforce_instance_url='https://x.my.salesforce.com', "
+    "salesforce_access_token='t'))"
+)
+FUNCTIONS = {
+    "api": f"import app; from chalicelib.entrypoints import http; {_BUILD}; parts.lead_service; parts.rules(); "
+    "http.load_all(); [d.client.session for d in parts.directories.values()]",
+    "writeback": f"import app; from chalicelib.entrypoints import sqs; {_BUILD}; parts.writeback_service; "
+    "[w.client.session for w in parts.writers]",
+    "decay": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.scheduled_job; parts.rules()",
+}
 CASES = {
     "app (Lambda init, every function)": "import app",
-    "webhook path (API, first request)": "import app; import chalicelib.web; import chalicelib.service",
-    "write-back consumer (first batch)": "import app; import chalicelib.writeback, chalicelib.crm.hubspot",
+    "API function, first request": FUNCTIONS["api"],
+    "write-back function, first batch": FUNCTIONS["writeback"],
+    "decay function, first run": FUNCTIONS["decay"],
 }
 PROBE = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
 

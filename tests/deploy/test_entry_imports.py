@@ -1,0 +1,36 @@
+"""Each Lambda function loads only what its own trigger needs: measured on the same first-
+invocation paths `make bench` times (bench/cold_start.py FUNCTIONS), each in a fresh interpreter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bench.cold_start import FUNCTIONS
+
+RULES_ENGINE = ("chalicelib.domain.rules", "chalicelib.domain.compiled_rules", "chalicelib.domain.engagement", "yaml")
+NOT_LOADED = {
+    "init": ("chalicelib.entrypoints", "chalicelib.bootstrap", "chalicelib.domain", "chalicelib.storage", "pydantic"),
+    "api": ("chalicelib.crm", "chalicelib.writeback", "chalicelib.scheduled_job"),
+    "writeback": ("chalicelib.sources", "chalicelib.service", "chalicelib.scheduled_job", *RULES_ENGINE),
+    "decay": ("chalicelib.sources", "chalicelib.crm", "chalicelib.service", "chalicelib.writeback", "requests"),
+}
+PROBES = {"init": "import app", **FUNCTIONS}
+ENTRY = {"init": "app", "api": "chalicelib.entrypoints.http", "writeback": "chalicelib.entrypoints.sqs",
+         "decay": "chalicelib.entrypoints.schedule"}  # fmt: skip
+
+
+def loaded_modules(code: str) -> set[str]:
+    probe = f"{code}; import sys; print('\\n'.join(sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize("function", sorted(PROBES))
+def test_a_function_imports_only_its_own_path(function: str) -> None:
+    modules = loaded_modules(PROBES[function])
+    assert ENTRY[function] in modules
+    unexpected = sorted(m for m in modules if m.startswith(NOT_LOADED[function]))
+    assert unexpected == [], f"{function} loads {unexpected}"
