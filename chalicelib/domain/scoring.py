@@ -1,4 +1,7 @@
-"""score(profile, events, rules, now) -> ScoreCard: the one function every other layer calls."""
+"""Scoring in two steps: `score_basis(profile, events, rules)`, the part that does not depend on
+the time (what rescoring stores with the lead), then `card_from_basis(basis, rules, now)`, the card
+at a moment (what decay recomputes from the stored basis alone). `score` is both at once, for
+callers with the events at hand (tests, benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """One DynamoDB table through the low-level client: every call goes through `call`, which turns
 the SDK's errors into ours, and the paging, batch-get, batch-write and transaction helpers are
-written once here. Nothing outside `storage/` imports boto3 for DynamoDB."""
+written once here. Every DynamoDB call the service makes goes through this class."""
 
 from __future__ import annotations
 
