@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.domain import LeadEvent, Rules
+from chalicelib.domain import Identities, LeadEvent, Rules
 from chalicelib.domain.rules_loader import parse_rules
 from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
 
@@ -34,6 +34,18 @@ def event(event_type: str, ago: timedelta = timedelta(0), event_id: str | None =
         type=event_type,
         occurred_at=NOW - ago,
         properties=properties,
+    )
+
+
+def track(event_id: str, kind: str, ago: timedelta = timedelta(hours=1), **identities: str) -> LeadEvent:
+    """A tracking event as the Segment adapter makes it (an email event carries its message id)."""
+    return LeadEvent(
+        event_id=event_id,
+        source="segment",
+        type=kind,
+        occurred_at=NOW - ago,
+        identities=Identities(**identities),
+        properties={"message_id": event_id} if kind.startswith("Email") else {},
     )
 
 

@@ -4,7 +4,7 @@ identity races, TTL on read, DynamoDB's batch limits, and how many requests an e
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -16,23 +16,11 @@ from chalicelib.sources.base import Deletion, ParsedDelivery
 from chalicelib.storage.dynamodb import DynamoStorage
 from chalicelib.storage.port import StoredEvent
 from tests.conftest import TABLE
-
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+from tests.helpers import NOW, track
 
 
 def service() -> LeadService:
     return LeadService(DynamoStorage(TABLE), rules_loader())
-
-
-def track(event_id: str, kind: str, ago: timedelta = timedelta(hours=1), **identities: str) -> LeadEvent:
-    return LeadEvent(
-        event_id=event_id,
-        source="segment",
-        type=kind,
-        occurred_at=NOW - ago,
-        identities=Identities(**identities),
-        properties={"message_id": event_id} if kind.startswith("Email") else {},
-    )
 
 
 def delivery(*events: LeadEvent) -> ParsedDelivery:

@@ -19,7 +19,7 @@ from chalicelib.rescoring import score_lead
 from chalicelib.settings import Settings
 from chalicelib.sources.base import Deletion, ParsedDelivery, ProfileRef
 from chalicelib.storage.memory import InMemoryStorage
-from tests.helpers import NOW
+from tests.helpers import NOW, track
 
 DAY = timedelta(days=1)
 
@@ -60,17 +60,6 @@ class Contacts:
 @pytest.fixture
 def parts() -> Container:
     return Container(Settings(), storage=InMemoryStorage(), queue=Sent(), directories={}, backoff=lambda _: None)
-
-
-def track(event_id: str, kind: str, ago: timedelta = timedelta(hours=1), **identities: str) -> LeadEvent:
-    return LeadEvent(
-        event_id=event_id,
-        source="segment",
-        type=kind,
-        occurred_at=NOW - ago,
-        identities=Identities(**identities),
-        properties={"message_id": event_id} if kind.startswith("Email") else {},
-    )
 
 
 def ingest(parts: Container, *events: LeadEvent, deletions: Sequence[Deletion] = ()) -> Any:
