@@ -126,8 +126,8 @@ def test_single_message_routes_and_clock_skew(client) -> None:
          "batch[0].timestamp"),
         ("/v1/batch", {"nope": 1}, "batch"),
         # a skew correction outside the calendar (found by the fuzz test): a 400, not a 500
-        ("/v1/track", {"userId": "u", "event": "X", "timestamp": "9999-12-31T00:00:00Z", "sentAt": "0001-01-01T00:00:00Z"},
-         "sentAt"),
+        ("/v1/track", {"userId": "u", "event": "X", "timestamp": "9999-12-31T00:00:00Z",
+                       "sentAt": "0001-01-01T00:00:00Z"}, "sentAt"),
     ],
 )  # fmt: skip
 def test_malformed_tracking_calls_are_400(client, path: str, body: dict, field: str) -> None:
