@@ -108,6 +108,27 @@ def track_identify() -> Response:
     return http.ingest(_request(), "segment.identify")
 
 
+@app.route("/v1/screen", methods=["POST"], content_types=JSON)
+def track_screen() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "segment.screen")
+
+
+@app.route("/v1/group", methods=["POST"], content_types=JSON)
+def track_group() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "segment.group")
+
+
+@app.route("/v1/alias", methods=["POST"], content_types=JSON)
+def track_alias() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "segment.alias")
+
+
 # ----------------------------------------------------------------------- leads API (admin key)
 @app.route("/leads/{key}", methods=["GET"])
 @admin_only

@@ -152,7 +152,15 @@ class Container:
     def writeback_service(self) -> WritebackService:
         from chalicelib.writeback import WritebackService
 
-        return WritebackService(self.storage, self.queue, self.writers, self.notifier)
+        # The enricher builds the lead service (and loads the rules engine) only when a profile read
+        # arrives: a consumer that only writes scores back never imports it.
+        return WritebackService(
+            self.storage,
+            self.queue,
+            self.writers,
+            self.notifier,
+            enricher=lambda directory, ids, now: self.lead_service.enrich(directory, ids, now),
+        )
 
     @cached_property
     def scheduled_job(self) -> ScheduledJob:

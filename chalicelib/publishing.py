@@ -10,7 +10,7 @@ from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.tiers import is_mql
 from chalicelib.observability import logger
-from chalicelib.queue import MessageSink, NotifyMessage, SyncMessage, WritebackMessage
+from chalicelib.queue import EnrichMessage, MessageSink, NotifyMessage, SyncMessage, WritebackMessage
 from chalicelib.rescoring import Rescored
 
 
@@ -40,6 +40,12 @@ class ChangePublisher:
                     )
                 )
         self._send(messages)
+
+    def enrich(self, directory: str, record_ids: Sequence[str]) -> bool:
+        """Ask the consumer to read these records from the CRM (100 a message: one batch read each)."""
+        ids = sorted(set(record_ids))
+        chunks = [EnrichMessage(directory, tuple(ids[start : start + 100])) for start in range(0, len(ids), 100)]
+        return self._send(list(chunks))
 
     def requeue(self, lead_ids: Sequence[str]) -> int:
         """Outbox entries whose message was lost: queue them again (version 0: read the lead)."""

@@ -13,7 +13,15 @@ from chalicelib.errors import QueueUnavailable
 SEND_BATCH_LIMIT = 10
 MAX_VISIBILITY_SECONDS = 43_000  # SQS allows 12 h in all since receipt; keep a margin
 
-__all__ = ["NotifyMessage", "QueueMessage", "QueueUnavailable", "SyncMessage", "WritebackMessage", "WritebackQueue"]
+__all__ = [
+    "EnrichMessage",
+    "NotifyMessage",
+    "QueueMessage",
+    "QueueUnavailable",
+    "SyncMessage",
+    "WritebackMessage",
+    "WritebackQueue",
+]
 
 
 @dataclass(frozen=True)
@@ -45,12 +53,29 @@ class NotifyMessage:
         return {"kind": "notify", "lead_id": self.lead_id, "from": body.pop("from_tier"), **body}
 
 
-WritebackMessage = SyncMessage | NotifyMessage
+@dataclass(frozen=True)
+class EnrichMessage:
+    """Records a delivery named without their properties (a HubSpot `contact.creation`): the
+    consumer reads them from the CRM, off the webhook's clock, and the leads are rescored."""
+
+    directory: str  # the identity kind whose profile directory reads them: "hubspot"
+    record_ids: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "enrich", "directory": self.directory, "record_ids": list(self.record_ids)}
+
+
+WritebackMessage = SyncMessage | NotifyMessage | EnrichMessage
 
 
 def decode(body: dict[str, Any]) -> WritebackMessage | None:
     """The message a queue body carries; None when it is not one of ours (it is dead-lettered)."""
     lead_id, kind = body.get("lead_id"), body.get("kind")
+    if kind == "enrich":
+        ids = body.get("record_ids")
+        if isinstance(body.get("directory"), str) and isinstance(ids, list) and ids:
+            return EnrichMessage(str(body["directory"]), tuple(str(item) for item in ids))
+        return None
     if not isinstance(lead_id, str):
         return None
     try:

@@ -71,11 +71,6 @@ class LeadService:
         result = IngestResult(ignored=delivery.ignored)
         events = _unique(delivery.events)
         known = self.storage.resolve(key for event in events for key in event.identities.as_keys())
-        fetched = self._fetched_profiles(delivery, events, known)
-        if fetched:
-            events += fetched
-            known.update(self.storage.resolve(k for e in fetched for k in e.identities.as_keys() if k not in known))
-
         touched: list[str] = []
         for plan in plan_leads([event.identities.as_keys() for event in events], known):
             members = [events[index] for index in plan.signal_indexes]
@@ -88,13 +83,23 @@ class LeadService:
         for deletion in delivery.deletions:
             result.deleted += self._delete(deletion.identities.as_keys())
         self.publisher.publish(result.rescored)
+        for directory, record_ids in self._to_enrich(delivery, events, known).items():
+            self.publisher.enrich(directory, record_ids)
         return result
 
-    def _fetched_profiles(
+    def enrich(self, directory: str, record_ids: Sequence[str], now: datetime) -> IngestResult:
+        """Read records a delivery named without their properties, and ingest them as profile
+        events (from the queue: a webhook never waits for a CRM). Raises CrmUnavailable."""
+        reader = self.directories.get(directory)
+        if reader is None:
+            return IngestResult()
+        return self.ingest(ParsedDelivery(events=reader.read_profiles(sorted(set(record_ids)))), now)
+
+    def _to_enrich(
         self, delivery: ParsedDelivery, events: list[LeadEvent], known: dict[str, str]
-    ) -> list[LeadEvent]:
-        """One batch read per CRM for the records this delivery names but does not describe: those
-        it asks for, and those its events name that we do not know yet."""
+    ) -> dict[str, list[str]]:
+        """Per configured directory, the records this delivery names but does not describe: those
+        it asks for, and those its events name that we did not know before it."""
         wanted: dict[str, set[str]] = {}
         for ref in delivery.profiles_to_fetch:
             wanted.setdefault(ref.kind, set()).add(ref.record_id)
@@ -103,12 +108,7 @@ class LeadService:
                 named = ProfileRef.from_key(key)
                 if named is not None and named.kind == event.source and key not in known:
                     wanted.setdefault(named.kind, set()).add(named.record_id)
-        fetched: list[LeadEvent] = []
-        for kind, record_ids in sorted(wanted.items()):
-            directory = self.directories.get(kind)
-            if directory is not None:
-                fetched += directory.read_profiles(sorted(record_ids))
-        return fetched
+        return {kind: sorted(ids) for kind, ids in sorted(wanted.items()) if kind in self.directories}
 
     def _store(
         self,

@@ -16,9 +16,9 @@ from typing import Any
 
 from chalicelib.crm.base import CrmWriter, WriteRequest, WriteResult
 from chalicelib.crm.notify import Notifier
-from chalicelib.errors import CrmUnavailable
+from chalicelib.errors import CrmUnavailable, Unavailable
 from chalicelib.observability import logger
-from chalicelib.queue import NotifyMessage, QueueMessage, SyncMessage, WritebackQueue
+from chalicelib.queue import EnrichMessage, NotifyMessage, QueueMessage, SyncMessage, WritebackQueue
 from chalicelib.storage.port import LeadRecord, LeadStorage
 
 BACKOFF_BASE_SECONDS = 5.0
@@ -37,6 +37,11 @@ class WritebackReport:
     retried: dict[str, str] = field(default_factory=dict)
     dead_lettered: dict[str, str] = field(default_factory=dict)
     failed_message_ids: list[str] = field(default_factory=list)
+    enriched: int = 0  # records read from a CRM and ingested
+
+
+# (directory, record ids, now): read the records from the CRM and ingest them (LeadService.enrich)
+Enricher = Callable[[str, Sequence[str], datetime], object]
 
 
 class WritebackService:
@@ -47,27 +52,55 @@ class WritebackService:
         writers: Sequence[CrmWriter],
         notifier: Notifier | None = None,
         rng: Callable[[float, float], float] = random.uniform,
+        enricher: Enricher | None = None,
     ) -> None:
         self.storage = storage
         self.queue = queue
         self.writers = list(writers)
         self.notifier = notifier
         self.rng = rng
+        self.enricher = enricher
 
     def handle(self, messages: Sequence[QueueMessage], now: datetime) -> WritebackReport:
         report = WritebackReport()
         by_lead: dict[str, list[QueueMessage]] = {}
+        to_enrich: dict[str, list[tuple[QueueMessage, EnrichMessage]]] = {}
         for message in messages:
             decoded = message.message
             if isinstance(decoded, SyncMessage):
                 by_lead.setdefault(decoded.lead_id, []).append(message)
             elif isinstance(decoded, NotifyMessage):
                 self._notify(message, decoded, report)
+            elif isinstance(decoded, EnrichMessage):
+                to_enrich.setdefault(decoded.directory, []).append((message, decoded))
             else:
                 self.queue.dead_letter(message.body, "not a write-back message")
+        for directory, items in to_enrich.items():
+            self._enrich(directory, items, now, report)
         if by_lead:
             self._sync(by_lead, now, report)
         return report
+
+    def _enrich(
+        self, directory: str, items: list[tuple[QueueMessage, EnrichMessage]], now: datetime, report: WritebackReport
+    ) -> None:
+        """All of this batch's records of one CRM in one read (100 ids a call), then one ingest; if
+        the CRM or storage fails, every message of it is retried later with backoff."""
+        if self.enricher is None:
+            return
+        record_ids = sorted({record_id for _, item in items for record_id in item.record_ids})
+        try:
+            self.enricher(directory, record_ids, now)
+        except Unavailable as exc:
+            receive_count = max(message.receive_count for message, _ in items)
+            delay = backoff_seconds(receive_count, self.rng)
+            for message, _ in items:
+                self.queue.retry_later(message, delay)
+                report.failed_message_ids.append(message.message_id)
+            report.retried[f"enrich:{directory}"] = str(exc)
+            logger.warning("profile read retry", extra={"directory": directory, "delay_seconds": round(delay, 1)})
+            return
+        report.enriched += len(record_ids)
 
     def _sync(self, by_lead: dict[str, list[QueueMessage]], now: datetime, report: WritebackReport) -> None:
         records = self.storage.get_leads(list(by_lead))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .bounds import MAX_IDENTITY, bounded_event_id, bounded_properties, clean_text
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_TEXT = re.compile(r"-?\d{9,16}(\.\d+)?")
 ONE_US = timedelta(microseconds=1)
 
 
@@ -28,7 +32,8 @@ def as_utc(value: datetime) -> datetime:
 
 
 def parse_instant(value: Any) -> datetime | None:
-    """Accept ISO-8601 strings, datetimes and epoch seconds or milliseconds, as vendors send all three."""
+    """Accept ISO-8601 strings, datetimes, and epoch seconds or milliseconds as numbers or as
+    strings of digits (HubSpot's v1 contact JSON sends `"1597052179122"`), as vendors send them all."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -41,6 +46,8 @@ def parse_instant(value: Any) -> datetime | None:
         return datetime.fromtimestamp(seconds, tz=UTC)
     if isinstance(value, str):
         text = value.strip()
+        if _EPOCH_TEXT.fullmatch(text):
+            return parse_instant(float(text))
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         return as_utc(datetime.fromisoformat(text))
@@ -63,7 +70,7 @@ class Identities(BaseModel):
     def _normalise_email(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        value = value.strip().lower()
+        value = _identity(value).lower()
         return value or None
 
     @field_validator("hubspot_id", "salesforce_id", "user_id", "anonymous_id", mode="before")
@@ -71,8 +78,7 @@ class Identities(BaseModel):
     def _text(cls, value: Any) -> str | None:
         if value is None or isinstance(value, bool):
             return None
-        text = str(value).strip()
-        return text or None
+        return _identity(str(value)) or None
 
     def as_keys(self) -> list[str]:
         """Identity keys, `kind:value`, as `GET /leads/{key}` accepts them."""
@@ -98,6 +104,11 @@ class LeadEvent(BaseModel):
     identities: Identities = Field(default_factory=Identities)
     properties: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("event_id", mode="after")
+    @classmethod
+    def _bounded_id(cls, value: str) -> str:
+        return bounded_event_id(value)
+
     @field_validator("occurred_at", mode="before")
     @classmethod
     def _utc(cls, value: Any) -> datetime:
@@ -112,7 +123,7 @@ class LeadEvent(BaseModel):
         """Type the properties the engine computes with, so rules compare numbers and instants, not
         strings. A value that cannot be read as its type is dropped, not fatal: one odd property
         from a tracker must not lose the event (or its whole batch)."""
-        props = dict(value)
+        props = bounded_properties(value)
         if "sent_at" in props:
             props["sent_at"] = _or_none(parse_instant, props["sent_at"])
         if props.get("duration_seconds") is not None:
@@ -120,6 +131,14 @@ class LeadEvent(BaseModel):
         if props.get("message_id") is not None and not isinstance(props["message_id"], (dict, list)):
             props["message_id"] = str(props["message_id"])
         return props
+
+
+def _identity(text: str) -> str:
+    """An identity is a DynamoDB key: refuse one too long to be anybody's (the sender's 400)."""
+    text = clean_text(text.strip())
+    if len(text) > MAX_IDENTITY:
+        raise ValueError(f"an identity is at most {MAX_IDENTITY} characters")
+    return text
 
 
 def _or_none(parse: Any, value: Any) -> Any:

@@ -21,7 +21,15 @@ from chalicelib.errors import Unavailable
 from chalicelib.observability import count_events, logger
 from chalicelib.settings import Settings
 from chalicelib.sources import load_all
-from chalicelib.sources.base import IncomingRequest, PayloadTooLarge, SourceError, same
+from chalicelib.sources.base import (
+    IncomingRequest,
+    ParsedDelivery,
+    PayloadTooLarge,
+    SourceError,
+    bad_payload,
+    decoded_body,
+    same,
+)
 from chalicelib.sources.registry import Receiver
 
 Clock = Callable[[], datetime]
@@ -50,7 +58,7 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
     source = receiver.metric_source
     now = clock()  # one instant for the whole delivery: signature window, event times and scoring agree
     try:
-        delivery = receiver.receive(incoming(request, parts.settings, now), parts.settings)
+        delivery = _receive(receiver, incoming(request, parts.settings, now), parts.settings)
         result = parts.lead_service.ingest(delivery, now)
     except SourceError as exc:
         logger.info("delivery rejected", extra={"source": source, "result": exc.code, "status": exc.status})
@@ -59,7 +67,13 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
     except Unavailable as exc:
         logger.warning("dependency unavailable", extra={"source": source, "result": "retry", "reason": str(exc)})
         return _error(receiver, 503, exc.code, exc.advice)
-    for name, value in (("accepted", result.accepted), ("duplicate", result.duplicates), ("ignored", result.ignored)):
+    rejected = [{"field": item.field, "message": item.message} for item in delivery.rejected]
+    for name, value in (
+        ("accepted", result.accepted),
+        ("duplicate", result.duplicates),
+        ("ignored", result.ignored),
+        ("rejected", len(rejected)),
+    ):
         count_events(source, name, value)
     logger.info(
         "delivery ingested",
@@ -69,14 +83,31 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
             "accepted": result.accepted,
             "duplicates": result.duplicates,
             "ignored": result.ignored,
+            "rejected": len(rejected),
             "deleted": result.deleted,
             "lead_ids": result.lead_ids,
         },
     )
     if receiver.soap is not None:
         return Response(body=receiver.soap.ack, status_code=200, headers={"Content-Type": "text/xml; charset=utf-8"})
-    body = {"success": True, "accepted": result.accepted, "duplicates": result.duplicates, "ignored": result.ignored}
+    body: dict[str, Any] = {
+        "success": True,
+        "accepted": result.accepted,
+        "duplicates": result.duplicates,
+        "ignored": result.ignored,
+    }
+    if rejected:
+        body["rejected"] = rejected  # the messages of a batch that were not accepted, and why
     return Response(body=body, status_code=200)
+
+
+def _receive(receiver: Receiver, request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+    """The vendor module's verify-and-parse; a model it builds that does not validate (an identity
+    too long to be anyone's, say) is the sender's 400 too, never a 500."""
+    try:
+        return receiver.receive(request, settings)
+    except ValidationError as exc:
+        raise bad_payload(exc) from exc
 
 
 def incoming(request: Request, settings: Settings, now: datetime) -> IncomingRequest:
@@ -85,6 +116,7 @@ def incoming(request: Request, settings: Settings, now: datetime) -> IncomingReq
     if len(body) > settings.max_body_bytes:
         raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}")
     headers = {name.lower(): value for name, value in request.headers.items()}
+    body = decoded_body(body, headers.get("content-encoding"), settings.max_body_bytes)
     query = dict(request.query_params or {})
     return IncomingRequest(
         method=request.method,

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,20 +87,70 @@ class ProfileRef:
         return cls(kind, record_id) if record_id else None
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """One message of a batch that could not be accepted; the rest of the batch is."""
+
+    field: str
+    message: str
+
+
 @dataclass
 class ParsedDelivery:
     events: list[LeadEvent] = field(default_factory=list)
     deletions: list[Deletion] = field(default_factory=list)
     profiles_to_fetch: list[ProfileRef] = field(default_factory=list)
     ignored: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------- parsing
+MAX_JSON_DEPTH = 32  # real payloads nest under 10; deeper is hostile, and recursion is finite
+
+
 def parse_json(request: IncomingRequest) -> Any:
     try:
-        return json.loads(request.text())
+        data = json.loads(request.text())
     except json.JSONDecodeError as exc:
         raise BadPayload(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise BadPayload(f"body: JSON nested more than {MAX_JSON_DEPTH} deep") from exc
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        raise BadPayload(f"body: JSON nested more than {MAX_JSON_DEPTH} deep")
+    return data
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Iterative, so that checking depth cannot itself run out of stack."""
+    pending: list[tuple[Any, int]] = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def decoded_body(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """The body as the sender meant it: `Content-Encoding: gzip` (RudderStack's and other SDKs'
+    default) is inflated, never past `limit` bytes, so a small bomb cannot fill the memory."""
+    coding = (encoding or "identity").strip().lower()
+    if coding in ("", "identity"):
+        return body
+    if coding not in ("gzip", "x-gzip"):
+        raise BadPayload(f"Content-Encoding {coding!r} is not supported (gzip is)", field="Content-Encoding")
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise BadPayload("body is not valid gzip", field="Content-Encoding") from exc
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"the decompressed body is over the {limit}-byte limit")
+    if not inflater.eof:
+        raise BadPayload("body is truncated gzip", field="Content-Encoding")
+    return data
 
 
 def validate(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
@@ -107,10 +158,15 @@ def validate(model: type[BaseModel], data: Any, prefix: str = "") -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        path = ".".join(str(part) for part in first["loc"])
-        where = f"{prefix}.{path}" if prefix and path else (prefix or path)
-        raise BadPayload(f"{where or 'body'}: {first['msg']}", field=where or None) from exc
+        raise bad_payload(exc, prefix) from exc
+
+
+def bad_payload(exc: ValidationError, prefix: str = "") -> BadPayload:
+    """A pydantic failure as the sender's 400, naming the first bad field."""
+    first = exc.errors()[0]
+    path = ".".join(str(part) for part in first["loc"])
+    where = f"{prefix}.{path}" if prefix and path else (prefix or path)
+    return BadPayload(f"{where or 'body'}: {first['msg']}", field=where or None)
 
 
 def instant(value: Any, field: str, default: datetime) -> datetime:

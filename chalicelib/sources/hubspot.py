@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.events import EPOCH
@@ -82,17 +82,34 @@ def verify(request: IncomingRequest, secret: str, now: datetime, tolerance_secon
         raise Unauthorized(f"X-HubSpot-Signature ({version}) does not match")
 
 
+CONTACT_OBJECT_TYPE = "0-1"  # the generic format's objectTypeId for contacts
+
+
 class WebhookEvent(BaseModel):
+    """One Webhooks API event. Real deliveries name the type `subscriptionType`; HubSpot's own
+    documentation example names it `eventType`: either is accepted. The generic format
+    (`object.creation`, `object.propertyChange` ...) says which object in `objectTypeId`."""
+
     model_config = ConfigDict(extra="allow")
 
     eventId: int | str
-    subscriptionType: str = Field(min_length=1)
+    subscriptionType: str = Field(min_length=1, validation_alias=AliasChoices("subscriptionType", "eventType"))
     objectId: int | str
-    occurredAt: int
+    objectTypeId: str | None = None
+    occurredAt: int | float | str
     portalId: int | str | None = None
     propertyName: str | None = None
     propertyValue: Any = None
     changeSource: str | None = None
+
+    @property
+    def kind(self) -> str | None:
+        """`contact.creation` ...; None for another object type, which we acknowledge and ignore."""
+        kind = self.subscriptionType
+        family, _, action = kind.partition(".")
+        if family == "object":
+            return f"contact.{action}" if str(self.objectTypeId) == CONTACT_OBJECT_TYPE else None
+        return kind if family == "contact" else None
 
 
 def parse(request: IncomingRequest, own_property_prefix: str = "lead_") -> ParsedDelivery:
@@ -115,7 +132,7 @@ def _parse_webhook_events(data: list[Any], own_prefix: str) -> ParsedDelivery:
         contact_id = str(item.objectId)
         event_id = f"{item.portalId or 0}-{item.eventId}"  # HubSpot's dedup key is (portalId, eventId)
         occurred_at = instant(item.occurredAt, f"[{position}].occurredAt", EPOCH)
-        kind = item.subscriptionType
+        kind = item.kind
         if kind in ("contact.deletion", "contact.privacyDeletion"):
             delivery.deletions.append(Deletion(Identities(hubspot_id=contact_id), reason=kind))
         elif kind == "contact.creation":
@@ -146,8 +163,40 @@ def _workflow_event(data: dict[str, Any], request: IncomingRequest) -> LeadEvent
     updated = values.get("lastmodifieddate") or data.get("updatedAt")
     occurred_at = instant(updated, "properties.lastmodifieddate", request.received_at)
     patch = {PROPERTY_MAP[name]: value for name, value in values.items() if name in PROPERTY_MAP}
+    patch.setdefault("email", _profile_email(data))
+    for name, value in _company_facts(data).items():
+        patch.setdefault(name, value)
+    patch = {name: value for name, value in patch.items() if value not in (None, "")}
     digest = hashlib.sha256(request.body).hexdigest()[:24]  # a redelivered body is the same event
     return _profile_event(f"workflow-{contact_id}-{digest}", occurred_at, str(contact_id), patch)
+
+
+def _profile_email(data: dict[str, Any]) -> str | None:
+    """v1 contact JSON: the primary email is an identity, `identity-profiles[].identities[type=EMAIL]`."""
+    for profile in _objects(data.get("identity-profiles")):
+        for identity in _objects(profile.get("identities")):
+            if str(identity.get("type", "")).upper() == "EMAIL" and isinstance(identity.get("value"), str):
+                return str(identity["value"])
+    return None
+
+
+COMPANY_PROPERTY_MAP = {"name": "company", "numberofemployees": "company_size", "industry": "industry",
+                        "country": "country"}  # fmt: skip
+
+
+def _company_facts(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 contact JSON: the contact's company, `associated-company.properties` (the contact's own
+    properties win where both say something)."""
+    company = data.get("associated-company")
+    properties = company.get("properties") if isinstance(company, dict) else None
+    if not isinstance(properties, dict):
+        return {}
+    values = {name: _property_value(value) for name, value in properties.items()}
+    return {attribute: values[name] for name, attribute in COMPANY_PROPERTY_MAP.items() if name in values}
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _property_value(value: Any) -> Any:

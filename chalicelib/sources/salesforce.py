@@ -1,4 +1,6 @@
-"""Salesforce Outbound Messages: a SOAP 1.1 envelope with 1-100 Lead or Contact notifications.
+"""Salesforce Outbound Messages: a SOAP 1.1 envelope with 1-100 notifications. Lead and Contact
+notifications are scored; any other object's (an outbound message on Opportunity, say) is
+acknowledged and ignored, since a fault would make Salesforce resend it for 24 hours.
 
 Salesforce cannot sign outbound messages: the endpoint URL carries a secret `?token=` and the
 envelope's OrganizationId must be ours. The reply must be the exact Ack envelope, else Salesforce
@@ -10,6 +12,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
+
+import defusedxml.ElementTree as defused
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
@@ -96,7 +101,7 @@ def _notification(item: ET.Element, position: int, received_at: datetime, own_us
         raise BadPayload(f"Notification[{position}] needs an Id and an sObject", f"Notification[{position}]")
     object_type = (sobject.get(f"{{{XSI}}}type") or "").split(":")[-1]
     if object_type not in ("Lead", "Contact"):
-        raise BadPayload(f"Notification[{position}].sObject is {object_type or 'untyped'}, not Lead or Contact")
+        return None  # an Opportunity's (or any other object's) message: acknowledged, not scored
     fields = {child.tag.split("}")[-1]: (child.text or "").strip() for child in sobject}
     record_id = fields.get("Id")
     if not record_id:
@@ -119,12 +124,15 @@ def _notification(item: ET.Element, position: int, received_at: datetime, own_us
 
 
 def _xml(body: bytes) -> ET.Element:
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise BadPayload("DTDs and entities are not accepted")  # no entity expansion, ever
+    """defusedxml refuses any DTD (so no entity is ever expanded), in whatever encoding the document
+    declares, UTF-16 included."""
     try:
-        return ET.fromstring(body)
-    except ET.ParseError as exc:
+        root: ET.Element = defused.fromstring(body, forbid_dtd=True)
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+        raise BadPayload("DTDs and entities are not accepted") from exc
+    except (ET.ParseError, ValueError, LookupError) as exc:
         raise BadPayload(f"malformed XML: {exc}") from exc
+    return root
 
 
 def _text(element: ET.Element, path: str) -> str | None:

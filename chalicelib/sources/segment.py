@@ -1,5 +1,11 @@
-"""Segment / RudderStack tracking API: /v1/batch, /v1/track, /v1/page, /v1/identify (and group,
-alias, screen inside a batch). HTTP Basic auth with the write key as username, as the SDKs send it.
+"""Segment / RudderStack tracking API: /v1/batch, /v1/track, /v1/page, /v1/screen, /v1/identify,
+/v1/group and /v1/alias. The write key comes as HTTP Basic auth username (the SDKs) or as
+`writeKey` in the body (Segment's HTTP API). Bodies may be gzip-compressed (RudderStack's SDKs).
+
+A batch is validated message by message, as Segment does: the valid ones are stored, each invalid
+one is reported in the reply (`rejected`) and counted; only a body that is not JSON or too big
+fails the whole request. Identify traits are read at the top level (Segment) and in
+`context.traits` (RudderStack's SDKs put them there); a `name` trait fills first and last name.
 
 Event names are stored as sent ("Email Opened"): the rules file maps them to canonical types at
 scoring time, so a mapping added later applies to events already stored.
@@ -13,7 +19,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
@@ -23,7 +29,9 @@ from .base import (
     BadPayload,
     IncomingRequest,
     ParsedDelivery,
+    Rejection,
     Unauthorized,
+    bad_payload,
     instant,
     parse_json,
     require_secret,
@@ -53,9 +61,17 @@ TRAIT_MAP = {
 }
 
 
-def verify(request: IncomingRequest, write_key: str) -> None:
+def verify(request: IncomingRequest, write_key: str, body: Any = None) -> None:
+    """Basic auth if the request carries an Authorization header, else `writeKey` in `body`."""
     expected = require_secret(write_key, "tracking")
     header = request.header("authorization") or ""
+    if not header:
+        given = body.get("writeKey") if isinstance(body, dict) else None
+        if not isinstance(given, str) or not given:
+            raise Unauthorized("HTTP Basic auth with the write key as username (or writeKey in the body) is required")
+        if not same(expected, given):
+            raise Unauthorized("unknown write key")
+        return
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         raise Unauthorized("HTTP Basic auth with the write key as username is required")
@@ -72,9 +88,9 @@ class Message(BaseModel):
 
     type: str | None = None
     messageId: str | int | None = None
-    timestamp: str | None = None
-    originalTimestamp: str | None = None
-    sentAt: str | None = None
+    timestamp: str | int | float | None = None
+    originalTimestamp: str | int | float | None = None
+    sentAt: str | int | float | None = None
     userId: str | int | None = None
     anonymousId: str | int | None = None
     previousId: str | int | None = None
@@ -88,24 +104,47 @@ class Message(BaseModel):
 class Batch(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    batch: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_BATCH)
-    sentAt: str | None = None
+    batch: list[Any] = Field(min_length=1, max_length=MAX_BATCH)
+    sentAt: str | int | float | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
 
 
-def parse(request: IncomingRequest, kind: str) -> ParsedDelivery:
-    """`kind` is the route: batch, track, page or identify."""
-    data = parse_json(request)
-    if kind == "batch":
-        batch: Batch = validate(Batch, data)
-        raw_messages, sent_at = batch.batch, batch.sentAt
-    else:
-        raw_messages, sent_at = [data], None
+def parse(request: IncomingRequest, kind: str, data: Any = None) -> ParsedDelivery:
+    """`kind` is the route: batch, track, page, screen, identify, group or alias."""
+    data = parse_json(request) if data is None else data
+    if kind != "batch":
+        if not isinstance(data, dict):
+            raise BadPayload("body must be a JSON object", field="body")
+        return _deliver([(data, "")], None, {}, kind, request, per_message=False)
+    batch: Batch = validate(Batch, data)
+    messages = [(raw, f"batch[{position}]") for position, raw in enumerate(batch.batch)]
+    return _deliver(messages, batch.sentAt, batch.context, kind, request, per_message=True)
+
+
+def _deliver(
+    messages: list[tuple[Any, str]],
+    sent_at: Any,
+    batch_context: dict[str, Any],
+    kind: str,
+    request: IncomingRequest,
+    per_message: bool,
+) -> ParsedDelivery:
     delivery = ParsedDelivery()
-    for position, raw in enumerate(raw_messages):
-        prefix = f"batch[{position}]" if kind == "batch" else ""
-        message: Message = validate(Message, raw, prefix=prefix)
-        message_type = (message.type or ("" if kind == "batch" else kind)).lower()
-        event = _event(message, message_type, sent_at, request, raw, prefix)
+    for raw, prefix in messages:
+        try:
+            message: Message = validate(Message, raw, prefix=prefix)
+            if batch_context:
+                message.context = {**batch_context, **message.context}
+            message_type = (message.type or ("" if kind == "batch" else kind)).lower()
+            event = _event(message, message_type, sent_at, request, raw, prefix)
+        except (BadPayload, ValidationError) as exc:
+            rejection = bad_payload(exc, prefix) if isinstance(exc, ValidationError) else exc
+            if not per_message:
+                if isinstance(exc, ValidationError):
+                    raise rejection from exc
+                raise
+            delivery.rejected.append(Rejection(rejection.field or prefix, rejection.message))
+            continue
         if event is None:
             delivery.ignored += 1
         else:
@@ -117,11 +156,7 @@ def _event(
     message: Message, message_type: str, batch_sent_at: str | None, request: IncomingRequest, raw: Any, prefix: str
 ) -> LeadEvent | None:
     where = f"{prefix}." if prefix else ""
-    identities = Identities(
-        user_id=message.userId,
-        anonymous_id=message.anonymousId,
-        email=_email(message),
-    )
+    identities = _identities(where, user_id=message.userId, anonymous_id=message.anonymousId, email=_email(message))
     if message.userId is None and message.anonymousId is None:
         raise BadPayload(f"{where}userId or anonymousId is required", field=f"{where}userId")
     properties: dict[str, Any] = {}
@@ -138,28 +173,41 @@ def _event(
             properties["name"] = message.name
     elif message_type in ("identify", "group"):
         event_type = PROFILE_EVENT
-        properties = {"profile": _profile(message.traits, company_level=message_type == "group")}
+        traits = (
+            message.traits if message_type == "group" else {**_object(message.context.get("traits")), **message.traits}
+        )
+        properties = {"profile": _profile(traits, company_level=message_type == "group")}
     elif message_type == "alias":
         if message.previousId is None:
             raise BadPayload(f"{where}previousId: an alias call needs the previous id", field=f"{where}previousId")
         # The previous id may have been an anonymousId or an older userId: link both readings.
-        identities = Identities(user_id=message.userId, anonymous_id=str(message.previousId))
+        identities = _identities(where, user_id=message.userId, anonymous_id=str(message.previousId))
         event_type = "alias"
     else:
         return None
     occurred_at = _occurred_at(message, batch_sent_at, request.received_at, where)
     message_id = message.messageId or hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:32]
+    return LeadEvent(
+        event_id=str(message_id),
+        source=SOURCE,
+        type=event_type,
+        occurred_at=occurred_at,
+        identities=identities,
+        properties=properties,
+    )
+
+
+SPEC_NAMES = {"user_id": "userId", "anonymous_id": "anonymousId", "email": "traits.email"}
+
+
+def _identities(where: str, **values: Any) -> Identities:
+    """The message's identities; one that cannot be anybody's is the message's 400, named as sent."""
     try:
-        return LeadEvent(
-            event_id=str(message_id),
-            source=SOURCE,
-            type=event_type,
-            occurred_at=occurred_at,
-            identities=identities,
-            properties=properties,
-        )
-    except ValueError as exc:
-        raise BadPayload(f"{where}properties: {exc}", field=f"{where}properties") from exc
+        return Identities(**values)
+    except ValidationError as exc:
+        name = str(exc.errors()[0]["loc"][0])
+        field = f"{where}{SPEC_NAMES.get(name, name)}"
+        raise BadPayload(f"{field}: {exc.errors()[0]['msg']}", field=field) from exc
 
 
 def _occurred_at(message: Message, batch_sent_at: str | None, received_at: datetime, where: str) -> datetime:
@@ -207,6 +255,13 @@ def _profile(traits: dict[str, Any], company_level: bool) -> dict[str, Any]:
     profile = {
         TRAIT_MAP[name]: value for name, value in traits.items() if name in TRAIT_MAP and value not in (None, "")
     }
+    name = traits.get("name")
+    if isinstance(name, str) and name.strip():
+        # the reserved `name` trait is the full name; explicit first/last name traits win
+        first, _, last = name.strip().partition(" ")
+        profile.setdefault("first_name", first)
+        if last.strip():
+            profile.setdefault("last_name", last.strip())
     company = traits.get("company")
     if isinstance(company, dict):
         if company.get("name"):
@@ -227,9 +282,12 @@ def _profile(traits: dict[str, Any], company_level: bool) -> dict[str, Any]:
 def _receiver(kind: str) -> None:
     @register(f"segment.{kind}", route="tracking")
     def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
-        verify(request, settings.secret("events_write_key"))
-        return parse(request, kind)
+        # Parsed before verifying only when the key can only be in the body; nothing is stored
+        # either way until verification has passed.
+        body = parse_json(request) if not request.header("authorization") else None
+        verify(request, settings.secret("events_write_key"), body)
+        return parse(request, kind, body)
 
 
-for _kind in ("batch", "track", "page", "identify"):
+for _kind in ("batch", "track", "page", "screen", "identify", "group", "alias"):
     _receiver(_kind)

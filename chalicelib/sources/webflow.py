@@ -1,4 +1,9 @@
-"""Webflow form_submission webhooks: `x-webflow-signature` = hex(HMAC-SHA256(secret, timestamp + ":" + body))."""
+"""Webflow form_submission webhooks: `x-webflow-signature` = hex(HMAC-SHA256(secret, timestamp + ":" + body)).
+
+Two shapes: Data API v2 `{"triggerType": "form_submission", "payload": {"name", "siteId", "data",
+"submittedAt", "id", "formId", ...}}` and v1 `{"name", "site", "data", "d", "_id"}` (no trigger type:
+a v1 webhook is registered for one trigger).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.settings import Settings
 
@@ -53,11 +58,27 @@ class _Delivery(BaseModel):
     payload: _Payload
 
 
+class _V1Submission(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = ""
+    site: str | None = None
+    data: dict[str, Any]
+    d: str | None = None
+    id_: str | None = Field(default=None, alias="_id")
+
+    def as_payload(self) -> _Payload:
+        return _Payload(name=self.name, siteId=self.site, id=self.id_, submittedAt=self.d, data=self.data)
+
+
 def parse(request: IncomingRequest) -> ParsedDelivery:
-    delivery: _Delivery = validate(_Delivery, parse_json(request))
-    if delivery.triggerType != "form_submission":
-        return ParsedDelivery(ignored=1)
-    payload = delivery.payload
+    body = parse_json(request)
+    if isinstance(body, dict) and "triggerType" not in body and "payload" not in body:
+        payload = validate(_V1Submission, body).as_payload()
+    else:
+        delivery: _Delivery = validate(_Delivery, body)
+        if delivery.triggerType != "form_submission":
+            return ParsedDelivery(ignored=1)
+        payload = delivery.payload
     answers = [Answer(label=label, kind="text", value=value) for label, value in payload.data.items()]
     submission_id = payload.id or hashlib.sha256(request.body).hexdigest()[:32]
     return submission_delivery(

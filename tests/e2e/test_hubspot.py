@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 import pytest
@@ -13,7 +14,7 @@ from chalicelib.sources.base import IncomingRequest, Unauthorized
 from chalicelib.sources.hubspot import verify
 from local.signing import Signer
 from tests import signing
-from tests.conftest import SECRETS, TABLE, admin_get, json_body
+from tests.conftest import SECRETS, TABLE, admin_get, json_body, use_container
 
 PATH = "/webhooks/hubspot"
 
@@ -211,12 +212,30 @@ def test_behind_api_gateway_the_forwarded_scheme_and_host_are_signed(client) -> 
     assert client.http.post(PATH, body=body, headers=headers).status_code == 200
 
 
-def test_contacts_without_properties_are_read_from_hubspot_in_one_batch(client, httpserver, monkeypatch) -> None:
-    from tests.conftest import use_container
-
+def _hubspot_api(httpserver, monkeypatch) -> None:
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test-token")
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
     use_container()
+
+
+def _consume_queue(httpserver) -> Any:
+    """Run the queue consumer until the queue is empty (scores written back to the stand-in)."""
+    from chalicelib.writeback import WritebackReport
+    from tests.integration.crm_fakes import Worker
+
+    httpserver.expect_request("/crm/v3/objects/contacts/batch/update").respond_with_json({"status": "COMPLETE"})
+    total, worker = WritebackReport(), Worker()
+    for _ in range(5):
+        report = worker.poll()
+        total.enriched += report.enriched
+        total.failed_message_ids += report.failed_message_ids
+    return total
+
+
+def test_contacts_without_properties_are_read_from_hubspot_off_the_webhook(client, httpserver, monkeypatch) -> None:
+    """The webhook answers without calling HubSpot; the queue consumer reads the ten contacts in
+    one batch and the leads are rescored with what HubSpot knows."""
+    _hubspot_api(httpserver, monkeypatch)
     contacts = [
         {
             "id": str(1200 + n),
@@ -225,29 +244,30 @@ def test_contacts_without_properties_are_read_from_hubspot_in_one_batch(client, 
         }
         for n in range(10)
     ]
+    payload = [hubspot_event(1300 + n, "contact.creation", 1200 + n) for n in range(10)]
+    assert post(client, payload).status_code == 200
+    assert httpserver.log == []  # nothing outbound inside the webhook request
     httpserver.expect_oneshot_request(
         "/crm/v3/objects/contacts/batch/read", method="POST", headers={"Authorization": "Bearer pat-test-token"}
     ).respond_with_json({"status": "COMPLETE", "results": contacts})
-    payload = [hubspot_event(1300 + n, "contact.creation", 1200 + n) for n in range(10)]
-    assert post(client, payload).status_code == 200
+    report = _consume_queue(httpserver)
+    assert report.enriched == 10 and report.failed_message_ids == []
     httpserver.check_assertions()
-    requested = json.loads(httpserver.log[0][0].data)
+    (read,) = [request for request, _ in httpserver.log if request.path.endswith("/batch/read")]
+    requested = json.loads(read.data)
     assert sorted(item["id"] for item in requested["inputs"]) == [str(1200 + n) for n in range(10)]
     assert "jobtitle" in requested["properties"]
     lead = json_body(admin_get(client, "/leads/email:p3@initech.com"))
     assert lead["fit"] == 35 and lead["identities"] == ["email:p3@initech.com", "hubspot:1203"]
 
 
-def test_hubspot_api_down_is_503_and_nothing_is_stored(client, httpserver, monkeypatch) -> None:
-    from tests.conftest import use_container
-
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test-token")
-    monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
-    use_container()
-    httpserver.expect_request("/crm/v3/objects/contacts/batch/read").respond_with_data("busy", status=502)
-    response = post(client, [hubspot_event(1400, "contact.creation", 1401)])
-    assert response.status_code == 503
-    assert item_count() == 0  # HubSpot delivers again; the retry is the one that lands
+def test_hubspot_api_down_delays_the_profile_never_the_webhook(client, httpserver, monkeypatch) -> None:
+    _hubspot_api(httpserver, monkeypatch)
+    assert post(client, [hubspot_event(1400, "contact.creation", 1401)]).status_code == 200
+    httpserver.expect_oneshot_request("/crm/v3/objects/contacts/batch/read").respond_with_data("busy", status=502)
+    report = _consume_queue(httpserver)
+    assert report.enriched == 0 and len(report.failed_message_ids) == 1  # back on the queue, with backoff
+    assert json_body(admin_get(client, "/leads/hubspot:1401"))["fit"] == 0  # stored and scored meanwhile
 
 
 def test_secrets_are_required_not_optional(client, monkeypatch) -> None:

@@ -106,16 +106,23 @@ def test_wrong_token_or_org_is_401_with_a_soap_fault(client, path: str, body: st
         "<foo/>",
         envelope(),
         envelope(*[notification(str(n), f"00Q{n}") for n in range(101)]),
-        envelope(notification("1", "00Q1", "Account")),
         envelope("<Notification><Id>9</Id></Notification>"),
         '<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
     ],
-    ids=["not xml", "not an envelope", "no notifications", "101 notifications", "not a lead", "no sObject", "dtd"],
+    ids=["not xml", "not an envelope", "no notifications", "101 notifications", "no sObject", "dtd"],
 )
 def test_a_malformed_envelope_is_a_4xx_soap_fault(client, body: str) -> None:
     response = client.http.post(PATH, body=body, headers=XML_HEADERS)
     assert response.status_code == 400
     assert b"soapenv:Fault" in response.body
+    assert item_count() == 0
+
+
+def test_another_objects_message_is_acknowledged_and_ignored(client) -> None:
+    """An outbound message on Account or Opportunity: a fault would have Salesforce resend it for 24 hours."""
+    body = envelope(notification("1", "0015g00000A1", "Account"), notification("2", "0065g00000B2", "Opportunity"))
+    response = client.http.post(PATH, body=body, headers=XML_HEADERS)
+    assert response.status_code == 200 and is_ack(response.body.decode())
     assert item_count() == 0
 
 

@@ -14,7 +14,7 @@ import pytest
 from chalicelib.bootstrap import Container
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
-from chalicelib.queue import NotifyMessage, SyncMessage, WritebackMessage
+from chalicelib.queue import EnrichMessage, NotifyMessage, SyncMessage, WritebackMessage
 from chalicelib.rescoring import score_lead
 from chalicelib.settings import Settings
 from chalicelib.sources.base import Deletion, ParsedDelivery, ProfileRef
@@ -99,9 +99,10 @@ def test_a_deletion_removes_the_lead_and_its_identities(parts: Container) -> Non
     assert parts.lead_service.lead("email:jo@acme.io") is None
 
 
-def test_records_named_without_properties_are_read_in_one_batch_per_directory() -> None:
+def test_records_named_without_properties_are_read_later_in_one_batch_per_directory() -> None:
     contacts = Contacts({"7": {"email": "cto@initech.com", "job_title": "CTO", "company_size": 200}, "8": {}})
-    parts = Container(Settings(), storage=InMemoryStorage(), queue=Sent(), directories={"hubspot": contacts})
+    queue = Sent()
+    parts = Container(Settings(), storage=InMemoryStorage(), queue=queue, directories={"hubspot": contacts})
     profile_only = LeadEvent(
         event_id="c7",
         source="hubspot",
@@ -112,12 +113,17 @@ def test_records_named_without_properties_are_read_in_one_batch_per_directory() 
     )
     delivery = ParsedDelivery(events=[profile_only], profiles_to_fetch=[ProfileRef("hubspot", "8")])
     parts.lead_service.ingest(delivery, NOW)
+    assert contacts.reads == []  # never inside the delivery
+    (enrich,) = [message for message in queue.messages if isinstance(message, EnrichMessage)]
+    assert enrich == EnrichMessage("hubspot", ("7", "8"))
+    parts.lead_service.enrich(enrich.directory, enrich.record_ids, NOW)  # what the queue consumer does
     assert contacts.reads == [["7", "8"]]
     lead = parts.lead_service.lead("email:cto@initech.com")
     assert lead is not None and lead["identities"] == ["email:cto@initech.com", "hubspot:7"]
     assert lead["profile"]["job_title"] == "CTO"
+    queue.messages.clear()
     ingest(parts, LeadEvent(**{**profile_only.model_dump(), "event_id": "c7-again"}))
-    assert contacts.reads == [["7", "8"]]  # a contact we know is not read again
+    assert not any(isinstance(message, EnrichMessage) for message in queue.messages)  # known now: not read again
 
 
 def test_a_visible_change_is_published_and_entering_mql_is_announced(parts: Container) -> None:
