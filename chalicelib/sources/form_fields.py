@@ -23,7 +23,7 @@ _LABEL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("company_size", re.compile(r"company size|employees|team size|headcount|how (big|large)|size of")),
     ("first_name", re.compile(r"first[ _-]?name|given name|forename")),
     ("last_name", re.compile(r"last[ _-]?name|surname|family name")),
-    ("job_title", re.compile(r"job|title|role|position|what do you do")),
+    ("job_title", re.compile(r"job|title|role|position|occupation|what do you do")),
     ("company", re.compile(r"company|organi[sz]ation|business name|employer|account")),
     ("industry", re.compile(r"industry|sector|vertical")),
     ("country", re.compile(r"country|nation")),
@@ -40,6 +40,8 @@ _FORM_KINDS: list[tuple[re.Pattern[str], str, dict[str, str]]] = [
     (re.compile(r"webinar"), "webinar_registered", {}),
     (re.compile(r"trial|sign ?up|get started"), "trial_started", {}),
 ]
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+MAX_ANSWERS = 500  # a form has tens of fields; a body with 50,000 is read no further than this
 KNOWN_KINDS = {"demo_request", "quote_request", "content_download", "webinar_registered", "trial_started"}
 
 
@@ -53,7 +55,8 @@ class Answer:
 def attribute_for(answer: Answer) -> str | None:
     if "email" in answer.kind.lower():
         return "email"
-    label = answer.label.strip().lower().replace("_", " ")
+    # "fullName", "first_name" and "First Name" are the same label (flat JSON keys are often camelCase)
+    label = _CAMEL.sub(" ", answer.label.strip()).lower().replace("_", " ")
     for attribute, pattern in _LABEL_PATTERNS:
         if pattern.search(label):
             return attribute
@@ -107,6 +110,7 @@ def submission_delivery(
     extra_identities: dict[str, str] | None = None,
 ) -> ParsedDelivery:
     """The two events a submission makes: the profile it states and the engagement it is."""
+    answers = answers[:MAX_ANSWERS]
     profile = profile_from(answers)
     email = profile.get("email")
     identities = Identities(email=email, **(extra_identities or {}))
