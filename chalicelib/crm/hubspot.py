@@ -46,7 +46,7 @@ class HubSpotWriter:
             names["grade"]: card.grade,
         }
         if request.tier_changed_at:
-            properties[names["tier_changed_at"]] = request.tier_changed_at
+            properties[names["tier_changed_at"]] = hubspot_datetime(request.tier_changed_at)
         if request.hubspot_id:
             return {"id": request.hubspot_id, "properties": properties}
         if request.email:
@@ -130,6 +130,12 @@ class HubSpotWriter:
         now = self.clock()
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         return (midnight - now).total_seconds() + 300
+
+
+def hubspot_datetime(iso: str) -> str:
+    """HubSpot documents datetime property values as UTC ISO 8601 with milliseconds and `Z`."""
+    moment = datetime.fromisoformat(iso).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def _seconds(value: str | None) -> float | None:

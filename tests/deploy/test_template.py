@@ -121,6 +121,17 @@ def test_functions_have_memory_timeouts_and_the_crm_consumer_is_capped(packages:
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_json_bodies_reach_lambda_byte_for_byte(packages: dict[str, Path], stage: str) -> None:
+    """A gzip-compressed JSON body (RudderStack's SDKs) survives API Gateway only as a binary media
+    type; Chalice's own binary types stay the default, so no JSON reply is base64-encoded."""
+    api = resources(packages, stage)["RestAPI"]["Properties"]["DefinitionBody"]
+    assert {"application/json", "text/plain"} <= set(api["x-amazon-apigateway-binary-media-types"])
+    from app import app
+
+    assert "application/json" not in app.api.binary_types
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_outputs_give_every_vendor_its_url(packages: dict[str, Path], stage: str) -> None:
     outputs = template(packages, stage)["Outputs"]
     for output, path in SOURCES.items():

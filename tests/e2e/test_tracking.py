@@ -3,6 +3,7 @@ HTTP (chalice's local server), must just work; identify links earlier anonymous 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -156,3 +157,83 @@ def test_missing_auth_is_401_with_a_basic_challenge(client) -> None:
     response = client.http.post("/v1/track", body=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_gzip_bodies_behind_api_gateway(aws) -> None:
+    """API Gateway hands a binary media type to Lambda base64-encoded (isBase64Encoded); the
+    handler inflates the gzip body and the write key still verifies."""
+    import base64
+    import gzip
+
+    from app import app
+
+    message = {"type": "track", "userId": "u-gz", "event": "Demo Requested", "messageId": "gz-1"}
+    body = base64.b64encode(gzip.compress(json.dumps({"batch": [message]}).encode())).decode()
+    proxy_event = {
+        "resource": "/v1/batch",
+        "path": "/v1/batch",
+        "httpMethod": "POST",
+        "headers": {**signing.basic(), "Content-Type": "application/json", "Content-Encoding": "gzip", "Host": "x"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {"resourcePath": "/v1/batch", "httpMethod": "POST", "path": "/api/v1/batch",
+                           "requestId": "req-gz", "stage": "api"},
+        "body": body,
+        "isBase64Encoded": True,
+    }  # fmt: skip
+    response = app(proxy_event, None)
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["accepted"] == 1, response["body"]
+    assert not response.get("isBase64Encoded")  # the reply is plain JSON text
+
+
+def test_gzip_that_inflates_past_the_limit_is_413(client) -> None:
+    import gzip
+
+    bomb = gzip.compress(b'{"batch": [' + b" " * (8 * 1024 * 1024) + b"]}")
+    response = client.http.post("/v1/batch", body=bomb, headers={**signing.basic(), "Content-Encoding": "gzip"})
+    assert response.status_code == 413
+
+
+def test_the_rudderstack_sdk_unmodified_gzips_and_its_traits_count(live_url: str, client) -> None:
+    """rudder-sdk-python as it ships: gzip bodies to /v1/batch, identify traits in context.traits."""
+    from rudderstack.analytics.client import Client as RudderClient
+
+    errors: list = []
+    rudder = RudderClient(
+        SECRETS["EVENTS_WRITE_KEY"], host=live_url, sync_mode=True, max_retries=0,
+        on_error=lambda error, batch: errors.append(error),
+    )  # fmt: skip
+    assert rudder.gzip  # the SDK's default
+    rudder.page(anonymous_id="anon-r1", name="Pricing", properties={"url": "https://acme.example/pricing"})
+    rudder.track(anonymous_id="anon-r1", event="Demo Requested")
+    rudder.identify(
+        user_id="user-r1",
+        anonymous_id="anon-r1",
+        traits={"email": "rita@initech.com", "name": "Rita Moss", "title": "VP Marketing", "employees": 250},
+    )
+    assert errors == []
+    rita = json_body(admin_get(client, "/leads/email:rita@initech.com"))
+    assert rita["lead_id"] == json_body(admin_get(client, "/leads/anon:anon-r1"))["lead_id"]
+    assert (rita["profile"]["first_name"], rita["profile"]["last_name"]) == ("Rita", "Moss")
+    assert rita["profile"]["job_title"] == "VP Marketing" and rita["fit"] > 0
+    assert rita["engagement"] >= 50
+
+
+def test_the_rudderstack_sdk_batches_several_calls(live_url: str, client) -> None:
+    from rudderstack.analytics.client import Client as RudderClient
+
+    errors: list = []
+    rudder = RudderClient(
+        SECRETS["EVENTS_WRITE_KEY"], host=live_url, max_retries=0, upload_size=10, upload_interval=0.1,
+        on_error=lambda error, batch: errors.append(error),
+    )  # fmt: skip
+    for number in range(5):
+        rudder.track(user_id="user-r2", event="Email Opened", properties={"email_id": f"m-{number}"})
+    rudder.flush()
+    rudder.join()
+    assert errors == []
+    assert json_body(admin_get(client, "/leads/user:user-r2"))["card"]["contributions"][0]["count"] == 5

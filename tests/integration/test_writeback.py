@@ -3,6 +3,7 @@ rate limits, server errors, timeouts, partial failures, token refresh, dead lett
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,6 +55,7 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
         "lead_grade": "D",
         "lead_tier_changed_at": hubspot.contacts["101"]["lead_tier_changed_at"],
     }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", hubspot.contacts["101"]["lead_tier_changed_at"])
     lead = container().lead_service.lead("hubspot:101")
     assert lead["write_back"]["pending_since"] is None
     assert lead["write_back"]["last"]["visible"] == [50, "warm", "D"]
