@@ -8,17 +8,15 @@ table on every call, so on moto the figure would measure moto's table size, not 
 
 from __future__ import annotations
 
-import json
 import statistics
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
 from moto import mock_aws
 
 from bench.workload import fake_aws_credentials
+from bench.writeback_bench import CrmServer
 from chalicelib import bootstrap
 from chalicelib.queue import create_queues
 from chalicelib.settings import Settings
@@ -30,36 +28,10 @@ CRM_DELAY_SECONDS = 2.0
 SECRET = "bench-client-secret"
 
 
-class SlowHubSpot:
-    """Answers a contacts batch read after CRM_DELAY_SECONDS, counting the requests."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                owner.requests += 1
-                length = int(self.headers.get("Content-Length", 0))
-                ids = [item["id"] for item in json.loads(self.rfile.read(length) or b"{}").get("inputs", [])]
-                time.sleep(CRM_DELAY_SECONDS)
-                results = [{"id": i, "properties": {"email": f"c{i}@initech.com", "jobtitle": "VP"}} for i in ids]
-                data = json.dumps({"status": "COMPLETE", "results": results}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
+def contacts_read(path: str, body: Any) -> Any:
+    """A HubSpot contacts batch read: each id asked for comes back with an email and a title."""
+    ids = [item["id"] for item in body.get("inputs", [])]
+    return {"status": "COMPLETE", "results": [{"id": i, "properties": {"email": f"c{i}@initech.com"}} for i in ids]}
 
 
 def run() -> None:
@@ -68,7 +40,7 @@ def run() -> None:
     from app import app
 
     fake_aws_credentials()
-    crm = SlowHubSpot()
+    crm = CrmServer(contacts_read, delay=CRM_DELAY_SECONDS)
     with mock_aws():
         boto3.setup_default_session()
         create_queues(boto3.client("sqs"), "wb", "wb-dlq")
@@ -96,7 +68,7 @@ def run() -> None:
                 response = client.http.post("/webhooks/hubspot", body=body, headers=headers)
                 samples.append(time.perf_counter() - started)
                 assert response.status_code == 200, response.body
-        during_webhooks = crm.requests
+        during_webhooks = len(crm.calls)
         bootstrap.install(None)
     crm.stop()
     p50 = statistics.median(samples) * 1000

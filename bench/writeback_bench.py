@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,10 +42,17 @@ def bench_container(writers: list[CrmWriter] | None = None, with_queue: bool = T
     return Container(SETTINGS, writers=writers or [], queue=None)
 
 
-class CrmServer:
-    """A local HTTP server answering HubSpot batch updates and Salesforce composite calls."""
+def crm_reply(path: str, body: Any) -> Any:
+    """HubSpot batch updates and Salesforce composite calls, all successful."""
+    if "composite" in path:
+        return [{"id": record["id"], "success": True, "errors": []} for record in body["records"]]
+    return {"status": "COMPLETE", "results": []}
 
-    def __init__(self) -> None:
+
+class CrmServer:
+    """A local HTTP server standing in for the CRM: `reply(path, body)` after `delay` seconds."""
+
+    def __init__(self, reply: Callable[[str, Any], Any] = crm_reply, delay: float = 0.0) -> None:
         self.calls: list[tuple[float, str]] = []
         calls = self.calls
 
@@ -52,11 +60,8 @@ class CrmServer:
             def _answer(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 calls.append((time.perf_counter(), self.path))
-                if "composite" in self.path:
-                    reply: Any = [{"id": record["id"], "success": True, "errors": []} for record in body["records"]]
-                else:
-                    reply = {"status": "COMPLETE", "results": []}
-                data = json.dumps(reply).encode()
+                time.sleep(delay)
+                data = json.dumps(reply(self.path, body)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
