@@ -77,7 +77,9 @@ class Container:
         from chalicelib.http_client import JsonClient
         from chalicelib.sources.hubspot_contacts import HubSpotContacts
 
-        return {"hubspot": HubSpotContacts(JsonClient(self.settings.hubspot_api_base, token))}
+        rules = self.rules
+        client = JsonClient(self.settings.hubspot_api_base, token)
+        return {"hubspot": HubSpotContacts(client, lambda: rules().crm_activity)}
 
     @cached_property
     def writers(self) -> list[CrmWriter]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -67,8 +67,11 @@ class LeadService:
         self.rescorer = rescorer or Rescorer(storage, rules, backoff)
 
     # ---------------------------------------------------------------------------------- ingest
-    def ingest(self, delivery: ParsedDelivery, now: datetime) -> IngestResult:
+    def ingest(self, delivery: ParsedDelivery, now: datetime, read_records: bool = True) -> IngestResult:
+        """`read_records`: ask for the CRM records the delivery names but does not describe
+        (False for what was just read from the CRM)."""
         result = IngestResult(ignored=delivery.ignored)
+        delivery = self._read_or_fall_back(delivery)
         events = _unique(delivery.events)
         known = self.storage.resolve(key for event in events for key in event.identities.as_keys())
         touched: list[str] = []
@@ -83,8 +86,9 @@ class LeadService:
         for deletion in delivery.deletions:
             result.deleted += self._delete(deletion.identities.as_keys())
         self.publisher.publish(result.rescored)
-        for directory, record_ids in self._to_enrich(delivery, events, known).items():
-            self.publisher.enrich(directory, record_ids)
+        if read_records:
+            for directory, record_ids in self._to_enrich(delivery, events, known).items():
+                self.publisher.enrich(directory, record_ids)
         return result
 
     def enrich(self, directory: str, record_ids: Sequence[str], now: datetime) -> IngestResult:
@@ -93,7 +97,22 @@ class LeadService:
         reader = self.directories.get(directory)
         if reader is None:
             return IngestResult()
-        return self.ingest(ParsedDelivery(events=reader.read_profiles(sorted(set(record_ids)))), now)
+        return self.ingest(
+            ParsedDelivery(events=reader.read_profiles(sorted(set(record_ids)))), now, read_records=False
+        )
+
+    def _read_or_fall_back(self, delivery: ParsedDelivery) -> ParsedDelivery:
+        """Events that say less than their record: read the record instead when we can."""
+        if not delivery.unless_read:
+            return delivery
+        readable = [ref for ref, _ in delivery.unless_read if ref.kind in self.directories]
+        fallback = [event for ref, event in delivery.unless_read if ref.kind not in self.directories]
+        return replace(
+            delivery,
+            events=[*delivery.events, *fallback],
+            profiles_to_fetch=[*delivery.profiles_to_fetch, *readable],
+            unless_read=[],
+        )
 
     def _to_enrich(
         self, delivery: ParsedDelivery, events: list[LeadEvent], known: dict[str, str]

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .conditions import Regex, ValueTest
+from .crm_activity import CrmActivity
 from .decay import DecaySchedule
 from .profile import FIT_ATTRIBUTES, NUMERIC_ATTRIBUTES
 
@@ -242,6 +243,7 @@ class Rules(_Strict):
     engagement: Engagement = Field(default_factory=Engagement)
     tiers: Tiers
     grades: list[GradeBand] = Field(min_length=1)
+    crm_activity: CrmActivity = Field(default_factory=CrmActivity)
 
     # Filled by compiled_rules.compile_rules(): the compiled form lives with the rules object, so it is
     # built once per rules file, not per lead (and this module need not import the compiler).
@@ -273,6 +275,9 @@ class Rules(_Strict):
                 for name in test.list_names():
                     if name not in self.lists:
                         raise RulePathError((*at, "where", prop), f"list {name!r} is not defined under lists")
+        for path, event in self.crm_activity.event_references():
+            if event.casefold() not in self.engagement.event_types:
+                raise RulePathError(path, f"{event!r} is not a key of engagement.event_types ({known_types})")
         if self.grades[-1].min_fit is not None:
             raise RulePathError(("grades", len(self.grades) - 1), "the last grade takes no min_fit: it is the rest")
         previous = None

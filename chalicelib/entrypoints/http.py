@@ -17,6 +17,7 @@ from chalice.app import Request, Response
 from pydantic import ValidationError
 
 from chalicelib.bootstrap import container
+from chalicelib.domain.rules import Rules
 from chalicelib.errors import Unavailable
 from chalicelib.observability import count_events, logger
 from chalicelib.settings import Settings
@@ -58,7 +59,7 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
     source = receiver.metric_source
     now = clock()  # one instant for the whole delivery: signature window, event times and scoring agree
     try:
-        delivery = _receive(receiver, incoming(request, parts.settings, now), parts.settings)
+        delivery = _receive(receiver, incoming(request, parts.settings, now), parts.settings, parts.rules())
         result = parts.lead_service.ingest(delivery, now)
     except SourceError as exc:
         logger.info("delivery rejected", extra={"source": source, "result": exc.code, "status": exc.status})
@@ -101,11 +102,11 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
     return Response(body=body, status_code=200)
 
 
-def _receive(receiver: Receiver, request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+def _receive(receiver: Receiver, request: IncomingRequest, settings: Settings, rules: Rules) -> ParsedDelivery:
     """The vendor module's verify-and-parse; a model it builds that does not validate (an identity
     too long to be anyone's, say) is the sender's 400 too, never a 500."""
     try:
-        return receiver.receive(request, settings)
+        return receiver.receive(request, settings, rules)
     except ValidationError as exc:
         raise bad_payload(exc) from exc
 

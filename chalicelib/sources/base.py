@@ -102,6 +102,9 @@ class ParsedDelivery:
     profiles_to_fetch: list[ProfileRef] = field(default_factory=list)
     ignored: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    # Events that say less than the record would: used only when the record cannot be read (no
+    # directory for its kind); otherwise the record is read and says it all (same event ids).
+    unless_read: list[tuple[ProfileRef, LeadEvent]] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------- parsing

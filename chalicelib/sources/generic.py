@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from standardwebhooks.webhooks import Webhook
 
+from chalicelib.domain.rules import Rules
 from chalicelib.settings import Settings
 
 from .base import (
@@ -120,6 +121,6 @@ def _flat(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @register("generic", route="form")
-def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+def receive(request: IncomingRequest, settings: Settings, rules: Rules) -> ParsedDelivery:
     verify(request, settings.secret("forms_secret"), request.received_at, settings.signature_tolerance_seconds)
     return parse(request)

@@ -15,8 +15,10 @@ from urllib.parse import unquote
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from chalicelib.domain import Identities, LeadEvent
+from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.events import EPOCH
 from chalicelib.domain.profile import PROFILE_EVENT
+from chalicelib.domain.rules import Rules
 from chalicelib.settings import Settings
 
 from .base import (
@@ -35,6 +37,7 @@ from .base import (
     same,
     validate,
 )
+from .hubspot_activity import activity_events, is_activity, missing_context
 from .registry import register
 
 SOURCE = "hubspot"
@@ -52,7 +55,6 @@ PROPERTY_MAP = {
     "lifecyclestage": "lifecycle_stage",
     "hs_lead_status": "lead_status",
 }
-CONTACT_PROPERTIES = sorted(PROPERTY_MAP)
 
 
 def verify(request: IncomingRequest, secret: str, now: datetime, tolerance_seconds: int = 300) -> None:
@@ -112,45 +114,65 @@ class WebhookEvent(BaseModel):
         return kind if family == "contact" else None
 
 
-def parse(request: IncomingRequest, own_property_prefix: str = "lead_") -> ParsedDelivery:
+def parse(
+    request: IncomingRequest, own_property_prefix: str = "lead_", mapping: CrmActivity | None = None
+) -> ParsedDelivery:
+    mapping = mapping or CrmActivity()
     data = parse_json(request)
     if isinstance(data, list):
-        return _parse_webhook_events(data, own_property_prefix)
+        return _parse_webhook_events(data, own_property_prefix, mapping)
     if isinstance(data, dict):
-        return ParsedDelivery(events=[_workflow_event(data, request)])
+        return ParsedDelivery(events=_workflow_events(data, request, mapping))
     raise BadPayload("body must be a JSON array of webhook events or a workflow object")
 
 
-def _parse_webhook_events(data: list[Any], own_prefix: str) -> ParsedDelivery:
+def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity) -> ParsedDelivery:
     if not data:
         raise BadPayload("the event array is empty")
     if len(data) > 1000:
         raise BadPayload("more than 1000 events in one delivery")
+    items: list[WebhookEvent] = [validate(WebhookEvent, raw, prefix=f"[{index}]") for index, raw in enumerate(data)]
+    # A contact's properties changed together arrive as separate events of one delivery: each
+    # activity reads its context (the email's name, the URL) from the others.
+    changes: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if item.kind == "contact.propertyChange" and item.propertyName:
+            changes.setdefault(str(item.objectId), {})[item.propertyName] = item.propertyValue
     delivery = ParsedDelivery()
-    for position, raw in enumerate(data):
-        item: WebhookEvent = validate(WebhookEvent, raw, prefix=f"[{position}]")
+    to_read: set[str] = set()
+    for position, item in enumerate(items):
         contact_id = str(item.objectId)
         event_id = f"{item.portalId or 0}-{item.eventId}"  # HubSpot's dedup key is (portalId, eventId)
         occurred_at = instant(item.occurredAt, f"[{position}].occurredAt", EPOCH)
-        kind = item.kind
+        kind, name = item.kind, item.propertyName
         if kind in ("contact.deletion", "contact.privacyDeletion"):
             delivery.deletions.append(Deletion(Identities(hubspot_id=contact_id), reason=kind))
         elif kind == "contact.creation":
             delivery.events.append(_profile_event(event_id, occurred_at, contact_id, {}))
-            delivery.profiles_to_fetch.append(ProfileRef(SOURCE, contact_id))
-        elif kind == "contact.propertyChange" and item.propertyName:
-            if item.propertyName.startswith(own_prefix) or item.propertyName not in PROPERTY_MAP:
-                delivery.ignored += 1  # our own write-back (never loop) or a property we do not score on
-                continue
-            patch = {PROPERTY_MAP[item.propertyName]: item.propertyValue}
+            to_read.add(contact_id)
+        elif kind != "contact.propertyChange" or not name or name.startswith(own_prefix):
+            delivery.ignored += 1  # another object, or our own write-back (never loop)
+        elif name in PROPERTY_MAP:
+            patch = {PROPERTY_MAP[name]: item.propertyValue}
             delivery.events.append(_profile_event(event_id, occurred_at, contact_id, patch))
+        elif is_activity(name, mapping):
+            found = activity_events(contact_id, changes[contact_id], mapping, occurred_at, changed={name})
+            if missing_context({name}, changes[contact_id], mapping):
+                ref = ProfileRef(SOURCE, contact_id)
+                delivery.unless_read += [(ref, event) for event in found]
+            else:
+                delivery.events += found
+        elif name in mapping.hubspot_refresh:
+            to_read.add(contact_id)  # a counter grew: the contact's properties say what happened
         else:
-            delivery.ignored += 1
+            delivery.ignored += 1  # a property we do not score on
+    delivery.profiles_to_fetch += [ProfileRef(SOURCE, contact_id) for contact_id in sorted(to_read)]
     return delivery
 
 
-def _workflow_event(data: dict[str, Any], request: IncomingRequest) -> LeadEvent:
-    """A workflow body: {"id"/"objectId"/"vid", "properties": {...}} or the selected properties, flat."""
+def _workflow_events(data: dict[str, Any], request: IncomingRequest, mapping: CrmActivity) -> list[LeadEvent]:
+    """A workflow body: {"id"/"objectId"/"vid", "properties": {...}} or the selected properties,
+    flat; the profile it states and the activity its properties record."""
     properties = data.get("properties")
     if properties is None:
         properties = data
@@ -168,7 +190,9 @@ def _workflow_event(data: dict[str, Any], request: IncomingRequest) -> LeadEvent
         patch.setdefault(name, value)
     patch = {name: value for name, value in patch.items() if value not in (None, "")}
     digest = hashlib.sha256(request.body).hexdigest()[:24]  # a redelivered body is the same event
-    return _profile_event(f"workflow-{contact_id}-{digest}", occurred_at, str(contact_id), patch)
+    profile = _profile_event(f"workflow-{contact_id}-{digest}", occurred_at, str(contact_id), patch)
+    email = profile.identities.email
+    return [profile, *activity_events(str(contact_id), values, mapping, occurred_at, email=email)]
 
 
 def _profile_email(data: dict[str, Any]) -> str | None:
@@ -216,17 +240,21 @@ def _profile_event(event_id: str, occurred_at: datetime, contact_id: str, patch:
     )
 
 
-def contact_profile_event(contact: dict[str, Any]) -> LeadEvent:
-    """A contact read from the CRM API ({"id", "properties", "updatedAt"}) as a profile event."""
+def contact_events(contact: dict[str, Any], mapping: CrmActivity) -> list[LeadEvent]:
+    """A contact read from the CRM API ({"id", "properties", "updatedAt"}): its profile, and the
+    activity its properties record."""
     properties = contact.get("properties") or {}
+    if not isinstance(properties, dict):
+        properties = {}
     contact_id = str(contact["id"])
     updated = contact.get("updatedAt") or properties.get("lastmodifieddate")
     occurred_at = instant(updated, "updatedAt", EPOCH)
     patch = {PROPERTY_MAP[name]: value for name, value in properties.items() if name in PROPERTY_MAP}
-    return _profile_event(f"contact-{contact_id}-{updated}", occurred_at, contact_id, patch)
+    profile = _profile_event(f"contact-{contact_id}-{updated}", occurred_at, contact_id, patch)
+    return [profile, *activity_events(contact_id, properties, mapping, occurred_at, email=profile.identities.email)]
 
 
 @register("hubspot")
-def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+def receive(request: IncomingRequest, settings: Settings, rules: Rules) -> ParsedDelivery:
     verify(request, settings.secret("hubspot_client_secret"), request.received_at, settings.signature_tolerance_seconds)
-    return parse(request, settings.hubspot_property_prefix)
+    return parse(request, settings.hubspot_property_prefix, rules.crm_activity)

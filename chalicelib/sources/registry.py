@@ -7,11 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from chalicelib.domain.rules import Rules
 from chalicelib.settings import Settings
 
 from .base import IncomingRequest, ParsedDelivery
 
-Receive = Callable[[IncomingRequest, Settings], ParsedDelivery]
+# (request, settings, rules in force): the rules map vendor records to events (crm_activity)
+Receive = Callable[[IncomingRequest, Settings, Rules], ParsedDelivery]
 Route = Literal["own", "form", "tracking"]
 
 

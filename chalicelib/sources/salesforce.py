@@ -18,6 +18,7 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
+from chalicelib.domain.rules import Rules
 from chalicelib.settings import Settings
 
 from .base import BadPayload, IncomingRequest, ParsedDelivery, Unauthorized, instant, require_secret, same
@@ -145,6 +146,6 @@ def _fault(message: str, senders_fault: bool) -> str:
 
 
 @register("salesforce", soap=SoapReplies(ACK, _fault))
-def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+def receive(request: IncomingRequest, settings: Settings, rules: Rules) -> ParsedDelivery:
     verify_token(request, settings.secret("salesforce_webhook_token"))
     return parse(request, settings.salesforce_org_id, settings.salesforce_integration_user_id)

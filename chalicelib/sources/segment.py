@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
+from chalicelib.domain.rules import Rules
 from chalicelib.settings import Settings
 
 from .base import (
@@ -281,7 +282,7 @@ def _profile(traits: dict[str, Any], company_level: bool) -> dict[str, Any]:
 
 def _receiver(kind: str) -> None:
     @register(f"segment.{kind}", route="tracking")
-    def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+    def receive(request: IncomingRequest, settings: Settings, rules: Rules) -> ParsedDelivery:
         # Parsed before verifying only when the key can only be in the body; nothing is stored
         # either way until verification has passed.
         body = parse_json(request) if not request.header("authorization") else None

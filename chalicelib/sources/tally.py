@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.rules import Rules
 from chalicelib.settings import Settings
 
 from .base import IncomingRequest, ParsedDelivery, instant, parse_json, validate, verify_body_signature
@@ -75,6 +76,6 @@ def parse(request: IncomingRequest) -> ParsedDelivery:
 
 
 @register("tally", route="form")
-def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+def receive(request: IncomingRequest, settings: Settings, rules: Rules) -> ParsedDelivery:
     verify(request, settings.secret("tally_secret"))
     return parse(request)

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.rules import Rules
 from chalicelib.settings import Settings
 
 from .base import (
@@ -93,6 +94,6 @@ def parse(request: IncomingRequest) -> ParsedDelivery:
 
 
 @register("webflow", route="form")
-def receive(request: IncomingRequest, settings: Settings) -> ParsedDelivery:
+def receive(request: IncomingRequest, settings: Settings, rules: Rules) -> ParsedDelivery:
     verify(request, settings.secret("webflow_secret"), request.received_at, settings.signature_tolerance_seconds)
     return parse(request)
