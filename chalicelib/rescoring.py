@@ -58,6 +58,24 @@ def score_lead(record: LeadRecord, rules: Rules, now: datetime) -> tuple[Profile
     return profile, basis, card_from_basis(basis, rules, now, previous_tier=previous)
 
 
+def rescore_change(record: LeadRecord, rules: Rules, now: datetime, reason: str = "") -> LeadSave:
+    """What to save for `record` scored at `now`: card, basis, profile, keys and sales outcome."""
+    profile, basis, card = score_lead(record, rules, now)
+    keys = sorted(set(record.keys) | {key for event in record.events for key in event.identities.as_keys()})
+    return LeadSave(
+        lead_id=record.lead_id,
+        expected_version=record.version,
+        card=card,
+        before=record.card.visible if record.card else None,
+        now=now,
+        basis=basis.to_json(),
+        keys=keys,
+        profile_json=profile.model_dump_json(exclude_defaults=True),
+        reason=reason,
+        sales_outcome=_sales_outcome(record, profile, card, now),
+    )
+
+
 class Rescorer:
     def __init__(
         self, storage: LeadStorage, rules: Callable[[], Rules], backoff: Callable[[int], None] = jittered_backoff
@@ -73,26 +91,12 @@ class Rescorer:
             record = self.storage.load(lead_id, now) or LeadRecord(lead_id, 0, [], None)
             if record.merged_into:
                 return self.rescore(self.survivor(record.merged_into), now, reason)
-            profile, basis, card = score_lead(record, self.rules(), now)
-            keys = sorted(set(record.keys) | {key for event in record.events for key in event.identities.as_keys()})
-            before = record.card.visible if record.card else None
-            change = LeadSave(
-                lead_id=lead_id,
-                expected_version=record.version,
-                card=card,
-                before=before,
-                now=now,
-                basis=basis.to_json(),
-                keys=keys,
-                profile_json=profile.model_dump_json(exclude_defaults=True),
-                reason=reason,
-                sales_outcome=_sales_outcome(record, profile, card, now),
-            )
+            change = rescore_change(record, self.rules(), now, reason)
             try:
                 version = self.storage.save(change)
             except VersionConflict:
                 continue
-            return Rescored(lead_id, version, before, card)
+            return Rescored(lead_id, version, change.before, change.card)
         raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
 
     def survivor(self, lead_id: str) -> str:

@@ -15,9 +15,9 @@ from chalicelib.domain.profile import Profile
 from chalicelib.domain.retention import expires_at
 from chalicelib.domain.rules import Rules
 from chalicelib.publishing import ChangePublisher
-from chalicelib.rescoring import MAX_ATTEMPTS, Rescored, Rescorer, jittered_backoff
+from chalicelib.rescoring import MAX_ATTEMPTS, Rescored, Rescorer, jittered_backoff, rescore_change
 from chalicelib.sources.base import ParsedDelivery, ProfileRef
-from chalicelib.storage.port import IdentityConflict, LeadMerged, LeadStorage, StoredEvent
+from chalicelib.storage.port import IdentityConflict, LeadMerged, LeadRecord, LeadStorage, StoredEvent
 
 
 class ProfileDirectory(Protocol):
@@ -75,14 +75,21 @@ class LeadService:
         events = _unique(delivery.events)
         known = self.storage.resolve(key for event in events for key in event.identities.as_keys())
         touched: list[str] = []
+        created: list[Rescored] = []
         for plan in plan_leads([event.identities.as_keys() for event in events], known):
             members = [events[index] for index in plan.signal_indexes]
+            if plan.lead_id is None and not plan.merge_from:
+                new = self._create(members, plan.keys, now)
+                if new is not None:
+                    result.accepted += len(members)
+                    created.append(new)
+                    continue
             lead_id, stored, duplicates = self._store(members, plan.keys, plan.lead_id, plan.merge_from, known)
             result.accepted += stored
             result.duplicates += duplicates
             if stored or plan.merge_from or plan.lead_id is None:
                 touched.append(lead_id)
-        result.rescored = [self.rescorer.rescore(lead_id, now) for lead_id in dict.fromkeys(touched)]
+        result.rescored = created + [self.rescorer.rescore(lead_id, now) for lead_id in dict.fromkeys(touched)]
         for deletion in delivery.deletions:
             result.deleted += self._delete(deletion.identities.as_keys())
         self.publisher.publish(result.rescored)
@@ -128,6 +135,20 @@ class LeadService:
                 if named is not None and named.kind == event.source and key not in known:
                     wanted.setdefault(named.kind, set()).add(named.record_id)
         return {kind: sorted(ids) for kind, ids in sorted(wanted.items()) if kind in self.directories}
+
+    def _create(self, members: list[LeadEvent], keys: list[str], now: datetime) -> Rescored | None:
+        """A lead nobody knew: scored from the events in hand and written with them at once.
+        None when that is not possible (a key claimed meanwhile, too many events for one write)."""
+        rules = self.rules()
+        stored = [StoredEvent(event, expires_at(event, rules)) for event in members]
+        live = [item.event for item in stored if item.expires_at is None or item.expires_at > now]
+        lead_id = new_lead_id()
+        change = rescore_change(LeadRecord(lead_id, 0, list(keys), None, events=live), rules, now)
+        try:
+            version = self.storage.create(lead_id, stored, keys, change)
+        except IdentityConflict:
+            return None
+        return None if version is None else Rescored(lead_id, version, None, change.card)
 
     def _store(
         self,

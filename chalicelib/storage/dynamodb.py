@@ -93,6 +93,24 @@ class DynamoStorage:
             pending = [item for index, item in enumerate(chunk) if index not in dropped] + rest
         return StoreResult(stored, duplicates)
 
+    def create(
+        self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave
+    ) -> int | None:
+        """A lead seen for the first time: its identity claims, events and first card in one
+        transaction (one request for a new lead instead of four). None when that does not fit in
+        one transaction: store and rescore it the usual way. Raises IdentityConflict (nothing
+        written) when a key was claimed meanwhile."""
+        claims = [self._claim(lead_id, key) for key in claim_keys]
+        writes = [*claims, *(self._event_put(lead_id, item) for item in events), *self.leads.writes(change)]
+        if len(writes) > TRANSACTION_LIMIT:
+            return None
+        failed = self.table.transact(writes)
+        if failed is None:
+            return change.expected_version + 1
+        if any(index < len(claims) for index in failed):
+            raise IdentityConflict(lead_id)
+        return None  # a fresh lead id cannot hold events or a card: let the usual path sort it out
+
     def _claim(self, lead_id: str, key: str) -> Item:
         return {
             "Put": {

@@ -26,21 +26,27 @@ class LeadItems:
     def save(self, change: LeadSave) -> int:
         """An UpdateItem, so the write-back consumer's attributes survive; with a tier change, a
         transaction that also records it."""
+        writes = self.writes(change)
+        try:
+            if len(writes) > 1:
+                self.table.call("transact_write_items", TransactItems=writes)
+            else:
+                self.table.call("update_item", **writes[0]["Update"])
+        except (ConditionFailed, TransactionCancelled) as exc:
+            raise VersionConflict(change.lead_id) from exc
+        return change.expected_version + 1
+
+    def writes(self, change: LeadSave) -> list[Item]:
+        """The save as transaction items: the conditional update, and the tier change's record."""
         version = change.expected_version + 1
         values = {"version": n(version), "lead_id": s(change.lead_id), **_card_attributes(change.card)}
         values.update(_optional_attributes(change))
         index_values, removed = _index_attributes(change)
         values.update(index_values)
-        update = self._conditional_update(change.lead_id, change.expected_version, values, removed)
-        try:
-            if change.tier_changed:
-                tier_change = self._tier_change_put(change, version)
-                self.table.call("transact_write_items", TransactItems=[{"Update": update}, {"Put": tier_change}])
-            else:
-                self.table.call("update_item", **update)
-        except (ConditionFailed, TransactionCancelled) as exc:
-            raise VersionConflict(change.lead_id) from exc
-        return version
+        writes = [{"Update": self._conditional_update(change.lead_id, change.expected_version, values, removed)}]
+        if change.tier_changed:
+            writes.append({"Put": self._tier_change_put(change, version)})
+        return writes
 
     def _conditional_update(self, lead_id: str, expected_version: int, values: Item, removed: list[str]) -> Item:
         """SET `values`, REMOVE `removed`, if the item is still at `expected_version` (0: new)."""

@@ -81,6 +81,15 @@ class InMemoryStorage:
                     stored.append(item.event.event_id)
             return StoreResult(stored, duplicates)
 
+    def create(
+        self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave
+    ) -> int | None:
+        with self._lock:
+            if lead_id in self.leads or lead_id in self.events:
+                return None
+            self.store(lead_id, events, claim_keys)
+            return self.save(change)
+
     def load(self, lead_id: str, now: datetime) -> LeadRecord | None:
         with self._lock:
             lead = self.leads.get(lead_id)

@@ -120,6 +120,13 @@ class LeadStorage(Protocol):
         LeadMerged or IdentityConflict when the lead or a key changed hands meanwhile."""
         ...
 
+    def create(
+        self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave
+    ) -> int | None:
+        """A new lead's claims, events and first card at once; None when it cannot be done in one
+        write (the caller stores and rescores as usual). Raises IdentityConflict, writing nothing."""
+        ...
+
     def remember_identity(self, lead_id: str, key: str) -> None: ...
 
     def merge(self, source_lead: str, target_lead: str, keys: Iterable[str] = ()) -> None: ...

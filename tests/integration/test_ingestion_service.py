@@ -42,7 +42,9 @@ def test_a_single_event_costs_at_most_four_dynamodb_requests(aws) -> None:
     assert aws.count <= 4, aws.calls
     aws.reset()
     svc.ingest(delivery(track("e2", "Demo Requested", user_id="brand-new")), NOW)
-    assert aws.count <= 4, aws.calls
+    # a lead seen for the first time: resolve, then one transaction with its events and first card
+    assert aws.calls == ["BatchGetItem", "TransactWriteItems"], aws.calls
+    assert card_of(svc, "user:brand-new").engagement == 50
 
 
 def test_a_batch_of_100_events_for_10_leads_rescores_each_lead_once(aws) -> None:
@@ -52,7 +54,8 @@ def test_a_batch_of_100_events_for_10_leads_rescores_each_lead_once(aws) -> None
     outcome = svc.ingest(delivery(*events), NOW)
     assert outcome.accepted == 100
     assert sorted(len([r for r in outcome.rescored if r.lead_id == lead]) for lead in outcome.lead_ids) == [1] * 10
-    assert aws.calls.count("Query") == 10  # one read per lead: each rescored once
+    # ten new leads: each scored from the events in hand and written in one transaction, never read
+    assert aws.calls.count("Query") == 0 and aws.calls.count("TransactWriteItems") == 10, aws.calls
     assert aws.count / 100 <= 2, aws.calls
     assert card_of(svc, "user:u3").engagement == 10 * 5
 
@@ -134,13 +137,23 @@ def test_a_key_claimed_by_a_concurrent_first_delivery_joins_that_lead(aws) -> No
     original_store = repository.store
     raced = []
 
-    def store_after_someone_else_claimed(lead_id, events, claim_keys):
+    original_create = repository.create
+
+    def someone_else_claims_first() -> None:
         if not raced:
             raced.append(True)
             service().ingest(delivery(track("other", "Email Opened", email="new@acme.io")), NOW)
+
+    def store_after_someone_else_claimed(lead_id, events, claim_keys):
+        someone_else_claims_first()
         return original_store(lead_id, events, claim_keys)
 
+    def create_after_someone_else_claimed(lead_id, events, claim_keys, change):
+        someone_else_claims_first()
+        return original_create(lead_id, events, claim_keys, change)
+
     repository.store = store_after_someone_else_claimed
+    repository.create = create_after_someone_else_claimed  # a new lead's first write is create()
     svc.ingest(delivery(track("mine", "Demo Requested", email="new@acme.io")), NOW)
     lead_ids = {item["lead_id"]["S"] for item in _items() if item["pk"]["S"].startswith("ID#")}
     assert len(lead_ids) == 1

@@ -160,3 +160,32 @@ def test_every_lead_is_reached_page_by_page_and_progress_is_kept(storage: LeadSt
     storage.save_rules_progress({"fingerprint": "f", "done": True})
     assert storage.rules_progress() == {"fingerprint": "f", "done": True}
     assert len(storage.get_leads(["ld_0", "ld_1", "ld_missing"])) == 2
+
+
+def test_a_new_lead_is_created_with_its_events_and_card_at_once(storage: LeadStorage) -> None:
+    first = card("Demo Requested")
+    change = LeadSave("ld_new", 0, first, None, NOW, keys=["user:n"], reason="new")
+    assert storage.create("ld_new", [stored("e1"), stored("e2")], ["user:n"], change) == 1
+    record = storage.load("ld_new", NOW)
+    assert record is not None and record.version == 1 and record.card == first
+    assert sorted(event.event_id for event in record.events) == ["e1", "e2"]
+    assert storage.resolve(["user:n"]) == {"user:n": "ld_new"}
+    assert [item["to"] for item in storage.tier_changes("ld_new")] == [first.tier]
+    assert storage.pending_sync(older_than=NOW + DAY) == ["ld_new"]  # the outbox entry is open
+
+
+def test_creating_a_lead_whose_key_is_taken_writes_nothing(storage: LeadStorage) -> None:
+    storage.store("ld_a", [stored("e1")], ["email:jo@acme.io"])
+    change = LeadSave("ld_b", 0, card("Demo Requested"), None, NOW)
+    with pytest.raises(IdentityConflict):
+        storage.create("ld_b", [stored("e9")], ["user:b", "email:jo@acme.io"], change)
+    assert storage.load("ld_b", NOW) is None
+    assert storage.resolve(["user:b", "email:jo@acme.io"]) == {"email:jo@acme.io": "ld_a"}
+
+
+def test_a_lead_too_large_for_one_transaction_is_left_to_the_usual_path(aws) -> None:
+    storage = DynamoStorage(TABLE)  # DynamoDB's transactions hold 100 items at most
+    change = LeadSave("ld_big", 0, card("Demo Requested"), None, NOW)
+    events = [stored(f"e{index}") for index in range(120)]
+    assert storage.create("ld_big", events, ["user:big"], change) is None
+    assert storage.load("ld_big", NOW) is None
