@@ -18,7 +18,7 @@ from bench.workload import fake_aws_credentials
 from chalicelib.bootstrap import Container
 from chalicelib.crm.base import CrmWriter
 from chalicelib.crm.hubspot import HubSpotWriter
-from chalicelib.crm.salesforce import SalesforceAuth, SalesforceWriter
+from chalicelib.crm.salesforce import SalesforceAuth, SalesforceSession, SalesforceWriter
 from chalicelib.domain import Identities, LeadEvent, Profile, card_from_basis, score_basis
 from chalicelib.entrypoints.sqs import poll_once
 from chalicelib.http_client import JsonClient
@@ -103,7 +103,9 @@ def crm_calls_per_1000() -> tuple[int, int]:
     results = []
     for writer in (
         HubSpotWriter(JsonClient(crm.url, "token")),
-        SalesforceWriter(SalesforceAuth(crm.url, "token"), {"score": "S__c", "tier": "T__c", "grade": "G__c"}),
+        SalesforceWriter(
+            SalesforceSession(SalesforceAuth(crm.url, "token")), {"score": "S__c", "tier": "T__c", "grade": "G__c"}
+        ),
     ):
         with mock_aws():  # a fresh account each: a lead already written is (rightly) not written again
             boto3.setup_default_session()

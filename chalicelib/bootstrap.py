@@ -20,12 +20,15 @@ from chalicelib.settings import Settings
 if TYPE_CHECKING:
     from chalicelib.crm.base import CrmWriter
     from chalicelib.crm.notify import Notifier
+    from chalicelib.crm_import import CrmImport
     from chalicelib.domain.rules import Rules
     from chalicelib.publishing import ChangePublisher
     from chalicelib.queue import WritebackQueue
     from chalicelib.rescoring import Rescorer
+    from chalicelib.salesforce_session import SalesforceSession
     from chalicelib.scheduled_job import ScheduledJob
     from chalicelib.service import LeadService, ProfileDirectory
+    from chalicelib.sources.record_pages import RecordReader
     from chalicelib.storage.port import LeadStorage
     from chalicelib.writeback import WritebackService
 
@@ -70,16 +73,66 @@ class Container:
 
     @cached_property
     def directories(self) -> Mapping[str, ProfileDirectory]:
-        """Profile directories by identity kind: HubSpot contacts, when a token is configured."""
-        token = self.settings.secret("hubspot_access_token")
-        if not token:
-            return {}
-        from chalicelib.http_client import JsonClient
-        from chalicelib.sources.hubspot_contacts import HubSpotContacts
-
+        """Record readers by kind, for the CRMs with API access: HubSpot contacts, Salesforce
+        campaign members (whose campaign's Type an outbound message cannot carry)."""
         rules = self.rules
-        client = JsonClient(self.settings.hubspot_api_base, token)
-        return {"hubspot": HubSpotContacts(client, lambda: rules().crm_activity)}
+        found: dict[str, ProfileDirectory] = {}
+        token = self.settings.secret("hubspot_access_token")
+        if token:
+            from chalicelib.http_client import JsonClient
+            from chalicelib.sources.hubspot_contacts import HubSpotContacts
+
+            client = JsonClient(self.settings.hubspot_api_base, token)
+            found["hubspot"] = HubSpotContacts(client, lambda: rules().crm_activity)
+        session = self.salesforce_session
+        if session is not None:
+            from chalicelib.sources.salesforce import MEMBER_DIRECTORY
+            from chalicelib.sources.salesforce_members import SalesforceCampaignMembers
+
+            found[MEMBER_DIRECTORY] = SalesforceCampaignMembers(session, lambda: rules().crm_activity)
+        return found
+
+    @cached_property
+    def record_readers(self) -> dict[str, RecordReader]:
+        """The CRMs whose records can be imported and reconciled: those with API access."""
+        from chalicelib.sources.crm_calls import CrmCalls, RateLimit, hubspot_quota, salesforce_quota
+
+        settings = self.settings
+        readers: dict[str, RecordReader] = {}
+        mapping = self.rules().crm_activity
+        token = settings.secret("hubspot_access_token")
+        if token:
+            from chalicelib.http_client import JsonClient
+            from chalicelib.sources.hubspot_import import HubSpotContactReader
+
+            client = JsonClient(settings.hubspot_api_base, token, read_timeout=20.0)
+            limit = RateLimit(settings.hubspot_requests_per_10s, 10.0)
+            readers["hubspot"] = HubSpotContactReader(CrmCalls(client, limit, hubspot_quota, "HubSpot"), mapping)
+        session = self.salesforce_session
+        if session is not None:
+            from chalicelib.sources.salesforce_import import SalesforceRecordReader
+
+            calls = CrmCalls(session, RateLimit(25, 1.0), salesforce_quota, "Salesforce")
+            readers["salesforce"] = SalesforceRecordReader(calls, mapping)
+        return readers
+
+    @cached_property
+    def salesforce_session(self) -> SalesforceSession | None:
+        settings = self.settings
+        sf_token, sf_secret = settings.secret("salesforce_access_token"), settings.secret("salesforce_client_secret")
+        if not settings.salesforce_instance_url or not (sf_token or (settings.salesforce_client_id and sf_secret)):
+            return None
+        from chalicelib.salesforce_session import SalesforceAuth, SalesforceSession
+
+        auth = SalesforceAuth(settings.salesforce_instance_url, sf_token, settings.salesforce_client_id, sf_secret)
+        return SalesforceSession(auth)
+
+    @cached_property
+    def crm_import(self) -> CrmImport:
+        from chalicelib.crm_import import CrmImport
+
+        service = self.lead_service
+        return CrmImport(self.storage, service.ingest, service.would_score)
 
     @cached_property
     def writers(self) -> list[CrmWriter]:
@@ -92,17 +145,16 @@ class Container:
 
             client = JsonClient(settings.hubspot_api_base, token, read_timeout=10.0)
             writers.append(HubSpotWriter(client, settings.hubspot_property_prefix))
-        sf_token, sf_secret = settings.secret("salesforce_access_token"), settings.secret("salesforce_client_secret")
-        if settings.salesforce_instance_url and (sf_token or (settings.salesforce_client_id and sf_secret)):
-            from chalicelib.crm.salesforce import SalesforceAuth, SalesforceWriter
+        session = self.salesforce_session
+        if session is not None:
+            from chalicelib.crm.salesforce import SalesforceWriter
 
-            auth = SalesforceAuth(settings.salesforce_instance_url, sf_token, settings.salesforce_client_id, sf_secret)
             fields = {
                 "score": settings.salesforce_score_field,
                 "tier": settings.salesforce_tier_field,
                 "grade": settings.salesforce_grade_field,
             }
-            writers.append(SalesforceWriter(auth, fields))
+            writers.append(SalesforceWriter(session, fields))
         if not writers:
             from chalicelib.crm.dry_run import DryRunWriter
 

@@ -31,3 +31,15 @@ class CrmUnavailable(Unavailable):
 
     code = "crm_unavailable"
     advice = "the CRM did not answer; deliver again later"
+
+
+class QuotaExhausted(CrmUnavailable):
+    """The CRM's daily API quota is spent (HubSpot's DAILY policy, Salesforce's
+    REQUEST_LIMIT_EXCEEDED): stop, keep the cursor, and go on after `retry_after` seconds."""
+
+    code = "crm_quota_exhausted"
+    advice = "the CRM's daily API limit is spent; continue after it resets"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

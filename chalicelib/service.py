@@ -4,6 +4,7 @@ the write-back publisher), never on an adapter; the scoring itself is the pure d
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -186,6 +187,17 @@ class LeadService:
         for lead_id in sorted(set(known.values())):
             self.storage.delete_lead(lead_id, keys)
         return len(set(known.values()))
+
+    def would_score(self, events: Sequence[LeadEvent], now: datetime) -> Counter[str]:
+        """The tiers these events would give the leads they name, storing nothing (a dry run)."""
+        rules = self.rules()
+        plans = plan_leads([event.identities.as_keys() for event in events], {})
+        tiers: Counter[str] = Counter()
+        for plan in plans:
+            members = [events[index] for index in plan.signal_indexes]
+            change = rescore_change(LeadRecord("dry-run", 0, list(plan.keys), None, events=members), rules, now)
+            tiers[change.card.tier] += 1
+        return tiers
 
     def rescore(self, lead_id: str, now: datetime, reason: str = "") -> Rescored:
         return self.rescorer.rescore(lead_id, now, reason)

@@ -11,8 +11,11 @@ import urllib.parse
 from typing import Any
 
 from chalicelib.http_client import CrmUnavailable, JsonClient, JsonResponse
+from chalicelib.salesforce_session import SalesforceAuth, SalesforceSession
 
 from .base import WRITTEN, WriteRequest, WriteResult, retry_all
+
+__all__ = ["SalesforceAuth", "SalesforceSession", "SalesforceWriter"]
 
 BATCH_LIMIT = 200
 API_VERSION = "v60.0"
@@ -22,52 +25,19 @@ TRANSIENT = {"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE
 NOT_FOUND = {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "NOT_FOUND", "INVALID_ID_FIELD"}
 
 
-class SalesforceAuth:
-    """The org's session: a static token, or one from the client-credentials flow, refreshed on the
-    writer's one HTTP client (the token endpoint is on the same My Domain host)."""
-
-    def __init__(self, instance_url: str, access_token: str = "", client_id: str = "", client_secret: str = "") -> None:
-        self.instance_url = instance_url.rstrip("/")
-        self.token = access_token
-        self.client_id = client_id
-        self.client_secret = client_secret
-
-    @property
-    def can_refresh(self) -> bool:
-        return bool(self.client_id and self.client_secret)
-
-    def refresh(self, client: JsonClient) -> str:
-        """OAuth 2.0 client credentials: POST {my-domain}/services/oauth2/token."""
-        client.base_url, client.token = self.instance_url, ""
-        form = {"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.client_secret}
-        response = client.request("POST", "/services/oauth2/token", form=form)
-        if response.status != 200 or not isinstance(response.body, dict) or "access_token" not in response.body:
-            raise CrmUnavailable(f"Salesforce token endpoint answered {response.status}")
-        self.token = str(response.body["access_token"])
-        self.instance_url = str(response.body.get("instance_url", self.instance_url)).rstrip("/")
-        return self.token
-
-
 class SalesforceWriter:
     name = "salesforce"
 
-    def __init__(self, auth: SalesforceAuth, fields: dict[str, str], read_timeout: float = 10.0) -> None:
-        self.auth = auth
+    def __init__(self, session: SalesforceSession, fields: dict[str, str]) -> None:
+        self.session = session
         self.fields = fields
-        self.client = JsonClient(auth.instance_url, auth.token, read_timeout=read_timeout)
+
+    @property
+    def client(self) -> JsonClient:
+        return self.session.client
 
     def request(self, method: str, path: str, payload: Any = None) -> JsonResponse:
-        if not self.auth.token and self.auth.can_refresh:
-            self.auth.refresh(self.client)
-        response = self._call(method, path, payload)
-        if response.status == 401 and self.auth.can_refresh and "INVALID_SESSION_ID" in str(response.body):
-            self.auth.refresh(self.client)  # once: a second 401 is reported, not looped on
-            response = self._call(method, path, payload)
-        return response
-
-    def _call(self, method: str, path: str, payload: Any) -> JsonResponse:
-        self.client.base_url, self.client.token = self.auth.instance_url, self.auth.token
-        return self.client.request(method, path, payload)
+        return self.session.request(method, path, payload)
 
     def write(self, requests: list[WriteRequest]) -> dict[str, WriteResult]:
         results: dict[str, WriteResult] = {}

@@ -34,11 +34,17 @@ def consume_writebacks(
 
 
 def poll_once(
-    queue: WritebackQueue, service: WritebackService, now: datetime, wait_seconds: int = 1
+    queue: WritebackQueue, service: WritebackService, now: datetime, wait_seconds: int = 1, batch_size: int = 1000
 ) -> WritebackReport:
-    """What the Lambda event source does, for local mode: receive, handle, delete what succeeded
-    (failures stay in the queue, hidden until their retry time)."""
+    """What the Lambda event source does, for local mode: gather a batch (up to `batch_size`, as
+    the event source batches up to 1000 within its window, so the CRM gets full batch calls),
+    handle it, delete what succeeded (failures stay in the queue, hidden until their retry time)."""
     messages = queue.receive(max_messages=10, wait_seconds=wait_seconds)
+    while messages and len(messages) < batch_size:
+        more = queue.receive(max_messages=10, wait_seconds=0)
+        if not more:
+            break
+        messages += more
     if not messages:
         return WritebackReport()
     report = service.handle(messages, now)

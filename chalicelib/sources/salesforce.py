@@ -1,6 +1,11 @@
 """Salesforce Outbound Messages: a SOAP 1.1 envelope with 1-100 notifications. Lead and Contact
-notifications are scored; any other object's (an outbound message on Opportunity, say) is
-acknowledged and ignored, since a fault would make Salesforce resend it for 24 hours.
+notifications are profile changes; CampaignMember, Task and Event ones are engagement, as the
+rules' `crm_activity.salesforce` maps them (salesforce_activity.py). Any other object's (an
+outbound message on Opportunity, say) is acknowledged and ignored, since a fault would make
+Salesforce resend it for 24 hours.
+
+An outbound message carries only the object's own fields, so a CampaignMember's campaign Type
+is not in it: with API access the member is read (with `Campaign.Type`) off the webhook.
 
 Salesforce cannot sign outbound messages: the endpoint URL carries a secret `?token=` and the
 envelope's OrganizationId must be ours. The reply must be the exact Ack envelope, else Salesforce
@@ -17,12 +22,16 @@ import defusedxml.ElementTree as defused
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from chalicelib.domain import Identities, LeadEvent
+from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.profile import PROFILE_EVENT
 from chalicelib.domain.rules import Rules
 from chalicelib.settings import Settings
 
-from .base import BadPayload, IncomingRequest, ParsedDelivery, Unauthorized, instant, require_secret, same
+from .base import BadPayload, IncomingRequest, ParsedDelivery, ProfileRef, Unauthorized, instant, require_secret, same
 from .registry import SoapReplies, register
+from .salesforce_activity import calendar_event, campaign_member_event, task_event
+
+MEMBER_DIRECTORY = "salesforce_member"  # reads CampaignMembers with their campaign's Type
 
 SOURCE = "salesforce"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -74,7 +83,9 @@ def _same_org(expected: str, given: str) -> bool:
     return bool(expected) and same(expected[:15], given[:15])
 
 
-def parse(request: IncomingRequest, org_id: str, integration_user_id: str = "") -> ParsedDelivery:
+def parse(
+    request: IncomingRequest, org_id: str, integration_user_id: str = "", mapping: CrmActivity | None = None
+) -> ParsedDelivery:
     root = _xml(request.body)
     notifications = root.find(f"{{{SOAP_ENV}}}Body/{{{OUTBOUND}}}notifications")
     if root.tag != f"{{{SOAP_ENV}}}Envelope" or notifications is None:
@@ -86,36 +97,69 @@ def parse(request: IncomingRequest, org_id: str, integration_user_id: str = "") 
     if not 1 <= len(items) <= MAX_NOTIFICATIONS:
         raise BadPayload(f"an outbound message carries 1 to 100 notifications, not {len(items)}", "Notification")
     delivery = ParsedDelivery()
+    mapping = mapping or CrmActivity()
     for position, item in enumerate(items):
-        event = _notification(item, position, request.received_at, integration_user_id)
-        if event is None:
-            delivery.ignored += 1
-        else:
-            delivery.events.append(event)
+        _notification(item, position, request.received_at, integration_user_id, mapping, delivery)
     return delivery
 
 
-def _notification(item: ET.Element, position: int, received_at: datetime, own_user: str) -> LeadEvent | None:
+def _notification(
+    item: ET.Element,
+    position: int,
+    received_at: datetime,
+    own_user: str,
+    mapping: CrmActivity,
+    delivery: ParsedDelivery,
+) -> None:
     notification_id = _text(item, f"{{{OUTBOUND}}}Id")
     sobject = item.find(f"{{{OUTBOUND}}}sObject")
     if not notification_id or sobject is None:
         raise BadPayload(f"Notification[{position}] needs an Id and an sObject", f"Notification[{position}]")
     object_type = (sobject.get(f"{{{XSI}}}type") or "").split(":")[-1]
-    if object_type not in ("Lead", "Contact"):
-        return None  # an Opportunity's (or any other object's) message: acknowledged, not scored
     fields = {child.tag.split("}")[-1]: (child.text or "").strip() for child in sobject}
-    record_id = fields.get("Id")
-    if not record_id:
+    if object_type not in ("Lead", "Contact", "CampaignMember", "Task", "Event"):
+        delivery.ignored += 1  # an Opportunity's (or any other object's) message: acknowledged, not scored
+        return
+    if not fields.get("Id"):
         raise BadPayload(f"Notification[{position}].sObject has no sf:Id", f"Notification[{position}].sObject.Id")
     if own_user and fields.get("LastModifiedById", "")[:15] == own_user[:15]:
-        return None  # our own write-back: never loop
-    patch: dict[str, Any] = {attribute: fields[name] for name, attribute in FIELD_MAP.items() if name in fields}
-    if fields.get("IsConverted", "").lower() == "true":
+        delivery.ignored += 1  # our own write-back: never loop
+        return
+    found: LeadEvent | None
+    if object_type in ("Lead", "Contact"):
+        when = instant(fields.get("LastModifiedDate"), f"Notification[{position}].LastModifiedDate", received_at)
+        found = record_profile_event(fields, object_type, when, event_id=notification_id)
+    elif object_type == "CampaignMember":
+        # Without the campaign's Type only type-less entries can match: read the member if we can.
+        guess = campaign_member_event(fields, None, mapping, received_at)
+        if guess is not None:
+            delivery.unless_read.append((ProfileRef(MEMBER_DIRECTORY, fields["Id"]), guess))
+        else:
+            delivery.profiles_to_fetch.append(ProfileRef(MEMBER_DIRECTORY, fields["Id"]))
+        return
+    elif object_type == "Task":
+        found = task_event(fields, mapping, received_at)
+    else:
+        found = calendar_event(fields, mapping, received_at)
+    if found is None:
+        delivery.ignored += 1  # an open task, an activity on an Account: not a lead's engagement
+    else:
+        delivery.events.append(found)
+
+
+def record_profile_event(
+    fields: dict[str, Any], object_type: str, occurred_at: datetime, event_id: str | None = None
+) -> LeadEvent:
+    """A Lead's or Contact's fields as a profile event (by default one per record version)."""
+    record_id = str(fields["Id"])
+    patch: dict[str, Any] = {
+        attribute: fields[name] for name, attribute in FIELD_MAP.items() if fields.get(name) not in (None, "")
+    }
+    if str(fields.get("IsConverted", "")).lower() == "true":
         patch["lifecycle_stage"] = "converted"
-    occurred_at = instant(fields.get("LastModifiedDate"), f"Notification[{position}].LastModifiedDate", received_at)
     email = patch.get("email") or None
     return LeadEvent(
-        event_id=notification_id,
+        event_id=event_id or f"{object_type.lower()}-{record_id}-{fields.get('LastModifiedDate', '')}",
         source=SOURCE,
         type=PROFILE_EVENT,
         occurred_at=occurred_at,
@@ -148,4 +192,5 @@ def _fault(message: str, senders_fault: bool) -> str:
 @register("salesforce", soap=SoapReplies(ACK, _fault))
 def receive(request: IncomingRequest, settings: Settings, rules: Rules) -> ParsedDelivery:
     verify_token(request, settings.secret("salesforce_webhook_token"))
-    return parse(request, settings.salesforce_org_id, settings.salesforce_integration_user_id)
+    org, own_user = settings.salesforce_org_id, settings.salesforce_integration_user_id
+    return parse(request, org, own_user, rules.crm_activity)

@@ -227,6 +227,12 @@ class DynamoStorage:
     def save_rules_progress(self, progress: dict[str, Any]) -> None:
         self.leads.save_rules_progress(progress)
 
+    def job_state(self, name: str) -> dict[str, Any]:
+        return self.leads.job_state(name)
+
+    def save_job_state(self, name: str, state: dict[str, Any]) -> None:
+        self.leads.save_job_state(name, state)
+
     def scan_leads(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]:
         return self.leads.scan_ids(start_key, page_size)
 

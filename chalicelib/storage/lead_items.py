@@ -210,6 +210,17 @@ class LeadItems:
         item = {"pk": s(META_PK), "sk": s("RULES"), "data": s(json.dumps(progress))}
         self.table.call("put_item", TableName=self.table.name, Item=item)
 
+    def job_state(self, name: str) -> dict[str, Any]:
+        response = self.table.call(
+            "get_item", TableName=self.table.name, Key={"pk": s(META_PK), "sk": s(f"JOB#{name}")}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return json.loads(item["data"]["S"]) if item else {}
+
+    def save_job_state(self, name: str, state: dict[str, Any]) -> None:
+        item = {"pk": s(META_PK), "sk": s(f"JOB#{name}"), "data": s(json.dumps(state))}
+        self.table.call("put_item", TableName=self.table.name, Item=item)
+
     def scan_ids(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]:
         """One page of lead ids (all leads, whatever their tier); the key to resume from, or None."""
         request = {

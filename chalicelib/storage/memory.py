@@ -228,6 +228,12 @@ class InMemoryStorage:
     def save_rules_progress(self, progress: dict[str, Any]) -> None:
         self.meta["rules"] = json.loads(json.dumps(progress))
 
+    def job_state(self, name: str) -> dict[str, Any]:
+        return dict(json.loads(json.dumps(self.meta.get(f"job:{name}", {}))))
+
+    def save_job_state(self, name: str, state: dict[str, Any]) -> None:
+        self.meta[f"job:{name}"] = json.loads(json.dumps(state))
+
     def scan_leads(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]:
         with self._lock:
             lead_ids = sorted(self.leads)
