@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from . import backtest_cmd, crm_cmd, decay_cmd, rules_cmd
+from . import backtest_cmd, crm_cmd, decay_cmd, import_cmd, rules_cmd
 
 if TYPE_CHECKING:
     from chalicelib.bootstrap import Container
@@ -21,6 +21,7 @@ def main(argv: Sequence[str] | None = None, parts: Container | None = None) -> i
     rules_cmd.register(commands)
     crm_cmd.register(commands)
     decay_cmd.register(commands)
+    import_cmd.register(commands)
     backtest_cmd.register(commands)
     args = parser.parse_args(argv)
     args.parts = parts

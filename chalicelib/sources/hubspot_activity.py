@@ -2,7 +2,7 @@
 
 A contact's activity lives in date properties that HubSpot overwrites with the latest occurrence
 (`hs_email_last_open_date`, `recent_conversion_date` ...). Each date seen becomes one event whose
-id is the event type and the date, so a webhook, the import and the reconciliation that all see
+id is the contact, the event type and the date, so a webhook, the import and the reconciliation that all see
 the same date store it once; `first_conversion_date` and `recent_conversion_date` on a contact
 with one conversion are the same event too. Sibling properties give the context: the form's
 name, the email's name (the message key, so "then +N" counts per email), the page's URL.
@@ -45,7 +45,7 @@ def activity_events(
         event_id, occurred_at, event_type, properties = found
         events.append(
             LeadEvent(
-                event_id=event_id,
+                event_id=f"{contact_id}:{event_id}",  # ids are unique per delivery, not only per lead
                 source=SOURCE,
                 type=event_type,
                 occurred_at=occurred_at,

@@ -178,3 +178,102 @@ class Worker:
         client = self.queue.client
         response = client.receive_message(QueueUrl=self.queue.url(self.queue.dead_letter_name), MaxNumberOfMessages=10)
         return [json.loads(message["Body"]) for message in response.get("Messages", [])]
+
+
+class FakeHubSpotPortal:
+    """A HubSpot portal's contacts behind the CRM API as HubSpot documents it: the list endpoint
+    (`after` cursor, 100 a page), search (lastmodifieddate GTE, ascending, `total`, at most 10,000
+    results), batch read and batch update. `failures` maps a path to a queue of answers to give
+    instead ("429" with Retry-After 2, "daily"); `calls` records every request's path."""
+
+    def __init__(self, httpserver: Any, contacts: list[dict[str, Any]]) -> None:
+        self.contacts = {contact["id"]: contact for contact in contacts}
+        self.order = [contact["id"] for contact in contacts]
+        self.calls: list[str] = []
+        self.updates: list[dict[str, Any]] = []
+        self.failures: dict[str, deque[str]] = {}
+        for path, method, handler in (
+            ("/crm/v3/objects/contacts", "GET", self.list_page),
+            ("/crm/v3/objects/contacts/search", "POST", self.search),
+            ("/crm/v3/objects/contacts/batch/read", "POST", self.batch_read),
+            ("/crm/v3/objects/contacts/batch/update", "POST", self.batch_update),
+        ):
+            httpserver.expect_request(path, method=method).respond_with_handler(self._guarded(path, handler))
+
+    def fail(self, path: str, *answers: str) -> None:
+        self.failures.setdefault(path, deque()).extend(answers)
+
+    def _guarded(self, path: str, handler: Any) -> Any:
+        def answer(request: Request) -> Response:
+            self.calls.append(path)
+            pending = self.failures.get(path)
+            failure = pending.popleft() if pending else None
+            if failure == "429":
+                body = {"status": "error", "errorType": "RATE_LIMIT", "policyName": "TEN_SECONDLY_ROLLING"}
+                return json_response(body, 429, {"Retry-After": "2"})
+            if failure == "daily":
+                return json_response({"status": "error", "errorType": "RATE_LIMIT", "policyName": "DAILY"}, 429)
+            return handler(request)
+
+        return answer
+
+    def _view(self, contact_id: str, properties: list[str]) -> dict[str, Any]:
+        contact = self.contacts[contact_id]
+        values = {name: contact["properties"].get(name) for name in properties}
+        values.update(hs_object_id=contact_id, lastmodifieddate=contact["updatedAt"])
+        return {"id": contact_id, "properties": values, "createdAt": contact["updatedAt"],
+                "updatedAt": contact["updatedAt"], "archived": False}  # fmt: skip
+
+    def list_page(self, request: Request) -> Response:
+        args = request.args
+        limit = min(int(args.get("limit", 10)), 100)
+        start = int(args.get("after", 0))
+        properties = args.get("properties", "").split(",")
+        ids = self.order[start : start + limit]
+        body: dict[str, Any] = {"results": [self._view(contact_id, properties) for contact_id in ids]}
+        if start + limit < len(self.order):
+            body["paging"] = {"next": {"after": str(start + limit), "link": f"?after={start + limit}"}}
+        return json_response(body)
+
+    def search(self, request: Request) -> Response:
+        query = json.loads(request.data)
+        since = 0
+        for group in query.get("filterGroups", []):
+            for rule in group["filters"]:
+                assert (rule["propertyName"], rule["operator"]) == ("lastmodifieddate", "GTE")
+                since = int(rule["value"])
+        matching = sorted(
+            (contact for contact in self.contacts.values() if _millis(contact["updatedAt"]) >= since),
+            key=lambda contact: (_millis(contact["updatedAt"]), int(contact["id"])),
+        )
+        start, limit = int(query.get("after", 0)), min(int(query.get("limit", 10)), 200)
+        if start >= 10_000:
+            return json_response({"status": "error", "category": "VALIDATION_ERROR"}, 400)
+        page = matching[start : start + limit]
+        body: dict[str, Any] = {
+            "total": len(matching),
+            "results": [self._view(contact["id"], query.get("properties", [])) for contact in page],
+        }
+        if start + limit < len(matching):
+            body["paging"] = {"next": {"after": str(start + limit)}}
+        return json_response(body)
+
+    def batch_read(self, request: Request) -> Response:
+        query = json.loads(request.data)
+        found = [self._view(item["id"], query["properties"]) for item in query["inputs"] if item["id"] in self.contacts]
+        return json_response({"status": "COMPLETE", "results": found})
+
+    def batch_update(self, request: Request) -> Response:
+        body = json.loads(request.data)
+        self.updates.append(body)
+        for item in body["inputs"]:
+            if item["id"] in self.contacts:
+                self.contacts[item["id"]]["properties"].update(item["properties"])
+        return json_response({"status": "COMPLETE", "results": []})
+
+    def count(self, path: str) -> int:
+        return self.calls.count(path)
+
+
+def _millis(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
