@@ -21,6 +21,8 @@ from chalicelib.observability import logger
 app = Chalice(app_name="leadscore")
 WRITEBACK_QUEUE = os.environ.get("WRITEBACK_QUEUE", "leadscore-writeback")
 DECAY_SCHEDULE = os.environ.get("DECAY_SCHEDULE", "rate(1 hour)")
+# Reconciliation and email events: often enough that a lost webhook is scored within the hour.
+CRM_SYNC_SCHEDULE = os.environ.get("CRM_SYNC_SCHEDULE", "rate(15 minutes)")
 JSON = ["application/json", "text/plain"]
 XML = ["text/xml", "application/xml", "application/soap+xml"]
 
@@ -168,3 +170,11 @@ def decay(event: Any) -> dict[str, Any]:
 
     context = event.context
     return run_scheduled_job(lambda: context.get_remaining_time_in_millis() / 1000)
+
+
+@app.schedule(CRM_SYNC_SCHEDULE)
+def crm_sync(event: Any) -> dict[str, Any]:
+    from chalicelib.entrypoints.schedule import run_crm_sync
+
+    context = event.context
+    return run_crm_sync(lambda: context.get_remaining_time_in_millis() / 1000)

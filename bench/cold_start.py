@@ -37,12 +37,15 @@ FUNCTIONS = {
     "writeback": f"import app; from chalicelib.entrypoints import sqs; {_BUILD}; parts.writeback_service; "
     "[w.client.session for w in parts.writers]",
     "decay": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.scheduled_job; parts.rules()",
+    "crm_sync": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.crm_import; "
+    "[r.calls.client for r in parts.record_readers.values()]",
 }
 CASES = {
     "app (Lambda init, every function)": "import app",
     "API function, first request": FUNCTIONS["api"],
     "write-back function, first batch": FUNCTIONS["writeback"],
     "decay function, first run": FUNCTIONS["decay"],
+    "CRM sync function, first run": FUNCTIONS["crm_sync"],
 }
 PROBE = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
 

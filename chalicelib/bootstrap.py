@@ -83,7 +83,8 @@ class Container:
             from chalicelib.sources.hubspot_contacts import HubSpotContacts
 
             client = JsonClient(self.settings.hubspot_api_base, token)
-            found["hubspot"] = HubSpotContacts(client, lambda: rules().crm_activity)
+            email_events = self.settings.hubspot_email_events
+            found["hubspot"] = HubSpotContacts(client, lambda: rules().crm_activity.for_hubspot(email_events))
         session = self.salesforce_session
         if session is not None:
             from chalicelib.sources.salesforce import MEMBER_DIRECTORY
@@ -107,7 +108,12 @@ class Container:
 
             client = JsonClient(settings.hubspot_api_base, token, read_timeout=20.0)
             limit = RateLimit(settings.hubspot_requests_per_10s, 10.0)
-            readers["hubspot"] = HubSpotContactReader(CrmCalls(client, limit, hubspot_quota, "HubSpot"), mapping)
+            calls = CrmCalls(client, limit, hubspot_quota, "HubSpot")
+            readers["hubspot"] = HubSpotContactReader(calls, mapping.for_hubspot(settings.hubspot_email_events))
+            if settings.hubspot_email_events:
+                from chalicelib.sources.hubspot_email_events import HubSpotEmailEvents
+
+                readers["hubspot_email"] = HubSpotEmailEvents(calls)
         session = self.salesforce_session
         if session is not None:
             from chalicelib.sources.salesforce_import import SalesforceRecordReader

@@ -45,6 +45,9 @@ class Settings(BaseModel):
     salesforce_score_field: str = "Lead_Score__c"
     salesforce_tier_field: str = "Lead_Tier__c"
     salesforce_grade_field: str = "Lead_Grade__c"
+    hubspot_email_events: bool = Field(
+        default=False, description="poll HubSpot's email events (needs the `content` scope) instead of the properties"
+    )
     hubspot_requests_per_10s: int = Field(default=100, gt=0, description="the app's HubSpot rate limit (190 on Pro)")
     sync_grace_seconds: int = Field(default=900, gt=0, description="outbox entries older than this are queued again")
     scoring_rules: str = Field(default="", description="a rules file; empty: the bundled seed model")

@@ -27,6 +27,9 @@ class HubSpotActivity(_Strict):
     message: str | None = Field(default=None, description="property whose value keys the message (then +N)")
     url: str | None = Field(default=None, description="property holding the page URL (for page views)")
     when: str | None = Field(default=None, description="flag value that means the event (true, ...)")
+    marketing_email: bool = Field(
+        default=False, description="left to the email events poller when it runs (HUBSPOT_EMAIL_EVENTS=true)"
+    )
 
 
 class CampaignMemberActivity(_Strict):
@@ -56,6 +59,15 @@ class CrmActivity(_Strict):
         description="counter properties whose growth means an activity whose details are elsewhere: read the contact",
     )
     salesforce: SalesforceActivity = Field(default_factory=SalesforceActivity)
+
+    def for_hubspot(self, email_events: bool) -> CrmActivity:
+        """The mapping in force: with the email events poller on, it alone counts marketing email
+        (every open, click and send per campaign), so the properties that keep only the latest
+        one are left out and nothing is counted twice."""
+        if not email_events:
+            return self
+        kept = [item for item in self.hubspot if not item.marketing_email]
+        return self.model_copy(update={"hubspot": kept})
 
     def hubspot_properties(self) -> list[str]:
         """Every property the mapping reads, for the CRM API's `properties` list."""

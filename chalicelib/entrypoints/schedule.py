@@ -1,5 +1,6 @@
-"""The EventBridge schedule's trigger: run the scheduled job (decay, rules sweep, outbox) within
-the Lambda's remaining time, and log its summary."""
+"""The EventBridge schedules' triggers: the scheduled job (decay, rules sweep, outbox), and the
+CRM sync (reconciliation of each CRM with API access, HubSpot's email events), each within the
+Lambda's remaining time, logging a summary (counts only: no personal data)."""
 
 from __future__ import annotations
 
@@ -16,4 +17,25 @@ def run_scheduled_job(
 ) -> dict[str, Any]:
     summary = container().scheduled_job.run(clock(), time_left).summary()
     logger.info("scheduled job run", extra=summary)
+    return summary
+
+
+def run_crm_sync(
+    time_left: Callable[[], float], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> dict[str, Any]:
+    """Each reader in turn, resumably: a reader that runs out of time or quota goes on next run.
+    One CRM failing does not stop the others."""
+    from chalicelib.errors import Unavailable
+
+    parts = container()
+    summary: dict[str, Any] = {}
+    for name, reader in parts.record_readers.items():
+        try:
+            report = parts.crm_import.reconcile(reader, clock(), time_left)
+        except Unavailable as exc:
+            logger.warning("crm sync failed", extra={"reader": name, "reason": type(exc).__name__})
+            summary[name] = {"error": type(exc).__name__}
+            continue
+        summary[name] = report.summary()
+        logger.info("crm sync", extra=report.summary())
     return summary

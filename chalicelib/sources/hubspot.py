@@ -257,4 +257,5 @@ def contact_events(contact: dict[str, Any], mapping: CrmActivity) -> list[LeadEv
 @register("hubspot")
 def receive(request: IncomingRequest, settings: Settings, rules: Rules) -> ParsedDelivery:
     verify(request, settings.secret("hubspot_client_secret"), request.received_at, settings.signature_tolerance_seconds)
-    return parse(request, settings.hubspot_property_prefix, rules.crm_activity)
+    mapping = rules.crm_activity.for_hubspot(settings.hubspot_email_events)
+    return parse(request, settings.hubspot_property_prefix, mapping)

@@ -16,10 +16,12 @@ NOT_LOADED = {
     "api": ("chalicelib.crm", "chalicelib.writeback", "chalicelib.scheduled_job"),
     "writeback": ("chalicelib.sources", "chalicelib.service", "chalicelib.scheduled_job", *RULES_ENGINE),
     "decay": ("chalicelib.sources", "chalicelib.crm", "chalicelib.service", "chalicelib.writeback", "requests"),
+    # reads CRMs and ingests: never the write-back (the queue's consumer writes) or the decay job
+    "crm_sync": ("chalicelib.crm.", "chalicelib.writeback", "chalicelib.scheduled_job"),
 }
 PROBES = {"init": "import app", **FUNCTIONS}
 ENTRY = {"init": "app", "api": "chalicelib.entrypoints.http", "writeback": "chalicelib.entrypoints.sqs",
-         "decay": "chalicelib.entrypoints.schedule"}  # fmt: skip
+         "decay": "chalicelib.entrypoints.schedule", "crm_sync": "chalicelib.entrypoints.schedule"}  # fmt: skip
 
 
 def loaded_modules(code: str) -> set[str]:
