@@ -1,8 +1,9 @@
-"""`crm setup hubspot`: create the property group and the score properties (idempotent)."""
+"""`crm setup hubspot`: the score properties (idempotent) and the webhook subscriptions."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -10,25 +11,55 @@ from typing import Any
 def register(commands: Any) -> None:
     crm = commands.add_parser("crm", help="CRM housekeeping")
     actions = crm.add_subparsers(dest="crm_action", required=True)
-    setup = actions.add_parser("setup", help="create the properties leadscore writes")
+    setup = actions.add_parser("setup", help="create the properties leadscore writes; list the webhooks it needs")
     setup.add_argument("crm", choices=["hubspot"])
+    setup.add_argument("--app-id", default=os.environ.get("HUBSPOT_APP_ID", ""), help="a legacy public app's id")
+    setup.add_argument(
+        "--developer-api-key",
+        default=os.environ.get("HUBSPOT_DEVELOPER_API_KEY", ""),
+        help="with --app-id: create the missing webhook subscriptions",
+    )
+    setup.add_argument("--target-url", default="", help="the webhook URL, for the printed project configuration")
     setup.set_defaults(handler=setup_command)
 
 
 def setup_command(args: argparse.Namespace) -> int:
     from chalicelib.bootstrap import container
     from chalicelib.crm.hubspot import setup_properties
+    from chalicelib.crm.hubspot_subscriptions import (
+        describe,
+        ensure_subscriptions,
+        project_config,
+        wanted_subscriptions,
+    )
     from chalicelib.http_client import CrmUnavailable, JsonClient
+    from chalicelib.sources.hubspot import PROPERTY_MAP
 
-    settings = (args.parts or container()).settings
+    parts = args.parts or container()
+    settings = parts.settings
+    mapping = parts.rules().crm_activity.for_hubspot(settings.hubspot_email_events)
+    wanted = wanted_subscriptions(mapping, sorted(PROPERTY_MAP))
     token = settings.secret("hubspot_access_token")
-    if not token:
-        print("set HUBSPOT_ACCESS_TOKEN (a private app token with crm.schemas.contacts.write)", file=sys.stderr)
-        return 2
     try:
-        for line in setup_properties(JsonClient(settings.hubspot_api_base, token), settings.hubspot_property_prefix):
-            print(line)
+        if token:
+            for line in setup_properties(
+                JsonClient(settings.hubspot_api_base, token), settings.hubspot_property_prefix
+            ):
+                print(line)
+        else:
+            print("HUBSPOT_ACCESS_TOKEN not set: score properties not created", file=sys.stderr)
+        if args.app_id and args.developer_api_key:
+            client = JsonClient(settings.hubspot_api_base, "")
+            for line in ensure_subscriptions(client, args.app_id, args.developer_api_key, wanted):
+                print(line)
+            return 0
     except CrmUnavailable as exc:
         print(f"HubSpot refused: {exc}", file=sys.stderr)
         return 1
-    return 0
+    print(f"webhook subscriptions to add to the app ({len(wanted)}; a private app's are set in its settings):")
+    for line in describe(wanted):
+        print(f"  {line}")
+    target = args.target_url or (settings.public_base_url.rstrip("/") + "/webhooks/hubspot")
+    print("for an app on HubSpot's developer platform, src/app/webhooks/webhooks-hsmeta.json:")
+    print(project_config(wanted, target))
+    return 0 if token else 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from werkzeug import Request, Response
 
 from chalicelib.bootstrap import Container
@@ -37,3 +39,48 @@ def test_setup_needs_a_token(monkeypatch, capsys) -> None:
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
     assert cli(["crm", "setup", "hubspot"], Container(Settings.from_env())) == 2
     assert "HUBSPOT_ACCESS_TOKEN" in capsys.readouterr().err
+
+
+def test_setup_lists_the_webhook_subscriptions_and_the_project_configuration(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://leads.example.com")
+    cli(["crm", "setup", "hubspot"], Container(Settings.from_env()))
+    out = capsys.readouterr().out
+    assert "  contact.creation\n" in out
+    for name in ("recent_conversion_date", "hs_email_last_open_date", "num_conversion_events",
+                 "engagements_last_meeting_booked", "jobtitle"):  # fmt: skip
+        assert f"  contact.propertyChange {name}\n" in out
+    config = json.loads(out[out.index("{") :])
+    assert config["config"]["settings"]["targetUrl"] == "https://leads.example.com/webhooks/hubspot"
+    assert {"subscriptionType": "contact.deletion", "active": True} in config["config"]["subscriptions"][
+        "legacyCrmObjects"
+    ]
+
+
+def test_with_a_developer_key_the_missing_subscriptions_are_created_once(httpserver, monkeypatch, capsys) -> None:
+    """A legacy public app: GET and POST /webhooks/v3/{appId}/subscriptions?hapikey= (HubSpot's
+    documented example answer for the list: results with eventType and propertyName)."""
+    existing = [{"active": True, "createdAt": "2019-10-30T03:30:17.883Z", "eventType": "contact.propertyChange",
+                 "id": "12", "propertyName": "email", "updatedAt": "2019-11-30T03:30:17.883Z"}]  # fmt: skip
+
+    def listing(request: Request) -> Response:
+        assert request.args["hapikey"] == "dev-key"
+        return Response(json.dumps({"results": existing}), content_type="application/json")
+
+    def create(request: Request) -> Response:
+        body = request.get_json()
+        existing.append({**body, "id": str(len(existing) + 12)})
+        return Response(json.dumps(body), status=201, content_type="application/json")
+
+    httpserver.expect_request("/webhooks/v3/4242/subscriptions", method="GET").respond_with_handler(listing)
+    httpserver.expect_request("/webhooks/v3/4242/subscriptions", method="POST").respond_with_handler(create)
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
+    parts = Container(Settings.from_env())
+    assert cli(["crm", "setup", "hubspot", "--app-id", "4242", "--developer-api-key", "dev-key"], parts) == 0
+    first = capsys.readouterr().out
+    assert "subscription contact.propertyChange email: already exists" in first
+    assert "subscription contact.propertyChange hs_email_last_open_date: created" in first
+    created = first.count(": created")
+    assert cli(["crm", "setup", "hubspot", "--app-id", "4242", "--developer-api-key", "dev-key"], parts) == 0
+    assert capsys.readouterr().out.count(": created") == 0 and len(existing) == created + 1

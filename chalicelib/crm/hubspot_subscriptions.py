@@ -1,0 +1,78 @@
+"""The HubSpot webhook subscriptions leadscore needs: contact creation and deletion, and a
+property change for each profile property and each activity property the rules map.
+
+A private app's subscriptions can only be set in its settings page (or, for an app on the
+developer platform, in the project's `webhooks-hsmeta.json`); a legacy public app's through the
+Webhooks API with the developer API key, `GET`/`POST /webhooks/v3/{appId}/subscriptions?hapikey=`.
+So this lists them, prints the project configuration, and creates the missing ones when given a
+developer key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib.domain.crm_activity import CrmActivity
+from chalicelib.http_client import CrmUnavailable, JsonClient
+
+CONTACT_EVENTS = ("contact.creation", "contact.deletion", "contact.privacyDeletion")
+
+Subscription = tuple[str, str | None]  # (eventType, propertyName)
+
+
+def wanted_subscriptions(mapping: CrmActivity, profile_properties: list[str]) -> list[Subscription]:
+    properties = sorted({*profile_properties, *mapping.hubspot_properties()})
+    return [(event, None) for event in CONTACT_EVENTS] + [("contact.propertyChange", name) for name in properties]
+
+
+def describe(wanted: list[Subscription]) -> list[str]:
+    return [f"{event} {prop}" if prop else event for event, prop in wanted]
+
+
+def project_config(wanted: list[Subscription], target_url: str) -> str:
+    """The `webhooks-hsmeta.json` of an app on HubSpot's developer platform."""
+    legacy: list[dict[str, Any]] = []
+    for event, prop in wanted:
+        entry: dict[str, Any] = {"subscriptionType": event, "active": True}
+        if prop:
+            entry["propertyName"] = prop
+        legacy.append(entry)
+    config = {
+        "uid": "leadscore_webhooks",
+        "type": "webhooks",
+        "config": {
+            "settings": {"targetUrl": target_url, "maxConcurrentRequests": 10},
+            "subscriptions": {"legacyCrmObjects": legacy},
+        },
+    }
+    return json.dumps(config, indent=2)
+
+
+def ensure_subscriptions(client: JsonClient, app_id: str, developer_key: str, wanted: list[Subscription]) -> list[str]:
+    """Create the subscriptions the app lacks (a legacy public app, with its developer API key)."""
+    key = f"hapikey={quote(developer_key)}"
+    path = f"/webhooks/v3/{quote(app_id)}/subscriptions"
+    listed = client.request("GET", f"{path}?{key}")
+    if listed.status != 200 or not isinstance(listed.body, dict):
+        raise CrmUnavailable(f"HubSpot answered {listed.status} listing the app's subscriptions")
+    have = {
+        (str(item.get("eventType")), item.get("propertyName") or None)
+        for item in listed.body.get("results", [])
+        if isinstance(item, dict)
+    }
+    report = []
+    for event, prop in wanted:
+        label = f"{event} {prop}" if prop else event
+        if (event, prop) in have:
+            report.append(f"subscription {label}: already exists")
+            continue
+        body: dict[str, Any] = {"eventType": event, "active": True}
+        if prop:
+            body["propertyName"] = prop
+        created = client.request("POST", f"{path}?{key}", body)
+        if created.status not in (200, 201):
+            raise CrmUnavailable(f"HubSpot answered {created.status} creating {label}")
+        report.append(f"subscription {label}: created")
+    return report
