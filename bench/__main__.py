@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bench import backtest_bench, cold_start, ingest_bench, scoring_bench, webhook_bench, writeback_bench
+from bench import (
+    backtest_bench,
+    cold_start,
+    import_bench,
+    ingest_bench,
+    scoring_bench,
+    webhook_bench,
+    writeback_bench,
+)
 
 
 def main() -> None:
@@ -10,6 +18,7 @@ def main() -> None:
     backtest_bench.run()
     ingest_bench.run()
     writeback_bench.run()
+    import_bench.run()
     webhook_bench.run()
     cold_start.run()  # last: its hundred-odd interpreters and packaging disturb timings that follow
 
