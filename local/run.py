@@ -102,13 +102,15 @@ def background_writeback(stop: threading.Event) -> None:
 
 
 def background_decay(stop: threading.Event, interval: float) -> None:
-    from chalicelib.entrypoints.schedule import run_scheduled_job
+    """The two schedules: decay, and (with a CRM's API configured) the CRM sync."""
+    from chalicelib.entrypoints.schedule import run_crm_sync, run_scheduled_job
 
     while not stop.wait(interval):
-        try:
-            run_scheduled_job(lambda: 600.0)
-        except Exception as exc:
-            print(f"decay job: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        for name, job in (("decay job", run_scheduled_job), ("CRM sync", run_crm_sync)):
+            try:
+                job(lambda: 600.0)
+            except Exception as exc:
+                print(f"{name}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
 def _announce(port: int) -> None:

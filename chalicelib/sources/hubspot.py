@@ -140,6 +140,7 @@ def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity
             changes.setdefault(str(item.objectId), {})[item.propertyName] = item.propertyValue
     delivery = ParsedDelivery()
     to_read: set[str] = set()
+    context = set(mapping.hubspot_properties())
     for position, item in enumerate(items):
         contact_id = str(item.objectId)
         event_id = f"{item.portalId or 0}-{item.eventId}"  # HubSpot's dedup key is (portalId, eventId)
@@ -155,6 +156,8 @@ def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity
         elif name in PROPERTY_MAP:
             patch = {PROPERTY_MAP[name]: item.propertyValue}
             delivery.events.append(_profile_event(event_id, occurred_at, contact_id, patch))
+        elif name in mapping.hubspot_refresh:
+            to_read.add(contact_id)  # a counter grew: the contact's properties say what happened
         elif is_activity(name, mapping):
             found = activity_events(contact_id, changes[contact_id], mapping, occurred_at, changed={name})
             if missing_context({name}, changes[contact_id], mapping):
@@ -162,8 +165,8 @@ def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity
                 delivery.unless_read += [(ref, event) for event in found]
             else:
                 delivery.events += found
-        elif name in mapping.hubspot_refresh:
-            to_read.add(contact_id)  # a counter grew: the contact's properties say what happened
+        elif name in context:
+            continue  # the form's or email's name, a URL: read with the activity it describes
         else:
             delivery.ignored += 1  # a property we do not score on
     delivery.profiles_to_fetch += [ProfileRef(SOURCE, contact_id) for contact_id in sorted(to_read)]

@@ -164,3 +164,25 @@ def test_scoring_rules_env_var_selects_the_file(tmp_path: Path, monkeypatch: pyt
     assert active_rules().name == "my-model"
     monkeypatch.delenv("SCORING_RULES")
     assert active_rules().name == "seed-model"
+
+
+def test_a_crm_activity_naming_an_unknown_event_type_is_an_error() -> None:
+    text = broken("event: meeting_booked}", "event: meetng_booked}")
+    issue = only_issue(text)
+    assert issue.path == "crm_activity.hubspot[9].event" and "meetng_booked" in issue.message
+
+
+def test_a_salesforce_mapping_naming_an_unknown_event_type_is_an_error() -> None:
+    issue = only_issue(broken("tasks: {Email: email_reply, Call: call}", "tasks: {Email: email_reply, Call: phone}"))
+    assert issue.path == "crm_activity.salesforce.tasks.Call"
+
+
+def test_with_the_email_events_poller_the_marketing_email_properties_are_left_out() -> None:
+    mapping = parse_rules(DEFAULT_TEXT).crm_activity
+    kept = {item.property for item in mapping.for_hubspot(email_events=True).hubspot}
+    assert {item.property for item in mapping.hubspot} - kept == {
+        "hs_email_last_send_date",
+        "hs_email_last_open_date",
+        "hs_email_last_click_date",
+    }
+    assert mapping.for_hubspot(email_events=False) is mapping
