@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .data_lists import packaged_list
 from .rules import RulePathError, Rules
 
 
@@ -42,10 +43,28 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
         raise RulesError(source, [RulesIssue("", f"not valid YAML: {problem}", line)]) from exc
     if not isinstance(data, dict):
         raise RulesError(source, [RulesIssue("", "the rules file must be a mapping of sections", 1)])
+    data = _packaged_lists(data, root, source)
     try:
         return Rules.model_validate(data)
     except ValidationError as exc:
         raise RulesError(source, [_issue(error, data, root) for error in exc.errors()]) from exc
+
+
+def _packaged_lists(data: dict[str, Any], root: yaml.Node | None, source: str) -> dict[str, Any]:
+    """`lists: {name: {package: NAME}}` takes the list from a maintained data package."""
+    lists = data.get("lists")
+    if not isinstance(lists, dict):
+        return data
+    resolved = dict(lists)
+    for name, value in lists.items():
+        if isinstance(value, dict) and set(value) == {"package"}:
+            try:
+                resolved[name] = packaged_list(str(value["package"]))
+            except KeyError as exc:
+                path: tuple[str | int, ...] = ("lists", name, "package")
+                issue = RulesIssue(_format_path(list(path)), str(exc.args[0]), _line(root, path), value["package"])
+                raise RulesError(source, [issue]) from exc
+    return {**data, "lists": resolved}
 
 
 def _issue(error: Any, data: Any, root: yaml.Node | None) -> RulesIssue:
@@ -70,6 +89,13 @@ def _issue(error: Any, data: Any, root: yaml.Node | None) -> RulesIssue:
         value = None
     line = node.start_mark.line + 1 if node is not None else None
     return RulesIssue(_format_path(path_parts), message, line, value)
+
+
+def _line(root: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
+    node = root
+    for part in path:
+        node = _child(node, part)
+    return node.start_mark.line + 1 if node is not None else None
 
 
 def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:

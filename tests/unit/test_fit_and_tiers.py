@@ -59,6 +59,16 @@ def test_free_mail_and_student_penalties() -> None:
     assert fit_of(email="jane@notgmail.com") == 0
 
 
+def test_a_disposable_address_from_the_maintained_list_costs_points() -> None:
+    assert fit_of(email="x7@mailinator.com") == -20
+    assert fit_of(email="x7@10MinuteMail.com") == -20
+    assert fit_of(email="x7@eu.mailinator.com") == -20  # a subdomain of a listed domain
+    assert fit_of(email="x7@mailinator.company.com") == 0
+    disposable = next(c for c in score(Profile(email="a@mailinator.com"), [], RULES, NOW).contributions)
+    assert (disposable.rule, disposable.points_now) == ("disposable_email", -20)
+    assert len(RULES.lists["disposable_email_domains"]) > 5000
+
+
 def test_a_subdomain_of_a_competitor_is_a_competitor() -> None:
     card = score(Profile(email="x@eu.competitor.example"), [], RULES, NOW)
     assert card.tier == "disqualified"

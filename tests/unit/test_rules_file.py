@@ -186,3 +186,11 @@ def test_with_the_email_events_poller_the_marketing_email_properties_are_left_ou
         "hs_email_last_click_date",
     }
     assert mapping.for_hubspot(email_events=False) is mapping
+
+
+def test_a_list_from_an_unknown_data_package_is_an_error_naming_it() -> None:
+    text = broken("{package: disposable-email-domains}", "{package: disposable-domains}")
+    issue = only_issue(text)
+    assert issue.path == "lists.disposable_email_domains.package"
+    assert "disposable-domains" in issue.message and "disposable-email-domains" in issue.message
+    assert issue.line == line_of(text, "disposable-domains")
