@@ -67,25 +67,8 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def _progress(total: int | None, name: str) -> Any:
-    """A progress bar on stderr with count, rate and ETA (tqdm, a dev tool: the import runs from a
-    checkout; without it, a line per page)."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return _Lines(total)
+    """A progress bar on stderr with count, rate and ETA (tqdm: a dev tool, as the import runs
+    from a checkout's .venv, never in Lambda)."""
+    from tqdm import tqdm
+
     return tqdm(total=total, unit=" records", desc=f"import {name}", file=sys.stderr, smoothing=0.1)
-
-
-class _Lines:
-    def __init__(self, total: int | None) -> None:
-        self.total, self.count = total, 0
-
-    def __enter__(self) -> _Lines:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def update(self, records: int) -> None:
-        self.count += records
-        print(f"{self.count}/{self.total or '?'} records", file=sys.stderr)

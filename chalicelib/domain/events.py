@@ -125,7 +125,7 @@ class LeadEvent(BaseModel):
         from a tracker must not lose the event (or its whole batch)."""
         props = bounded_properties(value)
         if "sent_at" in props:
-            props["sent_at"] = _or_none(parse_instant, props["sent_at"])
+            props["sent_at"] = instant_or_none(props["sent_at"])
         if props.get("duration_seconds") is not None:
             props["duration_seconds"] = _or_none(float, props["duration_seconds"])
         if props.get("message_id") is not None and not isinstance(props["message_id"], (dict, list)):
@@ -139,6 +139,13 @@ def _identity(text: str) -> str:
     if len(text) > MAX_IDENTITY:
         raise ValueError(f"an identity is at most {MAX_IDENTITY} characters")
     return text
+
+
+def instant_or_none(value: Any) -> datetime | None:
+    """A vendor's timestamp, or None when it is absent or cannot be read: a field that is not a
+    date is no information, never a failure."""
+    result: datetime | None = _or_none(parse_instant, value)
+    return result
 
 
 def _or_none(parse: Any, value: Any) -> Any:

@@ -95,6 +95,16 @@ class CrmCalls:
         raise CrmUnavailable(f"{self.name} kept refusing {method} {path.split('?')[0]}")
 
 
+class PacedReader:
+    """What the record readers share: their calls go through one CrmCalls, which counts them."""
+
+    calls: CrmCalls
+
+    @property
+    def calls_made(self) -> int:
+        return self.calls.made
+
+
 def _seconds(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value is not None else None

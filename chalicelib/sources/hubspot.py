@@ -37,7 +37,7 @@ from .base import (
     same,
     validate,
 )
-from .hubspot_activity import activity_events, is_activity, missing_context
+from .hubspot_activity import activity_events, is_activity, missing_context, property_value
 from .registry import register
 
 SOURCE = "hubspot"
@@ -181,7 +181,7 @@ def _workflow_events(data: dict[str, Any], request: IncomingRequest, mapping: Cr
         properties = data
     if not isinstance(properties, dict):
         raise BadPayload("properties must be an object", field="properties")
-    values = {name: _property_value(value) for name, value in properties.items()}
+    values = {name: property_value(value) for name, value in properties.items()}
     contact_id = data.get("objectId") or data.get("id") or data.get("vid") or values.get("hs_object_id")
     if contact_id is None or isinstance(contact_id, (dict, list, bool)):
         raise BadPayload("the workflow body names no contact (objectId, id, vid or hs_object_id)", field="objectId")
@@ -218,17 +218,12 @@ def _company_facts(data: dict[str, Any]) -> dict[str, Any]:
     properties = company.get("properties") if isinstance(company, dict) else None
     if not isinstance(properties, dict):
         return {}
-    values = {name: _property_value(value) for name, value in properties.items()}
+    values = {name: property_value(value) for name, value in properties.items()}
     return {attribute: values[name] for name, attribute in COMPANY_PROPERTY_MAP.items() if name in values}
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _property_value(value: Any) -> Any:
-    # Legacy v1 contact JSON wraps each property as {"value": ...}.
-    return value.get("value") if isinstance(value, dict) else value
 
 
 def _profile_event(event_id: str, occurred_at: datetime, contact_id: str, patch: dict[str, Any]) -> LeadEvent:

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.crm_activity import FORM, CrmActivity, HubSpotActivity
-from chalicelib.domain.events import parse_instant, to_us
+from chalicelib.domain.events import instant_or_none, to_us
 
 from .form_fields import submission_kind
 
@@ -74,7 +74,7 @@ def is_activity(name: str, mapping: CrmActivity) -> bool:
 def _event(
     item: HubSpotActivity, values: Mapping[str, Any], changed_at: datetime
 ) -> tuple[str, datetime, str, dict[str, Any]] | None:
-    raw = _plain(values.get(item.property))
+    raw = property_value(values.get(item.property))
     if raw in (None, ""):
         return None
     if item.when is not None:
@@ -83,28 +83,25 @@ def _event(
         # A flag holds no time: the event is once per lead (an unsubscribe is not repeated).
         event_id, occurred_at = f"{item.event}:{item.property}", changed_at
     else:
-        try:
-            instant = parse_instant(raw)
-        except (ValueError, TypeError, OverflowError, OSError):
-            return None  # not a date: a property we cannot read is not an activity
+        instant = instant_or_none(raw)
         if instant is None:
-            return None
+            return None  # not a date: a property we cannot read is not an activity
         event_id, occurred_at = f"{item.event}:{to_us(instant) // 1000}", instant
     properties: dict[str, Any] = {"crm_property": item.property}
     event_type = item.event
     if item.event == FORM:
-        form_name = str(_plain(values.get(item.form_name)) or "") if item.form_name else ""
+        form_name = str(property_value(values.get(item.form_name)) or "") if item.form_name else ""
         event_type, extra = submission_kind(form_name)
         properties.update(form_name=form_name, **extra)
-    if item.message and _plain(values.get(item.message)) not in (None, ""):
-        properties["message_id"] = str(_plain(values[item.message]))
-    if item.url and _plain(values.get(item.url)) not in (None, ""):
-        properties["url"] = str(_plain(values[item.url]))
+    if item.message and property_value(values.get(item.message)) not in (None, ""):
+        properties["message_id"] = str(property_value(values[item.message]))
+    if item.url and property_value(values.get(item.url)) not in (None, ""):
+        properties["url"] = str(property_value(values[item.url]))
     if item.event == "email_bounce":
         properties["bounce_type"] = "hard"
     return event_id, occurred_at, event_type, properties
 
 
-def _plain(value: Any) -> Any:
+def property_value(value: Any) -> Any:
     # Legacy v1 contact JSON wraps each property as {"value": ...}.
     return value.get("value") if isinstance(value, dict) else value

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib.domain import Identities, LeadEvent
-from chalicelib.domain.events import parse_instant, to_us
+from chalicelib.domain.events import instant_or_none, to_us
 from chalicelib.errors import CrmUnavailable
 
-from .crm_calls import CrmCalls
+from .crm_calls import CrmCalls, PacedReader
 from .record_pages import Cursor, RecordPage
 
 SOURCE = "hubspot"
@@ -40,7 +40,7 @@ TYPES = {
 
 def email_event(raw: dict[str, Any]) -> LeadEvent | None:
     kind, recipient, event_id = raw.get("type"), raw.get("recipient"), raw.get("id")
-    created = _instant(raw.get("created"))
+    created = instant_or_none(raw.get("created"))
     if not isinstance(recipient, str) or "@" not in recipient or not event_id or created is None:
         return None
     event_type = TYPES.get(str(kind))
@@ -52,8 +52,9 @@ def email_event(raw: dict[str, Any]) -> LeadEvent | None:
     if event_type is None:
         return None  # PROCESSED, DEFERRED, DROPPED, FORWARD, PRINT ...: not the recipient's doing
     sent = raw.get("sentBy")
-    if isinstance(sent, dict) and _instant(sent.get("created")) is not None:
-        properties["sent_at"] = _instant(sent.get("created"))
+    sent_at = instant_or_none(sent.get("created")) if isinstance(sent, dict) else None
+    if sent_at is not None:
+        properties["sent_at"] = sent_at
     if kind == "CLICK" and isinstance(raw.get("url"), str):
         properties["url"] = raw["url"]
     if kind == "BOUNCE":
@@ -80,18 +81,11 @@ def _unsubscribed(raw: dict[str, Any]) -> bool:
     )
 
 
-def _instant(value: Any) -> datetime | None:
-    try:
-        return parse_instant(value)
-    except (ValueError, TypeError, OverflowError, OSError):
-        return None
-
-
 def _millis(moment: datetime) -> int:
     return to_us(moment) // 1000
 
 
-class HubSpotEmailEvents:
+class HubSpotEmailEvents(PacedReader):
     """A record reader (see record_pages.RecordReader) over the email events API."""
 
     name = "hubspot_email"
@@ -100,12 +94,8 @@ class HubSpotEmailEvents:
         self.calls = calls
         self.clock = clock
 
-    @property
-    def calls_made(self) -> int:
-        return self.calls.made
-
     def first_cursor(self, since: str | None) -> Cursor:
-        start = _instant(since) or (self.clock() - timedelta(days=30))
+        start = instant_or_none(since) or (self.clock() - timedelta(days=30))
         return {"start": _millis(start), "offset": None}
 
     def total(self, since: str | None) -> int | None:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.events import parse_instant, to_us
 
-from .crm_calls import CrmCalls, RateLimit
+from .crm_calls import CrmCalls, PacedReader, RateLimit
 from .hubspot import contact_events
 from .hubspot_contacts import contact_properties
 from .record_pages import Cursor, RecordPage
@@ -23,7 +23,7 @@ PAGE_SIZE = 100
 SEARCH_RESULT_LIMIT = 10_000
 
 
-class HubSpotContactReader:
+class HubSpotContactReader(PacedReader):
     name = "hubspot"
 
     def __init__(self, calls: CrmCalls, mapping: CrmActivity, search_limit: RateLimit | None = None) -> None:
@@ -31,10 +31,6 @@ class HubSpotContactReader:
         self.mapping = mapping
         # Search has its own, lower limit (5 requests a second per account): paced apart.
         self.search_limit = search_limit or RateLimit(4, 1.0, calls.limit.clock, calls.limit.sleep)
-
-    @property
-    def calls_made(self) -> int:
-        return self.calls.made
 
     def first_cursor(self, since: str | None) -> Cursor:
         return {"since": since, "after": None}

@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.crm_activity import CrmActivity
-from chalicelib.domain.events import parse_instant
+from chalicelib.domain.events import instant_or_none
 
 SOURCE = "salesforce"
 WHO_PREFIXES = ("00Q", "003")  # Lead and Contact ids; a Task's WhoId may be neither
@@ -104,7 +104,4 @@ def _text(value: Any) -> str | None:
 
 
 def _instant(value: Any) -> datetime | None:
-    try:
-        return parse_instant(_text(value))
-    except (ValueError, TypeError, OverflowError, OSError):
-        return None
+    return instant_or_none(_text(value))

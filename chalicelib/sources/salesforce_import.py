@@ -9,16 +9,14 @@ field), so the import needs no lookup per campaign.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 from chalicelib.domain import LeadEvent
 from chalicelib.domain.crm_activity import CrmActivity
-from chalicelib.domain.events import EPOCH, parse_instant
+from chalicelib.domain.events import EPOCH, instant_or_none, parse_instant
 
-from .crm_calls import CrmCalls
+from .crm_calls import CrmCalls, PacedReader
 from .record_pages import Cursor, RecordPage
 from .salesforce import FIELD_MAP, record_profile_event
 from .salesforce_activity import calendar_event, campaign_member_event, task_event
@@ -53,16 +51,12 @@ OBJECTS: list[tuple[str, str, str]] = [
 ]  # fmt: skip
 
 
-class SalesforceRecordReader:
+class SalesforceRecordReader(PacedReader):
     name = "salesforce"
 
     def __init__(self, calls: CrmCalls, mapping: CrmActivity) -> None:
         self.calls = calls
         self.mapping = mapping
-
-    @property
-    def calls_made(self) -> int:
-        return self.calls.made
 
     def first_cursor(self, since: str | None) -> Cursor:
         return {"since": since, "object": 0, "next": None}
@@ -84,8 +78,7 @@ class SalesforceRecordReader:
         records = (
             [item for item in (body.get("records") or []) if isinstance(item, dict)] if isinstance(body, dict) else []
         )
-        translate = self._translator(sobject)
-        events = [event for record in records for event in translate(record)]
+        events = [event for record in records for event in record_events(sobject, record, self.mapping)]
         next_url = body.get("nextRecordsUrl") if isinstance(body, dict) and not body.get("done", True) else None
         next_cursor: Cursor | None
         if next_url:
@@ -97,21 +90,19 @@ class SalesforceRecordReader:
         profiles = sum(1 for record in records) if sobject in ("Lead", "Contact") else 0
         return RecordPage(events=events, records=profiles, next_cursor=next_cursor)
 
-    def _translator(self, sobject: str) -> Callable[[dict[str, Any]], list[LeadEvent]]:
-        mapping = self.mapping
 
-        def one(event: LeadEvent | None) -> list[LeadEvent]:
-            return [event] if event is not None else []
-
-        if sobject in ("Lead", "Contact"):
-            return lambda record: [record_profile_event(_flat(record), sobject, _modified(record))]
-        if sobject == "CampaignMember":
-            return lambda record: one(
-                campaign_member_event(_flat(record), _campaign_type(record), mapping, _modified(record))
-            )
-        if sobject == "Task":
-            return lambda record: one(task_event(_flat(record), mapping, _modified(record)))
-        return lambda record: one(calendar_event(_flat(record), mapping, _modified(record)))
+def record_events(sobject: str, record: dict[str, Any], mapping: CrmActivity) -> list[LeadEvent]:
+    """One query result (its own fields; `Campaign.Type` for a member) as canonical events."""
+    fields, modified = _own_fields(record), instant_or_none(record.get("LastModifiedDate")) or EPOCH
+    if sobject in ("Lead", "Contact"):
+        return [record_profile_event(fields, sobject, modified)]
+    if sobject == "CampaignMember":
+        found = campaign_member_event(fields, _campaign_type(record), mapping, modified)
+    elif sobject == "Task":
+        found = task_event(fields, mapping, modified)
+    else:
+        found = calendar_event(fields, mapping, modified)
+    return [found] if found is not None else []
 
 
 def _soql(select: str, modified: str, since: str | None) -> str:
@@ -131,7 +122,7 @@ def _soql_datetime(since: str) -> str:
     return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _flat(record: dict[str, Any]) -> dict[str, Any]:
+def _own_fields(record: dict[str, Any]) -> dict[str, Any]:
     """Query results carry `attributes` and nested relationships: keep the record's own fields."""
     return {name: value for name, value in record.items() if name != "attributes" and not isinstance(value, dict)}
 
@@ -140,10 +131,3 @@ def _campaign_type(record: dict[str, Any]) -> str | None:
     campaign = record.get("Campaign")
     value = campaign.get("Type") if isinstance(campaign, dict) else None
     return str(value) if value else None
-
-
-def _modified(record: dict[str, Any]) -> datetime:
-    try:
-        return parse_instant(record.get("LastModifiedDate")) or EPOCH
-    except (ValueError, TypeError):
-        return EPOCH

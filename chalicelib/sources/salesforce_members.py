@@ -13,8 +13,7 @@ from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.events import LeadEvent
 
 from .crm_calls import Requester
-from .salesforce_activity import campaign_member_event
-from .salesforce_import import API, OBJECTS, _campaign_type, _flat, _modified
+from .salesforce_import import API, OBJECTS, record_events
 
 BATCH_LIMIT = 100
 MEMBER_QUERY = next(soql for name, soql, _ in OBJECTS if name == "CampaignMember")
@@ -43,7 +42,5 @@ class SalesforceCampaignMembers:
                 raise CrmUnavailable(f"Salesforce query answered {response.status}")
             for record in response.body.get("records") or []:
                 if isinstance(record, dict):
-                    event = campaign_member_event(_flat(record), _campaign_type(record), mapping, _modified(record))
-                    if event is not None:
-                        events.append(event)
+                    events += record_events("CampaignMember", record, mapping)
         return events

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 
+from tests import signing
 from tests.conftest import admin_get, json_body
 from tests.e2e.test_hubspot import _consume_queue, _hubspot_api, change, post
 
@@ -108,7 +109,7 @@ def test_a_workflow_body_with_activity_properties_yields_the_same_events(client)
             "lastmodifieddate": ms_ago(0.5),
         },
     }
-    body, headers = __import__("tests.signing", fromlist=["hubspot_v3"]).hubspot_v3("/webhooks/hubspot", workflow)
+    body, headers = signing.hubspot_v3("/webhooks/hubspot", workflow)
     assert client.http.post("/webhooks/hubspot", body=body, headers=headers).status_code == 200
     assert rules_hit(lead_of(client, 7007)) == {"demo_request": 50, "email_click": 15}
     webhook = [
