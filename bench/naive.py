@@ -47,7 +47,7 @@ def naive_total(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now
             base = spec.then if seen.get(scope) else spec.points
             seen[scope] = seen.get(scope, 0) + 1
             if spec.multipliers and base:
-                sent = _sent_email(ordered, compiled, props.get(compiled.message_key))
+                sent = _sent_email(ordered, compiled, props.get(compiled.message_key), event)
                 for multiplier in spec.multipliers:
                     base *= multiplier.factor(occurred, props, sent)
             rule_total += micro(base * spec.decay.keep(age))
@@ -55,8 +55,13 @@ def naive_total(profile: Profile, events: Iterable[LeadEvent], rules: Rules, now
     return total
 
 
-def _sent_email(ordered: list[tuple[int, LeadEvent]], compiled: CompiledRules, message_id: object) -> SentEmail | None:
+def _sent_email(
+    ordered: list[tuple[int, LeadEvent]], compiled: CompiledRules, message_id: object, answer: LeadEvent
+) -> SentEmail | None:
+    """The email's first send before the click or reply `answer`, in event order."""
     for _, event in ordered:
+        if event is answer:
+            return None
         if (
             message_id is not None
             and compiled.canonical_type(event.type) == compiled.sent_event

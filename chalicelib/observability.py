@@ -23,3 +23,17 @@ def count_events(source: str, result: str, value: int) -> None:
         default_dimensions={"service": SERVICE, "source": source, "result": result},
     ):
         pass
+
+
+def count_not_scored(source: str, reasons: dict[str, int]) -> None:
+    """Events accepted but not scored (crawlers, bursts, honeypots), one EMF line per reason."""
+    for reason, value in sorted(reasons.items()):
+        if value > 0:
+            with single_metric(
+                name="EventsNotScored",
+                unit=MetricUnit.Count,
+                value=value,
+                namespace=NAMESPACE,
+                default_dimensions={"service": SERVICE, "source": source, "reason": reason},
+            ):
+                pass

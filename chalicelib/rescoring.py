@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.basis import ScoreBasis
-from chalicelib.domain.engagement import canonical_order
+from chalicelib.domain.basis import ScoreBasis, StaleBasis
+from chalicelib.domain.events import LeadEvent, from_us
+from chalicelib.domain.folding import fold_into, full_basis
+from chalicelib.domain.identity import listed_keys
 from chalicelib.domain.outcomes import outcome_change
-from chalicelib.domain.profile import PROFILE_EVENT, Profile, fold_profile
+from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scorecard import ScoreCard, Visible
-from chalicelib.domain.scoring import card_from_basis, score_basis
+from chalicelib.domain.scoring import card_from_basis
 from chalicelib.storage.port import LeadRecord, LeadSave, LeadStorage, VersionConflict
 
 MAX_ATTEMPTS = 8
@@ -45,23 +47,42 @@ class Rescored:
 
 def score_lead(record: LeadRecord, rules: Rules, now: datetime) -> tuple[Profile, ScoreBasis, ScoreCard]:
     """The lead's profile (its profile events folded in event order), basis and card at `now`."""
-    ordered = canonical_order(record.events)
-    patches = [
-        ((occurred_us, event.source, event.event_id), event.properties.get("profile") or {})
-        for occurred_us, event in ordered
-        if event.type == PROFILE_EVENT
-    ]
-    behaviour = [event for _, event in ordered if event.type != PROFILE_EVENT]
-    profile = fold_profile(patches)
+    profile, basis = full_basis(record.events, rules, now)
     previous = record.card.tier if record.card else None
-    basis = score_basis(profile, behaviour, rules)
     return profile, basis, card_from_basis(basis, rules, now, previous_tier=previous)
 
 
 def rescore_change(record: LeadRecord, rules: Rules, now: datetime, reason: str = "") -> LeadSave:
-    """What to save for `record` scored at `now`: card, basis, profile, keys and sales outcome."""
+    """What to save for `record` scored at `now` from all its events: card, basis, profile, keys
+    and sales outcome."""
     profile, basis, card = score_lead(record, rules, now)
-    keys = sorted(set(record.keys) | {key for event in record.events for key in event.identities.as_keys()})
+    change = _change(record, record.events, profile, basis, card, now, reason)
+    return replace(change, kind="full", seen_unscored=record.unscored, not_scored=basis.just_ignored)
+
+
+def fold_change(record: LeadRecord, events: Sequence[LeadEvent], rules: Rules, now: datetime) -> LeadSave:
+    """What to save for `record` (the lead item, without its events) with new `events` folded into
+    its stored basis: the work does not grow with the lead's history. Raises StaleBasis or
+    OutOfOrder when only a rescore from the events will do."""
+    if record.basis is None or record.card is None:
+        raise StaleBasis("the lead has no stored basis")
+    stored = ScoreBasis.from_json(record.basis, rules)
+    profile = Profile.model_validate_json(record.profile_json or "{}")
+    profile, basis = fold_into(stored, profile, events, rules, now)
+    card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
+    return replace(_change(record, events, profile, basis, card, now, ""), kind="fold", not_scored=basis.just_ignored)
+
+
+def _change(
+    record: LeadRecord,
+    events: Sequence[LeadEvent],
+    profile: Profile,
+    basis: ScoreBasis,
+    card: ScoreCard,
+    now: datetime,
+    reason: str,
+) -> LeadSave:
+    keys = listed_keys([*record.keys, *(key for event in events for key in event.identities.as_keys())])
     return LeadSave(
         lead_id=record.lead_id,
         expected_version=record.version,
@@ -72,7 +93,7 @@ def rescore_change(record: LeadRecord, rules: Rules, now: datetime, reason: str 
         keys=keys,
         profile_json=profile.model_dump_json(exclude_defaults=True),
         reason=reason,
-        sales_outcome=_sales_outcome(record, profile, card, now),
+        sales_outcome=_sales_outcome(record, profile, card, basis, now),
     )
 
 
@@ -85,19 +106,36 @@ class Rescorer:
         self.backoff = backoff
 
     def rescore(self, lead_id: str, now: datetime, reason: str = "") -> Rescored:
+        """Score the lead from all its events. Under contention (a busy lead takes many deliveries
+        at once) a lost race often needs no second try: see `_settled`."""
+        before = None
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 self.backoff(attempt)
             record = self.storage.load(lead_id, now) or LeadRecord(lead_id, 0, [], None)
             if record.merged_into:
                 return self.rescore(self.survivor(record.merged_into), now, reason)
-            change = rescore_change(record, self.rules(), now, reason)
+            rules = self.rules()
+            change = rescore_change(record, rules, now, reason)
+            before = change.before if attempt == 0 else before
             try:
                 version = self.storage.save(change)
             except VersionConflict:
+                settled = self._settled(lead_id, rules)
+                if settled is not None:
+                    return Rescored(lead_id, settled[0], before, settled[1])
                 continue
             return Rescored(lead_id, version, change.before, change.card)
         raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
+
+    def _settled(self, lead_id: str, rules: Rules) -> tuple[int, ScoreCard] | None:
+        """The lead as saved by whoever won the race, if that already covers every event stored
+        before now: nothing is `unscored` (each store marks it, and only a full rescore that read
+        the events after the mark clears it) and its card is from the current rules."""
+        record = self.storage.get_lead(lead_id)
+        if record is None or record.card is None or record.unscored or record.merged_into:
+            return None
+        return (record.version, record.card) if record.card.rules_fingerprint == rules.fingerprint else None
 
     def survivor(self, lead_id: str) -> str:
         """Follow merge forwarding addresses to the lead that now holds the events."""
@@ -109,7 +147,9 @@ class Rescorer:
         return lead_id
 
 
-def _sales_outcome(record: LeadRecord, profile: Profile, card: ScoreCard, now: datetime) -> dict[str, Any] | None:
+def _sales_outcome(
+    record: LeadRecord, profile: Profile, card: ScoreCard, basis: ScoreBasis, now: datetime
+) -> dict[str, Any] | None:
     before = Profile.model_validate_json(record.profile_json) if record.profile_json else None
-    first_seen = min((event.occurred_at for event in record.events), default=None)
+    first_seen = from_us(basis.first_seen_us) if basis.first_seen_us is not None else None
     return outcome_change(before, profile, record.card or card, first_seen, now)

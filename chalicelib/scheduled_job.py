@@ -20,7 +20,7 @@ from chalicelib.domain.basis import ScoreBasis, StaleBasis
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scoring import card_from_basis
 from chalicelib.publishing import ChangePublisher
-from chalicelib.rescoring import Rescored, Rescorer, score_lead
+from chalicelib.rescoring import MAX_ATTEMPTS, Rescored, Rescorer, score_lead
 from chalicelib.storage.port import DueLead, LeadSave, LeadStorage, VersionConflict
 
 TIME_MARGIN_SECONDS = 30
@@ -79,7 +79,10 @@ class ScheduledJob:
             if out_of_time():
                 break
             report.due += 1
-            rescored = self._decay_one(due, now, dry_run)
+            try:
+                rescored = self._decay_one(due, now, dry_run)
+            except _Gone:
+                continue
             if rescored is None:
                 report.full_rescores += 1
                 rescored = self._full_rescore(due.lead_id, now, dry_run)
@@ -109,23 +112,31 @@ class ScheduledJob:
         return {key: progress[key] for key in ("fingerprint", "done", "rescored")}
 
     def _decay_one(self, due: DueLead, now: datetime, dry_run: bool) -> Rescored | None:
-        """Rescore from the projected basis; None when it cannot be used (other rules, a race)."""
+        """Rescore from the projected basis; None when it cannot be used (other rules)."""
         rules = self.rules()
-        try:
-            basis = ScoreBasis.from_json(due.basis, rules) if due.basis else None
-        except StaleBasis:
-            basis = None
-        if basis is None:
-            return None
-        card = card_from_basis(basis, rules, now, previous_tier=due.visible.tier)
-        if dry_run:
-            return Rescored(due.lead_id, due.version, due.visible, card)
-        change = LeadSave(due.lead_id, due.version, card, due.visible, now, reason="decay")
-        try:
-            version = self.storage.save(change)
-        except VersionConflict:
-            return None  # the index lags the table: the lead changed, rescore it from its events
-        return Rescored(due.lead_id, version, due.visible, card)
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                basis = ScoreBasis.from_json(due.basis, rules) if due.basis else None
+            except StaleBasis:
+                basis = None
+            if basis is None:
+                return None
+            card = card_from_basis(basis, rules, now, previous_tier=due.visible.tier)
+            if dry_run:
+                return Rescored(due.lead_id, due.version, due.visible, card)
+            change = LeadSave(due.lead_id, due.version, card, due.visible, now, reason="decay")
+            try:
+                version = self.storage.save(change)
+            except VersionConflict:
+                # The index lags the table: the lead changed (new events folded in, most likely).
+                # Its item has the newer basis: decay that one, without reading the events.
+                record = self.storage.get_lead(due.lead_id)
+                if record is None or record.card is None or record.merged_into:
+                    raise _Gone(due.lead_id) from None  # deleted or merged meanwhile: nothing left to decay
+                due = DueLead(due.lead_id, record.version, record.basis, record.card.visible)
+                continue
+            return Rescored(due.lead_id, version, due.visible, card)
+        return None
 
     def _full_rescore(self, lead_id: str, now: datetime, dry_run: bool) -> Rescored | None:
         if not dry_run:
@@ -135,6 +146,10 @@ class ScheduledJob:
             return None
         _, _, card = score_lead(record, self.rules(), now)
         return Rescored(lead_id, record.version, record.card.visible if record.card else None, card)
+
+
+class _Gone(Exception):
+    """The lead was deleted or merged away after the due index was read."""
 
 
 def describe(report: JobReport) -> list[str]:

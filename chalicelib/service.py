@@ -3,6 +3,7 @@ the write-back publisher), never on an adapter; the scoring itself is the pure d
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -10,15 +11,28 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib.domain.basis import StaleBasis
+from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.events import LeadEvent
+from chalicelib.domain.folding import OutOfOrder
 from chalicelib.domain.identity import parse_key, plan_leads
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.retention import expires_at
 from chalicelib.domain.rules import Rules
 from chalicelib.publishing import ChangePublisher
-from chalicelib.rescoring import MAX_ATTEMPTS, Rescored, Rescorer, jittered_backoff, rescore_change
+from chalicelib.rescoring import MAX_ATTEMPTS, Rescored, Rescorer, fold_change, jittered_backoff, rescore_change
 from chalicelib.sources.base import ParsedDelivery, ProfileRef
-from chalicelib.storage.port import IdentityConflict, LeadMerged, LeadRecord, LeadStorage, StoredEvent
+from chalicelib.storage.port import (
+    DuplicateEvents,
+    IdentityConflict,
+    LeadMerged,
+    LeadRecord,
+    LeadStorage,
+    StoredEvent,
+    VersionConflict,
+)
+
+log = logging.getLogger(__name__)
 
 
 class ProfileDirectory(Protocol):
@@ -35,10 +49,27 @@ class IngestResult:
     ignored: int = 0
     deleted: int = 0
     rescored: list[Rescored] = field(default_factory=list)
+    not_scored: Counter[str] = field(default_factory=Counter)  # accepted but ignored (bots, spam), by why
 
     @property
     def lead_ids(self) -> list[str]:
         return [item.lead_id for item in self.rescored]
+
+
+@dataclass
+class Folded:
+    rest: list[LeadEvent]
+    stored: int = 0
+    duplicates: int = 0
+    rescored: Rescored | None = None
+    not_scored: Counter[str] = field(default_factory=Counter)
+
+
+def _stateless_skips(events: list[LeadEvent], rules: Rules) -> Counter[str]:
+    """What a full rescore will ignore of these events whatever else the lead did (speed limits
+    depend on its other events: counted only when events are folded)."""
+    filters = compile_rules(rules).filters
+    return Counter(reason for event in events if (reason := filters.reason(event.properties)) is not None)
 
 
 def new_lead_id() -> str:
@@ -77,20 +108,37 @@ class LeadService:
         known = self.storage.resolve(key for event in events for key in event.identities.as_keys())
         touched: list[str] = []
         created: list[Rescored] = []
-        for plan in plan_leads([event.identities.as_keys() for event in events], known):
+        plans = plan_leads([event.identities.as_keys() for event in events], known)
+        # The lead items new events fold into, read together (one request per 100 leads).
+        records = self.storage.get_leads([plan.lead_id for plan in plans if plan.lead_id and not plan.merge_from])
+        for plan in plans:
             members = [events[index] for index in plan.signal_indexes]
             if plan.lead_id is None and not plan.merge_from:
-                new = self._create(members, plan.keys, now)
+                new = self._create(members, plan.keys, now, result.not_scored)
                 if new is not None:
                     result.accepted += len(members)
                     created.append(new)
                     continue
+            if plan.lead_id is not None and not plan.merge_from:
+                folded = self._fold(plan.lead_id, members, plan.keys, known, now, records.get(plan.lead_id))
+                result.not_scored.update(folded.not_scored)
+                result.accepted += folded.stored
+                result.duplicates += folded.duplicates
+                if folded.rescored is not None:
+                    created.append(folded.rescored)
+                members = folded.rest
+                if not members:
+                    continue
             lead_id, stored, duplicates = self._store(members, plan.keys, plan.lead_id, plan.merge_from, known)
+            if stored:
+                result.not_scored.update(_stateless_skips(members, self.rules()))
             result.accepted += stored
             result.duplicates += duplicates
             if stored or plan.merge_from or plan.lead_id is None:
                 touched.append(lead_id)
-        result.rescored = created + [self.rescorer.rescore(lead_id, now) for lead_id in dict.fromkeys(touched)]
+        result.rescored = _per_lead(
+            created + [self.rescorer.rescore(lead_id, now) for lead_id in dict.fromkeys(touched)]
+        )
         for deletion in delivery.deletions:
             result.deleted += self._delete(deletion.identities.as_keys())
         self.publisher.publish(result.rescored)
@@ -137,7 +185,9 @@ class LeadService:
                     wanted.setdefault(named.kind, set()).add(named.record_id)
         return {kind: sorted(ids) for kind, ids in sorted(wanted.items()) if kind in self.directories}
 
-    def _create(self, members: list[LeadEvent], keys: list[str], now: datetime) -> Rescored | None:
+    def _create(
+        self, members: list[LeadEvent], keys: list[str], now: datetime, not_scored: Counter[str]
+    ) -> Rescored | None:
         """A lead nobody knew: scored from the events in hand and written with them at once.
         None when that is not possible (a key claimed meanwhile, too many events for one write)."""
         rules = self.rules()
@@ -149,7 +199,62 @@ class LeadService:
             version = self.storage.create(lead_id, stored, keys, change)
         except IdentityConflict:
             return None
-        return None if version is None else Rescored(lead_id, version, None, change.card)
+        if version is None:
+            return None
+        not_scored.update(change.not_scored)
+        return Rescored(lead_id, version, None, change.card)
+
+    def _fold(
+        self,
+        lead_id: str,
+        members: list[LeadEvent],
+        keys: list[str],
+        known: dict[str, str],
+        now: datetime,
+        record: LeadRecord | None,
+    ) -> Folded:
+        """Fold new events into the lead's stored basis and write both at once, a transaction's
+        worth at a time: the cost does not grow with the lead's history. What cannot be folded
+        (see domain/folding.py) is left in `rest` for a store and full rescore."""
+        rules = self.rules()
+        pending = [StoredEvent(event, expires_at(event, rules)) for event in members]
+        claims = [key for key in keys if known.get(key) != lead_id]
+        folded = Folded(rest=[])
+        attempt = 0
+        while pending:
+            record = record or self.storage.get_lead(lead_id)
+            if record is None or record.merged_into or record.unscored:
+                break
+            chunk = pending[: self.storage.append_room(len(claims))]
+            try:
+                change = fold_change(record, [item.event for item in chunk], rules, now)
+            except (StaleBasis, OutOfOrder) as exc:
+                log.info("rescoring lead %s from its events: %s", lead_id, exc)
+                break
+            try:
+                version = self.storage.append(lead_id, chunk, claims, change)
+            except DuplicateEvents as exc:
+                seen = set(exc.event_ids)
+                folded.duplicates += len(seen)
+                pending = [item for item in pending if item.event.event_id not in seen]
+                continue  # the lead is as read: fold the rest into it
+            except VersionConflict:
+                record = None
+                attempt += 1
+                if attempt >= MAX_ATTEMPTS * 4:
+                    break  # a lead this contended: the store-and-rescore path settles it
+                self.backoff(min(attempt, MAX_ATTEMPTS))
+                continue
+            except IdentityConflict:
+                break
+            before = folded.rescored.before if folded.rescored else change.before
+            folded.rescored = Rescored(lead_id, version, before, change.card)
+            folded.not_scored.update(change.not_scored)
+            record = None
+            folded.stored += len(chunk)
+            pending, claims = pending[len(chunk) :], []
+        folded.rest = [item.event for item in pending]
+        return folded
 
     def _store(
         self,
@@ -241,6 +346,16 @@ class LeadService:
         for tier in tiers:
             rows += self.storage.list_by_tier(tier, limit)
         return sorted(rows, key=lambda row: (-row["score"], row["lead_id"]))[:limit]
+
+
+def _per_lead(rescored: list[Rescored]) -> list[Rescored]:
+    """One result per lead (folded, then rescored for what could not be folded): the card before
+    the delivery and the last one."""
+    found: dict[str, Rescored] = {}
+    for item in rescored:
+        first = found.get(item.lead_id)
+        found[item.lead_id] = item if first is None else replace(item, before=first.before)
+    return list(found.values())
 
 
 def _unique(events: list[LeadEvent]) -> list[LeadEvent]:

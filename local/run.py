@@ -1,4 +1,5 @@
-"""`make run`: an embedded AWS (moto server) with the table created, and the app on `chalice local`.
+"""`make run`: an embedded AWS (moto's server, see embedded_aws.py) with the table created, and the
+app on `chalice local`.
 
 Everything binds to 127.0.0.1. Stop with Ctrl-C (or SIGTERM): both servers stop.
 """
@@ -16,11 +17,11 @@ import urllib.request
 from datetime import UTC, datetime
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from chalicelib.queue import create_queues
 from chalicelib.storage.schema import create_table
 from local.defaults import LOCAL_HOST, LOCAL_PORT, LOCAL_SECRETS, LOCAL_TABLE
+from local.embedded_aws import EmbeddedAws
 
 
 def local_environment(endpoint: str) -> dict[str, str]:
@@ -44,10 +45,9 @@ def local_environment(endpoint: str) -> dict[str, str]:
 
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log drowns the app's own
-    moto = ThreadedMotoServer(ip_address=LOCAL_HOST, port=int(os.environ.get("MOTO_PORT", "0")), verbose=False)
+    moto = EmbeddedAws(LOCAL_HOST, int(os.environ.get("MOTO_PORT", "0")))
     moto.start()
-    host, port = moto.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
+    endpoint = moto.endpoint()
     env = local_environment(endpoint)
     client = boto3.client(
         "dynamodb",
@@ -72,8 +72,8 @@ def main() -> int:
     threading.Thread(target=background_writeback, args=(stop_workers,), daemon=True).start()
     threading.Thread(target=background_decay, args=(stop_workers, interval), daemon=True).start()
     app_port = int(os.environ.get("PORT", LOCAL_PORT))
-    chalice = os.path.join(os.path.dirname(sys.executable), "chalice")
-    command = [chalice, "local", "--stage", "local", "--host", LOCAL_HOST, "--port", str(app_port), "--no-autoreload"]
+    command = [sys.executable, "-m", "local.serve", "local", "--stage", "local", "--host", LOCAL_HOST,
+               "--port", str(app_port), "--no-autoreload"]  # fmt: skip
     server = subprocess.Popen(command, env=env)
 
     def stop(*_: object) -> None:

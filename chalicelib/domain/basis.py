@@ -1,24 +1,31 @@
 """The now-independent part of a score: fit and every rule's earnings (value at full strength
 and the instant its decay starts). Stored with the lead, it lets the decay job produce the exact
-card `score()` would, at any later `now`, without reading the lead's events again.
+card `score()` would, at any later `now`, without reading the lead's events again, and lets a new
+event be folded in without reading them either (`folding.py`).
+
+Its size is bounded whatever the history: each rule keeps only the entries that can still change
+its capped total, a week-by-week count, its latest event ids and the repeat scopes still alive
+(see `engagement.RuleTally.compact`).
 
 Valid only for the rules it was built with (`fingerprint`); a rules change means a full rescore.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .compiled_rules import compile_rules
-from .engagement import RuleTally
+from .engagement import HOUR_US, EventKey, RuleTally
 from .fit import FitResult
 from .rules import Rules
 from .scorecard import Contribution
 
+FORMAT = 3
+
 
 class StaleBasis(ValueError):
-    """The basis was built with other rules: rescore from the events."""
+    """The basis was built with other rules (or by an older version): rescore from the events."""
 
 
 @dataclass
@@ -26,31 +33,39 @@ class ScoreBasis:
     fingerprint: str
     fit: FitResult
     tallies: list[RuleTally]
+    messages: dict[str, list[Any]] = field(default_factory=dict)
+    profile_last: EventKey | None = None  # the newest profile change folded in
+    first_seen_us: int | None = None
+    ignored: dict[str, dict[int, int]] = field(default_factory=dict)  # reason -> week -> events not scored
+    speed: dict[str, dict[int, list[Any]]] = field(default_factory=dict)  # kind -> minute -> [events, newest key]
+    message_clock: EventKey | None = None  # the newest email send, click or reply folded in
+    just_ignored: dict[str, int] = field(default_factory=dict, compare=False)  # by the last fold: metrics only
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format": FORMAT,
             "fingerprint": self.fingerprint,
             "fit": {
                 "points": self.fit.points,
                 "disqualified_by": self.fit.disqualified_by,
                 "contributions": [[c.rule, c.label, c.points_now] for c in self.fit.contributions],
             },
-            "rules": [
-                {
-                    "index": tally.spec.index,
-                    "count": tally.count,
-                    "event_ids": tally.event_ids,
-                    "bases": tally.bases,
-                    "anchors": tally.anchors,
-                }
-                for tally in self.tallies
-            ],
+            "rules": [_tally_json(tally) for tally in self.tallies],
+            "messages": self.messages,
+            "profile_last": list(self.profile_last) if self.profile_last else None,
+            "first_seen_us": self.first_seen_us,
+            "message_clock": list(self.message_clock) if self.message_clock else None,
+            "ignored": {reason: sorted(weeks.items()) for reason, weeks in self.ignored.items()},
+            "speed": {
+                kind: [[minute, *seen] for minute, seen in sorted(minutes.items())]
+                for kind, minutes in self.speed.items()
+            },
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any], rules: Rules) -> ScoreBasis:
         compiled = compile_rules(rules)
-        if data.get("fingerprint") != compiled.fingerprint:
+        if data.get("fingerprint") != compiled.fingerprint or data.get("format") != FORMAT:
             raise StaleBasis("the basis was built with other rules")
         fit_data = data["fit"]
         fit = FitResult(
@@ -70,12 +85,74 @@ class ScoreBasis:
             ],
             disqualified_by=fit_data["disqualified_by"],
         )
-        tallies = []
-        for item in data["rules"]:
-            tally = RuleTally(compiled.engagement_rules[item["index"]])
-            tally.event_ids = list(item["event_ids"])
-            tally.bases = [float(base) for base in item["bases"]]
-            tally.anchors = [int(anchor) for anchor in item["anchors"]]
-            tally.restore_count(int(item["count"]))
-            tallies.append(tally)
-        return cls(compiled.fingerprint, fit, tallies)
+        tallies = [_tally_from_json(item, compiled.engagement_rules[item["i"]]) for item in data["rules"]]
+        last = data.get("profile_last")
+        clock = data.get("message_clock")
+        return cls(
+            compiled.fingerprint,
+            fit,
+            tallies,
+            messages={name: list(found) for name, found in data.get("messages", {}).items()},
+            profile_last=(int(last[0]), str(last[1]), str(last[2])) if last else None,
+            first_seen_us=data.get("first_seen_us"),
+            message_clock=(int(clock[0]), str(clock[1]), str(clock[2])) if clock else None,
+            ignored={
+                str(reason): {int(week): int(count) for week, count in weeks}
+                for reason, weeks in data.get("ignored", {}).items()
+            },
+            speed={
+                str(kind): {
+                    int(minute): [int(count), int(us), str(source), str(event_id)]
+                    for minute, count, us, source, event_id in minutes
+                }
+                for kind, minutes in data.get("speed", {}).items()
+            },
+        )
+
+
+def _tally_json(tally: RuleTally) -> dict[str, Any]:
+    """Compact on purpose: it is stored with every lead and read and written with each event.
+    Entries are ascending anchor deltas (in hours when every clock is on the hour, as past
+    EXACT_UP_TO events they are), the distinct values, and one code per entry: weight x values + index."""
+    item: dict[str, Any] = {
+        "i": tally.spec.index,
+        "m": tally.matched,
+        "w": [[week, count, value] for week, (count, value) in sorted(tally.weeks.items())],
+        "r": [list(key) for key in tally.recent],
+    }
+    if tally.bases:
+        hourly = all(anchor % HOUR_US == 0 for anchor in tally.anchors)
+        unit = HOUR_US if hourly else 1
+        deltas, previous = [], 0
+        for anchor in tally.anchors:
+            deltas.append((anchor - previous) // unit)
+            previous = anchor
+        item["h" if hourly else "a"] = deltas
+        values = sorted(set(tally.bases))
+        item["b"] = [int(value) if value == int(value) else value for value in values]
+        position = {value: number for number, value in enumerate(values)}
+        codes = [weight * len(values) + position[base] for base, weight in zip(tally.bases, tally.weights)]
+        if any(code != len(values) for code in codes):  # not every entry one event of the only value
+            item["e"] = codes
+    if tally.scopes:
+        item["s"] = tally.scopes
+    return item
+
+
+def _tally_from_json(item: dict[str, Any], spec: Any) -> RuleTally:
+    tally = RuleTally(spec)
+    tally.matched = int(item["m"])
+    tally.weeks = {int(week): [int(count), int(value)] for week, count, value in item["w"]}
+    tally.recent = [(int(us), str(source), str(event_id)) for us, source, event_id in item["r"]]
+    unit = HOUR_US if "h" in item else 1
+    anchors, previous = [], 0
+    for delta in item.get("h", item.get("a", [])):
+        previous += int(delta) * unit
+        anchors.append(previous)
+    values = [float(value) for value in item.get("b", [])]
+    codes = item.get("e", [len(values)] * len(anchors))
+    tally.anchors = anchors
+    tally.bases = [values[int(code) % len(values)] for code in codes]
+    tally.weights = [int(code) // len(values) for code in codes]
+    tally.scopes = {str(scope): int(ends) for scope, ends in item.get("s", {}).items()}
+    return tally

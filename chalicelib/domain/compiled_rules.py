@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,8 +13,12 @@ from .conditions import Predicate, normalise_label
 from .decay import NO_DECAY, CompiledDecay
 from .events import LeadEvent, to_us
 from .rules import EngagementRule, FitRule, PropertyMultiplier, ResponseTimeMultiplier, Rules
+from .traffic_filters import CompiledFilters
 
 US_PER_HOUR = 3_600_000_000
+US_PER_DAY = 24 * US_PER_HOUR
+RETENTION_MARGIN_DAYS = 30  # kept past their last step, so rules edited to decay more slowly still see them
+FOREVER_DAYS = 36_500  # a value that never ends (`after` > 0) still lets its event go after a century
 
 
 class SentEmail:
@@ -70,7 +75,7 @@ class EngagementRuleSpec:
 
     __slots__ = (
         "cap", "decay", "description", "distinct_days", "event", "index", "labels", "multipliers", "name",
-        "negative", "points", "raw_labels", "repeat_per", "repeats", "then", "where",
+        "negative", "points", "raw_labels", "repeat_per", "repeats", "retention_us", "then", "where",
     )  # fmt: skip
 
     def __init__(self, index: int, rule: EngagementRule, lists: Mapping[str, list[str]], decay: CompiledDecay) -> None:
@@ -92,6 +97,8 @@ class EngagementRuleSpec:
         self.decay = NO_DECAY if self.negative else decay
         self.multipliers: list[ResponseTimeFactor | PropertyFactor] = []
         self.distinct_days = rule.distinct_days
+        # How long a matched event must be kept (µs), None: for ever (negative or non-decaying rules).
+        self.retention_us: int | None = None if self.decay is NO_DECAY else _retention_us(decay.lifetime)
 
     def matches(self, props: Mapping[str, Any]) -> bool:
         return matches_all(self.where, props)
@@ -117,6 +124,11 @@ def matches_all(tests: tuple[tuple[str, Predicate], ...], props: Mapping[str, An
         if not test(props.get(prop)):
             return False
     return True
+
+
+def _retention_us(lifetime: float) -> int:
+    days = FOREVER_DAYS * US_PER_DAY if math.isinf(lifetime) else int(lifetime)
+    return days + RETENTION_MARGIN_DAYS * US_PER_DAY
 
 
 class FitOptionSpec:
@@ -252,6 +264,13 @@ class CompiledRules:
         )
         self.sent_event = engagement.sent_event.casefold()
         self.message_key = engagement.message_key
+        # What a click or reply reads from the email it answers: the property multipliers' properties.
+        self.message_properties = tuple(
+            sorted({factor.property for factor in factors.values() if isinstance(factor, PropertyFactor)})
+        )
+        self.filters = CompiledFilters(rules.filters, rules.lists, self.canonical_type)
+        lifetimes = [decay.lifetime for decay in decays.values()]
+        self.unmatched_retention_us: int | None = _retention_us(max(lifetimes)) if lifetimes else None
         self.fit_rules = [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(rules.fit)]
         self.tier_bands = [(band.min, band.name) for band in rules.tiers.bands]
         self.grade_bands = [(grade.min_fit, grade.grade) for grade in rules.grades]
@@ -263,6 +282,30 @@ class CompiledRules:
             folded = event_type.casefold()
             found = self.type_aliases.get(folded, folded)
         return found
+
+    def retention_us(self, matched: Sequence[EngagementRuleSpec]) -> int | None:
+        """How long an event matched by `matched` matters (µs; None: for ever). One no rule matches
+        today is kept as long as the longest schedule, so a rule added later still finds it."""
+        if not matched:
+            return self.unmatched_retention_us
+        found = 0
+        for spec in matched:
+            if spec.retention_us is None:
+                return None
+            found = max(found, spec.retention_us)
+        return found
+
+    def expiry_s(self, occurred_us: int, matched: Sequence[EngagementRuleSpec]) -> int:
+        """When such an event expires, in epoch seconds; 0: never."""
+        retention = self.retention_us(matched)
+        return 0 if retention is None else (occurred_us + retention) // 1_000_000
+
+    def matched_specs(self, event: LeadEvent, canonical: str) -> list[EngagementRuleSpec]:
+        index = self.candidates.get(canonical)
+        if index is None:
+            return []
+        props = self.properties_of(event, canonical)
+        return [spec for spec, tests in index.for_properties(props) if not tests or matches_all(tests, props)]
 
     def properties_of(self, event: LeadEvent, canonical: str) -> Mapping[str, Any]:
         """Event properties plus the page category the rules derive from its URL (kept if given)."""

@@ -2,6 +2,10 @@
 
     lists:
       disposable_email_domains: {package: disposable-email-domains}
+      crawler_user_agents: {package: crawler-user-agents}
+
+A rules file that leaves out `crawler_user_agents` (and does not turn the crawler filter off) still
+gets the packaged list: filtering crawlers is the safe default.
 
 Such a list changes when the package is updated (a new release of the service): the rules'
 fingerprint changes with it, so every lead is rescored against the new list.
@@ -19,7 +23,17 @@ def _disposable_email_domains() -> list[str]:
     return sorted(blocklist)
 
 
-PACKAGES: dict[str, Callable[[], list[str]]] = {"disposable-email-domains": _disposable_email_domains}
+def _crawler_user_agents() -> list[str]:
+    # github.com/monperrus/crawler-user-agents, as its PyPI package: regexes on the User-Agent
+    from crawleruseragents import CRAWLER_USER_AGENTS_DATA
+
+    return [str(entry["pattern"]) for entry in CRAWLER_USER_AGENTS_DATA]
+
+
+PACKAGES: dict[str, Callable[[], list[str]]] = {
+    "disposable-email-domains": _disposable_email_domains,
+    "crawler-user-agents": _crawler_user_agents,
+}
 
 
 def packaged_list(package: str) -> list[str]:

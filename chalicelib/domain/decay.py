@@ -7,6 +7,10 @@ import math
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 US_PER_DAY = 86_400_000_000  # the engine counts time in integer microseconds: exact, like datetime
+# A half-life never reaches zero on its own; after ten half-lives less than 0.1% of the value is
+# left, and from then on it is worth 0. So every decaying value has an age from which it is worth
+# nothing for ever: what lets a stored basis forget it and an event expire.
+HALF_LIVES_KEPT = 10
 
 
 class DecayStep(BaseModel):
@@ -51,8 +55,20 @@ class DecaySchedule(BaseModel):
         if self.steps is not None:
             return StepDecay(tuple((days_to_us(step.until_days), step.keep) for step in self.steps), self.after)
         assert self.half_life_days is not None
-        zero_after = days_to_us(self.zero_after_days) if self.zero_after_days else math.inf
-        return HalfLifeDecay(self.half_life_days * US_PER_DAY, zero_after)
+        return HalfLifeDecay(self.half_life_days * US_PER_DAY, days_to_us(self.lifetime_days()))
+
+    def lifetime_days(self) -> float:
+        """The age from which the value is worth 0 for ever (math.inf: never)."""
+        if self.steps is not None:
+            shares = [step.keep for step in self.steps] + [self.after]
+            ends = [0.0] + [step.until_days for step in self.steps]
+            for share, starts in zip(shares, ends):
+                if share == 0:
+                    return starts
+            return math.inf
+        assert self.half_life_days is not None
+        kept = self.half_life_days * HALF_LIVES_KEPT
+        return min(kept, self.zero_after_days) if self.zero_after_days else kept
 
 
 def days_to_us(days: float) -> int:
@@ -62,13 +78,22 @@ def days_to_us(days: float) -> int:
 class StepDecay:
     """Right-continuous steps: at exactly `until` microseconds old the next step's share applies."""
 
-    __slots__ = ("after", "steps", "transitions")
+    __slots__ = ("after", "floor", "lifetime", "steps", "transitions")
 
     def __init__(self, steps: tuple[tuple[int, float], ...], after: float) -> None:
         self.steps = steps
         self.after = after
-        # (age, share before, share from then on) for each step boundary that changes the share
         shares = [share for _, share in steps] + [after]
+        ends = [0, *(until for until, _ in steps)]
+        # lifetime: the age from which the value is 0 for ever; floor: the least share kept before it.
+        self.lifetime: float = math.inf
+        self.floor = after
+        for index, share in enumerate(shares):
+            if share == 0:
+                self.lifetime = ends[index]
+                self.floor = shares[index - 1] if index else 0.0
+                break
+        # (age, share before, share from then on) for each step boundary that changes the share
         self.transitions = tuple(
             (until, shares[index], shares[index + 1])
             for index, (until, _) in enumerate(steps)
@@ -83,11 +108,12 @@ class StepDecay:
 
 
 class HalfLifeDecay:
-    __slots__ = ("half_life", "zero_after")
+    __slots__ = ("floor", "half_life", "lifetime", "zero_after")
 
     def __init__(self, half_life_us: float, zero_after_us: float) -> None:
         self.half_life = half_life_us
-        self.zero_after = zero_after_us
+        self.zero_after = self.lifetime = zero_after_us
+        self.floor = self.keep(zero_after_us - 1)
 
     def keep(self, age_us: float) -> float:
         if age_us >= self.zero_after:
@@ -105,6 +131,8 @@ class NoDecay:
     """Fit attributes and negative behaviour keep their full value at any age."""
 
     __slots__ = ()
+    lifetime = math.inf
+    floor = 1.0
 
     def keep(self, age_us: float) -> float:
         return 1.0

@@ -1,60 +1,119 @@
 """Engagement: what the lead did. Turns events into earnings (value at full strength plus decay clock).
 
-Everything here is independent of `now` except `RuleTally.total_at`: which events earn, their
-"then +N" position, multipliers and the instant their decay starts are fixed facts of the event
-history. That split is what lets `next_change` sweep future decay steps without rescoring.
+Everything here is independent of `now` except `RuleTally.total_at` and the counts a card shows:
+which events earn, their "then +N" position, multipliers and the instant their decay starts are
+fixed facts of the event history. That split is what lets `next_change` sweep future decay steps
+without rescoring, and what lets a new event be folded into a stored basis (`Folder`) without
+reading the lead's other events.
+
+A full rescore is the same fold, over every event in canonical (time) order. Folding one more event
+later gives the same tallies unless the event is out of order and something order-dependent would
+change (a first occurrence, a distinct day, the email a click answers): then `OutOfOrder` says why
+and the caller rescores from the events.
 
 Values are summed as integer micro-points, so any order of events gives the same total to the
 last digit and rounding half up is exact.
 
 This is the per-event hot path (a lead may have thousands of events), so the loop is written
-flat: local names, no per-event method dispatch.
+flat: local names, few method calls per event.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import math
-from collections.abc import Iterable
-from datetime import date
+from bisect import insort
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
 from .compiled_rules import CompiledRules, EngagementRuleSpec, SentEmail, hashable, matches_all
-from .decay import StepDecay
+from .decay import NO_DECAY, StepDecay
 from .events import EPOCH, ONE_US, LeadEvent
 
 MICRO = 1_000_000
+HOUR_US = 3_600_000_000
+WEEK_US = 7 * 24 * HOUR_US
+MAX_EXPLAINED = 5  # event ids a contribution names (the most recent); its count covers the rest
+EXACT_UP_TO = 256  # beyond this many events in one rule, same-value events of one clock hour share a decay clock
+
+MINUTE_US = 60_000_000
+SPEED_MEMORY_MINUTES = 60  # a speed-limited event later than this by the newest one is rescored
+IGNORED_LIFETIME_US = 90 * 24 * HOUR_US  # ignored events are shown for as long as a page view counts
+
+EventKey = tuple[int, str, str]  # (µs, source, event id): the canonical order
+
+
+REMEMBERED = 100  # emails, and repeat scopes per rule, a lead's basis remembers: the most recently active
+
+
+def _remember(memory: dict[str, Any]) -> None:
+    """Forget the least recently active entries beyond REMEMBERED (dicts keep activity order:
+    an entry is moved to the end when used). A repeat in a forgotten scope earns full points
+    again, a click on a forgotten email earns no multiplier: the same whatever the arrival order,
+    since a late arrival that could tell the difference is rescored in time order."""
+    while len(memory) > REMEMBERED:
+        del memory[next(iter(memory))]
+
+
+def ignored_alive(week: int, now_us: int) -> bool:
+    return (week + 1) * WEEK_US + IGNORED_LIFETIME_US > now_us
 
 
 def micro(value: float) -> int:
     return math.floor(value * MICRO + 0.5)
 
 
-class RuleTally:
-    """One rule's matched events and what each earns; `bases[i]` decays from `anchors[i]` (µs).
+def digest(value: Any) -> str:
+    """A short stable name for a property value (a message id, a URL): what the basis remembers."""
+    return _digest(hashable(value))
 
-    Anchors are in ascending order: events are visited in canonical (time) order.
+
+@functools.lru_cache(maxsize=4096)
+def _digest(value: Any) -> str:
+    return base64.urlsafe_b64encode(hashlib.blake2b(str(value).encode(), digest_size=6).digest()).decode()
+
+
+class OutOfOrder(Exception):
+    """The event arrived after later ones and would change how they were counted: rescore."""
+
+
+class RuleTally:
+    """One rule's matched events and what they earn.
+
+    `bases[i]` (× `weights[i]` events) decays from `anchors[i]` (µs), in ascending anchor order.
+    Entries that can no longer change the rule's capped total are dropped (see `compact`); the
+    card's count and full-strength points come from `weeks` (week index -> [events, micro-points]),
+    so they stay right whatever was dropped.
     """
 
-    __slots__ = ("_days", "_matched_days", "anchors", "bases", "event_ids", "spec")
+    __slots__ = ("anchors", "bases", "forever", "matched", "recent", "scopes", "spec", "timeless", "weeks", "weights")
 
     def __init__(self, spec: EngagementRuleSpec) -> None:
         self.spec = spec
-        self._matched_days = 0
-        self.event_ids: list[str] = []
+        self.timeless = spec.decay is NO_DECAY  # its entries need no clock: one per value
+        self.forever = spec.decay.lifetime == math.inf  # counted as one week: never stops counting
+        self.matched = 0  # events ever folded in: decides when decay clocks start to be shared
+        self.weeks: dict[int, list[int]] = {}
+        self.recent: list[EventKey] = []  # the latest event keys, or a distinct-days rule's days
         self.bases: list[float] = []
         self.anchors: list[int] = []
-        self._days: dict[date, str] | None = {} if spec.distinct_days else None
+        self.weights: list[int] = []
+        self.scopes: dict[str, int] = {}  # repeat scope -> when its latest event expires (s; 0: never)
 
+    # ------------------------------------------------------------------------------ reading
     def total_at(self, now_us: int) -> int:
         """Unclipped micro-points at `now_us`; an event stamped after `now` counts as brand new."""
         decay = self.spec.decay
         if self.spec.negative or not self.bases:
-            return sum(micro(base) for base in self.bases)
+            return sum(weight * micro(base) for base, weight in zip(self.bases, self.weights))
         total = 0
         if isinstance(decay, StepDecay):
             steps, after = decay.steps, decay.after
-            for base, anchor in zip(self.bases, self.anchors):
+            for base, anchor, weight in zip(self.bases, self.anchors, self.weights):
                 age = now_us - anchor
                 kept = after
                 for until, share in steps:
@@ -62,38 +121,151 @@ class RuleTally:
                         kept = share
                         break
                 # Decaying values are never negative, so truncation is rounding half up here.
-                total += int(base * kept * MICRO + 0.5)
+                total += weight * int(base * kept * MICRO + 0.5)
             return total
         keep = decay.keep
-        for base, anchor in zip(self.bases, self.anchors):
+        for base, anchor, weight in zip(self.bases, self.anchors, self.weights):
             age = now_us - anchor
-            total += int(base * keep(age if age > 0 else 0) * MICRO + 0.5)
+            total += weight * int(base * keep(age if age > 0 else 0) * MICRO + 0.5)
         return total
 
-    def restore_count(self, count: int) -> None:
-        """When rebuilt from a stored basis (distinct-days rules count matched events apart)."""
-        self._matched_days = count
+    def seen_at(self, now_us: int) -> tuple[int, int]:
+        """(events, micro-points at full strength) of the events still worth something at `now_us`,
+        to the week: an event is counted until the end of the week its value ends in."""
+        lifetime = self.spec.decay.lifetime
+        events = points = 0
+        for week, (count, value) in self.weeks.items():
+            if (week + 1) * WEEK_US + lifetime > now_us:
+                events += count
+                points += value
+        return events, points
 
     @property
-    def count(self) -> int:
-        """Events this rule matched (for a distinct-days rule, including those on repeated days)."""
-        return self._matched_days if self.spec.distinct_days else len(self.event_ids)
+    def event_ids(self) -> list[str]:
+        return [event_id for _, _, event_id in self.recent]
 
-    def full_total(self) -> int:
-        return sum(micro(base) for base in self.bases)
+    # ------------------------------------------------------------------------------ folding
+    def earn(self, key: EventKey, base: float) -> None:
+        """One more matched event worth `base` at full strength, decaying from its time.
+        (Per matched event: written flat, as `fold` is.)"""
+        occurred_us = key[0]
+        self.matched = matched = self.matched + 1
+        week = 0 if self.forever else occurred_us // WEEK_US
+        seen = self.weeks.get(week)
+        value = math.floor(base * MICRO + 0.5)
+        if seen is None:
+            self.weeks[week] = [1, value]
+        else:
+            seen[0] += 1
+            seen[1] += value
+        recent = self.recent
+        if not recent or key > recent[-1]:
+            recent.append(key)
+        else:
+            insort(recent, key)
+        if len(recent) > 4 * MAX_EXPLAINED:  # trimmed to MAX_EXPLAINED by compact(), now and then here
+            del recent[:-MAX_EXPLAINED]
+        if base:
+            self.bases.append(base)
+            if self.timeless:
+                self.anchors.append(0)
+            else:
+                self.anchors.append(occurred_us if matched <= EXACT_UP_TO else occurred_us - occurred_us % HOUR_US)
+            self.weights.append(1)
 
-    def count_day(self, event: LeadEvent, anchor_us: int) -> None:
-        """Distinct-days rules earn once, at the event that completes the required number of days."""
-        days = self._days
-        assert days is not None and self.spec.distinct_days is not None
-        self._matched_days += 1
-        if self.bases or event.occurred_at.date() in days:
+    def count_day(self, key: EventKey) -> None:
+        """Distinct-days rules earn once, at the first event of the day that completes the required
+        number of days; `recent` holds each day's first event."""
+        spec = self.spec
+        assert spec.distinct_days is not None
+        days = self.recent
+        day = _date(key[0])
+        # Of the events before the newest counted day, only one after the first of a day already
+        # counted changes nothing.
+        if days and key < days[-1] and (self.bases or not any(_date(f[0]) == day and f < key for f in days)):
+            raise OutOfOrder(f"{spec.name}: an earlier event may change the days counted")
+        self.matched += 1
+        if self.bases or (days and any(_date(first[0]) == day for first in days)):
+            self._count(key[0], 0)
             return
-        days[event.occurred_at.date()] = event.event_id
-        if len(days) == self.spec.distinct_days:
-            self.bases.append(self.spec.points)
-            self.anchors.append(anchor_us)
-        self.event_ids = list(days.values())
+        days.append(key)
+        if len(days) == spec.distinct_days:
+            self._count(key[0], micro(spec.points))
+            self.bases.append(spec.points)
+            self.anchors.append(key[0])
+            self.weights.append(1)
+        else:
+            self._count(key[0], 0)
+
+    def _count(self, occurred_us: int, value: int) -> None:
+        week = 0 if self.forever else occurred_us // WEEK_US
+        found = self.weeks.get(week)
+        if found is None:
+            self.weeks[week] = [1, value]
+        else:
+            found[0] += 1
+            found[1] += value
+
+    # ---------------------------------------------------------------------------- bounding
+    def compact(self, now_us: int | None = None) -> None:
+        """Merge and drop entries that can no longer make a difference to the rule's capped total,
+        at any time (or from `now_us` on, for entries and weeks whose value has ended).
+
+        - Entries with the same value and clock merge (a weight); past EXACT_UP_TO events, clocks
+          are the start of the hour (an event's decay steps may come up to 1 hour early).
+        - A value that has ended (worth 0 for ever) is dropped; its week stays counted to its end.
+        - With a cap: going back from the newest entry, once the entries kept so far are worth more
+          than the cap even at their lowest value before they end, every older entry is dropped. It
+          ends no later than the kept ones, so until then the total is capped either way.
+        """
+        spec, decay = self.spec, self.spec.decay
+        lifetime = decay.lifetime
+        if len(self.recent) > MAX_EXPLAINED and not spec.distinct_days:
+            del self.recent[:-MAX_EXPLAINED]
+        if now_us is not None and lifetime != math.inf:
+            self.weeks = {week: seen for week, seen in self.weeks.items() if (week + 1) * WEEK_US + lifetime > now_us}
+            self.scopes = {scope: ends for scope, ends in self.scopes.items() if not ends or ends * MICRO > now_us}
+        if not self.bases:
+            return
+        rough = self.matched > EXACT_UP_TO
+        merged: dict[tuple[int, float], int] = {}
+        for base, anchor, weight in zip(self.bases, self.anchors, self.weights):
+            if rough and anchor:
+                anchor -= anchor % HOUR_US
+            if now_us is not None and lifetime != math.inf and now_us - anchor >= lifetime:
+                continue
+            slot = (anchor, base)
+            merged[slot] = merged.get(slot, 0) + weight
+        entries = sorted(merged.items())
+        if spec.cap is not None and entries and not spec.negative:
+            entries = _within_cap(entries, round(spec.cap * MICRO), decay.floor)
+        self.anchors = [anchor for (anchor, _), _ in entries]
+        self.bases = [base for (_, base), _ in entries]
+        self.weights = [weight for _, weight in entries]
+
+
+Entry = tuple[tuple[int, float], int]  # ((anchor µs, value), events)
+
+
+def _within_cap(entries: list[Entry], cap: int, floor: float) -> list[Entry]:
+    """The newest entries (and weight of the oldest of them) that stay above `cap` until they end."""
+    if floor <= 0:
+        return entries
+    kept = 0
+    for position in range(len(entries) - 1, -1, -1):
+        (anchor, base), weight = entries[position]
+        lowest = int(base * floor * MICRO + 0.5)
+        if lowest <= 0:
+            return entries
+        if kept + weight * lowest > cap:
+            needed = (cap - kept) // lowest + 1
+            return [((anchor, base), needed), *entries[position + 1 :]]
+        kept += weight * lowest
+    return entries
+
+
+def _date(occurred_us: int) -> Any:
+    return datetime.fromtimestamp(occurred_us // MICRO, tz=UTC).date()
 
 
 def canonical_order(events: Iterable[LeadEvent]) -> list[tuple[int, LeadEvent]]:
@@ -131,59 +303,191 @@ def _source_and_id(item: tuple[int, LeadEvent]) -> tuple[str, str]:
 _FIRST = itemgetter(0)
 
 
-def collect(events: Iterable[LeadEvent], compiled: CompiledRules) -> list[RuleTally]:
-    ordered = canonical_order(events)
-    canonical_type = compiled.canonical_type
-    canonical_types = [canonical_type(event.type) for _, event in ordered]
-    sent_emails = _sent_emails(ordered, canonical_types, compiled)
-    message_key = compiled.message_key
-    candidates = compiled.candidates
-    page_event, classify = compiled.page_event, compiled.pages.category
-    tallies: dict[int, RuleTally] = {}
-    occurrences: dict[tuple[int, Any], bool] = {}
+class Folder:
+    """The engagement side of a lead's basis, folded one event at a time.
 
-    for (occurred_us, event), canonical in zip(ordered, canonical_types):
-        index = candidates.get(canonical)
-        if index is None:
-            continue
+    `messages` remembers, per email (message id digest), [first send µs, the send's multiplier
+    properties, expiry s]: a click or reply earns by the first send of its email before it.
+    `message_clock` is the newest send, click or reply folded in: one older than it may change
+    what was earned, so it is refused (OutOfOrder).
+    """
+
+    def __init__(
+        self,
+        compiled: CompiledRules,
+        tallies: Iterable[RuleTally] = (),
+        messages: dict[str, list[Any]] | None = None,
+        ignored: dict[str, dict[int, int]] | None = None,
+        speed: dict[str, dict[int, list[Any]]] | None = None,
+        message_clock: EventKey | None = None,
+    ) -> None:
+        self.compiled = compiled
+        self.message_clock = message_clock
+        self.tallies = {tally.spec.index: tally for tally in tallies}
+        self.messages = messages if messages is not None else {}
+        self.ignored = ignored if ignored is not None else {}  # reason -> week -> events
+        # speed kind -> minute -> [events scored, the newest scored: µs, source, id]
+        self.speed = speed if speed is not None else {}
+        self._newest_minute = {kind: max(minutes) for kind, minutes in self.speed.items() if minutes}
+        self._speed_limited = frozenset(compiled.filters.speed_limits)
+        self.just_ignored: dict[str, int] = {}  # what this fold ignored, for metrics
+
+    def skip(self, key: EventKey, canonical: str, props: dict[str, Any]) -> str | None:
+        """Why the event is not scored (see traffic_filters), recording it; None: score it."""
+        occurred_us = key[0]
+        filters = self.compiled.filters
+        reason = filters.reason(props) if ("user_agent" in props or "form_fields" in props) else None
+        if reason is None:
+            kind = filters.speed_kind(canonical, props)
+            if kind is not None and self._too_fast(kind, key, filters.speed_limits[kind]):
+                reason = "too_fast"
+        if reason is not None:
+            weeks = self.ignored.setdefault(reason, {})
+            week = occurred_us // WEEK_US
+            weeks[week] = weeks.get(week, 0) + 1
+            self.just_ignored[reason] = self.just_ignored.get(reason, 0) + 1
+        return reason
+
+    def _too_fast(self, kind: str, key: EventKey, limit: int) -> bool:
+        """The first `limit` events of a kind in each clock minute count; the rest are excess."""
+        minutes = self.speed.setdefault(kind, {})
+        minute = key[0] // MINUTE_US
+        newest = self._newest_minute.get(kind, minute)
+        found = minutes.get(minute)
+        if found is None:
+            if minute < newest - SPEED_MEMORY_MINUTES:
+                raise OutOfOrder(f"a {kind} event older than the last hour's speed count")
+            minutes[minute] = [1, *key]
+            if minute > newest or kind not in self._newest_minute:
+                self._newest_minute[kind] = minute
+                if len(minutes) > SPEED_MEMORY_MINUTES:
+                    for old in [old for old in minutes if old < minute - SPEED_MEMORY_MINUTES]:
+                        del minutes[old]
+            return False
+        last = (found[1], found[2], found[3])
+        if found[0] < limit:
+            found[0] += 1
+            if key > last:
+                found[1:] = key
+            return False
+        if key < last:
+            raise OutOfOrder(f"an earlier {kind} event in a minute already at its speed limit")
+        return True
+
+    def fold(self, occurred_us: int, event: LeadEvent, canonical: str) -> None:
+        """Fold one behaviour event in (a redelivery must not reach here: storage deduplicates).
+        Raises OutOfOrder when only a rescore from the events can place it; the folder is then
+        part-way and must be discarded."""
+        key = (occurred_us, event.source, event.event_id)
+        compiled = self.compiled
         props = event.properties
-        if canonical == page_event and "page_category" not in props:
-            props = {**props, "page_category": classify(props)}
-        for spec, tests in index.for_properties(props):
-            if tests and not matches_all(tests, props):
-                continue
+        if (
+            "user_agent" in props or "form_fields" in props or canonical in self._speed_limited or "form_id" in props
+        ) and self.skip(key, canonical, props) is not None:
+            return
+        if canonical == compiled.sent_event:
+            self._sent(key, props)
+        index = compiled.candidates.get(canonical)
+        if index is None:
+            return
+        if canonical == compiled.page_event and "page_category" not in props:
+            props = {**props, "page_category": compiled.pages.category(props)}
+        matched = [spec for spec, tests in index.for_properties(props) if not tests or matches_all(tests, props)]
+        if not matched:
+            return
+        expires = -1  # computed when a repeat scope or an email needs it
+        tallies = self.tallies
+        for spec in matched:
             tally = tallies.get(spec.index)
             if tally is None:
                 tally = tallies[spec.index] = RuleTally(spec)
             if spec.distinct_days:
-                tally.count_day(event, occurred_us)
+                tally.count_day(key)
                 continue
-            tally.event_ids.append(event.event_id)
             base = spec.points
             if spec.repeats:
-                key = (spec.index, hashable(props.get(spec.repeat_per)) if spec.repeat_per else None)
-                if key in occurrences:
+                if tally.recent and key < tally.recent[-1]:
+                    raise OutOfOrder(f"{spec.name}: an earlier event may be the one that earns full points")
+                scope = digest(props.get(spec.repeat_per)) if spec.repeat_per else ""
+                if expires < 0:
+                    expires = compiled.expiry_s(occurred_us, matched)
+                ends = tally.scopes.pop(scope, None)
+                if ends is not None:
                     base = spec.then
+                    tally.scopes[scope] = 0 if not ends or not expires else max(ends, expires)
                 else:
-                    occurrences[key] = True
-            if spec.multipliers and base:
-                sent = sent_emails.get(hashable(props.get(message_key)))
-                for multiplier in spec.multipliers:
-                    base *= multiplier.factor(occurred_us, props, sent)
-            tally.bases.append(base)
-            tally.anchors.append(occurred_us)
-    return [tallies[index] for index in sorted(tallies)]
+                    tally.scopes[scope] = expires
+                    _remember(tally.scopes)
+            if spec.multipliers:
+                sent = self._message_for(key, props)
+                if base:
+                    for multiplier in spec.multipliers:
+                        base *= multiplier.factor(occurred_us, props, sent)
+            tally.earn(key, base)
+
+    def _sent(self, key: EventKey, props: dict[str, Any]) -> None:
+        message = hashable(props.get(self.compiled.message_key))
+        if message is None:
+            return
+        self._message_clock(key, "an email send")
+        name = digest(message)
+        found = self.messages.pop(name, None)
+        if found is None:
+            wanted = self.compiled.message_properties
+            kept = {field: props[field] for field in wanted if props.get(field) is not None}
+            found = [key[0], kept, self.compiled.expiry_s(key[0], [])]
+        self.messages[name] = found  # the most recently active email last (see _remember)
+        _remember(self.messages)
+
+    def _message_for(self, key: EventKey, props: dict[str, Any]) -> SentEmail | None:
+        """The first send of the email this click or reply answers, if it came before."""
+        message = props.get(self.compiled.message_key)
+        if message is None:
+            return None
+        self._message_clock(key, "a click or reply")
+        name = digest(message)
+        found = self.messages.pop(name, None)
+        if found is None:
+            return None
+        self.messages[name] = found
+        return SentEmail(found[0], found[1])
+
+    def _message_clock(self, key: EventKey, what: str) -> None:
+        if self.message_clock is not None and key < self.message_clock:
+            raise OutOfOrder(f"{what} older than the newest email activity folded in changes what clicks earn")
+        self.message_clock = key
+
+    def forget(self, now_us: int) -> None:
+        """Drop what can no longer matter from `now_us` on (see RuleTally.compact)."""
+        self.messages = {
+            name: found for name, found in self.messages.items() if not found[2] or found[2] * MICRO > now_us
+        }
+        for reason, weeks in list(self.ignored.items()):
+            self.ignored[reason] = {week: count for week, count in weeks.items() if ignored_alive(week, now_us)}
+            if not self.ignored[reason]:
+                del self.ignored[reason]
+        for tally in self.tallies.values():
+            tally.compact(now_us)
+
+    def result(self, now_us: int | None = None) -> list[RuleTally]:
+        if now_us is not None:
+            self.forget(now_us)
+        else:
+            for tally in self.tallies.values():
+                tally.compact()
+        return [self.tallies[index] for index in sorted(self.tallies)]
 
 
-def _sent_emails(
-    ordered: list[tuple[int, LeadEvent]], canonical_types: list[str], compiled: CompiledRules
-) -> dict[Any, SentEmail]:
-    """The first `email_sent` per message id: a click or reply inherits its send time and campaign."""
-    sent: dict[Any, SentEmail] = {}
-    sent_event, message_key = compiled.sent_event, compiled.message_key
-    for (occurred_us, event), canonical in zip(ordered, canonical_types):
-        if canonical == sent_event:
-            message_id = hashable(event.properties.get(message_key))
-            if message_id is not None and message_id not in sent:
-                sent[message_id] = SentEmail(occurred_us, event.properties)
-    return sent
+def collect(events: Iterable[LeadEvent], compiled: CompiledRules) -> list[RuleTally]:
+    """Every event folded in canonical order (the full rescore)."""
+    folder = Folder(compiled)
+    fold_ordered(folder, canonical_order(events))
+    return folder.result()
+
+
+def fold_ordered(folder: Folder, ordered: list[tuple[int, LeadEvent]]) -> None:
+    """A full rescore's fold: every event in canonical order."""
+    canonical_type: Callable[[str], str] = folder.compiled.canonical_type
+    fold = folder.fold
+    for occurred_us, event in ordered:
+        fold(occurred_us, event, canonical_type(event.type))

@@ -13,6 +13,19 @@ from dataclasses import dataclass, field
 KEY_KINDS = ("hubspot", "salesforce", "email", "user", "anon")
 
 
+LISTED_KEYS = 50  # the identities a lead item lists; every one is also an item of its own
+LISTED_ANONYMOUS = 10  # a browser per visit (or a bot's) must not crowd the CRM ids out
+
+
+def listed_keys(keys: Sequence[str]) -> list[str]:
+    """The identities shown on (and stored with) the lead: every CRM id, email and user id first,
+    then some anonymous ids, at most LISTED_KEYS. The rest still resolve to the lead."""
+    unique = sorted(set(keys))
+    named = [key for key in unique if not key.startswith("anon:")]
+    anonymous = [key for key in unique if key.startswith("anon:")][:LISTED_ANONYMOUS]
+    return sorted((named + anonymous)[:LISTED_KEYS])
+
+
 @dataclass
 class LeadPlan:
     """One lead touched by a delivery: the signals for it and the leads to fold into it."""

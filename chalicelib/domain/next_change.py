@@ -66,7 +66,7 @@ def _sweep(
         tally = tallies[position]
         base = tally.bases[index]
         # The same expression as RuleTally.total_at, so the sweep and a rescore agree exactly.
-        delta = int(base * after * MICRO + 0.5) - int(base * before * MICRO + 0.5)
+        delta = (int(base * after * MICRO + 0.5) - int(base * before * MICRO + 0.5)) * tally.weights[index]
         if delta:
             total -= clipped[position]
             sums[position] += delta

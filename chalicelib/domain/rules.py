@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -12,6 +13,7 @@ from .conditions import Regex, ValueTest
 from .crm_activity import CrmActivity
 from .decay import DecaySchedule
 from .profile import FIT_ATTRIBUTES, NUMERIC_ATTRIBUTES
+from .traffic_filters import FORM_KIND, TrafficFilters
 
 
 class RulePathError(ValueError):
@@ -244,6 +246,7 @@ class Rules(_Strict):
     tiers: Tiers
     grades: list[GradeBand] = Field(min_length=1)
     crm_activity: CrmActivity = Field(default_factory=CrmActivity)
+    filters: TrafficFilters = Field(default_factory=TrafficFilters)
 
     # Filled by compiled_rules.compile_rules(): the compiled form lives with the rules object, so it is
     # built once per rules file, not per lead (and this module need not import the compiler).
@@ -278,6 +281,7 @@ class Rules(_Strict):
         for path, event in self.crm_activity.event_references():
             if event.casefold() not in self.engagement.event_types:
                 raise RulePathError(path, f"{event!r} is not a key of engagement.event_types ({known_types})")
+        self._check_filters(known_types)
         if self.grades[-1].min_fit is not None:
             raise RulePathError(("grades", len(self.grades) - 1), "the last grade takes no min_fit: it is the rest")
         previous = None
@@ -286,6 +290,32 @@ class Rules(_Strict):
                 raise RulePathError(("grades", index, "min_fit"), "grades go from the highest min_fit down")
             previous = grade.min_fit
         return self
+
+    def _check_filters(self, known_types: str) -> None:
+        filters = self.filters
+        name = filters.crawler_user_agents
+        if name is not None:
+            if name not in self.lists:
+                raise RulePathError(("filters", "crawler_user_agents"), f"list {name!r} is not defined under lists")
+            for position, pattern in enumerate(self.lists[name]):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise RulePathError(("lists", name, position), f"not a regular expression: {exc}") from exc
+        aliases = {
+            alias.casefold()
+            for canonical, names in self.engagement.event_types.items()
+            for alias in (canonical, *names)
+        }
+        for kind, limit in filters.speed_limits.items():
+            if kind != FORM_KIND and kind.casefold() not in aliases:
+                raise RulePathError(
+                    ("filters", "speed_limits", kind), f'{kind!r} is neither "form" nor an event type ({known_types})'
+                )
+            if limit < 1:
+                raise RulePathError(("filters", "speed_limits", kind), "a limit is at least 1 event a minute")
+            if kind.casefold() == self.engagement.sent_event.casefold():
+                raise RulePathError(("filters", "speed_limits", kind), "email sends come from the CRM: no speed limit")
 
     @property
     def fingerprint(self) -> str:

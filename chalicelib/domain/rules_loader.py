@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from .data_lists import packaged_list
 from .rules import RulePathError, Rules
+from .traffic_filters import CRAWLER_LIST, CRAWLER_PACKAGE
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,13 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
 
 def _packaged_lists(data: dict[str, Any], root: yaml.Node | None, source: str) -> dict[str, Any]:
     """`lists: {name: {package: NAME}}` takes the list from a maintained data package."""
-    lists = data.get("lists")
+    lists = data.get("lists", {})
     if not isinstance(lists, dict):
         return data
+    filters = data.get("filters")
+    crawler_list = filters.get("crawler_user_agents", CRAWLER_LIST) if isinstance(filters, dict) else CRAWLER_LIST
+    if crawler_list == CRAWLER_LIST and CRAWLER_LIST not in lists:
+        lists = {**lists, CRAWLER_LIST: {"package": CRAWLER_PACKAGE}}
     resolved = dict(lists)
     for name, value in lists.items():
         if isinstance(value, dict) and set(value) == {"package"}:

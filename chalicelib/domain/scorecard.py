@@ -21,6 +21,19 @@ class Contribution(BaseModel):
     event_ids: list[str] = []
 
 
+class NotScored(BaseModel):
+    """Events kept but not scored, by why (see traffic_filters): "ignored: crawler user agent ×312"."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    label: str
+    count: int
+
+    def __str__(self) -> str:
+        return f"ignored: {self.label} ×{self.count}"
+
+
 class Visible(NamedTuple):
     """What the CRM shows of a card: a write-back is due only when this changes."""
 
@@ -44,6 +57,8 @@ class ScoreCard(BaseModel):
     next_change_at: datetime | None
     scored_at: datetime
     rules_fingerprint: str
+    ignored: list[NotScored] = []
+    bot_like: bool = False  # most of the lead's recent events were ignored: a crawler, monitor or spam
 
     @property
     def visible(self) -> Visible:
@@ -55,4 +70,7 @@ class ScoreCard(BaseModel):
             (c for c in self.contributions if c.points_now),
             key=lambda c: (-abs(c.points_now), c.rule),
         )
-        return [f"{c.label} ({c.points_now:+g})" for c in ranked[:top]]
+        lines = [f"{c.label} ({c.points_now:+g})" for c in ranked[:top]]
+        if self.bot_like:
+            lines.insert(0, "Mostly bot-like traffic")
+        return lines + [str(item) for item in self.ignored]

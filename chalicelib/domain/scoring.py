@@ -10,14 +10,15 @@ from datetime import datetime
 
 from .basis import ScoreBasis, StaleBasis
 from .compiled_rules import compile_rules
-from .engagement import MICRO, RuleTally, collect
+from .engagement import MICRO, Folder, RuleTally, canonical_order, fold_ordered, ignored_alive
 from .events import LeadEvent, as_utc, from_us, to_us
 from .fit import evaluate_fit
 from .next_change import next_change_us
 from .profile import Profile
 from .rules import Rules
-from .scorecard import Contribution, ScoreCard
+from .scorecard import Contribution, NotScored, ScoreCard
 from .tiers import grade_for, is_mql, tier_for
+from .traffic_filters import LABELS
 
 
 def score(
@@ -35,9 +36,20 @@ def score(
 
 
 def score_basis(profile: Profile, events: Iterable[LeadEvent], rules: Rules) -> ScoreBasis:
-    """Everything about a score that does not depend on `now` (see basis.py)."""
+    """Everything about a score that does not depend on `now` (see basis.py), from behaviour
+    events and a profile (`folding.full_basis` builds the profile from the events too)."""
     compiled = compile_rules(rules)
-    return ScoreBasis(compiled.fingerprint, evaluate_fit(profile, compiled), collect(events, compiled))
+    folder = Folder(compiled)
+    fold_ordered(folder, canonical_order(events))
+    return ScoreBasis(
+        compiled.fingerprint,
+        evaluate_fit(profile, compiled),
+        folder.result(),
+        folder.messages,
+        ignored=folder.ignored,
+        speed=folder.speed,
+        message_clock=folder.message_clock,
+    )
 
 
 def card_from_basis(basis: ScoreBasis, rules: Rules, now: datetime, previous_tier: str | None = None) -> ScoreCard:
@@ -53,10 +65,16 @@ def card_from_basis(basis: ScoreBasis, rules: Rules, now: datetime, previous_tie
     engagement_micro = 0
     contributions = list(fit.contributions)
     sums_now = [tally.total_at(now_us) for tally in tallies]
+    counted = 0
     for tally, raw in zip(tallies, sums_now):
         clipped = tally.spec.clip(raw)
         engagement_micro += clipped
-        contributions.append(_explain(tally, raw, clipped))
+        count, full = tally.seen_at(now_us)
+        if count:  # a rule whose events are all worth nothing any more is no longer a reason
+            contributions.append(_explain(tally, raw, clipped, count, full))
+            counted += count
+    ignored = _not_scored(basis, now_us)
+    bot_like = _bot_like(sum(item.count for item in ignored), counted, rules)
 
     total_micro = fit_micro + engagement_micro
     visible_score = max(0, (total_micro + MICRO // 2) // MICRO)
@@ -80,17 +98,32 @@ def card_from_basis(basis: ScoreBasis, rules: Rules, now: datetime, previous_tie
         next_change_at=from_us(change_us) if change_us is not None else None,
         scored_at=now,
         rules_fingerprint=compiled.fingerprint,
+        ignored=ignored,
+        bot_like=bot_like,
     )
 
 
-def _explain(tally: RuleTally, raw: int, clipped: int) -> Contribution:
+def _not_scored(basis: ScoreBasis, now_us: int) -> list[NotScored]:
+    found = []
+    for reason, weeks in basis.ignored.items():
+        count = sum(events for week, events in weeks.items() if ignored_alive(week, now_us))
+        if count:
+            found.append(NotScored.model_construct(reason=reason, label=LABELS.get(reason, reason), count=count))
+    return sorted(found, key=lambda item: (-item.count, item.reason))
+
+
+def _bot_like(ignored: int, counted: int, rules: Rules) -> bool:
+    threshold = rules.filters.bot_like
+    return ignored >= threshold.min_events and ignored >= threshold.share * (ignored + counted)
+
+
+def _explain(tally: RuleTally, raw: int, clipped: int, count: int, full: int) -> Contribution:
     spec = tally.spec
-    full = tally.full_total()
     return Contribution.model_construct(
         kind="engagement",
         rule=spec.name,
         label=spec.description or spec.name,
-        count=tally.count,
+        count=count,
         points_now=round(clipped / MICRO, 2),
         points_full=round(spec.clip(full) / MICRO, 2),
         capped=clipped != raw or spec.clip(full) != full,

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from chalicelib.bootstrap import container
 from chalicelib.domain.rules import Rules
 from chalicelib.errors import Unavailable
-from chalicelib.observability import count_events, logger
+from chalicelib.observability import count_events, count_not_scored, logger
 from chalicelib.settings import Settings
 from chalicelib.sources import load_all
 from chalicelib.sources.base import (
@@ -76,6 +76,7 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
         ("rejected", len(rejected)),
     ):
         count_events(source, name, value)
+    count_not_scored(source, result.not_scored)
     logger.info(
         "delivery ingested",
         extra={
@@ -86,6 +87,7 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
             "ignored": result.ignored,
             "rejected": len(rejected),
             "deleted": result.deleted,
+            "not_scored": dict(result.not_scored),
             "lead_ids": result.lead_ids,
         },
     )

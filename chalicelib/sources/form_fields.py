@@ -82,6 +82,19 @@ def profile_from(answers: Iterable[Answer]) -> dict[str, Any]:
     return profile
 
 
+MAX_FIELD_NAMES = 100
+
+
+def filled_fields(answers: Iterable[Answer]) -> list[str]:
+    """The labels of the fields that have a value (at most MAX_FIELD_NAMES, each shortened)."""
+    names = {
+        answer.label.strip()[:64]
+        for answer in answers
+        if answer.label and answer.value not in (None, "", [], {}) and answer.value is not False
+    }
+    return sorted(names)[:MAX_FIELD_NAMES]
+
+
 def submission_kind(form_name: str, override: str | None = None) -> tuple[str, dict[str, str]]:
     """(event type, extra properties) for a form, from an explicit `form_type` or the form's name."""
     if override:
@@ -117,7 +130,9 @@ def submission_delivery(
     if not identities.as_keys():
         raise BadPayload("the submission has no email field (or other identity) to attribute it to", "email")
     kind, extra = submission_kind(form_name or form_id, form_type)
-    properties = {"form_id": form_id, "form_name": form_name, **extra}
+    # Which fields were filled: the rules' honeypot filter judges the submission by them.
+    filled = filled_fields(answers)
+    properties = {"form_id": form_id, "form_name": form_name, **extra, "form_fields": filled}
     events = [
         LeadEvent(
             event_id=f"{submission_id}:profile",
@@ -125,7 +140,7 @@ def submission_delivery(
             type=PROFILE_EVENT,
             occurred_at=submitted_at,
             identities=identities,
-            properties={"profile": profile},
+            properties={"profile": profile, "form_fields": filled},
         ),
         LeadEvent(
             event_id=submission_id,

@@ -186,6 +186,10 @@ def _event(
         event_type = "alias"
     else:
         return None
+    agent = message.context.get("userAgent")
+    if isinstance(agent, str) and agent and event_type != "alias":
+        # Kept so the rules' crawler filter can judge it (Segment and RudderStack put it in context).
+        properties = {**properties, "user_agent": agent}
     occurred_at = _occurred_at(message, batch_sent_at, request.received_at, where)
     message_id = message.messageId or hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:32]
     return LeadEvent(

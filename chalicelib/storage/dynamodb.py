@@ -7,6 +7,7 @@ cards are stored as JSON strings so no float ever goes through DynamoDB's Decima
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,11 +16,26 @@ from chalicelib.domain.events import LeadEvent, as_utc
 
 from .items import LEAD_SK, event_sk, identity_pk, lead_pk, lead_record, n, s
 from .lead_items import LeadItems
-from .port import DueLead, IdentityConflict, LeadMerged, LeadRecord, LeadSave, StoredEvent, StoreResult
+from .port import (
+    DueLead,
+    DuplicateEvents,
+    IdentityConflict,
+    LeadMerged,
+    LeadRecord,
+    LeadSave,
+    StoredEvent,
+    StoreResult,
+    VersionConflict,
+)
 from .schema import TTL_ATTRIBUTE
-from .table import TRANSACTION_LIMIT, ConditionFailed, DynamoTable, Item
+from .table import TRANSACTION_LIMIT, DynamoTable, Item
 
 __all__ = ["DynamoStorage"]
+KEY_PREFIX = "KEY#"
+
+
+def _partition_keys(items: Iterable[Item]) -> set[str]:
+    return {item["sk"]["S"].removeprefix(KEY_PREFIX) for item in items if item["sk"]["S"].startswith(KEY_PREFIX)}
 
 
 class DynamoStorage:
@@ -39,9 +55,7 @@ class DynamoStorage:
 
     def remember_identity(self, lead_id: str, key: str) -> None:
         """A key learnt outside a delivery (a Salesforce id found by email): claim it for the lead."""
-        try:
-            self.table.call("put_item", **self._claim(lead_id, key)["Put"])
-        except ConditionFailed:
+        if self.table.transact(self._claim(lead_id, key)) is not None:
             return  # another lead owns it; the next delivery naming both will merge them
         self.table.call(
             "update_item",
@@ -60,16 +74,12 @@ class DynamoStorage:
         The conditional put is the deduplication: an event already stored fails its condition, is
         reported as a duplicate and the rest of the chunk is written again without it.
         """
-        claims = [self._claim(lead_id, key) for key in claim_keys]
-        # Every chunk also checks that the lead was not merged away meanwhile: an event written into
-        # a merged lead's partition after the merge copied it would be lost.
-        not_merged = {
-            "ConditionCheck": {
-                "TableName": self.table.name,
-                "Key": {"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
-                "ConditionExpression": "attribute_not_exists(merged_into)",
-            }
-        }
+        claims = [write for key in claim_keys for write in self._claim(lead_id, key)]
+        # Every chunk also checks that the lead was not merged away meanwhile (an event written into
+        # a merged lead's partition after the merge copied it would be lost), and marks the lead
+        # `unscored` until a full rescore has seen these events: should that rescore never happen
+        # (a crash), the next delivery rescores instead of folding into a basis that lacks them.
+        not_merged = {"Update": self._mark_unscored(lead_id)}
         pending = list(events)
         stored: list[str] = []
         duplicates: list[str] = []
@@ -100,7 +110,7 @@ class DynamoStorage:
         transaction (one request for a new lead instead of four). None when that does not fit in
         one transaction: store and rescore it the usual way. Raises IdentityConflict (nothing
         written) when a key was claimed meanwhile."""
-        claims = [self._claim(lead_id, key) for key in claim_keys]
+        claims = [write for key in claim_keys for write in self._claim(lead_id, key)]
         writes = [*claims, *(self._event_put(lead_id, item) for item in events), *self.leads.writes(change)]
         if len(writes) > TRANSACTION_LIMIT:
             return None
@@ -111,15 +121,52 @@ class DynamoStorage:
             raise IdentityConflict(lead_id)
         return None  # a fresh lead id cannot hold events or a card: let the usual path sort it out
 
-    def _claim(self, lead_id: str, key: str) -> Item:
+    def append(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave) -> int:
+        """Events, claims and the folded card in one transaction (see the port). The lead item's
+        conditional update comes first, so its failure is index 0."""
+        lead_writes = self.leads.writes(change)
+        claims = [write for key in claim_keys for write in self._claim(lead_id, key)]
+        puts = [self._event_put(lead_id, item) for item in events]
+        writes = [*lead_writes, *claims, *puts]
+        if len(writes) > TRANSACTION_LIMIT:
+            raise ValueError(f"an append holds at most {self.append_room(len(claim_keys))} events")
+        failed = self.table.transact(writes)
+        if failed is None:
+            return change.expected_version + 1
+        first_claim, first_put = len(lead_writes), len(lead_writes) + len(claims)
+        if any(first_claim <= index < first_put for index in failed):
+            raise IdentityConflict(lead_id)
+        if 0 in failed:
+            raise VersionConflict(lead_id)
+        raise DuplicateEvents([events[index - first_put].event.event_id for index in failed if index >= first_put])
+
+    def append_room(self, claims: int) -> int:
+        return TRANSACTION_LIMIT - 2 - 2 * claims  # the lead's update and tier change, the claims
+
+    def _mark_unscored(self, lead_id: str) -> Item:
         return {
-            "Put": {
-                "TableName": self.table.name,
-                "Item": {"pk": s(identity_pk(key)), "sk": s("ID"), "lead_id": s(lead_id)},
-                "ConditionExpression": "attribute_not_exists(pk) OR lead_id = :lead",
-                "ExpressionAttributeValues": {":lead": s(lead_id)},
-            }
+            "TableName": self.table.name,
+            "Key": {"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
+            "UpdateExpression": "SET unscored = :token",
+            "ConditionExpression": "attribute_not_exists(merged_into)",
+            "ExpressionAttributeValues": {":token": s(uuid.uuid4().hex[:16])},
         }
+
+    def _claim(self, lead_id: str, key: str) -> list[Item]:
+        """The identity item (if nobody else owns the key) and its mirror in the lead's partition:
+        the lead item lists only some of its keys (domain.identity.listed_keys), and a merge or a
+        deletion finds every one of them in the partition."""
+        return [
+            {
+                "Put": {
+                    "TableName": self.table.name,
+                    "Item": {"pk": s(identity_pk(key)), "sk": s("ID"), "lead_id": s(lead_id)},
+                    "ConditionExpression": "attribute_not_exists(pk) OR lead_id = :lead",
+                    "ExpressionAttributeValues": {":lead": s(lead_id)},
+                }
+            },
+            {"Put": {"TableName": self.table.name, "Item": {"pk": s(lead_pk(lead_id)), "sk": s(f"{KEY_PREFIX}{key}")}}},
+        ]
 
     def _event_put(self, lead_id: str, item: StoredEvent) -> Item:
         attributes = {"pk": s(lead_pk(lead_id)), "sk": s(event_sk(item.event)), "data": s(item.event.model_dump_json())}
@@ -135,9 +182,11 @@ class DynamoStorage:
         now_epoch = int(as_utc(now).timestamp())
         record: LeadRecord | None = None
         events: list[LeadEvent] = []
+        unscored = None
         for item in self._partition(lead_id):
             if item["sk"]["S"] == LEAD_SK:
                 record = lead_record(item)
+                unscored = item.get("unscored", {}).get("S")  # also on the remnant of a lead not yet scored
             elif TTL_ATTRIBUTE in item and int(item[TTL_ATTRIBUTE]["N"]) <= now_epoch:
                 continue
             elif item["sk"]["S"].startswith("EVT#"):  # tier changes share the partition: skip them
@@ -145,7 +194,7 @@ class DynamoStorage:
         if record is None and not events:
             return None
         if record is None:
-            record = LeadRecord(lead_id=lead_id, version=0, keys=[], card=None)
+            record = LeadRecord(lead_id=lead_id, version=0, keys=[], card=None, unscored=unscored)
         record.events = events
         return record
 
@@ -170,11 +219,18 @@ class DynamoStorage:
             UpdateExpression="SET merged_into = :target REMOVE tier, score, due_shard, due_at, sync_shard, sync_at",
             ExpressionAttributeValues={":target": s(target_lead)},
         )
+        mark = self._mark_unscored(target_lead)
+        mark.pop("ConditionExpression")
+        self.table.call("update_item", **mark)
         items = list(self._partition(source_lead))
         record = next((lead_record(item) for item in items if item["sk"]["S"] == LEAD_SK), None)
-        moved = [{**item, "pk": s(lead_pk(target_lead))} for item in items if item["sk"]["S"].startswith("EVT#")]
+        moved = [
+            {**item, "pk": s(lead_pk(target_lead))}
+            for item in items
+            if item["sk"]["S"].startswith(("EVT#", KEY_PREFIX))
+        ]
         self.table.batch_write([{"PutRequest": {"Item": item}} for item in moved])
-        all_keys = sorted(set(keys) | set(record.keys if record else []))
+        all_keys = sorted(set(keys) | set(record.keys if record else []) | _partition_keys(items))
         repointed = [{"pk": s(identity_pk(key)), "sk": s("ID"), "lead_id": s(target_lead)} for key in all_keys]
         self.table.batch_write([{"PutRequest": {"Item": item}} for item in repointed])
         removed = [item for item in items if item["sk"]["S"] != LEAD_SK]
@@ -187,7 +243,7 @@ class DynamoStorage:
     def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None:
         """Remove every item of the lead and its identity keys (privacy deletion)."""
         items = list(self._partition(lead_id))
-        keys = set(extra_keys)
+        keys = set(extra_keys) | _partition_keys(items)
         for item in items:
             if item["sk"]["S"] == LEAD_SK:
                 record = lead_record(item)

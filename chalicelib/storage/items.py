@@ -64,4 +64,5 @@ def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
         tier_changed_at=item.get("tier_changed_at", {}).get("S"),
         merged_into=item.get("merged_into", {}).get("S"),
         outcome=json.loads(item["outcome"]["S"]) if "outcome" in item else None,
+        unscored=item.get("unscored", {}).get("S"),
     )

@@ -43,7 +43,11 @@ class LeadItems:
         values.update(_optional_attributes(change))
         index_values, removed = _index_attributes(change)
         values.update(index_values)
-        writes = [{"Update": self._conditional_update(change.lead_id, change.expected_version, values, removed)}]
+        if change.kind == "full":
+            removed.append("unscored")
+        update = self._conditional_update(change.lead_id, change.expected_version, values, removed)
+        _unscored_condition(update, change)
+        writes = [{"Update": update}]
         if change.tier_changed:
             writes.append({"Put": self._tier_change_put(change, version)})
         return writes
@@ -254,6 +258,23 @@ class LeadItems:
 
 
 # -------------------------------------------------------------------------- the save, in steps
+def _unscored_condition(update: Item, change: LeadSave) -> None:
+    """A full rescore saves only if no events were stored since it read them (`unscored` as it
+    saw it); a fold only if none are waiting for a rescore, and never into a merged lead."""
+    if change.kind == "card":
+        return
+    update["ExpressionAttributeNames"]["#unscored"] = "unscored"
+    if change.kind == "fold":
+        update["ExpressionAttributeNames"]["#merged"] = "merged_into"
+        extra = "attribute_not_exists(#unscored) AND attribute_not_exists(#merged)"
+    elif change.seen_unscored is not None:
+        extra = "#unscored = :seen"
+        update["ExpressionAttributeValues"][":seen"] = s(change.seen_unscored)
+    else:
+        extra = "attribute_not_exists(#unscored)"
+    update["ConditionExpression"] = f"({update['ConditionExpression']}) AND {extra}"
+
+
 def _card_attributes(card: ScoreCard) -> Item:
     return {
         "card": s(card.model_dump_json()),

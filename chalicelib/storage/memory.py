@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,6 +20,7 @@ from chalicelib.domain.events import as_utc
 
 from .port import (
     DueLead,
+    DuplicateEvents,
     IdentityConflict,
     LeadMerged,
     LeadRecord,
@@ -44,6 +46,7 @@ class InMemoryStorage:
         self.events: dict[str, dict[str, StoredEvent]] = {}
         self.leads: dict[str, _Lead] = {}
         self.meta: dict[str, Any] = {}
+        self.remnants: dict[str, str] = {}  # `unscored` marks of leads that have no item yet
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------------------ identities
@@ -62,6 +65,9 @@ class InMemoryStorage:
 
     # ---------------------------------------------------------------------------------- events
     def store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str]) -> StoreResult:
+        return self._store(lead_id, events, claim_keys, mark=True)
+
+    def _store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], mark: bool) -> StoreResult:
         with self._lock:
             lead = self.leads.get(lead_id)
             if lead is not None and lead.record.merged_into:
@@ -70,10 +76,12 @@ class InMemoryStorage:
                 raise IdentityConflict(lead_id)
             for key in claim_keys:
                 self.identities[key] = lead_id
+            if mark:
+                self._mark_unscored(lead_id)
             partition = self.events.setdefault(lead_id, {})
             stored, duplicates = [], []
             for item in events:
-                sort_key = f"{item.event.source}#{item.event.event_id}"
+                sort_key = _sort_key(item)
                 if sort_key in partition:
                     duplicates.append(item.event.event_id)
                 else:
@@ -81,13 +89,46 @@ class InMemoryStorage:
                     stored.append(item.event.event_id)
             return StoreResult(stored, duplicates)
 
+    def _mark_unscored(self, lead_id: str) -> None:
+        lead = self.leads.get(lead_id)
+        if lead is None:
+            self.remnants[lead_id] = uuid.uuid4().hex[:16]
+        else:
+            lead.record.unscored = uuid.uuid4().hex[:16]
+
+    def append(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave) -> int:
+        with self._lock:
+            if len(events) > self.append_room(len(claim_keys)):
+                raise ValueError("too many events for one append")
+            if any(self.identities.get(key, lead_id) != lead_id for key in claim_keys):
+                raise IdentityConflict(lead_id)
+            lead = self.leads.get(lead_id)
+            if lead is None or lead.record.version != change.expected_version or lead.record.unscored:
+                raise VersionConflict(lead_id)
+            if lead.record.merged_into:
+                raise VersionConflict(lead_id)
+            partition = self.events.setdefault(lead_id, {})
+            duplicates = [item.event.event_id for item in events if _sort_key(item) in partition]
+            if duplicates:
+                raise DuplicateEvents(duplicates)
+            for key in claim_keys:
+                self.identities[key] = lead_id
+            for item in events:
+                partition[_sort_key(item)] = item
+            return self.save(change)
+
+    def append_room(self, claims: int) -> int:
+        return 98 - 2 * claims  # as DynamoDB's transaction limit allows
+
     def create(
         self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave
     ) -> int | None:
         with self._lock:
             if lead_id in self.leads or lead_id in self.events:
                 return None
-            self.store(lead_id, events, claim_keys)
+            if any(self.identities.get(key, lead_id) != lead_id for key in claim_keys):
+                raise IdentityConflict(lead_id)
+            self._store(lead_id, events, claim_keys, mark=False)
             return self.save(change)
 
     def load(self, lead_id: str, now: datetime) -> LeadRecord | None:
@@ -102,6 +143,8 @@ class InMemoryStorage:
             if lead is None and not live:
                 return None
             record = _copy(lead.record) if lead else LeadRecord(lead_id=lead_id, version=0, keys=[], card=None)
+            if lead is None:
+                record.unscored = self.remnants.get(lead_id)
             record.events = live
             return record
 
@@ -110,11 +153,13 @@ class InMemoryStorage:
         with self._lock:
             lead = self.leads.setdefault(source_lead, _Lead(LeadRecord(source_lead, 0, [], None)))
             lead.record.merged_into = target_lead
+            self._mark_unscored(target_lead)
             lead.due_at = lead.sync_at = None
             lead.indexed = False
             lead.tier_changes = []
             self.events.setdefault(target_lead, {}).update(self.events.pop(source_lead, {}))
-            for key in set(keys) | set(lead.record.keys):
+            owned = {key for key, owner in self.identities.items() if owner == source_lead}
+            for key in set(keys) | set(lead.record.keys) | owned:
                 self.identities[key] = target_lead
 
     def merged_into(self, lead_id: str) -> str | None:
@@ -125,7 +170,8 @@ class InMemoryStorage:
         with self._lock:
             lead = self.leads.pop(lead_id, None)
             self.events.pop(lead_id, None)
-            for key in set(extra_keys) | set(lead.record.keys if lead else []):
+            owned = {key for key, owner in self.identities.items() if owner == lead_id}
+            for key in set(extra_keys) | set(lead.record.keys if lead else []) | owned:
                 self.identities.pop(key, None)
 
     # ----------------------------------------------------------------------------- the lead item
@@ -135,10 +181,20 @@ class InMemoryStorage:
             current = lead.record.version if lead else 0
             if current != change.expected_version:
                 raise VersionConflict(change.lead_id)
+            unscored = lead.record.unscored if lead else self.remnants.get(change.lead_id)
+            if change.kind == "full" and unscored != change.seen_unscored:
+                raise VersionConflict(change.lead_id)  # events were stored since it read them
+            if change.kind == "fold" and unscored:
+                raise VersionConflict(change.lead_id)
             if lead is None:
                 lead = self.leads[change.lead_id] = _Lead(LeadRecord(change.lead_id, 0, [], None))
             version = change.expected_version + 1
             card, record = change.card, lead.record
+            if change.kind == "full":
+                record.unscored = None
+                self.remnants.pop(change.lead_id, None)
+            elif lead.record.unscored is None and change.lead_id in self.remnants:
+                record.unscored = self.remnants.pop(change.lead_id)
             record.version, record.card = version, card
             if change.basis is not None:
                 record.basis = json.loads(json.dumps(change.basis))
@@ -254,6 +310,10 @@ class InMemoryStorage:
                 "score": card.score,
                 "outcome": lead.record.outcome,
             }
+
+
+def _sort_key(item: StoredEvent) -> str:
+    return f"{item.event.source}#{item.event.event_id}"
 
 
 def _copy(record: LeadRecord) -> LeadRecord:

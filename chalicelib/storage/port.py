@@ -17,6 +17,7 @@ from chalicelib.errors import StorageUnavailable
 
 __all__ = [
     "DueLead",
+    "DuplicateEvents",
     "IdentityConflict",
     "LeadMerged",
     "LeadRecord",
@@ -39,6 +40,14 @@ class IdentityConflict(Exception):
 
 class LeadMerged(Exception):
     """The lead was merged into another while we were writing to it: write to that one."""
+
+
+class DuplicateEvents(Exception):
+    """Some events of an append were stored before: fold again without them (nothing was written)."""
+
+    def __init__(self, event_ids: list[str]) -> None:
+        super().__init__(f"{len(event_ids)} events were stored before")
+        self.event_ids = event_ids
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class LeadRecord:
     tier_changed_at: str | None = None
     merged_into: str | None = None
     outcome: dict[str, Any] | None = None  # the last sales outcome (won/lost/reopened), with the card then
+    # Set by `store` (events written apart from the card): the basis lacks them until a full rescore.
+    unscored: str | None = None
 
     @property
     def crm_visible(self) -> list[Any] | None:
@@ -88,6 +99,11 @@ class LeadSave:
     profile_json: str | None = None
     reason: str = ""
     sales_outcome: dict[str, Any] | None = None
+    # "full": scored from every stored event (clears `unscored` as seen when loaded, `seen_unscored`);
+    # "fold": new events folded into the basis (only while nothing is unscored); "card": decay.
+    kind: str = "card"
+    seen_unscored: str | None = None
+    not_scored: dict[str, int] = field(default_factory=dict, compare=False)  # new events ignored, by why: metrics
 
     @property
     def tier_changed(self) -> bool:
@@ -126,6 +142,15 @@ class LeadStorage(Protocol):
         """A new lead's claims, events and first card at once; None when it cannot be done in one
         write (the caller stores and rescores as usual). Raises IdentityConflict, writing nothing."""
         ...
+
+    def append(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave) -> int:
+        """New events, identity claims and the card folded from them, in one write: only if the lead
+        is still at `change.expected_version`, not merged and has nothing unscored. Returns the new
+        version. Raises VersionConflict (read the lead again), DuplicateEvents or IdentityConflict,
+        writing nothing. At most `append_room(len(claim_keys))` events at once."""
+        ...
+
+    def append_room(self, claims: int) -> int: ...
 
     def remember_identity(self, lead_id: str, key: str) -> None: ...
 

@@ -2,11 +2,15 @@
 
 Single-table layout (all keys are strings):
 
-- lead: pk `LEAD#<id>`, sk `LEAD`. Profile, card, version (optimistic lock); `tier`/`score` feed
-  GSI by_tier; `due_shard`/`due_at` feed GSI due, only while a change is due (a sparse index).
+- lead: pk `LEAD#<id>`, sk `LEAD`. Profile, card, basis (bounded: domain/basis.py), version
+  (optimistic lock); `tier`/`score` feed GSI by_tier; `due_shard`/`due_at` feed GSI due, only while
+  a change is due (a sparse index). `unscored` marks events stored apart from the card, until a
+  full rescore has seen them; new events are folded into the basis only while it is absent.
 - event: pk `LEAD#<id>`, sk `EVT#<source>#<event id>`. A conditional put is the idempotent write;
   `ttl` is set after the longest decay horizon.
 - identity: pk `ID#<kind>:<value>`, sk `ID`. Which lead an email, HubSpot id, anonymousId ... is.
+  Mirrored in the lead's partition as pk `LEAD#<id>`, sk `KEY#<kind>:<value>` (no attributes): the
+  lead item lists only some of its keys, so a merge or a deletion finds them all there.
 - tier change: pk `LEAD#<id>`, sk `TIER#<at>#<version>`: from, to, score, reason.
 - meta: pk `META`, sk `RULES`: the rules fingerprint every lead was last rescored with, and the
   progress of the full rescore a rules change starts.
@@ -14,7 +18,9 @@ Single-table layout (all keys are strings):
 The lead item's `sync_shard`/`sync_at` (GSI sync, sparse) mark a visible change not yet written
 back to the CRM: the outbox that makes the queue lossless.
 
-One Query on `pk = LEAD#<id>` returns a lead and all its events: rescoring costs one read request.
+A new event for a scored lead costs one read of the lead item and one transaction (the event,
+the lead's new card and basis); a full rescore (rules changed, merges, late events: see
+domain/folding.py) is one Query on `pk = LEAD#<id>`, which returns the lead and all its events.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ class TransactionCancelled(Exception):
     """A transaction was cancelled because some of its conditions failed: `failed` are their indexes."""
 
     def __init__(self, failed: list[int]) -> None:
-        super().__init__(f"conditions failed at {failed}")
-        self.failed = failed
+        super().__init__(f"conditions failed at {failed}" if failed else "conflicting transaction")
+        self.failed = failed  # empty: it collided with another transaction on the same items
 
 
 class DynamoTable:
@@ -60,7 +60,7 @@ class DynamoTable:
                 failed = [
                     index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"
                 ]
-                if failed:
+                if failed or any(reason.get("Code") == "TransactionConflict" for reason in reasons):
                     raise TransactionCancelled(failed) from exc
             raise StorageUnavailable(f"DynamoDB {operation}: {code or 'error'}") from exc
         except BotoCoreError as exc:
@@ -117,8 +117,14 @@ class DynamoTable:
         """TransactWriteItems: None when written, else the indexes whose condition failed."""
         if not actions:
             return None
-        try:
-            self.call("transact_write_items", TransactItems=actions)
-        except TransactionCancelled as exc:
-            return exc.failed
-        return None
+        for attempt in range(6):
+            try:
+                self.call("transact_write_items", TransactItems=actions)
+            except TransactionCancelled as exc:
+                if exc.failed:
+                    return exc.failed
+                # Another transaction held one of these items: DynamoDB asks for a retry.
+                time.sleep(random.uniform(0, 0.02 * 2**attempt))
+                continue
+            return None
+        raise StorageUnavailable("DynamoDB transactions kept conflicting")

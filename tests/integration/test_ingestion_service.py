@@ -89,9 +89,30 @@ def test_a_duplicate_inside_a_chunk_does_not_block_the_rest(aws) -> None:
 
 
 def test_two_concurrent_webhooks_for_one_lead_both_count(aws) -> None:
-    """Optimistic locking: the writer that loses the race reads again and includes both events."""
+    """Optimistic locking: the writer that loses the race reads the lead again and folds into it."""
     svc = service()
     svc.ingest(delivery(track("c0", "Email Opened", user_id="u")), NOW)
+    repository = svc.storage
+    original_read = repository.get_leads
+    interleaved = []
+
+    def read_then_let_another_webhook_win(lead_ids):
+        records = original_read(lead_ids)
+        if not interleaved:
+            interleaved.append(True)
+            service().ingest(delivery(track("c2", "Quote Requested", user_id="u")), NOW)  # saves first
+        return records
+
+    repository.get_leads = read_then_let_another_webhook_win
+    svc.ingest(delivery(track("c1", "Demo Requested", user_id="u")), NOW)
+    assert card_of(svc, "user:u").engagement == 5 + 50 + 30
+
+
+def test_two_concurrent_webhooks_both_count_when_one_is_rescored_from_the_events(aws) -> None:
+    """A late email open cannot be folded (it may be the first open, worth more): the store and
+    full rescore it takes instead loses the race the same way and still counts both."""
+    svc = service()
+    svc.ingest(delivery(track("c0", "Email Opened", ago=timedelta(minutes=5), user_id="u")), NOW)
     repository = svc.storage
     original_load = repository.load
     interleaved = []
@@ -104,8 +125,9 @@ def test_two_concurrent_webhooks_for_one_lead_both_count(aws) -> None:
         return record
 
     repository.load = load_then_let_another_webhook_win
-    svc.ingest(delivery(track("c1", "Demo Requested", user_id="u")), NOW)
-    assert card_of(svc, "user:u").engagement == 5 + 50 + 30
+    svc.ingest(delivery(track("c1", "Email Opened", ago=timedelta(hours=2), user_id="u")), NOW)
+    assert interleaved, "the late open went through the full rescore"
+    assert card_of(svc, "user:u").engagement == 5 + 5 + 30  # two emails opened, a quote requested
 
 
 def test_an_event_stored_while_its_lead_is_merged_away_follows_the_merge(aws) -> None:
@@ -115,19 +137,19 @@ def test_an_event_stored_while_its_lead_is_merged_away_follows_the_merge(aws) ->
     svc.ingest(delivery(track("b1", "Email Opened", email="x@acme.io")), NOW)
     anon_lead, email_lead = svc.find_lead_id("anon:anon-x"), svc.find_lead_id("email:x@acme.io")
     repository = svc.storage
-    original_store = repository.store
+    original_append = repository.append
     raced = []
 
-    def merge_first(lead_id, events, claim_keys):
+    def merge_first(lead_id, events, claim_keys, change):
         if not raced:
-            raced.append(True)  # an identify linking the two leads lands between our resolve and our write
+            raced.append(True)  # an identify linking the two leads lands between our read and our write
             service().ingest(delivery(track("link", "identify", anonymous_id="anon-x", email="x@acme.io")), NOW)
-        return original_store(lead_id, events, claim_keys)
+        return original_append(lead_id, events, claim_keys, change)
 
-    repository.store = merge_first
+    repository.append = merge_first
     svc.ingest(delivery(track("a2", "Demo Requested", anonymous_id="anon-x")), NOW)
     survivor = svc.find_lead_id("anon:anon-x")
-    assert survivor == email_lead != anon_lead
+    assert raced and survivor == email_lead != anon_lead
     assert card_of(svc, "email:x@acme.io").engagement == 5 + 5 + 50
 
 

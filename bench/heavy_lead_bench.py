@@ -1,0 +1,240 @@
+"""Heavy leads: what one more event costs as a lead's history grows, how big its item gets, and what
+a million events cost in AWS. DynamoDB is moto in-process, with the embedded store's item-level
+transactions (local/embedded_aws.py) so that building a 20,000-event lead takes seconds; the
+requests, bytes and item sizes are what DynamoDB would see.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bench.workload import NOW, fake_aws_credentials
+from chalicelib.domain import Identities, LeadEvent
+from chalicelib.sources.base import ParsedDelivery
+
+TABLE = "bench-heavy"
+HISTORY_DAYS = 90
+_PATHS = ["/", "/blog/a", "/blog/b", "/pricing", "/docs/api", "/case-studies/x", "/compare/y", "/about"]
+# A busy B2B lead over 90 days, by share of events (page views, email, forms, social).
+_MIX = [
+    ("page_view", 60), ("Email Opened", 12), ("email_sent", 8), ("Email Link Clicked", 5), ("Email Replied", 1),
+    ("Content Downloaded", 3), ("Webinar Registered", 1), ("Trial Active", 4), ("Social Engagement", 5),
+    ("Demo Requested", 1),
+]  # fmt: skip
+
+# AWS on-demand list prices, us-east-1, as published on aws.amazon.com/{dynamodb,lambda,api-gateway}/pricing
+# (DynamoDB's since its 1 November 2024 cut; Lambda x86 and API Gateway REST unchanged since 2020).
+PRICES = {
+    "dynamodb_write_request_unit": 0.625 / 1e6,
+    "dynamodb_read_request_unit": 0.125 / 1e6,
+    "lambda_request": 0.20 / 1e6,
+    "lambda_gb_second": 0.0000166667,
+    "api_gateway_rest_request": 3.50 / 1e6,
+}
+PRICES_AS_OF = "prices as published on 2026-12-01 (DynamoDB on-demand since 2024-11-01)"
+LAMBDA_MEMORY_GB = 0.5  # the webhook functions' lambda_memory_size in .chalice/config.json
+LAMBDA_SECONDS_PER_DELIVERY = 0.06  # a warm webhook's duration (make bench's webhook figures: p50 58 ms)
+
+
+def events_of(count: int, user: str, seed: int = 11, kind: str | None = None) -> list[LeadEvent]:
+    rng = random.Random(seed)
+    names, weights = zip(*_MIX, strict=True)
+    span = HISTORY_DAYS * 86_400
+    events = []
+    for index in range(count):
+        chosen = kind or rng.choices(names, weights)[0]
+        props: dict[str, Any] = {}
+        if chosen == "page_view":
+            props = {"url": "https://acme.example" + rng.choice(_PATHS)}
+        elif chosen.lower().startswith("email"):
+            props = {"message_id": f"msg-{rng.randint(1, max(1, count // 20))}", "campaign_type": "nurture"}
+        elif chosen == "Content Downloaded":
+            props = {"content_type": rng.choice(["whitepaper", "case_study", "guide"])}
+        elif chosen == "Social Engagement":
+            props = {"action": rng.choice(["like", "share", "comment"])}
+        # A person's pace, in time order: what tracking delivers.
+        at = NOW - timedelta(seconds=span) + timedelta(seconds=span * index / max(1, count))
+        events.append(
+            LeadEvent(
+                event_id=f"{user}-{index}",
+                source="segment",
+                type=chosen,
+                occurred_at=at,
+                identities=Identities(user_id=user),
+                properties=props,
+            )
+        )
+    return events
+
+
+@dataclass
+class Calls:
+    requests: int = 0
+    sent: int = 0
+    received: int = 0
+    operations: list[str] = field(default_factory=list)
+
+    def __call__(self, request: Any = None, **_: Any) -> None:
+        self.requests += 1
+        self.sent += len(request.body or b"")
+
+
+@contextmanager
+def counted(client: Any) -> Iterator[Calls]:
+    calls = Calls()
+
+    def after(http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
+        calls.received += len(http_response.content or b"") if http_response is not None else 0
+        calls.operations.append(model.name if model is not None else "?")
+
+    client.meta.events.register("before-send.dynamodb", calls)
+    client.meta.events.register("after-call.dynamodb", after)
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-send.dynamodb", calls)
+        client.meta.events.unregister("after-call.dynamodb", after)
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: attribute names plus values (strings as UTF-8, numbers ~1 byte per 2 digits)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict[str, Any]) -> int:
+    kind, inner = next(iter(value.items()))
+    if kind in ("S", "B"):
+        return len(inner.encode()) if kind == "S" else len(inner)
+    if kind == "N":
+        return math.ceil(len(inner.lstrip("-").replace(".", "")) / 2) + 1
+    if kind == "BOOL" or kind == "NULL":
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_size(element) for element in inner)
+    if kind == "M":
+        return 3 + sum(len(name.encode()) + 1 + _value_size(element) for name, element in inner.items())
+    return len(json.dumps(inner))
+
+
+def _service(client: Any) -> Any:
+    from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
+    from chalicelib.service import LeadService
+    from chalicelib.storage.dynamodb import DynamoStorage
+
+    rules = load_rules_file(DEFAULT_RULES_PATH)
+    return LeadService(DynamoStorage(TABLE, client), lambda: rules, backoff=lambda attempt: None)
+
+
+def _ingest(service: Any, events: list[LeadEvent], batch: int = 100) -> None:
+    for start in range(0, len(events), batch):
+        service.ingest(ParsedDelivery(events=events[start : start + batch]), NOW)
+
+
+def _lead_item(client: Any, service: Any, user: str) -> dict[str, Any]:
+    lead_id = service.find_lead_id(f"user:{user}")
+    reply = client.get_item(TableName=TABLE, Key={"pk": {"S": f"LEAD#{lead_id}"}, "sk": {"S": "LEAD"}})
+    item: dict[str, Any] = reply["Item"]
+    return item
+
+
+def _largest_item(client: Any) -> int:
+    largest = 0
+    for page in client.get_paginator("scan").paginate(TableName=TABLE):
+        largest = max([largest, *(item_size(item) for item in page["Items"])])
+    return largest
+
+
+def _one_more_event(client: Any, service: Any, user: str, number: int) -> tuple[Calls, int]:
+    at = NOW + timedelta(seconds=number)
+    extra = LeadEvent(
+        event_id=f"{user}-next-{number}", source="segment", type="page_view", occurred_at=at,
+        identities=Identities(user_id=user), properties={"url": "https://acme.example/pricing"},
+    )  # fmt: skip
+    with counted(client) as calls:
+        service.ingest(ParsedDelivery(events=[extra]), NOW + timedelta(seconds=number))
+    return calls, item_size(_lead_item(client, service, user))
+
+
+def _capacity(client: Any, lead_item: dict[str, Any]) -> tuple[float, float]:
+    """(write, read) request units of one single-event delivery for this lead item: the identity and
+    lead reads (strongly consistent, 4 KB units), the transaction (2x: the event item and the whole
+    updated lead item, 1 KB units) and the index rows the update rewrites (a changed index key is a
+    delete and a put: counted as two)."""
+    from chalicelib.storage.schema import BY_TIER_INDEX, DUE_PROJECTION, TABLE_DEFINITION
+
+    events = client.query(
+        TableName=TABLE, KeyConditionExpression="pk = :pk AND begins_with(sk, :evt)", Limit=1,
+        ExpressionAttributeValues={":pk": lead_item["pk"], ":evt": {"S": "EVT#"}},
+    )["Items"]  # fmt: skip
+    event_bytes = item_size(events[0]) if events else 500
+    lead_bytes = item_size(lead_item)
+    by_tier = next(i for i in TABLE_DEFINITION["GlobalSecondaryIndexes"] if i["IndexName"] == BY_TIER_INDEX)
+    keys = ["pk", "sk"]
+    due_row = item_size({k: v for k, v in lead_item.items() if k in {*keys, "due_shard", "due_at", *DUE_PROJECTION}})
+    tier_names = {*keys, "tier", "score", *by_tier["Projection"]["NonKeyAttributes"]}
+    tier_row = item_size({k: v for k, v in lead_item.items() if k in tier_names})
+    reads = 1 + math.ceil(lead_bytes / 4096)
+    writes = 2 * (math.ceil(event_bytes / 1024) + math.ceil(lead_bytes / 1024))
+    writes += 2 * math.ceil(due_row / 1024) + 2 * math.ceil(tier_row / 1024) + 1  # due, by_tier, sync
+    return float(writes), float(reads)
+
+
+def run() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.storage.schema import create_table
+    from local.embedded_aws import install_item_level_transactions
+
+    fake_aws_credentials()
+    print("\nheavy leads: one more event as the history grows (realistic mix, 90 days; moto, DynamoDB's view)")
+    with mock_aws():
+        install_item_level_transactions()
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, TABLE)
+        service = _service(client)
+        rows = {}
+        for size in (10, 1_000, 10_000):
+            user = f"mix-{size}"
+            _ingest(service, events_of(size, user))
+            calls, lead_bytes = _one_more_event(client, service, user, 1)
+            rows[size] = (calls, lead_bytes)
+        per_event_writes, per_event_reads = _capacity(client, _lead_item(client, service, "mix-1000"))
+        print(f"{'live events':>12} {'requests':>9} {'bytes sent':>11} {'bytes received':>15} {'lead item':>10}")
+        for size, (calls, lead_bytes) in rows.items():
+            print(f"{size:>12,} {calls.requests:>9} {calls.sent:>11,} {calls.received:>15,} {lead_bytes:>9,} B")
+        small, large = rows[10], rows[10_000]
+        ratio = (large[0].sent + large[0].received) / (small[0].sent + small[0].received)
+        print(f"  10,000 vs 10 live events: {large[0].requests / small[0].requests:.1f}x the requests, "
+              f"{ratio:.1f}x the bytes (target <= 2x)   [{', '.join(large[0].operations)}]")  # fmt: skip
+
+        print("\nlargest item after 20,000 live events (target <= 64 KB; DynamoDB refuses 400 KB)")
+        for label, kind in (("one kind (page views)", "page_view"), ("the realistic mix", None)):
+            user = f"heavy-{kind or 'mix'}"
+            _ingest(service, events_of(20_000, user, kind=kind))
+            lead_bytes = item_size(_lead_item(client, service, user))
+            print(f"  {label:<24} lead item {lead_bytes / 1024:6.1f} KB")
+        print(f"  largest item in the table {_largest_item(client) / 1024:6.1f} KB")
+    dynamodb = (per_event_writes * PRICES["dynamodb_write_request_unit"]
+                + per_event_reads * PRICES["dynamodb_read_request_unit"]) * 1e6  # fmt: skip
+    per_request = (PRICES["lambda_request"] + PRICES["api_gateway_rest_request"]
+                   + LAMBDA_MEMORY_GB * LAMBDA_SECONDS_PER_DELIVERY * PRICES["lambda_gb_second"]) * 1e6  # fmt: skip
+    print("\nestimated AWS cost per million ingested events (realistic mix, a lead with 1,000 live events)")
+    print(f"  DynamoDB: {per_event_writes:.0f} write + {per_event_reads:.0f} read request units an event "
+          f"= ${dynamodb:.2f}")  # fmt: skip
+    print(f"  one event per delivery: + API Gateway and Lambda ${per_request:.2f} = ${dynamodb + per_request:.2f}")
+    print(f"  Segment batches of 100: + ${per_request / 100:.2f} = ${dynamodb + per_request / 100:.2f}")
+    print(f"  ({PRICES_AS_OF}: DynamoDB $0.625/M write, $0.125/M read units; Lambda $0.20/M requests and "
+          f"$0.0000166667/GB-s at {LAMBDA_MEMORY_GB} GB x {LAMBDA_SECONDS_PER_DELIVERY * 1000:.0f} ms; "
+          "API Gateway REST $3.50/M)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    run()

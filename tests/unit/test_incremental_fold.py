@@ -1,0 +1,177 @@
+"""Folding new events into a stored basis gives exactly the card a full rescore gives, for any event
+history in any arrival order, and the stored basis stays small whatever the history."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import timedelta
+from unittest import mock
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain import LeadEvent
+from chalicelib.domain import engagement as engagement_module
+from chalicelib.domain.basis import ScoreBasis
+from chalicelib.domain.engagement import OutOfOrder
+from chalicelib.domain.folding import fold_into, full_basis
+from chalicelib.domain.profile import PROFILE_EVENT
+from chalicelib.domain.scoring import card_from_basis, score
+from tests.helpers import NOW, default_rules, rules_with
+from tests.strategies import lead_events, profiles
+from tests.unit.test_scoring_properties import HALF_LIFE_RULES
+
+RULES = default_rules()
+LOW_SPEED_LIMITS = rules_with(filters={"speed_limits": {"page_view": 3, "form": 2}})
+# Events no older than this at the last fold have not expired (the shortest retention is 120 days),
+# so the full rescore sees every event the folds saw; older ones are still worth 0 under page and
+# email rules (90 days), so dropping what has ended is exercised.
+RECENT = timedelta(days=110)
+FOLD_SPAN = timedelta(days=5)
+
+profile_changes = st.lists(
+    st.builds(
+        dict,
+        job_title=st.sampled_from([None, "CEO", "Engineer", "Student", ""]),
+        company_size=st.sampled_from([None, 10, "100-500", 5000]),
+        industry=st.sampled_from([None, "Software", "Retail"]),
+    ),
+    max_size=4,
+)
+
+# A narrow vocabulary makes long runs of one rule: caps, repeats and distinct days bite.
+HEAVY_TYPES = ["page_view", "email_open", "email_click", "email_sent", "trial_active", "webinar_registered"]
+
+
+@st.composite
+def histories(draw, max_size: int = 30) -> list[LeadEvent]:
+    events = draw(lead_events(max_size=max_size, max_age=RECENT))
+    if draw(st.booleans()):
+        kind = draw(st.sampled_from(HEAVY_TYPES))
+        count = draw(st.integers(0, 40))
+        step = draw(st.integers(1, 3 * 86_400))
+        path = draw(st.sampled_from(["/", "/pricing", "/docs/a", "/blog/x"]))
+        for number in range(count):
+            props = {"url": "https://example.com" + path} if kind == "page_view" else {"message_id": f"m{number % 3}"}
+            events.append(
+                LeadEvent(
+                    event_id=f"h{number}",
+                    source="segment",
+                    type=kind,
+                    occurred_at=NOW - timedelta(seconds=step * number % int(RECENT.total_seconds())),
+                    properties=props,
+                )
+            )
+    if draw(st.booleans()):
+        # Bots and bursts: crawler views, several views (and forms, some spam) in one minute.
+        minute = NOW - timedelta(minutes=draw(st.integers(0, 3 * 24 * 60)))
+        for number in range(draw(st.integers(0, 12))):
+            kind = draw(st.sampled_from(["crawler", "burst", "form", "spam"]))
+            props: dict = {"url": "https://example.com/pricing"}
+            if kind == "crawler":
+                props["user_agent"] = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+            elif kind in ("form", "spam"):
+                props = {"form_id": "f1", "form_fields": ["Email", *(["_gotcha"] if kind == "spam" else [])]}
+            events.append(
+                LeadEvent(
+                    event_id=f"b{number}",
+                    source="segment",
+                    type="page_view" if kind in ("crawler", "burst") else "demo_request",
+                    occurred_at=minute + timedelta(seconds=draw(st.integers(0, 59))),
+                    properties=props,
+                )
+            )
+    for number, patch in enumerate(draw(profile_changes)):
+        age = draw(st.integers(0, int(RECENT.total_seconds())))
+        events.append(
+            LeadEvent(
+                event_id=f"p{number}",
+                source="hubspot",
+                type=PROFILE_EVENT,
+                occurred_at=NOW - timedelta(seconds=age),
+                properties={"profile": {key: value for key, value in patch.items() if value is not None}},
+            )
+        )
+    return events
+
+
+def _stored(basis: ScoreBasis, rules) -> ScoreBasis:
+    """Through JSON, as the lead item keeps it."""
+    return ScoreBasis.from_json(json.loads(json.dumps(basis.to_json())), rules)
+
+
+def _fold_as_delivered(events, rules, order, cuts, offsets):
+    """Deliver `events` in `order`, in batches cut at `cuts`, the n-th folded at NOW + offsets[n];
+    a fold refused as out of order is a full rescore of what has arrived (what ingestion does)."""
+    arrived: list[LeadEvent] = []
+    shuffled = [events[index] for index in order]
+    bounds = sorted({0, len(shuffled), *(cut % (len(shuffled) + 1) for cut in cuts)})
+    profile = basis = None
+    folds = rescores = 0
+    for number, (start, end) in enumerate(itertools.pairwise(bounds)):
+        batch = shuffled[start:end]
+        at = NOW + offsets[number % len(offsets)]
+        if basis is None:
+            profile, basis = full_basis(batch, rules, at)
+        else:
+            try:
+                profile, basis = fold_into(_stored(basis, rules), profile, batch, rules, at)
+                folds += 1
+            except OutOfOrder:
+                profile, basis = full_basis(arrived + batch, rules, at)
+                rescores += 1
+        arrived += batch
+    return profile, basis, folds, rescores
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    histories(),
+    st.randoms(use_true_random=False),
+    st.lists(st.integers(0, 200), max_size=8),
+    st.lists(st.timedeltas(timedelta(0), FOLD_SPAN), min_size=1, max_size=8).map(sorted),
+    st.sampled_from([RULES, HALF_LIFE_RULES, LOW_SPEED_LIMITS]),
+    st.sampled_from([256, 3]),
+    st.sampled_from([100, 2]),
+)
+def test_folding_in_any_arrival_order_gives_the_full_rescore_card(
+    events, random, cuts, offsets, rules, exact_up_to, remembered
+):
+    """`exact_up_to` 3 makes even short histories share hourly decay clocks, and `remembered` 2
+    makes them forget emails and repeat scopes, as long ones do."""
+    order = list(range(len(events)))
+    random.shuffle(order)
+    now = NOW + offsets[-1]
+    with (
+        mock.patch.object(engagement_module, "EXACT_UP_TO", exact_up_to),
+        mock.patch.object(engagement_module, "REMEMBERED", remembered),
+    ):
+        profile, basis, _, _ = _fold_as_delivered(events, rules, order, cuts, offsets)
+        expected_profile, expected_basis = full_basis(events, rules, now)
+    if basis is None:
+        assert not events
+        return
+    assert profile == expected_profile
+    assert card_from_basis(_stored(basis, rules), rules, now) == card_from_basis(expected_basis, rules, now)
+    for later in (timedelta(days=1), timedelta(days=45), timedelta(days=400)):
+        assert card_from_basis(basis, rules, now + later) == card_from_basis(expected_basis, rules, now + later)
+
+
+@settings(max_examples=100, deadline=None)
+@given(histories(), st.lists(st.integers(0, 200), max_size=8))
+def test_events_arriving_in_time_order_are_always_folded(events, cuts):
+    """The fall-back to a full rescore is for late arrivals only."""
+    order = sorted(range(len(events)), key=lambda i: (events[i].occurred_at, events[i].source, events[i].event_id))
+    _, _, _, rescores = _fold_as_delivered(events, RULES, order, cuts, [timedelta(0)])
+    assert rescores == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(profiles, lead_events(max_size=15), st.timedeltas(timedelta(0), timedelta(days=500)))
+def test_a_bounded_basis_scores_as_the_unbounded_history_does(profile, events, offset):
+    """Dropping entries that can no longer change a capped total changes no card (the naive
+    oracle in test_scoring_properties checks `score` itself against brute force)."""
+    with mock.patch.object(engagement_module, "_within_cap", lambda entries, cap, floor: entries):
+        unbounded = score(profile, events, RULES, NOW + offset)
+    assert score(profile, events, RULES, NOW + offset) == unbounded
