@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench import (
     backtest_bench,
     cold_start,
+    heavy_lead_bench,
     import_bench,
     ingest_bench,
     scoring_bench,
@@ -17,6 +18,7 @@ def main() -> None:
     scoring_bench.run()
     backtest_bench.run()
     ingest_bench.run()
+    heavy_lead_bench.run()
     writeback_bench.run()
     import_bench.run()
     webhook_bench.run()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ class Rescored:
     version: int
     before: Visible | None  # what the CRM showed before (None: a new lead)
     after: ScoreCard
+    not_scored: dict[str, int] = field(default_factory=dict, compare=False)  # ignored while scoring: metrics
 
     @property
     def visible_change(self) -> bool:
@@ -125,7 +126,7 @@ class Rescorer:
                 if settled is not None:
                     return Rescored(lead_id, settled[0], before, settled[1])
                 continue
-            return Rescored(lead_id, version, change.before, change.card)
+            return Rescored(lead_id, version, change.before, change.card, change.not_scored)
         raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
 
     def _settled(self, lead_id: str, rules: Rules) -> tuple[int, ScoreCard] | None:

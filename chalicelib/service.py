@@ -107,6 +107,7 @@ class LeadService:
         events = _unique(delivery.events)
         known = self.storage.resolve(key for event in events for key in event.identities.as_keys())
         touched: list[str] = []
+        fresh: set[str] = set()
         created: list[Rescored] = []
         plans = plan_leads([event.identities.as_keys() for event in events], known)
         # The lead items new events fold into, read together (one request per 100 leads).
@@ -130,15 +131,19 @@ class LeadService:
                 if not members:
                     continue
             lead_id, stored, duplicates = self._store(members, plan.keys, plan.lead_id, plan.merge_from, known)
-            if stored:
+            if stored and plan.lead_id is None and not plan.merge_from:
+                fresh.add(lead_id)  # every event of its rescore is new: its count of ignored ones is this delivery's
+            elif stored:
                 result.not_scored.update(_stateless_skips(members, self.rules()))
             result.accepted += stored
             result.duplicates += duplicates
             if stored or plan.merge_from or plan.lead_id is None:
                 touched.append(lead_id)
-        result.rescored = _per_lead(
-            created + [self.rescorer.rescore(lead_id, now) for lead_id in dict.fromkeys(touched)]
-        )
+        rescored = [self.rescorer.rescore(lead_id, now) for lead_id in dict.fromkeys(touched)]
+        for item in rescored:
+            if item.lead_id in fresh:
+                result.not_scored.update(item.not_scored)
+        result.rescored = _per_lead(created + rescored)
         for deletion in delivery.deletions:
             result.deleted += self._delete(deletion.identities.as_keys())
         self.publisher.publish(result.rescored)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .compiled_rules import compile_rules
-from .engagement import HOUR_US, EventKey, RuleTally
+from .engagement import HOUR_US, MICRO, EventKey, RuleTally
 from .fit import FitResult
 from .rules import Rules
 from .scorecard import Contribution
@@ -101,13 +101,20 @@ class ScoreBasis:
                 for reason, weeks in data.get("ignored", {}).items()
             },
             speed={
-                str(kind): {
-                    int(minute): [int(count), int(us), str(source), str(event_id)]
-                    for minute, count, us, source, event_id in minutes
-                }
+                str(kind): {int(seen[0]): _minute(seen[1:]) for seen in minutes}
                 for kind, minutes in data.get("speed", {}).items()
             },
         )
+
+
+def _points(value: int) -> int | float:
+    """Micro-points as points: shorter, and exact back (round(points * MICRO))."""
+    return value // MICRO if value % MICRO == 0 else value / MICRO
+
+
+def _minute(seen: list[Any]) -> list[Any]:
+    """A speed-limit minute: [events counted, the newest counted: µs, source, id]."""
+    return [int(seen[0]), int(seen[1]), str(seen[2]), str(seen[3])]
 
 
 def _tally_json(tally: RuleTally) -> dict[str, Any]:
@@ -117,7 +124,7 @@ def _tally_json(tally: RuleTally) -> dict[str, Any]:
     item: dict[str, Any] = {
         "i": tally.spec.index,
         "m": tally.matched,
-        "w": [[week, count, value] for week, (count, value) in sorted(tally.weeks.items())],
+        "w": [[week, count, _points(value)] for week, (count, value) in sorted(tally.weeks.items())],
         "r": [list(key) for key in tally.recent],
     }
     if tally.bases:
@@ -142,7 +149,7 @@ def _tally_json(tally: RuleTally) -> dict[str, Any]:
 def _tally_from_json(item: dict[str, Any], spec: Any) -> RuleTally:
     tally = RuleTally(spec)
     tally.matched = int(item["m"])
-    tally.weeks = {int(week): [int(count), int(value)] for week, count, value in item["w"]}
+    tally.weeks = {int(week): [int(count), round(float(value) * MICRO)] for week, count, value in item["w"]}
     tally.recent = [(int(us), str(source), str(event_id)) for us, source, event_id in item["r"]]
     unit = HOUR_US if "h" in item else 1
     anchors, previous = [], 0

@@ -37,7 +37,7 @@ from .events import EPOCH, ONE_US, LeadEvent
 MICRO = 1_000_000
 HOUR_US = 3_600_000_000
 WEEK_US = 7 * 24 * HOUR_US
-MAX_EXPLAINED = 5  # event ids a contribution names (the most recent); its count covers the rest
+MAX_EXPLAINED = 3  # event ids a contribution names (the most recent); its count covers the rest
 EXACT_UP_TO = 256  # beyond this many events in one rule, same-value events of one clock hour share a decay clock
 
 MINUTE_US = 60_000_000
@@ -349,7 +349,8 @@ class Folder:
         return reason
 
     def _too_fast(self, kind: str, key: EventKey, limit: int) -> bool:
-        """The first `limit` events of a kind in each clock minute count; the rest are excess."""
+        """The first `limit` events of a kind in each clock minute count; the rest are excess.
+        A minute is [events counted, the newest counted: µs, source, id]."""
         minutes = self.speed.setdefault(kind, {})
         minute = key[0] // MINUTE_US
         newest = self._newest_minute.get(kind, minute)
@@ -360,17 +361,15 @@ class Folder:
             minutes[minute] = [1, *key]
             if minute > newest or kind not in self._newest_minute:
                 self._newest_minute[kind] = minute
-                if len(minutes) > SPEED_MEMORY_MINUTES:
-                    for old in [old for old in minutes if old < minute - SPEED_MEMORY_MINUTES]:
-                        del minutes[old]
+                for old in [old for old in minutes if old < minute - SPEED_MEMORY_MINUTES]:
+                    del minutes[old]
             return False
-        last = (found[1], found[2], found[3])
         if found[0] < limit:
             found[0] += 1
-            if key > last:
+            if key > (found[1], found[2], found[3]):
                 found[1:] = key
             return False
-        if key < last:
+        if key < (found[1], found[2], found[3]):
             raise OutOfOrder(f"an earlier {kind} event in a minute already at its speed limit")
         return True
 

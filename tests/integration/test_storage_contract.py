@@ -189,3 +189,69 @@ def test_a_lead_too_large_for_one_transaction_is_left_to_the_usual_path(aws) -> 
     events = [stored(f"e{index}") for index in range(120)]
     assert storage.create("ld_big", events, ["user:big"], change) is None
     assert storage.load("ld_big", NOW) is None
+
+
+def _created(storage: LeadStorage) -> None:
+    change = LeadSave("ld_f", 0, card("Email Opened"), None, NOW, keys=["user:f"], kind="full")
+    assert storage.create("ld_f", [stored("e1")], ["user:f"], change) == 1
+
+
+def test_an_append_writes_events_claims_and_card_at_once(storage: LeadStorage) -> None:
+    _created(storage)
+    folded = LeadSave("ld_f", 1, card("Email Opened", "Demo Requested"), card("Email Opened").visible, NOW, kind="fold")
+    assert storage.append("ld_f", [stored("e2")], ["anon:f"], folded) == 2
+    record = storage.load("ld_f", NOW)
+    assert record is not None and record.version == 2 and record.card == folded.card
+    assert sorted(event.event_id for event in record.events) == ["e1", "e2"]
+    assert storage.resolve(["anon:f"]) == {"anon:f": "ld_f"}
+
+
+def test_an_append_that_lost_a_race_or_repeats_an_event_writes_nothing(storage: LeadStorage) -> None:
+    from chalicelib.storage.port import DuplicateEvents
+
+    _created(storage)
+    stale = LeadSave("ld_f", 0, card("Demo Requested"), None, NOW, kind="fold")
+    with pytest.raises(VersionConflict):
+        storage.append("ld_f", [stored("e2")], [], stale)
+    again = LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="fold")
+    with pytest.raises(DuplicateEvents) as caught:
+        storage.append("ld_f", [stored("e1"), stored("e3")], [], again)
+    assert caught.value.event_ids == ["e1"]
+    storage.store("ld_other", [stored("x")], ["email:taken@acme.io"])
+    with pytest.raises(IdentityConflict):
+        storage.append("ld_f", [stored("e4")], ["email:taken@acme.io"], again)
+    record = storage.load("ld_f", NOW)
+    assert record is not None and record.version == 1 and [event.event_id for event in record.events] == ["e1"]
+
+
+def test_events_stored_apart_from_the_card_stop_folds_until_a_full_rescore(storage: LeadStorage) -> None:
+    """`store` marks the lead unscored: a fold (which would not see those events) is refused, and
+    only a full rescore that read the events after the mark clears it."""
+    _created(storage)
+    storage.store("ld_f", [stored("e2")], [])
+    record = storage.load("ld_f", NOW)
+    assert record is not None and record.unscored
+    fold = LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="fold")
+    with pytest.raises(VersionConflict):
+        storage.append("ld_f", [stored("e3")], [], fold)
+    seen_before = record.unscored
+    storage.store("ld_f", [stored("e4")], [])  # after the rescore below read the lead
+    with pytest.raises(VersionConflict):
+        storage.save(LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="full", seen_unscored=seen_before))
+    latest = storage.load("ld_f", NOW)
+    assert latest is not None and latest.unscored not in (None, seen_before)
+    full = LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="full", seen_unscored=latest.unscored)
+    assert storage.save(full) == 2
+    cleared = storage.get_lead("ld_f")
+    assert cleared is not None and cleared.unscored is None
+
+
+def test_a_merge_or_deletion_finds_every_key_of_a_lead_not_only_those_it_lists(storage: LeadStorage) -> None:
+    many = [f"anon:{number}" for number in range(30)]
+    storage.store("ld_m", [stored("e1")], many)
+    storage.save(LeadSave("ld_m", 0, card("Demo Requested"), None, NOW, keys=many[:3], kind="full",
+                          seen_unscored=storage.load("ld_m", NOW).unscored))  # fmt: skip
+    storage.merge("ld_m", "ld_t")
+    assert set(storage.resolve(many).values()) == {"ld_t"}
+    storage.delete_lead("ld_t")
+    assert storage.resolve(many) == {}
