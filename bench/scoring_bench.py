@@ -10,6 +10,7 @@ from bench.naive import naive_score
 from bench.workload import NOW, PROFILE, lead_history
 from chalicelib.domain import score
 from chalicelib.domain.compiled_rules import compile_rules
+from chalicelib.domain.rules import Rules
 from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
 
 SIZES = (10, 100, 1_000)
@@ -47,3 +48,36 @@ def run() -> None:
     growth = fast[1_000] / fast[100]
     print(f"1,000 events: {fast[1_000] / 1000:.2f} ms (target <= 2 ms); "
           f"1,000/100 time ratio {growth:.1f} (target <= 12, linear = 10)")  # fmt: skip
+    _fold_one(rules)
+
+
+def _fold_one(rules: object) -> None:
+    """The hot path since issue 13: one new event folded into a 1,000-event lead's stored basis
+    (read from JSON, folded, card computed, written back to JSON), against a full rescore."""
+    import json
+    from datetime import timedelta
+
+    from chalicelib.domain import LeadEvent
+    from chalicelib.domain.basis import ScoreBasis
+    from chalicelib.domain.folding import fold_into, full_basis
+    from chalicelib.domain.scoring import card_from_basis
+
+    assert isinstance(rules, Rules)
+    events = lead_history(1_000)
+    profile, basis = full_basis(events, rules, NOW)
+    stored = json.dumps(basis.to_json())
+    new = LeadEvent(event_id="new", source="segment", type="page_view", occurred_at=NOW + timedelta(seconds=1),
+                    properties={"url": "https://acme.example/pricing"})  # fmt: skip
+
+    def fold() -> None:
+        _, folded = fold_into(ScoreBasis.from_json(json.loads(stored), rules), profile, [new], rules, NOW)
+        card_from_basis(folded, rules, NOW)
+        json.dumps(folded.to_json())
+
+    def rescore() -> None:
+        _, again = full_basis([*events, new], rules, NOW)
+        card_from_basis(again, rules, NOW)
+
+    folded_us, full_us = _best_us(fold), _best_us(rescore)
+    print(f"one new event for a 1,000-event lead: folded {folded_us / 1000:.2f} ms, "
+          f"rescored from all events {full_us / 1000:.2f} ms ({full_us / folded_us:.0f}x)")  # fmt: skip

@@ -100,6 +100,10 @@ class EngagementRuleSpec:
         # How long a matched event must be kept (µs), None: for ever (negative or non-decaying rules).
         self.retention_us: int | None = None if self.decay is NO_DECAY else _retention_us(decay.lifetime)
 
+    def expiry_s(self, occurred_us: int) -> int:
+        """When an event only this rule matched expires, in epoch seconds; 0: never."""
+        return 0 if self.retention_us is None else (occurred_us + self.retention_us) // 1_000_000
+
     def matches(self, props: Mapping[str, Any]) -> bool:
         return matches_all(self.where, props)
 
@@ -269,6 +273,7 @@ class CompiledRules:
             sorted({factor.property for factor in factors.values() if isinstance(factor, PropertyFactor)})
         )
         self.filters = CompiledFilters(rules.filters, rules.lists, self.canonical_type)
+        self._retention: dict[tuple[int, ...], int | None] = {}
         lifetimes = [decay.lifetime for decay in decays.values()]
         self.unmatched_retention_us: int | None = _retention_us(max(lifetimes)) if lifetimes else None
         self.fit_rules = [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(rules.fit)]
@@ -297,7 +302,10 @@ class CompiledRules:
 
     def expiry_s(self, occurred_us: int, matched: Sequence[EngagementRuleSpec]) -> int:
         """When such an event expires, in epoch seconds; 0: never."""
-        retention = self.retention_us(matched)
+        names = tuple(spec.index for spec in matched)
+        retention = self._retention.get(names, -1)
+        if retention == -1:
+            retention = self._retention[names] = self.retention_us(matched)
         return 0 if retention is None else (occurred_us + retention) // 1_000_000
 
     def matched_specs(self, event: LeadEvent, canonical: str) -> list[EngagementRuleSpec]:

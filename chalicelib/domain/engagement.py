@@ -33,6 +33,7 @@ from typing import Any
 from .compiled_rules import CompiledRules, EngagementRuleSpec, SentEmail, hashable, matches_all
 from .decay import NO_DECAY, StepDecay
 from .events import EPOCH, ONE_US, LeadEvent
+from .traffic_filters import FORM_KIND
 
 MICRO = 1_000_000
 HOUR_US = 3_600_000_000
@@ -57,6 +58,11 @@ def _remember(memory: dict[str, Any]) -> None:
     since a late arrival that could tell the difference is rescored in time order."""
     while len(memory) > REMEMBERED:
         del memory[next(iter(memory))]
+
+
+def _forget_minutes(minutes: dict[int, list[Any]], newest: int) -> None:
+    for old in [old for old in minutes if old < newest - SPEED_MEMORY_MINUTES]:
+        del minutes[old]
 
 
 def ignored_alive(week: int, now_us: int) -> bool:
@@ -163,15 +169,17 @@ class RuleTally:
             recent.append(key)
         else:
             insort(recent, key)
-        if len(recent) > 4 * MAX_EXPLAINED:  # trimmed to MAX_EXPLAINED by compact(), now and then here
-            del recent[:-MAX_EXPLAINED]
         if base:
-            self.bases.append(base)
-            if self.timeless:
-                self.anchors.append(0)
+            anchor = (
+                0 if self.timeless else occurred_us if matched <= EXACT_UP_TO else occurred_us - occurred_us % HOUR_US
+            )
+            anchors, bases = self.anchors, self.bases
+            if anchors and anchors[-1] == anchor and bases[-1] == base:
+                self.weights[-1] += 1  # what compact() would merge: no need to grow the lists
             else:
-                self.anchors.append(occurred_us if matched <= EXACT_UP_TO else occurred_us - occurred_us % HOUR_US)
-            self.weights.append(1)
+                bases.append(base)
+                anchors.append(anchor)
+                self.weights.append(1)
 
     def count_day(self, key: EventKey) -> None:
         """Distinct-days rules earn once, at the first event of the day that completes the required
@@ -329,7 +337,8 @@ class Folder:
         # speed kind -> minute -> [events scored, the newest scored: µs, source, id]
         self.speed = speed if speed is not None else {}
         self._newest_minute = {kind: max(minutes) for kind, minutes in self.speed.items() if minutes}
-        self._speed_limited = frozenset(compiled.filters.speed_limits)
+        limits = compiled.filters.speed_limits
+        self._speed_limited = {kind: limit for kind, limit in limits.items() if kind != FORM_KIND}
         self.just_ignored: dict[str, int] = {}  # what this fold ignored, for metrics
 
     def skip(self, key: EventKey, canonical: str, props: dict[str, Any]) -> str | None:
@@ -342,27 +351,32 @@ class Folder:
             if kind is not None and self._too_fast(kind, key, filters.speed_limits[kind]):
                 reason = "too_fast"
         if reason is not None:
-            weeks = self.ignored.setdefault(reason, {})
-            week = occurred_us // WEEK_US
-            weeks[week] = weeks.get(week, 0) + 1
-            self.just_ignored[reason] = self.just_ignored.get(reason, 0) + 1
+            self._ignore(reason, occurred_us)
         return reason
+
+    def _ignore(self, reason: str, occurred_us: int) -> None:
+        weeks = self.ignored.setdefault(reason, {})
+        week = occurred_us // WEEK_US
+        weeks[week] = weeks.get(week, 0) + 1
+        self.just_ignored[reason] = self.just_ignored.get(reason, 0) + 1
 
     def _too_fast(self, kind: str, key: EventKey, limit: int) -> bool:
         """The first `limit` events of a kind in each clock minute count; the rest are excess.
         A minute is [events counted, the newest counted: µs, source, id]."""
-        minutes = self.speed.setdefault(kind, {})
+        minutes = self.speed.get(kind)
+        if minutes is None:
+            minutes = self.speed[kind] = {}
         minute = key[0] // MINUTE_US
-        newest = self._newest_minute.get(kind, minute)
         found = minutes.get(minute)
         if found is None:
-            if minute < newest - SPEED_MEMORY_MINUTES:
+            newest = self._newest_minute.get(kind)
+            if newest is None or minute > newest:
+                self._newest_minute[kind] = minute
+                if len(minutes) >= 2 * SPEED_MEMORY_MINUTES:  # now and then here, always in forget()
+                    _forget_minutes(minutes, minute)
+            elif minute < newest - SPEED_MEMORY_MINUTES:
                 raise OutOfOrder(f"a {kind} event older than the last hour's speed count")
             minutes[minute] = [1, *key]
-            if minute > newest or kind not in self._newest_minute:
-                self._newest_minute[kind] = minute
-                for old in [old for old in minutes if old < minute - SPEED_MEMORY_MINUTES]:
-                    del minutes[old]
             return False
         if found[0] < limit:
             found[0] += 1
@@ -380,9 +394,11 @@ class Folder:
         key = (occurred_us, event.source, event.event_id)
         compiled = self.compiled
         props = event.properties
-        if (
-            "user_agent" in props or "form_fields" in props or canonical in self._speed_limited or "form_id" in props
-        ) and self.skip(key, canonical, props) is not None:
+        if "user_agent" in props or "form_fields" in props or "form_id" in props:  # what filters look at
+            if self.skip(key, canonical, props) is not None:
+                return
+        elif canonical in self._speed_limited and self._too_fast(canonical, key, self._speed_limited[canonical]):
+            self._ignore("too_fast", occurred_us)
             return
         if canonical == compiled.sent_event:
             self._sent(key, props)
@@ -409,7 +425,9 @@ class Folder:
                     raise OutOfOrder(f"{spec.name}: an earlier event may be the one that earns full points")
                 scope = digest(props.get(spec.repeat_per)) if spec.repeat_per else ""
                 if expires < 0:
-                    expires = compiled.expiry_s(occurred_us, matched)
+                    expires = (
+                        compiled.expiry_s(occurred_us, matched) if len(matched) > 1 else spec.expiry_s(occurred_us)
+                    )
                 ends = tally.scopes.pop(scope, None)
                 if ends is not None:
                     base = spec.then
@@ -458,6 +476,7 @@ class Folder:
 
     def forget(self, now_us: int) -> None:
         """Drop what can no longer matter from `now_us` on (see RuleTally.compact)."""
+        self._forget_speed()
         self.messages = {
             name: found for name, found in self.messages.items() if not found[2] or found[2] * MICRO > now_us
         }
@@ -468,10 +487,16 @@ class Folder:
         for tally in self.tallies.values():
             tally.compact(now_us)
 
+    def _forget_speed(self) -> None:
+        for kind, minutes in self.speed.items():
+            if minutes:
+                _forget_minutes(minutes, self._newest_minute.get(kind, max(minutes)))
+
     def result(self, now_us: int | None = None) -> list[RuleTally]:
         if now_us is not None:
             self.forget(now_us)
         else:
+            self._forget_speed()
             for tally in self.tallies.values():
                 tally.compact()
         return [self.tallies[index] for index in sorted(self.tallies)]
