@@ -230,7 +230,10 @@ class LeadService:
             record = record or self.storage.get_lead(lead_id)
             if record is None or record.merged_into or record.unscored:
                 break
-            chunk = pending[: self.storage.append_room(len(claims))]
+            room = self.storage.append_room(len(claims))
+            if room < 1:
+                break  # more new identities than one transaction holds: the store path claims them in parts
+            chunk = pending[:room]
             try:
                 change = fold_change(record, [item.event for item in chunk], rules, now)
             except (StaleBasis, OutOfOrder) as exc:

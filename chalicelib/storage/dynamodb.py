@@ -83,15 +83,16 @@ class DynamoStorage:
         pending = list(events)
         stored: list[str] = []
         duplicates: list[str] = []
-        first = True
-        while pending or (first and claims):
-            head = [not_merged, *(claims if first else [])]
+        # Claims go first, as many a chunk as fit (two items each: the identity and its mirror).
+        claim_room = (TRANSACTION_LIMIT - 1) // 2 * 2
+        while pending or claims:
+            head = [not_merged, *claims[:claim_room]]
             room = TRANSACTION_LIMIT - len(head)
             chunk, rest = pending[:room], pending[room:]
             failed = self.table.transact(head + [self._event_put(lead_id, item) for item in chunk])
             if failed is None:
                 stored.extend(item.event.event_id for item in chunk)
-                pending, first = rest, False
+                pending, claims = rest, claims[claim_room:]
                 continue
             if 0 in failed:
                 raise LeadMerged(lead_id)

@@ -276,3 +276,15 @@ def test_the_report_reads_every_lead_across_scan_pages_and_nothing_else(aws) -> 
     assert len(rows) == 5 and len({row["lead_id"] for row in rows}) == 5
     assert all(row["tier"] and row["outcome"] is None for row in rows)
     assert svc.tier_report()["leads"] == 5
+
+
+def test_a_delivery_naming_more_new_identities_than_a_transaction_holds_still_counts(aws) -> None:
+    """60 anonymous ids joining a known user: too many claims to fold in one transaction, so the
+    events are stored (claims in parts) and the lead rescored."""
+    svc = service()
+    svc.ingest(delivery(track("k0", "Demo Requested", user_id="many")), NOW)
+    events = [track(f"k{n}", "Email Opened", user_id="many", anonymous_id=f"a-{n}") for n in range(1, 61)]
+    outcome = svc.ingest(delivery(*events), NOW)
+    assert outcome.accepted == 60
+    assert svc.find_lead_id("anon:a-60") == svc.find_lead_id("user:many")
+    assert card_of(svc, "user:many").engagement == 50 + 60 * 5
