@@ -13,14 +13,18 @@ logger = Logger(service=SERVICE)
 
 def count_events(source: str, result: str, value: int) -> None:
     """One EMF line per (source, result): accepted, duplicate, ignored or rejected."""
+    _count("Events", value, {"source": source, "result": result})
+
+
+def _count(name: str, value: int, dimensions: dict[str, str]) -> None:
     if value <= 0:
         return
     with single_metric(
-        name="Events",
+        name=name,
         unit=MetricUnit.Count,
         value=value,
         namespace=NAMESPACE,
-        default_dimensions={"service": SERVICE, "source": source, "result": result},
+        default_dimensions={"service": SERVICE, **dimensions},
     ):
         pass
 
@@ -28,12 +32,4 @@ def count_events(source: str, result: str, value: int) -> None:
 def count_not_scored(source: str, reasons: dict[str, int]) -> None:
     """Events accepted but not scored (crawlers, bursts, honeypots), one EMF line per reason."""
     for reason, value in sorted(reasons.items()):
-        if value > 0:
-            with single_metric(
-                name="EventsNotScored",
-                unit=MetricUnit.Count,
-                value=value,
-                namespace=NAMESPACE,
-                default_dimensions={"service": SERVICE, "source": source, "reason": reason},
-            ):
-                pass
+        _count("EventsNotScored", value, {"source": source, "reason": reason})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .compiled_rules import compile_rules
-from .engagement import HOUR_US, MICRO, EventKey, RuleTally
+from .engagement import HOUR_US, MICRO, EventKey, Folder, RuleTally
 from .fit import FitResult
 from .rules import Rules
 from .scorecard import Contribution
@@ -40,6 +40,23 @@ class ScoreBasis:
     speed: dict[str, dict[int, list[Any]]] = field(default_factory=dict)  # kind -> minute -> [events, newest key]
     message_clock: EventKey | None = None  # the newest email send, click or reply folded in
     just_ignored: dict[str, int] = field(default_factory=dict, compare=False)  # by the last fold: metrics only
+
+    @classmethod
+    def folded(
+        cls,
+        folder: Folder,
+        fit: FitResult,
+        tallies: list[RuleTally],
+        profile_last: EventKey | None = None,
+        first_seen_us: int | None = None,
+    ) -> ScoreBasis:
+        """The basis a fold leaves: its tallies and the folder's memory (emails, ignored, speed)."""
+        basis = cls(
+            folder.compiled.fingerprint, fit, tallies, folder.messages, profile_last, first_seen_us,
+            folder.ignored, folder.speed, folder.message_clock,
+        )  # fmt: skip
+        basis.just_ignored = folder.just_ignored
+        return basis
 
     def to_json(self) -> dict[str, Any]:
         return {

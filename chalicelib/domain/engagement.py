@@ -337,8 +337,7 @@ class Folder:
         # speed kind -> minute -> [events scored, the newest scored: µs, source, id]
         self.speed = speed if speed is not None else {}
         self._newest_minute = {kind: max(minutes) for kind, minutes in self.speed.items() if minutes}
-        limits = compiled.filters.speed_limits
-        self._speed_limited = {kind: limit for kind, limit in limits.items() if kind != FORM_KIND}
+        self._speed_limited = frozenset(kind for kind in compiled.filters.speed_limits if kind != FORM_KIND)
         self.just_ignored: dict[str, int] = {}  # what this fold ignored, for metrics
 
     def skip(self, key: EventKey, canonical: str, props: dict[str, Any]) -> str | None:
@@ -394,11 +393,10 @@ class Folder:
         key = (occurred_us, event.source, event.event_id)
         compiled = self.compiled
         props = event.properties
-        if "user_agent" in props or "form_fields" in props or "form_id" in props:  # what filters look at
-            if self.skip(key, canonical, props) is not None:
-                return
-        elif canonical in self._speed_limited and self._too_fast(canonical, key, self._speed_limited[canonical]):
-            self._ignore("too_fast", occurred_us)
+        # Only events a filter looks at go through skip(): most events have none of these.
+        if (
+            "user_agent" in props or "form_fields" in props or "form_id" in props or canonical in self._speed_limited
+        ) and self.skip(key, canonical, props) is not None:
             return
         if canonical == compiled.sent_event:
             self._sent(key, props)
@@ -500,13 +498,6 @@ class Folder:
             for tally in self.tallies.values():
                 tally.compact()
         return [self.tallies[index] for index in sorted(self.tallies)]
-
-
-def collect(events: Iterable[LeadEvent], compiled: CompiledRules) -> list[RuleTally]:
-    """Every event folded in canonical order (the full rescore)."""
-    folder = Folder(compiled)
-    fold_ordered(folder, canonical_order(events))
-    return folder.result()
 
 
 def fold_ordered(folder: Folder, ordered: list[tuple[int, LeadEvent]]) -> None:

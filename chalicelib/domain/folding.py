@@ -45,18 +45,13 @@ def full_basis(events: Iterable[LeadEvent], rules: Rules, now: datetime | None =
     profile = fold_profile(patches)
     fold_ordered(folder, [(occurred_us, event) for occurred_us, event in ordered if event.type != PROFILE_EVENT])
     now_us = to_us(as_utc(now)) if now is not None else None
-    basis = ScoreBasis(
-        compiled.fingerprint,
+    basis = ScoreBasis.folded(
+        folder,
         evaluate_fit(profile, compiled),
         folder.result(now_us),
-        folder.messages,
         profile_last=patches[-1][0] if patches else None,
         first_seen_us=ordered[0][0] if ordered else None,
-        ignored=folder.ignored,
-        speed=folder.speed,
-        message_clock=folder.message_clock,
     )
-    basis.just_ignored = folder.just_ignored
     return profile, basis
 
 
@@ -87,16 +82,4 @@ def fold_into(
         folder.fold(occurred_us, event, canonical_type(event.type))
     tallies = folder.result(to_us(as_utc(now)))
     fit = evaluate_fit(profile, compiled) if changed_profile else basis.fit
-    folded = ScoreBasis(
-        compiled.fingerprint,
-        fit,
-        tallies,
-        folder.messages,
-        profile_last,
-        first_seen,
-        folder.ignored,
-        folder.speed,
-        folder.message_clock,
-    )
-    folded.just_ignored = folder.just_ignored
-    return profile, folded
+    return profile, ScoreBasis.folded(folder, fit, tallies, profile_last, first_seen)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from .compiled_rules import RETENTION_MARGIN_DAYS, compile_rules
+from .compiled_rules import compile_rules
 from .events import LeadEvent
 from .profile import PROFILE_EVENT
 from .rules import Rules
-
-RETENTION_MARGIN = timedelta(days=RETENTION_MARGIN_DAYS)
 
 
 def expires_at(event: LeadEvent, rules: Rules) -> datetime | None:

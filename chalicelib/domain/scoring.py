@@ -41,15 +41,7 @@ def score_basis(profile: Profile, events: Iterable[LeadEvent], rules: Rules) -> 
     compiled = compile_rules(rules)
     folder = Folder(compiled)
     fold_ordered(folder, canonical_order(events))
-    return ScoreBasis(
-        compiled.fingerprint,
-        evaluate_fit(profile, compiled),
-        folder.result(),
-        folder.messages,
-        ignored=folder.ignored,
-        speed=folder.speed,
-        message_clock=folder.message_clock,
-    )
+    return ScoreBasis.folded(folder, evaluate_fit(profile, compiled), folder.result())
 
 
 def card_from_basis(basis: ScoreBasis, rules: Rules, now: datetime, previous_tier: str | None = None) -> ScoreCard:
