@@ -18,10 +18,11 @@ from typing import Any
 from .compiled_rules import compile_rules
 from .engagement import HOUR_US, MICRO, EventKey, Folder, RuleTally
 from .fit import FitResult
+from .forgotten import Forgotten
 from .rules import Rules
 from .scorecard import Contribution
 
-FORMAT = 3
+FORMAT = 4
 
 
 class StaleBasis(ValueError):
@@ -39,6 +40,7 @@ class ScoreBasis:
     ignored: dict[str, dict[int, int]] = field(default_factory=dict)  # reason -> week -> events not scored
     speed: dict[str, dict[int, list[Any]]] = field(default_factory=dict)  # kind -> minute -> [events, newest key]
     message_clock: EventKey | None = None  # the newest email send, click or reply folded in
+    forgotten: Forgotten = field(default_factory=Forgotten)  # emails let go of while alive
     just_ignored: dict[str, int] = field(default_factory=dict, compare=False)  # by the last fold: metrics only
 
     @classmethod
@@ -53,7 +55,7 @@ class ScoreBasis:
         """The basis a fold leaves: its tallies and the folder's memory (emails, ignored, speed)."""
         basis = cls(
             folder.compiled.fingerprint, fit, tallies, folder.messages, profile_last, first_seen_us,
-            folder.ignored, folder.speed, folder.message_clock,
+            folder.ignored, folder.speed, folder.message_clock, folder.forgotten,
         )  # fmt: skip
         basis.just_ignored = folder.just_ignored
         return basis
@@ -74,9 +76,10 @@ class ScoreBasis:
             "message_clock": list(self.message_clock) if self.message_clock else None,
             "ignored": {reason: sorted(weeks.items()) for reason, weeks in self.ignored.items()},
             "speed": {
-                kind: [[minute, *seen] for minute, seen in sorted(minutes.items())]
+                kind: [[minute, seen[0], *seen[1]] for minute, seen in sorted(minutes.items())]
                 for kind, minutes in self.speed.items()
             },
+            **({"forgotten": self.forgotten.to_json()} if self.forgotten else {}),
         }
 
     @classmethod
@@ -121,6 +124,7 @@ class ScoreBasis:
                 str(kind): {int(seen[0]): _minute(seen[1:]) for seen in minutes}
                 for kind, minutes in data.get("speed", {}).items()
             },
+            forgotten=Forgotten.from_json(data.get("forgotten")),
         )
 
 
@@ -130,8 +134,8 @@ def _points(value: int) -> int | float:
 
 
 def _minute(seen: list[Any]) -> list[Any]:
-    """A speed-limit minute: [events counted, the newest counted: µs, source, id]."""
-    return [int(seen[0]), int(seen[1]), str(seen[2]), str(seen[3])]
+    """A speed-limit minute: [events counted, the newest counted key (µs, source, id)]."""
+    return [int(seen[0]), (int(seen[1]), str(seen[2]), str(seen[3]))]
 
 
 def _tally_json(tally: RuleTally) -> dict[str, Any]:
@@ -160,6 +164,8 @@ def _tally_json(tally: RuleTally) -> dict[str, Any]:
             item["e"] = codes
     if tally.scopes:
         item["s"] = tally.scopes
+    if tally.forgotten:
+        item["f"] = tally.forgotten.to_json()
     return item
 
 
@@ -179,4 +185,5 @@ def _tally_from_json(item: dict[str, Any], spec: Any) -> RuleTally:
     tally.bases = [values[int(code) % len(values)] for code in codes]
     tally.weights = [int(code) // len(values) for code in codes]
     tally.scopes = {str(scope): int(ends) for scope, ends in item.get("s", {}).items()}
+    tally.forgotten = Forgotten.from_json(item.get("f"))
     return tally

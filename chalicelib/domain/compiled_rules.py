@@ -75,7 +75,8 @@ class EngagementRuleSpec:
 
     __slots__ = (
         "cap", "decay", "description", "distinct_days", "event", "index", "labels", "multipliers", "name",
-        "negative", "points", "raw_labels", "repeat_per", "repeats", "retention_us", "then", "where",
+        "negative", "points", "raw_labels", "reads_properties", "repeat_per", "repeats", "retention_us", "then",
+        "where",
     )  # fmt: skip
 
     def __init__(self, index: int, rule: EngagementRule, lists: Mapping[str, list[str]], decay: CompiledDecay) -> None:
@@ -97,6 +98,8 @@ class EngagementRuleSpec:
         self.decay = NO_DECAY if self.negative else decay
         self.multipliers: list[ResponseTimeFactor | PropertyFactor] = []
         self.distinct_days = rule.distinct_days
+        # Reads the event's properties beyond its conditions: they must include the page category.
+        self.reads_properties = bool(self.repeat_per or rule.multipliers)
         # How long a matched event must be kept (µs), None: for ever (negative or non-decaying rules).
         self.retention_us: int | None = None if self.decay is NO_DECAY else _retention_us(decay.lifetime)
 
@@ -173,15 +176,17 @@ class PageClassifier:
         self.strip = re.compile(strip_prefix, re.IGNORECASE) if strip_prefix else None
         self.categories = tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern in categories)
         self.otherwise = otherwise
-        self._seen: dict[tuple[Any, Any], str] = {}
+        self._seen: dict[Any, str] = {}
 
     def category(self, props: Mapping[str, Any]) -> str:
-        key = (hashable(props.get("path")), hashable(props.get("url")))
+        path, url = props.get("path"), props.get("url")
+        # Most views carry a URL string and no path: keyed by the URL alone.
+        key = url if path is None and url.__class__ is str else (hashable(path), hashable(url))
         found = self._seen.get(key)
         if found is None:
             if len(self._seen) >= self._MEMORY:
                 self._seen.clear()
-            found = self._seen[key] = self._classify(*key)
+            found = self._seen[key] = self._classify(hashable(path), hashable(url))
         return found
 
     def _classify(self, path: Any, url: Any) -> str:
@@ -201,41 +206,68 @@ class PageClassifier:
         return None
 
 
+PAGE_CATEGORY = "page_category"  # what the rules derive from a page view's URL (kept if given)
 Candidate = tuple["EngagementRuleSpec", tuple[tuple[str, Predicate], ...]]
 
 
 class RuleIndex:
     """The rules of one event type. When they all require a value of one property (page_category,
     action), they are looked up by that value, so a page view is tested against one rule, not eight,
-    and the looked-up condition is not tested again."""
+    and the looked-up condition is not tested again. Where no condition is left to test, the answer
+    is the looked-up rules themselves: most events cost one dict lookup here."""
 
     __slots__ = ("all", "by_label", "key")
 
     def __init__(self, specs: list[EngagementRuleSpec]) -> None:
-        self.all: tuple[Candidate, ...] = tuple((spec, spec.where) for spec in specs)
+        self.all = _Choice(tuple((spec, spec.where) for spec in specs))
         shared = set.intersection(*(set(spec.labels) for spec in specs)) if len(specs) > 1 else set()
         self.key: str | None = min(shared) if shared else None
-        self.by_label: dict[str, tuple[Candidate, ...]] = {}
+        found: dict[str, tuple[Candidate, ...]] = {}
         if self.key is not None:
             for spec in specs:
                 rest = tuple((prop, test) for prop, test in spec.where if prop != self.key)
                 raw, label = spec.raw_labels[self.key], spec.labels[self.key]
                 for variant in {raw, label}:
-                    self.by_label[variant] = (*self.by_label.get(variant, ()), (spec, rest))
+                    found[variant] = (*found.get(variant, ()), (spec, rest))
+        self.by_label = {variant: _Choice(candidates) for variant, candidates in found.items()}
 
-    def for_properties(self, props: Mapping[str, Any]) -> tuple[Candidate, ...]:
-        """(rule, conditions still to test) for the rules that may match these properties."""
+    def matching(self, props: Mapping[str, Any]) -> Sequence[EngagementRuleSpec]:
+        """The rules these properties match."""
         if self.key is None:
-            return self.all
-        value = props.get(self.key)
+            return self.all.matching(props)
+        return self.matching_value(props.get(self.key), props)
+
+    def matching_value(self, value: Any, props: Mapping[str, Any]) -> Sequence[EngagementRuleSpec]:
+        """The rules matched by properties whose value of `key` is `value`."""
         if value is None:
             return ()
-        if value.__class__ is str:
-            found = self.by_label.get(value)
-            return found if found is not None else self.by_label.get(normalise_label(value), ())
         if isinstance(value, (list, tuple, set, frozenset)):
-            return self.all
-        return self.by_label.get(normalise_label(value), ())
+            return self.all.matching(props)
+        choice = self.choice(value)
+        return choice.matching(props) if choice is not None else ()
+
+    def choice(self, value: Any) -> _Choice | None:
+        """The candidates for a (non-list) value of `key`."""
+        found = self.by_label.get(value) if value.__class__ is str else None
+        if found is None:
+            found = self.by_label.get(normalise_label(value))
+        return found
+
+
+class _Choice:
+    """Candidate rules with the conditions still to test; `plain` when there are none."""
+
+    __slots__ = ("candidates", "plain", "reads_properties")
+
+    def __init__(self, candidates: tuple[Candidate, ...]) -> None:
+        self.candidates = candidates
+        self.plain = tuple(spec for spec, _ in candidates) if not any(tests for _, tests in candidates) else None
+        self.reads_properties = any(spec.reads_properties or tests for spec, tests in candidates)
+
+    def matching(self, props: Mapping[str, Any]) -> Sequence[EngagementRuleSpec]:
+        if self.plain is not None:
+            return self.plain
+        return [spec for spec, tests in self.candidates if not tests or matches_all(tests, props)]
 
 
 class CompiledRules:
@@ -312,14 +344,13 @@ class CompiledRules:
         index = self.candidates.get(canonical)
         if index is None:
             return []
-        props = self.properties_of(event, canonical)
-        return [spec for spec, tests in index.for_properties(props) if not tests or matches_all(tests, props)]
+        return list(index.matching(self.properties_of(event, canonical)))
 
     def properties_of(self, event: LeadEvent, canonical: str) -> Mapping[str, Any]:
         """Event properties plus the page category the rules derive from its URL (kept if given)."""
         props = event.properties
-        if canonical == self.page_event and "page_category" not in props:
-            return {**props, "page_category": self.pages.category(props)}
+        if canonical == self.page_event and PAGE_CATEGORY not in props:
+            return {**props, PAGE_CATEGORY: self.pages.category(props)}
         return props
 
 

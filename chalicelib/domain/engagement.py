@@ -30,9 +30,10 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from .compiled_rules import CompiledRules, EngagementRuleSpec, SentEmail, hashable, matches_all
+from .compiled_rules import PAGE_CATEGORY, CompiledRules, EngagementRuleSpec, SentEmail, hashable
 from .decay import NO_DECAY, StepDecay
 from .events import EPOCH, ONE_US, LeadEvent
+from .forgotten import Forgotten, let_go
 from .traffic_filters import FORM_KIND
 
 MICRO = 1_000_000
@@ -48,16 +49,15 @@ IGNORED_LIFETIME_US = 90 * 24 * HOUR_US  # ignored events are shown for as long 
 EventKey = tuple[int, str, str]  # (µs, source, event id): the canonical order
 
 
-REMEMBERED = 100  # emails, and repeat scopes per rule, a lead's basis remembers: the most recently active
+REMEMBERED = 100  # emails, and repeat scopes per rule, a stored basis keeps: the most recently active (forgotten.py)
 
 
-def _remember(memory: dict[str, Any]) -> None:
-    """Forget the least recently active entries beyond REMEMBERED (dicts keep activity order:
-    an entry is moved to the end when used). A repeat in a forgotten scope earns full points
-    again, a click on a forgotten email earns no multiplier: the same whatever the arrival order,
-    since a late arrival that could tell the difference is rescored in time order."""
-    while len(memory) > REMEMBERED:
-        del memory[next(iter(memory))]
+def _scope_ends(ends: int) -> int:
+    return ends
+
+
+def _message_ends(found: list[Any]) -> int:
+    return int(found[2])
 
 
 def _forget_minutes(minutes: dict[int, list[Any]], newest: int) -> None:
@@ -67,6 +67,9 @@ def _forget_minutes(minutes: dict[int, list[Any]], newest: int) -> None:
 
 def ignored_alive(week: int, now_us: int) -> bool:
     return (week + 1) * WEEK_US + IGNORED_LIFETIME_US > now_us
+
+
+_floor = math.floor
 
 
 def micro(value: float) -> int:
@@ -96,7 +99,10 @@ class RuleTally:
     so they stay right whatever was dropped.
     """
 
-    __slots__ = ("anchors", "bases", "forever", "matched", "recent", "scopes", "spec", "timeless", "weeks", "weights")
+    __slots__ = (
+        "anchors", "bases", "forever", "forgotten", "matched", "recent", "scopes", "spec", "timeless", "weeks",
+        "weights",
+    )  # fmt: skip
 
     def __init__(self, spec: EngagementRuleSpec) -> None:
         self.spec = spec
@@ -109,6 +115,7 @@ class RuleTally:
         self.anchors: list[int] = []
         self.weights: list[int] = []
         self.scopes: dict[str, int] = {}  # repeat scope -> when its latest event expires (s; 0: never)
+        self.forgotten = Forgotten()  # scopes let go of while alive (see forgotten.py)
 
     # ------------------------------------------------------------------------------ reading
     def total_at(self, now_us: int) -> int:
@@ -146,9 +153,17 @@ class RuleTally:
                 points += value
         return events, points
 
-    @property
-    def event_ids(self) -> list[str]:
-        return [event_id for _, _, event_id in self.recent]
+    def event_ids_at(self, now_us: int) -> list[str]:
+        """The latest events still counted at `now_us` (to the week, as `seen_at` counts them): an
+        expired one is gone from storage, and a rescore would not name it."""
+        lifetime = self.spec.decay.lifetime
+        if self.forever:
+            return [event_id for _, _, event_id in self.recent]
+        return [
+            event_id
+            for occurred_us, _, event_id in self.recent
+            if (occurred_us // WEEK_US + 1) * WEEK_US + lifetime > now_us
+        ]
 
     # ------------------------------------------------------------------------------ folding
     def earn(self, key: EventKey, base: float) -> None:
@@ -157,27 +172,31 @@ class RuleTally:
         occurred_us = key[0]
         self.matched = matched = self.matched + 1
         week = 0 if self.forever else occurred_us // WEEK_US
-        seen = self.weeks.get(week)
-        value = math.floor(base * MICRO + 0.5)
-        if seen is None:
-            self.weeks[week] = [1, value]
-        else:
+        weeks = self.weeks
+        value = _floor(base * MICRO + 0.5)
+        if week in weeks:
+            seen = weeks[week]
             seen[0] += 1
             seen[1] += value
+        else:
+            weeks[week] = [1, value]
         recent = self.recent
         if not recent or key > recent[-1]:
             recent.append(key)
         else:
             insort(recent, key)
         if base:
-            anchor = (
-                0 if self.timeless else occurred_us if matched <= EXACT_UP_TO else occurred_us - occurred_us % HOUR_US
-            )
-            anchors, bases = self.anchors, self.bases
-            if anchors and anchors[-1] == anchor and bases[-1] == base:
+            if self.timeless:
+                anchor = 0
+            elif matched <= EXACT_UP_TO:
+                anchor = occurred_us
+            else:
+                anchor = occurred_us - occurred_us % HOUR_US
+            anchors = self.anchors
+            if anchors and anchors[-1] == anchor and self.bases[-1] == base:
                 self.weights[-1] += 1  # what compact() would merge: no need to grow the lists
             else:
-                bases.append(base)
+                self.bases.append(base)
                 anchors.append(anchor)
                 self.weights.append(1)
 
@@ -215,6 +234,11 @@ class RuleTally:
             found[1] += value
 
     # ---------------------------------------------------------------------------- bounding
+    def drop_ended_scopes(self, now_us: int) -> None:
+        """A scope whose events have all expired by `now_us` is gone, as they are from storage."""
+        self.scopes = {scope: ends for scope, ends in self.scopes.items() if not ends or ends * MICRO > now_us}
+        self.forgotten.forget_ended(now_us)
+
     def compact(self, now_us: int | None = None) -> None:
         """Merge and drop entries that can no longer make a difference to the rule's capped total,
         at any time (or from `now_us` on, for entries and weeks whose value has ended).
@@ -232,7 +256,8 @@ class RuleTally:
             del self.recent[:-MAX_EXPLAINED]
         if now_us is not None and lifetime != math.inf:
             self.weeks = {week: seen for week, seen in self.weeks.items() if (week + 1) * WEEK_US + lifetime > now_us}
-            self.scopes = {scope: ends for scope, ends in self.scopes.items() if not ends or ends * MICRO > now_us}
+            self.drop_ended_scopes(now_us)
+        let_go(self.scopes, REMEMBERED, self.forgotten, _scope_ends)
         if not self.bases:
             return
         rough = self.matched > EXACT_UP_TO
@@ -328,16 +353,19 @@ class Folder:
         ignored: dict[str, dict[int, int]] | None = None,
         speed: dict[str, dict[int, list[Any]]] | None = None,
         message_clock: EventKey | None = None,
+        forgotten: Forgotten | None = None,
     ) -> None:
         self.compiled = compiled
+        self.forgotten = forgotten if forgotten is not None else Forgotten()  # emails let go of while alive
         self.message_clock = message_clock
         self.tallies = {tally.spec.index: tally for tally in tallies}
         self.messages = messages if messages is not None else {}
         self.ignored = ignored if ignored is not None else {}  # reason -> week -> events
-        # speed kind -> minute -> [events scored, the newest scored: µs, source, id]
+        # speed kind -> minute -> [events scored, the newest scored key]
         self.speed = speed if speed is not None else {}
         self._newest_minute = {kind: max(minutes) for kind, minutes in self.speed.items() if minutes}
-        self._speed_limited = frozenset(kind for kind in compiled.filters.speed_limits if kind != FORM_KIND)
+        self._limits = compiled.filters.speed_limits
+        self._speed_limited = frozenset(kind for kind in self._limits if kind != FORM_KIND)
         self.just_ignored: dict[str, int] = {}  # what this fold ignored, for metrics
 
     def skip(self, key: EventKey, canonical: str, props: dict[str, Any]) -> str | None:
@@ -361,7 +389,7 @@ class Folder:
 
     def _too_fast(self, kind: str, key: EventKey, limit: int) -> bool:
         """The first `limit` events of a kind in each clock minute count; the rest are excess.
-        A minute is [events counted, the newest counted: µs, source, id]."""
+        A minute is [events counted, the newest counted key]."""
         minutes = self.speed.get(kind)
         if minutes is None:
             minutes = self.speed[kind] = {}
@@ -375,14 +403,14 @@ class Folder:
                     _forget_minutes(minutes, minute)
             elif minute < newest - SPEED_MEMORY_MINUTES:
                 raise OutOfOrder(f"a {kind} event older than the last hour's speed count")
-            minutes[minute] = [1, *key]
+            minutes[minute] = [1, key]
             return False
         if found[0] < limit:
             found[0] += 1
-            if key > (found[1], found[2], found[3]):
-                found[1:] = key
+            if key > found[1]:
+                found[1] = key
             return False
-        if key < (found[1], found[2], found[3]):
+        if key < found[1]:
             raise OutOfOrder(f"an earlier {kind} event in a minute already at its speed limit")
         return True
 
@@ -394,9 +422,11 @@ class Folder:
         compiled = self.compiled
         props = event.properties
         # Only events a filter looks at go through skip(): most events have none of these.
-        if (
-            "user_agent" in props or "form_fields" in props or "form_id" in props or canonical in self._speed_limited
-        ) and self.skip(key, canonical, props) is not None:
+        if "user_agent" in props or "form_fields" in props or "form_id" in props:
+            if self.skip(key, canonical, props) is not None:
+                return
+        elif canonical in self._speed_limited and self._too_fast(canonical, key, self._limits[canonical]):
+            self._ignore("too_fast", occurred_us)
             return
         if canonical == compiled.sent_event:
             self._sent(key, props)
@@ -404,8 +434,19 @@ class Folder:
         if index is None:
             return
         if canonical == compiled.page_event and "page_category" not in props:
-            props = {**props, "page_category": compiled.pages.category(props)}
-        matched = [spec for spec, tests in index.for_properties(props) if not tests or matches_all(tests, props)]
+            category = compiled.pages.category(props)
+            if index.key == PAGE_CATEGORY:
+                choice = index.choice(category)
+                if choice is None:
+                    return
+                if choice.reads_properties:
+                    props = {**props, PAGE_CATEGORY: category}
+                matched = choice.matching(props)
+            else:
+                props = {**props, PAGE_CATEGORY: category}
+                matched = index.matching(props)
+        else:
+            matched = index.matching(props)
         if not matched:
             return
         expires = -1  # computed when a repeat scope or an email needs it
@@ -430,9 +471,10 @@ class Folder:
                 if ends is not None:
                     base = spec.then
                     tally.scopes[scope] = 0 if not ends or not expires else max(ends, expires)
+                elif tally.forgotten and tally.forgotten.may_hold(scope):
+                    raise OutOfOrder(f"{spec.name}: a repeat scope the stored basis had to forget")
                 else:
                     tally.scopes[scope] = expires
-                    _remember(tally.scopes)
             if spec.multipliers:
                 sent = self._message_for(key, props)
                 if base:
@@ -448,11 +490,12 @@ class Folder:
         name = digest(message)
         found = self.messages.pop(name, None)
         if found is None:
+            if self.forgotten.may_hold(name):
+                raise OutOfOrder("an email the stored basis had to forget")
             wanted = self.compiled.message_properties
             kept = {field: props[field] for field in wanted if props.get(field) is not None}
             found = [key[0], kept, self.compiled.expiry_s(key[0], [])]
-        self.messages[name] = found  # the most recently active email last (see _remember)
-        _remember(self.messages)
+        self.messages[name] = found  # the most recently active email last (see forgotten.let_go)
 
     def _message_for(self, key: EventKey, props: dict[str, Any]) -> SentEmail | None:
         """The first send of the email this click or reply answers, if it came before."""
@@ -463,6 +506,8 @@ class Folder:
         name = digest(message)
         found = self.messages.pop(name, None)
         if found is None:
+            if self.forgotten.may_hold(name):
+                raise OutOfOrder("a click or reply on an email the stored basis had to forget")
             return None
         self.messages[name] = found
         return SentEmail(found[0], found[1])
@@ -472,12 +517,22 @@ class Folder:
             raise OutOfOrder(f"{what} older than the newest email activity folded in changes what clicks earn")
         self.message_clock = key
 
-    def forget(self, now_us: int) -> None:
-        """Drop what can no longer matter from `now_us` on (see RuleTally.compact)."""
-        self._forget_speed()
+    def drop_ended(self, now_us: int) -> None:
+        """Emails and repeat scopes whose events have all expired by `now_us`, as a full rescore then
+        reads the events: done before new events are folded into a stored basis, so a repeat after
+        its scope's events expired earns as in a rescore (first points again)."""
         self.messages = {
             name: found for name, found in self.messages.items() if not found[2] or found[2] * MICRO > now_us
         }
+        self.forgotten.forget_ended(now_us)
+        for tally in self.tallies.values():
+            tally.drop_ended_scopes(now_us)
+
+    def forget(self, now_us: int) -> None:
+        """Drop what can no longer matter from `now_us` on (see RuleTally.compact)."""
+        self._forget_speed()
+        self.drop_ended(now_us)
+        let_go(self.messages, REMEMBERED, self.forgotten, _message_ends)
         for reason, weeks in list(self.ignored.items()):
             self.ignored[reason] = {week: count for week, count in weeks.items() if ignored_alive(week, now_us)}
             if not self.ignored[reason]:
@@ -495,6 +550,7 @@ class Folder:
             self.forget(now_us)
         else:
             self._forget_speed()
+            let_go(self.messages, REMEMBERED, self.forgotten, _message_ends)
             for tally in self.tallies.values():
                 tally.compact()
         return [self.tallies[index] for index in sorted(self.tallies)]
@@ -502,7 +558,9 @@ class Folder:
 
 def fold_ordered(folder: Folder, ordered: list[tuple[int, LeadEvent]]) -> None:
     """A full rescore's fold: every event in canonical order."""
-    canonical_type: Callable[[str], str] = folder.compiled.canonical_type
+    compiled = folder.compiled
+    canonical_type: Callable[[str], str] = compiled.canonical_type
+    aliases = compiled.type_aliases
     fold = folder.fold
     for occurred_us, event in ordered:
-        fold(occurred_us, event, canonical_type(event.type))
+        fold(occurred_us, event, aliases.get(event.type) or canonical_type(event.type))

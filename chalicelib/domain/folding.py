@@ -63,7 +63,11 @@ def fold_into(
     compiled = compile_rules(rules)
     if basis.fingerprint != compiled.fingerprint:
         raise StaleBasis("the basis was built with other rules")
-    folder = Folder(compiled, basis.tallies, basis.messages, basis.ignored, basis.speed, basis.message_clock)
+    folder = Folder(
+        compiled, basis.tallies, basis.messages, basis.ignored, basis.speed, basis.message_clock, basis.forgotten
+    )
+    now_us = to_us(as_utc(now))
+    folder.drop_ended(now_us)
     profile_last: EventKey | None = basis.profile_last
     first_seen = basis.first_seen_us
     canonical_type = compiled.canonical_type
@@ -80,6 +84,6 @@ def fold_into(
             profile_last, changed_profile = key, True
             continue
         folder.fold(occurred_us, event, canonical_type(event.type))
-    tallies = folder.result(to_us(as_utc(now)))
+    tallies = folder.result(now_us)
     fit = evaluate_fit(profile, compiled) if changed_profile else basis.fit
     return profile, ScoreBasis.folded(folder, fit, tallies, profile_last, first_seen)

@@ -63,7 +63,7 @@ def card_from_basis(basis: ScoreBasis, rules: Rules, now: datetime, previous_tie
         engagement_micro += clipped
         count, full = tally.seen_at(now_us)
         if count:  # a rule whose events are all worth nothing any more is no longer a reason
-            contributions.append(_explain(tally, raw, clipped, count, full))
+            contributions.append(_explain(tally, raw, clipped, count, full, now_us))
             counted += count
     ignored = _not_scored(basis, now_us)
     bot_like = _bot_like(sum(item.count for item in ignored), counted, rules)
@@ -109,7 +109,7 @@ def _bot_like(ignored: int, counted: int, rules: Rules) -> bool:
     return ignored >= threshold.min_events and ignored >= threshold.share * (ignored + counted)
 
 
-def _explain(tally: RuleTally, raw: int, clipped: int, count: int, full: int) -> Contribution:
+def _explain(tally: RuleTally, raw: int, clipped: int, count: int, full: int, now_us: int) -> Contribution:
     spec = tally.spec
     return Contribution.model_construct(
         kind="engagement",
@@ -119,5 +119,5 @@ def _explain(tally: RuleTally, raw: int, clipped: int, count: int, full: int) ->
         points_now=round(clipped / MICRO, 2),
         points_full=round(spec.clip(full) / MICRO, 2),
         capped=clipped != raw or spec.clip(full) != full,
-        event_ids=tally.event_ids,
+        event_ids=tally.event_ids_at(now_us),
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.domain.scorecard import ScoreCard, Visible
 
-from .items import LEAD_SK, all_shards, lead_pk, lead_record, n, s, shard_of
+from .items import LEAD_SK, all_shards, lead_pk, lead_record, n, packed, s, shard_of, unpacked
 from .port import DueLead, LeadRecord, LeadSave, VersionConflict
 from .schema import BY_TIER_INDEX, DUE_INDEX, SYNC_INDEX
 from .table import ConditionFailed, DynamoTable, Item, TransactionCancelled
@@ -166,7 +166,7 @@ class LeadItems:
                 yield DueLead(
                     lead_id=item["lead_id"]["S"],
                     version=int(item["version"]["N"]),
-                    basis=json.loads(item["basis"]["S"]) if "basis" in item else None,
+                    basis=json.loads(basis_json) if (basis_json := unpacked(item.get("basis"))) else None,
                     visible=Visible(int(item["score"]["N"]), item["tier"]["S"], item["grade"]["S"]),
                 )
 
@@ -277,7 +277,7 @@ def _unscored_condition(update: Item, change: LeadSave) -> None:
 
 def _card_attributes(card: ScoreCard) -> Item:
     return {
-        "card": s(card.model_dump_json()),
+        "card": packed(card.model_dump_json()),
         "tier": s(card.tier),
         "score": n(card.score),
         "grade": s(card.grade),
@@ -293,7 +293,7 @@ def _optional_attributes(change: LeadSave) -> Item:
     """What a full rescore knows and a decay from the basis does not: left alone when absent."""
     values: Item = {}
     if change.basis is not None:
-        values["basis"] = s(json.dumps(change.basis, separators=(",", ":")))
+        values["basis"] = packed(json.dumps(change.basis, separators=(",", ":")))
     if change.keys is not None:
         values["keys"] = {"L": [s(key) for key in sorted(set(change.keys))]}
     if change.profile_json is not None:

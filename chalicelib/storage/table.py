@@ -4,6 +4,7 @@ written once here. Every DynamoDB call the service makes goes through this class
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -41,7 +42,12 @@ class DynamoTable:
             import boto3
             from botocore.config import Config
 
-            config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5)
+            # DynamoDB answers in milliseconds; `make run`'s embedded store serves one request at a time,
+            # so there a request may queue behind many others (local/run.py raises the limit).
+            read_timeout = float(os.environ.get("DYNAMODB_TIMEOUT_SECONDS") or 5)
+            config = Config(
+                retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=read_timeout
+            )
             self._client = boto3.client("dynamodb", config=config)
         return self._client
 

@@ -16,7 +16,8 @@ from chalicelib.domain import engagement as engagement_module
 from chalicelib.domain.basis import ScoreBasis
 from chalicelib.domain.engagement import OutOfOrder
 from chalicelib.domain.folding import fold_into, full_basis
-from chalicelib.domain.profile import PROFILE_EVENT
+from chalicelib.domain.profile import PROFILE_EVENT, Profile
+from chalicelib.domain.retention import expires_at
 from chalicelib.domain.scoring import card_from_basis, score
 from tests.helpers import NOW, default_rules, rules_with
 from tests.strategies import lead_events, profiles
@@ -139,15 +140,14 @@ def test_folding_in_any_arrival_order_gives_the_full_rescore_card(
     events, random, cuts, offsets, rules, exact_up_to, remembered
 ):
     """`exact_up_to` 3 makes even short histories share hourly decay clocks, and `remembered` 2
-    makes them forget emails and repeat scopes, as long ones do."""
+    makes their stored bases forget emails and repeat scopes, as long ones do: the expected card
+    is the full rescore's that remembers all of them."""
     order = list(range(len(events)))
     random.shuffle(order)
     now = NOW + offsets[-1]
-    with (
-        mock.patch.object(engagement_module, "EXACT_UP_TO", exact_up_to),
-        mock.patch.object(engagement_module, "REMEMBERED", remembered),
-    ):
-        profile, basis, _, _ = _fold_as_delivered(events, rules, order, cuts, offsets)
+    with mock.patch.object(engagement_module, "EXACT_UP_TO", exact_up_to):
+        with mock.patch.object(engagement_module, "REMEMBERED", remembered):
+            profile, basis, _, _ = _fold_as_delivered(events, rules, order, cuts, offsets)
         expected_profile, expected_basis = full_basis(events, rules, now)
     if basis is None:
         assert not events
@@ -175,3 +175,89 @@ def test_a_bounded_basis_scores_as_the_unbounded_history_does(profile, events, o
     with mock.patch.object(engagement_module, "_within_cap", lambda entries, cap, floor: entries):
         unbounded = score(profile, events, RULES, NOW + offset)
     assert score(profile, events, RULES, NOW + offset) == unbounded
+
+
+def _emails(count: int, opens_each: int, start=NOW - timedelta(days=20)) -> list[LeadEvent]:
+    """`count` emails sent an hour apart, each opened `opens_each` times and clicked once, in turn."""
+    events = []
+    for number in range(count):
+        sent = start + timedelta(hours=number)
+        message = {"message_id": f"m{number}", "campaign_type": "cold_outreach"}
+        events.append(LeadEvent(event_id=f"s{number}", source="segment", type="email_sent", occurred_at=sent,
+                                properties=message))  # fmt: skip
+    for round_ in range(opens_each):
+        for number in range(count):
+            at = start + timedelta(days=5 + round_, minutes=number)
+            events.append(LeadEvent(event_id=f"o{round_}-{number}", source="segment", type="email_open",
+                                    occurred_at=at, properties={"message_id": f"m{number}"}))  # fmt: skip
+    for number in range(count):
+        at = start + timedelta(days=9, minutes=number)
+        events.append(LeadEvent(event_id=f"c{number}", source="segment", type="email_click", occurred_at=at,
+                                properties={"message_id": f"m{number}"}))  # fmt: skip
+    return events
+
+
+def test_more_alive_emails_than_a_basis_keeps_still_score_exactly():
+    """A shared inbox with 12 emails alive, delivered one event at a time into bases that keep 4:
+    an open or click of an email the basis let go of is rescored from the events (never a first-open
+    or multiplier-less guess), anything else is folded, and the card is the one remembering all.
+    (Opening them in turn is the worst case: each open names the email least recently active.)"""
+    events = _emails(12, opens_each=2)
+    expected = card_from_basis(full_basis(events, RULES, NOW)[1], RULES, NOW)
+    order = sorted(range(len(events)), key=lambda i: events[i].occurred_at)
+    with mock.patch.object(engagement_module, "REMEMBERED", 4):
+        profile, basis, folds, rescores = _fold_as_delivered(
+            events, RULES, order, list(range(len(events))), [timedelta(0)]
+        )
+    assert card_from_basis(basis, RULES, NOW) == expected
+    assert expected.score == score(profile, events, RULES, NOW).score
+    assert rescores > 0 and folds >= 11  # the sends fold; opens cycling through all 12 emails mostly cannot
+    stored = basis.to_json()
+    assert len(stored["messages"]) == 4 and "forgotten" in stored
+
+
+def test_a_forgotten_email_stops_counting_once_it_has_ended():
+    """The filter is emptied when everything let go of has ended: later events fold again."""
+    events = _emails(6, opens_each=1, start=NOW - timedelta(days=400))
+    with mock.patch.object(engagement_module, "REMEMBERED", 2):
+        _, basis = full_basis(events, RULES, NOW - timedelta(days=380))
+        assert basis.forgotten
+        _, later = fold_into(
+            _stored(basis, RULES), Profile(), _emails(1, 1, start=NOW), RULES, NOW + timedelta(days=30)
+        )
+    assert not later.forgotten and "forgotten" not in later.to_json()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    histories(max_size=40), st.timedeltas(timedelta(0), timedelta(days=120)), st.sampled_from([RULES, HALF_LIFE_RULES])
+)
+def test_shared_hourly_clocks_move_decay_at_most_an_hour_early(events, offset, rules):
+    """Past EXACT_UP_TO events of a rule, decay clocks start on the hour: at any time the card is
+    between the exact one at that time and the exact one an hour later."""
+    at = NOW + offset
+    shared = score(Profile(), events, rules, at)
+    with mock.patch.object(engagement_module, "EXACT_UP_TO", 10**9):
+        exact_now = score(Profile(), events, rules, at)
+        exact_later = score(Profile(), events, rules, at + timedelta(hours=1))
+    with mock.patch.object(engagement_module, "EXACT_UP_TO", 3):
+        rough = score(Profile(), events, rules, at)
+    for card in (shared, rough):
+        assert exact_later.engagement <= card.engagement <= exact_now.engagement
+        assert exact_later.score <= card.score <= exact_now.score
+
+
+def test_a_repeat_after_its_scope_expired_earns_as_a_rescore_of_the_live_events():
+    """Storage drops an event when it expires; a full rescore then no longer sees it, so a repeat
+    of its email earns first-open points again. The fold must agree, whenever the basis was stored."""
+    first = _emails(1, opens_each=1, start=NOW - timedelta(days=300))
+    again = LeadEvent(event_id="late-open", source="segment", type="email_open", occurred_at=NOW,
+                      properties={"message_id": "m0"})  # fmt: skip
+    _, basis = full_basis(first, RULES, NOW - timedelta(days=290))
+    assert basis.tallies and any(tally.scopes for tally in basis.tallies)
+    _, folded = fold_into(_stored(basis, RULES), Profile(), [again], RULES, NOW)
+    live = [event for event in [*first, again] if (expires_at(event, RULES) or NOW + timedelta(1)) > NOW]
+    _, expected = full_basis(live, RULES, NOW)
+    assert card_from_basis(folded, RULES, NOW) == card_from_basis(expected, RULES, NOW)
+    (open_rule,) = [c for c in card_from_basis(folded, RULES, NOW).contributions if c.rule == "email_open"]
+    assert open_rule.points_full == 5  # first-open points, not the repeat's 2
