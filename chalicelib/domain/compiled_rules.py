@@ -13,7 +13,7 @@ from .conditions import Predicate, normalise_label
 from .decay import NO_DECAY, CompiledDecay
 from .events import LeadEvent, to_us
 from .rules import EngagementRule, FitRule, PropertyMultiplier, ResponseTimeMultiplier, Rules
-from .traffic_filters import CompiledFilters
+from .traffic_filters import FORM_KIND, CompiledFilters
 
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 24 * US_PER_HOUR
@@ -75,8 +75,8 @@ class EngagementRuleSpec:
 
     __slots__ = (
         "cap", "decay", "description", "distinct_days", "event", "index", "labels", "multipliers", "name",
-        "negative", "points", "raw_labels", "reads_properties", "repeat_per", "repeats", "retention_us", "then",
-        "where",
+        "negative", "points", "raw_labels", "reads_properties", "repeat_per", "repeats", "retention_us", "simple",
+        "then", "where",
     )  # fmt: skip
 
     def __init__(self, index: int, rule: EngagementRule, lists: Mapping[str, list[str]], decay: CompiledDecay) -> None:
@@ -100,6 +100,8 @@ class EngagementRuleSpec:
         self.distinct_days = rule.distinct_days
         # Reads the event's properties beyond its conditions: they must include the page category.
         self.reads_properties = bool(self.repeat_per or rule.multipliers)
+        # Earns its points, whatever came before: no repeat count, multiplier or distinct days.
+        self.simple = not (self.repeats or rule.multipliers or self.distinct_days)
         # How long a matched event must be kept (µs), None: for ever (negative or non-decaying rules).
         self.retention_us: int | None = None if self.decay is NO_DECAY else _retention_us(decay.lifetime)
 
@@ -305,12 +307,23 @@ class CompiledRules:
             sorted({factor.property for factor in factors.values() if isinstance(factor, PropertyFactor)})
         )
         self.filters = CompiledFilters(rules.filters, rules.lists, self.canonical_type)
+        self._plans: dict[str, TypePlan] = {}
         self._retention: dict[tuple[int, ...], int | None] = {}
         lifetimes = [decay.lifetime for decay in decays.values()]
         self.unmatched_retention_us: int | None = _retention_us(max(lifetimes)) if lifetimes else None
         self.fit_rules = [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(rules.fit)]
         self.tier_bands = [(band.min, band.name) for band in rules.tiers.bands]
         self.grade_bands = [(grade.min_fit, grade.grade) for grade in rules.grades]
+
+    def plan(self, canonical: str) -> TypePlan:
+        """How an event of this canonical type is folded (remembered: a few dozen types at most,
+        bounded against a sender inventing new ones)."""
+        found = self._plans.get(canonical)
+        if found is None:
+            if len(self._plans) >= 1024:
+                self._plans.clear()
+            found = self._plans[canonical] = TypePlan(self, canonical)
+        return found
 
     def canonical_type(self, event_type: str) -> str:
         """Tracking names map case-insensitively; an unmapped type stays itself (and earns nothing)."""
@@ -352,6 +365,21 @@ class CompiledRules:
         if canonical == self.page_event and PAGE_CATEGORY not in props:
             return {**props, PAGE_CATEGORY: self.pages.category(props)}
         return props
+
+
+class TypePlan:
+    """What folding an event of one canonical type involves, decided once per rules and type:
+    `index` None when no rule counts it; `plain` the rules it always matches when they have no
+    condition; `page` when its rules look at the page category; `speed_limit` per minute, if any."""
+
+    __slots__ = ("index", "page", "plain", "sends", "speed_limit")
+
+    def __init__(self, compiled: CompiledRules, canonical: str) -> None:
+        self.sends = canonical == compiled.sent_event
+        self.index = compiled.candidates.get(canonical)
+        self.page = canonical == compiled.page_event
+        self.plain = self.index.all.plain if self.index is not None and self.index.key is None else None
+        self.speed_limit = compiled.filters.speed_limits.get(canonical) if canonical != FORM_KIND else None
 
 
 def compile_rules(rules: Rules) -> CompiledRules:

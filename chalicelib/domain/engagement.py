@@ -25,7 +25,7 @@ import functools
 import hashlib
 import math
 from bisect import insort
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -34,7 +34,6 @@ from .compiled_rules import PAGE_CATEGORY, CompiledRules, EngagementRuleSpec, Se
 from .decay import NO_DECAY, StepDecay
 from .events import EPOCH, ONE_US, LeadEvent
 from .forgotten import Forgotten, let_go
-from .traffic_filters import FORM_KIND
 
 MICRO = 1_000_000
 HOUR_US = 3_600_000_000
@@ -78,7 +77,7 @@ def micro(value: float) -> int:
 
 def digest(value: Any) -> str:
     """A short stable name for a property value (a message id, a URL): what the basis remembers."""
-    return _digest(hashable(value))
+    return _digest(value if value.__class__ is str else hashable(value))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -364,8 +363,6 @@ class Folder:
         # speed kind -> minute -> [events scored, the newest scored key]
         self.speed = speed if speed is not None else {}
         self._newest_minute = {kind: max(minutes) for kind, minutes in self.speed.items() if minutes}
-        self._limits = compiled.filters.speed_limits
-        self._speed_limited = frozenset(kind for kind in self._limits if kind != FORM_KIND)
         self.just_ignored: dict[str, int] = {}  # what this fold ignored, for metrics
 
     def skip(self, key: EventKey, canonical: str, props: dict[str, Any]) -> str | None:
@@ -420,20 +417,30 @@ class Folder:
         part-way and must be discarded."""
         key = (occurred_us, event.source, event.event_id)
         compiled = self.compiled
+        plan = compiled.plan(canonical)
         props = event.properties
         # Only events a filter looks at go through skip(): most events have none of these.
         if "user_agent" in props or "form_fields" in props or "form_id" in props:
             if self.skip(key, canonical, props) is not None:
                 return
-        elif canonical in self._speed_limited and self._too_fast(canonical, key, self._limits[canonical]):
-            self._ignore("too_fast", occurred_us)
-            return
-        if canonical == compiled.sent_event:
+        elif plan.speed_limit is not None:
+            minutes = self.speed.get(canonical)
+            found = minutes.get(occurred_us // MINUTE_US) if minutes is not None else None
+            if found is not None and found[0] < plan.speed_limit and key > found[1]:
+                found[0] += 1  # the common case of _too_fast: another event in a minute under its limit
+                found[1] = key
+            elif self._too_fast(canonical, key, plan.speed_limit):
+                self._ignore("too_fast", occurred_us)
+                return
+        if plan.sends:
             self._sent(key, props)
-        index = compiled.candidates.get(canonical)
+        index = plan.index
         if index is None:
             return
-        if canonical == compiled.page_event and "page_category" not in props:
+        matched: Sequence[EngagementRuleSpec]
+        if plan.plain is not None:
+            matched = plan.plain
+        elif plan.page and PAGE_CATEGORY not in props:
             category = compiled.pages.category(props)
             if index.key == PAGE_CATEGORY:
                 choice = index.choice(category)
@@ -455,6 +462,9 @@ class Folder:
             tally = tallies.get(spec.index)
             if tally is None:
                 tally = tallies[spec.index] = RuleTally(spec)
+            if spec.simple:
+                tally.earn(key, spec.points)
+                continue
             if spec.distinct_days:
                 tally.count_day(key)
                 continue
