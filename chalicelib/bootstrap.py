@@ -150,7 +150,9 @@ class Container:
             from chalicelib.http_client import JsonClient
 
             client = JsonClient(settings.hubspot_api_base, token, read_timeout=10.0)
-            writers.append(HubSpotWriter(client, settings.hubspot_property_prefix))
+            writers.append(
+                HubSpotWriter(client, settings.hubspot_property_prefix, reasons=settings.hubspot_write_reasons)
+            )
         session = self.salesforce_session
         if session is not None:
             from chalicelib.crm.salesforce import SalesforceWriter
@@ -159,6 +161,7 @@ class Container:
                 "score": settings.salesforce_score_field,
                 "tier": settings.salesforce_tier_field,
                 "grade": settings.salesforce_grade_field,
+                "reasons": settings.salesforce_reasons_field,
             }
             writers.append(SalesforceWriter(session, fields))
         if not writers:

@@ -45,6 +45,12 @@ class Settings(BaseModel):
     salesforce_score_field: str = "Lead_Score__c"
     salesforce_tier_field: str = "Lead_Tier__c"
     salesforce_grade_field: str = "Lead_Grade__c"
+    salesforce_reasons_field: str = Field(
+        default="Lead_Score_Reasons__c", description="a Text(255) field for the top reasons; empty: not written"
+    )
+    hubspot_write_reasons: bool = Field(
+        default=True, description="write `<prefix>score_reasons` (created by `crm setup hubspot`)"
+    )
     hubspot_email_events: bool = Field(
         default=False, description="poll HubSpot's email events (needs the `content` scope) instead of the properties"
     )

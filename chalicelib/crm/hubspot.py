@@ -23,6 +23,7 @@ def property_names(prefix: str) -> dict[str, str]:
         "tier": f"{prefix}tier",
         "grade": f"{prefix}grade",
         "tier_changed_at": f"{prefix}tier_changed_at",
+        "reasons": f"{prefix}score_reasons",
     }
 
 
@@ -31,9 +32,16 @@ class HubSpotWriter:
 
     name = "hubspot"
 
-    def __init__(self, client: JsonClient, prefix: str = "lead_", clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        client: JsonClient,
+        prefix: str = "lead_",
+        clock: Callable[[], datetime] | None = None,
+        reasons: bool = True,
+    ) -> None:
         self.client = client
         self.names = property_names(prefix)
+        self.reasons = reasons  # `crm setup hubspot` creates the property; off for a portal without it
         self.clock = clock or (lambda: datetime.now(UTC))
 
     def _input(self, request: WriteRequest) -> dict[str, Any] | None:
@@ -47,6 +55,8 @@ class HubSpotWriter:
         }
         if request.tier_changed_at:
             properties[names["tier_changed_at"]] = hubspot_datetime(request.tier_changed_at)
+        if self.reasons:
+            properties[names["reasons"]] = card.reasons_line()
         if request.hubspot_id:
             return {"id": request.hubspot_id, "properties": properties}
         if request.email:
@@ -157,6 +167,7 @@ PROPERTY_DEFINITIONS = [
     ("tier", "Lead tier", "string", "text"),
     ("grade", "Lead grade", "string", "text"),
     ("tier_changed_at", "Lead tier changed at", "datetime", "date"),
+    ("reasons", "Lead score reasons", "string", "textarea"),
 ]
 
 

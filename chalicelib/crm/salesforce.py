@@ -79,13 +79,16 @@ class SalesforceWriter:
     def _record(self, request: WriteRequest, record_id: str) -> dict[str, Any]:
         card = request.card
         object_type = "Contact" if record_id.startswith("003") else "Lead"  # key prefixes: 00Q Lead, 003 Contact
-        return {
+        record = {
             "attributes": {"type": object_type},
             "id": record_id,
             self.fields["score"]: card.score,
             self.fields["tier"]: card.tier,
             self.fields["grade"]: card.grade,
         }
+        if self.fields.get("reasons"):
+            record[self.fields["reasons"]] = card.reasons_line()  # Text(255): reasons_line fits it
+        return record
 
     def _look_up(self, emails: list[str]) -> dict[str, str]:
         """email -> Lead id (or Contact id when no Lead has it), one SOQL query per 100 emails."""

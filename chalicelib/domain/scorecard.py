@@ -7,6 +7,9 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+REASONS_LIMIT = 255  # characters of the one-line reasons a CRM record gets (Salesforce Text(255))
+SEPARATOR = " · "
+
 
 class Contribution(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -74,3 +77,31 @@ class ScoreCard(BaseModel):
         if self.bot_like:
             lines.insert(0, "Mostly bot-like traffic")
         return lines + [str(item) for item in self.ignored]
+
+    def reasons_line(self, limit: int = REASONS_LIMIT, top: int = 5) -> str:
+        """The top contributions in one line for the CRM record, largest first, as many as fit in
+        `limit` characters (a Salesforce Text(255) field):
+        "Requested a demo +50 · Viewed pricing ×2 +40 · VP title +15 · Unsubscribed −20"."""
+        parts = ["Mostly bot-like traffic"] if self.bot_like else []
+        if self.disqualified_by:
+            parts.append(f"Disqualified: {self.disqualified_by}")
+        ranked = sorted(
+            (c for c in self.contributions if round(c.points_now)),
+            key=lambda c: (-abs(c.points_now), c.rule),
+        )
+        for contribution in ranked[:top]:
+            parts.append(_reason_part(contribution))
+        line = ""
+        for part in parts:
+            longer = f"{line}{SEPARATOR}{part}" if line else part
+            if len(longer) > limit:
+                break
+            line = longer
+        return line
+
+
+def _reason_part(contribution: Contribution) -> str:
+    points = round(contribution.points_now)
+    signed = f"+{points}" if points > 0 else f"\u2212{-points}"
+    times = f" ×{contribution.count}" if contribution.kind == "engagement" and contribution.count > 1 else ""
+    return f"{contribution.label}{times} {signed}"

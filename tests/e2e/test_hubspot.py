@@ -135,8 +135,13 @@ def test_a_redelivered_event_is_stored_once_and_counted_once(client) -> None:
 
 
 def test_changes_to_our_own_lead_properties_are_ignored(client) -> None:
-    response = json_body(post(client, [change(30, 700, "lead_score", "88"), change(31, 700, "lead_tier", "hot")]))
-    assert (response["accepted"], response["ignored"]) == (0, 2)
+    changes = [
+        change(30, 700, "lead_score", "88"),
+        change(31, 700, "lead_tier", "hot"),
+        change(32, 700, "lead_score_reasons", "Requested a demo +50"),
+    ]
+    response = json_body(post(client, changes))
+    assert (response["accepted"], response["ignored"]) == (0, 3)
     assert admin_get(client, "/leads/hubspot:700").status_code == 404
 
 

@@ -54,6 +54,7 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
         "lead_tier": "warm",
         "lead_grade": "D",
         "lead_tier_changed_at": hubspot.contacts["101"]["lead_tier_changed_at"],
+        "lead_score_reasons": "Requested a demo +50",
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", hubspot.contacts["101"]["lead_tier_changed_at"])
     lead = container().lead_service.lead("hubspot:101")
@@ -194,6 +195,7 @@ def test_salesforce_composite_with_token_refresh_and_lookup_by_email(aws, httpse
     report = worker.poll()
     assert salesforce.token_requests == 1  # INVALID_SESSION_ID: refreshed once
     assert salesforce.records["00Q000000000001AAA"]["Lead_Score__c"] == 50
+    assert salesforce.records["00Q000000000001AAA"]["Lead_Score_Reasons__c"] == "Requested a demo +50"
     assert salesforce.records["0030000000000002AA"]["Lead_Tier__c"] == "warm"
     record = salesforce.calls[-1]["records"]
     assert {item["attributes"]["type"] for item in record} == {"Lead", "Contact"}
