@@ -2,8 +2,9 @@
 
 Each handler hands its trigger to one entry module in chalicelib/entrypoints/ (imported on first
 use, so Lambda's init pays only for Chalice and the logger, and each function loads only what its
-trigger needs: `make bench` measures each path). Routes marked @admin_only need
-`Authorization: Bearer <ADMIN_API_KEY>`; the webhooks verify their vendor's signature instead.
+trigger needs: `make bench` measures each path). Routes marked @readable need
+`Authorization: Bearer <ADMIN_API_KEY>` or `<VIEWER_API_KEY>`, @admin_only the admin key; the
+webhooks verify their vendor's signature instead.
 """
 
 from __future__ import annotations
@@ -33,15 +34,24 @@ def _request() -> Request:
     return request
 
 
-def admin_only(view: Callable[..., Response]) -> Callable[..., Response]:
+def _guarded(view: Callable[..., Response], admin: bool) -> Callable[..., Response]:
     @functools.wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Response:
         from chalicelib.entrypoints import http
 
-        refused = http.refuse_unless_admin(_request())
+        refused = http.refuse_unless_allowed(_request(), admin)
         return refused if refused is not None else view(*args, **kwargs)
 
     return guarded
+
+
+def admin_only(view: Callable[..., Response]) -> Callable[..., Response]:
+    return _guarded(view, admin=True)
+
+
+def readable(view: Callable[..., Response]) -> Callable[..., Response]:
+    """The admin key or the read-only viewer key."""
+    return _guarded(view, admin=False)
 
 
 @app.middleware("http")
@@ -131,17 +141,33 @@ def track_alias() -> Response:
     return http.ingest(_request(), "segment.alias")
 
 
-# ----------------------------------------------------------------------- leads API (admin key)
+# ------------------------------------------------------------- leads API (admin or viewer key)
 @app.route("/leads/{key}", methods=["GET"])
-@admin_only
+@readable
 def get_lead(key: str) -> Response:
     from chalicelib.entrypoints import http
 
     return http.lead(unquote(key))
 
 
+@app.route("/leads/{key}/timeline", methods=["GET"])
+@readable
+def lead_timeline(key: str) -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.timeline(unquote(key))
+
+
+@app.route("/rules", methods=["GET"])
+@readable
+def rules_in_force() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.rules_in_force()
+
+
 @app.route("/leads", methods=["GET"])
-@admin_only
+@readable
 def list_leads() -> Response:
     from chalicelib.entrypoints import http
 
@@ -149,7 +175,7 @@ def list_leads() -> Response:
 
 
 @app.route("/reports/tiers", methods=["GET"])
-@admin_only
+@readable
 def tier_report() -> Response:
     from chalicelib.entrypoints import http
 

@@ -7,21 +7,22 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.basis import StaleBasis
 from chalicelib.domain.compiled_rules import compile_rules
-from chalicelib.domain.events import LeadEvent
+from chalicelib.domain.events import LeadEvent, as_utc
 from chalicelib.domain.folding import OutOfOrder
 from chalicelib.domain.identity import parse_key, plan_leads
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.retention import expires_at
 from chalicelib.domain.rules import Rules
+from chalicelib.leads_query import LeadsQuery
 from chalicelib.publishing import ChangePublisher
 from chalicelib.rescoring import MAX_ATTEMPTS, Rescored, Rescorer, fold_change, jittered_backoff, rescore_change
-from chalicelib.sources.base import ParsedDelivery, ProfileRef
+from chalicelib.sources.base import BadPayload, ParsedDelivery, ProfileRef
 from chalicelib.storage.port import (
     DuplicateEvents,
     IdentityConflict,
@@ -349,11 +350,59 @@ class LeadService:
             "card": card.model_dump(mode="json"),
         }
 
-    def leaderboard(self, tiers: Sequence[str], limit: int) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for tier in tiers:
-            rows += self.storage.list_by_tier(tier, limit)
-        return sorted(rows, key=lambda row: (-row["score"], row["lead_id"]))[:limit]
+    def timeline(self, key: str, now: datetime) -> dict[str, Any] | None:
+        """The lead's score a day at a time: the last 90 days recomputed from its stored events with
+        the rules in force, the next 90 projected from decay alone."""
+        from chalicelib.domain.timeline import score_timeline
+
+        lead_id = self.find_lead_id(key)
+        record = self.storage.load(self.rescorer.survivor(lead_id), now) if lead_id else None
+        if record is None or record.card is None:
+            return None
+        rules = self.rules()
+        points = score_timeline(record.events, rules, now)
+        return {
+            "lead_id": record.lead_id,
+            "tiers": [{"name": band.name, "min": band.min} for band in rules.tiers.bands],
+            "points": [
+                {
+                    "at": iso_z(point.at),
+                    "score": point.score,
+                    "fit": point.fit,
+                    "engagement": point.engagement,
+                    "tier": point.tier,
+                    "projected": point.projected,
+                }
+                for point in points
+            ],
+        }
+
+    def leads(self, query: LeadsQuery) -> dict[str, Any]:
+        """A page of the leads list, or what a search finds (an email, a CRM id, a company's start)."""
+        rules = self.rules()
+        if not query.q:
+            try:
+                page = self.storage.leads_page(query.tiers(rules), query.grade, query.limit, query.cursor)
+            except ValueError as exc:
+                raise BadPayload(str(exc), field="cursor") from exc
+            return {"leads": [asdict(row) for row in page.rows], "next_cursor": page.cursor}
+        key = query.identity_key()
+        if key is not None or is_lead_id(query.q.strip()):
+            lead_id = self.find_lead_id(key or query.q.strip())
+            rows = self.storage.lead_rows([self.rescorer.survivor(lead_id)]) if lead_id else []
+        else:
+            try:
+                rows = self.storage.leads_by_company(query.q, query.limit)
+            except ValueError as exc:
+                raise BadPayload(str(exc), field="q") from exc
+        tiers = set(query.tiers(rules))
+        found = [row for row in rows if row.tier in tiers and (query.grade is None or row.grade == query.grade)]
+        return {"leads": [asdict(row) for row in found], "next_cursor": None}
+
+
+def iso_z(at: datetime) -> str:
+    """ISO 8601 UTC with `Z`, the API's one timestamp format."""
+    return as_utc(at).isoformat().replace("+00:00", "Z")
 
 
 def _per_lead(rescored: list[Rescored]) -> list[Rescored]:

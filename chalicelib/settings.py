@@ -36,6 +36,7 @@ class Settings(BaseModel):
     forms_secret: str = ""
     events_write_key: str = ""
     admin_api_key: str = ""
+    viewer_api_key: str = ""  # read-only: the leads, reports and rules, never a rules preview
     public_base_url: str = ""
     writeback_queue: str = "leadscore-writeback"
     writeback_dlq: str = "leadscore-writeback-dlq"

@@ -5,8 +5,8 @@ secret never appears in the template, the Lambda console or CloudFormation's his
 
     HUBSPOT_CLIENT_SECRET=... HUBSPOT_ACCESS_TOKEN=... make secrets STAGE=prod
 
-Only the names set (non-empty) are written; the others are left as they are. ADMIN_API_KEY and
-EVENTS_WRITE_KEY are generated when neither your shell nor SSM has one yet.
+Only the names set (non-empty) are written; the others are left as they are. ADMIN_API_KEY,
+VIEWER_API_KEY and EVENTS_WRITE_KEY are generated when neither your shell nor SSM has one yet.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from infra.stages import deployed_stages, stage_environment
 
-GENERATED = ("ADMIN_API_KEY", "EVENTS_WRITE_KEY")
+GENERATED = ("ADMIN_API_KEY", "VIEWER_API_KEY", "EVENTS_WRITE_KEY")
 
 
 def secret_parameters(stage: str) -> dict[str, str]:

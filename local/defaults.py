@@ -13,6 +13,7 @@ LOCAL_SECRETS = {
     "FORMS_SECRET": "whsec_bG9jYWwtZm9ybXMtc2VjcmV0LWtleQ==",
     "EVENTS_WRITE_KEY": "local-write-key",
     "ADMIN_API_KEY": "local-admin-key",
+    "VIEWER_API_KEY": "local-viewer-key",
 }
 LOCAL_HOST = "127.0.0.1"
 LOCAL_PORT = 8000

@@ -29,6 +29,7 @@ SECRETS = {
     "FORMS_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     "EVENTS_WRITE_KEY": "write-key-0123456789",
     "ADMIN_API_KEY": "admin-key-0123456789",
+    "VIEWER_API_KEY": "viewer-key-0123456789",
 }
 TABLE = "leadscore-test"
 QUEUE = "leadscore-writeback"

@@ -41,6 +41,7 @@ class ScoreBasis:
     speed: dict[str, dict[int, list[Any]]] = field(default_factory=dict)  # kind -> minute -> [events, newest key]
     message_clock: EventKey | None = None  # the newest email send, click or reply folded in
     forgotten: Forgotten = field(default_factory=Forgotten)  # emails let go of while alive
+    last_active_us: int | None = None  # the newest event a rule counted
     just_ignored: dict[str, int] = field(default_factory=dict, compare=False)  # by the last fold: metrics only
 
     @classmethod
@@ -55,7 +56,7 @@ class ScoreBasis:
         """The basis a fold leaves: its tallies and the folder's memory (emails, ignored, speed)."""
         basis = cls(
             folder.compiled.fingerprint, fit, tallies, folder.messages, profile_last, first_seen_us,
-            folder.ignored, folder.speed, folder.message_clock, folder.forgotten,
+            folder.ignored, folder.speed, folder.message_clock, folder.forgotten, folder.last_active_us,
         )  # fmt: skip
         basis.just_ignored = folder.just_ignored
         return basis
@@ -73,6 +74,7 @@ class ScoreBasis:
             "messages": self.messages,
             "profile_last": list(self.profile_last) if self.profile_last else None,
             "first_seen_us": self.first_seen_us,
+            "last_active_us": self.last_active_us,
             "message_clock": list(self.message_clock) if self.message_clock else None,
             "ignored": {reason: sorted(weeks.items()) for reason, weeks in self.ignored.items()},
             "speed": {
@@ -115,6 +117,7 @@ class ScoreBasis:
             messages={name: list(found) for name, found in data.get("messages", {}).items()},
             profile_last=(int(last[0]), str(last[1]), str(last[2])) if last else None,
             first_seen_us=data.get("first_seen_us"),
+            last_active_us=data.get("last_active_us"),
             message_clock=(int(clock[0]), str(clock[1]), str(clock[2])) if clock else None,
             ignored={
                 str(reason): {int(week): int(count) for week, count in weeks}

@@ -238,7 +238,7 @@ class RuleTally:
         self.scopes = {scope: ends for scope, ends in self.scopes.items() if not ends or ends * MICRO > now_us}
         self.forgotten.forget_ended(now_us)
 
-    def compact(self, now_us: int | None = None) -> None:
+    def compact(self, now_us: int | None = None, remembered: int | None = None) -> None:
         """Merge and drop entries that can no longer make a difference to the rule's capped total,
         at any time (or from `now_us` on, for entries and weeks whose value has ended).
 
@@ -256,7 +256,7 @@ class RuleTally:
         if now_us is not None and lifetime != math.inf:
             self.weeks = {week: seen for week, seen in self.weeks.items() if (week + 1) * WEEK_US + lifetime > now_us}
             self.drop_ended_scopes(now_us)
-        let_go(self.scopes, REMEMBERED, self.forgotten, _scope_ends)
+        let_go(self.scopes, REMEMBERED if remembered is None else remembered, self.forgotten, _scope_ends)
         if not self.bases:
             return
         rough = self.matched > EXACT_UP_TO
@@ -353,8 +353,13 @@ class Folder:
         speed: dict[str, dict[int, list[Any]]] | None = None,
         message_clock: EventKey | None = None,
         forgotten: Forgotten | None = None,
+        last_active_us: int | None = None,
     ) -> None:
         self.compiled = compiled
+        self.last_active_us = last_active_us  # the newest event a rule counted: the lead's last activity
+        # What a stored basis keeps of emails and repeat scopes (forgotten.py); None: REMEMBERED. A
+        # fold that is never stored (the timeline's) keeps them all, so it never has to refuse one.
+        self.remembered: int | None = None
         self.forgotten = forgotten if forgotten is not None else Forgotten()  # emails let go of while alive
         self.message_clock = message_clock
         self.tallies = {tally.spec.index: tally for tally in tallies}
@@ -456,6 +461,8 @@ class Folder:
             matched = index.matching(props)
         if not matched:
             return
+        if self.last_active_us is None or occurred_us > self.last_active_us:
+            self.last_active_us = occurred_us
         expires = -1  # computed when a repeat scope or an email needs it
         tallies = self.tallies
         for spec in matched:
@@ -542,13 +549,16 @@ class Folder:
         """Drop what can no longer matter from `now_us` on (see RuleTally.compact)."""
         self._forget_speed()
         self.drop_ended(now_us)
-        let_go(self.messages, REMEMBERED, self.forgotten, _message_ends)
+        let_go(self.messages, self._remembered(), self.forgotten, _message_ends)
         for reason, weeks in list(self.ignored.items()):
             self.ignored[reason] = {week: count for week, count in weeks.items() if ignored_alive(week, now_us)}
             if not self.ignored[reason]:
                 del self.ignored[reason]
         for tally in self.tallies.values():
-            tally.compact(now_us)
+            tally.compact(now_us, self._remembered())
+
+    def _remembered(self) -> int:
+        return REMEMBERED if self.remembered is None else self.remembered
 
     def _forget_speed(self) -> None:
         for kind, minutes in self.speed.items():
@@ -560,9 +570,9 @@ class Folder:
             self.forget(now_us)
         else:
             self._forget_speed()
-            let_go(self.messages, REMEMBERED, self.forgotten, _message_ends)
+            let_go(self.messages, self._remembered(), self.forgotten, _message_ends)
             for tally in self.tallies.values():
-                tally.compact()
+                tally.compact(remembered=self._remembered())
         return [self.tallies[index] for index in sorted(self.tallies)]
 
 

@@ -64,8 +64,9 @@ def fold_into(
     if basis.fingerprint != compiled.fingerprint:
         raise StaleBasis("the basis was built with other rules")
     folder = Folder(
-        compiled, basis.tallies, basis.messages, basis.ignored, basis.speed, basis.message_clock, basis.forgotten
-    )
+        compiled, basis.tallies, basis.messages, basis.ignored, basis.speed, basis.message_clock, basis.forgotten,
+        basis.last_active_us,
+    )  # fmt: skip
     now_us = to_us(as_utc(now))
     folder.drop_ended(now_us)
     profile_last: EventKey | None = basis.profile_last

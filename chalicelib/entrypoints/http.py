@@ -163,21 +163,28 @@ def _error(receiver: Receiver | None, status: int, code: str, message: str, fiel
 
 
 # ------------------------------------------------------------------------------------ leads API
-def refuse_unless_admin(request: Request) -> Response | None:
-    """None when the request carries `Authorization: Bearer <ADMIN_API_KEY>`, else the 401."""
+def refuse_unless_allowed(request: Request, admin: bool) -> Response | None:
+    """None when the request carries `Authorization: Bearer <key>` with the ADMIN_API_KEY, or for
+    a read-only route (`admin` False) the VIEWER_API_KEY; else the 401 (no or wrong key) or the 403
+    (the viewer key on an admin route)."""
     header = str(request.headers.get("authorization") or "")
     scheme, _, token = header.partition(" ")
     try:
-        expected = container().settings.secret("admin_api_key")
+        settings = container().settings
+        admin_key, viewer_key = settings.secret("admin_api_key"), settings.secret("viewer_api_key")
     except Unavailable as exc:
         return _error(None, 503, exc.code, exc.advice)
-    if expected and scheme.lower() == "bearer" and same(expected, token):
+    bearer = scheme.lower() == "bearer" and bool(token)
+    if bearer and admin_key and same(admin_key, token):
         return None
-    return Response(
-        body={"error": "unauthorized", "message": "Authorization: Bearer <ADMIN_API_KEY> is required"},
-        status_code=401,
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    if bearer and viewer_key and same(viewer_key, token):
+        if not admin:
+            return None
+        return _error(None, 403, "forbidden", "this needs the ADMIN_API_KEY; the viewer key is read-only")
+    wanted = "<ADMIN_API_KEY>" if admin else "<ADMIN_API_KEY> or <VIEWER_API_KEY>"
+    refused = _error(None, 401, "unauthorized", f"Authorization: Bearer {wanted} is required")
+    refused.headers["WWW-Authenticate"] = "Bearer"
+    return refused
 
 
 def lead(key: str) -> Response:
@@ -190,10 +197,19 @@ def leaderboard(request: Request) -> Response:
     def top() -> dict[str, Any]:
         parts = container()
         rules = parts.rules()
-        query = LeadsQuery.from_params(request.query_params or {}, rules)
-        return {"leads": parts.lead_service.leaderboard(query.tiers(rules), query.limit)}
+        return parts.lead_service.leads(LeadsQuery.from_params(request.query_params or {}, rules))
 
     return _answer(top)
+
+
+def timeline(key: str, clock: Clock = utc_now) -> Response:
+    return _answer(lambda: container().lead_service.timeline(key, clock()))
+
+
+def rules_in_force() -> Response:
+    from chalicelib.rules.summary import rules_summary
+
+    return _answer(lambda: rules_summary(container().rules()))
 
 
 def tier_report() -> Response:

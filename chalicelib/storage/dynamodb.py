@@ -16,12 +16,15 @@ from chalicelib.domain.events import LeadEvent, as_utc
 
 from .items import LEAD_SK, event_sk, identity_pk, lead_pk, lead_record, n, s
 from .lead_items import LeadItems
+from .listing import LeadListing
 from .port import (
     DueLead,
     DuplicateEvents,
     IdentityConflict,
     LeadMerged,
+    LeadPage,
     LeadRecord,
+    LeadRow,
     LeadSave,
     StoredEvent,
     StoreResult,
@@ -42,6 +45,7 @@ class DynamoStorage:
     def __init__(self, table_name: str, client: Any = None) -> None:
         self.table = DynamoTable(table_name, client)
         self.leads = LeadItems(self.table)
+        self.listing = LeadListing(self.table)
 
     @property
     def table_name(self) -> str:
@@ -266,8 +270,14 @@ class DynamoStorage:
     def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
         return self.leads.tier_changes(lead_id, limit)
 
-    def list_by_tier(self, tier: str, limit: int) -> list[dict[str, Any]]:
-        return self.leads.list_by_tier(tier, limit)
+    def leads_page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
+        return self.listing.page(tiers, grade, limit, cursor)
+
+    def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
+        return self.listing.by_company(text, limit)
+
+    def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]:
+        return self.listing.rows(lead_ids)
 
     def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
         return self.leads.mark_written(lead_id, version, crm)

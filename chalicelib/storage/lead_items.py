@@ -11,8 +11,9 @@ from typing import Any
 from chalicelib.domain.scorecard import ScoreCard, Visible
 
 from .items import LEAD_SK, all_shards, lead_pk, lead_record, n, packed, s, shard_of, unpacked
+from .listing import listing_attributes
 from .port import DueLead, LeadRecord, LeadSave, VersionConflict
-from .schema import BY_TIER_INDEX, DUE_INDEX, SYNC_INDEX
+from .schema import DUE_INDEX, SYNC_INDEX
 from .table import ConditionFailed, DynamoTable, Item, TransactionCancelled
 
 META_PK = "META"
@@ -43,6 +44,9 @@ class LeadItems:
         values.update(_optional_attributes(change))
         index_values, removed = _index_attributes(change)
         values.update(index_values)
+        listed, unlisted = listing_attributes(change)
+        values.update(listed)
+        removed += unlisted
         if change.kind == "full":
             removed.append("unscored")
         update = self._conditional_update(change.lead_id, change.expected_version, values, removed)
@@ -125,31 +129,6 @@ class LeadItems:
         keys = [{"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)} for lead_id in sorted(set(lead_ids))]
         records = (lead_record(item) for item in self.table.batch_get(keys))
         return {record.lead_id: record for record in records if record is not None}
-
-    def list_by_tier(self, tier: str, limit: int) -> list[dict[str, Any]]:
-        items, _ = self.table.page(
-            "query",
-            {
-                "IndexName": BY_TIER_INDEX,
-                "KeyConditionExpression": "tier = :tier",
-                "ExpressionAttributeValues": {":tier": s(tier)},
-                "ScanIndexForward": False,
-                "Limit": limit,
-            },
-        )
-        return [
-            {
-                "lead_id": item["lead_id"]["S"],
-                "score": int(item["score"]["N"]),
-                "tier": tier,
-                "grade": item["grade"]["S"],
-                "fit": int(item["fit"]["N"]),
-                "engagement": float(item["engagement"]["N"]),
-                "reasons": [reason["S"] for reason in item.get("reasons", {}).get("L", [])],
-                "updated_at": item["updated_at"]["S"],
-            }
-            for item in items
-        ]
 
     # ------------------------------------------------------------------------- the decay job
     def due(self, now: datetime, page_size: int = 100) -> Iterator[DueLead]:

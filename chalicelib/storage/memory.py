@@ -18,12 +18,15 @@ from typing import Any
 
 from chalicelib.domain.events import as_utc
 
+from .listing import SEARCH_MIN, company_key, iso_from_us, iso_z
 from .port import (
     DueLead,
     DuplicateEvents,
     IdentityConflict,
     LeadMerged,
+    LeadPage,
     LeadRecord,
+    LeadRow,
     LeadSave,
     StoredEvent,
     StoreResult,
@@ -237,23 +240,60 @@ class InMemoryStorage:
             changes = sorted(lead.tier_changes if lead else [], key=lambda c: (c["at"], c["_version"]), reverse=True)
             return [{k: v for k, v in change.items() if k != "_version"} for change in changes[:limit]]
 
-    def list_by_tier(self, tier: str, limit: int) -> list[dict[str, Any]]:
+    def leads_page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
+        if cursor is not None and not cursor.isdigit():
+            raise ValueError("not a cursor this list handed out")
+        start = int(cursor or 0)
         with self._lock:
-            rows: list[dict[str, Any]] = [
-                {
-                    "lead_id": lead.record.lead_id,
-                    "score": card.score,
-                    "tier": tier,
-                    "grade": card.grade,
-                    "fit": card.fit,
-                    "engagement": card.engagement,
-                    "reasons": card.reasons(),
-                    "updated_at": card.scored_at.isoformat(),
-                }
+            order = {tier: position for position, tier in enumerate(tiers)}
+            rows = sorted(
+                (self._row(lead) for lead in self.leads.values() if self._listed(lead, order, grade)),
+                key=lambda row: (order[row.tier], -row.score, row.lead_id),
+            )
+        page = rows[start : start + limit]
+        return LeadPage(page, str(start + limit) if start + limit < len(rows) else None)
+
+    def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
+        key = company_key(text)
+        if len(key) < SEARCH_MIN:
+            raise ValueError(f"a company search needs at least {SEARCH_MIN} letters or digits")
+        with self._lock:
+            rows = [
+                self._row(lead)
                 for lead in self.leads.values()
-                if lead.indexed and (card := lead.record.card) is not None and card.tier == tier
+                if lead.indexed and company_key(self._profile(lead).get("company") or "").startswith(key)
             ]
-            return sorted(rows, key=lambda row: -row["score"])[:limit]
+        return sorted(rows, key=lambda row: (-row.score, row.lead_id))[:limit]
+
+    def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]:
+        with self._lock:
+            return [
+                self._row(self.leads[i]) for i in dict.fromkeys(lead_ids) if i in self.leads and self.leads[i].indexed
+            ]
+
+    @staticmethod
+    def _listed(lead: _Lead, order: dict[str, int], grade: str | None) -> bool:
+        card = lead.record.card
+        return lead.indexed and card is not None and card.tier in order and (grade is None or card.grade == grade)
+
+    @staticmethod
+    def _profile(lead: _Lead) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(lead.record.profile_json or "{}")
+        return found
+
+    def _row(self, lead: _Lead) -> LeadRow:
+        card = lead.record.card
+        assert card is not None
+        profile, basis = self._profile(lead), lead.record.basis or {}
+        name = " ".join(part for part in (profile.get("first_name"), profile.get("last_name")) if part)
+        last = basis.get("last_active_us")
+        return LeadRow(
+            lead_id=lead.record.lead_id, score=card.score, fit=card.fit, engagement=card.engagement,
+            tier=card.tier, grade=card.grade, reasons=card.reasons(), updated_at=iso_z(card.scored_at.isoformat()),
+            name=name or None, email=profile.get("email") or None, company=profile.get("company") or None,
+            last_active_at=iso_from_us(int(last)) if last is not None else None,
+            next_change_at=iso_z(card.next_change_at.isoformat()) if card.next_change_at else None,
+        )  # fmt: skip
 
     def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
         with self._lock:

@@ -20,7 +20,9 @@ __all__ = [
     "DuplicateEvents",
     "IdentityConflict",
     "LeadMerged",
+    "LeadPage",
     "LeadRecord",
+    "LeadRow",
     "LeadSave",
     "LeadStorage",
     "StorageUnavailable",
@@ -28,6 +30,32 @@ __all__ = [
     "StoredEvent",
     "VersionConflict",
 ]
+
+
+@dataclass
+class LeadRow:
+    """A line of the leads list: what the leads page shows, read without the card or basis.
+    Times are ISO 8601 UTC with `Z`."""
+
+    lead_id: str
+    score: int
+    fit: int
+    engagement: float
+    tier: str
+    grade: str
+    reasons: list[str]
+    updated_at: str | None
+    name: str | None = None
+    email: str | None = None
+    company: str | None = None
+    last_active_at: str | None = None
+    next_change_at: str | None = None
+
+
+@dataclass
+class LeadPage:
+    rows: list[LeadRow]
+    cursor: str | None  # opaque: where the next page starts; None at the end
 
 
 class VersionConflict(Exception):
@@ -176,7 +204,16 @@ class LeadStorage(Protocol):
 
     def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]: ...
 
-    def list_by_tier(self, tier: str, limit: int) -> list[dict[str, Any]]: ...
+    def leads_page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
+        """Leads of these tiers (in this order, each by score, highest first), a page at a time;
+        raises ValueError for a cursor it did not hand out."""
+        ...
+
+    def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
+        """Leads whose company starts with `text` (case, accents and punctuation ignored)."""
+        ...
+
+    def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]: ...
 
     def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
         """Close the outbox entry unless the lead changed since `version`."""

@@ -4,8 +4,10 @@ Single-table layout (all keys are strings):
 
 - lead: pk `LEAD#<id>`, sk `LEAD`. Profile, card, basis (bounded: domain/basis.py), version
   (optimistic lock); `tier`/`score` feed GSI by_tier; `due_shard`/`due_at` feed GSI due, only while
-  a change is due (a sparse index). `unscored` marks events stored apart from the card, until a
-  full rescore has seen them; new events are folded into the basis only while it is absent.
+  a change is due (a sparse index); `company_prefix`/`company_key` feed GSI by_company (search).
+  `name`, `email`, `company` and `last_active_at` are what the leads list shows. `unscored` marks
+  events stored apart from the card, until a full rescore has seen them; new events are folded
+  into the basis only while it is absent.
 - event: pk `LEAD#<id>`, sk `EVT#<source>#<event id>`. A conditional put is the idempotent write;
   `ttl` is set after the longest decay horizon.
 - identity: pk `ID#<kind>:<value>`, sk `ID`. Which lead an email, HubSpot id, anonymousId ... is.
@@ -29,6 +31,7 @@ from typing import Any
 
 TTL_ATTRIBUTE = "ttl"
 BY_TIER_INDEX = "by_tier"
+BY_COMPANY_INDEX = "by_company"
 DUE_INDEX = "due"
 SYNC_INDEX = "sync"
 DUE_SHARDS = 8
@@ -45,6 +48,8 @@ TABLE_DEFINITION: dict[str, Any] = {
         {"AttributeName": "due_at", "AttributeType": "S"},
         {"AttributeName": "sync_shard", "AttributeType": "S"},
         {"AttributeName": "sync_at", "AttributeType": "S"},
+        {"AttributeName": "company_prefix", "AttributeType": "S"},
+        {"AttributeName": "company_key", "AttributeType": "S"},
     ],
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
@@ -77,6 +82,15 @@ TABLE_DEFINITION: dict[str, Any] = {
                 {"AttributeName": "sync_at", "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "KEYS_ONLY"},
+        },
+        {
+            # Company search by prefix (storage/listing.py): sparse, only leads with a company.
+            "IndexName": BY_COMPANY_INDEX,
+            "KeySchema": [
+                {"AttributeName": "company_prefix", "KeyType": "HASH"},
+                {"AttributeName": "company_key", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["lead_id"]},
         },
     ],
     "BillingMode": "PAY_PER_REQUEST",

@@ -223,7 +223,12 @@ def test_make_deploy_creates_the_stack_and_make_destroy_keeps_the_data(
 
         # (moto's change sets leave stack outputs empty; the template's outputs are checked above.)
         table = session.client("dynamodb").describe_table(TableName="leadscore-prod")["Table"]
-        assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {"by_tier", "due", "sync"}
+        assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
+            "by_tier",
+            "due",
+            "sync",
+            "by_company",
+        }
         sqs = session.client("sqs")
         queue_url = sqs.get_queue_url(QueueName="leadscore-prod-writeback")["QueueUrl"]
         redrive = json.loads(

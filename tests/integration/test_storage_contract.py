@@ -96,7 +96,59 @@ def test_tier_changes_are_recorded_newest_first(storage: LeadStorage) -> None:
         ("warm", "hot", "quote"),
         (None, "warm", changes[1]["reason"]),
     ]
-    assert storage.list_by_tier("hot", 10)[0]["lead_id"] == "ld_a" and storage.list_by_tier("warm", 10) == []
+    assert [row.lead_id for row in storage.leads_page(["hot"], None, 10, None).rows] == ["ld_a"]
+    assert storage.leads_page(["warm"], None, 10, None).rows == []
+
+
+def _listed(storage: LeadStorage, lead_id: str, kinds: list[str], company: str, first: str = "Ann") -> None:
+    profile = Profile(first_name=first, last_name="Lee", email=f"{lead_id}@x.io", company=company)
+    basis = {"last_active_us": 1_795_000_000_000_000}
+    storage.save(LeadSave(lead_id, 0, card(*kinds), None, NOW, basis=basis, profile_json=profile.model_dump_json()))
+
+
+def test_the_leads_list_pages_tier_by_tier_and_searches_companies(storage: LeadStorage) -> None:
+    """A page reads only its leads; the cursor carries on across tiers; a company is found by its
+    start whatever its case, accents or punctuation."""
+    _listed(storage, "ld_1", ["Demo Requested", "Quote Requested", "Meeting Booked"], "Acme, Inc.")
+    _listed(storage, "ld_2", ["Demo Requested", "Quote Requested"], "Acmé Labs")
+    _listed(storage, "ld_3", ["Demo Requested"], "Globex")
+    _listed(storage, "ld_4", ["Quote Requested"], "Initech")
+    _listed(storage, "ld_5", [], "Umbrella")
+    tiers = ["super_hot", "hot", "warm", "cold", "disqualified"]
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = storage.leads_page(tiers, None, 2, cursor)
+        seen += page.rows
+        pages += 1
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert [row.lead_id for row in seen] == ["ld_1", "ld_2", "ld_3", "ld_4", "ld_5"]
+    assert [row.score for row in seen] == sorted((row.score for row in seen), reverse=True)
+    assert pages <= 4
+    first = seen[0]
+    assert (first.name, first.email, first.company) == ("Ann Lee", "ld_1@x.io", "Acme, Inc.")
+    assert first.last_active_at == "2026-11-18T11:06:40Z" and first.updated_at == "2026-11-22T12:00:00Z"
+    assert [row.lead_id for row in storage.leads_by_company("ACME", 10)] == ["ld_1", "ld_2"]
+    assert [row.lead_id for row in storage.leads_by_company("acme inc", 10)] == ["ld_1"]
+    assert storage.leads_by_company("glo", 10)[0].company == "Globex"
+    assert [row.lead_id for row in storage.lead_rows(["ld_4", "ld_3", "ld_missing"])] == ["ld_4", "ld_3"]
+    grade = seen[0].grade
+    assert all(row.grade == grade for row in storage.leads_page(tiers, grade, 10, None).rows)
+    with pytest.raises(ValueError):
+        storage.leads_by_company("a", 10)
+    with pytest.raises(ValueError):
+        storage.leads_page(tiers, None, 2, "not-a-cursor")
+
+
+def test_a_company_changed_or_dropped_is_searched_no_more(storage: LeadStorage) -> None:
+    _listed(storage, "ld_1", ["Demo Requested"], "Acme")
+    storage.save(
+        LeadSave("ld_1", 1, card("Demo Requested"), None, NOW, profile_json=Profile(company="Hooli").model_dump_json())
+    )
+    assert storage.leads_by_company("acme", 10) == [] and storage.leads_by_company("hoo", 10)[0].lead_id == "ld_1"
+    storage.save(LeadSave("ld_1", 2, card("Demo Requested"), None, NOW, profile_json=Profile().model_dump_json()))
+    assert storage.leads_by_company("hoo", 10) == [] and storage.lead_rows(["ld_1"])[0].company is None
 
 
 def test_due_leads_are_those_whose_next_change_has_come(storage: LeadStorage) -> None:

@@ -1,0 +1,44 @@
+"""`GET /rules`: the rules in force as a reader wants them, section by section, with labelled fields.
+Named lists (thousands of disposable-mail domains) are summarised, not sent whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.rules import Rules
+
+LIST_SAMPLE = 5
+
+
+def rules_summary(rules: Rules) -> dict[str, Any]:
+    dumped = rules.model_dump(mode="json", exclude_none=True)
+    return {
+        "name": rules.name,
+        "version": rules.version,
+        "fingerprint": rules.fingerprint,
+        "fit": [
+            {
+                "name": rule["name"],
+                "description": rule.get("description", ""),
+                "attribute": rule.get("attribute"),
+                "disqualify": rule.get("disqualify", False),
+                "options": rule.get("options") or [_without(rule, {"name", "description", "options", "disqualify"})],
+            }
+            for rule in dumped["fit"]
+        ],
+        "engagement": dumped["engagement"]["rules"],
+        "event_types": dumped["engagement"]["event_types"],
+        "page_categories": dumped["engagement"]["page_categories"],
+        "multipliers": dumped["engagement"]["multipliers"],
+        "decay": dumped["decay"],
+        "tiers": dumped["tiers"],
+        "grades": dumped["grades"],
+        "filters": dumped["filters"],
+        "lists": {
+            name: {"entries": len(values), "sample": values[:LIST_SAMPLE]} for name, values in rules.lists.items()
+        },
+    }
+
+
+def _without(rule: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in rule.items() if key not in names}
