@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench rules-check clean run demo package deploy destroy secrets
+.PHONY: test lint bench rules-check browser clean run demo package deploy destroy secrets
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ lint: $(STAMP)
 rules-check: $(STAMP)
 	$(PY) -m chalicelib.cli rules validate chalicelib/rules/default.yaml
 
-test: lint rules-check
+# The console's browser tests need Chromium and its driver from the OS packages.
+browser:
+	bash scripts/ensure_browser.sh
+
+test: lint rules-check browser
 	$(PY) -m pytest
 
 bench: $(STAMP)

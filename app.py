@@ -141,6 +141,21 @@ def track_alias() -> Response:
     return http.ingest(_request(), "segment.alias")
 
 
+# ---------------------------------------------------------------- the console (static, public)
+@app.route("/console", methods=["GET"])
+def console() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.console_file("index.html")
+
+
+@app.route("/console/{name}", methods=["GET"])
+def console_asset(name: str) -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.console_file(name)
+
+
 # ------------------------------------------------------------- leads API (admin or viewer key)
 @app.route("/leads/{key}", methods=["GET"])
 @readable
@@ -164,6 +179,14 @@ def rules_in_force() -> Response:
     from chalicelib.entrypoints import http
 
     return http.rules_in_force()
+
+
+@app.route("/rules/preview", methods=["POST"], content_types=JSON)
+@admin_only
+def rules_preview() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.rules_preview(_request())
 
 
 @app.route("/leads", methods=["GET"])

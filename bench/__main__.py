@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench import (
     backtest_bench,
     cold_start,
+    console_bench,
     heavy_lead_bench,
     import_bench,
     ingest_bench,
@@ -19,6 +20,7 @@ def main() -> None:
     backtest_bench.run()
     ingest_bench.run()
     heavy_lead_bench.run()
+    console_bench.run()
     writeback_bench.run()
     import_bench.run()
     webhook_bench.run()

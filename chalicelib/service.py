@@ -338,7 +338,7 @@ class LeadService:
             "lead_id": record.lead_id,
             "identities": record.keys,
             "tier_changes": self.storage.tier_changes(record.lead_id),
-            "write_back": {"pending_since": record.sync_pending_since, "last": record.crm},
+            "write_back": _write_back(record),
             "outcome": record.outcome,
             "profile": Profile.model_validate_json(record.profile_json or "{}").model_dump(exclude_defaults=True),
             "score": card.score,
@@ -398,6 +398,22 @@ class LeadService:
         tiers = set(query.tiers(rules))
         found = [row for row in rows if row.tier in tiers and (query.grade is None or row.grade == query.grade)]
         return {"leads": [asdict(row) for row in found], "next_cursor": None}
+
+
+def _write_back(record: LeadRecord) -> dict[str, Any]:
+    """The lead's write-back state with labelled fields: what was last written (score, tier, grade),
+    when, each CRM's outcome, and since when a newer change waits."""
+    pending = record.sync_pending_since
+    last = record.crm
+    written = None
+    if last:
+        visible = last.get("visible") or [None, None, None]
+        written = {
+            "score": visible[0], "tier": visible[1], "grade": visible[2], "version": last.get("version"),
+            "at": iso_z(datetime.fromisoformat(last["at"])) if last.get("at") else None,
+            "outcomes": last.get("outcomes", {}),
+        }  # fmt: skip
+    return {"pending_since": iso_z(datetime.fromisoformat(pending)) if pending else None, "last": written}
 
 
 def iso_z(at: datetime) -> str:

@@ -35,6 +35,25 @@ def auc(scores: Sequence[float], won: Sequence[bool]) -> float | None:
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
+def cumulative_gains(scores: Sequence[float], won: Sequence[bool], steps: int = 10) -> list[dict[str, float]]:
+    """The cumulative-gains curve: working the leads from the highest score down, the share of all
+    conversions found (%) after each tenth of the leads (%). Empty when nothing converted."""
+    if len(scores) != len(won):
+        raise ValueError("scores and outcomes differ in length")
+    total = sum(1 for outcome in won if outcome)
+    if not scores or not total:
+        return []
+    ranked = [outcome for _, outcome in sorted(zip(scores, won, strict=True), key=lambda pair: -pair[0])]
+    points = [{"leads_pct": 0.0, "conversions_pct": 0.0}]
+    for step in range(1, steps + 1):
+        taken = round(len(ranked) * step / steps)
+        found = sum(1 for outcome in ranked[:taken] if outcome)
+        points.append(
+            {"leads_pct": round(100 * taken / len(ranked), 1), "conversions_pct": round(100 * found / total, 1)}
+        )
+    return points
+
+
 @dataclass(frozen=True)
 class GroupRate:
     group: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chalicelib.domain.metrics import auc, is_rising, rates_by
+from chalicelib.domain.metrics import auc, cumulative_gains, is_rising, rates_by
 from chalicelib.domain.rules import Rules
 
 
@@ -37,6 +37,7 @@ def tier_report(rows: Iterable[Mapping[str, Any]], rules: Rules) -> dict[str, An
         "resolved": len(closed),
         "conversions": sum(1 for lead in leads if won(lead)),
         "auc": None if score_auc is None else round(score_auc, 4),
+        "gains": cumulative_gains([lead["score"] for lead in closed], [won(lead) for lead in closed]),
         "conversion_rises_with_tier": is_rising([row.conversion_rate for row in tiers[:-1] if row.leads]),
         "tiers": {row.group: row.as_dict() for row in tiers},
         "grades": {row.group: row.as_dict() for row in grades},

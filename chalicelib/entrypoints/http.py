@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -23,6 +24,7 @@ from chalicelib.observability import count_events, count_not_scored, logger
 from chalicelib.settings import Settings
 from chalicelib.sources import load_all
 from chalicelib.sources.base import (
+    BadPayload,
     IncomingRequest,
     ParsedDelivery,
     PayloadTooLarge,
@@ -212,6 +214,55 @@ def rules_in_force() -> Response:
     return _answer(lambda: rules_summary(container().rules()))
 
 
+def rules_preview(request: Request, clock: Clock = utc_now) -> Response:
+    from chalicelib.rules_preview import MAX_RULES_CHARACTERS, PreviewRequest, preview_rules
+
+    def run() -> dict[str, Any]:
+        body = request.raw_body or b""
+        if len(body) > 2 * MAX_RULES_CHARACTERS:
+            limit = 2 * MAX_RULES_CHARACTERS
+            raise PayloadTooLarge(f"body is {len(body)} bytes; a rules preview takes at most {limit}")
+        try:
+            data = json.loads(body or b"null")
+        except ValueError as exc:
+            raise BadPayload(
+                'the body must be JSON: {"rules": "<the rules file>", "cursor": ..., "limit": ...}'
+            ) from exc
+        query = PreviewRequest.model_validate(data if isinstance(data, dict) else {})
+        parts = container()
+        return preview_rules(parts.lead_service.storage, parts.rules(), query, clock())
+
+    return _answer(run)
+
+
+CONSOLE = Path(__file__).resolve().parent.parent / "console"
+CONSOLE_FILES = {
+    "index.html": "text/html; charset=utf-8",
+    "console.js": "text/javascript; charset=utf-8",
+    "console.css": "text/css; charset=utf-8",
+}
+# The page runs only its own script and style and talks only to this API; it may not be framed.
+CONSOLE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def console_file(name: str) -> Response:
+    """The console's static files, shipped in the package (no CDN, no build step). Public: the key
+    is asked for in the page and sent only to the API."""
+    content_type = CONSOLE_FILES.get(name)
+    if content_type is None:
+        return _error(None, 404, "not_found", "no such console file")
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": content_type,
+        "Content-Security-Policy": CONSOLE_POLICY,
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache",
+    }
+    return Response(body=(CONSOLE / name).read_text(encoding="utf-8"), status_code=200, headers=headers)
+
+
 def tier_report() -> Response:
     return _answer(lambda: container().lead_service.tier_report())
 
@@ -221,7 +272,11 @@ def _answer(action: Callable[[], Any]) -> Response:
     try:
         result = action()
     except SourceError as exc:
-        return _error(None, exc.status, exc.code, exc.message, exc.field)
+        refused = _error(None, exc.status, exc.code, exc.message, exc.field)
+        issues = getattr(exc, "issues", None)
+        if issues is not None and isinstance(refused.body, dict):
+            refused.body["issues"] = issues  # a rules file's problems, each with its line
+        return refused
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])

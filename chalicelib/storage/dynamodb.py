@@ -279,6 +279,9 @@ class DynamoStorage:
     def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]:
         return self.listing.rows(lead_ids)
 
+    def count_leads(self, tiers: Sequence[str]) -> int:
+        return self.listing.count(tiers)
+
     def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
         return self.leads.mark_written(lead_id, version, crm)
 

@@ -121,6 +121,29 @@ class LeadListing:
         more = position < len(tiers)
         return LeadPage(self.rows(lead_ids), _encode(position, start_key) if more else None)
 
+    def count(self, tiers: Sequence[str]) -> int:
+        total = 0
+        for tier in tiers:
+            request = {
+                "IndexName": BY_TIER_INDEX,
+                "KeyConditionExpression": "tier = :tier",
+                "ExpressionAttributeValues": {":tier": s(tier)},
+                "Select": "COUNT",
+            }
+            start_key = None
+            while True:
+                response = self.table.call(
+                    "query",
+                    TableName=self.table.name,
+                    **request,
+                    **({"ExclusiveStartKey": start_key} if start_key else {}),
+                )
+                total += int(response.get("Count", 0))
+                start_key = response.get("LastEvaluatedKey")
+                if not start_key:
+                    break
+        return total
+
     def by_company(self, text: str, limit: int) -> list[LeadRow]:
         key = company_key(text)
         if len(key) < SEARCH_MIN:

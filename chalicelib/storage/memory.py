@@ -271,6 +271,11 @@ class InMemoryStorage:
                 self._row(self.leads[i]) for i in dict.fromkeys(lead_ids) if i in self.leads and self.leads[i].indexed
             ]
 
+    def count_leads(self, tiers: Sequence[str]) -> int:
+        order = {tier: position for position, tier in enumerate(tiers)}
+        with self._lock:
+            return sum(1 for lead in self.leads.values() if self._listed(lead, order, None))
+
     @staticmethod
     def _listed(lead: _Lead, order: dict[str, int], grade: str | None) -> bool:
         card = lead.record.card

@@ -215,6 +215,10 @@ class LeadStorage(Protocol):
 
     def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]: ...
 
+    def count_leads(self, tiers: Sequence[str]) -> int:
+        """How many leads these tiers hold (a count from the index, not a read of the leads)."""
+        ...
+
     def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
         """Close the outbox entry unless the lead changed since `version`."""
         ...

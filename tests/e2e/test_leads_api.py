@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -138,3 +139,67 @@ def test_the_rules_in_force_read_section_by_section(client) -> None:
     assert rules["lists"]["disposable_email_domains"]["entries"] > 1000
     assert len(rules["lists"]["disposable_email_domains"]["sample"]) == 5
     assert {"fit", "decay", "tiers", "grades", "filters", "event_types"} <= set(rules)
+
+
+def _preview(client: Any, rules: str, key: str = "ADMIN_API_KEY", **extra: Any) -> Any:
+    body = json.dumps({"rules": rules, **extra})
+    headers = {"Authorization": f"Bearer {SECRETS[key]}", "Content-Type": "application/json"}
+    return client.http.post("/rules/preview", body=body, headers=headers)
+
+
+@pytest.fixture
+def writes(aws: Any) -> list[str]:
+    from chalicelib.bootstrap import container
+
+    seen: list[str] = []
+    client = container().lead_service.storage.table.client  # type: ignore[attr-defined]
+    for operation in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"):
+        client.meta.events.register(f"before-call.dynamodb.{operation}", lambda **_: seen.append("write"))
+    return seen
+
+
+def test_a_rules_preview_moves_the_leads_it_says_and_writes_nothing(client, writes) -> None:
+    from chalicelib.rules import DEFAULT_RULES_PATH
+
+    _leads(client)
+    before = json_body(get(client, "/leads"))["leads"]
+    hot = [row for row in before if row["tier"] in ("hot", "super_hot")]
+    assert hot  # the fixture has some
+    stricter = DEFAULT_RULES_PATH.read_text().replace("{name: hot, min: 61}", "{name: hot, min: 1000}")
+    stricter = stricter.replace("{name: super_hot, min: 101}", "{name: super_hot, min: 2000}")
+    writes.clear()
+    moved, scanned, cursor, pages, total = Counter(), 0, None, 0, None
+    while True:
+        answer = json_body(_preview(client, stricter, limit=2, **({"cursor": cursor} if cursor else {})))
+        total = answer.get("total", total)
+        scanned += answer["scanned"]
+        for move in answer["moves"]:
+            moved[(move["from"], move["to"])] += move["leads"]
+        pages += 1
+        cursor = answer["next_cursor"]
+        if not cursor:
+            break
+    assert (total, scanned) == (6, 6) and pages in (3, 4)  # a last page may find the lower tiers empty
+    assert sum(count for (old, new), count in moved.items() if old != new) == len(hot)
+    assert all(new == "warm" for (old, new), count in moved.items() if old != new)
+    assert writes == []
+    after = json_body(get(client, "/leads"))["leads"]
+    assert [(row["lead_id"], row["tier"]) for row in after] == [(row["lead_id"], row["tier"]) for row in before]
+
+
+def test_a_rules_preview_names_each_problem_with_its_line(client) -> None:
+    broken = "name: x\ntiers:\n  bands:\n    - {name: cold, min: -5}\n  mql_from: cold\ngrades:\n  - {grade: A}\n"
+    reply = _preview(client, broken)
+    assert reply.status_code == 400
+    body = json_body(reply)
+    assert body["code"] == "invalid_rules" and body["issues"]
+    assert any(issue["line"] == 4 for issue in body["issues"])
+    assert _preview(client, "tiers: [unclosed").status_code == 400
+
+
+def test_the_viewer_key_cannot_preview_rules(client) -> None:
+    reply = _preview(client, "name: x", key="VIEWER_API_KEY")
+    assert reply.status_code == 403 and json_body(reply)["code"] == "forbidden"
+    assert (
+        client.http.post("/rules/preview", body="{}", headers={"Content-Type": "application/json"}).status_code == 401
+    )

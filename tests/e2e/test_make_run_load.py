@@ -11,13 +11,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +22,8 @@ import pytest
 import requests
 from segment.analytics.client import Client as SegmentClient
 
-from local.defaults import LOCAL_HOST, LOCAL_SECRETS
-from local.smoke import wait_for_health
+from local.defaults import LOCAL_SECRETS
+from tests.e2e.local_stack import make_run as running
 
 WRITE_KEY = LOCAL_SECRETS["EVENTS_WRITE_KEY"]
 ADMIN = {"Authorization": f"Bearer {LOCAL_SECRETS['ADMIN_API_KEY']}"}
@@ -39,37 +33,10 @@ SPEC_GROUP = Path(__file__).parents[1] / "fixtures" / "segment" / "spec-group.js
 BROWSER = json.loads(SPEC_GROUP.read_text())["context"]["userAgent"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOCAL_HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def make_run() -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "PORT": str(port), "DECAY_INTERVAL_SECONDS": "5", "TABLE_NAME": "leadscore-load"}
-    for name in ("AWS_ENDPOINT_URL", "TABLE_NAME_OVERRIDE"):
-        env.pop(name, None)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "local.run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        text=True,
-    )
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(child.stdout or []), daemon=True).start()
-    url = f"http://{LOCAL_HOST}:{port}"
-    try:
-        wait_for_health(url, 120)
+    with running(DECAY_INTERVAL_SECONDS="5", TABLE_NAME="leadscore-load") as url:
         yield url
-    finally:
-        os.killpg(child.pid, signal.SIGTERM)
-        child.wait(timeout=30)
-        problems = [line for line in output if "Traceback" in line or "RuntimeError" in line]
-        assert not problems, "".join(output[-80:])
 
 
 def _batch(url: str, messages: list[dict]) -> tuple[int, float]:

@@ -59,7 +59,9 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", hubspot.contacts["101"]["lead_tier_changed_at"])
     lead = container().lead_service.lead("hubspot:101")
     assert lead["write_back"]["pending_since"] is None
-    assert lead["write_back"]["last"]["visible"] == [50, "warm", "D"]
+    last = lead["write_back"]["last"]
+    assert (last["score"], last["tier"], last["grade"], last["outcomes"]) == (50, "warm", "D", {"hubspot": "written"})
+    assert last["at"].endswith("Z")
 
 
 def test_a_lead_known_only_by_email_is_written_by_email(hubspot) -> None:

@@ -83,3 +83,17 @@ def test_the_report_counts_each_lead_in_the_tier_it_had_when_sales_acted() -> No
     assert report["tiers"]["super_hot"]["conversion_rate"] is None
     assert report["grades"]["C"]["leads"] == 1
     assert report["conversion_rises_with_tier"] is False  # cold and warm both convert 0%: no rise
+
+
+def test_the_gains_curve_finds_conversions_faster_than_chance_when_scores_rank_them() -> None:
+    from chalicelib.domain.metrics import cumulative_gains
+
+    scores = list(range(100, 0, -1))
+    won = [index < 20 for index in range(100)]  # the top fifth converted
+    curve = cumulative_gains(scores, won)
+    assert curve[0] == {"leads_pct": 0.0, "conversions_pct": 0.0} and curve[-1]["conversions_pct"] == 100.0
+    assert [point["leads_pct"] for point in curve] == [float(step * 10) for step in range(11)]
+    assert curve[2]["conversions_pct"] == 100.0  # all found in the first 20% of leads
+    backwards = cumulative_gains(scores, list(reversed(won)))
+    assert backwards[8]["conversions_pct"] == 0.0
+    assert cumulative_gains(scores, [False] * 100) == []

@@ -1,0 +1,323 @@
+// The leadscore console: plain JavaScript over the leads API, no build step and nothing fetched from
+// elsewhere. The key lives in sessionStorage (this tab only); every call sends it as a Bearer token.
+"use strict";
+
+const KEY = "leadscore.key";
+const main = () => document.getElementById("page");
+let rulesCache = null;
+
+// ------------------------------------------------------------------------------------------ api
+async function api(path, options = {}) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}`, ...(options.headers || {}) };
+  const reply = await fetch(path, { ...options, headers });
+  let body = null;
+  try { body = await reply.json(); } catch (_) { body = null; }
+  if (reply.status === 401) { signOut("That key was refused."); throw new Error("unauthorized"); }
+  return { status: reply.status, body };
+}
+
+async function rules() {
+  if (!rulesCache) rulesCache = (await api("rules")).body;
+  return rulesCache;
+}
+
+// ------------------------------------------------------------------------------------- helpers
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const svgNS = "http://www.w3.org/2000/svg";
+function s(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(svgNS, tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+  for (const child of children.flat()) if (child) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+const tierBadge = (tier) => h("span", { class: `tier ${tier}`, "data-tier": tier }, tier.replace("_", " "));
+const when = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "—");
+const day = (iso) => (iso ? new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" }) : "—");
+const signed = (value) => (value > 0 ? `+${value}` : value < 0 ? `\u2212${Math.abs(value)}` : "0");
+const pct = (value) => (value === null || value === undefined ? "—" : `${(100 * value).toFixed(1)}%`);
+
+function page(title, ...content) {
+  const node = main();
+  node.replaceChildren(h("h1", {}, title), ...content);
+  node.hidden = false;
+  return node;
+}
+
+// ------------------------------------------------------------------------------------ sign-in
+function signOut(message = "") {
+  sessionStorage.removeItem(KEY);
+  rulesCache = null;
+  document.getElementById("nav").hidden = true;
+  main().hidden = true;
+  document.getElementById("sign-in").hidden = false;
+  document.getElementById("sign-in-error").textContent = message;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  sessionStorage.setItem(KEY, document.getElementById("key").value.trim());
+  try {
+    const reply = await api("leads?limit=1");
+    if (reply.status !== 200) throw new Error(reply.body?.message || `HTTP ${reply.status}`);
+  } catch (error) {
+    if (error.message !== "unauthorized") signOut(error.message);
+    return;
+  }
+  document.getElementById("key").value = "";
+  route();
+}
+
+// -------------------------------------------------------------------------------------- leads
+async function leadsPage(params) {
+  const known = await rules();
+  const tiers = [...known.tiers.bands.map((band) => band.name).reverse(), known.tiers.disqualified];
+  const grades = known.grades.map((grade) => grade.grade);
+  const option = (value, current) => h("option", { value, selected: value === current }, value || "all");
+  const form = h("form", { class: "filters panel", id: "filters" },
+    h("div", {}, h("label", { for: "tier" }, "Tier"), h("select", { id: "tier", name: "tier" }, ["", ...tiers].map((t) => option(t, params.get("tier") || "")))),
+    h("div", {}, h("label", { for: "grade" }, "Grade"), h("select", { id: "grade", name: "grade" }, ["", ...grades].map((g) => option(g, params.get("grade") || "")))),
+    h("div", { class: "search" }, h("label", { for: "q" }, "Search: email, company, CRM id"), h("input", { id: "q", name: "q", value: params.get("q") || "", placeholder: "jane@acme.com, Acme, 00Q…" })),
+    h("button", { type: "submit" }, "Show"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const chosen = new URLSearchParams();
+    for (const name of ["tier", "grade", "q"]) if (form.elements[name].value) chosen.set(name, form.elements[name].value);
+    location.hash = `#/leads?${chosen}`;
+  });
+  const body = h("tbody", { id: "leads-rows" });
+  const more = h("button", { type: "button", class: "secondary", id: "more", hidden: true }, "More");
+  const status = h("p", { class: "muted", id: "leads-status" });
+  const table = h("div", { class: "panel table-wrap" }, h("table", { id: "leads" },
+    h("thead", {}, h("tr", {}, ["Name", "Company", "Score", "Fit", "Engagement", "Tier", "Grade", "Last activity", "Next change"].map((name, index) =>
+      h("th", { class: index >= 2 && index <= 4 ? "num" : index >= 7 ? "hide-narrow" : null }, name)))), body), h("div", { class: "toolbar" }, more, status));
+  page("Leads", form, table);
+  let cursor = null;
+  let shown = 0;
+  async function load() {
+    const query = new URLSearchParams(params);
+    query.set("limit", "25");
+    if (cursor) query.set("cursor", cursor);
+    const reply = await api(`leads?${query}`);
+    if (reply.status !== 200) { status.textContent = reply.body?.message || `HTTP ${reply.status}`; return; }
+    for (const row of reply.body.leads) {
+      body.append(h("tr", { class: "link", "data-lead": row.lead_id, onclick: () => { location.hash = `#/lead/${encodeURIComponent(row.lead_id)}`; } },
+        h("td", {}, row.name || row.email || row.lead_id), h("td", {}, row.company || "—"),
+        h("td", { class: "num" }, row.score), h("td", { class: "num" }, row.fit), h("td", { class: "num" }, row.engagement),
+        h("td", {}, tierBadge(row.tier)), h("td", {}, row.grade),
+        h("td", { class: "hide-narrow" }, when(row.last_active_at)), h("td", { class: "hide-narrow" }, when(row.next_change_at))));
+    }
+    shown += reply.body.leads.length;
+    cursor = reply.body.next_cursor;
+    more.hidden = !cursor;
+    status.textContent = shown ? `${shown} lead${shown === 1 ? "" : "s"}${cursor ? ", more below" : ""}` : "No leads match.";
+  }
+  more.addEventListener("click", load);
+  await load();
+}
+
+// --------------------------------------------------------------------------------------- lead
+async function leadPage(key) {
+  const [lead, timeline] = await Promise.all([api(`leads/${encodeURIComponent(key)}`), api(`leads/${encodeURIComponent(key)}/timeline`)]);
+  if (lead.status !== 200) { page("Lead", h("p", { class: "error" }, lead.body?.message || "No such lead.")); return; }
+  const card = lead.body.card;
+  const profile = lead.body.profile || {};
+  const name = [profile.first_name, profile.last_name].filter(Boolean).join(" ") || profile.email || lead.body.lead_id;
+  const reason = (c) => h("div", { class: "reason", "data-points": c.points_now, "data-rule": c.rule },
+    h("span", { class: "why" }, c.label, c.kind === "engagement" && c.count > 1 ? ` ×${c.count}` : "",
+      c.kind === "engagement" && c.points_full !== c.points_now ? h("span", { class: "muted small" }, ` (full ${c.points_full}, ${c.capped ? "capped" : `decayed ${signed(+(c.points_now - c.points_full).toFixed(2))}`})`) : "",
+      c.event_ids.length ? h("div", { class: "muted small" }, `from ${c.event_ids.join(", ")}`) : ""),
+    h("span", { class: `pts ${c.points_now >= 0 ? "plus" : "minus"}` }, signed(c.points_now)));
+  const fit = card.contributions.filter((c) => c.kind === "fit");
+  const engagement = card.contributions.filter((c) => c.kind === "engagement");
+  const wb = lead.body.write_back;
+  page(name,
+    h("div", { class: "panel headline" },
+      h("div", {}, h("div", { class: "big", id: "lead-score" }, card.score), h("div", { class: "muted" }, "score")),
+      h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade)),
+      h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : ""),
+      h("div", { class: "muted small" }, `next change ${when(card.next_change_at)}`)),
+    h("div", { class: "grid2" },
+      h("div", { class: "panel", id: "fit-reasons" }, h("h2", {}, `Fit ${signed(card.fit)}`), fit.length ? fit.map(reason) : h("p", { class: "muted" }, "No fit points."),
+        card.disqualified_by ? h("p", { class: "error" }, `Disqualified by ${card.disqualified_by}`) : ""),
+      h("div", { class: "panel", id: "engagement-reasons" }, h("h2", {}, `Engagement ${signed(card.engagement)}`), engagement.length ? engagement.map(reason) : h("p", { class: "muted" }, "No engagement points."),
+        card.bot_like ? h("p", { class: "error" }, "Mostly bot-like traffic") : "",
+        card.ignored.length ? h("div", { id: "ignored" }, h("h2", {}, "Ignored, not scored"), card.ignored.map((item) => h("div", { class: "reason" }, h("span", {}, item.label), h("span", { class: "pts" }, `×${item.count}`)))) : "")),
+    h("div", { class: "panel" }, h("h2", {}, "Score over time"), timeline.status === 200 ? chart(timeline.body) : h("p", { class: "error" }, "No timeline.")),
+    h("div", { class: "grid2" },
+      h("div", { class: "panel table-wrap" }, h("h2", {}, "Tier history"), h("table", { id: "tier-history" }, h("thead", {}, h("tr", {}, ["When", "From", "To", "Score", "Why"].map((x) => h("th", {}, x)))),
+        h("tbody", {}, lead.body.tier_changes.map((change) => h("tr", {}, h("td", {}, when(change.at)), h("td", {}, change.from ? tierBadge(change.from) : "new"), h("td", {}, tierBadge(change.to)), h("td", { class: "num" }, change.score), h("td", {}, change.reason || "")))))),
+      h("div", { class: "panel", id: "write-back" }, h("h2", {}, "Write-back to the CRM"),
+        wb.pending_since ? h("p", {}, "Pending since ", when(wb.pending_since)) : h("p", { class: "muted" }, "Nothing waiting."),
+        wb.last ? h("div", {}, h("p", {}, `Last written ${when(wb.last.at)}: score ${wb.last.score}, tier ${wb.last.tier}, grade ${wb.last.grade}`),
+          Object.entries(wb.last.outcomes || {}).map(([crm, outcome]) => h("div", { class: "reason" }, h("span", {}, crm), h("span", { class: outcome === "written" ? "plus" : "minus" }, outcome)))) : h("p", { class: "muted" }, "Never written."))));
+}
+
+function chart(timeline) {
+  const points = timeline.points;
+  const width = 900, height = 260, left = 36, bottom = 24, top = 10;
+  const highest = Math.max(40, ...points.map((p) => p.score), ...timeline.tiers.map((t) => t.min + 20));
+  const x = (index) => left + (index * (width - left - 8)) / Math.max(1, points.length - 1);
+  const y = (score) => top + (height - top - bottom) * (1 - Math.min(score, highest) / highest);
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", id: "timeline", role: "img", "aria-label": "score over the last and next 90 days" });
+  const bands = [...timeline.tiers].sort((a, b) => a.min - b.min);
+  bands.forEach((band, index) => {
+    const upper = index + 1 < bands.length ? bands[index + 1].min : highest;
+    svg.append(s("rect", { x: left, width: width - left - 8, y: y(upper), height: Math.max(0, y(band.min) - y(upper)), fill: `var(--${band.name}, #ccc)`, opacity: 0.12 }));
+    svg.append(s("text", { x: left + 4, y: y(band.min) - 3, "font-size": 11, fill: "#5f6b7a" }, band.name.replace("_", " ")));
+  });
+  for (const tick of [0, Math.round(highest / 2), highest]) svg.append(s("text", { x: 2, y: y(tick) + 4, "font-size": 11, fill: "#5f6b7a" }, tick));
+  const now = points.findIndex((p) => p.projected) - 1;
+  svg.append(s("line", { x1: x(now), x2: x(now), y1: top, y2: height - bottom, stroke: "#5f6b7a", "stroke-dasharray": "2 3" }));
+  svg.append(s("text", { x: x(now) + 4, y: height - 8, "font-size": 11, fill: "#5f6b7a" }, "today"));
+  const path = (part, dashed) => s("polyline", { fill: "none", stroke: "#2f5bd3", "stroke-width": 2, "stroke-dasharray": dashed ? "5 4" : "none",
+    points: part.map(({ p, i }) => `${x(i)},${y(p.score)}`).join(" ") });
+  const indexed = points.map((p, i) => ({ p, i }));
+  svg.append(path(indexed.filter(({ p }) => !p.projected), false));
+  svg.append(path(indexed.filter(({ p, i }) => p.projected || i === now), true));
+  for (const { p, i } of indexed) {
+    const dot = s("circle", { cx: x(i), cy: y(p.score), r: 2.2, fill: p.projected ? "#9fb3e8" : "#2f5bd3", class: p.projected ? "projected" : "past", "data-at": p.at, "data-score": p.score });
+    dot.append(s("title", {}, `${day(p.at)}: ${p.score} (${p.tier})${p.projected ? ", projected" : ""}`));
+    svg.append(dot);
+  }
+  svg.append(s("text", { x: left, y: height - 8, "font-size": 11, fill: "#5f6b7a" }, day(points[0].at)));
+  svg.append(s("text", { x: width - 90, y: height - 8, "font-size": 11, fill: "#5f6b7a" }, day(points[points.length - 1].at)));
+  return svg;
+}
+
+// ------------------------------------------------------------------------------------- report
+async function reportPage() {
+  const reply = await api("reports/tiers");
+  if (reply.status !== 200) { page("Report", h("p", { class: "error" }, reply.body?.message || "No report.")); return; }
+  const report = reply.body;
+  const rates = (title, groups, id) => h("div", { class: "panel table-wrap" }, h("h2", {}, title), h("table", { id },
+    h("thead", {}, h("tr", {}, ["", "Leads", "Resolved", "Conversions", "Conversion", "Win rate", "Median days"].map((x, i) => h("th", { class: i ? "num" : null }, x)))),
+    h("tbody", {}, Object.entries(groups).map(([name, row]) => h("tr", {}, h("td", {}, name), h("td", { class: "num" }, row.leads), h("td", { class: "num" }, row.resolved),
+      h("td", { class: "num" }, row.conversions), h("td", { class: "num" }, pct(row.conversion_rate)), h("td", { class: "num" }, pct(row.win_rate)), h("td", { class: "num" }, row.median_days_to_convert ?? "—"))))));
+  page("Report",
+    h("div", { class: "panel headline" }, h("div", {}, h("div", { class: "big", id: "auc" }, report.auc ?? "—"), h("div", { class: "muted" }, "AUC (resolved leads)")),
+      h("div", {}, `${report.leads} leads, ${report.resolved} resolved, ${report.conversions} converted`),
+      h("div", { class: report.conversion_rises_with_tier ? "plus" : "minus" }, report.conversion_rises_with_tier ? "Conversion rises with tier" : "Conversion does not rise with tier")),
+    h("div", { class: "grid2" }, rates("By tier", report.tiers, "by-tier"), rates("By grade", report.grades, "by-grade")),
+    h("div", { class: "panel" }, h("h2", {}, "Cumulative gains"), gains(report.gains || [])));
+}
+
+function gains(points) {
+  if (!points.length) return h("p", { class: "muted", id: "gains" }, "No conversions yet: the curve appears once leads are won.");
+  const size = 300, pad = 30;
+  const at = (value) => pad + ((size - 2 * pad) * value) / 100;
+  const svg = s("svg", { viewBox: `0 0 ${size} ${size}`, class: "chart", id: "gains", style: "max-width: 360px" });
+  svg.append(s("line", { x1: at(0), y1: size - at(0), x2: at(100), y2: size - at(100), stroke: "#aaa", "stroke-dasharray": "4 4" }));
+  svg.append(s("polyline", { fill: "none", stroke: "#2f5bd3", "stroke-width": 2, points: points.map((p) => `${at(p.leads_pct)},${size - at(p.conversions_pct)}`).join(" ") }));
+  svg.append(s("text", { x: pad, y: size - 6, "font-size": 11 }, "share of leads, best first →"));
+  svg.append(s("text", { x: 4, y: pad - 10, "font-size": 11 }, "share of conversions"));
+  return svg;
+}
+
+// -------------------------------------------------------------------------------------- rules
+async function rulesPage() {
+  const known = await rules();
+  const rows = (items, columns) => h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, columns.map(([title]) => h("th", {}, title)))),
+    h("tbody", {}, items.map((item) => h("tr", {}, columns.map(([, pick]) => h("td", {}, pick(item) ?? "—")))))));
+  const sections = h("div", { class: "sections" },
+    h("details", { open: true }, h("summary", {}, `Engagement (${known.engagement.length} rules)`), rows(known.engagement, [["Rule", (r) => r.description || r.name], ["Event", (r) => r.event], ["Points", (r) => r.points], ["Then", (r) => r.then], ["Cap", (r) => r.cap], ["Decay", (r) => r.decay]])),
+    h("details", {}, h("summary", {}, `Fit (${known.fit.length} rules)`), rows(known.fit.flatMap((r) => r.options.map((o) => ({ rule: r.description || r.name, ...o }))), [["Rule", (o) => o.rule], ["Option", (o) => o.label], ["Points", (o) => o.points]])),
+    h("details", {}, h("summary", {}, "Tiers and grades"), rows(known.tiers.bands, [["Tier", (b) => b.name], ["From score", (b) => b.min]]), rows(known.grades, [["Grade", (g) => g.grade], ["From fit", (g) => g.min_fit]])),
+    h("details", {}, h("summary", {}, "Decay"), rows(Object.entries(known.decay).map(([name, d]) => ({ name, ...d })), [["Schedule", (d) => d.name], ["Half-life (days)", (d) => d.half_life_days], ["Steps", (d) => (d.steps ? `${d.steps.map((st) => `under ${st.until_days} d: ${Math.round(100 * st.keep)}%`).join(", ")}, then ${Math.round(100 * d.after)}%` : null)]])));
+  const text = h("textarea", { id: "rules-text", spellcheck: "false", placeholder: "Paste a rules file (YAML) or choose one below" });
+  const file = h("input", { type: "file", id: "rules-file", accept: ".yaml,.yml,text/yaml" });
+  file.addEventListener("change", async () => { if (file.files[0]) text.value = await file.files[0].text(); });
+  const run = h("button", { type: "button", id: "preview" }, "Preview on live leads");
+  const bar = h("div", {});
+  const result = h("div", { id: "preview-result" });
+  run.addEventListener("click", () => preview(text.value, run, bar, result));
+  page("Rules",
+    h("div", { class: "panel" }, h("p", {}, h("strong", { id: "rules-name" }, known.name), " · fingerprint ", h("code", { id: "rules-fingerprint" }, known.fingerprint)), sections),
+    h("div", { class: "panel" }, h("h2", {}, "What if: preview a rules change"),
+      h("p", { class: "muted" }, "Every live lead is rescored from its events with the rules below and compared with what it shows now. Nothing changes until the rules are deployed."),
+      text, h("div", { class: "toolbar" }, file, run), h("div", { class: "progress", hidden: true, id: "preview-progress" }, bar), result));
+}
+
+async function preview(textValue, button, bar, result) {
+  button.disabled = true;
+  const progress = document.getElementById("preview-progress");
+  result.replaceChildren(h("p", { class: "muted" }, "Working…"));
+  const moves = new Map();
+  let movers = [], scanned = 0, total = null, cursor = null;
+  try {
+    do {
+      const reply = await api("rules/preview", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rules: textValue, cursor, limit: 100 }) });
+      if (reply.status === 403) { result.replaceChildren(h("p", { class: "error", id: "preview-error" }, "Previewing rules needs the admin key; this key can only look.")); return; }
+      if (reply.status !== 200) {
+        const issues = reply.body?.issues || [];
+        result.replaceChildren(h("p", { class: "error", id: "preview-error" }, reply.body?.message || `HTTP ${reply.status}`),
+          h("ul", { class: "issues" }, issues.map((issue) => h("li", {}, issue.line ? `line ${issue.line}: ` : "", issue.path ? `${issue.path}: ` : "", issue.message))));
+        return;
+      }
+      const answer = reply.body;
+      total = answer.total ?? total;
+      scanned += answer.scanned;
+      for (const move of answer.moves) moves.set(`${move.from}>${move.to}`, (moves.get(`${move.from}>${move.to}`) || 0) + move.leads);
+      movers = [...movers, ...answer.movers].sort((a, b) => Math.abs(b.change) - Math.abs(a.change)).slice(0, 20);
+      cursor = answer.next_cursor;
+      progress.hidden = false;
+      bar.style.width = `${total ? Math.min(100, (100 * scanned) / total) : 100}%`;
+      result.replaceChildren(h("p", { class: "muted" }, `Rescored ${scanned}${total !== null ? ` of ${total}` : ""} leads…`));
+    } while (cursor);
+    const known = await rules();
+    const tiers = [...known.tiers.bands.map((band) => band.name).reverse(), known.tiers.disqualified];
+    const moved = [...moves.entries()].filter(([pair]) => pair.split(">")[0] !== pair.split(">")[1]).reduce((sum, [, count]) => sum + count, 0);
+    result.replaceChildren(
+      h("p", { id: "preview-summary" }, `${scanned} leads rescored; `, h("strong", { id: "moved-count" }, moved), ` would change tier.`),
+      h("div", { class: "table-wrap" }, h("table", { id: "migration" }, h("thead", {}, h("tr", {}, h("th", {}, "from \\ to"), tiers.map((t) => h("th", { class: "num" }, t.replace("_", " "))))),
+        h("tbody", {}, tiers.map((from) => h("tr", {}, h("th", {}, from.replace("_", " ")), tiers.map((to) => h("td", { class: "num", "data-from": from, "data-to": to }, moves.get(`${from}>${to}`) || ""))))))),
+      h("h2", {}, "Biggest movers"),
+      h("div", { class: "table-wrap" }, h("table", { id: "movers" }, h("thead", {}, h("tr", {}, ["Lead", "Company", "Score", "Tier"].map((x) => h("th", {}, x)))),
+        h("tbody", {}, movers.map((m) => h("tr", { class: "link", onclick: () => { location.hash = `#/lead/${encodeURIComponent(m.lead_id)}`; } },
+          h("td", {}, m.name || m.email || m.lead_id), h("td", {}, m.company || "—"), h("td", {}, `${m.score_before} → ${m.score_after} (${signed(m.change)})`),
+          h("td", {}, tierBadge(m.tier_before), " → ", tierBadge(m.tier_after))))))));
+    bar.style.width = "100%";
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------------------------- router
+async function route() {
+  if (!sessionStorage.getItem(KEY)) { signOut(); return; }
+  document.getElementById("sign-in").hidden = true;
+  document.getElementById("nav").hidden = false;
+  const [path, query = ""] = (location.hash.replace(/^#/, "") || "/leads").split("?");
+  const parts = path.split("/").filter(Boolean);
+  for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.page === (parts[0] === "lead" ? "leads" : parts[0]));
+  try {
+    if (parts[0] === "lead" && parts[1]) await leadPage(decodeURIComponent(parts[1]));
+    else if (parts[0] === "report") await reportPage();
+    else if (parts[0] === "rules") await rulesPage();
+    else await leadsPage(new URLSearchParams(query));
+  } catch (error) {
+    if (error.message !== "unauthorized") page("Something went wrong", h("p", { class: "error" }, error.message));
+  }
+  document.body.dataset.ready = location.hash || "#/leads";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("sign-in-form").addEventListener("submit", signIn);
+  document.getElementById("sign-out").addEventListener("click", () => signOut());
+  window.addEventListener("hashchange", route);
+  route();
+});

@@ -1,0 +1,50 @@
+"""`make run` in a child process for black-box tests: its embedded AWS and `chalice local` on free
+ports, its output kept; on exit it is stopped, and a traceback in its output fails the test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from local.defaults import LOCAL_HOST
+from local.smoke import wait_for_health
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOCAL_HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def make_run(**environment: str) -> Iterator[str]:
+    """The base URL of a running `python -m local.run` with these environment variables."""
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), **environment}
+    for name in ("AWS_ENDPOINT_URL", "TABLE_NAME_OVERRIDE"):
+        env.pop(name, None)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "local.run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+    )
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(child.stdout or []), daemon=True).start()
+    url = f"http://{LOCAL_HOST}:{port}"
+    try:
+        wait_for_health(url, 120)
+        yield url
+    finally:
+        os.killpg(child.pid, signal.SIGTERM)
+        child.wait(timeout=30)
+        problems = [line for line in output if "Traceback" in line or "RuntimeError" in line]
+        assert not problems, "".join(output[-80:])

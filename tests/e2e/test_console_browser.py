@@ -1,0 +1,204 @@
+"""The console in a real browser: headless Chromium (the OS package) driven by Selenium against a
+running `make run`, seeded through Segment's HTTP API. A screenshot of each page at 1280 px and
+at 390 px wide goes to out/console/.
+
+Checked as a sales rep would use it: sign in, filter the leaderboard, open a lead and add up its
+reasons to the score the API gives, a timeline point per day, a what-if that moves a known
+number of leads, and a viewer key that cannot preview rules.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from chalicelib.rules import DEFAULT_RULES_PATH
+from local.defaults import LOCAL_SECRETS
+from tests.e2e.local_stack import make_run
+
+SHOTS = Path(__file__).resolve().parents[2] / "out" / "console"
+WIDTHS = {"wide": (1280, 900), "narrow": (390, 844)}
+INTENT = ["Demo Requested", "Quote Requested", "Meeting Booked", "Trial Started", "Webinar Registered"]
+COMPANIES = ["Acme, Inc.", "Acmé Labs", "Globex", "Initech", "Umbrella Corp", "Hooli"]
+ADMIN = LOCAL_SECRETS["ADMIN_API_KEY"]
+VIEWER = LOCAL_SECRETS["VIEWER_API_KEY"]
+
+
+def _seed(url: str) -> None:
+    """Six leads, the n-th with n intent events over the last weeks (so their timelines move)."""
+    now = datetime.now(UTC)
+    batch: list[dict[str, Any]] = []
+    for number, company in enumerate(COMPANIES):
+        user = f"console-{number}"
+        traits = {"email": f"rep{number}@lead{number}.io", "firstName": "Sam", "lastName": f"Ray{number}",
+                  "company": company, "title": "VP Sales" if number % 2 else "Analyst"}  # fmt: skip
+        batch.append({"type": "identify", "userId": user, "messageId": f"cid-{number}", "traits": traits,
+                      "timestamp": (now - timedelta(days=40)).isoformat()})  # fmt: skip
+        for step in range(number):
+            batch.append({"type": "track", "userId": user, "event": INTENT[step], "messageId": f"cev-{number}-{step}",
+                          "timestamp": (now - timedelta(days=30 - 6 * step)).isoformat()})  # fmt: skip
+        batch.append({"type": "page", "userId": user, "name": "Pricing", "messageId": f"cpv-{number}",
+                      "properties": {"url": "https://acme.example/pricing"},
+                      "timestamp": (now - timedelta(days=2)).isoformat()})  # fmt: skip
+    reply = requests.post(
+        f"{url}/v1/batch", json={"batch": batch}, auth=(LOCAL_SECRETS["EVENTS_WRITE_KEY"], ""), timeout=60
+    )
+    assert reply.status_code == 200, reply.text
+
+
+def _api(url: str, path: str) -> Any:
+    reply = requests.get(f"{url}{path}", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+@pytest.fixture(scope="module")
+def console() -> Iterator[str]:
+    with make_run(TABLE_NAME="leadscore-console", DECAY_INTERVAL_SECONDS="3600") as url:
+        _seed(url)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    chromium, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
+    assert chromium and driver, "run scripts/ensure_browser.sh (make test does): chromium and chromedriver are missing"
+    options = Options()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    session = webdriver.Chrome(service=Service(driver), options=options)
+    session.set_page_load_timeout(60)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield session
+    finally:
+        session.quit()
+
+
+def _wait(browser: WebDriver, css: str, timeout: float = 30) -> Any:
+    return WebDriverWait(browser, timeout).until(ready.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def _shots(browser: WebDriver, name: str, css: str) -> None:
+    """The page at both widths, each usable: no sideways scrolling of the page itself (wide tables
+    scroll inside their panel), and what the page is for still visible."""
+    for label, (width, height) in WIDTHS.items():
+        browser.set_window_size(width, height)
+        _wait(browser, css)
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{name} at {width} px scrolls sideways by {overflow} px"
+        browser.save_screenshot(str(SHOTS / f"{name}-{label}.png"))
+    browser.set_window_size(*WIDTHS["wide"])
+
+
+def _sign_in(browser: WebDriver, url: str, key: str) -> None:
+    browser.get(f"{url}/console")
+    browser.execute_script("sessionStorage.clear()")
+    browser.get(f"{url}/console#/leads")
+    field = _wait(browser, "#key")
+    field.send_keys(key)
+    browser.find_element(By.CSS_SELECTOR, "#sign-in-form button").click()
+    _wait(browser, "#leads-rows tr")
+
+
+def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, browser: WebDriver) -> None:
+    browser.get(f"{console}/console")
+    _shots(browser, "sign-in", "#sign-in-form")
+    _sign_in(browser, console, ADMIN)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#leads-rows tr")
+    assert len(rows) == len(COMPANIES)
+    _shots(browser, "leads", "#leads-rows tr")
+
+    listed = _api(console, "/leads")["leads"]
+    tier = listed[0]["tier"]
+    Select(browser.find_element(By.ID, "tier")).select_by_value(tier)
+    browser.find_element(By.CSS_SELECTOR, "#filters button").click()
+    WebDriverWait(browser, 30).until(lambda b: f"tier={tier}" in b.current_url)
+    _wait(browser, "#leads-rows tr")
+    shown = [badge.get_attribute("data-tier") for badge in browser.find_elements(By.CSS_SELECTOR, "#leads-rows .tier")]
+    assert shown and set(shown) == {tier} and len(shown) == sum(1 for row in listed if row["tier"] == tier)
+
+    top = listed[0]
+    browser.find_element(By.CSS_SELECTOR, f'#leads-rows tr[data-lead="{top["lead_id"]}"]').click()
+    score = int(_wait(browser, "#lead-score").text)
+    lead = _api(console, f"/leads/{top['lead_id']}")
+    assert score == lead["score"]
+    points = [
+        float(node.get_attribute("data-points"))
+        for node in browser.find_elements(By.CSS_SELECTOR, ".reason[data-points]")
+    ]
+    assert points and max(0, round(sum(points))) == lead["score"]  # the reasons shown add up to the score
+    past = browser.find_elements(By.CSS_SELECTOR, "#timeline circle.past")
+    days = sorted(datetime.fromisoformat(node.get_attribute("data-at")).date() for node in past)
+    assert len(past) == 91 and len(set(days)) == 91  # a point a day for the last 90 days and today
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#timeline circle.projected")) == 90
+    _shots(browser, "lead", "#timeline")
+
+    browser.get(f"{console}/console#/report")
+    _wait(browser, "#by-tier")
+    _shots(browser, "report", "#by-tier")
+
+
+def test_a_what_if_moves_the_leads_it_should_and_changes_nothing(console: str, browser: WebDriver) -> None:
+    _sign_in(browser, console, ADMIN)
+    before = _api(console, "/leads")["leads"]
+    expected = sum(1 for row in before if row["tier"] in ("hot", "super_hot"))
+    assert expected
+    stricter = DEFAULT_RULES_PATH.read_text().replace("{name: hot, min: 61}", "{name: hot, min: 1000}")
+    stricter = stricter.replace("{name: super_hot, min: 101}", "{name: super_hot, min: 2000}")
+    browser.get(f"{console}/console#/rules")
+    text = _wait(browser, "#rules-text")
+    assert _wait(browser, "#rules-fingerprint").text == _api(console, "/rules")["fingerprint"]
+    browser.execute_script("arguments[0].value = arguments[1]", text, stricter)
+    browser.find_element(By.ID, "preview").click()
+    moved = int(_wait(browser, "#moved-count", timeout=60).text)
+    assert moved == expected
+    cells = browser.find_elements(By.CSS_SELECTOR, '#migration td[data-to="warm"]')
+    assert (
+        sum(int(cell.text or 0) for cell in cells if cell.get_attribute("data-from") in ("hot", "super_hot"))
+        == expected
+    )
+    _shots(browser, "rules", "#migration")
+    after = _api(console, "/leads")["leads"]
+    assert [(row["lead_id"], row["tier"]) for row in after] == [(row["lead_id"], row["tier"]) for row in before]
+
+    browser.execute_script("arguments[0].value = arguments[1]", _wait(browser, "#rules-text"), "tiers: [unclosed")
+    browser.find_element(By.ID, "preview").click()
+    assert "problem" in _wait(browser, "#preview-error").text
+    assert "line" in browser.find_element(By.CSS_SELECTOR, ".issues li").text
+
+
+def test_the_viewer_key_looks_but_cannot_preview_rules(console: str, browser: WebDriver) -> None:
+    _sign_in(browser, console, VIEWER)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#leads-rows tr")) == len(COMPANIES)
+    browser.get(f"{console}/console#/rules")
+    browser.execute_script(
+        "arguments[0].value = arguments[1]", _wait(browser, "#rules-text"), DEFAULT_RULES_PATH.read_text()
+    )
+    browser.find_element(By.ID, "preview").click()
+    assert "admin key" in _wait(browser, "#preview-error").text
+    browser.find_element(By.ID, "sign-out").click()
+    _wait(browser, "#sign-in-form")
+    stored = browser.execute_script("return sessionStorage.getItem('leadscore.key')")
+    assert stored is None and json.dumps(stored) == "null"
