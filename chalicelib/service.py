@@ -337,9 +337,16 @@ class LeadService:
         return {
             "lead_id": record.lead_id,
             "identities": record.keys,
-            "tier_changes": self.storage.tier_changes(record.lead_id),
+            "tier_changes": [
+                {**change, "at": iso_z(datetime.fromisoformat(change["at"]))}
+                for change in self.storage.tier_changes(record.lead_id)
+            ],
             "write_back": _write_back(record),
-            "outcome": record.outcome,
+            "outcome": (
+                {**record.outcome, "at": iso_z(datetime.fromisoformat(record.outcome["at"]))}
+                if record.outcome and record.outcome.get("at")
+                else record.outcome
+            ),
             "profile": Profile.model_validate_json(record.profile_json or "{}").model_dump(exclude_defaults=True),
             "score": card.score,
             "tier": card.tier,
@@ -411,9 +418,20 @@ def _write_back(record: LeadRecord) -> dict[str, Any]:
         written = {
             "score": visible[0], "tier": visible[1], "grade": visible[2], "version": last.get("version"),
             "at": iso_z(datetime.fromisoformat(last["at"])) if last.get("at") else None,
-            "outcomes": last.get("outcomes", {}),
+            "outcomes": last.get("outcomes", {}), "reasons": last.get("reasons", {}),
         }  # fmt: skip
-    return {"pending_since": iso_z(datetime.fromisoformat(pending)) if pending else None, "last": written}
+    attempt = record.crm_attempt
+    failed = None
+    if attempt:
+        failed = {
+            "at": iso_z(datetime.fromisoformat(attempt["at"])), "outcomes": attempt.get("outcomes", {}),
+            "reasons": attempt.get("reasons", {}), "retry_in_seconds": attempt.get("retry_in_seconds"),
+        }  # fmt: skip
+    return {
+        "pending_since": iso_z(datetime.fromisoformat(pending)) if pending else None,
+        "last": written,
+        "last_failed_attempt": failed,
+    }
 
 
 def iso_z(at: datetime) -> str:

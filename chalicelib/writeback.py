@@ -139,6 +139,9 @@ class WritebackService:
                 report.failed_message_ids.append(message.message_id)
             report.retried[lead_id] = "; ".join(result.reason for result in retries)
             logger.warning("write-back retry", extra={"lead_id": lead_id, "delay_seconds": round(delay, 1)})
+            self.storage.note_write_attempt(lead_id, {
+                "at": now.isoformat(), "retry_in_seconds": round(delay), **_outcomes(results),
+            })  # fmt: skip
             return
         if permanent:
             reason = "; ".join(result.reason for result in permanent)
@@ -153,7 +156,7 @@ class WritebackService:
             "visible": list(record.card.visible),
             "version": record.version,
             "at": now.isoformat(),
-            "outcomes": {name: result.status for name, result in results.items()},
+            **_outcomes(results),
         }
         self.storage.mark_written(lead_id, record.version, crm)
         report.written.append(lead_id)
@@ -180,3 +183,11 @@ def _request(record: LeadRecord) -> WriteRequest:
         salesforce_id=ids.get("salesforce"),
         email=ids.get("email"),
     )
+
+
+def _outcomes(results: dict[str, WriteResult]) -> dict[str, Any]:
+    """Each CRM's outcome, and why for those that did not write (what the console shows)."""
+    return {
+        "outcomes": {name: result.status for name, result in results.items()},
+        "reasons": {name: result.reason for name, result in results.items() if result.status != "written"},
+    }

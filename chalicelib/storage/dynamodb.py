@@ -61,14 +61,12 @@ class DynamoStorage:
         """A key learnt outside a delivery (a Salesforce id found by email): claim it for the lead."""
         if self.table.transact(self._claim(lead_id, key)) is not None:
             return  # another lead owns it; the next delivery naming both will merge them
-        self.table.call(
-            "update_item",
-            TableName=self.table.name,
-            Key={"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
-            UpdateExpression="SET #keys = list_append(if_not_exists(#keys, :none), :key)",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#keys": "keys"},
-            ExpressionAttributeValues={":key": {"L": [s(key)]}, ":none": {"L": []}},
+        self.leads.update(
+            lead_id,
+            "SET #keys = list_append(if_not_exists(#keys, :none), :key)",
+            "attribute_exists(pk)",
+            {":key": {"L": [s(key)]}, ":none": {"L": []}},
+            {"#keys": "keys"},
         )
 
     # ---------------------------------------------------------------------------------- events
@@ -284,6 +282,9 @@ class DynamoStorage:
 
     def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
         return self.leads.mark_written(lead_id, version, crm)
+
+    def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
+        self.leads.note_write_attempt(lead_id, attempt)
 
     def due_leads(self, now: datetime) -> Iterator[DueLead]:
         return self.leads.due(now)

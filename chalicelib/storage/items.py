@@ -77,6 +77,7 @@ def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
         profile_json=item.get("profile", {}).get("S"),
         basis=json.loads(basis_json) if basis_json else None,
         crm=json.loads(crm_json) if crm_json else None,
+        crm_attempt=json.loads(item["crm_attempt"]["S"]) if "crm_attempt" in item else None,
         sync_pending_since=item.get("sync_at", {}).get("S"),
         tier_changed_at=item.get("tier_changed_at", {}).get("S"),
         merged_into=item.get("merged_into", {}).get("S"),

@@ -165,21 +165,39 @@ class LeadItems:
             lead_ids += [item["pk"]["S"].removeprefix("LEAD#") for item in items]
         return lead_ids[:limit]
 
-    def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
-        """Record the write-back and close the outbox entry, unless the lead changed meanwhile
-        (then its newer change is still pending and its own message will follow)."""
+    def update(
+        self, lead_id: str, expression: str, condition: str, values: Item, names: dict[str, str] | None = None
+    ) -> bool:
+        """One conditional UpdateItem of the lead item; False when its condition does not hold."""
         try:
             self.table.call(
                 "update_item",
                 TableName=self.table.name,
                 Key={"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
-                UpdateExpression="SET crm = :crm REMOVE sync_shard, sync_at",
-                ConditionExpression="version = :v",
-                ExpressionAttributeValues={":crm": s(json.dumps(crm)), ":v": n(version)},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                **({"ExpressionAttributeNames": names} if names else {}),
             )
         except ConditionFailed:
             return False
         return True
+
+    def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
+        """Record the write-back and close the outbox entry, unless the lead changed meanwhile
+        (then its newer change is still pending and its own message will follow)."""
+        return self.update(
+            lead_id,
+            "SET crm = :crm REMOVE sync_shard, sync_at, crm_attempt",
+            "version = :v",
+            {":crm": s(json.dumps(crm)), ":v": n(version)},
+        )
+
+    def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
+        # A lead gone meanwhile (deleted or merged away) has nothing to note.
+        self.update(
+            lead_id, "SET crm_attempt = :attempt", "attribute_exists(version)", {":attempt": s(json.dumps(attempt))}
+        )
 
     # ---------------------------------------------------------------- rules changes: full rescore
     def rules_progress(self) -> dict[str, Any]:

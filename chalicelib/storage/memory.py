@@ -306,8 +306,15 @@ class InMemoryStorage:
             if lead is None or lead.record.version != version:
                 return False
             lead.record.crm = json.loads(json.dumps(crm))
+            lead.record.crm_attempt = None
             lead.sync_at = lead.record.sync_pending_since = None
             return True
+
+    def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
+        with self._lock:
+            lead = self.leads.get(lead_id)
+            if lead is not None and lead.record.version:
+                lead.record.crm_attempt = json.loads(json.dumps(attempt))
 
     # ------------------------------------------------------------------- the scheduled job, reports
     def due_leads(self, now: datetime) -> Iterator[DueLead]:

@@ -100,6 +100,7 @@ class LeadRecord:
     profile_json: str | None = None
     basis: dict[str, Any] | None = None
     crm: dict[str, Any] | None = None  # what the last write-back wrote, when and where
+    crm_attempt: dict[str, Any] | None = None  # the last write-back that did not write, and why
     sync_pending_since: str | None = None
     tier_changed_at: str | None = None
     merged_into: str | None = None
@@ -221,6 +222,10 @@ class LeadStorage(Protocol):
 
     def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
         """Close the outbox entry unless the lead changed since `version`."""
+        ...
+
+    def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
+        """Why the last write-back did not write (cleared by the next that does); never creates a lead."""
         ...
 
     # the scheduled job and reports

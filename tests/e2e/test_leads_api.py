@@ -116,6 +116,17 @@ def test_bad_parameters_are_400_naming_the_field(client, query, field) -> None:
     assert json_body(reply)["field"] == field and json_body(reply)["code"] in ("bad_request", "bad_payload")
 
 
+def test_one_lead_reads_with_labelled_fields_and_one_timestamp_format(client) -> None:
+    _leads(client)
+    reply = get(client, "/leads/user:u5", "VIEWER_API_KEY")
+    assert reply.status_code == 200
+    assert "+00:00" not in reply.body.decode()  # every time is ISO 8601 UTC with Z
+    lead = json_body(reply)
+    assert lead["tier_changes"] and all(ISO_Z.fullmatch(change["at"]) for change in lead["tier_changes"])
+    assert set(lead["write_back"]) == {"pending_since", "last", "last_failed_attempt"}
+    assert ISO_Z.fullmatch(lead["card"]["scored_at"])
+
+
 def test_the_timeline_has_a_point_a_day_ending_at_the_current_score(client) -> None:
     _leads(client)
     lead = json_body(get(client, "/leads/user:u4", "VIEWER_API_KEY"))

@@ -307,3 +307,16 @@ def test_a_merge_or_deletion_finds_every_key_of_a_lead_not_only_those_it_lists(s
     assert set(storage.resolve(many).values()) == {"ld_t"}
     storage.delete_lead("ld_t")
     assert storage.resolve(many) == {}
+
+
+def test_a_failed_write_back_is_noted_until_one_writes(storage: LeadStorage) -> None:
+    first = card("Demo Requested")
+    storage.save(LeadSave("ld_a", 0, first, None, NOW))
+    storage.note_write_attempt("ld_a", {"at": NOW.isoformat(), "outcomes": {"hubspot": "retry"}})
+    record = storage.get_lead("ld_a")
+    assert record is not None and record.crm_attempt == {"at": NOW.isoformat(), "outcomes": {"hubspot": "retry"}}
+    assert storage.mark_written("ld_a", 1, {"visible": list(first.visible)}) is True
+    written = storage.get_lead("ld_a")
+    assert written is not None and written.crm_attempt is None
+    storage.note_write_attempt("ld_gone", {"at": NOW.isoformat()})
+    assert storage.get_lead("ld_gone") is None  # a note never creates a lead

@@ -108,9 +108,15 @@ def test_transient_failures_are_retried_later_and_then_written(hubspot, failure,
     ((_, delay),) = worker.delays
     assert expected_delay[0] <= delay <= expected_delay[1]
     assert "lead_score" not in hubspot.contacts["303"]
+    state = container().lead_service.lead("hubspot:303")["write_back"]
+    assert state["pending_since"] and state["last"] is None
+    attempt = state["last_failed_attempt"]
+    assert attempt["outcomes"] == {"hubspot": "retry"} and attempt["reasons"]["hubspot"]  # what failed, and why
     worker.release()
     assert worker.poll().written
     assert hubspot.contacts["303"]["lead_score"] == "50"
+    state = container().lead_service.lead("hubspot:303")["write_back"]
+    assert state["last_failed_attempt"] is None and state["last"]["outcomes"] == {"hubspot": "written"}
 
 
 def test_backoff_grows_with_each_delivery() -> None:
@@ -164,6 +170,8 @@ def test_a_permanent_error_goes_to_the_dead_letter_queue_with_its_reason(hubspot
     assert dead["lead_id"] == container().lead_service.find_lead_id("hubspot:601")
     assert dead["failure"].startswith("VALIDATION_ERROR")
     assert worker.queue_depth() == 0  # acknowledged: never retried for ever
+    last = container().lead_service.lead("hubspot:601")["write_back"]["last"]
+    assert last["outcomes"] == {"hubspot": "permanent"} and last["reasons"]["hubspot"].startswith("VALIDATION_ERROR")
 
 
 def test_a_whole_batch_rejected_is_split_to_find_the_bad_record(hubspot) -> None:
