@@ -223,7 +223,7 @@ function gains(points) {
   if (!points.length) return h("p", { class: "muted", id: "gains" }, "No conversions yet: the curve appears once leads are won.");
   const size = 300, pad = 30;
   const at = (value) => pad + ((size - 2 * pad) * value) / 100;
-  const svg = s("svg", { viewBox: `0 0 ${size} ${size}`, class: "chart", id: "gains", style: "max-width: 360px" });
+  const svg = s("svg", { viewBox: `0 0 ${size} ${size}`, class: "chart gains", id: "gains" });
   svg.append(s("line", { x1: at(0), y1: size - at(0), x2: at(100), y2: size - at(100), stroke: "#aaa", "stroke-dasharray": "4 4" }));
   svg.append(s("polyline", { fill: "none", stroke: "#2f5bd3", "stroke-width": 2, points: points.map((p) => `${at(p.leads_pct)},${size - at(p.conversions_pct)}`).join(" ") }));
   svg.append(s("text", { x: pad, y: size - 6, "font-size": 11 }, "share of leads, best first →"));

@@ -79,6 +79,7 @@ def browser() -> Iterator[WebDriver]:
     assert chromium and driver, "run scripts/ensure_browser.sh (make test does): chromium and chromedriver are missing"
     options = Options()
     options.binary_location = chromium
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for flag in (
         "--headless=new",
         "--no-sandbox",
@@ -92,6 +93,14 @@ def browser() -> Iterator[WebDriver]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         yield session
+        # No script error and nothing the page's content security policy had to block, on any page
+        # (a 4xx the page answers itself, such as the viewer's 403, is logged as a network error).
+        problems = [
+            entry["message"]
+            for entry in session.get_log("browser")
+            if entry["level"] == "SEVERE" and entry.get("source") != "network"
+        ]
+        assert not problems, problems
     finally:
         session.quit()
 
