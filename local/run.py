@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -46,8 +47,27 @@ def local_environment(endpoint: str) -> dict[str, str]:
     return env
 
 
+def port_taken(port: int) -> bool:
+    """Whether something already listens on `port` (0: any free port will do)."""
+    if not port:
+        return False
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOCAL_HOST, port))
+        except OSError:
+            return True
+    return False
+
+
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log drowns the app's own
+    app_port = int(os.environ.get("PORT", LOCAL_PORT))
+    for name, port in (("PORT", app_port), ("MOTO_PORT", int(os.environ.get("MOTO_PORT", "0")))):
+        if port_taken(port):
+            # Said before anything starts: otherwise the health probe reaches the other server.
+            print(f"make run: port {port} on {LOCAL_HOST} is already in use (another `make run`?); "
+                  f"choose another with {name}=..., e.g. {name}={port + 1} make run", file=sys.stderr)  # fmt: skip
+            return 2
     moto = EmbeddedAws(LOCAL_HOST, int(os.environ.get("MOTO_PORT", "0")))
     moto.start()
     endpoint = moto.endpoint()
@@ -74,7 +94,6 @@ def main() -> int:
     interval = float(env.get("DECAY_INTERVAL_SECONDS", "300"))
     threading.Thread(target=background_writeback, args=(stop_workers,), daemon=True).start()
     threading.Thread(target=background_decay, args=(stop_workers, interval), daemon=True).start()
-    app_port = int(os.environ.get("PORT", LOCAL_PORT))
     command = [sys.executable, "-m", "local.serve", "local", "--stage", "local", "--host", LOCAL_HOST,
                "--port", str(app_port), "--no-autoreload"]  # fmt: skip
     server = subprocess.Popen(command, env=env)
@@ -84,7 +103,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    _announce(app_port)
+    _announce(app_port, server)
     code = server.wait()
     stop_workers.set()
     moto.stop()
@@ -116,9 +135,11 @@ def background_decay(stop: threading.Event, interval: float) -> None:
                 print(f"{name}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
-def _announce(port: int) -> None:
+def _announce(port: int, server: subprocess.Popen[bytes]) -> None:
     url = f"http://{LOCAL_HOST}:{port}"
     for _ in range(100):
+        if server.poll() is not None:
+            return  # it stopped: its own error says why, and there is nothing to announce
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=1):
                 break
