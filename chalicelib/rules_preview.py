@@ -32,7 +32,9 @@ class InvalidRules(SourceError):
 
     def __init__(self, error: RulesError) -> None:
         super().__init__(f"the rules file has {len(error.issues)} problem(s)")
-        self.issues = [{"path": issue.path, "message": issue.message, "line": issue.line} for issue in error.issues]
+        self.details["issues"] = [
+            {"path": issue.path, "message": issue.message, "line": issue.line} for issue in error.issues
+        ]
 
 
 class PreviewRequest(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.basis import StaleBasis
 from chalicelib.domain.compiled_rules import compile_rules
-from chalicelib.domain.events import LeadEvent, as_utc
+from chalicelib.domain.events import LeadEvent, iso_z
 from chalicelib.domain.folding import OutOfOrder
 from chalicelib.domain.identity import parse_key, plan_leads
 from chalicelib.domain.profile import Profile
@@ -338,12 +338,11 @@ class LeadService:
             "lead_id": record.lead_id,
             "identities": record.keys,
             "tier_changes": [
-                {**change, "at": iso_z(datetime.fromisoformat(change["at"]))}
-                for change in self.storage.tier_changes(record.lead_id)
+                {**change, "at": iso_z(change["at"])} for change in self.storage.tier_changes(record.lead_id)
             ],
             "write_back": _write_back(record),
             "outcome": (
-                {**record.outcome, "at": iso_z(datetime.fromisoformat(record.outcome["at"]))}
+                {**record.outcome, "at": iso_z(record.outcome["at"])}
                 if record.outcome and record.outcome.get("at")
                 else record.outcome
             ),
@@ -417,26 +416,21 @@ def _write_back(record: LeadRecord) -> dict[str, Any]:
         visible = last.get("visible") or [None, None, None]
         written = {
             "score": visible[0], "tier": visible[1], "grade": visible[2], "version": last.get("version"),
-            "at": iso_z(datetime.fromisoformat(last["at"])) if last.get("at") else None,
+            "at": iso_z(last["at"]) if last.get("at") else None,
             "outcomes": last.get("outcomes", {}), "reasons": last.get("reasons", {}),
         }  # fmt: skip
     attempt = record.crm_attempt
     failed = None
     if attempt:
         failed = {
-            "at": iso_z(datetime.fromisoformat(attempt["at"])), "outcomes": attempt.get("outcomes", {}),
+            "at": iso_z(attempt["at"]), "outcomes": attempt.get("outcomes", {}),
             "reasons": attempt.get("reasons", {}), "retry_in_seconds": attempt.get("retry_in_seconds"),
         }  # fmt: skip
     return {
-        "pending_since": iso_z(datetime.fromisoformat(pending)) if pending else None,
+        "pending_since": iso_z(pending) if pending else None,
         "last": written,
         "last_failed_attempt": failed,
     }
-
-
-def iso_z(at: datetime) -> str:
-    """ISO 8601 UTC with `Z`, the API's one timestamp format."""
-    return as_utc(at).isoformat().replace("+00:00", "Z")
 
 
 def _per_lead(rescored: list[Rescored]) -> list[Rescored]:

@@ -51,10 +51,6 @@ EventKey = tuple[int, str, str]  # (µs, source, event id): the canonical order
 REMEMBERED = 100  # emails, and repeat scopes per rule, a stored basis keeps: the most recently active (forgotten.py)
 
 
-def _scope_ends(ends: int) -> int:
-    return ends
-
-
 def _message_ends(found: list[Any]) -> int:
     return int(found[2])
 
@@ -256,7 +252,7 @@ class RuleTally:
         if now_us is not None and lifetime != math.inf:
             self.weeks = {week: seen for week, seen in self.weeks.items() if (week + 1) * WEEK_US + lifetime > now_us}
             self.drop_ended_scopes(now_us)
-        let_go(self.scopes, REMEMBERED if remembered is None else remembered, self.forgotten, _scope_ends)
+        let_go(self.scopes, REMEMBERED if remembered is None else remembered, self.forgotten, int)
         if not self.bases:
             return
         rough = self.matched > EXACT_UP_TO
@@ -505,10 +501,8 @@ class Folder:
             return
         self._message_clock(key, "an email send")
         name = digest(message)
-        found = self.messages.pop(name, None)
+        found = self._recall(name)
         if found is None:
-            if self.forgotten.may_hold(name):
-                raise OutOfOrder("an email the stored basis had to forget")
             wanted = self.compiled.message_properties
             kept = {field: props[field] for field in wanted if props.get(field) is not None}
             found = [key[0], kept, self.compiled.expiry_s(key[0], [])]
@@ -521,13 +515,19 @@ class Folder:
             return None
         self._message_clock(key, "a click or reply")
         name = digest(message)
-        found = self.messages.pop(name, None)
+        found = self._recall(name)
         if found is None:
-            if self.forgotten.may_hold(name):
-                raise OutOfOrder("a click or reply on an email the stored basis had to forget")
             return None
-        self.messages[name] = found
+        self.messages[name] = found  # the most recently active email last (see forgotten.let_go)
         return SentEmail(found[0], found[1])
+
+    def _recall(self, name: str) -> list[Any] | None:
+        """The remembered email, taken out (the caller puts it back as the most recent); None for
+        one never seen. One the stored basis had to forget is refused: rescore from the events."""
+        found = self.messages.pop(name, None)
+        if found is None and self.forgotten.may_hold(name):
+            raise OutOfOrder("an email the stored basis had to forget")
+        return found
 
     def _message_clock(self, key: EventKey, what: str) -> None:
         if self.message_clock is not None and key < self.message_clock:

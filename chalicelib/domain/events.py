@@ -24,6 +24,12 @@ def from_us(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=value)
 
 
+def iso_z(at: datetime | str) -> str:
+    """ISO 8601 UTC with `Z`, the API's one timestamp format (from a datetime or stored ISO text)."""
+    instant = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return as_utc(instant).isoformat().replace("+00:00", "Z")
+
+
 def as_utc(value: datetime) -> datetime:
     """Naive datetimes are taken as UTC: vendors that omit the offset (Salesforce, some SDKs) mean UTC."""
     if value.tzinfo is None:

@@ -273,9 +273,8 @@ def _answer(action: Callable[[], Any]) -> Response:
         result = action()
     except SourceError as exc:
         refused = _error(None, exc.status, exc.code, exc.message, exc.field)
-        issues = getattr(exc, "issues", None)
-        if issues is not None and isinstance(refused.body, dict):
-            refused.body["issues"] = issues  # a rules file's problems, each with its line
+        if isinstance(refused.body, dict):
+            refused.body.update(exc.details)
         return refused
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -27,6 +27,7 @@ class SourceError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.details: dict[str, Any] = {}  # more the error body carries (a rules file's `issues`)
 
 
 class Unauthorized(SourceError):

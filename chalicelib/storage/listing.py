@@ -11,6 +11,8 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+from chalicelib.domain.events import from_us, iso_z
+
 from .items import LEAD_SK, lead_pk, s
 from .port import LeadPage, LeadRow, LeadSave
 from .schema import BY_COMPANY_INDEX, BY_TIER_INDEX
@@ -30,6 +32,22 @@ def company_key(company: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", folded).split())
 
 
+def search_key(text: str) -> str:
+    """The company key a search looks up; ValueError when too short to use the index."""
+    key = company_key(text)
+    if len(key) < SEARCH_MIN:
+        raise ValueError(f"a company search needs at least {SEARCH_MIN} letters or digits")
+    return key
+
+
+def display_name(profile: dict[str, Any]) -> str:
+    return " ".join(part for part in (profile.get("first_name"), profile.get("last_name")) if part)
+
+
+def optional_z(text: str | None) -> str | None:
+    return iso_z(text) if text else None
+
+
 def listing_attributes(change: LeadSave) -> tuple[Item, list[str]]:
     """The listing attributes a save sets and removes: the profile's when it is saved (a full
     rescore or a fold), the last activity when the basis is."""
@@ -37,8 +55,11 @@ def listing_attributes(change: LeadSave) -> tuple[Item, list[str]]:
     removed: list[str] = []
     if change.profile_json is not None:
         profile = json.loads(change.profile_json)
-        name = " ".join(part for part in (profile.get("first_name"), profile.get("last_name")) if part)
-        found = {"name": name, "email": profile.get("email") or "", "company": profile.get("company") or ""}
+        found = {
+            "name": display_name(profile),
+            "email": profile.get("email") or "",
+            "company": profile.get("company") or "",
+        }
         key = company_key(found["company"])
         if len(key) >= SEARCH_MIN:
             found.update(company_prefix=key[:SEARCH_MIN], company_key=key)
@@ -48,21 +69,8 @@ def listing_attributes(change: LeadSave) -> tuple[Item, list[str]]:
             else:
                 removed.append(attribute)
     if change.basis is not None and change.basis.get("last_active_us") is not None:
-        values["last_active_at"] = s(iso_from_us(int(change.basis["last_active_us"])))
+        values["last_active_at"] = s(iso_z(from_us(int(change.basis["last_active_us"]))))
     return values, removed
-
-
-def iso_from_us(value: int) -> str:
-    from datetime import UTC, datetime, timedelta
-
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value)).isoformat().replace("+00:00", "Z")
-
-
-def iso_z(text: str | None) -> str | None:
-    """ISO 8601 UTC with `Z`: the one timestamp format of the API."""
-    if not text:
-        return None
-    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
 def row_of(item: Item) -> LeadRow:
@@ -78,12 +86,12 @@ def row_of(item: Item) -> LeadRow:
         tier=item["tier"]["S"],
         grade=item["grade"]["S"],
         reasons=[reason["S"] for reason in item.get("reasons", {}).get("L", [])],
-        updated_at=iso_z(text("updated_at")),
+        updated_at=optional_z(text("updated_at")),
         name=text("name"),
         email=text("email"),
         company=text("company"),
-        last_active_at=iso_z(text("last_active_at")),
-        next_change_at=iso_z(text("due_at")),
+        last_active_at=optional_z(text("last_active_at")),
+        next_change_at=optional_z(text("due_at")),
     )
 
 
@@ -145,9 +153,7 @@ class LeadListing:
         return total
 
     def by_company(self, text: str, limit: int) -> list[LeadRow]:
-        key = company_key(text)
-        if len(key) < SEARCH_MIN:
-            raise ValueError(f"a company search needs at least {SEARCH_MIN} letters or digits")
+        key = search_key(text)
         items, _ = self.table.page(
             "query",
             {

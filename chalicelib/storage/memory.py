@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.events import as_utc
+from chalicelib.domain.events import as_utc, from_us, iso_z
 
-from .listing import SEARCH_MIN, company_key, iso_from_us, iso_z
+from .listing import company_key, display_name, search_key
 from .port import (
     DueLead,
     DuplicateEvents,
@@ -254,9 +254,7 @@ class InMemoryStorage:
         return LeadPage(page, str(start + limit) if start + limit < len(rows) else None)
 
     def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
-        key = company_key(text)
-        if len(key) < SEARCH_MIN:
-            raise ValueError(f"a company search needs at least {SEARCH_MIN} letters or digits")
+        key = search_key(text)
         with self._lock:
             rows = [
                 self._row(lead)
@@ -290,14 +288,14 @@ class InMemoryStorage:
         card = lead.record.card
         assert card is not None
         profile, basis = self._profile(lead), lead.record.basis or {}
-        name = " ".join(part for part in (profile.get("first_name"), profile.get("last_name")) if part)
+        name = display_name(profile)
         last = basis.get("last_active_us")
         return LeadRow(
             lead_id=lead.record.lead_id, score=card.score, fit=card.fit, engagement=card.engagement,
-            tier=card.tier, grade=card.grade, reasons=card.reasons(), updated_at=iso_z(card.scored_at.isoformat()),
+            tier=card.tier, grade=card.grade, reasons=card.reasons(), updated_at=iso_z(card.scored_at),
             name=name or None, email=profile.get("email") or None, company=profile.get("company") or None,
-            last_active_at=iso_from_us(int(last)) if last is not None else None,
-            next_change_at=iso_z(card.next_change_at.isoformat()) if card.next_change_at else None,
+            last_active_at=iso_z(from_us(int(last))) if last is not None else None,
+            next_change_at=iso_z(card.next_change_at) if card.next_change_at else None,
         )  # fmt: skip
 
     def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
