@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: test lint bench rules-check browser clean run demo package deploy destroy secrets
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet "pip>=23,<26.3"  # chalice 1.34 packages with pip < 26.3
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --editable .  # the `leadscore` command
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -50,11 +51,16 @@ package: $(STAMP)
 	$(VENV)/bin/cfn-lint out/$(STAGE)/sam.yaml
 	$(PY) -m infra.bundle out/$(STAGE)/deployment.zip
 
-deploy: package
-	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.deploy deploy --stage $(STAGE)
+# Credentials and region are checked before packaging; the change set is shown and asked about
+# (YES=1 skips the question, as in CI), the stack's events follow, the outputs end it.
+deploy: $(STAMP)
+	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.deploy preflight --stage $(STAGE)
+	$(MAKE) --no-print-directory package STAGE=$(STAGE)
+	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.deploy deploy --stage $(STAGE) $(if $(YES),--yes)
 
+# Asks you to type the stage's name (YES=1 does not); the table is kept.
 destroy: $(STAMP)
-	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.deploy destroy --stage $(STAGE)
+	AWS_DEFAULT_REGION=$(REGION) $(PY) -m infra.deploy destroy --stage $(STAGE) $(if $(YES),--yes)
 
 # Stores the secrets set in your shell (HUBSPOT_CLIENT_SECRET=... make secrets) as SecureStrings.
 secrets: $(STAMP)

@@ -19,7 +19,9 @@ from chalice.app import Chalice, Request, Response
 
 from chalicelib.observability import logger
 
-app = Chalice(app_name="leadscore")
+# Chalice would configure the logger named after the app (ours, Powertools', "leadscore") and set it
+# to ERROR unless it finds a handler on the same sys.stdout: never leave that to import order.
+app = Chalice(app_name="leadscore", configure_logs=False)
 WRITEBACK_QUEUE = os.environ.get("WRITEBACK_QUEUE", "leadscore-writeback")
 DECAY_SCHEDULE = os.environ.get("DECAY_SCHEDULE", "rate(1 hour)")
 # Reconciliation and email events: often enough that a lost webhook is scored within the hour.
@@ -59,9 +61,29 @@ def request_context(event: Any, get_response: Any) -> Any:
     context = getattr(event, "lambda_context", None)
     logger.append_keys(request_id=getattr(context, "aws_request_id", None) or event.context.get("requestId"))
     try:
-        return get_response(event)
+        return _our_error_shape(get_response(event))
     finally:
         logger.remove_keys(["request_id"])
+
+
+def _our_error_shape(response: Response) -> Response:
+    """Chalice answers a wrong method (405), content type (415) or a crash (500) itself, as
+    {"Code", "Message"}; every error of ours is {"error", "code", "message"}."""
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = CHALICE_CODES.get(str(body["Code"]), "error")
+        response.body = {"error": code, "code": code, "message": str(body["Message"])}
+    return response
+
+
+CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequest": "bad_request",
+    "BadRequestError": "bad_request",
+    "NotFoundError": "not_found",
+    "InternalServerError": "internal_error",
+}
 
 
 @app.route("/health", methods=["GET"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from bench import (
     backtest_bench,
     cold_start,
@@ -16,6 +18,7 @@ from bench import (
 
 
 def main() -> None:
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # their EMF lines would bury the figures
     scoring_bench.run()
     backtest_bench.run()
     ingest_bench.run()

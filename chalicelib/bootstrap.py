@@ -77,12 +77,11 @@ class Container:
         campaign members (whose campaign's Type an outbound message cannot carry)."""
         rules = self.rules
         found: dict[str, ProfileDirectory] = {}
-        token = self.settings.secret("hubspot_access_token")
-        if token:
+        if self.settings.secret("hubspot_access_token"):
             from chalicelib.http_client import JsonClient
             from chalicelib.sources.hubspot_contacts import HubSpotContacts
 
-            client = JsonClient(self.settings.hubspot_api_base, token)
+            client = JsonClient(self.settings.hubspot_api_base, self._hubspot_token, crm="hubspot")
             email_events = self.settings.hubspot_email_events
             found["hubspot"] = HubSpotContacts(client, lambda: rules().crm_activity.for_hubspot(email_events))
         session = self.salesforce_session
@@ -101,12 +100,11 @@ class Container:
         settings = self.settings
         readers: dict[str, RecordReader] = {}
         mapping = self.rules().crm_activity
-        token = settings.secret("hubspot_access_token")
-        if token:
+        if settings.secret("hubspot_access_token"):
             from chalicelib.http_client import JsonClient
             from chalicelib.sources.hubspot_import import HubSpotContactReader
 
-            client = JsonClient(settings.hubspot_api_base, token, read_timeout=20.0)
+            client = JsonClient(settings.hubspot_api_base, self._hubspot_token, read_timeout=20.0, crm="hubspot")
             limit = RateLimit(settings.hubspot_requests_per_10s, 10.0)
             calls = CrmCalls(client, limit, hubspot_quota, "HubSpot")
             readers["hubspot"] = HubSpotContactReader(calls, mapping.for_hubspot(settings.hubspot_email_events))
@@ -123,6 +121,11 @@ class Container:
         return readers
 
     @cached_property
+    def _hubspot_token(self) -> Callable[[], str]:
+        """Read on every call, so a rotated HUBSPOT_ACCESS_TOKEN is used within the secrets' max age."""
+        return self.settings.secret_source("hubspot_access_token")
+
+    @cached_property
     def salesforce_session(self) -> SalesforceSession | None:
         settings = self.settings
         sf_token, sf_secret = settings.secret("salesforce_access_token"), settings.secret("salesforce_client_secret")
@@ -130,7 +133,12 @@ class Container:
             return None
         from chalicelib.salesforce_session import SalesforceAuth, SalesforceSession
 
-        auth = SalesforceAuth(settings.salesforce_instance_url, sf_token, settings.salesforce_client_id, sf_secret)
+        auth = SalesforceAuth(
+            settings.salesforce_instance_url,
+            settings.secret_source("salesforce_access_token"),
+            settings.salesforce_client_id,
+            settings.secret_source("salesforce_client_secret"),
+        )
         return SalesforceSession(auth)
 
     @cached_property
@@ -144,12 +152,11 @@ class Container:
     def writers(self) -> list[CrmWriter]:
         settings = self.settings
         writers: list[CrmWriter] = []
-        token = settings.secret("hubspot_access_token")
-        if token:
+        if settings.secret("hubspot_access_token"):
             from chalicelib.crm.hubspot import HubSpotWriter
             from chalicelib.http_client import JsonClient
 
-            client = JsonClient(settings.hubspot_api_base, token, read_timeout=10.0)
+            client = JsonClient(settings.hubspot_api_base, self._hubspot_token, read_timeout=10.0, crm="hubspot")
             writers.append(
                 HubSpotWriter(client, settings.hubspot_property_prefix, reasons=settings.hubspot_write_reasons)
             )

@@ -1,10 +1,15 @@
 """The one HTTP client the CRM adapters share: JSON over `requests`, one Session (connection pool)
 per client, explicit connect and read timeouts, no automatic retries (the callers decide: a
-webhook answers 503, the write-back consumer backs off through the queue)."""
+webhook answers 503, the write-back consumer backs off through the queue).
+
+The token may be a function, read on every request, so a rotated secret is used as soon as the
+settings re-read it. A client named after its CRM reports each call's latency as a metric."""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +29,17 @@ class JsonResponse:
 
 
 class JsonClient:
-    def __init__(self, base_url: str, token: str, connect_timeout: float = 2.0, read_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | Callable[[], str],
+        connect_timeout: float = 2.0,
+        read_timeout: float = 5.0,
+        crm: str = "",
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.crm = crm  # "hubspot", "salesforce": the CrmLatency metric's dimension; empty: none
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._session: requests.Session | None = None
@@ -46,7 +59,9 @@ class JsonClient:
         """`payload` is sent as JSON, `form` as application/x-www-form-urlencoded."""
         import requests
 
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        token = self.token() if callable(self.token) else self.token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        started = time.perf_counter()
         try:
             response = self.session.request(
                 method,
@@ -59,6 +74,11 @@ class JsonClient:
             )
         except requests.RequestException as exc:
             raise CrmUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+        finally:
+            if self.crm:
+                from chalicelib.observability import crm_latency
+
+                crm_latency(self.crm, (time.perf_counter() - started) * 1000)
         try:
             parsed = json.loads(response.content) if response.content else None
         except ValueError:

@@ -1,35 +1,88 @@
 """Structured JSON logs and CloudWatch EMF metrics (Powertools). Logs carry ids, sources, counts
-and results: never an email, a token, a signature or a request body."""
+and results: never an email, a token, a signature or a request body.
+
+Metrics go to the namespace in POWERTOOLS_METRICS_NAMESPACE (Powertools' convention; each stage
+sets its own), every one with the dimensions `service` and `stage` (LEADSCORE_STAGE), so dev's
+figures never land on prod's dashboard. Other dimensions are closed vocabularies (a source, a
+result, a CRM, a tier, a job): never a lead, an email or a record id. The dashboard and the
+alarms of infra/monitoring.py read exactly these names. POWERTOOLS_METRICS_DISABLED=true turns
+them off, as it does Powertools' own (`make bench` does, so figures are not lost among them).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "leadscore"
-NAMESPACE = "leadscore"
 logger = Logger(service=SERVICE)
+
+
+def namespace() -> str:
+    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or SERVICE
+
+
+def stage() -> str:
+    return os.environ.get("LEADSCORE_STAGE") or "local"
 
 
 def count_events(source: str, result: str, value: int) -> None:
     """One EMF line per (source, result): accepted, duplicate, ignored or rejected."""
-    _count("Events", value, {"source": source, "result": result})
+    _emit("Events", value, {"source": source, "result": result})
 
 
-def _count(name: str, value: int, dimensions: dict[str, str]) -> None:
-    if value <= 0:
+def count_not_scored(source: str, reasons: Mapping[str, int]) -> None:
+    """Events accepted but not scored (crawlers, bursts, honeypots), one EMF line per reason."""
+    for reason, value in sorted(reasons.items()):
+        _emit("EventsNotScored", value, {"source": source, "reason": reason})
+
+
+def count_writebacks(outcomes: Mapping[tuple[str, str], int]) -> None:
+    """Write-back results per (CRM, outcome): written, retry, permanent, skipped."""
+    for (crm, outcome), value in sorted(outcomes.items()):
+        _emit("WritebackResults", value, {"crm": crm, "outcome": outcome})
+
+
+def count_dead_lettered(value: int) -> None:
+    _emit("WritebackDeadLettered", value, {})
+
+
+def count_tier_changes(to_tiers: Mapping[str, int]) -> None:
+    for tier, value in sorted(to_tiers.items()):
+        _emit("TierChanges", value, {"tier": tier})
+
+
+def crm_latency(crm: str, milliseconds: float) -> None:
+    """One call to a CRM's API, answered or not."""
+    _emit("CrmLatency", milliseconds, {"crm": crm}, MetricUnit.Milliseconds, keep_zero=True)
+
+
+def job_run(job: str, figures: Mapping[str, int], problem: bool) -> None:
+    """A scheduled run's figures (JobDue, JobChanged ...) and JobProblems: 1 when it failed or
+    stopped early (the alarm's metric), 0 when it finished, so the alarm sees every run."""
+    for name, value in sorted(figures.items()):
+        _emit(f"Job{name.title().replace('_', '')}", value, {"job": job})
+    _emit("JobProblems", int(problem), {"job": job}, keep_zero=True)
+
+
+def _emit(
+    name: str,
+    value: float,
+    dimensions: Mapping[str, str],
+    unit: MetricUnit = MetricUnit.Count,
+    keep_zero: bool = False,
+) -> None:
+    if (value <= 0 and not keep_zero) or is_metrics_disabled():  # POWERTOOLS_METRICS_DISABLED, as Powertools
         return
     with single_metric(
         name=name,
-        unit=MetricUnit.Count,
+        unit=unit,
         value=value,
-        namespace=NAMESPACE,
-        default_dimensions={"service": SERVICE, **dimensions},
+        namespace=namespace(),
+        default_dimensions={"service": SERVICE, "stage": stage(), **dimensions},
     ):
         pass
-
-
-def count_not_scored(source: str, reasons: dict[str, int]) -> None:
-    """Events accepted but not scored (crawlers, bursts, honeypots), one EMF line per reason."""
-    for reason, value in sorted(reasons.items()):
-        _count("EventsNotScored", value, {"source": source, "reason": reason})

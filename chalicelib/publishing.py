@@ -4,12 +4,14 @@ stays set, and the scheduled job queues it again if this send is lost."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from chalicelib.domain.compiled_rules import compile_rules
+from chalicelib.domain.events import iso_z
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.tiers import is_mql
-from chalicelib.observability import logger
+from chalicelib.observability import count_tier_changes, logger
 from chalicelib.queue import EnrichMessage, MessageSink, NotifyMessage, SyncMessage, WritebackMessage
 from chalicelib.rescoring import Rescored
 
@@ -23,6 +25,7 @@ class ChangePublisher:
         rules = self.rules()
         bands = compile_rules(rules).tier_bands
         messages: list[WritebackMessage] = []
+        count_tier_changes(Counter(item.after.tier for item in rescored if item.tier_change))
         for item in rescored:
             if item.visible_change:
                 messages.append(SyncMessage(item.lead_id, item.version))
@@ -33,7 +36,7 @@ class ChangePublisher:
                         lead_id=item.lead_id,
                         from_tier=item.before.tier if item.before else None,
                         to=item.after.tier,
-                        at=item.after.scored_at.isoformat(),
+                        at=iso_z(item.after.scored_at),
                         score=item.after.score,
                         mql=item.after.mql,
                         reason="; ".join(item.after.reasons()),

@@ -14,6 +14,7 @@ SEND_BATCH_LIMIT = 10
 MAX_VISIBILITY_SECONDS = 43_000  # SQS allows 12 h in all since receipt; keep a margin
 
 __all__ = [
+    "DeadLetter",
     "EnrichMessage",
     "NotifyMessage",
     "QueueMessage",
@@ -110,6 +111,36 @@ class QueueMessage:
         return decode(self.body)
 
 
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message in the dead-letter queue, and why it is there."""
+
+    message_id: str
+    receipt_handle: str
+    body: dict[str, Any]
+    sent_at: str  # when it was dead-lettered, ISO 8601 UTC with Z
+    receive_count: int
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind", "?"))
+
+    @property
+    def lead_id(self) -> str | None:
+        lead_id = self.body.get("lead_id")
+        return str(lead_id) if lead_id is not None else None
+
+    @property
+    def reason(self) -> str:
+        """Ours (`dead_letter`) carry the reason; SQS moves the others after MAX_RECEIVES deliveries."""
+        if "failure" in self.body:
+            return str(self.body["failure"])
+        return f"not handled in {MAX_RECEIVES} deliveries (the consumer failed or timed out each time)"
+
+    def original(self) -> dict[str, Any]:
+        return {key: value for key, value in self.body.items() if key != "failure"}
+
+
 class MessageSink(Protocol):
     """Where the use cases put write-back messages (the SQS queue, or a list in a test)."""
 
@@ -159,6 +190,67 @@ class WritebackQueue:
             MessageBody=json.dumps({**body, "failure": reason}),
             MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}},
         )
+
+    def dead_letters(self, limit: int = 1000, hold_seconds: int = 60) -> list[DeadLetter]:
+        """What the dead-letter queue holds (up to `limit`), oldest first. Each is received, so it
+        is hidden for `hold_seconds` while a command decides; `release` or `redrive` ends that."""
+        from datetime import UTC, datetime
+
+        url = self.url(self.dead_letter_name)
+        found: dict[str, DeadLetter] = {}
+        while len(found) < limit:
+            # A long poll (1 s) asks every SQS server; a short one may answer empty while some hold more.
+            response = self.client.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(SEND_BATCH_LIMIT, limit - len(found)),
+                WaitTimeSeconds=1,
+                VisibilityTimeout=hold_seconds,
+                AttributeNames=["SentTimestamp", "ApproximateReceiveCount"],
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                break
+            for item in messages:
+                parsed = parse_message(item["MessageId"], item["ReceiptHandle"], item["Body"], {})
+                attributes = item.get("Attributes", {})
+                sent = datetime.fromtimestamp(int(attributes.get("SentTimestamp", 0)) / 1000, UTC)
+                found[item["MessageId"]] = DeadLetter(
+                    message_id=item["MessageId"],
+                    receipt_handle=item["ReceiptHandle"],
+                    body=parsed.body,
+                    sent_at=sent.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                    receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
+                )
+        return sorted(found.values(), key=lambda letter: letter.sent_at)
+
+    def release(self, letters: Sequence[DeadLetter]) -> None:
+        """Make listed dead letters visible again, where they were."""
+        url = self.url(self.dead_letter_name)
+        for start in range(0, len(letters), SEND_BATCH_LIMIT):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": letter.receipt_handle, "VisibilityTimeout": 0}
+                for i, letter in enumerate(letters[start : start + SEND_BATCH_LIMIT])
+            ]
+            self.client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+
+    def redrive(self, letters: Sequence[DeadLetter]) -> None:
+        """Send dead letters back to the write-back queue as they were first sent, then delete them."""
+        url = self.url(self.dead_letter_name)
+        for start in range(0, len(letters), SEND_BATCH_LIMIT):
+            chunk = letters[start : start + SEND_BATCH_LIMIT]
+            sent = self.client.send_message_batch(
+                QueueUrl=self.url(self.queue_name),
+                Entries=[
+                    {"Id": str(i), "MessageBody": json.dumps(letter.original())} for i, letter in enumerate(chunk)
+                ],
+            )
+            back = {entry["Id"] for entry in sent.get("Successful", [])}
+            entries = [{"Id": str(i), "ReceiptHandle": letter.receipt_handle}
+                       for i, letter in enumerate(chunk) if str(i) in back]  # fmt: skip
+            if entries:
+                self.client.delete_message_batch(QueueUrl=url, Entries=entries)
+            if sent.get("Failed"):
+                raise QueueUnavailable(f"{len(sent['Failed'])} messages were not sent back; they stay dead-lettered")
 
     def retry_later(self, message: QueueMessage, seconds: float) -> None:
         """Hide the message until it is worth trying again: this is how Retry-After is honoured."""

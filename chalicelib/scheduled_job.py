@@ -153,17 +153,39 @@ class _Gone(Exception):
 
 
 def describe(report: JobReport) -> list[str]:
-    lines = [
-        f"due leads: {report.due}, visible changes: {len(report.changed)}, full rescores: {report.full_rescores}",
-        f"rules sweep: {report.rules_sweep}",
-    ]
-    for item in report.changed:
-        before = "new" if item.before is None else f"{item.before.score} {item.before.tier} {item.before.grade}"
-        after = item.after
-        when = after.next_change_at.isoformat() if after.next_change_at else "never"
-        lines.append(f"{item.lead_id}: {before} -> {after.score} {after.tier} {after.grade} (next change {when})")
+    lines = [f"due leads: {report.due}, visible changes: {len(report.changed)}, full rescores: {report.full_rescores}"]
+    sweep = report.rules_sweep
+    if sweep:
+        state = "done" if sweep.get("done") else "in progress (the next run goes on)"
+        lines.append(f"rules {sweep.get('fingerprint', '?')[:12]}: rescore of every lead {state}, "
+                     f"{sweep.get('rescored', 0)} rescored so far")  # fmt: skip
+    for item in as_json(report)["changed"]:
+        before = item["before"]
+        was = "new" if before is None else f"{before['score']} {before['tier']} {before['grade']}"
+        after = item["after"]
+        lines.append(f"{item['lead_id']}: {was} -> {after['score']} {after['tier']} {after['grade']} "
+                     f"(next change {item['next_change_at'] or 'never'})")  # fmt: skip
     if report.requeued:
         lines.append(f"write-backs queued again: {report.requeued}")
     if report.stopped_early:
         lines.append("stopped early for time; the next run continues")
     return lines
+
+
+def as_json(report: JobReport) -> dict[str, Any]:
+    """The run for `decay --json`: the summary and each visible change, timestamps in UTC with Z."""
+    from chalicelib.domain.events import iso_z
+
+    def card(score: Any) -> dict[str, Any]:
+        return {"score": score.score, "tier": score.tier, "grade": score.grade}
+
+    changed = [
+        {
+            "lead_id": item.lead_id,
+            "before": None if item.before is None else card(item.before),
+            "after": card(item.after),
+            "next_change_at": iso_z(item.after.next_change_at) if item.after.next_change_at else None,
+        }
+        for item in report.changed
+    ]
+    return {**report.summary(), "rules_sweep": dict(report.rules_sweep), "changed": changed}

@@ -1,14 +1,17 @@
 """Configuration from the environment, read once per Lambda container (by bootstrap.py).
 
 A secret may be given directly or as `ssm:/path/to/parameter`, resolved from SSM Parameter Store
-(SecureString, decrypted) the first time it is needed and kept with these settings, so the value
-never sits in the template.
+(SecureString, decrypted) when it is needed, so the value never sits in the template. A resolved
+value is kept for at most `secret_max_age_seconds` (5 minutes, as Powertools' parameters default
+`max_age`): a rotated token or signing secret is in use within that time, without a redeploy or a
+cold start, and a warm container makes one SSM call per secret per five minutes.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -60,8 +63,11 @@ class Settings(BaseModel):
     scoring_rules: str = Field(default="", description="a rules file; empty: the bundled seed model")
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     signature_tolerance_seconds: int = Field(default=300, gt=0)
+    secret_max_age_seconds: float = Field(default=300, ge=0, description="how long a value read from SSM is kept")
 
-    _resolved: dict[str, str] = PrivateAttr(default_factory=dict)
+    # parameter -> (read at, value); read at is on `_clock`, a monotonic clock a test can replace
+    _resolved: dict[str, tuple[float, str]] = PrivateAttr(default_factory=dict)
+    _clock: Callable[[], float] = PrivateAttr(default=time.monotonic)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -74,13 +80,27 @@ class Settings(BaseModel):
         return cls(**values)
 
     def secret(self, name: str) -> str:
-        """The secret's value, resolving `ssm:` references once; empty when not configured."""
+        """The secret's value, an `ssm:` reference read again once its value is older than
+        `secret_max_age_seconds`; empty when not configured."""
         value: str = getattr(self, name)
         if not value.startswith("ssm:"):
             return value
-        if value not in self._resolved:
-            self._resolved[value] = _ssm_parameter(value.removeprefix("ssm:"))
-        return self._resolved[value]
+        now = self._clock()
+        kept = self._resolved.get(value)
+        if kept is None or now - kept[0] >= self.secret_max_age_seconds:
+            try:
+                kept = (now, _ssm_parameter(value.removeprefix("ssm:")))
+            except SecretsUnavailable:
+                if kept is None:
+                    raise
+                # SSM is down but we hold a value: a rotation is rare, an outage should not stop us.
+                return kept[1]
+            self._resolved[value] = kept
+        return kept[1]
+
+    def secret_source(self, name: str) -> Callable[[], str]:
+        """The secret as a function, for a client that lives longer than a value may."""
+        return lambda: self.secret(name)
 
 
 def _ssm_parameter(name: str) -> str:

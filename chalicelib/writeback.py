@@ -9,6 +9,7 @@ reason when no retry can succeed. The rest of the batch is never held back by on
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,7 @@ class WritebackReport:
     dead_lettered: dict[str, str] = field(default_factory=dict)
     failed_message_ids: list[str] = field(default_factory=list)
     enriched: int = 0  # records read from a CRM and ingested
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (CRM, status): leads
 
 
 # (directory, record ids, now): read the records from the CRM and ingest them (LeadService.enrich)
@@ -129,6 +131,7 @@ class WritebackService:
         now: datetime,
         report: WritebackReport,
     ) -> None:
+        report.outcomes.update((name, result.status) for name, result in results.items())
         retries = [result for result in results.values() if result.status == "retry"]
         permanent = [result for result in results.values() if result.status == "permanent"]
         if retries:

@@ -1,8 +1,11 @@
 """`make deploy STAGE=prod` / `make destroy STAGE=prod`: the packaged template to CloudFormation.
 
 Uses boto3 only (no AWS CLI or SAM CLI needed): uploads `out/<stage>/deployment.zip` and the
-template to an artifacts bucket, then creates and executes a change set on stack
-`leadscore-<stage>`, and prints the stack outputs (the webhook URLs to paste into each vendor).
+template to an artifacts bucket, creates a change set on stack `leadscore-<stage>`, shows what it
+would add, modify or replace and asks before executing it (`--yes` skips the question), prints
+the stack's events as CloudFormation works, and ends with the stack outputs (the webhook URLs to
+paste into each vendor). `destroy` asks you to type the stage's name. Missing credentials, region
+or stack are one line, not a traceback.
 """
 
 from __future__ import annotations
@@ -11,14 +14,49 @@ import argparse
 import hashlib
 import json
 import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
 from infra.stages import deployed_stages, stage_environment
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+POLL_SECONDS = 5.0
+WAIT_LIMIT_SECONDS = 3600.0  # CloudFormation's own timeouts end a stuck deploy long before this
+
+
+class Refused(Exception):
+    """The operator said no, or a deploy or destroy cannot go ahead: one line, exit status 1."""
+
+
+class Console:
+    """Where deploy talks to the operator: a question answered on stdin, progress on stdout. Tests
+    give one with scripted answers and a clock that does not sleep."""
+
+    def __init__(
+        self,
+        answer: Callable[[str], str] = input,
+        out: TextIO = sys.stdout,
+        sleep: Callable[[float], None] = time.sleep,
+        interactive: bool | None = None,
+    ) -> None:
+        self.answer = answer
+        self.out = out
+        self.sleep = sleep
+        self.interactive = sys.stdin.isatty() if interactive is None else interactive
+
+    def say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    def confirm(self, question: str, expected: str, skip_flag: str = "--yes") -> None:
+        if not self.interactive:
+            raise Refused(f"not asked (no terminal): pass {skip_flag} to go ahead without the question")
+        if self.answer(question).strip() != expected:
+            raise Refused("not confirmed; nothing was changed")
 
 
 def stack_name(stage: str) -> str:
@@ -81,7 +119,15 @@ def upload(s3: Any, bucket: str, prefix: str, data: bytes, suffix: str) -> str:
     return key
 
 
-def deploy(session: Any, stage: str, package_dir: Path, bucket: str | None = None) -> dict[str, str]:
+def deploy(
+    session: Any,
+    stage: str,
+    package_dir: Path,
+    bucket: str | None = None,
+    yes: bool = False,
+    console: Console | None = None,
+) -> dict[str, str]:
+    console = console or Console()
     s3 = session.client("s3")
     cloudformation = session.client("cloudformation")
     bucket = bucket or artifacts_bucket(session)
@@ -97,17 +143,86 @@ def deploy(session: Any, stage: str, package_dir: Path, bucket: str | None = Non
         ChangeSetName=f"deploy-{template_key.split('/')[-1][:16]}-{code_key.split('/')[-1][:8]}",
         ChangeSetType=change_set_type,
         TemplateURL=template_url,
-        Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+        Parameters=parameters(template, stage),
         Capabilities=CAPABILITIES,
         Tags=[{"Key": "app", "Value": "leadscore"}, {"Key": "stage", "Value": stage}],
     )
     if not wait_for_change_set(cloudformation, change_set["Id"]):
-        print(f"{name}: no changes to deploy")
+        console.say(f"{name}: no changes to deploy")
         return outputs(cloudformation, name)
+    changes = cloudformation.describe_change_set(ChangeSetName=change_set["Id"]).get("Changes", [])
+    verb = "create" if change_set_type == "CREATE" else "update"
+    console.say(f"{name} ({session.region_name}): {verb} with {len(changes)} changes")
+    for line in summarise(changes):
+        console.say(f"  {line}")
+    if not yes:
+        try:
+            console.confirm(f"Deploy these changes to {name}? [y/N] ", "y")
+        except Refused:
+            cloudformation.delete_change_set(ChangeSetName=change_set["Id"])
+            raise
+    started = latest_event_time(cloudformation, name)
     cloudformation.execute_change_set(ChangeSetName=change_set["Id"])
-    waiter = "stack_create_complete" if change_set_type == "CREATE" else "stack_update_complete"
-    cloudformation.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+    status = follow(cloudformation, name, started, console)
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise Refused(f"{name} ended {status}: the events above say why (CloudFormation rolled back)")
     return outputs(cloudformation, name)
+
+
+def parameters(template: dict[str, Any], stage: str) -> list[dict[str, str]]:
+    """Stage always; the others keep the template's defaults (the stage's config) unless the
+    environment overrides one (ALARM_EMAIL=ops@example.com make deploy)."""
+    import os
+
+    given = [{"ParameterKey": "Stage", "ParameterValue": stage}]
+    if "AlarmEmail" in template.get("Parameters", {}) and os.environ.get("ALARM_EMAIL"):
+        given.append({"ParameterKey": "AlarmEmail", "ParameterValue": os.environ["ALARM_EMAIL"]})
+    return given
+
+
+def summarise(changes: list[dict[str, Any]]) -> list[str]:
+    """One line per resource change, as `aws cloudformation describe-change-set` would show it."""
+    lines = []
+    for change in changes:
+        detail = change.get("ResourceChange", {})
+        action = detail.get("Action", "?")
+        replacement = detail.get("Replacement")
+        note = " (replaced)" if replacement == "True" else " (may be replaced)" if replacement == "Conditional" else ""
+        lines.append(f"{action:<7} {detail.get('LogicalResourceId', '?'):<34} {detail.get('ResourceType', '')}{note}")
+    return lines
+
+
+TERMINAL = ("_COMPLETE", "_FAILED")
+
+
+def latest_event_time(cloudformation: Any, name: str) -> datetime | None:
+    try:
+        events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+    except cloudformation.exceptions.ClientError:
+        return None
+    return max((event["Timestamp"] for event in events), default=None)
+
+
+def follow(cloudformation: Any, name: str, after: datetime | None, console: Console) -> str:
+    """Print the stack's new events until it settles; returns its final status."""
+    seen: set[str] = set()
+    waited = 0.0
+    while True:
+        events = cloudformation.describe_stack_events(StackName=name)["StackEvents"]
+        for event in sorted(events, key=lambda item: item["Timestamp"]):
+            if event["EventId"] in seen or (after is not None and event["Timestamp"] <= after):
+                continue
+            seen.add(event["EventId"])
+            reason = f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+            at = event["Timestamp"].strftime("%H:%M:%SZ")
+            console.say(f"{at} {event['ResourceStatus']:<24} {event['LogicalResourceId']}{reason}")
+        status: str = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+        if status.endswith(TERMINAL) and not status.endswith("_IN_PROGRESS"):
+            return status
+        if waited >= WAIT_LIMIT_SECONDS:
+            raise Refused(f"{name} still {status} after an hour: see the CloudFormation console")
+        console.sleep(POLL_SECONDS)
+        waited += POLL_SECONDS
 
 
 def stack_exists(cloudformation: Any, name: str) -> bool:
@@ -142,35 +257,62 @@ def outputs(cloudformation: Any, name: str) -> dict[str, str]:
     return {entry["OutputKey"]: entry["OutputValue"] for entry in stack.get("Outputs", [])}
 
 
-def destroy(session: Any, stage: str) -> str:
+def destroy(session: Any, stage: str, yes: bool = False, console: Console | None = None) -> str:
     """Delete the stack; the table is kept (DeletionPolicy Retain) and its name returned."""
+    console = console or Console()
     cloudformation = session.client("cloudformation")
     name = stack_name(stage)
+    if not stack_exists(cloudformation, name):
+        raise Refused(f"no such stack {name} in {session.region_name}; nothing to delete")
+    if not yes:
+        console.confirm(
+            f"Delete stack {name} in {session.region_name}? Type the stage name ({stage}) to go on: ", stage
+        )
+    started = latest_event_time(cloudformation, name)
+    stack_id = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
     cloudformation.delete_stack(StackName=name)
-    cloudformation.get_waiter("stack_delete_complete").wait(
-        StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180}
-    )
+    status = follow(cloudformation, stack_id, started, console)  # by id: a deleted stack has no name
+    if status != "DELETE_COMPLETE":
+        raise Refused(f"{name} ended {status}: the events above say why")
     return stage_environment(stage)["TABLE_NAME"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, console: Console | None = None) -> int:
+    from chalicelib.cli.failures import explain
+
     parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__)
-    parser.add_argument("action", choices=["deploy", "destroy"])
+    parser.add_argument("action", choices=["preflight", "deploy", "destroy"])
     parser.add_argument("--stage", choices=deployed_stages(), required=True)
     parser.add_argument("--out", default="out", help="where `make package` wrote <stage>/ (default out)")
     parser.add_argument("--bucket", help="artifacts bucket (default leadscore-artifacts-<account>-<region>)")
+    parser.add_argument("--yes", action="store_true", help="do not ask before deploying or deleting")
     args = parser.parse_args(argv)
     import boto3
 
     session = boto3.session.Session()
-    if session.region_name is None:
-        print("set AWS_DEFAULT_REGION (or AWS_REGION / a profile region) first", file=sys.stderr)
+    try:
+        if session.region_name is None:
+            raise Refused("no AWS region: set AWS_DEFAULT_REGION (or AWS_REGION / a profile's region)")
+        if session.get_credentials() is None:
+            raise Refused("no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+        if args.action == "preflight":
+            account = session.client("sts").get_caller_identity()["Account"]
+            print(f"deploying {stack_name(args.stage)} to account {account} in {session.region_name}")
+            return 0
+        if args.action == "destroy":
+            table = destroy(session, args.stage, args.yes, console)
+            print(f"deleted stack {stack_name(args.stage)}; table {table} was kept with your data")
+            return 0
+        result = deploy(session, args.stage, Path(args.out) / args.stage, args.bucket, args.yes, console)
+    except Refused as exc:
+        print(f"{stack_name(args.stage)}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        line = explain(exc, f"stage {args.stage}")
+        if line is None:
+            raise
+        print(f"{stack_name(args.stage)}: {line}", file=sys.stderr)
         return 2
-    if args.action == "destroy":
-        table = destroy(session, args.stage)
-        print(f"deleted stack {stack_name(args.stage)}; table {table} was kept with your data")
-        return 0
-    result = deploy(session, args.stage, Path(args.out) / args.stage, args.bucket)
     width = max((len(key) for key in result), default=0)
     for key, value in sorted(result.items()):
         print(f"{key:<{width}}  {value}")

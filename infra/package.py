@@ -6,12 +6,17 @@ without .pyc files in the zip, every cold start compiles each imported module fr
 (`make bench` shows the cost). We add `__pycache__/*.cpython-3XX.pyc` in unchecked-hash mode: valid
 whatever the unpacked files' timestamps, compiled by the interpreter Chalice picked the Lambda
 runtime from, so the magic number matches the runtime.
+
+The template gets the alarms and dashboard of infra/monitoring.py, and its parameters' defaults
+from the stage's config (namespace, throttling, tracing, alarm e-mail), so it deploys as the
+stage says with no parameter given.
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import json
 import os
 import py_compile
 import shutil
@@ -20,17 +25,24 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra import monitoring
+from infra.stages import stage_config
 
 ROOT = Path(__file__).resolve().parent.parent
 MERGE_TEMPLATE = ROOT / "infra" / "resources.yaml"
 TASK_ROOT = "/var/task"  # where Lambda unpacks the bundle: the path tracebacks show
 
 
-def chalice_package(stage: str, out: Path) -> None:
+def chalice_package(stage: str, out: Path, project: Path = ROOT) -> None:
     chalice = Path(sys.executable).parent / "chalice"
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"}
-    command = [str(chalice), "package", "--stage", stage, "--merge-template", str(MERGE_TEMPLATE), str(out)]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    command = [str(chalice), "--project-dir", str(project), "package", "--stage", stage,
+               "--merge-template", str(MERGE_TEMPLATE), str(out.resolve())]  # fmt: skip
+    subprocess.run(command, cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
 def add_bytecode(bundle: Path) -> int:
@@ -58,9 +70,37 @@ def add_bytecode(bundle: Path) -> int:
     return added
 
 
-def build(stage: str, out: Path) -> Path:
+def for_stage(template: dict[str, Any], stage: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template with the monitoring resources and the stage's parameter defaults (`config`:
+    the stage's block of .chalice/config.json)."""
+    config = stage_config(stage) if config is None else config
+    operations = config.get("operations", {})
+    defaults = {
+        "Stage": stage,
+        "MetricsNamespace": config.get("environment_variables", {}).get("POWERTOOLS_METRICS_NAMESPACE", "leadscore"),
+        "AlarmEmail": operations.get("alarm_email", ""),
+        "ThrottleRateLimit": operations.get("throttle_rate_limit", 100),
+        "ThrottleBurstLimit": operations.get("throttle_burst_limit", 200),
+        "Tracing": "true" if config.get("xray") else "false",
+    }
+    parameters = {name: {**spec, "Default": defaults[name]} for name, spec in template["Parameters"].items()}
+    outputs = dict(template.get("Outputs", {}))
+    if "ApiGatewayCustomDomain" in template["Resources"]:  # Chalice's, from api_gateway_custom_domain
+        outputs["CustomDomainTarget"] = {
+            "Description": "Point the custom domain's DNS record (CNAME or alias) here",
+            "Value": {"Fn::GetAtt": ["ApiGatewayCustomDomain", "RegionalDomainName"]},
+        }
+    resources = {**template["Resources"], **monitoring.resources()}
+    return {**template, "Parameters": parameters, "Resources": resources, "Outputs": outputs}
+
+
+def build(stage: str, out: Path, project: Path = ROOT) -> Path:
+    """`project`: another copy of the app (a test's, with a stage of its own)."""
     shutil.rmtree(out, ignore_errors=True)
-    chalice_package(stage, out)
+    chalice_package(stage, out, project)
+    path = out / "sam.yaml"
+    config = json.loads((project / ".chalice" / "config.json").read_text())["stages"][stage]
+    path.write_text(yaml.safe_dump(for_stage(yaml.safe_load(path.read_text()), stage, config), sort_keys=False))
     bundle = out / "deployment.zip"
     added = add_bytecode(bundle)
     print(f"{bundle}: added {added} precompiled modules (python{sys.version_info.major}.{sys.version_info.minor})")

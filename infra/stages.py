@@ -28,6 +28,17 @@ def stage_environment(stage: str) -> dict[str, str]:
     return dict(variables)
 
 
+def stage_config(stage: str) -> dict[str, Any]:
+    found: dict[str, Any] = _config()["stages"][stage]
+    return found
+
+
+def stage_operations(stage: str) -> dict[str, Any]:
+    """The stage's `operations` block: alarm_email, throttle_rate_limit, throttle_burst_limit."""
+    operations: dict[str, Any] = stage_config(stage).get("operations", {})
+    return dict(operations)
+
+
 def stage_policy(stage: str) -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads((CHALICE / f"policy-{stage}.json").read_text())
     return loaded

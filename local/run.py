@@ -2,6 +2,9 @@
 app on `chalice local`.
 
 Everything binds to 127.0.0.1. Stop with Ctrl-C (or SIGTERM): both servers stop.
+
+Once it is up it writes out/local/make-run.json (where the embedded AWS listens, the table and
+queue names; no secret), so `leadscore ... --local` finds it; the file goes when it stops.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from datetime import UTC, datetime
 
 import boto3
 
+from chalicelib.cli.target import remove_local_state, write_local_state
 from chalicelib.queue import create_queues
+from chalicelib.settings import Settings
 from chalicelib.storage.schema import create_table
 from local.defaults import LOCAL_HOST, LOCAL_PORT, LOCAL_SECRETS, LOCAL_TABLE
 from local.embedded_aws import EmbeddedAws
@@ -84,9 +89,8 @@ def main() -> int:
         "sqs", endpoint_url=endpoint, region_name=env["AWS_DEFAULT_REGION"], aws_access_key_id="local",
         aws_secret_access_key="local",
     )  # fmt: skip
-    create_queues(
-        sqs, env.get("WRITEBACK_QUEUE", "leadscore-writeback"), env.get("WRITEBACK_DLQ", "leadscore-writeback-dlq")
-    )
+    queues = Settings.from_env(env)
+    create_queues(sqs, queues.writeback_queue, queues.writeback_dlq)
     print(f"embedded AWS (moto) on {endpoint}, table {env['TABLE_NAME']}, write-back queue", flush=True)
     # What Lambda's SQS event source and EventBridge schedule do in AWS, done here in the background.
     os.environ.update(env)
@@ -103,8 +107,18 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    _announce(app_port, server)
+    if _announce(app_port, server):
+        settings = Settings.from_env(env)
+        write_local_state({
+            "pid": os.getpid(),
+            "url": f"http://{LOCAL_HOST}:{app_port}",
+            "aws_endpoint": endpoint,
+            "region": env["AWS_DEFAULT_REGION"],
+            "resources": {"TABLE_NAME": settings.table_name, "WRITEBACK_QUEUE": settings.writeback_queue,
+                          "WRITEBACK_DLQ": settings.writeback_dlq},
+        })  # fmt: skip
     code = server.wait()
+    remove_local_state(os.getpid())
     stop_workers.set()
     moto.stop()
     return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
@@ -135,11 +149,11 @@ def background_decay(stop: threading.Event, interval: float) -> None:
                 print(f"{name}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
-def _announce(port: int, server: subprocess.Popen[bytes]) -> None:
+def _announce(port: int, server: subprocess.Popen[bytes]) -> bool:
     url = f"http://{LOCAL_HOST}:{port}"
     for _ in range(100):
         if server.poll() is not None:
-            return  # it stopped: its own error says why, and there is nothing to announce
+            return False  # it stopped: its own error says why, and there is nothing to announce
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=1):
                 break
@@ -147,6 +161,7 @@ def _announce(port: int, server: subprocess.Popen[bytes]) -> None:
             time.sleep(0.2)
     print(f"leadscore is up on {url}  (admin key: {os.environ.get('ADMIN_API_KEY', LOCAL_SECRETS['ADMIN_API_KEY'])})")
     print("try: make demo", flush=True)
+    return True
 
 
 if __name__ == "__main__":

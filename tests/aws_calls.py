@@ -2,8 +2,9 @@
 
 Registered on boto3's default session by the `aws` fixture (botocore's before-parameter-build
 hook sees the real API parameters). A call counts when the service's code (app.py, chalicelib/)
-is on the stack; calls made by tests, by the local runner or by the provisioning helpers that
-CloudFormation replaces in AWS (create_table, create_queues) are not the Lambda role's business.
+is on the stack; calls made by tests, by the local runner, by the operator's CLI (chalicelib/cli/,
+run with the operator's credentials) or by the provisioning helpers that CloudFormation replaces
+in AWS (create_table, create_queues) are not the Lambda role's business.
 
 At the end of the run tests/conftest.py checks them against each deployed stage's policy, with the
 test resource names swapped for the stage's (from .chalice/config.json).
@@ -20,6 +21,7 @@ from infra.stages import ROOT, stage_environment
 
 SERVICE_CODE = (str(ROOT / "chalicelib") + "/", str(ROOT / "app.py"))
 PROVISIONING = {("schema.py", "create_table"), ("queue.py", "create_queues")}
+OPERATOR_CODE = str(ROOT / "chalicelib" / "cli") + "/"
 # What Lambda itself does with the functions' role: the SQS event source polls and deletes, and
 # the runtime writes logs. The code never makes these calls, so no test can record them.
 PLATFORM_ACTIONS = {
@@ -28,6 +30,8 @@ PLATFORM_ACTIONS = {
     "sqs:GetQueueAttributes",
     "logs:CreateLogStream",
     "logs:PutLogEvents",
+    "xray:PutTraceSegments",  # with the stage's `xray` on, the runtime sends the traces
+    "xray:PutTelemetryRecords",
 }
 
 
@@ -50,6 +54,8 @@ def _called_by_service_code() -> bool:
     while frame is not None:
         filename = frame.f_code.co_filename
         if (Path(filename).name, frame.f_code.co_name) in PROVISIONING and filename.startswith(SERVICE_CODE[0]):
+            return False
+        if filename.startswith(OPERATOR_CODE):
             return False
         if filename.startswith(SERVICE_CODE[0]) or filename == SERVICE_CODE[1]:
             service_code = True

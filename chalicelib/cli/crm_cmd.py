@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Any
 
+from chalicelib.cli.target import add_target_arguments, target_container
+
 
 def register(commands: Any) -> None:
     crm = commands.add_parser("crm", help="CRM housekeeping")
@@ -20,11 +22,11 @@ def register(commands: Any) -> None:
         help="with --app-id: create the missing webhook subscriptions",
     )
     setup.add_argument("--target-url", default="", help="the webhook URL, for the printed project configuration")
+    add_target_arguments(setup)
     setup.set_defaults(handler=setup_command)
 
 
 def setup_command(args: argparse.Namespace) -> int:
-    from chalicelib.bootstrap import container
     from chalicelib.crm.hubspot import setup_properties
     from chalicelib.crm.hubspot_subscriptions import (
         describe,
@@ -35,7 +37,7 @@ def setup_command(args: argparse.Namespace) -> int:
     from chalicelib.http_client import CrmUnavailable, JsonClient
     from chalicelib.sources.hubspot import PROPERTY_MAP
 
-    parts = args.parts or container()
+    parts = target_container(args)
     settings = parts.settings
     mapping = parts.rules().crm_activity.for_hubspot(settings.hubspot_email_events)
     wanted = wanted_subscriptions(mapping, sorted(PROPERTY_MAP))

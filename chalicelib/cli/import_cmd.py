@@ -4,10 +4,12 @@ already has, resumably, and print the API calls it used."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.cli.target import add_json_argument, add_target_arguments, target_container
 from chalicelib.domain.events import parse_instant
 
 
@@ -17,14 +19,15 @@ def register(commands: Any) -> None:
     command.add_argument("--since", help="only records modified since this date (ISO 8601)")
     command.add_argument("--dry-run", action="store_true", help="read and score; store and write back nothing")
     command.add_argument("--restart", action="store_true", help="start again instead of resuming a stopped import")
+    add_target_arguments(command)
+    add_json_argument(command)
     command.set_defaults(handler=import_command)
 
 
 def import_command(args: argparse.Namespace) -> int:
-    from chalicelib.bootstrap import container
     from chalicelib.errors import CrmUnavailable
 
-    parts = args.parts or container()
+    parts = target_container(args)
     reader = parts.record_readers.get(args.crm)
     if reader is None:
         needs = {
@@ -51,6 +54,14 @@ def import_command(args: argparse.Namespace) -> int:
     except CrmUnavailable as exc:
         print(f"{args.crm} did not answer: {exc}; run the same command again to resume", file=sys.stderr)
         return 1
+    if args.json:
+        summary = report.summary() | {
+            "dry_run": args.dry_run,
+            "tiers": dict(report.tiers),
+            "api_calls": reader.calls_made,
+        }
+        print(json.dumps(summary, indent=2))
+        return 3 if report.stopped else 0
     verb = "would score" if args.dry_run else "imported"
     print(
         f"{verb} {report.records} records in {report.pages} pages"

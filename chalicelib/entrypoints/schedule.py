@@ -1,6 +1,7 @@
 """The EventBridge schedules' triggers: the scheduled job (decay, rules sweep, outbox), and the
 CRM sync (reconciliation of each CRM with API access, HubSpot's email events), each within the
-Lambda's remaining time, logging a summary (counts only: no personal data)."""
+Lambda's remaining time, logging a summary (counts only: no personal data) and recording the
+run's figures as metrics; a run that fails or stops early counts as a problem (its alarm)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.bootstrap import container
-from chalicelib.observability import logger
+from chalicelib.observability import job_run, logger
 
 
 def run_scheduled_job(
     time_left: Callable[[], float], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> dict[str, Any]:
-    summary = container().scheduled_job.run(clock(), time_left).summary()
+    try:
+        report = container().scheduled_job.run(clock(), time_left)
+    except Exception:
+        job_run("decay", {}, problem=True)
+        raise  # Lambda counts the error, and EventBridge runs the job again on schedule
+    summary = report.summary()
+    figures = {"due": report.due, "changed": len(report.changed), "requeued": report.requeued}
+    job_run("decay", figures, problem=report.stopped_early)
     logger.info("scheduled job run", extra=summary)
     return summary
 
@@ -35,7 +43,10 @@ def run_crm_sync(
         except Unavailable as exc:
             logger.warning("crm sync failed", extra={"reader": name, "reason": type(exc).__name__})
             summary[name] = {"error": type(exc).__name__}
+            job_run("crm_sync", {}, problem=True)
             continue
+        figures = {"records": report.records, "changed": report.changed, "api_calls": report.api_calls}
+        job_run("crm_sync", figures, problem=report.stopped is not None)
         summary[name] = report.summary()
         logger.info("crm sync", extra=report.summary())
     return summary

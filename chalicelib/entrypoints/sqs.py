@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.bootstrap import container
-from chalicelib.observability import logger
+from chalicelib.observability import count_dead_lettered, count_writebacks, logger
 from chalicelib.queue import WritebackQueue, parse_message
 from chalicelib.writeback import WritebackReport, WritebackService
 
@@ -21,6 +21,7 @@ def consume_writebacks(
         for record in records
     ]
     report = container().writeback_service.handle(messages, clock())
+    record_metrics(report)
     logger.info(
         "write-back batch",
         extra={
@@ -31,6 +32,11 @@ def consume_writebacks(
         },
     )
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in report.failed_message_ids]}
+
+
+def record_metrics(report: WritebackReport) -> None:
+    count_writebacks(report.outcomes)
+    count_dead_lettered(len(report.dead_lettered))
 
 
 def poll_once(
@@ -48,6 +54,7 @@ def poll_once(
     if not messages:
         return WritebackReport()
     report = service.handle(messages, now)
+    record_metrics(report)
     failed = set(report.failed_message_ids)
     queue.delete([message for message in messages if message.message_id not in failed])
     return report

@@ -3,8 +3,10 @@ transformed as AWS's SAM transform does, and deployed to moto's CloudFormation b
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,9 +22,8 @@ from moto import mock_aws
 from chalicelib.queue import MAX_RECEIVES
 from chalicelib.storage.schema import TABLE_DEFINITION, TTL_ATTRIBUTE
 from infra.bundle import FORBIDDEN, LIMIT_BYTES, inspect_bundle
-from infra.deploy import deploy, destroy, point_code_at
+from infra.deploy import Console, Refused, deploy, destroy, point_code_at
 from infra.iam import parameter_arn, queue_arn, table_arn, wildcard_match
-from infra.package import build
 from infra.stages import deployed_stages, stage_environment, stage_policy
 
 STAGES = list(deployed_stages())
@@ -34,15 +35,6 @@ SOURCES = {
     "WebflowWebhookUrl": "/webhooks/forms/webflow",
     "GenericFormWebhookUrl": "/webhooks/forms/generic",
 }
-
-
-@pytest.fixture(scope="session")
-def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each deployed stage packaged exactly as `make package` does it (infra.package)."""
-    out = tmp_path_factory.mktemp("out")
-    for stage in STAGES:
-        build(stage, out / stage)
-    return {stage: out / stage for stage in STAGES}
 
 
 def template(packages: dict[str, Path], stage: str) -> dict[str, Any]:
@@ -153,11 +145,14 @@ def test_policy_names_only_this_stacks_resources(packages: dict[str, Path], stag
     ]
     log_groups = [
         sub(found[name]["Properties"]["LogGroupName"], stage)
-        for name in ("ApiHandlerLogs", "WritebackLogs", "DecayLogs")
+        for name in ("ApiHandlerLogs", "WritebackLogs", "DecayLogs", "CrmSyncLogs")
     ]
     own += [f"arn:aws:logs:us-east-1:123456789012:log-group:{group}:log-stream:x" for group in log_groups]
     own.append(parameter_arn(f"/leadscore/{stage}/ADMIN_API_KEY"))
     for statement in stage_policy(stage)["Statement"]:
+        if statement["Resource"] == ["*"]:  # X-Ray's actions take no resource; nothing else may
+            assert all(action.startswith("xray:Put") for action in statement["Action"]), statement["Sid"]
+            continue
         for resource in statement["Resource"]:
             assert any(wildcard_match(resource, arn) for arn in own), f"{statement['Sid']}: {resource}"
             other = "prod" if stage == "dev" else "dev"
@@ -207,51 +202,53 @@ def transformed(packages: dict[str, Path], stage: str, into: Path) -> Path:
 
 
 def test_make_deploy_creates_the_stack_and_make_destroy_keeps_the_data(
-    packages: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    packages: dict[str, Path], tmp_path: Path, operator: Any
 ) -> None:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     package = transformed(packages, "prod", tmp_path / "prod")
-    with mock_aws():
-        session = boto3.session.Session()
-        outputs = deploy(session, "prod", package)
+    session = operator
+    said = io.StringIO()
+    console = Console(answer=lambda question: "y", out=said, sleep=lambda seconds: None, interactive=True)
+    outputs = deploy(session, "prod", package, console=console)
+    progress = said.getvalue()
+    assert "leadscore-prod (us-east-1): create with" in progress
+    assert re.search(r"Add\s+LeadsTable\s+AWS::DynamoDB::Table", progress)  # the change set, before it ran
+    assert re.search(r"\d\d:\d\d:\d\dZ CREATE_COMPLETE\s+leadscore-prod", progress)  # events as it worked
 
-        # (moto's change sets leave stack outputs empty; the template's outputs are checked above.)
-        table = session.client("dynamodb").describe_table(TableName="leadscore-prod")["Table"]
-        assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
-            "by_tier",
-            "due",
-            "sync",
-            "by_company",
-        }
-        sqs = session.client("sqs")
-        queue_url = sqs.get_queue_url(QueueName="leadscore-prod-writeback")["QueueUrl"]
-        redrive = json.loads(
-            sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]["RedrivePolicy"]
-        )
-        assert redrive["deadLetterTargetArn"].endswith(":leadscore-prod-writeback-dlq")
-        lambda_ = session.client("lambda")
-        (mapping,) = lambda_.list_event_source_mappings()["EventSourceMappings"]
-        assert mapping["FunctionArn"].endswith(":function:leadscore-prod-writeback")
-        assert mapping["EventSourceArn"].endswith(":leadscore-prod-writeback")
-        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        api = lambda_.get_function(FunctionName="leadscore-prod-api")["Configuration"]
-        assert api["Environment"]["Variables"]["TABLE_NAME"] == "leadscore-prod"
-        assert (
-            lambda_.get_function_concurrency(FunctionName="leadscore-prod-writeback")["ReservedConcurrentExecutions"]
-            == 2
-        )
+    # (moto's change sets leave stack outputs empty; the template's outputs are checked above.)
+    table = session.client("dynamodb").describe_table(TableName="leadscore-prod")["Table"]
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
+        "by_tier",
+        "due",
+        "sync",
+        "by_company",
+    }
+    sqs = session.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName="leadscore-prod-writeback")["QueueUrl"]
+    redrive = json.loads(
+        sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]["RedrivePolicy"]
+    )
+    assert redrive["deadLetterTargetArn"].endswith(":leadscore-prod-writeback-dlq")
+    lambda_ = session.client("lambda")
+    (mapping,) = lambda_.list_event_source_mappings()["EventSourceMappings"]
+    assert mapping["FunctionArn"].endswith(":function:leadscore-prod-writeback")
+    assert mapping["EventSourceArn"].endswith(":leadscore-prod-writeback")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    api = lambda_.get_function(FunctionName="leadscore-prod-api")["Configuration"]
+    assert api["Environment"]["Variables"]["TABLE_NAME"] == "leadscore-prod"
+    assert (
+        lambda_.get_function_concurrency(FunctionName="leadscore-prod-writeback")["ReservedConcurrentExecutions"] == 2
+    )
 
-        assert deploy(session, "prod", package) == outputs  # unchanged package: an empty change set, no update
+    assert deploy(session, "prod", package, console=console) == outputs  # unchanged: an empty change set
 
-        assert destroy(session, "prod") == "leadscore-prod"
-        assert session.client("dynamodb").describe_table(TableName="leadscore-prod")["Table"]["TableName"]
-        assert not session.client("lambda").list_functions()["Functions"]
+    typed = Console(answer=lambda question: "dev", out=said, sleep=lambda seconds: None, interactive=True)
+    with pytest.raises(Refused, match="not confirmed"):
+        destroy(session, "prod", console=typed)  # the wrong stage name typed: nothing deleted
+    assert session.client("lambda").list_functions()["Functions"]
+    typed = Console(answer=lambda question: "prod", out=said, sleep=lambda seconds: None, interactive=True)
+    assert destroy(session, "prod", console=typed) == "leadscore-prod"
+    assert session.client("dynamodb").describe_table(TableName="leadscore-prod")["Table"]["TableName"]
+    assert not session.client("lambda").list_functions()["Functions"]
 
 
 def test_the_bundle_carries_bytecode_lambda_can_use_from_a_read_only_directory(
@@ -278,3 +275,59 @@ def test_the_bundle_carries_bytecode_lambda_can_use_from_a_read_only_directory(
     os.chmod(tmp_path / "task", 0o755)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "leadscore"
+
+
+@pytest.fixture
+def operator(monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        yield boto3.session.Session()
+
+
+def test_declining_the_change_set_deploys_nothing(packages: dict[str, Path], tmp_path: Path, operator: Any) -> None:
+    package = transformed(packages, "dev", tmp_path / "dev")
+    said = io.StringIO()
+    asked: list[str] = []
+    console = Console(answer=lambda question: asked.append(question) or "n", out=said, interactive=True)
+    with pytest.raises(Refused, match="nothing was changed"):
+        deploy(operator, "dev", package, console=console)
+    assert asked == ["Deploy these changes to leadscore-dev? [y/N] "]
+    assert "Add     WritebackQueue" in said.getvalue()
+    assert not operator.client("lambda").list_functions()["Functions"]
+    with pytest.raises(Refused, match="no terminal"):  # in CI, without --yes, it never just goes ahead
+        deploy(operator, "dev", package, console=Console(out=said, interactive=False))
+
+
+def test_destroying_a_stack_that_never_existed_says_no_such_stack(operator: Any, capsys: Any) -> None:
+    from infra.deploy import main
+
+    assert main(["destroy", "--stage", "prod", "--yes"]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == "leadscore-prod: no such stack leadscore-prod in us-east-1; nothing to delete"
+    )
+
+
+def test_no_credentials_is_one_line_before_anything_is_packaged(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any
+) -> None:
+    from infra.deploy import main
+
+    for name in [name for name in os.environ if name.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    assert main(["preflight", "--stage", "dev"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        == "leadscore-dev: no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+    )

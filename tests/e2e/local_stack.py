@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,9 @@ def free_port() -> int:
 def make_run(**environment: str) -> Iterator[str]:
     """The base URL of a running `python -m local.run` with these environment variables."""
     port = free_port()
-    env = {**os.environ, "PORT": str(port), **environment}
+    # Its state file (what `leadscore --local` reads) apart from a developer's own make run.
+    state = os.path.join(tempfile.mkdtemp(prefix="make-run-"), "make-run.json")
+    env = {**os.environ, "PORT": str(port), "LEADSCORE_LOCAL_STATE": state, **environment}
     for name in ("AWS_ENDPOINT_URL", "TABLE_NAME_OVERRIDE"):
         env.pop(name, None)
     child = subprocess.Popen(

@@ -37,13 +37,25 @@ def test_a_full_flow_logs_results_and_no_personal_data(client, capsys) -> None:
     assert leaked(logs) == []
 
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    counted = {(metric["source"], metric["result"]): metric["Events"] for metric in metrics}
+    counted = {(metric["source"], metric["result"]): metric["Events"] for metric in metrics if "Events" in metric}
     assert counted[("hubspot", "accepted")] == [2.0]
     assert counted[("segment", "rejected")] == [1.0]
     assert all(metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "leadscore" for metric in metrics)
+    assert all(metric["stage"] == "local" and metric["service"] == "leadscore" for metric in metrics)
+    assert {metric["tier"] for metric in metrics if "TierChanges" in metric}  # each lead's first tier
     assert leaked(json.dumps(metrics)) == []
 
 
 def test_the_whole_run_so_far_leaked_nothing() -> None:
     """pytest_sessionfinish checks the complete run too; this catches leaks earlier in the order."""
     assert leaked(captured_logs()) == []
+
+
+def test_chalice_leaves_our_logger_alone() -> None:
+    """Chalice configures the logger named after the app unless told not to, and sets it to ERROR
+    when it misses our handler: then no INFO line of the service would ever be written."""
+    from app import app
+    from chalicelib.observability import logger
+
+    assert app.log is logger._logger  # the one logger, Powertools'
+    assert logger._logger.getEffectiveLevel() <= 20

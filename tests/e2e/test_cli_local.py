@@ -1,0 +1,65 @@
+"""`.venv/bin/leadscore ... --local` against a running `make run`, as a developer types it: found
+from make run's state file, with nothing copied into the shell's environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from chalicelib.queue import SyncMessage
+from tests.e2e.local_stack import make_run
+
+LEADSCORE = Path(sys.executable).parent / "leadscore"  # the console script `make` installs
+
+
+def leadscore(state: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    shell = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    shell |= {"LEADSCORE_LOCAL_STATE": str(state), "AWS_CONFIG_FILE": "/nonexistent"}
+    for name in ("TABLE_NAME", "WRITEBACK_QUEUE", "WRITEBACK_DLQ"):
+        shell.pop(name, None)
+    return subprocess.run([str(LEADSCORE), *argv], env=shell, capture_output=True, text=True, timeout=120)
+
+
+def written(state: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 30  # make run writes it right after its first health answer
+    while not state.exists():
+        assert time.monotonic() < deadline, "make run wrote no state file"
+        time.sleep(0.1)
+    loaded: dict[str, Any] = json.loads(state.read_text())
+    return loaded
+
+
+def test_decay_and_the_dead_letter_queue_of_a_running_make_run(tmp_path: Path) -> None:
+    state = tmp_path / "make-run.json"
+    with make_run(LEADSCORE_LOCAL_STATE=str(state)) as url:
+        found = written(state)
+        assert found["url"] == url and "SECRET" not in json.dumps(found).upper()
+
+        decay = leadscore(state, "decay", "--local", "--dry-run", "--json")
+        assert decay.returncode == 0, decay.stderr
+        assert json.loads(decay.stdout)["stopped_early"] is False
+
+        sqs = boto3.client("sqs", endpoint_url=found["aws_endpoint"], region_name=found["region"],
+                           aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+        dead_letters = sqs.get_queue_url(QueueName=found["resources"]["WRITEBACK_DLQ"])["QueueUrl"]
+        body = {**SyncMessage("lead-local", 2).to_json(), "failure": "Salesforce: Lead_Score__c is not writeable"}
+        sqs.send_message(QueueUrl=dead_letters, MessageBody=json.dumps(body))
+
+        listed = leadscore(state, "dlq", "list", "--local")
+        assert listed.returncode == 0, listed.stderr
+        assert "lead-local" in listed.stdout and "Lead_Score__c is not writeable" in listed.stdout
+        redriven = leadscore(state, "dlq", "redrive", "--all", "--local")
+        assert redriven.returncode == 0 and "sent 1 dead letters back" in redriven.stdout
+        assert leadscore(state, "dlq", "list", "--local").stdout.strip() == "the dead-letter queue is empty"
+
+    assert not state.exists()  # make run removed it as it stopped
+    stopped = leadscore(state, "decay", "--local")
+    assert stopped.returncode == 2
+    assert stopped.stderr.strip() == "leadscore: no `make run` is running here (start it with `make run`)"
