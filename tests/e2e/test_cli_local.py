@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import requests
 
 from chalicelib.queue import SyncMessage
 from tests.e2e.local_stack import make_run
@@ -41,6 +42,11 @@ def test_decay_and_the_dead_letter_queue_of_a_running_make_run(tmp_path: Path) -
     with make_run(LEADSCORE_LOCAL_STATE=str(state)) as url:
         found = written(state)
         assert found["url"] == url and "SECRET" not in json.dumps(found).upper()
+
+        # chalice local answers an unknown route as the deployed API's gateway responses do.
+        unknown = requests.get(f"{url}/no/such/route", timeout=10)
+        assert unknown.status_code == 404
+        assert unknown.json() == {"error": "not_found", "code": "not_found", "message": "no such route"}
 
         decay = leadscore(state, "decay", "--local", "--dry-run", "--json")
         assert decay.returncode == 0, decay.stderr
