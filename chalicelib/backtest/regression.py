@@ -17,7 +17,6 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,8 @@ from chalicelib.domain.scoring import card_from_basis, score_basis
 
 POINTS_PER_LOG_ODDS = 10
 MIN_SUPPORT = 0.01  # a value seen in fewer than 1% of training leads gets no rule of its own
-RANGE_BINS = 8
+RANGE_BINS = 16
+REGULARISATION = (0.03, 0.1, 0.3, 1.0, 3.0)  # inverse strengths tried by cross-validation
 TIER_SHARES = {"super_hot": 0.03, "hot": 0.13, "warm": 0.48}  # cumulative share of leads at or above
 GRADE_SHARES = {"A": 0.15, "B": 0.40, "C": 0.70}
 
@@ -133,48 +133,75 @@ def _event_features(
 
 
 def _range_features(event_type: str, name: str, values: list[float]) -> list[Feature]:
+    """Monotone ("thermometer") binning: one rule for the event at all, then one per threshold a
+    value reaches (`visits 3+`, `visits 5+` ...), at the quantiles of the positive values. A lead
+    earns every step it passes, so the points read as "each step up is worth so much more", and
+    the regression shrinks neighbouring steps together instead of fitting each bin alone."""
     positive = sorted(v for v in values if v > 0)
-    cuts = sorted({positive[len(positive) * k // RANGE_BINS] for k in range(RANGE_BINS)} | {0.0}) if positive else [0.0]
-    bounds = [*cuts, math.inf]
-    features = []
-    for low, high in pairwise(bounds):
-        test: dict[str, float] = {"min": low} if high == math.inf else {"min": low, "below": high}
-        if low == 0.0:
-            test = {"below": high} if high != math.inf else {"min": 0.0}
-        label = f"{name} {_range_label(low, high)}"
+    cuts = sorted({positive[len(positive) * k // RANGE_BINS] for k in range(RANGE_BINS)}) if positive else []
+    presence = {"name": f"{event_type}_{name}_any", "description": f"{event_type.replace('_', ' ')}: any {name}",
+                "event": event_type}  # fmt: skip
+    features = [
+        Feature(f"{event_type}.{name}", f"{name} any", _reaches(event_type, name, None), presence, "engagement")
+    ]
+    for low in cuts:
+        label = f"{name} {low:g}+"
         rule = {
-            "name": f"{event_type}_{name}_{_range_label(low, high)}".replace(" ", "_").replace("+", "plus"),
+            "name": f"{event_type}_{name}_{low:g}plus".replace(" ", "_").replace(".", "_"),
             "description": f"{event_type.replace('_', ' ')}: {label}",
             "event": event_type,
-            "where": {name: test},
+            "where": {name: {"min": low}},
         }
-
-        def holds(lead: ExportedLead, low: float = low, high: float = high) -> bool:
-            return any(
-                e.type == event_type
-                and isinstance(e.properties.get(name), (int, float))
-                and ((low == 0.0 or e.properties[name] >= low) and e.properties[name] < high)
-                for e in lead.events
-            )
-
-        features.append(Feature(f"{event_type}.{name}", label, holds, rule, "engagement"))
+        features.append(Feature(f"{event_type}.{name}", label, _reaches(event_type, name, low), rule, "engagement"))
     return features
 
 
-def _range_label(low: float, high: float) -> str:
-    if high == math.inf:
-        return f"{low:g}+"
-    return f"under {high:g}" if low == 0 else f"{low:g}-{high:g}"
+def _reaches(event_type: str, name: str, low: float | None) -> Callable[[ExportedLead], bool]:
+    def test(lead: ExportedLead) -> bool:
+        return any(
+            e.type == event_type
+            and isinstance(e.properties.get(name), (int, float))
+            and (low is None or e.properties[name] >= low)
+            for e in lead.events
+        )
+
+    return test
+
+
+def feature_matrix(features: Sequence[Feature], leads: Sequence[ExportedLead]) -> Any:
+    import numpy as np
+
+    return np.array([[feature.test(lead) for feature in features] for lead in leads], dtype=float)
+
+
+def choose_strength(matrix: Any, outcome: Any, seed: int = 0) -> float:
+    """The REGULARISATION value with the best mean held-out AUC over stratified folds."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    folds = max(2, min(5, int(outcome.sum()), int(len(outcome) - outcome.sum())))
+    splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(matrix, outcome))
+
+    def mean_auc(strength: float) -> float:
+        scores = []
+        for fit_on, check_on in splits:
+            model = LogisticRegression(C=strength, max_iter=5000).fit(matrix[fit_on], outcome[fit_on])
+            scores.append(roc_auc_score(outcome[check_on], model.decision_function(matrix[check_on])))
+        return float(sum(scores) / len(scores))
+
+    return max(REGULARISATION, key=mean_auc)
 
 
 def fit_points(features: list[Feature], leads: Sequence[ExportedLead]) -> float:
-    """Weigh the features by logistic regression; returns the training accuracy."""
+    """Weigh the features by logistic regression, its L2 strength chosen by 5-fold cross-validation
+    on AUC; returns the training accuracy."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    matrix = np.array([[feature.test(lead) for feature in features] for lead in leads], dtype=float)
+    matrix = feature_matrix(features, leads)
     outcome = np.array([lead.won for lead in leads], dtype=int)
-    model = LogisticRegression(C=1.0, max_iter=5000)
+    model = LogisticRegression(C=choose_strength(matrix, outcome), max_iter=5000)
     model.fit(matrix, outcome)
     for feature, weight in zip(features, model.coef_[0], strict=True):
         feature.points = round(float(weight) * POINTS_PER_LOG_ODDS)
@@ -186,6 +213,12 @@ def fit_points(features: list[Feature], leads: Sequence[ExportedLead]) -> float:
         lowest = min(feature.points for feature in members)
         for feature in members:
             feature.points -= lowest
+    # A score is never below 0, so leads whose points add up to less would all tie at 0: lift
+    # one fit question's options by the lowest training total, which ranks every lead as before.
+    totals = matrix @ np.array([feature.points for feature in features], dtype=float)
+    if groups and totals.min() < 0:
+        for feature in next(iter(groups.values())):
+            feature.points += int(-totals.min())
     return float(model.score(matrix, outcome))
 
 

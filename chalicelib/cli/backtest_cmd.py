@@ -28,6 +28,9 @@ def register(commands: Any) -> None:
     backtest.add_argument("--fit", help="fit point values on a training split and write them as a rules file")
     backtest.add_argument("--holdout", type=float, default=0.3, help="share of leads the fit never sees (0.3)")
     backtest.add_argument("--seed", type=int, default=7, help="random seed of the split (7)")
+    backtest.add_argument(
+        "--repeat", type=int, default=1, help="with --fit: fit and compare on this many splits (seeds from --seed)"
+    )
     backtest.set_defaults(handler=backtest_command)
 
 
@@ -55,12 +58,7 @@ def backtest_command(args: argparse.Namespace) -> int:
     )
     reports: list[BacktestReport] = []
     if args.fit:
-        train, test = split(leads, args.holdout, args.seed)
-        print(f"split: {len(train)} to fit on, {len(test)} held out (seed {args.seed})")
-        fitted_path = fit(train, mapping, rules_path, Path(args.fit), as_of, args)
-        reports.append(evaluate(f"{rules.name} (held out)", test, rules, as_of, progress(len(test), "seed model")))
-        fitted = load_rules_file(fitted_path)
-        reports.append(evaluate(f"fitted {fitted_path} (held out)", test, fitted, as_of, progress(len(test), "fitted")))
+        reports = compare_on_splits(leads, mapping, rules, rules_path, as_of, args)
     else:
         reports.append(evaluate(rules.name, leads, rules, as_of, progress(len(leads), "scoring")))
     for report in reports:
@@ -72,6 +70,61 @@ def backtest_command(args: argparse.Namespace) -> int:
         draw(reports, Path(args.chart))
         print(f"\nchart written to {args.chart}")
     return 0
+
+
+def compare_on_splits(
+    leads: list[ExportedLead], mapping: Any, rules: Any, rules_path: Path, as_of: datetime, args: argparse.Namespace
+) -> list[BacktestReport]:
+    """Fit on each split's training leads; measure the fitted rules, the rules given and the black
+    boxes on its held-out leads; print them side by side. Returns the first split's reports."""
+    import tempfile
+
+    from chalicelib.backtest.black_box import GRADIENT_BOOSTING, LOGISTIC_REGRESSION, black_box_aucs
+
+    reports: list[BacktestReport] = []
+    rows: list[dict[str, float | None]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for number in range(max(1, args.repeat)):
+            seed = args.seed + number
+            train, test = split(leads, args.holdout, seed)
+            if number == 0:
+                print(f"split: {len(train)} to fit on, {len(test)} held out (seed {seed})")
+            out = Path(args.fit) if number == 0 else Path(scratch) / f"fitted-{seed}.yaml"
+            fitted_path, features = fit(train, mapping, rules_path, out, as_of, args, quiet=number > 0)
+            fitted = load_rules_file(fitted_path)
+            given = evaluate(f"{rules.name} (held out)", test, rules, as_of, progress(len(test), "rules given"))
+            mine = evaluate(f"fitted {fitted_path} (held out)", test, fitted, as_of, progress(len(test), "fitted"))
+            if number == 0:
+                reports += [given, mine]
+            boxes = black_box_aucs(train, test, list(mapping.profile), features)
+            rows.append({"seed": seed, "fitted rules": mine.auc, LOGISTIC_REGRESSION: boxes[LOGISTIC_REGRESSION],
+                         GRADIENT_BOOSTING: boxes[GRADIENT_BOOSTING], rules.name: given.auc})  # fmt: skip
+    print()
+    print(format_comparison(rows))
+    return reports
+
+
+def format_comparison(rows: list[dict[str, float | None]]) -> str:
+    """Held-out AUC per split and model, and the mean over the splits."""
+    models = [name for name in rows[0] if name != "seed"]
+    width = max(len(name) for name in models) + 2
+    lines = ["held-out AUC, same split and mapped columns for every model", f"{'seed':<6}" + "".join(
+        f"{name:>{width}}" for name in models)]  # fmt: skip
+
+    def cell(value: float | None) -> str:
+        return f"{'-' if value is None else f'{value:.4f}':>{width}}"
+
+    for row in rows:
+        lines.append(f"{row['seed']!s:<6}" + "".join(cell(row[name]) for name in models))
+    if len(rows) > 1:
+        means = {name: _mean([row[name] for row in rows]) for name in models}
+        lines.append(f"{'mean':<6}" + "".join(cell(means[name]) for name in models))
+    return "\n".join(lines)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return sum(known) / len(known) if known else None
 
 
 def split(leads: Sequence[ExportedLead], holdout: float, seed: int) -> tuple[list[ExportedLead], list[ExportedLead]]:
@@ -89,8 +142,14 @@ def split(leads: Sequence[ExportedLead], holdout: float, seed: int) -> tuple[lis
 
 
 def fit(
-    train: list[ExportedLead], mapping: Any, base: Path, out: Path, as_of: datetime, args: argparse.Namespace
-) -> Path:
+    train: list[ExportedLead],
+    mapping: Any,
+    base: Path,
+    out: Path,
+    as_of: datetime,
+    args: argparse.Namespace,
+    quiet: bool = False,
+) -> tuple[Path, list[Any]]:
     from chalicelib.backtest.regression import (
         candidate_features,
         fit_points,
@@ -112,8 +171,9 @@ def fit(
     out.write_text(header + render_rules(document))
     load_rules_file(out)  # what we wrote must load, or the fit is useless
     rules_count = len(document["fit"]) + len(document["engagement"]["rules"])
-    print(f"fitted {len(features)} candidate features into {rules_count} rules: {out}")
-    return out
+    if not quiet:
+        print(f"fitted {len(features)} candidate features into {rules_count} rules: {out}")
+    return out, features
 
 
 def progress(total: int, label: str) -> Callable[[], None]:
