@@ -76,9 +76,13 @@ class Columns:
 
 
 def black_box_aucs(
-    train: Sequence[ExportedLead], test: Sequence[ExportedLead], fields: Sequence[str], features: Sequence[Feature]
+    train: Sequence[ExportedLead],
+    test: Sequence[ExportedLead],
+    fields: Sequence[str],
+    features: Sequence[Feature],
+    boosted: bool = True,
 ) -> dict[str, float]:
-    """Held-out AUC of each black box, trained on `train`."""
+    """Held-out AUC of each black box (`boosted` False: the logistic regression only), trained on `train`."""
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -86,13 +90,13 @@ def black_box_aucs(
 
     won = np.array([lead.won for lead in train], dtype=int)
     truth = np.array([lead.won for lead in test], dtype=int)
-    columns = Columns.of(train, fields)
-    raw_train = columns.rows(train, learn=True)
-    raw_test = columns.rows(test, learn=False)
-    boosted = HistGradientBoostingClassifier(random_state=0, categorical_features=columns.is_categorical())
-    boosted.fit(raw_train, won)
     linear = LogisticRegression(max_iter=5000).fit(feature_matrix(features, train), won)
-    return {
-        GRADIENT_BOOSTING: float(roc_auc_score(truth, boosted.predict_proba(raw_test)[:, 1])),
-        LOGISTIC_REGRESSION: float(roc_auc_score(truth, linear.decision_function(feature_matrix(features, test)))),
-    }
+    found = {LOGISTIC_REGRESSION: float(roc_auc_score(truth, linear.decision_function(feature_matrix(features, test))))}
+    if boosted:
+        columns = Columns.of(train, fields)
+        raw_train = columns.rows(train, learn=True)
+        raw_test = columns.rows(test, learn=False)
+        model = HistGradientBoostingClassifier(random_state=0, categorical_features=columns.is_categorical())
+        model.fit(raw_train, won)
+        found[GRADIENT_BOOSTING] = float(roc_auc_score(truth, model.predict_proba(raw_test)[:, 1]))
+    return found

@@ -1,5 +1,6 @@
 """The backtest chart: conversion rate by tier (does it rise?) and the cumulative-gains curve (how
-many conversions the top X% of scores captures), per model. matplotlib, offline only."""
+many conversions the top X% of scores captures), per model; after a fit, the small-data curve
+(held-out AUC by the number of leads the fit saw). matplotlib, offline only."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ def draw(reports: Sequence[BacktestReport], path: Path) -> None:
     matplotlib.use("Agg")  # files only: no display on servers and CI
     import matplotlib.pyplot as plt
 
-    figure, (by_tier, gains) = plt.subplots(1, 2, figsize=(12, 4.5))
+    curve = next((report.curve for report in reports if report.curve), [])
+    figure, panels = plt.subplots(1, 3 if curve else 2, figsize=(18 if curve else 12, 4.5))
+    by_tier, gains = panels[0], panels[1]
     width = 0.8 / len(reports)
     names = [row.group for row in reports[0].tiers if any(_leads(report, row.group) for report in reports)]
     for number, report in enumerate(reports):
@@ -39,6 +42,20 @@ def draw(reports: Sequence[BacktestReport], path: Path) -> None:
     gains.set_ylabel("% of conversions captured")
     gains.set_title("Cumulative gains (lift)")
     gains.legend(fontsize=7)
+    if curve:
+        small = panels[2]
+        sizes = [point.leads for point in curve]
+        for label, values in (
+            ("fitted rules", [point.fitted for point in curve]),
+            ("logistic regression", [point.linear for point in curve]),
+            ("rules given", [point.given for point in curve]),
+        ):
+            small.plot(sizes, [value or 0 for value in values], marker="o", label=label)
+        small.set_xscale("log")
+        small.set_xlabel("leads the fit saw")
+        small.set_ylabel("held-out AUC")
+        small.set_title("Small data: AUC by leads used")
+        small.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -174,9 +174,36 @@ def feature_matrix(features: Sequence[Feature], leads: Sequence[ExportedLead]) -
     return np.array([[feature.test(lead) for feature in features] for lead in leads], dtype=float)
 
 
-def choose_strength(matrix: Any, outcome: Any, seed: int = 0) -> float:
-    """The REGULARISATION value with the best mean held-out AUC over stratified folds."""
+def _weights(matrix: Any, outcome: Any, strength: float, prior: Any = None) -> tuple[Any, float]:
+    """(feature weights, prior weight) of an L2-penalised logistic regression (sklearn's C =
+    `strength`). The prior column, the current rules' score in log-odds units, enters unpenalised:
+    with few leads the penalty keeps the features' weights small and the current rules decide,
+    with many the features take over. Without a prior, sklearn's LogisticRegression."""
+    import numpy as np
     from sklearn.linear_model import LogisticRegression
+
+    if prior is None:
+        model = LogisticRegression(C=strength, max_iter=5000).fit(matrix, outcome)
+        return model.coef_[0], 0.0
+    from scipy.optimize import minimize
+
+    columns = matrix.shape[1]
+    inputs = np.hstack([matrix, prior.reshape(-1, 1), np.ones((len(outcome), 1))])
+    penalised = np.r_[np.ones(columns), 0.0, 0.0]
+
+    def loss(theta: Any) -> tuple[float, Any]:
+        z = inputs @ theta
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = strength * float(np.sum(np.logaddexp(0.0, z) - outcome * z)) + 0.5 * float(penalised @ theta**2)
+        return value, strength * (inputs.T @ (p - outcome)) + penalised * theta
+
+    start = np.r_[np.zeros(columns), 1.0, 0.0]
+    found = minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 2000})
+    return found.x[:columns], float(found.x[columns])
+
+
+def choose_strength(matrix: Any, outcome: Any, prior: Any = None, seed: int = 0) -> tuple[float, float]:
+    """The REGULARISATION value with the best mean held-out AUC over stratified folds, and that AUC."""
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
 
@@ -186,25 +213,44 @@ def choose_strength(matrix: Any, outcome: Any, seed: int = 0) -> float:
     def mean_auc(strength: float) -> float:
         scores = []
         for fit_on, check_on in splits:
-            model = LogisticRegression(C=strength, max_iter=5000).fit(matrix[fit_on], outcome[fit_on])
-            scores.append(roc_auc_score(outcome[check_on], model.decision_function(matrix[check_on])))
+            part = None if prior is None else prior[fit_on]
+            weights, scale = _weights(matrix[fit_on], outcome[fit_on], strength, part)
+            linear = matrix[check_on] @ weights + (0.0 if prior is None else scale * prior[check_on])
+            scores.append(roc_auc_score(outcome[check_on], linear))
         return float(sum(scores) / len(scores))
 
-    return max(REGULARISATION, key=mean_auc)
+    found = {strength: mean_auc(strength) for strength in REGULARISATION}
+    best = max(found, key=lambda strength: found[strength])
+    return best, found[best]
 
 
-def fit_points(features: list[Feature], leads: Sequence[ExportedLead]) -> float:
+def fit_points(
+    features: list[Feature], leads: Sequence[ExportedLead], prior_scores: Sequence[int] | None = None
+) -> bool:
     """Weigh the features by logistic regression, its L2 strength chosen by 5-fold cross-validation
-    on AUC; returns the training accuracy."""
+    on AUC. With `prior_scores` (each lead's score by the current rules) the fit adjusts those
+    rules: the features' points are what to add to them. Returns whether the prior was kept (it is
+    dropped when the data give it no positive weight)."""
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
 
     matrix = feature_matrix(features, leads)
     outcome = np.array([lead.won for lead in leads], dtype=int)
-    model = LogisticRegression(C=choose_strength(matrix, outcome), max_iter=5000)
-    model.fit(matrix, outcome)
-    for feature, weight in zip(features, model.coef_[0], strict=True):
-        feature.points = round(float(weight) * POINTS_PER_LOG_ODDS)
+    prior = None if prior_scores is None else np.array(prior_scores, dtype=float) / POINTS_PER_LOG_ODDS
+    strength, quality = choose_strength(matrix, outcome)
+    if prior is not None:
+        # The current rules are kept only where cross-validation says they help: a model that
+        # ranks poorly on this team's leads is replaced, not averaged in.
+        with_prior, quality_with = choose_strength(matrix, outcome, prior)
+        if quality_with > quality:
+            strength = with_prior
+        else:
+            prior = None
+    weights, scale = _weights(matrix, outcome, strength, prior)
+    if prior is not None and scale <= 0.05:
+        prior, (weights, scale) = None, _weights(matrix, outcome, strength)
+    per_unit = POINTS_PER_LOG_ODDS / scale if prior is not None else POINTS_PER_LOG_ODDS
+    for feature, weight in zip(features, weights, strict=True):
+        feature.points = round(float(weight) * per_unit)
     groups: dict[str, list[Feature]] = {}
     for feature in features:
         if feature.kind == "fit":
@@ -216,15 +262,21 @@ def fit_points(features: list[Feature], leads: Sequence[ExportedLead]) -> float:
     # A score is never below 0, so leads whose points add up to less would all tie at 0: lift
     # one fit question's options by the lowest training total, which ranks every lead as before.
     totals = matrix @ np.array([feature.points for feature in features], dtype=float)
+    if prior is not None:
+        totals = totals + np.array(prior_scores, dtype=float)
     if groups and totals.min() < 0:
         for feature in next(iter(groups.values())):
             feature.points += int(-totals.min())
-    return float(model.score(matrix, outcome))
+    return prior is not None
 
 
-def fitted_rules_document(features: list[Feature], base_path: Path, name: str) -> dict[str, Any]:
+def fitted_rules_document(
+    features: list[Feature], base_path: Path, name: str, keep_base: bool = False
+) -> dict[str, Any]:
     """The base rules file with its point tables replaced by the fitted ones (lists, decay
-    schedules and disqualification rules kept), tiers and grades still to be set."""
+    schedules and disqualification rules kept), tiers and grades still to be set. With
+    `keep_base` (a fit that adjusts the base rules) the base's own rules stay, and the fitted ones
+    are added to them, named `fitted_...`."""
     document: dict[str, Any] = yaml.safe_load(base_path.read_text())
     document["name"] = name
     decay_of = {rule["event"]: rule["decay"] for rule in document["engagement"]["rules"] if rule.get("decay")}
@@ -245,21 +297,37 @@ def fitted_rules_document(features: list[Feature], base_path: Path, name: str) -
     for rule in fit_rules.values():  # "any other value" has no test, so it must come last
         rule["options"].sort(key=lambda option: "equals" not in option and "present" not in option)
     fit_rules = {group: rule for group, rule in fit_rules.items() if any(o["points"] for o in rule["options"])}
-    disqualifying = [rule for rule in document["fit"] if rule.get("disqualify")]
-    document["fit"] = list(fit_rules.values()) + disqualifying
+    kept = document["fit"] if keep_base else [rule for rule in document["fit"] if rule.get("disqualify")]
+    taken = {rule["name"] for rule in kept}
+    for rule in fit_rules.values():
+        rule["name"] = _unused(rule["name"], taken)
+    document["fit"] = list(fit_rules.values()) + kept
     engagement_rules = []
+    taken = {rule["name"] for rule in document["engagement"]["rules"]} if keep_base else set()
     for feature in features:
         if feature.kind != "engagement" or not feature.points:
             continue
         rule = {**feature.rule, "points": feature.points, "cap": abs(feature.points)}
+        if keep_base:
+            rule["name"] = _unused(f"fitted_{rule['name'].removeprefix('fitted_')}", taken)
         if feature.points > 0 and feature.rule["event"] in decay_of:
             rule["decay"] = decay_of[feature.rule["event"]]
         engagement_rules.append(rule)
-    document["engagement"]["rules"] = engagement_rules
+    document["engagement"]["rules"] = (document["engagement"]["rules"] if keep_base else []) + engagement_rules
     event_types = document["engagement"].setdefault("event_types", {})
     for rule in engagement_rules:
         event_types.setdefault(rule["event"], [])
     return document
+
+
+def _unused(name: str, taken: set[str]) -> str:
+    """`name`, or `name_2`, `name_3` ... if a rule kept from the base has it; then taken."""
+    found, number = name, 1
+    while found in taken:
+        number += 1
+        found = f"{name}_{number}"
+    taken.add(found)
+    return found
 
 
 def set_thresholds(document: dict[str, Any], rules: Rules, leads: Sequence[ExportedLead], as_of: Any) -> dict[str, Any]:

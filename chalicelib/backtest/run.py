@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.backtest.mapping import ExportedLead
@@ -26,6 +26,17 @@ class ScoredLead:
 
 
 @dataclass(frozen=True)
+class CurvePoint:
+    """Held-out AUC with a fit made on `leads` training leads (`won` of them converted)."""
+
+    leads: int
+    won: int
+    fitted: float | None
+    linear: float | None
+    given: float | None
+
+
+@dataclass(frozen=True)
 class BacktestReport:
     model: str
     leads: int
@@ -35,6 +46,7 @@ class BacktestReport:
     tiers: list[GroupRate]
     grades: list[GroupRate]
     calibration: list[CalibrationBin]
+    curve: list[CurvePoint] = field(default_factory=list)  # a fit's small-data curve, for the chart
 
     @property
     def rising_by_tier(self) -> bool:

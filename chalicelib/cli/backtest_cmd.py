@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.backtest.mapping import ExportedLead, load_mapping, to_leads
-from chalicelib.backtest.run import BacktestReport, evaluate, format_report
+from chalicelib.backtest.run import BacktestReport, CurvePoint, evaluate, format_report, score_leads
 from chalicelib.domain import RulesError
 from chalicelib.domain.rules_loader import parse_rules
 from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
@@ -28,6 +28,12 @@ def register(commands: Any) -> None:
     backtest.add_argument("--fit", help="fit point values on a training split and write them as a rules file")
     backtest.add_argument("--holdout", type=float, default=0.3, help="share of leads the fit never sees (0.3)")
     backtest.add_argument("--seed", type=int, default=7, help="random seed of the split (7)")
+    backtest.add_argument(
+        "--prior",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --fit: adjust the rules given instead of replacing them (default; --no-prior replaces)",
+    )
     backtest.add_argument(
         "--repeat", type=int, default=1, help="with --fit: fit and compare on this many splits (seeds from --seed)"
     )
@@ -97,11 +103,68 @@ def compare_on_splits(
             if number == 0:
                 reports += [given, mine]
             boxes = black_box_aucs(train, test, list(mapping.profile), features)
+            if number == 0:
+                curve = small_data_curve(train, test, mapping, rules_path, as_of, args, Path(scratch), given.auc)
             rows.append({"seed": seed, "fitted rules": mine.auc, LOGISTIC_REGRESSION: boxes[LOGISTIC_REGRESSION],
                          GRADIENT_BOOSTING: boxes[GRADIENT_BOOSTING], rules.name: given.auc})  # fmt: skip
     print()
     print(format_comparison(rows))
+    print()
+    print(format_curve(curve))
+    for report in reports:
+        report.curve.extend(curve)
     return reports
+
+
+CURVE_SIZES = (100, 300, 1000)
+
+
+def small_data_curve(
+    train: list[ExportedLead],
+    test: list[ExportedLead],
+    mapping: Any,
+    rules_path: Path,
+    as_of: datetime,
+    args: argparse.Namespace,
+    scratch: Path,
+    given_auc: float | None,
+) -> list[CurvePoint]:
+    """Held-out AUC with the fit made on fewer leads (a stratified sample of the training leads),
+    as a team with only its last few hundred closed deals would: the fitted rules, a plain
+    logistic regression on the same sample, the rules given (which need no data)."""
+    from chalicelib.backtest.black_box import LOGISTIC_REGRESSION, black_box_aucs
+
+    points = []
+    for size in [size for size in CURVE_SIZES if size < len(train)] + [len(train)]:
+        sample = stratified_sample(train, size, args.seed)
+        path, features = fit(sample, mapping, rules_path, scratch / f"curve-{size}.yaml", as_of, args, quiet=True)
+        fitted = evaluate("fitted", test, load_rules_file(path), as_of)
+        linear = black_box_aucs(sample, test, list(mapping.profile), features, boosted=False)[LOGISTIC_REGRESSION]
+        points.append(CurvePoint(size, sum(lead.won for lead in sample), fitted.auc, linear, given_auc))
+    return points
+
+
+def stratified_sample(leads: list[ExportedLead], size: int, seed: int) -> list[ExportedLead]:
+    if size >= len(leads):
+        return list(leads)
+    rng = random.Random(seed)
+    won = [lead for lead in leads if lead.won]
+    lost = [lead for lead in leads if not lead.won]
+    take = round(size * len(won) / len(leads))
+    return rng.sample(won, take) + rng.sample(lost, size - take)
+
+
+def format_curve(points: list[CurvePoint]) -> str:
+    lines = ["held-out AUC by the number of leads the fit saw (fewer leads: a stratified sample)",
+             f"{'leads':>6}{'won':>6}{'fitted rules':>14}{'logistic regr.':>16}{'rules given':>13}"]  # fmt: skip
+
+    def cell(value: float | None, width: int) -> str:
+        return f"{'-' if value is None else f'{value:.4f}':>{width}}"
+
+    for point in points:
+        lines.append(f"{point.leads:>6}{point.won:>6}{cell(point.fitted, 14)}{cell(point.linear, 16)}"
+                     f"{cell(point.given, 13)}")  # fmt: skip
+    return "\n".join(lines)
 
 
 def format_comparison(rows: list[dict[str, float | None]]) -> str:
@@ -159,12 +222,20 @@ def fit(
     )
 
     features = candidate_features(train, mapping)
-    accuracy = fit_points(features, train)
-    document = fitted_rules_document(features, base, f"fitted-{mapping.name}".lower().replace(" ", "-"))
+    prior = None
+    if args.prior:
+        base_rules = load_rules_file(base)
+        prior = [lead.score for lead in score_leads(train, base_rules, as_of)]
+    adjusted = fit_points(features, train, prior)
+    document = fitted_rules_document(features, base, f"fitted-{mapping.name}".lower().replace(" ", "-"), adjusted)
+    if adjusted:
+        how = f"# It adjusts {base.name}: its rules are kept and the fitted_* rules added; their points are\n# "
+    else:
+        how = "# Points are "
     header = (
-        f"# Fitted by `backtest {args.file} --mapping {args.mapping} --fit {out}` on {len(train)} leads\n"
-        f"# ({as_of:%Y-%m-%d}; training accuracy {accuracy:.3f}). Points are logistic-regression weights,\n"
-        f"# 10 points per unit of log-odds; edit them like any rules file.\n"
+        f"# Fitted by `backtest {args.file} --mapping {args.mapping} --fit {out}` on {len(train)} leads"
+        f" ({as_of:%Y-%m-%d}).\n{how}logistic-regression weights in the rules' own points (regularisation chosen\n"
+        "# by cross-validation); edit them like any rules file.\n"
     )
     # Tier thresholds come from the fitted points' own scores: score with the document first.
     document = set_thresholds(document, parse_rules(render_rules(document), str(out)), train, as_of)

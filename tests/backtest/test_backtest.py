@@ -71,25 +71,6 @@ def aucs(output: str) -> list[float]:
     return [float(value) for value in re.findall(r"^AUC (\d\.\d+)", output, re.MULTILINE)]
 
 
-def test_backtest_fit_and_chart_on_held_out_leads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    fitted, chart = tmp_path / "fitted.yaml", tmp_path / "lift.png"
-    args = ["backtest", str(EXPORT), "--mapping", str(MAPPING), "--fit", str(fitted), "--chart", str(chart)]
-
-    assert main(args) == 0
-
-    output = capsys.readouterr().out
-    seed_auc, fitted_auc = aucs(output)
-    assert seed_auc >= 0.75
-    assert fitted_auc >= 0.89
-    assert output.count("conversion rises from tier to tier: yes") == 2
-    assert re.search(r"1934 leads scored in \d+\.\d+ s", output)
-    rules = load_rules_file(fitted)  # the fit is a rules file the service can load
-    assert rules.engagement.rules and rules.fit
-    assert all(isinstance(option.points, int) for rule in rules.fit for option in rule.effective_options())
-    assert {band.name for band in rules.tiers.bands} == {"cold", "warm", "hot", "super_hot"}
-    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def comparison(output: str) -> dict[str, dict[str, float]]:
     """The side-by-side table: {seed or "mean": {model: AUC}}."""
     lines = output[output.index("held-out AUC, same split") :].splitlines()[1:]
@@ -108,16 +89,67 @@ def test_the_fitted_rules_are_as_accurate_as_the_black_boxes_over_five_splits(
 ) -> None:
     """Issue target: held-out AUC of the fitted points >= gradient boosting's, averaged over 5
     seeds of the split, on the same mapped columns; a plain logistic regression alongside."""
-    args = ["backtest", str(EXPORT), "--mapping", str(MAPPING), "--fit", str(tmp_path / "f.yaml"), "--repeat", "5",
-            "--seed", "0"]  # fmt: skip
+    fitted, chart = tmp_path / "fitted.yaml", tmp_path / "lift.png"
+    args = ["backtest", str(EXPORT), "--mapping", str(MAPPING), "--fit", str(fitted), "--repeat", "5",
+            "--seed", "0", "--chart", str(chart)]  # fmt: skip
     assert main(args) == 0
-    table = comparison(capsys.readouterr().out)
+    output = capsys.readouterr().out
+
+    seed_auc, fitted_auc = aucs(output)  # the first split's full reports
+    assert seed_auc >= 0.75 and fitted_auc >= 0.9
+    assert output.count("conversion rises from tier to tier: yes") == 2
+    assert re.search(r"1934 leads scored in \d+\.\d+ s", output)
+    rules = load_rules_file(fitted)  # the fit is a rules file the service can load
+    assert rules.engagement.rules and rules.fit
+    assert all(isinstance(option.points, int) for rule in rules.fit for option in rule.effective_options())
+    assert {band.name for band in rules.tiers.bands} == {"cold", "warm", "hot", "super_hot"}
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    table = comparison(output)
     assert set(table) == {"0", "1", "2", "3", "4", "mean"}
     mean = table["mean"]
     print(mean)
     assert mean["fitted rules"] >= mean["gradient boosting"]
     assert mean["fitted rules"] >= mean["logistic regression"] - 0.001  # integer points lose no AUC
     assert mean["fitted rules"] >= mean["seed-model"] + 0.1
+    curve = small_data(output)
+    assert curve[300]["fitted"] >= curve[300]["given"] + 0.08  # a team's few hundred closed deals
+    assert curve[300]["fitted"] >= curve[300]["linear"] - 0.01
+    assert curve[100]["fitted"] > curve[100]["given"]
+
+
+def small_data(output: str) -> dict[int, dict[str, float]]:
+    """The small-data table: {leads: {"won", "fitted", "linear", "given"}}."""
+    lines = output[output.index("held-out AUC by the number of leads") :].splitlines()[2:]
+    table = {}
+    for line in lines:
+        cells = line.split()
+        if len(cells) != 5 or not cells[0].isdigit():
+            break
+        table[int(cells[0])] = dict(zip(("won", "fitted", "linear", "given"), map(float, cells[1:]), strict=True))
+    return table
+
+
+def test_a_small_export_adjusts_good_rules_instead_of_replacing_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rules fitted on a split's training leads are the current rules; a fit on 100 or 300 of the
+    same training leads then keeps them (the fitted_* rules are added) and loses nothing to
+    starting over. Same split both times: the current rules never saw the held-out leads."""
+    good = tmp_path / "good.yaml"
+    assert main(["backtest", str(EXPORT), "--mapping", str(MAPPING), "--fit", str(good)]) == 0
+    capsys.readouterr()
+    adjusted = tmp_path / "adjusted.yaml"
+    args = ["backtest", str(EXPORT), "--mapping", str(MAPPING), "--rules", str(good), "--fit", str(adjusted)]
+    assert main(args) == 0
+    curve = small_data(capsys.readouterr().out)
+    for size in (100, 300):
+        assert curve[size]["fitted"] >= curve[size]["linear"], size  # the prior is worth its weight
+        assert curve[size]["fitted"] >= curve[size]["given"] - 0.01, size  # and is adjusted, not lost
+    kept = load_rules_file(adjusted)
+    names = {rule.name for rule in kept.engagement.rules}
+    assert {rule.name for rule in load_rules_file(good).engagement.rules} <= names
+    assert any(name.startswith("fitted_") for name in names)
 
 
 def test_backtest_of_the_seed_model_on_the_whole_export(capsys: pytest.CaptureFixture[str]) -> None:
