@@ -227,6 +227,15 @@ def tier_report() -> Response:
     return http.tier_report()
 
 
+@app.route("/reports/exceptions", methods=["GET"])
+@readable
+def exceptions_report() -> Response:
+    """Won leads that scored in the lowest tier, lost ones that scored MQL: what to review."""
+    from chalicelib.entrypoints import http
+
+    return http.exceptions_report(_request())
+
+
 # ------------------------------------------------------------------------- other triggers
 @app.on_sqs_message(queue=WRITEBACK_QUEUE, batch_size=1000, maximum_batching_window_in_seconds=20)
 def writeback(event: Any) -> dict[str, Any]:

@@ -321,6 +321,16 @@ class LeadService:
 
         return tier_report(self.storage.report_rows(), self.rules())
 
+    def exceptions_report(self, limit: int = 10) -> dict[str, Any]:
+        from chalicelib.domain.exceptions_report import exceptions
+        from chalicelib.domain.outcome_report import as_counted
+
+        rows = [as_counted(row) for row in self.storage.report_rows()]
+        found = exceptions(rows, self.rules(), limit)
+        for section in ("won_scored_low", "lost_scored_high"):
+            found[section]["leads"] = [_exception_row(row) for row in found[section]["leads"]]
+        return found
+
     # ---------------------------------------------------------------------------------- lookup
     def find_lead_id(self, key: str) -> str | None:
         identity = parse_key(key)
@@ -448,3 +458,8 @@ def _unique(events: list[LeadEvent]) -> list[LeadEvent]:
     for event in events:
         seen.setdefault((event.source, event.event_id), event)
     return list(seen.values())
+
+
+def _exception_row(row: dict[str, Any]) -> dict[str, Any]:
+    """What the report shows of a lead: find it with GET /leads/{lead_id}."""
+    return {key: row[key] for key in ("lead_id", "state", "score", "tier", "grade", "reasons")}

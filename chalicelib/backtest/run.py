@@ -1,5 +1,6 @@
 """Score past leads with the engine and measure the result: conversion by tier and grade, AUC, lift
-in the top decile and calibration (seed 002 step five: "take recent leads and score them")."""
+in the top decile and calibration, and the exceptions to review (won leads that scored low, lost
+ones that scored high, with their reasons)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from chalicelib.backtest.mapping import ExportedLead
+from chalicelib.domain.exceptions_report import describe as describe_exceptions
+from chalicelib.domain.exceptions_report import exceptions
 from chalicelib.domain.metrics import CalibrationBin, GroupRate, auc, calibration, is_rising, lift_top, rates_by
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scoring import card_from_basis, score_basis
+
+EXCEPTIONS_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,7 @@ class ScoredLead:
     tier: str
     grade: str
     won: bool
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class BacktestReport:
     grades: list[GroupRate]
     calibration: list[CalibrationBin]
     curve: list[CurvePoint] = field(default_factory=list)  # a fit's small-data curve, for the chart
+    exceptions: dict[str, Any] = field(default_factory=dict)  # won but scored low, lost but scored high
 
     @property
     def rising_by_tier(self) -> bool:
@@ -59,7 +67,8 @@ def score_leads(
     scored = []
     for lead in leads:
         card = card_from_basis(score_basis(lead.profile, lead.events, rules), rules, as_of)
-        scored.append(ScoredLead(lead.lead_id, card.score, card.fit, card.engagement, card.tier, card.grade, lead.won))
+        scored.append(ScoredLead(lead.lead_id, card.score, card.fit, card.engagement, card.tier, card.grade, lead.won,
+                                 tuple(card.reasons())))  # fmt: skip
         tick()
     return scored
 
@@ -83,7 +92,13 @@ def evaluate(
         tiers=rates_by(scored, lambda lead: lead.tier, lambda lead: lead.won, lambda _: True, order=tier_order),
         grades=rates_by(scored, lambda lead: lead.grade, lambda lead: lead.won, lambda _: True, order=grade_order),
         calibration=calibration(scores, won),
+        exceptions=exceptions(map(_exception_row, scored), rules, limit=EXCEPTIONS_SHOWN),
     )
+
+
+def _exception_row(lead: ScoredLead) -> dict[str, Any]:
+    state = "won" if lead.won else "lost"
+    return {"lead_id": lead.lead_id, "score": lead.score, "tier": lead.tier, "state": state, "reasons": lead.reasons}
 
 
 def format_report(report: BacktestReport) -> str:
@@ -107,4 +122,6 @@ def format_report(report: BacktestReport) -> str:
     lines += ["", "calibration (score deciles, lowest first)", f"{'scores':<14}{'leads':>7}{'rate':>8}"]
     for bin_ in report.calibration:
         lines.append(f"{f'{bin_.low:g}-{bin_.high:g}':<14}{bin_.leads:>7}{pct(bin_.conversion_rate):>8}")
+    if report.exceptions:
+        lines += ["", "exceptions to review (the most surprising first)", *describe_exceptions(report.exceptions)]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from chalicelib.domain.rules import Rules
 
 
 def tier_report(rows: Iterable[Mapping[str, Any]], rules: Rules) -> dict[str, Any]:
-    leads = [_as_counted(row) for row in rows]
+    leads = [as_counted(row) for row in rows]
     tier_order = [band.name for band in rules.tiers.bands] + [rules.tiers.disqualified]
     grade_order = [grade.grade for grade in rules.grades]
 
@@ -44,15 +44,21 @@ def tier_report(rows: Iterable[Mapping[str, Any]], rules: Rules) -> dict[str, An
     }
 
 
-def _as_counted(row: Mapping[str, Any]) -> dict[str, Any]:
+def as_counted(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored lead as the reports count it: a resolved one with its tier, grade, score and
+    reasons when sales acted, an open one with its current ones."""
     outcome = row.get("outcome") or {}
     state = outcome.get("state", "open")
+    now = {"lead_id": row["lead_id"], "reasons": list(row.get("reasons", []))}
     if state == "open":
-        return {"state": "open", "tier": row["tier"], "grade": row["grade"], "score": row["score"], "days": None}
+        return {**now, "state": "open", "tier": row["tier"], "grade": row["grade"], "score": row["score"],
+                "days": None}  # fmt: skip
     return {
+        **now,
         "state": state,
         "tier": outcome.get("tier", row["tier"]),
         "grade": outcome.get("grade", row["grade"]),
         "score": outcome.get("score", row["score"]),
         "days": outcome.get("days"),
+        "reasons": outcome.get("reasons", now["reasons"]),  # older outcomes kept none: today's reasons
     }

@@ -69,4 +69,5 @@ def outcome_change(
         "days": None if days is None else round(max(days, 0.0), 3),
         "lifecycle_stage": after.lifecycle_stage,
         "lead_status": after.lead_status,
+        "reasons": card_then.reasons(),  # why it scored so then: the exceptions report shows them
     }

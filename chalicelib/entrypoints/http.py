@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from chalice.app import Request, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.bootstrap import container
 from chalicelib.domain.rules import Rules
@@ -265,6 +265,20 @@ def console_file(name: str) -> Response:
 
 def tier_report() -> Response:
     return _answer(lambda: container().lead_service.tier_report())
+
+
+class ExceptionsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+def exceptions_report(request: Request) -> Response:
+    def report() -> dict[str, Any]:
+        query = ExceptionsQuery.model_validate(dict(request.query_params or {}))
+        return container().lead_service.exceptions_report(query.limit)
+
+    return _answer(report)
 
 
 def _answer(action: Callable[[], Any]) -> Response:

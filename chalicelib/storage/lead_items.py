@@ -238,9 +238,9 @@ class LeadItems:
         reads every lead once; the webhooks and the decay job never scan)."""
         request: dict[str, Any] = {
             "FilterExpression": "sk = :lead AND attribute_exists(#tier)",
-            "ExpressionAttributeNames": {"#tier": "tier", "#score": "score", "#grade": "grade", "#outcome": "outcome"},
+            "ExpressionAttributeNames": {name: name.lstrip("#") for name in REPORT_ATTRIBUTES},
             "ExpressionAttributeValues": {":lead": s(LEAD_SK)},
-            "ProjectionExpression": "lead_id, #tier, #score, #grade, #outcome",
+            "ProjectionExpression": ", ".join(("lead_id", *REPORT_ATTRIBUTES)),
         }
         if page_size:
             request["Limit"] = page_size  # otherwise 1 MB pages, the fewest requests
@@ -251,7 +251,11 @@ class LeadItems:
                 "grade": item.get("grade", {}).get("S", ""),
                 "score": int(item["score"]["N"]),
                 "outcome": json.loads(item["outcome"]["S"]) if "outcome" in item else None,
+                "reasons": [reason["S"] for reason in item.get("reasons", {}).get("L", [])],
             }
+
+
+REPORT_ATTRIBUTES = ("#tier", "#score", "#grade", "#outcome", "#reasons")  # names: some are reserved words
 
 
 # -------------------------------------------------------------------------- the save, in steps

@@ -359,6 +359,7 @@ class InMemoryStorage:
                 "grade": card.grade,
                 "score": card.score,
                 "outcome": lead.record.outcome,
+                "reasons": card.reasons(),
             }
 
 

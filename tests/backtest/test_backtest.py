@@ -104,6 +104,11 @@ def test_the_fitted_rules_are_as_accurate_as_the_black_boxes_over_five_splits(
     assert all(isinstance(option.points, int) for rule in rules.fit for option in rule.effective_options())
     assert {band.name for band in rules.tiers.bands} == {"cold", "warm", "hot", "super_hot"}
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The review section: the most surprising wins and losses, each with its reasons.
+    assert output.count("exceptions to review") == 2
+    losses = re.search(r"lost, though scored hot or above: (\d+)\n((?:  .*\n){1,5})", output)
+    assert losses and int(losses.group(1)) > 0
+    assert all("(+" in line or "(-" in line for line in losses.group(2).splitlines())
 
     table = comparison(output)
     assert set(table) == {"0", "1", "2", "3", "4", "mean"}

@@ -83,3 +83,31 @@ def test_tier_report_counts_conversions_by_the_tier_at_the_outcome(client) -> No
         assert row["median_days_to_convert"] is not None
     cold = report["tiers"]["cold"]
     assert cold["conversion_rate"] == round(cold["conversions"] / cold["leads"], 4)
+
+
+def test_the_exceptions_report_lists_cold_wins_and_hot_losses_with_their_reasons(client) -> None:
+    """The monthly review: a won lead that scored in the lowest tier, a lost one that scored MQL,
+    each with the reasons it had when sales acted."""
+    from tests.e2e.test_leads_api import _leads, get
+
+    _leads(client)  # six Segment leads, user:u5 the most engaged
+    hot = lead(client, "user:u5")
+    assert hot["card"]["mql"], hot["tier"]
+    (row,) = json_body(get(client, "/leads?q=p5@lead5.io"))["leads"]
+    post(client, [change(41, 901, "email", "p5@lead5.io"), change(42, 901, "hs_lead_status", "UNQUALIFIED")])
+    post(client, [change(43, 902, "jobtitle", "Student"), change(44, 902, "lifecyclestage", "customer")])
+    cold = lead(client, "hubspot:902")
+    assert cold["outcome"]["state"] == "won" and cold["outcome"]["tier"] == "cold"
+
+    assert client.http.get("/reports/exceptions").status_code == 401
+    reply = get(client, "/reports/exceptions?limit=5", "VIEWER_API_KEY")
+    assert reply.status_code == 200, reply.body
+    report = json_body(reply)
+
+    (won,) = report["won_scored_low"]["leads"]
+    assert (won["lead_id"], won["tier"], won["state"]) == (cold["lead_id"], "cold", "won")
+    (lost,) = report["lost_scored_high"]["leads"]
+    assert (lost["lead_id"], lost["state"], lost["score"]) == (hot["lead_id"], "lost", hot["score"])
+    assert lost["tier"] == hot["tier"] and lost["reasons"] == row["reasons"]  # its reasons then
+    assert report["won_scored_low"]["count"] == 1 and report["lost_scored_high"]["tiers_from"] == "hot"
+    assert get(client, "/reports/exceptions?limit=0").status_code == 400
