@@ -169,6 +169,7 @@ class Container:
                 "tier": settings.salesforce_tier_field,
                 "grade": settings.salesforce_grade_field,
                 "reasons": settings.salesforce_reasons_field,
+                "likelihood": settings.salesforce_likelihood_field,
             }
             writers.append(SalesforceWriter(session, fields))
         if not writers:

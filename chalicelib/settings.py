@@ -52,6 +52,9 @@ class Settings(BaseModel):
     salesforce_reasons_field: str = Field(
         default="Lead_Score_Reasons__c", description="a Text(255) field for the top reasons; empty: not written"
     )
+    salesforce_likelihood_field: str = Field(
+        default="", description="a Number(1, 4) field for the likelihood to convert (rules with a calibration)"
+    )
     hubspot_write_reasons: bool = Field(
         default=True, description="write `<prefix>score_reasons` (created by `crm setup hubspot`)"
     )

@@ -351,6 +351,24 @@ def set_thresholds(document: dict[str, Any], rules: Rules, leads: Sequence[Expor
     return document
 
 
+def calibrate(document: dict[str, Any], rules: Rules, leads: Sequence[ExportedLead], as_of: Any) -> dict[str, Any]:
+    """The likelihood of conversion by score: a logistic curve of the training leads' scores
+    against their outcomes, written as the rules' `calibration`."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    scores = np.array(
+        [[card_from_basis(score_basis(lead.profile, lead.events, rules), rules, as_of).score] for lead in leads],
+        dtype=float,
+    )
+    outcome = np.array([lead.won for lead in leads], dtype=int)
+    model = LogisticRegression(C=1e6, max_iter=1000).fit(scores, outcome)
+    slope = max(float(model.coef_[0][0]), 1e-6)  # a score that predicts nothing still may not fall
+    document["calibration"] = {"intercept": round(float(model.intercept_[0]), 6), "slope": round(slope, 6),
+                               "fitted_on": len(leads)}  # fmt: skip
+    return document
+
+
 def _has_event_with(event_type: str, name: str, label: str) -> Callable[[ExportedLead], bool]:
     def test(lead: ExportedLead) -> bool:
         return any(e.type == event_type and normalise_label(e.properties.get(name, "")) == label for e in lead.events)

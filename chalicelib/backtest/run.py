@@ -13,7 +13,18 @@ from typing import Any
 from chalicelib.backtest.mapping import ExportedLead
 from chalicelib.domain.exceptions_report import describe as describe_exceptions
 from chalicelib.domain.exceptions_report import exceptions
-from chalicelib.domain.metrics import CalibrationBin, GroupRate, auc, calibration, is_rising, lift_top, rates_by
+from chalicelib.domain.metrics import (
+    CalibrationBin,
+    GroupRate,
+    ReliabilityBin,
+    auc,
+    brier,
+    calibration,
+    is_rising,
+    lift_top,
+    rates_by,
+    reliability,
+)
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scoring import card_from_basis, score_basis
 
@@ -30,6 +41,7 @@ class ScoredLead:
     grade: str
     won: bool
     reasons: tuple[str, ...] = ()
+    likelihood: float | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,8 @@ class BacktestReport:
     calibration: list[CalibrationBin]
     curve: list[CurvePoint] = field(default_factory=list)  # a fit's small-data curve, for the chart
     exceptions: dict[str, Any] = field(default_factory=dict)  # won but scored low, lost but scored high
+    brier: float | None = None  # with a calibration in the rules: its likelihoods' Brier score
+    reliability: list[ReliabilityBin] = field(default_factory=list)
 
     @property
     def rising_by_tier(self) -> bool:
@@ -68,7 +82,7 @@ def score_leads(
     for lead in leads:
         card = card_from_basis(score_basis(lead.profile, lead.events, rules), rules, as_of)
         scored.append(ScoredLead(lead.lead_id, card.score, card.fit, card.engagement, card.tier, card.grade, lead.won,
-                                 tuple(card.reasons())))  # fmt: skip
+                                 tuple(card.reasons()), card.likelihood))  # fmt: skip
         tick()
     return scored
 
@@ -81,6 +95,7 @@ def evaluate(
     seconds = time.perf_counter() - started
     scores = [lead.score for lead in scored]
     won = [lead.won for lead in scored]
+    likelihoods = [lead.likelihood or 0.0 for lead in scored]
     tier_order = [band.name for band in rules.tiers.bands] + [rules.tiers.disqualified]
     grade_order = [grade.grade for grade in rules.grades]
     return BacktestReport(
@@ -93,6 +108,8 @@ def evaluate(
         grades=rates_by(scored, lambda lead: lead.grade, lambda lead: lead.won, lambda _: True, order=grade_order),
         calibration=calibration(scores, won),
         exceptions=exceptions(map(_exception_row, scored), rules, limit=EXCEPTIONS_SHOWN),
+        brier=brier(likelihoods, won) if rules.calibration else None,
+        reliability=reliability(likelihoods, won) if rules.calibration else [],
     )
 
 
@@ -122,6 +139,12 @@ def format_report(report: BacktestReport) -> str:
     lines += ["", "calibration (score deciles, lowest first)", f"{'scores':<14}{'leads':>7}{'rate':>8}"]
     for bin_ in report.calibration:
         lines.append(f"{f'{bin_.low:g}-{bin_.high:g}':<14}{bin_.leads:>7}{pct(bin_.conversion_rate):>8}")
+    if report.brier is not None:
+        lines += ["", f"likelihood (the rules' calibration): Brier score {report.brier:.4f}",
+                  f"{'likelihood':<14}{'leads':>7}{'predicted':>11}{'observed':>10}"]  # fmt: skip
+        for band in report.reliability:
+            lines.append(f"{f'{band.low:.1f}-{band.high:.1f}':<14}{band.leads:>7}{pct(band.predicted):>11}"
+                         f"{pct(band.observed):>10}")  # fmt: skip
     if report.exceptions:
         lines += ["", "exceptions to review (the most surprising first)", *describe_exceptions(report.exceptions)]
     return "\n".join(lines)

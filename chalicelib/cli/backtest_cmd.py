@@ -214,6 +214,7 @@ def fit(
     quiet: bool = False,
 ) -> tuple[Path, list[Any]]:
     from chalicelib.backtest.regression import (
+        calibrate,
         candidate_features,
         fit_points,
         fitted_rules_document,
@@ -239,6 +240,7 @@ def fit(
     )
     # Tier thresholds come from the fitted points' own scores: score with the document first.
     document = set_thresholds(document, parse_rules(render_rules(document), str(out)), train, as_of)
+    document = calibrate(document, parse_rules(render_rules(document), str(out)), train, as_of)
     out.write_text(header + render_rules(document))
     load_rules_file(out)  # what we wrote must load, or the fit is useless
     rules_count = len(document["fit"]) + len(document["engagement"]["rules"])

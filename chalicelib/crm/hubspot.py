@@ -24,6 +24,7 @@ def property_names(prefix: str) -> dict[str, str]:
         "grade": f"{prefix}grade",
         "tier_changed_at": f"{prefix}tier_changed_at",
         "reasons": f"{prefix}score_reasons",
+        "likelihood": f"{prefix}score_likelihood",
     }
 
 
@@ -57,6 +58,8 @@ class HubSpotWriter:
             properties[names["tier_changed_at"]] = hubspot_datetime(request.tier_changed_at)
         if self.reasons:
             properties[names["reasons"]] = card.reasons_line()
+        if card.likelihood is not None:  # only rules with a calibration (a fitted file) give one
+            properties[names["likelihood"]] = f"{card.likelihood:.4f}"
         if request.hubspot_id:
             return {"id": request.hubspot_id, "properties": properties}
         if request.email:
@@ -168,6 +171,7 @@ PROPERTY_DEFINITIONS = [
     ("grade", "Lead grade", "string", "text"),
     ("tier_changed_at", "Lead tier changed at", "datetime", "date"),
     ("reasons", "Lead score reasons", "string", "textarea"),
+    ("likelihood", "Lead score: likelihood to convert (0-1)", "number", "number"),
 ]
 
 

@@ -147,6 +147,38 @@ def calibration(scores: Sequence[float], won: Sequence[bool], bins: int = 10) ->
     return result
 
 
+@dataclass(frozen=True)
+class ReliabilityBin:
+    """Leads whose predicted likelihood fell in [low, high): what was predicted, what happened."""
+
+    low: float
+    high: float
+    leads: int
+    predicted: float
+    observed: float
+
+
+def reliability(likelihoods: Sequence[float], won: Sequence[bool], bins: int = 10) -> list[ReliabilityBin]:
+    """The reliability table: likelihood bands of equal width; a calibrated model has predicted
+    close to observed in every band."""
+    found = []
+    for number in range(bins):
+        low, high = number / bins, (number + 1) / bins
+        inside = [(p, w) for p, w in zip(likelihoods, won, strict=True) if low <= p < high or (high == 1 and p == 1)]
+        if inside:
+            predicted = sum(p for p, _ in inside) / len(inside)
+            observed = sum(1 for _, w in inside if w) / len(inside)
+            found.append(ReliabilityBin(low, high, len(inside), predicted, observed))
+    return found
+
+
+def brier(likelihoods: Sequence[float], won: Sequence[bool]) -> float | None:
+    """Mean squared error of the likelihoods against the outcomes (0 is perfect, 0.25 a coin)."""
+    if not likelihoods:
+        return None
+    return sum((p - (1.0 if w else 0.0)) ** 2 for p, w in zip(likelihoods, won, strict=True)) / len(likelihoods)
+
+
 def quantile_threshold(values: Sequence[float], top_fraction: float) -> float:
     """The smallest value among the top `top_fraction` of `values`."""
     ordered = sorted(values, reverse=True)

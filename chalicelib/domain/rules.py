@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from typing import Annotated, Literal
 
@@ -236,6 +237,19 @@ class GradeBand(_Strict):
     min_fit: int | None = Field(default=None, description="omit on the last grade: everything below")
 
 
+class Calibration(_Strict):
+    """The likelihood of conversion at a score: 1 / (1 + exp(-(intercept + slope × score))), a
+    logistic (Platt) curve fitted to the outcomes by `backtest --fit`. Rising with the score."""
+
+    intercept: float
+    slope: float = Field(gt=0)
+    fitted_on: int | None = Field(default=None, description="how many leads with outcomes it was fitted on")
+
+    def likelihood(self, score: int) -> float:
+        exponent = -(self.intercept + self.slope * score)
+        return 1.0 / (1.0 + math.exp(min(exponent, 700.0)))
+
+
 class Rules(_Strict):
     version: int = 1
     name: str = "rules"
@@ -247,6 +261,7 @@ class Rules(_Strict):
     grades: list[GradeBand] = Field(min_length=1)
     crm_activity: CrmActivity = Field(default_factory=CrmActivity)
     filters: TrafficFilters = Field(default_factory=TrafficFilters)
+    calibration: Calibration | None = None  # with one, every card shows its likelihood
 
     # Filled by compiled_rules.compile_rules(): the compiled form lives with the rules object, so it is
     # built once per rules file, not per lead (and this module need not import the compiler).

@@ -62,6 +62,7 @@ class ScoreCard(BaseModel):
     rules_fingerprint: str
     ignored: list[NotScored] = []
     bot_like: bool = False  # most of the lead's recent events were ignored: a crawler, monitor or spam
+    likelihood: float | None = None  # P(conversion) at this score, when the rules carry a calibration
 
     @property
     def visible(self) -> Visible:

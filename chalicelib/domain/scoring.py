@@ -92,6 +92,7 @@ def card_from_basis(basis: ScoreBasis, rules: Rules, now: datetime, previous_tie
         rules_fingerprint=compiled.fingerprint,
         ignored=ignored,
         bot_like=bot_like,
+        likelihood=round(rules.calibration.likelihood(visible_score), 4) if rules.calibration else None,
     )
 
 

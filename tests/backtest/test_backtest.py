@@ -103,6 +103,12 @@ def test_the_fitted_rules_are_as_accurate_as_the_black_boxes_over_five_splits(
     assert rules.engagement.rules and rules.fit
     assert all(isinstance(option.points, int) for rule in rules.fit for option in rule.effective_options())
     assert {band.name for band in rules.tiers.bands} == {"cold", "warm", "hot", "super_hot"}
+    assert rules.calibration is not None and rules.calibration.fitted_on == 4513  # the likelihood on cards
+    brier = re.search(r"Brier score (0\.\d+)\n.*\n((?:\d\.\d-\d\.\d .*\n)+)", output)
+    assert brier and float(brier.group(1)) < 0.15  # a coin would be 0.25
+    for band in brier.group(2).splitlines():  # predicted close to observed, band by band
+        predicted, observed = (float(value.rstrip("%")) for value in band.split()[-2:])
+        assert abs(predicted - observed) < 20, band
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The review section: the most surprising wins and losses, each with its reasons.
     assert output.count("exceptions to review") == 2

@@ -31,8 +31,8 @@ def test_setup_creates_the_group_and_properties_once(httpserver, monkeypatch, ca
     assert cli(["crm", "setup", "hubspot"], parts) == 0
     second = capsys.readouterr().out
     assert created == {"leadscore", "lead_score", "lead_score_fit", "lead_score_engagement", "lead_tier",
-                       "lead_grade", "lead_tier_changed_at", "lead_score_reasons"}  # fmt: skip
-    assert first.count("created") == 8 and second.count("already exists") == 8
+                       "lead_grade", "lead_tier_changed_at", "lead_score_reasons", "lead_score_likelihood"}  # fmt: skip
+    assert first.count("created") == 9 and second.count("already exists") == 9
 
 
 def test_setup_needs_a_token(monkeypatch, capsys) -> None:

@@ -64,6 +64,30 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
     assert last["at"].endswith("Z")
 
 
+def test_with_a_calibration_the_likelihood_travels_in_the_same_batch_call(hubspot) -> None:
+    from chalicelib.domain.rules_loader import parse_rules
+    from chalicelib.rules import DEFAULT_RULES_PATH
+
+    calibrated = DEFAULT_RULES_PATH.read_text() + "\ncalibration: {intercept: -2.0, slope: 0.04, fitted_on: 500}\n"
+    rules = parse_rules(calibrated, "calibrated.yaml")
+    use_container(rules=lambda: rules)
+    hubspot.add("111")
+    ingest(event("c1", hubspot_id="111"))  # a demo request: 50 points, 1 / (1 + e^-(-2 + 0.04 × 50)) = 0.5
+
+    Worker().poll()
+
+    assert len(hubspot.calls) == 1
+    assert hubspot.contacts["111"]["lead_score_likelihood"] == "0.5000"
+    assert container().lead_service.lead("hubspot:111")["card"]["likelihood"] == 0.5
+
+
+def test_without_a_calibration_no_likelihood_is_written(hubspot) -> None:
+    hubspot.add("112")
+    ingest(event("c2", hubspot_id="112"))
+    Worker().poll()
+    assert "lead_score_likelihood" not in hubspot.contacts["112"]  # a portal without the property is fine
+
+
 def test_a_lead_known_only_by_email_is_written_by_email(hubspot) -> None:
     hubspot.add("202", email="only@email.io")
     ingest(event("e1", email="only@email.io"))

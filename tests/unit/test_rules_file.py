@@ -194,3 +194,22 @@ def test_a_list_from_an_unknown_data_package_is_an_error_naming_it() -> None:
     assert issue.path == "lists.disposable_email_domains.package"
     assert "disposable-domains" in issue.message and "disposable-email-domains" in issue.message
     assert issue.line == line_of(text, "disposable-domains")
+
+
+def test_a_calibration_gives_every_card_a_likelihood_rising_with_the_score() -> None:
+    from datetime import UTC, datetime
+
+    from chalicelib.domain import Identities, LeadEvent, Profile
+    from chalicelib.domain.scoring import score
+
+    text = DEFAULT_RULES_PATH.read_text() + "\ncalibration: {intercept: -3.0, slope: 0.05}\n"
+    rules = parse_rules(text, "calibrated.yaml")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    demo = LeadEvent(event_id="d", source="segment", type="Demo Requested", occurred_at=now, identities=Identities())
+    cold = score(Profile(), [], rules, now)
+    warm = score(Profile(), [demo], rules, now)
+    assert cold.likelihood == round(1 / (1 + 2.718281828459045**3), 4)
+    assert warm.likelihood is not None and cold.likelihood is not None and warm.likelihood > cold.likelihood
+    assert score(Profile(), [demo], active_rules(), now).likelihood is None  # no calibration: no likelihood
+    with pytest.raises(RulesError, match="slope"):
+        parse_rules(DEFAULT_RULES_PATH.read_text() + "\ncalibration: {intercept: 1, slope: -0.1}\n", "bad.yaml")
