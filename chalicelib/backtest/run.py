@@ -42,6 +42,7 @@ class ScoredLead:
     won: bool
     reasons: tuple[str, ...] = ()
     likelihood: float | None = None
+    persona: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class BacktestReport:
     calibration: list[CalibrationBin]
     curve: list[CurvePoint] = field(default_factory=list)  # a fit's small-data curve, for the chart
     exceptions: dict[str, Any] = field(default_factory=dict)  # won but scored low, lost but scored high
+    personas: list[GroupRate] = field(default_factory=list)  # with personas in the rules: each one's leads
     brier: float | None = None  # with a calibration in the rules: its likelihoods' Brier score
     reliability: list[ReliabilityBin] = field(default_factory=list)
 
@@ -82,7 +84,7 @@ def score_leads(
     for lead in leads:
         card = card_from_basis(score_basis(lead.profile, lead.events, rules), rules, as_of)
         scored.append(ScoredLead(lead.lead_id, card.score, card.fit, card.engagement, card.tier, card.grade, lead.won,
-                                 tuple(card.reasons()), card.likelihood))  # fmt: skip
+                                 tuple(card.reasons()), card.likelihood, card.persona))  # fmt: skip
         tick()
     return scored
 
@@ -108,9 +110,17 @@ def evaluate(
         grades=rates_by(scored, lambda lead: lead.grade, lambda lead: lead.won, lambda _: True, order=grade_order),
         calibration=calibration(scores, won),
         exceptions=exceptions(map(_exception_row, scored), rules, limit=EXCEPTIONS_SHOWN),
+        personas=_by_persona(scored, rules),
         brier=brier(likelihoods, won) if rules.calibration else None,
         reliability=reliability(likelihoods, won) if rules.calibration else [],
     )
+
+
+def _by_persona(scored: list[ScoredLead], rules: Rules) -> list[GroupRate]:
+    if not rules.personas:
+        return []
+    order = [persona.name for persona in rules.personas]
+    return rates_by(scored, lambda lead: lead.persona or "", lambda lead: lead.won, lambda _: True, order=order)
 
 
 def _exception_row(lead: ScoredLead) -> dict[str, Any]:
@@ -139,6 +149,10 @@ def format_report(report: BacktestReport) -> str:
     lines += ["", "calibration (score deciles, lowest first)", f"{'scores':<14}{'leads':>7}{'rate':>8}"]
     for bin_ in report.calibration:
         lines.append(f"{f'{bin_.low:g}-{bin_.high:g}':<14}{bin_.leads:>7}{pct(bin_.conversion_rate):>8}")
+    if report.personas:
+        lines += ["", f"{'persona':<18}{'leads':>7}{'converted':>11}{'rate':>8}"]
+        for row in report.personas:
+            lines.append(f"{row.group:<18}{row.leads:>7}{row.conversions:>11}{pct(row.conversion_rate):>8}")
     if report.brier is not None:
         lines += ["", f"likelihood (the rules' calibration): Brier score {report.brier:.4f}",
                   f"{'likelihood':<14}{'leads':>7}{'predicted':>11}{'observed':>10}"]  # fmt: skip

@@ -68,6 +68,7 @@ class ScoreBasis:
             "fit": {
                 "points": self.fit.points,
                 "disqualified_by": self.fit.disqualified_by,
+                "persona": self.fit.persona,
                 "contributions": [[c.rule, c.label, c.points_now] for c in self.fit.contributions],
             },
             "rules": [_tally_json(tally) for tally in self.tallies],
@@ -106,6 +107,7 @@ class ScoreBasis:
                 for rule, label, points in fit_data["contributions"]
             ],
             disqualified_by=fit_data["disqualified_by"],
+            persona=fit_data.get("persona"),  # absent from a basis stored before personas
         )
         tallies = [_tally_from_json(item, compiled.engagement_rules[item["i"]]) for item in data["rules"]]
         last = data.get("profile_last")

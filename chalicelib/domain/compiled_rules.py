@@ -312,6 +312,10 @@ class CompiledRules:
         lifetimes = [decay.lifetime for decay in decays.values()]
         self.unmatched_retention_us: int | None = _retention_us(max(lifetimes)) if lifetimes else None
         self.fit_rules = [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(rules.fit)]
+        self.personas = [
+            (persona.name, [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(persona.fit)])
+            for persona in rules.personas
+        ]
         self.tier_bands = [(band.min, band.name) for band in rules.tiers.bands]
         self.grade_bands = [(grade.min_fit, grade.grade) for grade in rules.grades]
 

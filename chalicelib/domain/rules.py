@@ -237,6 +237,15 @@ class GradeBand(_Strict):
     min_fit: int | None = Field(default=None, description="omit on the last grade: everything below")
 
 
+class Persona(_Strict):
+    """A buyer persona: its own fit questions. A lead's fit is the shared `fit` rules plus those of
+    the persona it matches best (most points); the card names that persona."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    fit: list[FitRule] = Field(min_length=1)
+
+
 class Calibration(_Strict):
     """The likelihood of conversion at a score: 1 / (1 + exp(-(intercept + slope × score))), a
     logistic (Platt) curve fitted to the outcomes by `backtest --fit`. Rising with the score."""
@@ -256,6 +265,7 @@ class Rules(_Strict):
     lists: dict[str, list[str]] = Field(default_factory=dict)
     decay: dict[str, DecaySchedule] = Field(default_factory=dict)
     fit: list[FitRule] = Field(default_factory=list)
+    personas: list[Persona] = Field(default_factory=list)  # none: one persona, the `fit` rules alone
     engagement: Engagement = Field(default_factory=Engagement)
     tiers: Tiers
     grades: list[GradeBand] = Field(min_length=1)
@@ -270,6 +280,20 @@ class Rules(_Strict):
     @model_validator(mode="after")
     def _references(self) -> Rules:
         _unique(("fit",), [rule.name for rule in self.fit])
+        _unique(("personas",), [persona.name for persona in self.personas], "persona name")
+        shared = [rule.name for rule in self.fit]
+        for number, persona in enumerate(self.personas):
+            names = shared + [rule.name for rule in persona.fit]
+            try:
+                _unique(("personas", number, "fit"), names)
+            except RulePathError as exc:  # the path names the persona's rule, not the shared one
+                position = int(exc.path[3]) - len(shared)
+                raise RulePathError(("personas", number, "fit", position, "name"), str(exc)) from None
+            for index, rule in enumerate(persona.fit):
+                for name in rule.list_names():
+                    if name not in self.lists:
+                        where: tuple[str | int, ...] = ("personas", number, "fit", index)
+                        raise RulePathError(where, f"list {name!r} is not defined under lists")
         _unique(("engagement", "rules"), [rule.name for rule in self.engagement.rules])
         for index, rule in enumerate(self.fit):
             for name in rule.list_names():
@@ -347,15 +371,17 @@ class Rules(_Strict):
 
     def summary(self) -> str:
         return (
-            f"{self.name}: {len(self.fit)} fit rules, {len(self.engagement.rules)} engagement rules, "
+            f"{self.name}: {len(self.fit)} fit rules"
+            + (f", {len(self.personas)} personas ({', '.join(p.name for p in self.personas)})" if self.personas else "")
+            + f", {len(self.engagement.rules)} engagement rules, "
             f"{len(self.decay)} decay schedules, tiers {'/'.join(b.name for b in self.tiers.bands)}, "
             f"fingerprint {self.fingerprint}"
         )
 
 
-def _unique(path: tuple[str, ...], names: list[str]) -> None:
+def _unique(path: tuple[str | int, ...], names: list[str], what: str = "rule name") -> None:
     seen: set[str] = set()
     for index, name in enumerate(names):
         if name in seen:
-            raise RulePathError((*path, index, "name"), f"rule name {name!r} is used twice")
+            raise RulePathError((*path, index, "name"), f"{what} {name!r} is used twice")
         seen.add(name)

@@ -63,6 +63,7 @@ class ScoreCard(BaseModel):
     ignored: list[NotScored] = []
     bot_like: bool = False  # most of the lead's recent events were ignored: a crawler, monitor or spam
     likelihood: float | None = None  # P(conversion) at this score, when the rules carry a calibration
+    persona: str | None = None  # the buyer persona the lead matches best, when the rules define personas
 
     @property
     def visible(self) -> Visible:

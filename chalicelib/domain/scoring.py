@@ -93,6 +93,7 @@ def card_from_basis(basis: ScoreBasis, rules: Rules, now: datetime, previous_tie
         ignored=ignored,
         bot_like=bot_like,
         likelihood=round(rules.calibration.likelihood(visible_score), 4) if rules.calibration else None,
+        persona=fit.persona,
     )
 
 

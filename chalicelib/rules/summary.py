@@ -16,16 +16,9 @@ def rules_summary(rules: Rules) -> dict[str, Any]:
         "name": rules.name,
         "version": rules.version,
         "fingerprint": rules.fingerprint,
-        "fit": [
-            {
-                "name": rule["name"],
-                "description": rule.get("description", ""),
-                "attribute": rule.get("attribute"),
-                "disqualify": rule.get("disqualify", False),
-                "options": rule.get("options") or [_without(rule, {"name", "description", "options", "disqualify"})],
-            }
-            for rule in dumped["fit"]
-        ],
+        "fit": [_fit_rule(rule) for rule in dumped["fit"]],
+        "personas": [_persona(persona) for persona in dumped["personas"]],
+        "calibration": dumped.get("calibration"),
         "engagement": dumped["engagement"]["rules"],
         "event_types": dumped["engagement"]["event_types"],
         "page_categories": dumped["engagement"]["page_categories"],
@@ -37,6 +30,21 @@ def rules_summary(rules: Rules) -> dict[str, Any]:
         "lists": {
             name: {"entries": len(values), "sample": values[:LIST_SAMPLE]} for name, values in rules.lists.items()
         },
+    }
+
+
+def _persona(persona: dict[str, Any]) -> dict[str, Any]:
+    fit = [_fit_rule(rule) for rule in persona["fit"]]
+    return {"name": persona["name"], "description": persona.get("description", ""), "fit": fit}
+
+
+def _fit_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": rule["name"],
+        "description": rule.get("description", ""),
+        "attribute": rule.get("attribute"),
+        "disqualify": rule.get("disqualify", False),
+        "options": rule.get("options") or [_without(rule, {"name", "description", "options", "disqualify"})],
     }
 
 

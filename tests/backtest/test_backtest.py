@@ -199,3 +199,14 @@ def test_long_runs_on_a_terminal_show_a_progress_bar(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr("sys.stderr", io.StringIO())  # not a terminal (CI logs, pipes): no bar
     quiet = progress(5000, "scoring")
     quiet()
+
+
+def test_a_rules_file_with_three_personas_in_the_backtest(capsys: pytest.CaptureFixture[str]) -> None:
+    personas = Path(__file__).resolve().parents[1] / "fixtures" / "rules" / "three-personas.yaml"
+    assert main(["backtest", str(EXPORT), "--mapping", str(MAPPING), "--rules", str(personas)]) == 0
+    output = capsys.readouterr().out
+    (personas_auc,) = aucs(output)
+    assert personas_auc >= 0.8  # the single-persona default model: about 0.79
+    table = output[output.index("persona ") :].splitlines()[1:4]
+    found = {line.split()[0]: int(line.split()[1]) for line in table}
+    assert set(found) == {"enterprise_buyer", "career_builder", "job_seeker"} and all(found.values())

@@ -283,3 +283,19 @@ def test_secrets_are_required_not_optional(client, monkeypatch) -> None:
     body, headers = signing.hubspot_v3(PATH, [change(80, 81, "jobtitle", "CTO")], secret="")
     assert client.http.post(PATH, body=body, headers=headers).status_code == 401
     assert SECRETS["HUBSPOT_CLIENT_SECRET"]  # the fixture's real secret is untouched
+
+
+def test_the_card_names_the_buyer_persona_the_lead_matches(client, monkeypatch) -> None:
+    from pathlib import Path
+
+    from tests.conftest import use_container
+
+    rules = Path(__file__).resolve().parents[1] / "fixtures" / "rules" / "three-personas.yaml"
+    monkeypatch.setenv("SCORING_RULES", str(rules))
+    use_container()
+    post(client, [change(1, 951, "email", "pro@work.example"), change(2, 951, "jobtitle", "Working Professional")])
+
+    card = json_body(admin_get(client, "/leads/hubspot:951"))["card"]
+
+    assert card["persona"] == "career_builder"
+    assert any(c["rule"] == "working_professional" for c in card["contributions"])
