@@ -89,24 +89,30 @@ def compare_on_splits(
 
     reports: list[BacktestReport] = []
     rows: list[dict[str, float | None]] = []
+    splits = max(1, args.repeat)
+    step = steps(splits * 2 + 1, "fit")
     with tempfile.TemporaryDirectory() as scratch:
-        for number in range(max(1, args.repeat)):
+        for number in range(splits):
             seed = args.seed + number
             train, test = split(leads, args.holdout, seed)
             if number == 0:
                 print(f"split: {len(train)} to fit on, {len(test)} held out (seed {seed})")
             out = Path(args.fit) if number == 0 else Path(scratch) / f"fitted-{seed}.yaml"
+            step(f"split {number + 1}/{splits}: fitting the rules")
             fitted_path, features = fit(train, mapping, rules_path, out, as_of, args, quiet=number > 0)
             fitted = load_rules_file(fitted_path)
             given = evaluate(f"{rules.name} (held out)", test, rules, as_of, progress(len(test), "rules given"))
             mine = evaluate(f"fitted {fitted_path} (held out)", test, fitted, as_of, progress(len(test), "fitted"))
             if number == 0:
                 reports += [given, mine]
+            step(f"split {number + 1}/{splits}: the black boxes")
             boxes = black_box_aucs(train, test, list(mapping.profile), features)
+            step(f"split {number + 1}/{splits}: the small-data curve" if number == 0 else "")
             if number == 0:
                 curve = small_data_curve(train, test, mapping, rules_path, as_of, args, Path(scratch), given.auc)
             rows.append({"seed": seed, "fitted rules": mine.auc, LOGISTIC_REGRESSION: boxes[LOGISTIC_REGRESSION],
                          GRADIENT_BOOSTING: boxes[GRADIENT_BOOSTING], rules.name: given.auc})  # fmt: skip
+    step("")
     print()
     print(format_comparison(rows))
     print()
@@ -247,6 +253,28 @@ def fit(
     if not quiet:
         print(f"fitted {len(features)} candidate features into {rules_count} rules: {out}")
     return out, features
+
+
+def steps(total: int, label: str) -> Callable[[str], None]:
+    """A bar over a long run's steps on a terminal (tqdm), naming the step in progress; silent
+    elsewhere. Each call finishes the step before and starts the one named (empty: none)."""
+    if not sys.stderr.isatty():
+        return lambda name: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="step", leave=False, file=sys.stderr, mininterval=0)
+    started = [False]
+
+    def advance(name: str) -> None:
+        if started[0]:
+            bar.update(1)
+        started[0] = bool(name)
+        if name:
+            bar.set_postfix_str(name)
+        if bar.n >= total:
+            bar.close()
+
+    return advance
 
 
 def progress(total: int, label: str) -> Callable[[], None]:

@@ -210,3 +210,17 @@ def test_a_rules_file_with_three_personas_in_the_backtest(capsys: pytest.Capture
     table = output[output.index("persona ") :].splitlines()[1:4]
     found = {line.split()[0]: int(line.split()[1]) for line in table}
     assert set(found) == {"enterprise_buyer", "career_builder", "job_seeker"} and all(found.values())
+
+
+def test_the_fits_long_steps_show_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.cli.backtest_cmd import steps
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    step = steps(3, "fit")
+    for name in ("split 1/1: fitting the rules", "split 1/1: the black boxes", "split 1/1: the small-data curve", ""):
+        step(name)
+    drawn = terminal.getvalue()
+    assert "the black boxes" in drawn and "the small-data curve" in drawn and "3/3" in drawn
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    steps(3, "fit")("nothing drawn")
