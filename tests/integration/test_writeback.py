@@ -158,13 +158,15 @@ def test_the_daily_limit_waits_for_the_reset_and_stops_further_calls(hubspot) ->
     hubspot.failures.append("429-daily")
     ingest(*[event(f"d{n}", hubspot_id=str(400 + n)) for n in range(110)])
     worker = Worker()
+    (writer,) = worker.service.writers
+    writer.clock = lambda: datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # time injected: 10 h before the reset
     messages = []
     while batch := worker.queue.receive(max_messages=10, wait_seconds=0):
         messages += batch
     report = worker.service.handle(messages, NOW)
     assert len(hubspot.calls) == 1  # the second batch is not even attempted
     assert len(report.failed_message_ids) == 110
-    assert all(3600 < delay <= 86_700 for _, delay in worker.delays)
+    assert all(delay == 10 * 3600 + 300 for _, delay in worker.delays)  # next UTC midnight, with a margin
 
 
 def test_partial_failures_are_settled_record_by_record(hubspot) -> None:
