@@ -196,6 +196,8 @@ class WritebackQueue:
         is hidden for `hold_seconds` while a command decides; `release` or `redrive` ends that."""
         from datetime import UTC, datetime
 
+        from chalicelib.domain.events import iso_z
+
         url = self.url(self.dead_letter_name)
         found: dict[str, DeadLetter] = {}
         while len(found) < limit:
@@ -218,7 +220,7 @@ class WritebackQueue:
                     message_id=item["MessageId"],
                     receipt_handle=item["ReceiptHandle"],
                     body=parsed.body,
-                    sent_at=sent.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                    sent_at=iso_z(sent),
                     receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
                 )
         return sorted(found.values(), key=lambda letter: letter.sent_at)

@@ -278,7 +278,7 @@ def destroy(session: Any, stage: str, yes: bool = False, console: Console | None
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    from chalicelib.cli.failures import explain
+    from chalicelib.cli.failures import explain, missing_configuration
 
     parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__)
     parser.add_argument("action", choices=["preflight", "deploy", "destroy"])
@@ -291,10 +291,9 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
 
     session = boto3.session.Session()
     try:
-        if session.region_name is None:
-            raise Refused("no AWS region: set AWS_DEFAULT_REGION (or AWS_REGION / a profile's region)")
-        if session.get_credentials() is None:
-            raise Refused("no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+        missing = missing_configuration(session, region_how="give REGION=..., or ")
+        if missing:
+            raise Refused(missing)
         if args.action == "preflight":
             account = session.client("sts").get_caller_identity()["Account"]
             print(f"deploying {stack_name(args.stage)} to account {account} in {session.region_name}")

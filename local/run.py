@@ -89,8 +89,8 @@ def main() -> int:
         "sqs", endpoint_url=endpoint, region_name=env["AWS_DEFAULT_REGION"], aws_access_key_id="local",
         aws_secret_access_key="local",
     )  # fmt: skip
-    queues = Settings.from_env(env)
-    create_queues(sqs, queues.writeback_queue, queues.writeback_dlq)
+    settings = Settings.from_env(env)
+    create_queues(sqs, settings.writeback_queue, settings.writeback_dlq)
     print(f"embedded AWS (moto) on {endpoint}, table {env['TABLE_NAME']}, write-back queue", flush=True)
     # What Lambda's SQS event source and EventBridge schedule do in AWS, done here in the background.
     os.environ.update(env)
@@ -108,7 +108,6 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if _announce(app_port, server):
-        settings = Settings.from_env(env)
         write_local_state({
             "pid": os.getpid(),
             "url": f"http://{LOCAL_HOST}:{app_port}",

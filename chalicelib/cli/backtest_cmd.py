@@ -163,13 +163,9 @@ def stratified_sample(leads: list[ExportedLead], size: int, seed: int) -> list[E
 def format_curve(points: list[CurvePoint]) -> str:
     lines = ["held-out AUC by the number of leads the fit saw (fewer leads: a stratified sample)",
              f"{'leads':>6}{'won':>6}{'fitted rules':>14}{'logistic regr.':>16}{'rules given':>13}"]  # fmt: skip
-
-    def cell(value: float | None, width: int) -> str:
-        return f"{'-' if value is None else f'{value:.4f}':>{width}}"
-
     for point in points:
-        lines.append(f"{point.leads:>6}{point.won:>6}{cell(point.fitted, 14)}{cell(point.linear, 16)}"
-                     f"{cell(point.given, 13)}")  # fmt: skip
+        lines.append(f"{point.leads:>6}{point.won:>6}{_auc(point.fitted, 14)}{_auc(point.linear, 16)}"
+                     f"{_auc(point.given, 13)}")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -179,16 +175,16 @@ def format_comparison(rows: list[dict[str, float | None]]) -> str:
     width = max(len(name) for name in models) + 2
     lines = ["held-out AUC, same split and mapped columns for every model", f"{'seed':<6}" + "".join(
         f"{name:>{width}}" for name in models)]  # fmt: skip
-
-    def cell(value: float | None) -> str:
-        return f"{'-' if value is None else f'{value:.4f}':>{width}}"
-
     for row in rows:
-        lines.append(f"{row['seed']!s:<6}" + "".join(cell(row[name]) for name in models))
+        lines.append(f"{row['seed']!s:<6}" + "".join(_auc(row[name], width) for name in models))
     if len(rows) > 1:
         means = {name: _mean([row[name] for row in rows]) for name in models}
-        lines.append(f"{'mean':<6}" + "".join(cell(means[name]) for name in models))
+        lines.append(f"{'mean':<6}" + "".join(_auc(means[name], width) for name in models))
     return "\n".join(lines)
+
+
+def _auc(value: float | None, width: int) -> str:
+    return f"{'-' if value is None else f'{value:.4f}':>{width}}"
 
 
 def _mean(values: list[float | None]) -> float | None:

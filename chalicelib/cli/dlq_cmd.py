@@ -79,9 +79,14 @@ def show_command(args: argparse.Namespace) -> int:
                 text = json.dumps(value) if isinstance(value, dict | list) else value
                 print(f"{key + ':':<16}{text}")
             print()
-    for message_id in missing:
+    return _not_found(missing)
+
+
+def _not_found(message_ids: list[str]) -> int:
+    """Each asked-for id the queue does not hold, on stderr; the exit status (1 if any)."""
+    for message_id in message_ids:
         print(f"leadscore: no dead letter {message_id}", file=sys.stderr)
-    return 1 if missing else 0
+    return 1 if message_ids else 0
 
 
 def _explained(parts: Container, letter: DeadLetter) -> dict[str, Any]:
@@ -115,6 +120,4 @@ def redrive_command(args: argparse.Namespace) -> int:
         print(json.dumps({"redriven": [letter.message_id for letter in chosen], "not_found": missing}, indent=2))
     else:
         print(f"sent {len(chosen)} dead letters back to the write-back queue")
-    for message_id in missing:
-        print(f"leadscore: no dead letter {message_id}", file=sys.stderr)
-    return 1 if missing else 0
+    return _not_found(missing)

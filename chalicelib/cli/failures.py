@@ -5,10 +5,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
+NO_CREDENTIALS = "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+NO_REGION = "no AWS region: {how}set AWS_DEFAULT_REGION or your profile's region"
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}
 _BAD_CREDENTIALS = {"ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId"}
 _NO_QUEUE = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+
+def missing_configuration(session: Any, region_how: str = "pass --region, or ") -> str | None:
+    """What keeps a boto3 session from calling AWS at all (no region, no credentials), or None;
+    said before anything is done, so no command fails half-way for it."""
+    if session.region_name is None:
+        return NO_REGION.format(how=region_how)
+    if session.get_credentials() is None:
+        return NO_CREDENTIALS
+    return None
 
 
 def explain(exc: BaseException, target: str) -> str | None:
@@ -17,9 +30,9 @@ def explain(exc: BaseException, target: str) -> str | None:
 
     for cause in _chain(exc):
         if isinstance(cause, botocore.NoCredentialsError | botocore.PartialCredentialsError):
-            return "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+            return NO_CREDENTIALS
         if isinstance(cause, botocore.NoRegionError):
-            return "no AWS region: pass --region, or set AWS_DEFAULT_REGION or your profile's region"
+            return NO_REGION.format(how="pass --region, or ")
         if isinstance(cause, botocore.TokenRetrievalError | botocore.SSOTokenLoadError):
             return "your AWS SSO session has expired: run `aws sso login`"
         if isinstance(cause, botocore.EndpointConnectionError | botocore.ConnectTimeoutError):

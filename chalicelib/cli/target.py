@@ -90,11 +90,12 @@ def stage_environment(stage: str, region: str | None, shell: dict[str, str]) -> 
     env |= {name: shell[name] for name, value in env.items() if not value and shell.get(name)}
     import boto3
 
+    from chalicelib.cli.failures import missing_configuration
+
     session = boto3.session.Session(region_name=region)
-    if session.region_name is None:
-        raise TargetError("no AWS region: pass --region, or set AWS_DEFAULT_REGION or your profile's region")
-    if session.get_credentials() is None:
-        raise TargetError("no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+    missing = missing_configuration(session)
+    if missing:
+        raise TargetError(missing)
     env["AWS_DEFAULT_REGION"] = session.region_name
     return env
 
