@@ -236,6 +236,15 @@ def exceptions_report() -> Response:
     return http.exceptions_report(_request())
 
 
+@app.route("/reports/unscored", methods=["GET"])
+@readable
+def unscored_report() -> Response:
+    """Event names that earned nothing in a window (default 30 days), and why."""
+    from chalicelib.entrypoints import http
+
+    return http.unscored_report(_request())
+
+
 # ------------------------------------------------------------------------- other triggers
 @app.on_sqs_message(queue=WRITEBACK_QUEUE, batch_size=1000, maximum_batching_window_in_seconds=20)
 def writeback(event: Any) -> dict[str, Any]:

@@ -36,6 +36,7 @@ class Rescored:
     before: Visible | None  # what the CRM showed before (None: a new lead)
     after: ScoreCard
     not_scored: dict[str, int] = field(default_factory=dict, compare=False)  # ignored while scoring: metrics
+    too_fast: list[tuple[str, str]] = field(default_factory=list, compare=False)  # speed-limited (source, id)
 
     @property
     def visible_change(self) -> bool:
@@ -58,7 +59,9 @@ def rescore_change(record: LeadRecord, rules: Rules, now: datetime, reason: str 
     and sales outcome."""
     profile, basis, card = score_lead(record, rules, now)
     change = _change(record, record.events, profile, basis, card, now, reason)
-    return replace(change, kind="full", seen_unscored=record.unscored, not_scored=basis.just_ignored)
+    return replace(
+        change, kind="full", seen_unscored=record.unscored, not_scored=basis.just_ignored, too_fast=basis.just_too_fast
+    )
 
 
 def fold_change(record: LeadRecord, events: Sequence[LeadEvent], rules: Rules, now: datetime) -> LeadSave:
@@ -71,7 +74,12 @@ def fold_change(record: LeadRecord, events: Sequence[LeadEvent], rules: Rules, n
     profile = Profile.model_validate_json(record.profile_json or "{}")
     profile, basis = fold_into(stored, profile, events, rules, now)
     card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
-    return replace(_change(record, events, profile, basis, card, now, ""), kind="fold", not_scored=basis.just_ignored)
+    return replace(
+        _change(record, events, profile, basis, card, now, ""),
+        kind="fold",
+        not_scored=basis.just_ignored,
+        too_fast=basis.just_too_fast,
+    )
 
 
 def _change(
@@ -126,7 +134,7 @@ class Rescorer:
                 if settled is not None:
                     return Rescored(lead_id, settled[0], before, settled[1])
                 continue
-            return Rescored(lead_id, version, change.before, change.card, change.not_scored)
+            return Rescored(lead_id, version, change.before, change.card, change.not_scored, change.too_fast)
         raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
 
     def _settled(self, lead_id: str, rules: Rules) -> tuple[int, ScoreCard] | None:

@@ -19,6 +19,7 @@ from chalicelib.domain.identity import parse_key, plan_leads
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.retention import expires_at
 from chalicelib.domain.rules import Rules
+from chalicelib.domain.unscored import UnscoredKey, day_buckets, key_for, merge_buckets, tally, unscored_reason
 from chalicelib.leads_query import LeadsQuery
 from chalicelib.publishing import ChangePublisher
 from chalicelib.rescoring import MAX_ATTEMPTS, Rescored, Rescorer, fold_change, jittered_backoff, rescore_change
@@ -29,6 +30,7 @@ from chalicelib.storage.port import (
     LeadMerged,
     LeadRecord,
     LeadStorage,
+    StorageUnavailable,
     StoredEvent,
     VersionConflict,
 )
@@ -51,6 +53,8 @@ class IngestResult:
     deleted: int = 0
     rescored: list[Rescored] = field(default_factory=list)
     not_scored: Counter[str] = field(default_factory=Counter)  # accepted but ignored (bots, spam), by why
+    # New events that earned nothing (domain/unscored.py), with the lead each went to: the report's counts.
+    unscored: list[tuple[UnscoredKey, str]] = field(default_factory=list)
 
     @property
     def lead_ids(self) -> list[str]:
@@ -64,6 +68,8 @@ class Folded:
     duplicates: int = 0
     rescored: Rescored | None = None
     not_scored: Counter[str] = field(default_factory=Counter)
+    stored_events: list[LeadEvent] = field(default_factory=list)
+    too_fast: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _stateless_skips(events: list[LeadEvent], rules: Rules) -> Counter[str]:
@@ -110,16 +116,20 @@ class LeadService:
         touched: list[str] = []
         fresh: set[str] = set()
         created: list[Rescored] = []
+        new: list[tuple[str, LeadEvent]] = []  # (lead, event) of every event stored by this delivery
+        too_fast: set[tuple[str, str]] = set()  # (source, event id) the folds' speed limits ignored
         plans = plan_leads([event.identities.as_keys() for event in events], known)
         # The lead items new events fold into, read together (one request per 100 leads).
         records = self.storage.get_leads([plan.lead_id for plan in plans if plan.lead_id and not plan.merge_from])
         for plan in plans:
             members = [events[index] for index in plan.signal_indexes]
             if plan.lead_id is None and not plan.merge_from:
-                new = self._create(members, plan.keys, now, result.not_scored)
-                if new is not None:
+                made = self._create(members, plan.keys, now, result.not_scored)
+                if made is not None:
                     result.accepted += len(members)
-                    created.append(new)
+                    created.append(made)
+                    new += [(made.lead_id, event) for event in members]
+                    too_fast.update(made.too_fast)
                     continue
             if plan.lead_id is not None and not plan.merge_from:
                 folded = self._fold(plan.lead_id, members, plan.keys, known, now, records.get(plan.lead_id))
@@ -128,10 +138,15 @@ class LeadService:
                 result.duplicates += folded.duplicates
                 if folded.rescored is not None:
                     created.append(folded.rescored)
+                new += [(plan.lead_id, event) for event in folded.stored_events]
+                too_fast.update(folded.too_fast)
                 members = folded.rest
                 if not members:
                     continue
-            lead_id, stored, duplicates = self._store(members, plan.keys, plan.lead_id, plan.merge_from, known)
+            lead_id, stored_ids, duplicates = self._store(members, plan.keys, plan.lead_id, plan.merge_from, known)
+            stored = len(stored_ids)
+            kept = set(stored_ids)
+            new += [(lead_id, event) for event in members if event.event_id in kept]
             if stored and plan.lead_id is None and not plan.merge_from:
                 fresh.add(lead_id)  # every event of its rescore is new: its count of ignored ones is this delivery's
             elif stored:
@@ -144,6 +159,10 @@ class LeadService:
         for item in rescored:
             if item.lead_id in fresh:
                 result.not_scored.update(item.not_scored)
+                too_fast.update(item.too_fast)
+        result.unscored = self._unscored(new, too_fast)
+        if result.unscored:
+            self._count_unscored(result.unscored, now)
         result.rescored = _per_lead(created + rescored)
         for deletion in delivery.deletions:
             result.deleted += self._delete(deletion.identities.as_keys())
@@ -152,6 +171,37 @@ class LeadService:
             for directory, record_ids in self._to_enrich(delivery, events, known).items():
                 self.publisher.enrich(directory, record_ids)
         return result
+
+    def _unscored(
+        self, new: list[tuple[str, LeadEvent]], too_fast: set[tuple[str, str]]
+    ) -> list[tuple[UnscoredKey, str]]:
+        """Each new event that earned nothing, as its report line and lead: the speed limit the
+        fold applied, else what the rules alone say (domain/unscored.py)."""
+        rules = self.rules()
+        canonical = compile_rules(rules).canonical_type
+        found = []
+        for lead, event in new:
+            reason = (
+                "filtered:too_fast" if (event.source, event.event_id) in too_fast else unscored_reason(event, rules)
+            )
+            if reason is not None:
+                found.append((key_for(event, canonical(event.type), reason), lead))
+        return found
+
+    def _count_unscored(self, lines: list[tuple[UnscoredKey, str]], now: datetime) -> None:
+        """The report's counts are worth less than the delivery: the events are stored, so a failed
+        count is logged and the delivery still acknowledged (a redelivery would not count them:
+        they are duplicates then)."""
+        try:
+            self.storage.count_unscored(tally(lines), now)
+        except StorageUnavailable as exc:
+            log.warning("unscored events not counted: %s", exc)
+
+    def unscored_report(self, now: datetime, days: int = 30) -> dict[str, Any]:
+        """What earned nothing in the last `days` UTC days, per source, name and reason."""
+        window = day_buckets(now, days)
+        lines = merge_buckets(self.storage.unscored_lines(window))
+        return {"days": days, "since": window[-1], "until": window[0], "unscored": lines}
 
     def enrich(self, directory: str, record_ids: Sequence[str], now: datetime) -> IngestResult:
         """Read records a delivery named without their properties, and ingest them as profile
@@ -208,7 +258,7 @@ class LeadService:
         if version is None:
             return None
         not_scored.update(change.not_scored)
-        return Rescored(lead_id, version, None, change.card)
+        return Rescored(lead_id, version, None, change.card, too_fast=change.too_fast)
 
     def _fold(
         self,
@@ -259,6 +309,8 @@ class LeadService:
             before = folded.rescored.before if folded.rescored else change.before
             folded.rescored = Rescored(lead_id, version, before, change.card)
             folded.not_scored.update(change.not_scored)
+            folded.too_fast += change.too_fast
+            folded.stored_events += [item.event for item in chunk]
             record = None
             folded.stored += len(chunk)
             pending, claims = pending[len(chunk) :], []
@@ -272,7 +324,7 @@ class LeadService:
         lead_id: str | None,
         merge_from: list[str],
         known: dict[str, str],
-    ) -> tuple[str, int, int]:
+    ) -> tuple[str, list[str], int]:
         rules = self.rules()
         stored_events = [StoredEvent(event, expires_at(event, rules)) for event in members]
         for attempt in range(MAX_ATTEMPTS):
@@ -293,7 +345,7 @@ class LeadService:
                 owners = sorted(set(known.values()))
                 lead_id, merge_from = (owners[0], owners[1:]) if owners else (None, [])
                 continue
-            return target, len(result.stored), len(result.duplicates)
+            return target, list(result.stored), len(result.duplicates)
         raise RuntimeError("identity resolution did not settle")
 
     def _delete(self, keys: list[str]) -> int:
@@ -344,6 +396,7 @@ class LeadService:
         if record is None or record.card is None:
             return None
         card = record.card
+        profile = Profile.model_validate_json(record.profile_json or "{}")
         return {
             "lead_id": record.lead_id,
             "identities": record.keys,
@@ -356,7 +409,9 @@ class LeadService:
                 if record.outcome and record.outcome.get("at")
                 else record.outcome
             ),
-            "profile": Profile.model_validate_json(record.profile_json or "{}").model_dump(exclude_defaults=True),
+            "profile": profile.model_dump(exclude_defaults=True),
+            # The account (Segment group) the lead belongs to: account scores come later.
+            "account": {"id": profile.account_id, "name": profile.company} if profile.account_id else None,
             "score": card.score,
             "tier": card.tier,
             "grade": card.grade,

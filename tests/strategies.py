@@ -41,7 +41,7 @@ EVENT_TYPES = [
     "email_sent", "email_open", "Email Opened", "email_click", "Email Link Clicked", "email_reply",
     "email_bounce", "email_spam", "unsubscribe", "page_view", "page_view", "page_view", "content_download",
     "webinar_registered", "webinar_attended", "demo_request", "trial_started", "trial_active",
-    "trial_active", "quote_request", "social", "video_watched", "unknown_thing",
+    "trial_active", "quote_request", "social", "video_progress", "unknown_thing",
 ]  # fmt: skip
 
 

@@ -29,5 +29,11 @@ def validate_command(args: argparse.Namespace) -> int:
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
         return 1
-    print(f"ok {args.file}: {rules.summary()}")
+    from chalicelib.domain.rules_warnings import rules_warnings
+    from chalicelib.sources.vocabulary import EMITTED_TYPES
+
+    warnings = rules_warnings(rules, EMITTED_TYPES)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"ok {args.file}: {rules.summary()}" + (f" ({len(warnings)} warnings)" if warnings else ""))
     return 0

@@ -43,6 +43,7 @@ class ScoreBasis:
     forgotten: Forgotten = field(default_factory=Forgotten)  # emails let go of while alive
     last_active_us: int | None = None  # the newest event a rule counted
     just_ignored: dict[str, int] = field(default_factory=dict, compare=False)  # by the last fold: metrics only
+    just_too_fast: list[tuple[str, str]] = field(default_factory=list, compare=False)  # (source, id) speed-limited
 
     @classmethod
     def folded(
@@ -59,6 +60,7 @@ class ScoreBasis:
             folder.ignored, folder.speed, folder.message_clock, folder.forgotten, folder.last_active_us,
         )  # fmt: skip
         basis.just_ignored = folder.just_ignored
+        basis.just_too_fast = folder.just_too_fast
         return basis
 
     def to_json(self) -> dict[str, Any]:

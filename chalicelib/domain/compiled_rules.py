@@ -282,6 +282,7 @@ class CompiledRules:
             for alias in (canonical, *aliases):
                 self.type_aliases[alias] = canonical
                 self.type_aliases[alias.casefold()] = canonical
+        self.recorded_only = frozenset(engagement.recorded_only)
         decays = {name: schedule.compile() for name, schedule in rules.decay.items()}
         factors = {
             name: ResponseTimeFactor(spec) if spec.kind == "response_time" else PropertyFactor(spec)

@@ -365,6 +365,7 @@ class Folder:
         self.speed = speed if speed is not None else {}
         self._newest_minute = {kind: max(minutes) for kind, minutes in self.speed.items() if minutes}
         self.just_ignored: dict[str, int] = {}  # what this fold ignored, for metrics
+        self.just_too_fast: list[tuple[str, str]] = []  # (source, event id) this fold's speed limits ignored
 
     def skip(self, key: EventKey, canonical: str, props: dict[str, Any]) -> str | None:
         """Why the event is not scored (see traffic_filters), recording it; None: score it."""
@@ -422,7 +423,10 @@ class Folder:
         props = event.properties
         # Only events a filter looks at go through skip(): most events have none of these.
         if "user_agent" in props or "form_fields" in props or "form_id" in props:
-            if self.skip(key, canonical, props) is not None:
+            skipped = self.skip(key, canonical, props)
+            if skipped is not None:
+                if skipped == "too_fast":
+                    self.just_too_fast.append((event.source, event.event_id))
                 return
         elif plan.speed_limit is not None:
             minutes = self.speed.get(canonical)
@@ -432,6 +436,7 @@ class Folder:
                 found[1] = key
             elif self._too_fast(canonical, key, plan.speed_limit):
                 self._ignore("too_fast", occurred_us)
+                self.just_too_fast.append((event.source, event.event_id))
                 return
         if plan.sends:
             self._sent(key, props)

@@ -31,6 +31,7 @@ class Profile(BaseModel):
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    phone: str | None = None
     job_title: str | None = None
     company: str | None = None
     company_size: int | None = None
@@ -40,6 +41,7 @@ class Profile(BaseModel):
     tech_stack: tuple[str, ...] = ()
     lifecycle_stage: str | None = None
     lead_status: str | None = None
+    account_id: str | None = None  # the account (Segment group) the lead belongs to: account scores come later
 
     @field_validator("company_size", mode="before")
     @classmethod
@@ -102,6 +104,6 @@ def fold_profile(patches: Iterable[tuple[Any, Mapping[str, Any]]]) -> Profile:
 
 
 FIT_ATTRIBUTES: frozenset[str] = frozenset(
-    {name for name in Profile.model_fields if name not in {"first_name", "last_name"}} | {"email_domain"}
+    {name for name in Profile.model_fields if name not in {"first_name", "last_name", "phone"}} | {"email_domain"}
 )
 NUMERIC_ATTRIBUTES: frozenset[str] = frozenset({"company_size"})

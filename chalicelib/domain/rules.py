@@ -187,6 +187,9 @@ class Engagement(_Strict):
     event_types: dict[str, list[str]] = Field(
         default_factory=dict, description="canonical type -> tracking event names that mean it"
     )
+    recorded_only: list[str] = Field(
+        default_factory=list, description="event types kept on purpose without points (rules validate: no warning)"
+    )
     page_categories: PageCategories = Field(default_factory=PageCategories)
     multipliers: dict[str, Multiplier] = Field(default_factory=dict)
     sent_event: str = Field(default="email_sent", description="type whose time and campaign a response inherits")
@@ -203,6 +206,11 @@ class Engagement(_Strict):
                 if seen.setdefault(key, canonical) != canonical:
                     raise ValueError(f"{alias!r} is listed under both {seen[key]!r} and {canonical!r}")
         return {canonical.casefold(): aliases for canonical, aliases in value.items()}
+
+    @field_validator("recorded_only")
+    @classmethod
+    def _lower_recorded(cls, value: list[str]) -> list[str]:
+        return [name.casefold() for name in value]
 
 
 # ------------------------------------------------------------------------------------ tiers, grades
@@ -317,6 +325,11 @@ class Rules(_Strict):
                 for name in test.list_names():
                     if name not in self.lists:
                         raise RulePathError((*at, "where", prop), f"list {name!r} is not defined under lists")
+        for position, event in enumerate(self.engagement.recorded_only):
+            if event not in self.engagement.event_types:
+                raise RulePathError(
+                    ("engagement", "recorded_only", position), f"{event!r} is not a key of engagement.event_types"
+                )
         for path, event in self.crm_activity.event_references():
             if event.casefold() not in self.engagement.event_types:
                 raise RulePathError(path, f"{event!r} is not a key of engagement.event_types ({known_types})")

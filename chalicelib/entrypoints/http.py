@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.bootstrap import container
 from chalicelib.domain.rules import Rules
+from chalicelib.domain.unscored import REPORT_RETENTION_DAYS
 from chalicelib.errors import Unavailable
 from chalicelib.observability import count_events, count_not_scored, logger
 from chalicelib.settings import Settings
@@ -277,6 +278,20 @@ def exceptions_report(request: Request) -> Response:
     def report() -> dict[str, Any]:
         query = ExceptionsQuery.model_validate(dict(request.query_params or {}))
         return container().lead_service.exceptions_report(query.limit)
+
+    return _answer(report)
+
+
+class UnscoredQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(default=30, ge=1, le=REPORT_RETENTION_DAYS)
+
+
+def unscored_report(request: Request, clock: Clock = utc_now) -> Response:
+    def report() -> dict[str, Any]:
+        query = UnscoredQuery.model_validate(dict(request.query_params or {}))
+        return container().lead_service.unscored_report(clock(), query.days)
 
     return _answer(report)
 

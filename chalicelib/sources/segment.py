@@ -9,6 +9,13 @@ fails the whole request. Identify traits are read at the top level (Segment) and
 
 Event names are stored as sent ("Email Opened"): the rules file maps them to canonical types at
 scoring time, so a mapping added later applies to events already stored.
+
+Segment's semantic specs are read as their pages write them: `action` in place of `type`,
+`user_id` for `userId` and `context.user_agent` (the Email spec's examples), no `messageId` or
+`timestamp`. The B2B SaaS spec's `Signed Up` and `Account Created` describe the user and the
+account in their properties: those feed the profile as identify traits do (one more profile event,
+id `<message id>:profile`). `groupId` (group calls, and `context.groupId` on identify calls and on
+the B2B SaaS events, where the spec defines it) is the lead's account.
 """
 
 from __future__ import annotations
@@ -59,7 +66,11 @@ TRAIT_MAP = {
     "company_size": "company_size",
     "lead_source": "lead_source",
     "source": "lead_source",
+    "phone": "phone",
 }
+# Segment's `title` is a job title, but the spec's own Signed Up example sends "Mr": a salutation
+# says nothing of seniority, so it is not kept as one.
+SALUTATIONS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "mme", "m", "herr", "frau"})
 
 
 def verify(request: IncomingRequest, write_key: str, body: Any = None) -> None:
@@ -97,6 +108,7 @@ class Message(BaseModel):
     previousId: str | int | None = None
     event: str | None = None
     name: str | None = None
+    groupId: str | int | None = None
     properties: dict[str, Any] = Field(default_factory=dict)
     traits: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
@@ -136,8 +148,9 @@ def _deliver(
             message: Message = validate(Message, raw, prefix=prefix)
             if batch_context:
                 message.context = {**batch_context, **message.context}
+            message = _spec_spelling(message)
             message_type = (message.type or ("" if kind == "batch" else kind)).lower()
-            event = _event(message, message_type, sent_at, request, raw, prefix)
+            events = _events(message, message_type, sent_at, request, raw, prefix)
         except (BadPayload, ValidationError) as exc:
             rejection = bad_payload(exc, prefix) if isinstance(exc, ValidationError) else exc
             if not per_message:
@@ -146,11 +159,71 @@ def _deliver(
                 raise
             delivery.rejected.append(Rejection(rejection.field or prefix, rejection.message))
             continue
-        if event is None:
+        if not events:
             delivery.ignored += 1
-        else:
-            delivery.events.append(event)
+        delivery.events += events
     return delivery
+
+
+def _spec_spelling(message: Message) -> Message:
+    """The spellings the spec pages' examples use, read as the API's."""
+    extra = message.model_extra or {}
+    updates: dict[str, Any] = {}
+    for ours, theirs in (("type", "action"), ("userId", "user_id"), ("anonymousId", "anonymous_id")):
+        if getattr(message, ours) is None and isinstance(extra.get(theirs), (str, int)) and extra[theirs] != "":
+            updates[ours] = extra[theirs]
+    if updates.get("type") is not None:
+        updates["type"] = str(updates["type"])
+    if "userAgent" not in message.context and isinstance(message.context.get("user_agent"), str):
+        updates["context"] = {**message.context, "userAgent": message.context["user_agent"]}
+    return message.model_copy(update=updates) if updates else message
+
+
+def _events(
+    message: Message, message_type: str, sent_at: str | None, request: IncomingRequest, raw: Any, prefix: str
+) -> list[LeadEvent]:
+    """The message's event, and for the spec's sign-up and account events the profile they describe."""
+    event = _event(message, message_type, sent_at, request, raw, prefix)
+    if event is None:
+        return []
+    patch = _described_profile(message, message_type)
+    if not patch:
+        return [event]
+    if event.type == PROFILE_EVENT:
+        return [
+            event.model_copy(
+                update={"properties": {**event.properties, "profile": {**patch, **event.properties["profile"]}}}
+            )
+        ]
+    profile = event.model_copy(
+        update={"event_id": f"{event.event_id}:profile", "type": PROFILE_EVENT, "properties": {"profile": patch}}
+    )
+    return [event, profile]
+
+
+# The B2B SaaS spec's events whose properties describe the user or the account (spec: b2b-saas).
+USER_PROPERTIES_EVENTS = frozenset({"signed up"})
+ACCOUNT_PROPERTIES_EVENTS = frozenset({"account created"})
+# ... and those it gives `context.groupId`: the account the user belongs to.
+ACCOUNT_EVENTS = frozenset(
+    {"account created", "signed up", "signed in", "account added user", "invite sent", "trial started", "trial ended"}
+)
+
+
+def _described_profile(message: Message, message_type: str) -> dict[str, Any]:
+    """What a message says about who the lead is besides identify traits: the account it belongs
+    to, and the user or account properties of the spec's sign-up and account events."""
+    patch: dict[str, Any] = {}
+    name = (message.event or "").strip().casefold() if message_type == "track" else ""
+    if name in USER_PROPERTIES_EVENTS:
+        patch.update(_profile(message.properties, company_level=False))
+    if name in ACCOUNT_PROPERTIES_EVENTS and message.properties.get("account_name"):
+        patch["company"] = message.properties["account_name"]
+    group = message.groupId if message_type == "group" else message.context.get("groupId")
+    linked = message_type in ("group", "identify") or name in ACCOUNT_EVENTS
+    if linked and isinstance(group, (str, int)) and not isinstance(group, bool) and str(group).strip():
+        patch["account_id"] = str(group).strip()
+    return patch
 
 
 def _event(
@@ -191,7 +264,7 @@ def _event(
         # Kept so the rules' crawler filter can judge it (Segment and RudderStack put it in context).
         properties = {**properties, "user_agent": agent}
     occurred_at = _occurred_at(message, batch_sent_at, request.received_at, where)
-    message_id = message.messageId or hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:32]
+    message_id = message.messageId or _derived_id(message, batch_sent_at, raw, occurred_at)
     return LeadEvent(
         event_id=str(message_id),
         source=SOURCE,
@@ -200,6 +273,17 @@ def _event(
         identities=identities,
         properties=properties,
     )
+
+
+def _derived_id(message: Message, batch_sent_at: Any, raw: Any, occurred_at: datetime) -> str:
+    """An id for a message sent without `messageId`: the same body gives the same id, so a
+    redelivery is a duplicate. A body with no time of its own either is stamped when received, and
+    the same body on another UTC day is another event (a daily "Signed In" from the spec's example
+    is three sign-ins on three days, not one sent three times)."""
+    basis: Any = raw
+    if not (message.timestamp or message.originalTimestamp or message.sentAt or batch_sent_at):
+        basis = {"message": raw, "received_day": occurred_at.date().isoformat()}
+    return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 SPEC_NAMES = {"user_id": "userId", "anonymous_id": "anonymousId", "email": "traits.email"}
@@ -260,6 +344,9 @@ def _profile(traits: dict[str, Any], company_level: bool) -> dict[str, Any]:
     profile = {
         TRAIT_MAP[name]: value for name, value in traits.items() if name in TRAIT_MAP and value not in (None, "")
     }
+    title = profile.get("job_title")
+    if isinstance(title, str) and title.strip().rstrip(".").casefold() in SALUTATIONS:
+        del profile["job_title"]
     name = traits.get("name")
     if isinstance(name, str) and name.strip():
         # the reserved `name` trait is the full name; explicit first/last name traits win

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.events import LeadEvent, as_utc
+from chalicelib.domain.unscored import UnscoredCount
 
 from .items import LEAD_SK, event_sk, identity_pk, lead_pk, lead_record, n, s
 from .lead_items import LeadItems
@@ -32,6 +33,7 @@ from .port import (
 )
 from .schema import TTL_ATTRIBUTE
 from .table import TRANSACTION_LIMIT, DynamoTable, Item
+from .unscored_items import UnscoredItems
 
 __all__ = ["DynamoStorage"]
 KEY_PREFIX = "KEY#"
@@ -46,6 +48,7 @@ class DynamoStorage:
         self.table = DynamoTable(table_name, client)
         self.leads = LeadItems(self.table)
         self.listing = LeadListing(self.table)
+        self.unscored = UnscoredItems(self.table)
 
     @property
     def table_name(self) -> str:
@@ -309,3 +312,9 @@ class DynamoStorage:
 
     def report_rows(self, page_size: int | None = None) -> Iterator[dict[str, Any]]:
         return self.leads.report_rows(page_size)
+
+    def count_unscored(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
+        self.unscored.add(lines, now)
+
+    def unscored_lines(self, days: Sequence[str]) -> Iterator[dict[str, Any]]:
+        return self.unscored.read(days)

@@ -12,11 +12,12 @@ import json
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.events import as_utc, from_us, iso_z
+from chalicelib.domain.unscored import UnscoredCount
 
 from .listing import company_key, display_name, search_key
 from .port import (
@@ -49,6 +50,7 @@ class InMemoryStorage:
         self.events: dict[str, dict[str, StoredEvent]] = {}
         self.leads: dict[str, _Lead] = {}
         self.meta: dict[str, Any] = {}
+        self.unscored: dict[tuple[str, str, str, str], dict[str, Any]] = {}  # (day, source, reason, name)
         self.remnants: dict[str, str] = {}  # `unscored` marks of leads that have no item yet
         self._lock = threading.RLock()
 
@@ -346,6 +348,22 @@ class InMemoryStorage:
         start = int(start_key or 0)
         page = lead_ids[start : start + page_size]
         return page, (start + page_size if start + page_size < len(lead_ids) else None)
+
+    def count_unscored(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
+        day, at = now.date().isoformat(), iso_z(now)
+        with self._lock:
+            for line in lines:
+                key = (day, line.key.source, line.key.reason, line.key.name)
+                found = self.unscored.setdefault(
+                    key, {**asdict(line.key), "count": 0, "first_seen": at, "last_seen": at, "example_lead": ""}
+                )
+                found.update(count=found["count"] + line.count, last_seen=at, example_lead=line.example_lead)
+
+    def unscored_lines(self, days: Sequence[str]) -> Iterator[dict[str, Any]]:
+        wanted = set(days)
+        with self._lock:
+            found = [dict(line) for key, line in sorted(self.unscored.items()) if key[0] in wanted]
+        return iter(found)
 
     def report_rows(self) -> Iterator[dict[str, Any]]:
         with self._lock:

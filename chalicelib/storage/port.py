@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.events import LeadEvent
 from chalicelib.domain.scorecard import ScoreCard, Visible
+from chalicelib.domain.unscored import UnscoredCount
 from chalicelib.errors import StorageUnavailable
 
 __all__ = [
@@ -133,6 +134,9 @@ class LeadSave:
     kind: str = "card"
     seen_unscored: str | None = None
     not_scored: dict[str, int] = field(default_factory=dict, compare=False)  # new events ignored, by why: metrics
+    too_fast: list[tuple[str, str]] = field(
+        default_factory=list, compare=False
+    )  # of those, speed-limited: (source, id)
 
     @property
     def tier_changed(self) -> bool:
@@ -246,3 +250,11 @@ class LeadStorage(Protocol):
     def scan_leads(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]: ...
 
     def report_rows(self) -> Iterator[dict[str, Any]]: ...
+
+    def count_unscored(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
+        """Add one delivery's events that earned nothing to the day's report lines (one write a line)."""
+        ...
+
+    def unscored_lines(self, days: Sequence[str]) -> Iterator[dict[str, Any]]:
+        """The report lines of these UTC days (ISO dates), one per day and line."""
+        ...

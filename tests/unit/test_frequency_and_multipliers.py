@@ -128,4 +128,4 @@ def test_click_decay_keeps_sixty_percent_after_fourteen_days() -> None:
 
 
 def test_unmapped_event_types_earn_nothing_but_do_not_fail() -> None:
-    assert card_of(event("Something Custom", H), event("video_watched", H)).engagement == 0
+    assert card_of(event("Something Custom", H), event("video_progress", H)).engagement == 0

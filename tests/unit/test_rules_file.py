@@ -61,15 +61,15 @@ def test_a_misspelt_key_is_an_error_not_a_silent_zero() -> None:
     with pytest.raises(RulesError) as caught:
         parse_rules(broken("points: 50, cap: 50", "pionts: 50, cap: 50"))
     assert [(issue.path, issue.message) for issue in caught.value.issues] == [
-        ("engagement.rules[16].points", "Field required"),
-        ("engagement.rules[16].pionts", "Extra inputs are not permitted"),
+        ("engagement.rules[18].points", "Field required"),
+        ("engagement.rules[18].pionts", "Extra inputs are not permitted"),
     ]
 
 
 def test_an_undefined_decay_schedule_is_named() -> None:
     text = broken("decay: buying_intent}", "decay: buying_intnt}")
     issue = only_issue(text)
-    assert issue.path == "engagement.rules[16].decay"
+    assert issue.path == "engagement.rules[18].decay"
     assert issue.value == "buying_intnt"
     assert issue.line == line_of(text, "buying_intnt")
 
@@ -82,7 +82,7 @@ def test_an_undefined_list_is_named() -> None:
 
 def test_an_unknown_event_type_lists_the_known_ones() -> None:
     issue = only_issue(broken("event: demo_request,", "event: demo_requets,"))
-    assert issue.path == "engagement.rules[16].event"
+    assert issue.path == "engagement.rules[18].event"
     assert "demo_request" in issue.message
 
 
@@ -141,7 +141,7 @@ def test_fingerprint_follows_meaning_not_formatting() -> None:
 def test_cli_validate_prints_a_one_line_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["rules", "validate", str(DEFAULT_RULES_PATH)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith("ok ") and "31 engagement rules" in out[0]
+    assert len(out) == 1 and out[0].startswith("ok ") and "37 engagement rules" in out[0]
 
 
 def test_cli_validate_fails_with_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

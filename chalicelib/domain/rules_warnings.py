@@ -1,0 +1,32 @@
+"""What `rules validate` warns about in a valid rules file: types that arrive and earn nothing
+without saying so, and rules that nothing can reach. Warnings, not errors: the file still works."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .rules import Rules
+
+
+def rules_warnings(rules: Rules, emitted: Iterable[str] = ()) -> list[str]:
+    """`emitted`: canonical types the sources produce themselves (sources/vocabulary.py)."""
+    engagement = rules.engagement
+    scored = {rule.event for rule in engagement.rules}
+    recorded = set(engagement.recorded_only)
+    reachable = {canonical for canonical, names in engagement.event_types.items() if names}
+    reachable |= {kind.casefold() for kind in emitted}
+    reachable |= {event.casefold() for _, event in rules.crm_activity.event_references()}
+    reachable |= {engagement.page_categories.event.casefold(), engagement.sent_event.casefold()}
+    warnings = [
+        f"engagement.event_types.{canonical}: no rule scores it; add a rule, or list it under "
+        "engagement.recorded_only if it is kept without points on purpose"
+        for canonical in engagement.event_types
+        if canonical not in scored and canonical not in recorded
+    ]
+    warnings += [
+        f"engagement.rules.{index} ({rule.name}): nothing maps to event type {rule.event!r}; "
+        f"list the tracking names that mean it under engagement.event_types.{rule.event}"
+        for index, rule in enumerate(engagement.rules)
+        if rule.event not in reachable
+    ]
+    return warnings

@@ -1,0 +1,80 @@
+"""The unscored-events report's counters (domain/unscored.py), in the one table.
+
+Item: pk `UNSCORED#<UTC day>`, sk `<source>#<reason>#<event name>`; attributes count, first_seen,
+last_seen, example_lead, type, and a `ttl` after REPORT_RETENTION_DAYS.
+
+Time buckets, not shards: every event of one name writes to that name's item of the day only, so no
+item grows or takes writes for longer than a day, and one delivery adds to each of its lines with
+one UpdateItem whatever the number of events it carried. The report reads one Query per day of its
+window: O(names x days) items, never a Scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.events import iso_z
+from chalicelib.domain.unscored import REPORT_RETENTION_DAYS, UnscoredCount
+
+from .items import n, s
+from .table import DynamoTable
+
+PREFIX = "UNSCORED#"
+_NAMES = {"#count": "count", "#source": "source", "#name": "name", "#type": "type", "#reason": "reason", "#ttl": "ttl"}
+
+
+def day_pk(day: str) -> str:
+    return f"{PREFIX}{day}"
+
+
+def line_sk(line: UnscoredCount) -> str:
+    # source and reason never contain "#": the rest is the name, whatever it contains
+    return f"{line.key.source}#{line.key.reason}#{line.key.name}"
+
+
+class UnscoredItems:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def add(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
+        day, at = now.date().isoformat(), iso_z(now)
+        expires = int((now + timedelta(days=REPORT_RETENTION_DAYS)).timestamp())
+        for line in lines:
+            self.table.call(
+                "update_item",
+                TableName=self.table.name,
+                Key={"pk": s(day_pk(day)), "sk": s(line_sk(line))},
+                UpdateExpression=(
+                    "ADD #count :count SET #source = :source, #reason = :reason, #name = :name, #type = :type,"
+                    " first_seen = if_not_exists(first_seen, :at), last_seen = :at, example_lead = :lead,"
+                    " #ttl = if_not_exists(#ttl, :ttl)"
+                ),
+                ExpressionAttributeNames=_NAMES,
+                ExpressionAttributeValues={
+                    ":count": n(line.count),
+                    ":source": s(line.key.source),
+                    ":reason": s(line.key.reason),
+                    ":name": s(line.key.name),
+                    ":type": s(line.key.type),
+                    ":at": s(at),
+                    ":lead": s(line.example_lead),
+                    ":ttl": n(expires),
+                },
+            )
+
+    def read(self, days: Sequence[str]) -> Iterator[dict[str, Any]]:
+        for day in days:
+            request = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": s(day_pk(day))}}
+            for item in self.table.pages("query", request):
+                yield {
+                    "source": item["source"]["S"],
+                    "reason": item["reason"]["S"],
+                    "name": item["name"]["S"],
+                    "type": item["type"]["S"],
+                    "count": int(item["count"]["N"]),
+                    "first_seen": item["first_seen"]["S"],
+                    "last_seen": item["last_seen"]["S"],
+                    "example_lead": item["example_lead"]["S"],
+                }
