@@ -24,7 +24,7 @@ def rules_warnings(rules: Rules, emitted: Iterable[str] = ()) -> list[str]:
         if canonical not in scored and canonical not in recorded
     ]
     warnings += [
-        f"engagement.rules.{index} ({rule.name}): nothing maps to event type {rule.event!r}; "
+        f"engagement.rules[{index}] ({rule.name}): nothing maps to event type {rule.event!r}; "
         f"list the tracking names that mean it under engagement.event_types.{rule.event}"
         for index, rule in enumerate(engagement.rules)
         if rule.event not in reachable

@@ -213,3 +213,36 @@ def test_a_calibration_gives_every_card_a_likelihood_rising_with_the_score() -> 
     assert score(Profile(), [demo], active_rules(), now).likelihood is None  # no calibration: no likelihood
     with pytest.raises(RulesError, match="slope"):
         parse_rules(DEFAULT_RULES_PATH.read_text() + "\ncalibration: {intercept: 1, slope: -0.1}\n", "bad.yaml")
+
+
+def test_the_default_rules_score_every_type_they_name_or_say_they_record_only() -> None:
+    from chalicelib.domain.rules_warnings import rules_warnings
+    from chalicelib.sources.vocabulary import EMITTED_TYPES
+
+    assert rules_warnings(active_rules(), EMITTED_TYPES) == []
+
+
+def test_validate_warns_about_unscored_types_and_unreachable_rules(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = broken("video_progress, trial_ended, account_left", "video_progress, account_left")
+    text = text.replace('invite_sent: ["Invite Sent"]', "invite_sent: []")
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    assert cli(["rules", "validate", str(path)]) == 0  # warnings, not errors: the file works
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        "warning: engagement.event_types.trial_ended: no rule scores it; add a rule, or list it under "
+        "engagement.recorded_only if it is kept without points on purpose",
+        "warning: engagement.rules[22] (invite_sent): nothing maps to event type 'invite_sent'; "
+        "list the tracking names that mean it under engagement.event_types.invite_sent",
+    ]
+    assert captured.out.rstrip().endswith("(2 warnings)")
+
+
+def test_recorded_only_names_a_type() -> None:
+    with pytest.raises(RulesError) as caught:
+        parse_rules(broken("account_left, chat_message]", "account_left, chat_mesage]"))
+    assert [(issue.path, issue.message) for issue in caught.value.issues] == [
+        ("engagement.recorded_only[5]", "'chat_mesage' is not a key of engagement.event_types")
+    ]
