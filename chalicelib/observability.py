@@ -11,15 +11,40 @@ them off, as it does Powertools' own (`make bench` does, so figures are not lost
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections.abc import Mapping
+from typing import Any, TextIO
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 SERVICE = "leadscore"
-logger = Logger(service=SERVICE)
+
+
+class _Console(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the process's stdout of the moment (Lambda's log stream), or to stderr for the
+    operator's CLI, whose stdout is the command's answer (`leadscore unscored --json` must parse)."""
+
+    to_stderr = False
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr if self.to_stderr else sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass  # the stream is always the current one
+
+
+_CONSOLE = _Console()
+logger = Logger(service=SERVICE, logger_handler=_CONSOLE)
+
+
+def log_to_stderr() -> None:
+    _CONSOLE.to_stderr = True
 
 
 def namespace() -> str:

@@ -1,5 +1,5 @@
 """`make demo`: send the bundled sample deliveries, correctly signed, to the running service
-(`make run`), then print the leaderboard with each lead's top reasons."""
+(`make run`), then print the leaderboard with each lead's top reasons and the event names that earned nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.cli.unscored_cmd import describe as describe_unscored
 from local import samples
 from local.defaults import LOCAL_HOST, LOCAL_PORT, LOCAL_SECRETS
 from local.signing import Signer
@@ -68,6 +69,9 @@ def main() -> int:
         lead = get_json(base_url, f"/leads/{row['lead_id']}", signer.secrets["ADMIN_API_KEY"])
         name = lead["profile"].get("email") or next(iter(lead["identities"]), row["lead_id"])
         print(f"{name:<24.24} {row['score']:>5}  {row['tier']:<12} {row['grade']:<5} {'; '.join(row['reasons'])}")
+    print()
+    for line in describe_unscored(get_json(base_url, "/reports/unscored", signer.secrets["ADMIN_API_KEY"])):
+        print(line)
     return 1 if failures else 0
 
 

@@ -150,6 +150,15 @@ def segment_batch(now: datetime) -> dict[str, Any]:
              "event": "Email Replied", "properties": {"email_id": "nurture-42"}},
             {"type": "track", "messageId": "demo-webinar-1", "anonymousId": "anon-demo-9b21", "timestamp": at(200),
              "event": "Webinar Registered", "context": {"traits": {"email": "li.wei@gmail.com"}}},
+            # Segment's B2B SaaS spec, as its page writes it: `action`, no messageId or timestamp
+            {"userId": "usr_ana", "action": "track", "event": "Signed Up", "context": {"groupId": "acct_contoso"},
+             "properties": {"first_name": "Ana", "last_name": "Silva", "email": "ana.silva@contoso.example",
+                            "title": "Head of Revenue Operations"}},
+            # names the default rules do not score: `make demo` ends with the report that lists them
+            {"type": "track", "messageId": "demo-export-1", "userId": "usr_ana", "timestamp": at(5),
+             "event": "Report Exported"},
+            {"type": "track", "messageId": "demo-video-pause-1", "userId": "usr_ana", "timestamp": at(4),
+             "event": "Video Playback Paused", "properties": {"session_id": "s1", "position": 30}},
         ],
         "sentAt": now.astimezone(UTC).isoformat(),
     }  # fmt: skip

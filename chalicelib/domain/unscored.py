@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from .compiled_rules import compile_rules
-from .events import LeadEvent
+from .events import LeadEvent, iso_z
 from .profile import PROFILE_EVENT
 from .rules import Rules
 
@@ -82,6 +82,11 @@ def tally(lines: Iterable[tuple[UnscoredKey, str]]) -> list[UnscoredCount]:
 
 def key_for(event: LeadEvent, canonical: str, reason: str) -> UnscoredKey:
     return UnscoredKey(event.source, event.type[:MAX_NAME], canonical[:MAX_NAME], reason)
+
+
+def seen_at(now: datetime) -> tuple[str, str]:
+    """(UTC day, instant to the second): the bucket a count goes to and its first/last seen."""
+    return now.date().isoformat(), iso_z(now.replace(microsecond=0))
 
 
 def day_buckets(now: datetime, days: int) -> list[str]:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.events import as_utc, from_us, iso_z
-from chalicelib.domain.unscored import UnscoredCount
+from chalicelib.domain.unscored import UnscoredCount, seen_at
 
 from .listing import company_key, display_name, search_key
 from .port import (
@@ -350,7 +350,7 @@ class InMemoryStorage:
         return page, (start + page_size if start + page_size < len(lead_ids) else None)
 
     def count_unscored(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
-        day, at = now.date().isoformat(), iso_z(now)
+        day, at = seen_at(now)
         with self._lock:
             for line in lines:
                 key = (day, line.key.source, line.key.reason, line.key.name)

@@ -15,8 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.events import iso_z
-from chalicelib.domain.unscored import REPORT_RETENTION_DAYS, UnscoredCount
+from chalicelib.domain.unscored import REPORT_RETENTION_DAYS, UnscoredCount, seen_at
 
 from .items import n, s
 from .table import DynamoTable
@@ -39,7 +38,7 @@ class UnscoredItems:
         self.table = table
 
     def add(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
-        day, at = now.date().isoformat(), iso_z(now)
+        day, at = seen_at(now)
         expires = int((now + timedelta(days=REPORT_RETENTION_DAYS)).timestamp())
         for line in lines:
             self.table.call(

@@ -153,3 +153,29 @@ def test_dead_letters_are_listed_explained_and_chosen_ones_redriven(
     assert code == 0 and json.loads(out)["redriven"] == [by_lead["lead-2"]["message_id"]]
     code, out, _ = run(capsys, "dlq", "list", "--stage", STAGE)
     assert out.strip() == "the dead-letter queue is empty"
+
+
+def test_unscored_against_a_stage_prints_the_report(account: None, capsys: pytest.CaptureFixture[str]) -> None:
+    from chalicelib.domain import Identities, LeadEvent
+    from chalicelib.rules import rules_loader
+    from chalicelib.service import LeadService
+    from chalicelib.sources.base import ParsedDelivery
+    from chalicelib.storage.dynamodb import DynamoStorage
+
+    deployed()
+    now = datetime.now(UTC)
+    sent = [
+        LeadEvent(event_id=f"x{n}", source="segment", type="Report Exported", occurred_at=now,
+                  identities=Identities(user_id="u1"))
+        for n in range(3)
+    ]  # fmt: skip
+    LeadService(DynamoStorage(ENV["TABLE_NAME"]), rules_loader()).ingest(ParsedDelivery(events=sent), now)
+    capsys.readouterr()  # the ingestion's metric lines (EMF, on stdout as in Lambda)
+    code, out, err = run(capsys, "unscored", "--stage", STAGE, "--json")
+    assert code == 0, err
+    (line,) = json.loads(out)["unscored"]
+    assert (line["name"], line["reason"], line["count"]) == ("Report Exported", "unmapped_name", 3)
+    code, out, _ = run(capsys, "unscored", "--stage", STAGE, "--days", "7")
+    rows = out.splitlines()
+    assert code == 0 and rows[0].startswith("Events that earned nothing")
+    assert "Report Exported" in rows[2] and "no event type has this name" in rows[2] and rows[2].split()[0] == "3"
