@@ -237,3 +237,41 @@ def test_the_rudderstack_sdk_batches_several_calls(live_url: str, client) -> Non
     rudder.join()
     assert errors == []
     assert json_body(admin_get(client, "/leads/user:user-r2"))["card"]["contributions"][0]["count"] == 5
+
+
+@pytest.mark.parametrize("vendor", ["segment", "rudderstack"])
+def test_the_sdks_send_the_b2b_saas_spec_and_it_scores_the_same(live_url: str, client, vendor: str) -> None:
+    """Segment's B2B SaaS spec sent with each vendor's SDK: the sign-up's properties fill the
+    profile, the group call and context.groupId link the account, and the spec events score."""
+    from rudderstack.analytics.client import Client as RudderClient
+
+    errors: list = []
+    user = f"{vendor}-u1"
+    if vendor == "segment":
+        sender: Any = sdk(live_url, errors=errors)
+    else:
+        sender = RudderClient(
+            SECRETS["EVENTS_WRITE_KEY"], host=live_url, sync_mode=True, max_retries=0,
+            on_error=lambda error, batch: errors.append(error),
+        )  # fmt: skip
+    account = {"groupId": "acct_9"}
+    sender.track(user_id=user, event="Signed Up", context=account, properties={
+        "type": "organic", "first_name": "Ada", "last_name": "Byron", "email": f"ada@{vendor}.example",
+        "title": "VP Engineering",
+    })  # fmt: skip
+    sender.group(user_id=user, group_id="acct_9", traits={"name": "Analytical Engines", "employees": 250})
+    sender.track(user_id=user, event="Invite Sent", context=account, properties={"invitee_email": "c@x.example"})
+    sender.track(user_id=user, event="Video Playback Completed", properties={"session_id": "s1", "position": 60})
+    sender.track(user_id=user, event="Live Chat Conversation Started", properties={"conversation_id": "c1"})
+    sender.flush()
+    assert errors == []
+    lead = json_body(admin_get(client, f"/leads/user:{user}"))
+    assert lead["account"] == {"id": "acct_9", "name": "Analytical Engines"}
+    profile = lead["profile"]
+    assert (profile["first_name"], profile["email"], profile["job_title"], profile["company_size"]) == (
+        "Ada", f"ada@{vendor}.example", "VP Engineering", 250
+    )  # fmt: skip
+    earned = {c["rule"]: c["points_now"] for c in lead["card"]["contributions"] if c["points_now"]}
+    assert {name: earned[name] for name in ("product_signup", "invite_sent", "video_completed", "live_chat")} == {
+        "product_signup": 30, "invite_sent": 30, "video_completed": 10, "live_chat": 15
+    }  # fmt: skip

@@ -246,3 +246,12 @@ def test_recorded_only_names_a_type() -> None:
     assert [(issue.path, issue.message) for issue in caught.value.issues] == [
         ("engagement.recorded_only[5]", "'chat_mesage' is not a key of engagement.event_types")
     ]
+
+
+def test_the_readme_table_of_what_counts_is_the_bundled_rules() -> None:
+    from chalicelib.rules.counts_table import counts_table
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("<!-- counts-table")
+    table = readme[readme.index("\n", start) + 1 : readme.index("<!-- /counts-table -->")].strip()
+    assert table == counts_table(active_rules())
