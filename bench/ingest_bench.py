@@ -86,8 +86,7 @@ def _unscored_costs(service: Any, calls: list[str]) -> list[tuple[str, str]]:
     figures.append(
         (
             f"report, 30 days, {len(report['unscored'])} names",
-            f"{calls.count('Query')} Query, {calls.count('Scan')} Scan, "
-            f"{elapsed:.0f} ms (moto)",
+            f"{calls.count('Query')} Query, {calls.count('Scan')} Scan, {elapsed:.0f} ms (moto)",
         )
     )
     return figures

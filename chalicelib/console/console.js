@@ -149,7 +149,7 @@ async function leadPage(key) {
     h("div", { class: "panel headline" },
       h("div", {}, h("div", { class: "big", id: "lead-score" }, card.score), h("div", { class: "muted" }, "score")),
       h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade)),
-      h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", profile.account_id ? ` · account ${profile.account_id}` : ""),
+      h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? h("span", { id: "lead-account" }, ` · account ${lead.body.account.id}`) : ""),
       h("div", { class: "muted small" }, `next change ${when(card.next_change_at)}`)),
     h("div", { class: "grid2" },
       h("div", { class: "panel", id: "fit-reasons" }, h("h2", {}, `Fit ${signed(card.fit)}`), fit.length ? fit.map(reason) : h("p", { class: "muted" }, "No fit points."),

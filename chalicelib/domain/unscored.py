@@ -19,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .compiled_rules import compile_rules
 from .events import LeadEvent, iso_z
 from .profile import PROFILE_EVENT
-from .rules import Rules
+
+if TYPE_CHECKING:
+    from .rules import Rules
 
 NOT_BEHAVIOUR = frozenset({PROFILE_EVENT, "alias"})  # who the lead is, not what it did: never scored
 MAX_NAME = 200  # a sender may invent any name: the report keeps this much of it
@@ -47,6 +48,9 @@ def unscored_reason(event: LeadEvent, rules: Rules) -> str | None:
     a profile change or an alias, which are not behaviour)."""
     if event.type in NOT_BEHAVIOUR:
         return None
+    # Imported here: storage reads this module's records, and the write-back path never loads the engine.
+    from .compiled_rules import compile_rules
+
     compiled = compile_rules(rules)
     props = event.properties
     if "user_agent" in props or "form_fields" in props:

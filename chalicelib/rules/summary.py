@@ -21,6 +21,7 @@ def rules_summary(rules: Rules) -> dict[str, Any]:
         "calibration": dumped.get("calibration"),
         "engagement": dumped["engagement"]["rules"],
         "event_types": dumped["engagement"]["event_types"],
+        "recorded_only": dumped["engagement"]["recorded_only"],
         "page_categories": dumped["engagement"]["page_categories"],
         "multipliers": dumped["engagement"]["multipliers"],
         "decay": dumped["decay"],

@@ -47,6 +47,7 @@ def _seed(url: str) -> None:
         traits = {"email": f"rep{number}@lead{number}.io", "firstName": "Sam", "lastName": f"Ray{number}",
                   "company": company, "title": "VP Sales" if number % 2 else "Analyst"}  # fmt: skip
         batch.append({"type": "identify", "userId": user, "messageId": f"cid-{number}", "traits": traits,
+                      "context": {"groupId": f"acct-{number}"},
                       "timestamp": (now - timedelta(days=40)).isoformat()})  # fmt: skip
         for step in range(number):
             batch.append({"type": "track", "userId": user, "event": INTENT[step], "messageId": f"cev-{number}-{step}",
@@ -153,6 +154,7 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     score = int(_wait(browser, "#lead-score").text)
     lead = _api(console, f"/leads/{top['lead_id']}")
     assert score == lead["score"]
+    assert browser.find_element(By.ID, "lead-account").text == f"· account {lead['account']['id']}"
     points = [
         float(node.get_attribute("data-points"))
         for node in browser.find_elements(By.CSS_SELECTOR, ".reason[data-points]")
