@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 NOT_BEHAVIOUR = frozenset({PROFILE_EVENT, "alias"})  # who the lead is, not what it did: never scored
 MAX_NAME = 200  # a sender may invent any name: the report keeps this much of it
 REPORT_RETENTION_DAYS = 120  # how long the report's daily counts are kept: the longest window it shows
-REASONS = ("unmapped_name", "no_rule", "recorded_only", "no_rule_matched", "filtered")
 
 
 @dataclass(frozen=True)

@@ -169,7 +169,7 @@ def _spec_spelling(message: Message) -> Message:
     """The spellings the spec pages' examples use, read as the API's."""
     extra = message.model_extra or {}
     updates: dict[str, Any] = {}
-    for ours, theirs in (("type", "action"), ("userId", "user_id"), ("anonymousId", "anonymous_id")):
+    for ours, theirs in (("type", "action"), ("userId", "user_id")):
         if getattr(message, ours) is None and isinstance(extra.get(theirs), (str, int)) and extra[theirs] != "":
             updates[ours] = extra[theirs]
     if updates.get("type") is not None:
