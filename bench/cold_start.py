@@ -32,11 +32,11 @@ _BUILD = (
     "salesforce_access_token='t'))"
 )
 FUNCTIONS = {
-    "api": f"import app; from chalicelib.entrypoints import http; {_BUILD}; parts.lead_service; parts.rules(); "
-    "http.load_all(); [d.client.session for d in parts.directories.values()]",
-    "writeback": f"import app; from chalicelib.entrypoints import sqs; {_BUILD}; parts.writeback_service; "
+    "api": f"import app; from chalicelib.entrypoints import http; {_BUILD}; parts.ingestion; parts.lead_views; "
+    "parts.rules(); http.load_all()",
+    "writeback": f"import app; from chalicelib.entrypoints import sqs; {_BUILD}; parts.task_handler; "
     "[w.client.session for w in parts.writers]",
-    "decay": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.scheduled_job; parts.rules()",
+    "decay": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.upkeep; parts.rules()",
     "crm_sync": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.crm_import; "
     "[r.calls.client for r in parts.record_readers.values()]",
 }

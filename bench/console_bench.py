@@ -27,11 +27,12 @@ def run() -> None:
     import boto3
     from moto import mock_aws
 
+    from chalicelib.bootstrap import Container
     from chalicelib.domain import Identities, LeadEvent, Profile, score
-    from chalicelib.leads_query import LeadsQuery
     from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
-    from chalicelib.service import LeadService
-    from chalicelib.sources.base import ParsedDelivery
+    from chalicelib.service_layer.commands import ParsedDelivery
+    from chalicelib.service_layer.leads_query import LeadsQuery
+    from chalicelib.settings import Settings
     from chalicelib.storage.dynamodb import DynamoStorage
     from chalicelib.storage.port import LeadSave
     from chalicelib.storage.schema import create_table
@@ -45,7 +46,7 @@ def run() -> None:
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, TABLE)
         storage = DynamoStorage(TABLE, client)
-        service = LeadService(storage, lambda: rules, backoff=lambda attempt: None)
+        service = Container(Settings(), storage=storage, rules=lambda: rules, backoff=lambda attempt: None, queue=None)
         kinds = ["Demo Requested", "Quote Requested", "Webinar Registered", "Content Downloaded", "Trial Started"]
         for number in range(LEADS):
             events = [
@@ -60,12 +61,12 @@ def run() -> None:
             storage.save(change)
         query = LeadsQuery(limit=50)
         with counted(client) as calls:
-            page = service.leads(query)
-        page_ms = _best_ms(lambda: service.leads(query))
+            page = service.lead_views.leads(query)
+        page_ms = _best_ms(lambda: service.lead_views.leads(query))
         second = LeadsQuery(limit=50, cursor=page["next_cursor"])
-        second_ms = _best_ms(lambda: service.leads(second))
+        second_ms = _best_ms(lambda: service.lead_views.leads(second))
         search = LeadsQuery(q="company 12")
-        search_ms = _best_ms(lambda: service.leads(search))
+        search_ms = _best_ms(lambda: service.lead_views.leads(search))
         print(f"  leads page of 50: {page_ms:.0f} ms, the next page {second_ms:.0f} ms, a company search "
               f"{search_ms:.0f} ms (target < 300 ms)")  # fmt: skip
         print(f"  DynamoDB requests for a page: {calls.requests} ({', '.join(calls.operations)}); "
@@ -75,12 +76,12 @@ def run() -> None:
         user = Identities(user_id="timeline-lead")
         events = [event.model_copy(update={"identities": user}) for event in history]
         for start in range(0, len(events), 100):
-            service.ingest(ParsedDelivery(events=events[start : start + 100]), NOW)
+            service.ingestion.ingest(ParsedDelivery(events=events[start : start + 100]), NOW)
         from chalicelib.domain.timeline import score_timeline
 
-        timeline_ms = _best_ms(lambda: service.timeline("user:timeline-lead", NOW), rounds=3)
+        timeline_ms = _best_ms(lambda: service.lead_views.timeline("user:timeline-lead", NOW), rounds=3)
         compute_ms = _best_ms(lambda: score_timeline(events, rules, NOW), rounds=3)
-        points = service.timeline("user:timeline-lead", NOW)
+        points = service.lead_views.timeline("user:timeline-lead", NOW)
         assert points is not None
         print(f"  timeline of a 1,000-event lead ({len(points['points'])} points): computed in {compute_ms:.0f} ms "
               f"(target < 300 ms); {timeline_ms:.0f} ms with its 1,000 events read from moto")  # fmt: skip

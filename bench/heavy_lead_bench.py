@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.workload import NOW, fake_aws_credentials
 from chalicelib.domain import Identities, LeadEvent
-from chalicelib.sources.base import ParsedDelivery
+from chalicelib.service_layer.commands import ParsedDelivery
 
 TABLE = "bench-heavy"
 HISTORY_DAYS = 90
@@ -142,21 +142,23 @@ def _value_size(value: dict[str, Any]) -> int:
 
 
 def _service(client: Any) -> Any:
+    from chalicelib.bootstrap import Container
     from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
-    from chalicelib.service import LeadService
+    from chalicelib.settings import Settings
     from chalicelib.storage.dynamodb import DynamoStorage
 
     rules = load_rules_file(DEFAULT_RULES_PATH)
-    return LeadService(DynamoStorage(TABLE, client), lambda: rules, backoff=lambda attempt: None)
+    storage = DynamoStorage(TABLE, client)
+    return Container(Settings(), storage=storage, rules=lambda: rules, backoff=lambda attempt: None, queue=None)
 
 
 def _ingest(service: Any, events: list[LeadEvent], batch: int = 100) -> None:
     for start in range(0, len(events), batch):
-        service.ingest(ParsedDelivery(events=events[start : start + batch]), NOW)
+        service.ingestion.ingest(ParsedDelivery(events=events[start : start + batch]), NOW)
 
 
 def _lead_item(client: Any, service: Any, user: str) -> dict[str, Any]:
-    lead_id = service.find_lead_id(f"user:{user}")
+    lead_id = service.lead_views.find_lead_id(f"user:{user}")
     reply = client.get_item(TableName=TABLE, Key={"pk": {"S": f"LEAD#{lead_id}"}, "sk": {"S": "LEAD"}})
     item: dict[str, Any] = reply["Item"]
     return item
@@ -176,7 +178,7 @@ def _one_more_event(client: Any, service: Any, user: str, number: int) -> tuple[
         identities=Identities(user_id=user), properties={"url": "https://acme.example/pricing"},
     )  # fmt: skip
     with counted(client) as calls:
-        service.ingest(ParsedDelivery(events=[extra]), NOW + timedelta(seconds=number))
+        service.ingestion.ingest(ParsedDelivery(events=[extra]), NOW + timedelta(seconds=number))
     return calls, item_size(_lead_item(client, service, user))
 
 

@@ -17,11 +17,11 @@ from pytest_httpserver import HTTPServer
 
 from bench.workload import fake_aws_credentials
 from chalicelib.bootstrap import Container
-from chalicelib.crm.hubspot import HubSpotWriter
-from chalicelib.http_client import JsonClient
-from chalicelib.queue import QueueMessage, SyncMessage, WritebackMessage
+from chalicelib.crm.http_client import JsonClient
+from chalicelib.crm.hubspot.contacts import HubSpotContacts
+from chalicelib.crm.hubspot.writer import HubSpotWriter
+from chalicelib.service_layer.messages import ReceivedTask, Task, WriteBack
 from chalicelib.settings import Settings
-from chalicelib.sources.hubspot_import import HubSpotContactReader
 from chalicelib.storage.memory import InMemoryStorage
 from chalicelib.storage.schema import create_table
 from tests.e2e.test_crm_import import portal_contacts
@@ -36,7 +36,7 @@ class Outbox:
     """The write-back queue as a list: what the import queues, handed to the consumer in batches."""
 
     def __init__(self) -> None:
-        self.messages: list[WritebackMessage] = []
+        self.messages: list[Task] = []
 
     def send(self, messages: Any) -> None:
         self.messages += list(messages)
@@ -72,7 +72,7 @@ def hubspot_calls(count: int = CONTACTS) -> dict[str, Any]:
         outbox = Outbox()
         parts = _container(server, InMemoryStorage(), queue=outbox)
         reader = parts.record_readers["hubspot"]
-        assert isinstance(reader, HubSpotContactReader)
+        assert isinstance(reader, HubSpotContacts)
         paced = NoWait()  # the limiter's clock: the time it would have waited, without waiting
         reader.calls.limit.clock, reader.calls.limit.sleep = paced.clock, paced.sleep
         started = time.perf_counter()
@@ -80,11 +80,11 @@ def hubspot_calls(count: int = CONTACTS) -> dict[str, Any]:
         report = parts.crm_import.run(reader, datetime.now(UTC))
         elapsed = time.perf_counter() - started
         writer = HubSpotWriter(JsonClient(server.url_for(""), "pat-bench"))
-        service = _container(server, parts.storage, queue=outbox, writers=[writer]).writeback_service
-        queued = [message for message in outbox.messages if isinstance(message, SyncMessage)]
+        service = _container(server, parts.storage, queue=outbox, writers=[writer]).task_handler
+        queued = [message for message in outbox.messages if isinstance(message, WriteBack)]
         for start in range(0, len(outbox.messages), LAMBDA_BATCH):
             batch = [
-                QueueMessage(f"m{start + offset}", "r", message.to_json(), 1)
+                ReceivedTask(f"m{start + offset}", "r", message.to_json(), 1)
                 for offset, message in enumerate(outbox.messages[start : start + LAMBDA_BATCH])
             ]
             service.handle(batch, datetime.now(UTC))

@@ -12,8 +12,8 @@ from moto import mock_aws
 from bench.workload import fake_aws_credentials
 from chalicelib.bootstrap import Container
 from chalicelib.domain import Identities, LeadEvent
+from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.settings import Settings
-from chalicelib.sources.base import ParsedDelivery
 from chalicelib.storage.schema import create_table
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -38,8 +38,8 @@ def run() -> None:
         create_table(boto3.client("dynamodb"), TABLE)
         calls: list[str] = []
         boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
-        service = Container(Settings(table_name=TABLE), queue=None).lead_service
-        service.ingest(ParsedDelivery(events=[_event("warm-up", "known", 1)]), NOW)
+        service = Container(Settings(table_name=TABLE), queue=None)
+        service.ingestion.ingest(ParsedDelivery(events=[_event("warm-up", "known", 1)]), NOW)
 
         figures = []
         for label, events in (
@@ -49,7 +49,7 @@ def run() -> None:
             ("redelivery of that batch (all duplicates)", [_event(f"b{n}", f"u{n % 10}", n) for n in range(100)]),
         ):
             calls.clear()
-            service.ingest(ParsedDelivery(events=events), NOW)
+            service.ingestion.ingest(ParsedDelivery(events=events), NOW)
             figures.append((label, len(calls), len(calls) / len(events)))
         unscored = _unscored_costs(service, calls)
     print("\nDynamoDB requests per ingested event (targets: <= 4 single, <= 2 per event in a batch)")
@@ -72,16 +72,16 @@ def _unscored_costs(service: Any, calls: list[str]) -> list[tuple[str, str]]:
         ),
     ):
         calls.clear()
-        service.ingest(ParsedDelivery(events=events), NOW)
+        service.ingestion.ingest(ParsedDelivery(events=events), NOW)
         figures.append((label, f"{calls.count('UpdateItem')} UpdateItem"))
     names = 50
     for day in range(30):
         at = NOW - timedelta(days=day)
         batch = [_event(f"d{day}-{n}", f"u{n % 10}", 0, f"Custom Event {n}") for n in range(names)]
-        service.ingest(ParsedDelivery(events=batch), at)
+        service.ingestion.ingest(ParsedDelivery(events=batch), at)
     calls.clear()
     started = time.perf_counter()
-    report = service.unscored_report(NOW, 30)
+    report = service.reports.unscored_report(NOW, 30)
     elapsed = (time.perf_counter() - started) * 1000
     figures.append(
         (

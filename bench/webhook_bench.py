@@ -18,9 +18,9 @@ from moto import mock_aws
 from bench.workload import fake_aws_credentials
 from bench.writeback_bench import CrmServer
 from chalicelib import bootstrap
-from chalicelib.queue import create_queues
 from chalicelib.settings import Settings
 from chalicelib.storage.memory import InMemoryStorage
+from chalicelib.task_queue import create_queues
 from local.signing import Signer
 
 DELIVERIES = 60

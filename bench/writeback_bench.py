@@ -16,19 +16,20 @@ from moto import mock_aws
 
 from bench.workload import fake_aws_credentials
 from chalicelib.bootstrap import Container
-from chalicelib.crm.base import CrmWriter
-from chalicelib.crm.hubspot import HubSpotWriter
-from chalicelib.crm.salesforce import SalesforceAuth, SalesforceSession, SalesforceWriter
+from chalicelib.crm.http_client import JsonClient
+from chalicelib.crm.hubspot.writer import HubSpotWriter
+from chalicelib.crm.ports import CrmWriter
+from chalicelib.crm.salesforce.writer import SalesforceAuth, SalesforceSession, SalesforceWriter
 from chalicelib.domain import Identities, LeadEvent, Profile, card_from_basis, score_basis
 from chalicelib.entrypoints.sqs import poll_once
-from chalicelib.http_client import JsonClient
-from chalicelib.queue import QueueMessage, SyncMessage, create_queues
 from chalicelib.rules import active_rules
+from chalicelib.service_layer.commands import ParsedDelivery
+from chalicelib.service_layer.messages import ReceivedTask, WriteBack
 from chalicelib.settings import Settings
-from chalicelib.sources.base import ParsedDelivery
 from chalicelib.storage.dynamodb import DynamoStorage
 from chalicelib.storage.port import LeadSave, LeadStorage
 from chalicelib.storage.schema import create_table
+from chalicelib.task_queue import create_queues
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 TABLE = "leadscore-bench"
@@ -113,10 +114,10 @@ def crm_calls_per_1000() -> tuple[int, int]:
             create_queues(boto3.client("sqs"), "wb", "wb-dlq")
             parts = bench_container([writer])
             _seed(parts.storage, 1000, 0)
-            messages = [QueueMessage(f"m{index}", "r", SyncMessage(f"ld_{index:020x}").to_json(), 1)
+            messages = [ReceivedTask(f"m{index}", "r", WriteBack(f"ld_{index:020x}").to_json(), 1)
                         for index in range(1000)]  # fmt: skip
             crm.calls.clear()
-            parts.writeback_service.handle(messages, NOW)
+            parts.task_handler.handle(messages, NOW)
             results.append(len(crm.calls))
     crm.stop()
     return results[0], results[1]
@@ -138,7 +139,7 @@ def decay_items_read() -> tuple[int, int, int]:
         storage.table.client.meta.events.register("after-call.dynamodb", count)
         storage.save_rules_progress({"fingerprint": parts.rules().fingerprint, "start_key": None, "done": True,
                                      "rescored": 0})  # fmt: skip
-        report = parts.scheduled_job.run(NOW)
+        report = parts.upkeep.run(NOW)
         return read["items"], report.due, len(report.changed)
 
 
@@ -149,7 +150,7 @@ def event_to_writeback_ms() -> float:
         create_table(boto3.client("dynamodb"), TABLE)
         create_queues(boto3.client("sqs"), "wb", "wb-dlq")
         parts = bench_container([HubSpotWriter(JsonClient(crm.url, "token"))])
-        queue, service, writeback = parts.queue, parts.lead_service, parts.writeback_service
+        queue, ingestion, writeback = parts.queue, parts.ingestion, parts.task_handler
         stop = threading.Event()
 
         def worker() -> None:  # what local mode runs in the background
@@ -163,7 +164,7 @@ def event_to_writeback_ms() -> float:
             started = time.perf_counter()
             event = LeadEvent(event_id=f"lat{index}", source="segment", type="Demo Requested",
                               occurred_at=datetime.now(UTC), identities=Identities(hubspot_id=str(index)))  # fmt: skip
-            service.ingest(ParsedDelivery(events=[event]), datetime.now(UTC))
+            ingestion.ingest(ParsedDelivery(events=[event]), datetime.now(UTC))
             while len(crm.calls) <= index:
                 time.sleep(0.005)
             samples.append((crm.calls[index][0] - started) * 1000)

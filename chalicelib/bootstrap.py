@@ -5,7 +5,7 @@ their use cases from a `Container`; tests build one with their own parts:
     container = Container(settings, storage=InMemoryStorage())
 
 Every part is built on first use, so a Lambda imports only what its trigger touches: the
-write-back consumer never loads the webhook parsers, and the API never loads a CRM writer.
+task consumer never loads the webhook parsers, and the API never loads a CRM writer.
 """
 
 from __future__ import annotations
@@ -18,19 +18,23 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
-    from chalicelib.crm.base import CrmWriter
-    from chalicelib.crm.notify import Notifier
-    from chalicelib.crm_import import CrmImport
+    from chalicelib.crm.hubspot.contacts import HubSpotContacts
+    from chalicelib.crm.pacing import CrmCalls
+    from chalicelib.crm.ports import CrmWriter, ProfileDirectory, RecordReader
+    from chalicelib.crm.salesforce.session import SalesforceSession
     from chalicelib.domain.rules import Rules
-    from chalicelib.publishing import ChangePublisher
-    from chalicelib.queue import WritebackQueue
-    from chalicelib.rescoring import Rescorer
-    from chalicelib.salesforce_session import SalesforceSession
-    from chalicelib.scheduled_job import ScheduledJob
-    from chalicelib.service import LeadService, ProfileDirectory
-    from chalicelib.sources.record_pages import RecordReader
+    from chalicelib.notifier import Notifier
+    from chalicelib.service_layer.crm_import import CrmImport
+    from chalicelib.service_layer.enrichment import Enrichment
+    from chalicelib.service_layer.ingest import Ingestion
+    from chalicelib.service_layer.lead_views import LeadViews
+    from chalicelib.service_layer.publishing import ChangePublisher
+    from chalicelib.service_layer.reports import Reports
+    from chalicelib.service_layer.rescoring import Rescorer
+    from chalicelib.service_layer.tasks import TaskHandler
+    from chalicelib.service_layer.upkeep import Upkeep
     from chalicelib.storage.port import LeadStorage
-    from chalicelib.writeback import WritebackService
+    from chalicelib.task_queue import SqsTaskQueue
 
 PARTS = ("storage", "queue", "rules", "directories", "writers", "notifier", "backoff")
 
@@ -60,10 +64,10 @@ class Container:
         return DynamoStorage(self.settings.table_name)
 
     @cached_property
-    def queue(self) -> WritebackQueue:
-        from chalicelib.queue import WritebackQueue
+    def queue(self) -> SqsTaskQueue:
+        from chalicelib.task_queue import SqsTaskQueue
 
-        return WritebackQueue(self.settings.writeback_queue, self.settings.writeback_dlq)
+        return SqsTaskQueue(self.settings.writeback_queue, self.settings.writeback_dlq)
 
     @cached_property
     def rules(self) -> Callable[[], Rules]:
@@ -73,65 +77,78 @@ class Container:
 
     @cached_property
     def directories(self) -> Mapping[str, ProfileDirectory]:
-        """Record readers by kind, for the CRMs with API access: HubSpot contacts, Salesforce
-        campaign members (whose campaign's Type an outbound message cannot carry)."""
-        rules = self.rules
+        """Record readers by identity kind, for the CRMs with API access: HubSpot contacts,
+        Salesforce campaign members (whose campaign's Type an outbound message cannot carry)."""
         found: dict[str, ProfileDirectory] = {}
-        if self.settings.secret("hubspot_access_token"):
-            from chalicelib.http_client import JsonClient
-            from chalicelib.sources.hubspot_contacts import HubSpotContacts
-
-            client = JsonClient(self.settings.hubspot_api_base, self._hubspot_token, crm="hubspot")
-            email_events = self.settings.hubspot_email_events
-            found["hubspot"] = HubSpotContacts(client, lambda: rules().crm_activity.for_hubspot(email_events))
-        session = self.salesforce_session
-        if session is not None:
+        if self.hubspot_contacts is not None:
+            found["hubspot"] = self.hubspot_contacts
+        if self._salesforce_calls is not None:
+            from chalicelib.crm.salesforce.campaign_members import SalesforceCampaignMembers
             from chalicelib.sources.salesforce import MEMBER_DIRECTORY
-            from chalicelib.sources.salesforce_members import SalesforceCampaignMembers
 
-            found[MEMBER_DIRECTORY] = SalesforceCampaignMembers(session, lambda: rules().crm_activity)
+            rules = self.rules
+            found[MEMBER_DIRECTORY] = SalesforceCampaignMembers(self._salesforce_calls, lambda: rules().crm_activity)
         return found
 
     @cached_property
     def record_readers(self) -> dict[str, RecordReader]:
         """The CRMs whose records can be imported and reconciled: those with API access."""
-        from chalicelib.sources.crm_calls import CrmCalls, RateLimit, hubspot_quota, salesforce_quota
-
-        settings = self.settings
         readers: dict[str, RecordReader] = {}
-        mapping = self.rules().crm_activity
-        if settings.secret("hubspot_access_token"):
-            from chalicelib.http_client import JsonClient
-            from chalicelib.sources.hubspot_import import HubSpotContactReader
+        contacts = self.hubspot_contacts
+        if contacts is not None:
+            readers["hubspot"] = contacts
+            if self.settings.hubspot_email_events:
+                from chalicelib.crm.hubspot.email_events import HubSpotEmailEvents
 
-            client = JsonClient(settings.hubspot_api_base, self._hubspot_token, read_timeout=20.0, crm="hubspot")
-            limit = RateLimit(settings.hubspot_requests_per_10s, 10.0)
-            calls = CrmCalls(client, limit, hubspot_quota, "HubSpot")
-            readers["hubspot"] = HubSpotContactReader(calls, mapping.for_hubspot(settings.hubspot_email_events))
-            if settings.hubspot_email_events:
-                from chalicelib.sources.hubspot_email_events import HubSpotEmailEvents
+                readers["hubspot_email"] = HubSpotEmailEvents(contacts.calls)
+        if self._salesforce_calls is not None:
+            from chalicelib.crm.salesforce.records import SalesforceRecordReader
 
-                readers["hubspot_email"] = HubSpotEmailEvents(calls)
-        session = self.salesforce_session
-        if session is not None:
-            from chalicelib.sources.salesforce_import import SalesforceRecordReader
-
-            calls = CrmCalls(session, RateLimit(25, 1.0), salesforce_quota, "Salesforce")
-            readers["salesforce"] = SalesforceRecordReader(calls, mapping)
+            readers["salesforce"] = SalesforceRecordReader(self._salesforce_calls, self.rules().crm_activity)
         return readers
+
+    @cached_property
+    def hubspot_contacts(self) -> HubSpotContacts | None:
+        """The one HubSpot contacts reader (enrichment, import, reconciliation) on one paced client."""
+        settings = self.settings
+        if not settings.secret("hubspot_access_token"):
+            return None
+        from chalicelib.crm.http_client import JsonClient
+        from chalicelib.crm.hubspot.contacts import HubSpotContacts
+        from chalicelib.crm.pacing import CrmCalls, RateLimit, hubspot_quota
+
+        client = JsonClient(settings.hubspot_api_base, self._hubspot_token, read_timeout=20.0, crm="hubspot")
+        calls = CrmCalls(client, RateLimit(settings.hubspot_requests_per_10s, 10.0), hubspot_quota, "HubSpot")
+        rules, email_events = self.rules, settings.hubspot_email_events
+        return HubSpotContacts(calls, lambda: rules().crm_activity.for_hubspot(email_events))
+
+    @cached_property
+    def _salesforce_calls(self) -> CrmCalls | None:
+        """Paced calls on the org's session, shared by the record reader and the member directory."""
+        session = self.salesforce_session
+        if session is None:
+            return None
+        from chalicelib.crm.pacing import CrmCalls, RateLimit, salesforce_quota
+
+        return CrmCalls(session, RateLimit(25, 1.0), salesforce_quota, "Salesforce")
 
     @cached_property
     def _hubspot_token(self) -> Callable[[], str]:
         """Read on every call, so a rotated HUBSPOT_ACCESS_TOKEN is used within the secrets' max age."""
         return self.settings.secret_source("hubspot_access_token")
 
-    @cached_property
-    def salesforce_session(self) -> SalesforceSession | None:
+    @property
+    def _salesforce_configured(self) -> bool:
         settings = self.settings
         sf_token, sf_secret = settings.secret("salesforce_access_token"), settings.secret("salesforce_client_secret")
-        if not settings.salesforce_instance_url or not (sf_token or (settings.salesforce_client_id and sf_secret)):
+        return bool(settings.salesforce_instance_url and (sf_token or (settings.salesforce_client_id and sf_secret)))
+
+    @cached_property
+    def salesforce_session(self) -> SalesforceSession | None:
+        if not self._salesforce_configured:
             return None
-        from chalicelib.salesforce_session import SalesforceAuth, SalesforceSession
+        settings = self.settings
+        from chalicelib.crm.salesforce.session import SalesforceAuth, SalesforceSession
 
         auth = SalesforceAuth(
             settings.salesforce_instance_url,
@@ -142,19 +159,12 @@ class Container:
         return SalesforceSession(auth)
 
     @cached_property
-    def crm_import(self) -> CrmImport:
-        from chalicelib.crm_import import CrmImport
-
-        service = self.lead_service
-        return CrmImport(self.storage, service.ingest, service.would_score)
-
-    @cached_property
     def writers(self) -> list[CrmWriter]:
         settings = self.settings
         writers: list[CrmWriter] = []
         if settings.secret("hubspot_access_token"):
-            from chalicelib.crm.hubspot import HubSpotWriter
-            from chalicelib.http_client import JsonClient
+            from chalicelib.crm.http_client import JsonClient
+            from chalicelib.crm.hubspot.writer import HubSpotWriter
 
             client = JsonClient(settings.hubspot_api_base, self._hubspot_token, read_timeout=10.0, crm="hubspot")
             writers.append(
@@ -162,7 +172,7 @@ class Container:
             )
         session = self.salesforce_session
         if session is not None:
-            from chalicelib.crm.salesforce import SalesforceWriter
+            from chalicelib.crm.salesforce.writer import SalesforceWriter
 
             fields = {
                 "score": settings.salesforce_score_field,
@@ -183,62 +193,105 @@ class Container:
         url = self.settings.secret("notify_url")
         if not url:
             return None
-        from chalicelib.crm.notify import Notifier
+        from chalicelib.notifier import Notifier
 
         return Notifier(url)
 
     @cached_property
     def backoff(self) -> Callable[[int], None]:
-        from chalicelib.rescoring import jittered_backoff
+        from chalicelib.service_layer.rescoring import jittered_backoff
 
         return jittered_backoff
 
     # --------------------------------------------------------------------------------- use cases
     @cached_property
+    def readable_kinds(self) -> frozenset[str]:
+        """The identity kinds whose records can be read from their CRM, decided from the settings
+        alone: the API knows what to queue for reading without loading a CRM client."""
+        if "directories" in self.__dict__:
+            return frozenset(self.directories)
+        kinds = set()
+        if self.settings.secret("hubspot_access_token"):
+            kinds.add("hubspot")
+        if self._salesforce_configured:
+            from chalicelib.sources.salesforce import MEMBER_DIRECTORY
+
+            kinds.add(MEMBER_DIRECTORY)
+        return frozenset(kinds)
+
+    @cached_property
     def rescorer(self) -> Rescorer:
-        from chalicelib.rescoring import Rescorer
+        from chalicelib.service_layer.rescoring import Rescorer
 
         return Rescorer(self.storage, self.rules, self.backoff)
 
     @cached_property
     def publisher(self) -> ChangePublisher:
-        from chalicelib.publishing import ChangePublisher
+        from chalicelib.service_layer.publishing import ChangePublisher
 
         return ChangePublisher(self.queue, self.rules)
 
     @cached_property
-    def lead_service(self) -> LeadService:
-        from chalicelib.service import LeadService
+    def ingestion(self) -> Ingestion:
+        from chalicelib.service_layer.ingest import Ingestion
 
-        return LeadService(
+        return Ingestion(
             self.storage,
             self.rules,
-            directories=self.directories,
+            readable=self.readable_kinds,
             backoff=self.backoff,
             publisher=self.publisher,
             rescorer=self.rescorer,
         )
 
     @cached_property
-    def writeback_service(self) -> WritebackService:
-        from chalicelib.writeback import WritebackService
+    def lead_views(self) -> LeadViews:
+        from chalicelib.service_layer.lead_views import LeadViews
+        from chalicelib.service_layer.rescoring import survivor
 
-        # The enricher builds the lead service (and loads the rules engine) only when a profile read
-        # arrives: a consumer that only writes scores back never imports it.
-        return WritebackService(
-            self.storage,
+        storage = self.storage
+        return LeadViews(storage, self.rules, lambda lead_id: survivor(storage, lead_id))
+
+    @cached_property
+    def reports(self) -> Reports:
+        from chalicelib.service_layer.reports import Reports
+
+        return Reports(self.storage, self.rules)
+
+    @cached_property
+    def enrichment(self) -> Enrichment:
+        from chalicelib.service_layer.enrichment import Enrichment
+
+        # The ingestion (and the rules engine) is built only when a record read arrives: a
+        # consumer that only writes scores back never imports it.
+        return Enrichment(self.directories, lambda: self.ingestion, self.queue)
+
+    @cached_property
+    def task_handler(self) -> TaskHandler:
+        from chalicelib.service_layer.notifications import Notifications
+        from chalicelib.service_layer.tasks import TaskHandler
+        from chalicelib.service_layer.write_back import WriteBacks
+
+        return TaskHandler(
             self.queue,
-            self.writers,
-            self.notifier,
-            enricher=lambda directory, ids, now: self.lead_service.enrich(directory, ids, now),
+            WriteBacks(self.storage, self.queue, self.writers),
+            Notifications(self.queue, self.notifier),
+            lambda: self.enrichment,
         )
 
     @cached_property
-    def scheduled_job(self) -> ScheduledJob:
-        from chalicelib.scheduled_job import ScheduledJob
+    def crm_import(self) -> CrmImport:
+        from chalicelib.service_layer.crm_import import CrmImport
+
+        ingestion = self.ingestion
+        return CrmImport(self.storage, ingestion.ingest, ingestion.would_score)
+
+    @cached_property
+    def upkeep(self) -> Upkeep:
+        from chalicelib.service_layer.upkeep import Upkeep
 
         grace = timedelta(seconds=self.settings.sync_grace_seconds)
-        return ScheduledJob(self.storage, self.rules, self.rescorer, self.publisher, sync_grace=grace)
+        return Upkeep(self.storage, self.rules, self.rescorer, self.publisher, sync_grace=grace)
 
 
 _current: Container | None = None

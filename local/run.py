@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 import boto3
 
 from chalicelib.cli.target import remove_local_state, write_local_state
-from chalicelib.queue import create_queues
 from chalicelib.settings import Settings
 from chalicelib.storage.schema import create_table
+from chalicelib.task_queue import create_queues
 from local.defaults import LOCAL_HOST, LOCAL_PORT, LOCAL_SECRETS, LOCAL_TABLE
 from local.embedded_aws import EmbeddedAws
 
@@ -130,7 +130,7 @@ def background_writeback(stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             parts = container()
-            poll_once(parts.queue, parts.writeback_service, datetime.now(UTC), wait_seconds=1)
+            poll_once(parts.queue, parts.task_handler, datetime.now(UTC), wait_seconds=1)
         except Exception as exc:  # keep polling: the next message may well succeed
             print(f"write-back worker: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             stop.wait(2)

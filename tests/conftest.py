@@ -79,8 +79,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
     for name in ("PUBLIC_BASE_URL", "NOTIFY_URL", "SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    from chalicelib.queue import create_queues
     from chalicelib.storage.schema import create_table
+    from chalicelib.task_queue import create_queues
 
     with mock_aws():
         boto3.setup_default_session()

@@ -55,3 +55,12 @@ def page(path: str, ago: timedelta = timedelta(0), **properties: Any) -> LeadEve
 
 def engagement_of(card: Any, rule: str) -> float:
     return sum(c.points_now for c in card.contributions if c.rule == rule)
+
+
+def use_cases(storage: Any, rules: Any = None) -> Any:
+    """The use cases over `storage` with the bundled rules (or `rules`, a callable), queueing nothing."""
+    from chalicelib.bootstrap import Container
+    from chalicelib.rules import rules_loader
+    from chalicelib.settings import Settings
+
+    return Container(Settings(), storage=storage, rules=rules or rules_loader(), queue=None)

@@ -27,14 +27,14 @@ def register(commands: Any) -> None:
 
 
 def setup_command(args: argparse.Namespace) -> int:
-    from chalicelib.crm.hubspot import setup_properties
-    from chalicelib.crm.hubspot_subscriptions import (
+    from chalicelib.crm.http_client import CrmUnavailable, JsonClient
+    from chalicelib.crm.hubspot.setup import (
         describe,
         ensure_subscriptions,
         project_config,
+        setup_properties,
         wanted_subscriptions,
     )
-    from chalicelib.http_client import CrmUnavailable, JsonClient
     from chalicelib.sources.hubspot import PROPERTY_MAP
 
     parts = target_container(args)

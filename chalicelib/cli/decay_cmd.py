@@ -22,10 +22,10 @@ def register(commands: Any) -> None:
 
 
 def decay_command(args: argparse.Namespace) -> int:
-    from chalicelib.scheduled_job import as_json, describe
+    from chalicelib.service_layer.upkeep import as_json, describe
 
     now = (parse_instant(args.now) if args.now else None) or datetime.now(UTC)
-    report = target_container(args).scheduled_job.run(now, dry_run=args.dry_run)
+    report = target_container(args).upkeep.run(now, dry_run=args.dry_run)
     if args.json:
         print(json.dumps(as_json(report), indent=2))
     else:

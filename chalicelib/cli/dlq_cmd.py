@@ -14,7 +14,7 @@ from chalicelib.cli.target import add_json_argument, add_target_arguments, targe
 
 if TYPE_CHECKING:
     from chalicelib.bootstrap import Container
-    from chalicelib.queue import DeadLetter
+    from chalicelib.task_queue import DeadLetter
 
 
 def register(commands: Any) -> None:

@@ -30,7 +30,7 @@ def validate_command(args: argparse.Namespace) -> int:
             print(f"  {issue}", file=sys.stderr)
         return 1
     from chalicelib.domain.rules_warnings import rules_warnings
-    from chalicelib.sources.vocabulary import EMITTED_TYPES
+    from chalicelib.rules.vocabulary import EMITTED_TYPES
 
     warnings = rules_warnings(rules, EMITTED_TYPES)
     for warning in warnings:

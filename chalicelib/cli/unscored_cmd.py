@@ -30,7 +30,7 @@ def register(commands: Any) -> None:
 def unscored_command(args: argparse.Namespace) -> int:
     if not 1 <= args.days <= REPORT_RETENTION_DAYS:
         raise SystemExit(f"--days: between 1 and {REPORT_RETENTION_DAYS}")
-    report = target_container(args).lead_service.unscored_report(datetime.now(UTC), args.days)
+    report = target_container(args).reports.unscored_report(datetime.now(UTC), args.days)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

@@ -166,8 +166,8 @@ async function leadPage(key) {
         wb.last_failed_attempt ? h("div", { id: "write-back-failure" }, h("p", { class: "error" }, `Last attempt ${when(wb.last_failed_attempt.at)} did not write; retrying in ${wb.last_failed_attempt.retry_in_seconds} s`),
           Object.entries(wb.last_failed_attempt.reasons || {}).map(([crm, why]) => h("div", { class: "reason" }, h("span", {}, crm), h("span", { class: "minus" }, why)))) : "",
         wb.last ? h("div", {}, h("p", {}, `Last written ${when(wb.last.at)}: score ${wb.last.score}, tier ${wb.last.tier}, grade ${wb.last.grade}`),
-          Object.entries(wb.last.outcomes || {}).map(([crm, outcome]) => h("div", { class: "reason" }, h("span", {}, crm),
-            h("span", { class: outcome === "written" ? "plus" : "minus" }, outcome, wb.last.reasons?.[crm] ? `: ${wb.last.reasons[crm]}` : "")))) : h("p", { class: "muted" }, "Never written."))));
+          Object.entries(wb.last.statuses || {}).map(([crm, status]) => h("div", { class: "reason" }, h("span", {}, crm),
+            h("span", { class: status === "written" ? "plus" : "minus" }, status, wb.last.reasons?.[crm] ? `: ${wb.last.reasons[crm]}` : "")))) : h("p", { class: "muted" }, "Never written."))));
 }
 
 function chart(timeline) {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.observability import logger
 
-from .base import WRITTEN, WriteRequest, WriteResult
+from .ports import WRITTEN, WriteRequest, WriteResult
 
 
 class DryRunWriter:

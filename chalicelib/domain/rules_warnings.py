@@ -9,7 +9,7 @@ from .rules import Rules
 
 
 def rules_warnings(rules: Rules, emitted: Iterable[str] = ()) -> list[str]:
-    """`emitted`: canonical types the sources produce themselves (sources/vocabulary.py)."""
+    """`emitted`: canonical types the sources produce themselves (rules/vocabulary.py)."""
     engagement = rules.engagement
     scored = {rule.event for rule in engagement.rules}
     recorded = set(engagement.recorded_only)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, NamedTuple
 
@@ -107,3 +108,20 @@ def _reason_part(contribution: Contribution) -> str:
     signed = f"+{points}" if points > 0 else f"\u2212{-points}"
     times = f" ×{contribution.count}" if contribution.kind == "engagement" and contribution.count > 1 else ""
     return f"{contribution.label}{times} {signed}"
+
+
+@dataclass(frozen=True)
+class CardChange:
+    """A card against what the CRM showed before it (None: a new lead). The one definition of
+    "what changed": a visible change is due a write-back, a tier change is recorded and counted."""
+
+    before: Visible | None
+    after: ScoreCard
+
+    @property
+    def visible_changed(self) -> bool:
+        return self.before != self.after.visible
+
+    @property
+    def tier_changed(self) -> bool:
+        return self.before is None or self.before.tier != self.after.tier

@@ -22,18 +22,11 @@ from chalicelib.domain.rules import Rules
 from chalicelib.domain.unscored import REPORT_RETENTION_DAYS
 from chalicelib.errors import Unavailable
 from chalicelib.observability import count_events, count_not_scored, logger
+from chalicelib.service_layer.commands import ParsedDelivery
+from chalicelib.service_layer.errors import BadPayload, ClientError, PayloadTooLarge
 from chalicelib.settings import Settings
 from chalicelib.sources import load_all
-from chalicelib.sources.base import (
-    BadPayload,
-    IncomingRequest,
-    ParsedDelivery,
-    PayloadTooLarge,
-    SourceError,
-    bad_payload,
-    decoded_body,
-    same,
-)
+from chalicelib.sources.base import IncomingRequest, bad_payload, decoded_body, same
 from chalicelib.sources.registry import Receiver
 
 Clock = Callable[[], datetime]
@@ -63,8 +56,8 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
     now = clock()  # one instant for the whole delivery: signature window, event times and scoring agree
     try:
         delivery = _receive(receiver, incoming(request, parts.settings, now), parts.settings, parts.rules())
-        result = parts.lead_service.ingest(delivery, now)
-    except SourceError as exc:
+        result = parts.ingestion.ingest(delivery, now)
+    except ClientError as exc:
         logger.info("delivery rejected", extra={"source": source, "result": exc.code, "status": exc.status})
         count_events(source, "rejected", 1)
         return _error(receiver, exc.status, exc.code, exc.message, exc.field)
@@ -191,22 +184,22 @@ def refuse_unless_allowed(request: Request, admin: bool) -> Response | None:
 
 
 def lead(key: str) -> Response:
-    return _answer(lambda: container().lead_service.lead(key))
+    return _answer(lambda: container().lead_views.lead(key))
 
 
 def leaderboard(request: Request) -> Response:
-    from chalicelib.leads_query import LeadsQuery
+    from chalicelib.service_layer.leads_query import LeadsQuery
 
     def top() -> dict[str, Any]:
         parts = container()
         rules = parts.rules()
-        return parts.lead_service.leads(LeadsQuery.from_params(request.query_params or {}, rules))
+        return parts.lead_views.leads(LeadsQuery.from_params(request.query_params or {}, rules))
 
     return _answer(top)
 
 
 def timeline(key: str, clock: Clock = utc_now) -> Response:
-    return _answer(lambda: container().lead_service.timeline(key, clock()))
+    return _answer(lambda: container().lead_views.timeline(key, clock()))
 
 
 def rules_in_force() -> Response:
@@ -216,7 +209,7 @@ def rules_in_force() -> Response:
 
 
 def rules_preview(request: Request, clock: Clock = utc_now) -> Response:
-    from chalicelib.rules_preview import MAX_RULES_CHARACTERS, PreviewRequest, preview_rules
+    from chalicelib.service_layer.rules_preview import MAX_RULES_CHARACTERS, PreviewRequest, preview_rules
 
     def run() -> dict[str, Any]:
         body = request.raw_body or b""
@@ -231,7 +224,7 @@ def rules_preview(request: Request, clock: Clock = utc_now) -> Response:
             ) from exc
         query = PreviewRequest.model_validate(data if isinstance(data, dict) else {})
         parts = container()
-        return preview_rules(parts.lead_service.storage, parts.rules(), query, clock())
+        return preview_rules(parts.storage, parts.rules(), query, clock())
 
     return _answer(run)
 
@@ -265,7 +258,7 @@ def console_file(name: str) -> Response:
 
 
 def tier_report() -> Response:
-    return _answer(lambda: container().lead_service.tier_report())
+    return _answer(lambda: container().reports.tier_report())
 
 
 class ExceptionsQuery(BaseModel):
@@ -277,7 +270,7 @@ class ExceptionsQuery(BaseModel):
 def exceptions_report(request: Request) -> Response:
     def report() -> dict[str, Any]:
         query = ExceptionsQuery.model_validate(dict(request.query_params or {}))
-        return container().lead_service.exceptions_report(query.limit)
+        return container().reports.exceptions_report(query.limit)
 
     return _answer(report)
 
@@ -291,7 +284,7 @@ class UnscoredQuery(BaseModel):
 def unscored_report(request: Request, clock: Clock = utc_now) -> Response:
     def report() -> dict[str, Any]:
         query = UnscoredQuery.model_validate(dict(request.query_params or {}))
-        return container().lead_service.unscored_report(clock(), query.days)
+        return container().reports.unscored_report(clock(), query.days)
 
     return _answer(report)
 
@@ -300,7 +293,7 @@ def _answer(action: Callable[[], Any]) -> Response:
     """The action's result as the JSON body (None: 404), its failures as 4xx or 503."""
     try:
         result = action()
-    except SourceError as exc:
+    except ClientError as exc:
         refused = _error(None, exc.status, exc.code, exc.message, exc.field)
         if isinstance(refused.body, dict):
             refused.body.update(exc.details)

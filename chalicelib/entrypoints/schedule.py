@@ -17,7 +17,7 @@ def run_scheduled_job(
     time_left: Callable[[], float], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> dict[str, Any]:
     try:
-        report = container().scheduled_job.run(clock(), time_left)
+        report = container().upkeep.run(clock(), time_left)
     except Exception:
         job_run("decay", {}, problem=True)
         raise  # Lambda counts the error, and EventBridge runs the job again on schedule

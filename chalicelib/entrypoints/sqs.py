@@ -9,18 +9,19 @@ from typing import Any
 
 from chalicelib.bootstrap import container
 from chalicelib.observability import count_dead_lettered, count_writebacks, logger
-from chalicelib.queue import WritebackQueue, parse_message
-from chalicelib.writeback import WritebackReport, WritebackService
+from chalicelib.service_layer.task_report import TaskReport
+from chalicelib.service_layer.tasks import TaskHandler
+from chalicelib.task_queue import SqsTaskQueue, received_task
 
 
 def consume_writebacks(
     records: list[dict[str, Any]], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> dict[str, Any]:
     messages = [
-        parse_message(record["messageId"], record["receiptHandle"], record["body"], record.get("attributes", {}))
+        received_task(record["messageId"], record["receiptHandle"], record["body"], record.get("attributes", {}))
         for record in records
     ]
-    report = container().writeback_service.handle(messages, clock())
+    report = container().task_handler.handle(messages, clock())
     record_metrics(report)
     logger.info(
         "write-back batch",
@@ -34,14 +35,14 @@ def consume_writebacks(
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in report.failed_message_ids]}
 
 
-def record_metrics(report: WritebackReport) -> None:
-    count_writebacks(report.outcomes)
+def record_metrics(report: TaskReport) -> None:
+    count_writebacks(report.statuses)
     count_dead_lettered(len(report.dead_lettered))
 
 
 def poll_once(
-    queue: WritebackQueue, service: WritebackService, now: datetime, wait_seconds: int = 1, batch_size: int = 1000
-) -> WritebackReport:
+    queue: SqsTaskQueue, service: TaskHandler, now: datetime, wait_seconds: int = 1, batch_size: int = 1000
+) -> TaskReport:
     """What the Lambda event source does, for local mode: gather a batch (up to `batch_size`, as
     the event source batches up to 1000 within its window, so the CRM gets full batch calls),
     handle it, delete what succeeded (failures stay in the queue, hidden until their retry time)."""
@@ -52,7 +53,7 @@ def poll_once(
             break
         messages += more
     if not messages:
-        return WritebackReport()
+        return TaskReport()
     report = service.handle(messages, now)
     record_metrics(report)
     failed = set(report.failed_message_ids)

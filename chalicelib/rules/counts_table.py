@@ -7,7 +7,7 @@ from __future__ import annotations
 from chalicelib.domain.decay import DecaySchedule
 from chalicelib.domain.rules import EngagementRule, Rules
 
-# Types the sources emit without a tracking name (sources/vocabulary.py), said in words.
+# Types the sources emit without a tracking name (rules/vocabulary.py), said in words.
 SOURCE_NAMES = {
     "page_view": "Segment/RudderStack `page` calls, HubSpot visits",
     "email_sent": "HubSpot email events (SENT, DELIVERED)",

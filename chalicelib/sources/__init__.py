@@ -1,15 +1,16 @@
 """Inbound adapters: one module per vendor verifies a delivery and parses it into canonical
-events, and registers its receiver (see registry.py). Importing this package loads them all."""
+events (a `ParsedDelivery` command), and registers its receiver (see registry.py). Parsers only:
+nothing here calls out (the CRM readers live in `chalicelib/crm/`). Importing this package loads
+no vendor module; `load_all` loads them all."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
 
-from .base import IncomingRequest, ParsedDelivery, SourceError
 from .registry import RECEIVERS, Receiver
 
-_SHARED = {"base", "registry", "form_fields", "hubspot_contacts"}
+_SHARED = {"base", "registry", "form_fields"}
 
 
 def load_all() -> dict[str, Receiver]:
@@ -23,4 +24,4 @@ def form_providers() -> list[str]:
     return sorted(name for name, receiver in load_all().items() if receiver.route == "form")
 
 
-__all__ = ["RECEIVERS", "IncomingRequest", "ParsedDelivery", "Receiver", "SourceError", "form_providers", "load_all"]
+__all__ = ["RECEIVERS", "Receiver", "form_providers", "load_all"]

@@ -1,4 +1,4 @@
-"""What every inbound adapter shares: the request it reads, what it returns, how it fails, and
+"""What every inbound adapter shares: the request it reads, its parsing helpers and
 the signing primitives. Vendor modules only translate their own format."""
 
 from __future__ import annotations
@@ -9,40 +9,14 @@ import hmac
 import json
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.events import parse_instant
-
-
-class SourceError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.details: dict[str, Any] = {}  # more the error body carries (a rules file's `issues`)
-
-
-class Unauthorized(SourceError):
-    status = 401
-    code = "unauthorized"
-
-
-class BadPayload(SourceError):
-    status = 400
-    code = "bad_payload"
-
-
-class PayloadTooLarge(SourceError):
-    status = 413
-    code = "payload_too_large"
+from chalicelib.service_layer.errors import BadPayload, PayloadTooLarge, Unauthorized
 
 
 @dataclass(frozen=True)
@@ -64,48 +38,6 @@ class IncomingRequest:
             return self.body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadPayload("body is not UTF-8 text") from exc
-
-
-@dataclass
-class Deletion:
-    """The CRM deleted the contact (or asked for privacy deletion): remove the lead's data."""
-
-    identities: Identities
-    reason: str
-
-
-@dataclass(frozen=True)
-class ProfileRef:
-    """A CRM record whose properties must be read from the CRM: the delivery named it without them.
-    `kind` is the identity kind (`hubspot`), which says which profile directory reads it."""
-
-    kind: str
-    record_id: str
-
-    @classmethod
-    def from_key(cls, key: str) -> ProfileRef | None:
-        kind, _, record_id = key.partition(":")
-        return cls(kind, record_id) if record_id else None
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """One message of a batch that could not be accepted; the rest of the batch is."""
-
-    field: str
-    message: str
-
-
-@dataclass
-class ParsedDelivery:
-    events: list[LeadEvent] = field(default_factory=list)
-    deletions: list[Deletion] = field(default_factory=list)
-    profiles_to_fetch: list[ProfileRef] = field(default_factory=list)
-    ignored: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    # Events that say less than the record would: used only when the record cannot be read (no
-    # directory for its kind); otherwise the record is read and says it all (same event ids).
-    unless_read: list[tuple[ProfileRef, LeadEvent]] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------- parsing

@@ -14,8 +14,8 @@ from typing import Any
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
-
-from .base import BadPayload, ParsedDelivery
+from chalicelib.service_layer.commands import ParsedDelivery
+from chalicelib.service_layer.errors import BadPayload
 
 # First matching pattern wins, so "company size" is a size before it is a company.
 _LABEL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [

@@ -21,20 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib.domain.rules import Rules
+from chalicelib.service_layer.commands import ParsedDelivery
+from chalicelib.service_layer.errors import BadPayload, Unauthorized
 from chalicelib.settings import Settings
 
-from .base import (
-    BadPayload,
-    IncomingRequest,
-    ParsedDelivery,
-    Unauthorized,
-    check_fresh,
-    instant,
-    parse_json,
-    require_secret,
-    same,
-    validate,
-)
+from .base import IncomingRequest, check_fresh, instant, parse_json, require_secret, same, validate
 from .form_fields import Answer, submission_delivery
 from .registry import register
 

@@ -19,24 +19,11 @@ from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.events import EPOCH
 from chalicelib.domain.profile import PROFILE_EVENT
 from chalicelib.domain.rules import Rules
+from chalicelib.service_layer.commands import Deletion, ParsedDelivery, ProfileRef
+from chalicelib.service_layer.errors import BadPayload, Unauthorized
 from chalicelib.settings import Settings
 
-from .base import (
-    BadPayload,
-    Deletion,
-    IncomingRequest,
-    ParsedDelivery,
-    ProfileRef,
-    Unauthorized,
-    b64,
-    check_fresh,
-    hmac_sha256,
-    instant,
-    parse_json,
-    require_secret,
-    same,
-    validate,
-)
+from .base import IncomingRequest, b64, check_fresh, hmac_sha256, instant, parse_json, require_secret, same, validate
 from .hubspot_activity import activity_events, is_activity, missing_context, property_value
 from .registry import register
 

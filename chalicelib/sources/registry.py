@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from chalicelib.domain.rules import Rules
+from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.settings import Settings
 
-from .base import IncomingRequest, ParsedDelivery
+from .base import IncomingRequest
 
 # (request, settings, rules in force): the rules map vendor records to events (crm_activity)
 Receive = Callable[[IncomingRequest, Settings, Rules], ParsedDelivery]

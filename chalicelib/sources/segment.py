@@ -31,21 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
 from chalicelib.domain.rules import Rules
+from chalicelib.service_layer.commands import ParsedDelivery, Rejection
+from chalicelib.service_layer.errors import BadPayload, Unauthorized
 from chalicelib.settings import Settings
 
-from .base import (
-    BadPayload,
-    IncomingRequest,
-    ParsedDelivery,
-    Rejection,
-    Unauthorized,
-    bad_payload,
-    instant,
-    parse_json,
-    require_secret,
-    same,
-    validate,
-)
+from .base import IncomingRequest, bad_payload, instant, parse_json, require_secret, same, validate
 from .registry import register
 
 SOURCE = "segment"

@@ -7,9 +7,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.rules import Rules
+from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.settings import Settings
 
-from .base import IncomingRequest, ParsedDelivery, instant, parse_json, validate, verify_body_signature
+from .base import IncomingRequest, instant, parse_json, validate, verify_body_signature
 from .form_fields import Answer, submission_delivery
 from .registry import register
 

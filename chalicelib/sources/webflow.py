@@ -14,20 +14,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.rules import Rules
+from chalicelib.service_layer.commands import ParsedDelivery
+from chalicelib.service_layer.errors import Unauthorized
 from chalicelib.settings import Settings
 
-from .base import (
-    IncomingRequest,
-    ParsedDelivery,
-    Unauthorized,
-    check_fresh,
-    hmac_sha256,
-    instant,
-    parse_json,
-    require_secret,
-    same,
-    validate,
-)
+from .base import IncomingRequest, check_fresh, hmac_sha256, instant, parse_json, require_secret, same, validate
 from .form_fields import Answer, submission_delivery
 from .registry import register
 

@@ -52,7 +52,7 @@ class LeadItems:
         update = self._conditional_update(change.lead_id, change.expected_version, values, removed)
         _unscored_condition(update, change)
         writes = [{"Update": update}]
-        if change.tier_changed:
+        if change.change.tier_changed:
             writes.append({"Put": self._tier_change_put(change, version)})
         return writes
 
@@ -315,9 +315,9 @@ def _index_attributes(change: LeadSave) -> tuple[Item, list[str]]:
         values["due_at"] = s(card.next_change_at.isoformat())
     else:
         removed += ["due_shard", "due_at"]
-    if change.tier_changed:
+    if change.change.tier_changed:
         values["tier_changed_at"] = s(card.scored_at.isoformat())
-    if change.visible_changed:
+    if change.change.visible_changed:
         values["sync_shard"] = s(shard_of(lead_id, "sync"))
         values["sync_at"] = s(change.now.isoformat())
     return values, removed

@@ -211,7 +211,7 @@ class InMemoryStorage:
                 record.outcome = json.loads(json.dumps(change.sales_outcome))
             lead.indexed = True
             lead.due_at = card.next_change_at.isoformat() if card.next_change_at else None
-            if change.tier_changed:
+            if change.change.tier_changed:
                 record.tier_changed_at = card.scored_at.isoformat()
                 lead.tier_changes.append(
                     {
@@ -223,7 +223,7 @@ class InMemoryStorage:
                         "_version": version,
                     }
                 )
-            if change.visible_changed:
+            if change.change.visible_changed:
                 lead.sync_at = record.sync_pending_since = change.now.isoformat()
             return version
 

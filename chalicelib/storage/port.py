@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.events import LeadEvent
-from chalicelib.domain.scorecard import ScoreCard, Visible
+from chalicelib.domain.scorecard import CardChange, ScoreCard, Visible
 from chalicelib.domain.unscored import UnscoredCount
 from chalicelib.errors import StorageUnavailable
 
@@ -133,18 +133,10 @@ class LeadSave:
     # "fold": new events folded into the basis (only while nothing is unscored); "card": decay.
     kind: str = "card"
     seen_unscored: str | None = None
-    not_scored: dict[str, int] = field(default_factory=dict, compare=False)  # new events ignored, by why: metrics
-    too_fast: list[tuple[str, str]] = field(
-        default_factory=list, compare=False
-    )  # of those, speed-limited: (source, id)
 
     @property
-    def tier_changed(self) -> bool:
-        return self.before is None or self.before.tier != self.card.tier
-
-    @property
-    def visible_changed(self) -> bool:
-        return self.before != self.card.visible
+    def change(self) -> CardChange:
+        return CardChange(self.before, self.card)
 
 
 @dataclass(frozen=True)

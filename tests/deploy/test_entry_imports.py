@@ -12,13 +12,18 @@ from bench.cold_start import FUNCTIONS
 
 RULES_ENGINE = ("chalicelib.domain.rules", "chalicelib.domain.compiled_rules", "chalicelib.domain.engagement", "yaml")
 NOT_LOADED = {
-    "init": ("chalicelib.entrypoints", "chalicelib.bootstrap", "chalicelib.domain", "chalicelib.storage", "pydantic"),
-    "api": ("chalicelib.crm", "chalicelib.writeback", "chalicelib.scheduled_job"),
-    "writeback": ("chalicelib.sources", "chalicelib.service", "chalicelib.scheduled_job", *RULES_ENGINE),
-    "decay": ("chalicelib.sources", "chalicelib.crm", "chalicelib.service", "chalicelib.writeback", "requests"),
-    # reads CRMs and ingests: never the write-back (the queue's consumer writes) or the decay job
-    "crm_sync": ("chalicelib.crm.", "chalicelib.writeback", "chalicelib.scheduled_job"),
-}
+    "init": ("chalicelib.entrypoints", "chalicelib.bootstrap", "chalicelib.domain", "chalicelib.storage",
+             "chalicelib.sources", "chalicelib.service_layer", "pydantic", "yaml"),
+    # ingests and reads: it queues calls to the CRMs and never makes one (no CRM client at all)
+    "api": ("chalicelib.crm", "chalicelib.service_layer.write_back", "chalicelib.service_layer.upkeep", "requests"),
+    "writeback": ("chalicelib.sources", "chalicelib.service_layer.ingest", "chalicelib.service_layer.lead_writes",
+                  "chalicelib.service_layer.upkeep", *RULES_ENGINE),
+    "decay": ("chalicelib.sources", "chalicelib.crm", "chalicelib.service_layer.ingest",
+              "chalicelib.service_layer.write_back", "requests"),
+    # reads CRMs and ingests: never a writer (the task consumer writes) or the upkeep jobs
+    "crm_sync": ("chalicelib.crm.hubspot.writer", "chalicelib.crm.salesforce.writer",
+                 "chalicelib.service_layer.write_back", "chalicelib.service_layer.upkeep"),
+}  # fmt: skip
 PROBES = {"init": "import app", **FUNCTIONS}
 ENTRY = {"init": "app", "api": "chalicelib.entrypoints.http", "writeback": "chalicelib.entrypoints.sqs",
          "decay": "chalicelib.entrypoints.schedule", "crm_sync": "chalicelib.entrypoints.schedule"}  # fmt: skip

@@ -9,8 +9,8 @@ import pytest
 from werkzeug import Request, Response
 
 from chalicelib import bootstrap
+from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.settings import Settings
-from chalicelib.sources.base import ParsedDelivery
 from infra.secrets import secret_parameters, store
 from infra.stages import stage_environment
 from tests import signing
@@ -163,7 +163,7 @@ def test_a_rotated_hubspot_token_is_sent_on_the_next_write_back(aws, httpserver,
     parts = rotating_container(clock)
 
     def write(event_id: str, contact: str) -> None:
-        parts.lead_service.ingest(ParsedDelivery(events=[writeback_event(event_id, hubspot_id=contact)]), NOW)
+        parts.ingestion.ingest(ParsedDelivery(events=[writeback_event(event_id, hubspot_id=contact)]), NOW)
         Worker().poll()
 
     write("e1", "201")

@@ -19,8 +19,8 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from chalicelib.queue import MAX_RECEIVES
 from chalicelib.storage.schema import TABLE_DEFINITION, TTL_ATTRIBUTE
+from chalicelib.task_queue import MAX_RECEIVES
 from infra.bundle import FORBIDDEN, LIMIT_BYTES, inspect_bundle
 from infra.deploy import Console, Refused, deploy, destroy, point_code_at
 from infra.iam import parameter_arn, queue_arn, table_arn, wildcard_match

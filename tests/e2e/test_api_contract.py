@@ -74,7 +74,7 @@ def test_every_refusal_has_one_shape(client, method, path, headers, body, status
 def test_every_timestamp_in_every_response_is_utc_with_z(client, monkeypatch) -> None:
     _leads(client)
     parts = container()
-    parts.scheduled_job.run(datetime.now(UTC) + timedelta(days=3))  # decay: tier changes, next changes
+    parts.upkeep.run(datetime.now(UTC) + timedelta(days=3))  # decay: tier changes, next changes
     Worker().drain()  # the write-back state: last written, when
     listing = json_body(get(client, "/leads?limit=10"))
     key = "user:u5"
@@ -95,7 +95,7 @@ def test_every_timestamp_in_every_response_is_utc_with_z(client, monkeypatch) ->
 
 def test_what_notify_url_receives_is_stamped_with_z(aws) -> None:
     from chalicelib.domain import Identities, LeadEvent
-    from chalicelib.sources.base import ParsedDelivery
+    from chalicelib.service_layer.commands import ParsedDelivery
 
     sent: list[Any] = []
 
@@ -111,6 +111,6 @@ def test_what_notify_url_receives_is_stamped_with_z(aws) -> None:
                   identities=Identities(email="mql@example.com"))
         for i, kind in enumerate(["Demo Requested", "Quote Requested", "Meeting Booked", "Trial Started"])
     ]  # fmt: skip
-    parts.lead_service.ingest(ParsedDelivery(events=events), now)
+    parts.ingestion.ingest(ParsedDelivery(events=events), now)
     notices = [message for message in sent if message["kind"] == "notify"]
     assert notices and all(ISO_Z.fullmatch(message["at"]) for message in notices)

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import requests
 
-from chalicelib.queue import SyncMessage
+from chalicelib.service_layer.messages import WriteBack
 from tests.e2e.local_stack import make_run
 
 LEADSCORE = Path(sys.executable).parent / "leadscore"  # the console script `make` installs
@@ -55,7 +55,7 @@ def test_decay_and_the_dead_letter_queue_of_a_running_make_run(tmp_path: Path) -
         sqs = boto3.client("sqs", endpoint_url=found["aws_endpoint"], region_name=found["region"],
                            aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
         dead_letters = sqs.get_queue_url(QueueName=found["resources"]["WRITEBACK_DLQ"])["QueueUrl"]
-        body = {**SyncMessage("lead-local", 2).to_json(), "failure": "Salesforce: Lead_Score__c is not writeable"}
+        body = {**WriteBack("lead-local", 2).to_json(), "failure": "Salesforce: Lead_Score__c is not writeable"}
         sqs.send_message(QueueUrl=dead_letters, MessageBody=json.dumps(body))
 
         listed = leadscore(state, "dlq", "list", "--local")

@@ -32,7 +32,7 @@ def events(key: str) -> list[tuple[str, str]]:
 
     from chalicelib.bootstrap import container
 
-    lead_id = container().lead_service.find_lead_id(key)
+    lead_id = container().lead_views.find_lead_id(key)
     record = container().storage.load(str(lead_id), datetime.now(UTC))
     assert record is not None, key
     return sorted((event.type, event.event_id) for event in record.events)

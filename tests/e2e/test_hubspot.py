@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.sources.base import IncomingRequest, Unauthorized
+from chalicelib.service_layer.errors import Unauthorized
+from chalicelib.sources.base import IncomingRequest
 from chalicelib.sources.hubspot import verify
 from local.signing import Signer
 from tests import signing
@@ -225,14 +226,14 @@ def _hubspot_api(httpserver, monkeypatch) -> None:
 
 def _consume_queue(httpserver) -> Any:
     """Run the queue consumer until the queue is empty (scores written back to the stand-in)."""
-    from chalicelib.writeback import WritebackReport
+    from chalicelib.service_layer.task_report import TaskReport
     from tests.integration.crm_fakes import Worker
 
     httpserver.expect_request("/crm/v3/objects/contacts/batch/update").respond_with_json({"status": "COMPLETE"})
-    total, worker = WritebackReport(), Worker()
+    total, worker = TaskReport(), Worker()
     for _ in range(5):
         report = worker.poll()
-        total.enriched += report.enriched
+        total.records_read += report.records_read
         total.failed_message_ids += report.failed_message_ids
     return total
 
@@ -256,7 +257,7 @@ def test_contacts_without_properties_are_read_from_hubspot_off_the_webhook(clien
         "/crm/v3/objects/contacts/batch/read", method="POST", headers={"Authorization": "Bearer pat-test-token"}
     ).respond_with_json({"status": "COMPLETE", "results": contacts})
     report = _consume_queue(httpserver)
-    assert report.enriched == 10 and report.failed_message_ids == []
+    assert report.records_read == 10 and report.failed_message_ids == []
     httpserver.check_assertions()
     (read,) = [request for request, _ in httpserver.log if request.path.endswith("/batch/read")]
     requested = json.loads(read.data)
@@ -271,7 +272,7 @@ def test_hubspot_api_down_delays_the_profile_never_the_webhook(client, httpserve
     assert post(client, [hubspot_event(1400, "contact.creation", 1401)]).status_code == 200
     httpserver.expect_oneshot_request("/crm/v3/objects/contacts/batch/read").respond_with_data("busy", status=502)
     report = _consume_queue(httpserver)
-    assert report.enriched == 0 and len(report.failed_message_ids) == 1  # back on the queue, with backoff
+    assert report.records_read == 0 and len(report.failed_message_ids) == 1  # back on the queue, with backoff
     assert json_body(admin_get(client, "/leads/hubspot:1401"))["fit"] == 0  # stored and scored meanwhile
 
 

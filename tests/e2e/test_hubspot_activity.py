@@ -134,7 +134,7 @@ def test_an_activity_without_its_context_is_read_from_hubspot(client, httpserver
     httpserver.expect_oneshot_request("/crm/v3/objects/contacts/batch/read", method="POST").respond_with_json(
         {"status": "COMPLETE", "results": [contact]}
     )
-    assert _consume_queue(httpserver).enriched == 1
+    assert _consume_queue(httpserver).records_read == 1
     (read,) = [request for request, _ in httpserver.log if request.path.endswith("/batch/read")]
     assert {"hs_email_last_open_date", "hs_email_last_email_name"} <= set(json.loads(read.data)["properties"])
     lead = json_body(admin_get(client, "/leads/email:li@globex.com"))
@@ -157,5 +157,5 @@ def test_a_counter_that_grew_reads_the_contact(client, httpserver, monkeypatch) 
     httpserver.expect_oneshot_request("/crm/v3/objects/contacts/batch/read", method="POST").respond_with_json(
         {"status": "COMPLETE", "results": [contact]}
     )
-    assert _consume_queue(httpserver).enriched == 1
+    assert _consume_queue(httpserver).records_read == 1
     assert rules_hit(lead_of(client, 7010)) == {"content_download": 15}

@@ -54,7 +54,7 @@ def scans(aws: Any) -> list[str]:
     from chalicelib.bootstrap import container
 
     seen: list[str] = []
-    client = container().lead_service.storage.table.client  # type: ignore[attr-defined]
+    client = container().storage.table.client  # type: ignore[attr-defined]
     client.meta.events.register("before-call.dynamodb.Scan", lambda **_: seen.append("Scan"))
     return seen
 
@@ -163,7 +163,7 @@ def writes(aws: Any) -> list[str]:
     from chalicelib.bootstrap import container
 
     seen: list[str] = []
-    client = container().lead_service.storage.table.client  # type: ignore[attr-defined]
+    client = container().storage.table.client  # type: ignore[attr-defined]
     for operation in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"):
         client.meta.events.register(f"before-call.dynamodb.{operation}", lambda **_: seen.append("write"))
     return seen

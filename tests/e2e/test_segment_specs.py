@@ -142,23 +142,23 @@ def test_signed_in_on_three_days_is_trial_activity() -> None:
     stamped when received and is another sign-in; the third distinct day earns trial activity."""
     from datetime import timedelta
 
-    from chalicelib.rules import rules_loader
-    from chalicelib.service import LeadService
     from chalicelib.sources import segment
     from chalicelib.sources.base import IncomingRequest
     from chalicelib.storage.memory import InMemoryStorage
-    from tests.helpers import NOW
+    from tests.helpers import NOW, use_cases
 
-    svc = LeadService(InMemoryStorage(), rules_loader())
+    svc = use_cases(InMemoryStorage())
     body = fixture("segment/spec-b2b-signed-in.json").encode()
     for day in (2, 1, 0):
         at = NOW - timedelta(days=day)
         request = IncomingRequest("POST", "https://x.example/v1/track", {}, body, {}, at)
         parsed = segment.parse(request, "track")
         assert [event.occurred_at for event in parsed.events] == [at, at]
-        svc.ingest(parsed, at)
-        again = svc.ingest(segment.parse(request, "track"), at + timedelta(hours=1))  # the same day: a redelivery
+        svc.ingestion.ingest(parsed, at)
+        again = svc.ingestion.ingest(
+            segment.parse(request, "track"), at + timedelta(hours=1)
+        )  # the same day: a redelivery
         assert again.duplicates == 2
-    lead_id = svc.find_lead_id("user:019mr8mf4r")
+    lead_id = svc.lead_views.find_lead_id("user:019mr8mf4r")
     card = svc.storage.get_lead(str(lead_id)).card
     assert {c.rule: c.points_now for c in card.contributions if c.points_now} == {"trial_active": 20}

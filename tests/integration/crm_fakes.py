@@ -15,8 +15,8 @@ from werkzeug import Request, Response
 
 from chalicelib.bootstrap import container
 from chalicelib.entrypoints.sqs import poll_once
-from chalicelib.queue import QueueMessage
-from chalicelib.writeback import WritebackReport
+from chalicelib.service_layer.messages import ReceivedTask
+from chalicelib.service_layer.task_report import TaskReport
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -137,18 +137,18 @@ class Worker:
     a retried message stays hidden until `release()` (time passing) makes it visible again."""
 
     def __init__(self) -> None:
-        self.service = container().writeback_service
+        self.service = container().task_handler
         self.queue = self.service.queue
-        self.delays: list[tuple[QueueMessage, float]] = []
+        self.delays: list[tuple[ReceivedTask, float]] = []
         self._hide = original = self.queue.retry_later
 
-        def record(message: QueueMessage, seconds: float) -> None:
+        def record(message: ReceivedTask, seconds: float) -> None:
             self.delays.append((message, seconds))
             original(message, seconds)
 
         self.queue.retry_later = record  # type: ignore[method-assign]
 
-    def poll(self) -> WritebackReport:
+    def poll(self) -> TaskReport:
         return poll_once(self.queue, self.service, datetime.now(UTC), wait_seconds=0)
 
     def release(self) -> None:

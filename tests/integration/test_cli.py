@@ -15,8 +15,9 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.cli import main as cli
-from chalicelib.queue import SyncMessage, WritebackQueue, create_queues
+from chalicelib.service_layer.messages import WriteBack
 from chalicelib.storage.schema import create_table
+from chalicelib.task_queue import SqsTaskQueue, create_queues
 from infra.stages import stage_environment
 
 STAGE = "dev"
@@ -48,10 +49,10 @@ def account(shell: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def deployed() -> WritebackQueue:
+def deployed() -> SqsTaskQueue:
     create_table(boto3.client("dynamodb"), ENV["TABLE_NAME"])
     create_queues(boto3.client("sqs"), ENV["WRITEBACK_QUEUE"], ENV["WRITEBACK_DLQ"])
-    return WritebackQueue(ENV["WRITEBACK_QUEUE"], ENV["WRITEBACK_DLQ"], boto3.client("sqs"))
+    return SqsTaskQueue(ENV["WRITEBACK_QUEUE"], ENV["WRITEBACK_DLQ"], boto3.client("sqs"))
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -117,10 +118,10 @@ def test_dead_letters_are_listed_explained_and_chosen_ones_redriven(
     account: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     queue = deployed()
-    queue.dead_letter(SyncMessage("lead-1", 3).to_json(), "HubSpot: property lead_score does not exist")
+    queue.dead_letter(WriteBack("lead-1", 3).to_json(), "HubSpot: property lead_score does not exist")
     # One that SQS moved after MAX_RECEIVES deliveries: it carries no reason of ours.
     boto3.client("sqs").send_message(QueueUrl=queue.url(ENV["WRITEBACK_DLQ"]), MessageBody=json.dumps(
-        SyncMessage("lead-2", 1).to_json()))  # fmt: skip
+        WriteBack("lead-2", 1).to_json()))  # fmt: skip
 
     code, out, err = run(capsys, "dlq", "list", "--stage", STAGE, "--json")
     assert code == 0, err
@@ -128,7 +129,7 @@ def test_dead_letters_are_listed_explained_and_chosen_ones_redriven(
     by_lead = {letter["lead_id"]: letter for letter in letters}
     assert by_lead["lead-1"]["reason"] == "HubSpot: property lead_score does not exist"
     assert "10 deliveries" in by_lead["lead-2"]["reason"]
-    assert all(letter["sent_at"].endswith("Z") and letter["kind"] == "sync" for letter in letters)
+    assert all(letter["sent_at"].endswith("Z") and letter["kind"] == "write_back" for letter in letters)
     assert datetime.fromisoformat(letters[0]["sent_at"]) <= datetime.now(UTC)
 
     code, out, _ = run(capsys, "dlq", "list", "--stage", STAGE)  # listing left them where they were
@@ -137,13 +138,13 @@ def test_dead_letters_are_listed_explained_and_chosen_ones_redriven(
     first = by_lead["lead-1"]["message_id"]
     code, out, _ = run(capsys, "dlq", "show", first, "--stage", STAGE, "--json")
     (shown,) = json.loads(out)
-    assert code == 0 and shown["message"] == {"kind": "sync", "lead_id": "lead-1", "version": 3}
+    assert code == 0 and shown["message"] == {"kind": "write_back", "lead_id": "lead-1", "version": 3}
     assert shown["lead"] is None  # no such lead in this table: said, not guessed
 
     code, out, err = run(capsys, "dlq", "redrive", first, "--stage", STAGE)
     assert code == 0 and out.strip() == "sent 1 dead letters back to the write-back queue", err
     (back,) = queue.receive(wait_seconds=0)
-    assert back.body == {"kind": "sync", "lead_id": "lead-1", "version": 3}  # as first sent, no failure
+    assert back.body == {"kind": "write_back", "lead_id": "lead-1", "version": 3}  # as first sent, no failure
     code, out, _ = run(capsys, "dlq", "list", "--stage", STAGE, "--json")
     assert [letter["lead_id"] for letter in json.loads(out)] == ["lead-2"]
 
@@ -157,10 +158,9 @@ def test_dead_letters_are_listed_explained_and_chosen_ones_redriven(
 
 def test_unscored_against_a_stage_prints_the_report(account: None, capsys: pytest.CaptureFixture[str]) -> None:
     from chalicelib.domain import Identities, LeadEvent
-    from chalicelib.rules import rules_loader
-    from chalicelib.service import LeadService
-    from chalicelib.sources.base import ParsedDelivery
+    from chalicelib.service_layer.commands import ParsedDelivery
     from chalicelib.storage.dynamodb import DynamoStorage
+    from tests.helpers import use_cases
 
     deployed()
     now = datetime.now(UTC)
@@ -169,7 +169,7 @@ def test_unscored_against_a_stage_prints_the_report(account: None, capsys: pytes
                   identities=Identities(user_id="u1"))
         for n in range(3)
     ]  # fmt: skip
-    LeadService(DynamoStorage(ENV["TABLE_NAME"]), rules_loader()).ingest(ParsedDelivery(events=sent), now)
+    use_cases(DynamoStorage(ENV["TABLE_NAME"])).ingestion.ingest(ParsedDelivery(events=sent), now)
     capsys.readouterr()  # the ingestion's metric lines (EMF, on stdout as in Lambda)
     code, out, err = run(capsys, "unscored", "--stage", STAGE, "--json")
     assert code == 0, err

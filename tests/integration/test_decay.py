@@ -12,9 +12,9 @@ import boto3
 from chalicelib.bootstrap import container
 from chalicelib.cli import main as cli
 from chalicelib.domain import Identities, LeadEvent
-from chalicelib.rescoring import score_lead
 from chalicelib.rules import DEFAULT_RULES_PATH
-from chalicelib.sources.base import ParsedDelivery
+from chalicelib.service_layer.commands import ParsedDelivery
+from chalicelib.service_layer.rescoring import score_lead
 from tests.conftest import use_container
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -49,12 +49,12 @@ def seed(service, leads: int, due: int) -> None:
             identities=Identities(user_id=f"u{index}"),
             properties={"message_id": f"m{index}"},
         )
-        service.ingest(ParsedDelivery(events=[event]), NOW)
+        service.ingestion.ingest(ParsedDelivery(events=[event]), NOW)
 
 
 def test_decay_reads_only_the_due_leads_and_matches_a_full_rescore(aws) -> None:
     parts = container()
-    service, job = parts.lead_service, parts.scheduled_job
+    service, job = parts, parts.upkeep
     seed(service, leads=30, due=5)
     later = NOW + 2 * DAY
     counter = ItemsRead()
@@ -72,50 +72,50 @@ def test_decay_reads_only_the_due_leads_and_matches_a_full_rescore(aws) -> None:
 
 
 def test_dry_run_changes_nothing(aws) -> None:
-    seed(container().lead_service, leads=3, due=2)
-    job = container().scheduled_job
+    seed(container(), leads=3, due=2)
+    job = container().upkeep
     report = job.run(NOW + 2 * DAY, dry_run=True)
     assert len(report.changed) == 2
     assert job.run(NOW + 2 * DAY).due == 2  # still due: the dry run saved nothing
 
 
 def test_cli_decay_prints_what_changed(aws, capsys) -> None:
-    seed(container().lead_service, leads=2, due=1)
+    seed(container(), leads=2, due=1)
     assert cli(["decay", "--now", (NOW + 2 * DAY).isoformat(), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "visible changes: 1" in out and "5 cold D -> 3 cold D" in out
 
 
 def test_a_rules_change_rescores_every_lead_and_resumes(aws, tmp_path: Path, monkeypatch) -> None:
-    seed(container().lead_service, leads=12, due=0)
-    container().scheduled_job.run(NOW)  # the sweep for the current rules: nothing changes
+    seed(container(), leads=12, due=0)
+    container().upkeep.run(NOW)  # the sweep for the current rules: nothing changes
     edited = tmp_path / "rules.yaml"
     text = DEFAULT_RULES_PATH.read_text()
     edited.write_text(text.replace("    email_sent:", "    identify: []\n    email_sent:").replace(
         "  rules:\n", "  rules:\n    - {name: identified, event: identify, points: 7}\n", 1))  # fmt: skip
     monkeypatch.setenv("SCORING_RULES", str(edited))
     parts = use_container()  # a new deployment with the edited rules
-    service = parts.lead_service
+    service = parts
     monkeypatch.setattr(parts.storage, "scan_leads", _small_pages(parts.storage.scan_leads))
     clock = iter([1000, 1000, 1000, 10, 10, 10, 10] + [1000] * 100)
-    first = parts.scheduled_job.run(NOW, time_left=lambda: next(clock))
+    first = parts.upkeep.run(NOW, time_left=lambda: next(clock))
     assert first.stopped_early and not first.rules_sweep["done"]
-    second = parts.scheduled_job.run(NOW)
+    second = parts.upkeep.run(NOW)
     assert second.rules_sweep["done"]
-    assert all(service.lead(f"user:u{index}")["engagement"] == 7 for index in range(12))
+    assert all(service.lead_views.lead(f"user:u{index}")["engagement"] == 7 for index in range(12))
 
 
 def test_the_lambda_entry_points(client) -> None:
-    from chalicelib.queue import SyncMessage
+    from chalicelib.service_layer.messages import WriteBack
 
-    service = container().lead_service
+    service = container()
     seed(service, leads=1, due=1)
-    lead_id = service.find_lead_id("user:u0")
-    body = json.dumps(SyncMessage(lead_id, 1).to_json())
+    lead_id = service.lead_views.find_lead_id("user:u0")
+    body = json.dumps(WriteBack(lead_id, 1).to_json())
     event = client.events.generate_sqs_event(message_bodies=[body], queue_name="q")
     response = client.lambda_.invoke("writeback", event)
     assert response.payload == {"batchItemFailures": []}
-    assert service.lead("user:u0")["write_back"]["last"]["outcomes"] == {"dry-run": "written"}
+    assert service.lead_views.lead("user:u0")["write_back"]["last"]["statuses"] == {"dry-run": "written"}
     decay = client.lambda_.invoke("decay", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))  # fmt: skip
     assert decay.payload["due"] == 0

@@ -5,43 +5,43 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import boto3
 import pytest
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.rules import rules_loader
-from chalicelib.service import LeadService
-from chalicelib.sources.base import Deletion, ParsedDelivery
+from chalicelib.service_layer.commands import Deletion, ParsedDelivery
 from chalicelib.storage.dynamodb import DynamoStorage
 from chalicelib.storage.port import StoredEvent
 from tests.conftest import TABLE
-from tests.helpers import NOW, track
+from tests.helpers import NOW, track, use_cases
 
 
-def service() -> LeadService:
-    return LeadService(DynamoStorage(TABLE), rules_loader())
+def service() -> Any:
+    return use_cases(DynamoStorage(TABLE))
 
 
 def delivery(*events: LeadEvent) -> ParsedDelivery:
     return ParsedDelivery(events=list(events))
 
 
-def card_of(svc: LeadService, key: str):
-    lead_id = svc.find_lead_id(key)
+def card_of(svc: Any, key: str):
+    lead_id = svc.lead_views.find_lead_id(key)
     assert lead_id, key
     return svc.storage.get_lead(lead_id).card
 
 
 def test_a_single_event_costs_at_most_four_dynamodb_requests(aws) -> None:
     svc = service()
-    svc.ingest(delivery(track("e0", "Email Opened", user_id="u1")), NOW)  # the lead exists from here on
+    svc.ingestion.ingest(delivery(track("e0", "Email Opened", user_id="u1")), NOW)  # the lead exists from here on
     aws.reset()
-    outcome = svc.ingest(delivery(track("e1", "Demo Requested", user_id="u1")), NOW)
+    outcome = svc.ingestion.ingest(delivery(track("e1", "Demo Requested", user_id="u1")), NOW)
     assert outcome.accepted == 1
     assert aws.count <= 4, aws.calls
     aws.reset()
-    svc.ingest(delivery(track("e2", "Demo Requested", user_id="brand-new")), NOW)
+    svc.ingestion.ingest(delivery(track("e2", "Demo Requested", user_id="brand-new")), NOW)
     # a lead seen for the first time: resolve, then one transaction with its events and first card
     assert aws.calls == ["BatchGetItem", "TransactWriteItems"], aws.calls
     assert card_of(svc, "user:brand-new").engagement == 50
@@ -51,7 +51,7 @@ def test_a_batch_of_100_events_for_10_leads_rescores_each_lead_once(aws) -> None
     svc = service()
     events = [track(f"b{n}", "Email Opened", timedelta(minutes=n), user_id=f"u{n % 10}") for n in range(100)]
     aws.reset()
-    outcome = svc.ingest(delivery(*events), NOW)
+    outcome = svc.ingestion.ingest(delivery(*events), NOW)
     assert outcome.accepted == 100
     assert sorted(len([r for r in outcome.rescored if r.lead_id == lead]) for lead in outcome.lead_ids) == [1] * 10
     # ten new leads: each scored from the events in hand and written in one transaction, never read
@@ -63,9 +63,9 @@ def test_a_batch_of_100_events_for_10_leads_rescores_each_lead_once(aws) -> None
 def test_redelivery_is_never_double_counted(aws) -> None:
     svc = service()
     events = [track(f"r{n}", "Demo Requested", user_id="u1") for n in range(3)]
-    svc.ingest(delivery(*events), NOW)
+    svc.ingestion.ingest(delivery(*events), NOW)
     aws.reset()
-    outcome = svc.ingest(delivery(*events, track("r9", "Email Opened", user_id="u1")), NOW)
+    outcome = svc.ingestion.ingest(delivery(*events, track("r9", "Email Opened", user_id="u1")), NOW)
     assert (outcome.accepted, outcome.duplicates) == (1, 3)
     assert card_of(svc, "user:u1").engagement == 50 + 5
 
@@ -73,25 +73,25 @@ def test_redelivery_is_never_double_counted(aws) -> None:
 def test_more_than_a_transaction_of_events_for_one_lead(aws) -> None:
     svc = service()
     events = [track(f"t{n}", "Email Opened", timedelta(seconds=n), user_id="big") for n in range(250)]
-    outcome = svc.ingest(delivery(*events), NOW)
+    outcome = svc.ingestion.ingest(delivery(*events), NOW)
     assert outcome.accepted == 250
     stores = aws.calls[: aws.calls.index("Query")]
     assert stores.count("TransactWriteItems") == 3  # 100 + 100 + 51 (with the identity claim): the limit is 100
-    record = svc.storage.load(svc.find_lead_id("user:big"), NOW)
+    record = svc.storage.load(svc.lead_views.find_lead_id("user:big"), NOW)
     assert len(record.events) == 250
 
 
 def test_a_duplicate_inside_a_chunk_does_not_block_the_rest(aws) -> None:
     svc = service()
-    svc.ingest(delivery(track("d5", "Email Opened", user_id="u")), NOW)
-    outcome = svc.ingest(delivery(*[track(f"d{n}", "Email Opened", user_id="u") for n in range(10)]), NOW)
+    svc.ingestion.ingest(delivery(track("d5", "Email Opened", user_id="u")), NOW)
+    outcome = svc.ingestion.ingest(delivery(*[track(f"d{n}", "Email Opened", user_id="u") for n in range(10)]), NOW)
     assert (outcome.accepted, outcome.duplicates) == (9, 1)
 
 
 def test_two_concurrent_webhooks_for_one_lead_both_count(aws) -> None:
     """Optimistic locking: the writer that loses the race reads the lead again and folds into it."""
     svc = service()
-    svc.ingest(delivery(track("c0", "Email Opened", user_id="u")), NOW)
+    svc.ingestion.ingest(delivery(track("c0", "Email Opened", user_id="u")), NOW)
     repository = svc.storage
     original_read = repository.get_leads
     interleaved = []
@@ -100,11 +100,11 @@ def test_two_concurrent_webhooks_for_one_lead_both_count(aws) -> None:
         records = original_read(lead_ids)
         if not interleaved:
             interleaved.append(True)
-            service().ingest(delivery(track("c2", "Quote Requested", user_id="u")), NOW)  # saves first
+            service().ingestion.ingest(delivery(track("c2", "Quote Requested", user_id="u")), NOW)  # saves first
         return records
 
     repository.get_leads = read_then_let_another_webhook_win
-    svc.ingest(delivery(track("c1", "Demo Requested", user_id="u")), NOW)
+    svc.ingestion.ingest(delivery(track("c1", "Demo Requested", user_id="u")), NOW)
     assert card_of(svc, "user:u").engagement == 5 + 50 + 30
 
 
@@ -112,7 +112,7 @@ def test_two_concurrent_webhooks_both_count_when_one_is_rescored_from_the_events
     """A late email open cannot be folded (it may be the first open, worth more): the store and
     full rescore it takes instead loses the race the same way and still counts both."""
     svc = service()
-    svc.ingest(delivery(track("c0", "Email Opened", ago=timedelta(minutes=5), user_id="u")), NOW)
+    svc.ingestion.ingest(delivery(track("c0", "Email Opened", ago=timedelta(minutes=5), user_id="u")), NOW)
     repository = svc.storage
     original_load = repository.load
     interleaved = []
@@ -121,11 +121,11 @@ def test_two_concurrent_webhooks_both_count_when_one_is_rescored_from_the_events
         record = original_load(lead_id, now)
         if not interleaved:
             interleaved.append(True)
-            service().ingest(delivery(track("c2", "Quote Requested", user_id="u")), NOW)  # saves first
+            service().ingestion.ingest(delivery(track("c2", "Quote Requested", user_id="u")), NOW)  # saves first
         return record
 
     repository.load = load_then_let_another_webhook_win
-    svc.ingest(delivery(track("c1", "Email Opened", ago=timedelta(hours=2), user_id="u")), NOW)
+    svc.ingestion.ingest(delivery(track("c1", "Email Opened", ago=timedelta(hours=2), user_id="u")), NOW)
     assert interleaved, "the late open went through the full rescore"
     assert card_of(svc, "user:u").engagement == 5 + 5 + 30  # two emails opened, a quote requested
 
@@ -133,9 +133,9 @@ def test_two_concurrent_webhooks_both_count_when_one_is_rescored_from_the_events
 def test_an_event_stored_while_its_lead_is_merged_away_follows_the_merge(aws) -> None:
     """moto in-process is not thread-safe, so races are staged as deterministic interleavings."""
     svc = service()
-    svc.ingest(delivery(track("a1", "Email Opened", anonymous_id="anon-x")), NOW)
-    svc.ingest(delivery(track("b1", "Email Opened", email="x@acme.io")), NOW)
-    anon_lead, email_lead = svc.find_lead_id("anon:anon-x"), svc.find_lead_id("email:x@acme.io")
+    svc.ingestion.ingest(delivery(track("a1", "Email Opened", anonymous_id="anon-x")), NOW)
+    svc.ingestion.ingest(delivery(track("b1", "Email Opened", email="x@acme.io")), NOW)
+    anon_lead, email_lead = svc.lead_views.find_lead_id("anon:anon-x"), svc.lead_views.find_lead_id("email:x@acme.io")
     repository = svc.storage
     original_append = repository.append
     raced = []
@@ -143,12 +143,14 @@ def test_an_event_stored_while_its_lead_is_merged_away_follows_the_merge(aws) ->
     def merge_first(lead_id, events, claim_keys, change):
         if not raced:
             raced.append(True)  # an identify linking the two leads lands between our read and our write
-            service().ingest(delivery(track("link", "identify", anonymous_id="anon-x", email="x@acme.io")), NOW)
+            service().ingestion.ingest(
+                delivery(track("link", "identify", anonymous_id="anon-x", email="x@acme.io")), NOW
+            )
         return original_append(lead_id, events, claim_keys, change)
 
     repository.append = merge_first
-    svc.ingest(delivery(track("a2", "Demo Requested", anonymous_id="anon-x")), NOW)
-    survivor = svc.find_lead_id("anon:anon-x")
+    svc.ingestion.ingest(delivery(track("a2", "Demo Requested", anonymous_id="anon-x")), NOW)
+    survivor = svc.lead_views.find_lead_id("anon:anon-x")
     assert raced and survivor == email_lead != anon_lead
     assert card_of(svc, "email:x@acme.io").engagement == 5 + 5 + 50
 
@@ -164,7 +166,7 @@ def test_a_key_claimed_by_a_concurrent_first_delivery_joins_that_lead(aws) -> No
     def someone_else_claims_first() -> None:
         if not raced:
             raced.append(True)
-            service().ingest(delivery(track("other", "Email Opened", email="new@acme.io")), NOW)
+            service().ingestion.ingest(delivery(track("other", "Email Opened", email="new@acme.io")), NOW)
 
     def store_after_someone_else_claimed(lead_id, events, claim_keys):
         someone_else_claims_first()
@@ -176,7 +178,7 @@ def test_a_key_claimed_by_a_concurrent_first_delivery_joins_that_lead(aws) -> No
 
     repository.store = store_after_someone_else_claimed
     repository.create = create_after_someone_else_claimed  # a new lead's first write is create()
-    svc.ingest(delivery(track("mine", "Demo Requested", email="new@acme.io")), NOW)
+    svc.ingestion.ingest(delivery(track("mine", "Demo Requested", email="new@acme.io")), NOW)
     lead_ids = {item["lead_id"]["S"] for item in _items() if item["pk"]["S"].startswith("ID#")}
     assert len(lead_ids) == 1
     assert card_of(svc, "email:new@acme.io").engagement == 55
@@ -186,9 +188,9 @@ def test_events_past_their_ttl_are_ignored_on_read(aws) -> None:
     """moto (like DynamoDB for days) keeps expired items: the repository must filter them."""
     svc = service()
     old = track("old", "Email Opened", timedelta(days=400), user_id="u")
-    svc.ingest(delivery(old, track("new", "Email Opened", user_id="u")), NOW)
+    svc.ingestion.ingest(delivery(old, track("new", "Email Opened", user_id="u")), NOW)
     assert len([item for item in _items() if item["sk"]["S"].startswith("EVT#")]) == 2
-    record = svc.storage.load(svc.find_lead_id("user:u"), NOW)
+    record = svc.storage.load(svc.lead_views.find_lead_id("user:u"), NOW)
     assert [event.event_id for event in record.events] == ["new"]
 
 
@@ -207,8 +209,10 @@ def test_negative_events_and_profiles_never_expire(aws) -> None:
 
 def test_deleting_a_lead_with_many_items_respects_batch_limits(aws) -> None:
     svc = service()
-    svc.ingest(delivery(*[track(f"x{n}", "Email Opened", user_id="doomed", email="d@x.io") for n in range(60)]), NOW)
-    outcome = svc.ingest(ParsedDelivery(deletions=[Deletion(Identities(email="d@x.io"), "privacy")]), NOW)
+    svc.ingestion.ingest(
+        delivery(*[track(f"x{n}", "Email Opened", user_id="doomed", email="d@x.io") for n in range(60)]), NOW
+    )
+    outcome = svc.ingestion.ingest(ParsedDelivery(deletions=[Deletion(Identities(email="d@x.io"), "privacy")]), NOW)
     assert outcome.deleted == 1
     assert _items() == []
     assert aws.calls.count("BatchWriteItem") >= 3  # 60 events + lead + 2 identities in chunks of 25
@@ -216,12 +220,14 @@ def test_deleting_a_lead_with_many_items_respects_batch_limits(aws) -> None:
 
 def test_identify_merges_two_existing_leads(aws) -> None:
     svc = service()
-    svc.ingest(delivery(track("a1", "Demo Requested", anonymous_id="anon-1")), NOW)
-    svc.ingest(delivery(track("b1", "Email Opened", email="m@acme.io")), NOW)
-    assert svc.find_lead_id("anon:anon-1") != svc.find_lead_id("email:m@acme.io")
-    svc.ingest(delivery(track("link", "identify", anonymous_id="anon-1", email="m@acme.io", user_id="u-m")), NOW)
-    survivor = svc.find_lead_id("email:m@acme.io")
-    assert svc.find_lead_id("anon:anon-1") == survivor == svc.find_lead_id("user:u-m")
+    svc.ingestion.ingest(delivery(track("a1", "Demo Requested", anonymous_id="anon-1")), NOW)
+    svc.ingestion.ingest(delivery(track("b1", "Email Opened", email="m@acme.io")), NOW)
+    assert svc.lead_views.find_lead_id("anon:anon-1") != svc.lead_views.find_lead_id("email:m@acme.io")
+    svc.ingestion.ingest(
+        delivery(track("link", "identify", anonymous_id="anon-1", email="m@acme.io", user_id="u-m")), NOW
+    )
+    survivor = svc.lead_views.find_lead_id("email:m@acme.io")
+    assert svc.lead_views.find_lead_id("anon:anon-1") == survivor == svc.lead_views.find_lead_id("user:u-m")
     assert card_of(svc, "user:u-m").engagement == 55
     merged = {item["pk"]["S"]: item for item in _items() if item["pk"]["S"].startswith("LEAD#")}
     (tombstone,) = [item for pk, item in merged.items() if pk != f"LEAD#{survivor}"]
@@ -259,8 +265,8 @@ def test_a_body_over_one_mebibyte_is_413(client, size: int) -> None:
     assert _items() == []
 
 
-def json_body_lead(svc: LeadService, key: str) -> str:
-    return svc.lead(key)["lead_id"]
+def json_body_lead(svc: Any, key: str) -> str:
+    return svc.lead_views.lead(key)["lead_id"]
 
 
 def _items() -> list[dict]:
@@ -269,22 +275,22 @@ def _items() -> list[dict]:
 
 def test_the_report_reads_every_lead_across_scan_pages_and_nothing_else(aws) -> None:
     svc = service()
-    svc.ingest(delivery(*(track(f"e{n}", "Demo Requested", user_id=f"u{n}") for n in range(5))), NOW)
+    svc.ingestion.ingest(delivery(*(track(f"e{n}", "Demo Requested", user_id=f"u{n}") for n in range(5))), NOW)
 
     rows = list(svc.storage.report_rows(page_size=2))  # several pages, each with events mixed in
 
     assert len(rows) == 5 and len({row["lead_id"] for row in rows}) == 5
     assert all(row["tier"] and row["outcome"] is None for row in rows)
-    assert svc.tier_report()["leads"] == 5
+    assert svc.reports.tier_report()["leads"] == 5
 
 
 def test_a_delivery_naming_more_new_identities_than_a_transaction_holds_still_counts(aws) -> None:
     """60 anonymous ids joining a known user: too many claims to fold in one transaction, so the
     events are stored (claims in parts) and the lead rescored."""
     svc = service()
-    svc.ingest(delivery(track("k0", "Demo Requested", user_id="many")), NOW)
+    svc.ingestion.ingest(delivery(track("k0", "Demo Requested", user_id="many")), NOW)
     events = [track(f"k{n}", "Email Opened", user_id="many", anonymous_id=f"a-{n}") for n in range(1, 61)]
-    outcome = svc.ingest(delivery(*events), NOW)
+    outcome = svc.ingestion.ingest(delivery(*events), NOW)
     assert outcome.accepted == 60
-    assert svc.find_lead_id("anon:a-60") == svc.find_lead_id("user:many")
+    assert svc.lead_views.find_lead_id("anon:a-60") == svc.lead_views.find_lead_id("user:many")
     assert card_of(svc, "user:many").engagement == 50 + 60 * 5

@@ -312,9 +312,9 @@ def test_a_merge_or_deletion_finds_every_key_of_a_lead_not_only_those_it_lists(s
 def test_a_failed_write_back_is_noted_until_one_writes(storage: LeadStorage) -> None:
     first = card("Demo Requested")
     storage.save(LeadSave("ld_a", 0, first, None, NOW))
-    storage.note_write_attempt("ld_a", {"at": NOW.isoformat(), "outcomes": {"hubspot": "retry"}})
+    storage.note_write_attempt("ld_a", {"at": NOW.isoformat(), "statuses": {"hubspot": "retry"}})
     record = storage.get_lead("ld_a")
-    assert record is not None and record.crm_attempt == {"at": NOW.isoformat(), "outcomes": {"hubspot": "retry"}}
+    assert record is not None and record.crm_attempt == {"at": NOW.isoformat(), "statuses": {"hubspot": "retry"}}
     assert storage.mark_written("ld_a", 1, {"visible": list(first.visible)}) is True
     written = storage.get_lead("ld_a")
     assert written is not None and written.crm_attempt is None

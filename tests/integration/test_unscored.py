@@ -5,26 +5,25 @@ one Query per day and never Scans)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.unscored import unscored_reason
-from chalicelib.rules import rules_loader
-from chalicelib.service import LeadService
-from chalicelib.sources.base import ParsedDelivery
+from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.storage.dynamodb import DynamoStorage
 from chalicelib.storage.memory import InMemoryStorage
 from tests.conftest import TABLE
-from tests.helpers import NOW, default_rules, event, page, track
+from tests.helpers import NOW, default_rules, event, page, track, use_cases
 
 CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 )
 
 
-def service(storage=None) -> LeadService:
-    return LeadService(storage or DynamoStorage(TABLE), rules_loader())
+def service(storage=None) -> Any:
+    return use_cases(storage or DynamoStorage(TABLE))
 
 
 def delivery(*events: LeadEvent) -> ParsedDelivery:
@@ -65,39 +64,39 @@ def test_speed_limited_events_are_reported_by_name() -> None:
         )
         for n in range(70)
     ]
-    outcome = svc.ingest(delivery(*views), NOW)
+    outcome = svc.ingestion.ingest(delivery(*views), NOW)
     reasons = {key.reason: 0 for key, _ in outcome.unscored}
     for key, _ in outcome.unscored:
         reasons[key.reason] += 1
     assert reasons == {"filtered:too_fast": 10}  # 60 a minute count, the rest is no person
-    lines = svc.unscored_report(NOW)["unscored"]
+    lines = svc.reports.unscored_report(NOW)["unscored"]
     assert [(line["name"], line["reason"], line["count"]) for line in lines] == [("page_view", "filtered:too_fast", 10)]
 
 
 def test_a_scored_event_costs_no_extra_request(aws) -> None:
     svc = service()
-    svc.ingest(delivery(track("e0", "Email Opened", user_id="u1")), NOW)
+    svc.ingestion.ingest(delivery(track("e0", "Email Opened", user_id="u1")), NOW)
     aws.reset()
-    svc.ingest(delivery(track("e1", "Demo Requested", user_id="u1")), NOW)
+    svc.ingestion.ingest(delivery(track("e1", "Demo Requested", user_id="u1")), NOW)
     assert "UpdateItem" not in aws.calls, aws.calls
     aws.reset()
-    svc.ingest(delivery(track("e2", "Demo Requested", user_id="brand-new")), NOW)
+    svc.ingestion.ingest(delivery(track("e2", "Demo Requested", user_id="brand-new")), NOW)
     assert aws.calls == ["BatchGetItem", "TransactWriteItems"], aws.calls
 
 
 def test_an_unscored_event_costs_one_write_and_a_delivery_one_per_line(aws) -> None:
     svc = service()
-    svc.ingest(delivery(track("e0", "Email Opened", user_id="u1")), NOW)
+    svc.ingestion.ingest(delivery(track("e0", "Email Opened", user_id="u1")), NOW)
     aws.reset()
-    svc.ingest(delivery(track("e1", "Report Exported", user_id="u1")), NOW)
+    svc.ingestion.ingest(delivery(track("e1", "Report Exported", user_id="u1")), NOW)
     scored = service()
-    scored.ingest(delivery(track("s0", "Email Opened", user_id="u2")), NOW)
+    scored.ingestion.ingest(delivery(track("s0", "Email Opened", user_id="u2")), NOW)
     assert aws.calls.count("UpdateItem") == 1, aws.calls
     aws.reset()
     many = [track(f"m{n}", "Report Exported", timedelta(minutes=n), user_id=f"u{n % 7}") for n in range(300)]
-    svc.ingest(delivery(*many), NOW)
+    svc.ingestion.ingest(delivery(*many), NOW)
     assert aws.calls.count("UpdateItem") == 1, aws.calls  # 300 events of one name, one line
-    line = next(line for line in svc.unscored_report(NOW)["unscored"] if line["name"] == "Report Exported")
+    line = next(line for line in svc.reports.unscored_report(NOW)["unscored"] if line["name"] == "Report Exported")
     assert line["count"] == 301
     assert line["first_seen"] == line["last_seen"] == "2026-11-22T12:00:00Z"
 
@@ -105,9 +104,9 @@ def test_an_unscored_event_costs_one_write_and_a_delivery_one_per_line(aws) -> N
 def test_a_redelivery_is_not_counted_again(aws) -> None:
     svc = service()
     sent = [track(f"r{n}", "Report Exported", user_id="u1") for n in range(3)]
-    svc.ingest(delivery(*sent), NOW)
-    svc.ingest(delivery(*sent), NOW + timedelta(minutes=5))
-    (line,) = svc.unscored_report(NOW + timedelta(minutes=5))["unscored"]
+    svc.ingestion.ingest(delivery(*sent), NOW)
+    svc.ingestion.ingest(delivery(*sent), NOW + timedelta(minutes=5))
+    (line,) = svc.reports.unscored_report(NOW + timedelta(minutes=5))["unscored"]
     assert line["count"] == 3
 
 
@@ -115,10 +114,10 @@ def test_the_report_reads_one_query_a_day_and_never_scans(aws) -> None:
     svc = service()
     for day in range(40):
         at = NOW - timedelta(days=day)
-        svc.ingest(delivery(track(f"d{day}", "Report Exported", timedelta(0), user_id="u1")), at)
-        svc.ingest(delivery(track(f"v{day}", "Video Playback Paused", timedelta(0), user_id="u1")), at)
+        svc.ingestion.ingest(delivery(track(f"d{day}", "Report Exported", timedelta(0), user_id="u1")), at)
+        svc.ingestion.ingest(delivery(track(f"v{day}", "Video Playback Paused", timedelta(0), user_id="u1")), at)
     aws.reset()
-    report = svc.unscored_report(NOW, days=30)
+    report = svc.reports.unscored_report(NOW, days=30)
     assert aws.calls == ["Query"] * 30, aws.calls
     counts = {line["name"]: line["count"] for line in report["unscored"]}
     assert counts == {"Report Exported": 30, "Video Playback Paused": 30}
@@ -137,8 +136,8 @@ def test_a_failed_count_does_not_fail_the_delivery(aws) -> None:
 
     boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.UpdateItem", throttled)
     try:
-        outcome = service().ingest(delivery(track("f1", "Report Exported", user_id="u1")), NOW)
+        outcome = service().ingestion.ingest(delivery(track("f1", "Report Exported", user_id="u1")), NOW)
     finally:
         boto3.DEFAULT_SESSION.events.unregister("before-call.dynamodb.UpdateItem", throttled)
     assert outcome.accepted == 1
-    assert service().find_lead_id("user:u1") is not None
+    assert service().lead_views.find_lead_id("user:u1") is not None

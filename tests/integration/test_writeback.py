@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.bootstrap import container
 from chalicelib.domain import Identities, LeadEvent
-from chalicelib.sources.base import ParsedDelivery
+from chalicelib.service_layer.commands import ParsedDelivery
 from tests.conftest import use_container
 from tests.integration.crm_fakes import FakeHubSpot, FakeSalesforce, Worker
 
@@ -28,7 +28,7 @@ def event(event_id: str, kind: str = "Demo Requested", **identities: str) -> Lea
 
 
 def ingest(*events: LeadEvent) -> None:
-    container().lead_service.ingest(ParsedDelivery(events=list(events)), NOW)
+    container().ingestion.ingest(ParsedDelivery(events=list(events)), NOW)
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def hubspot(aws, httpserver, monkeypatch) -> FakeHubSpot:
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
     use_container()
     fake = FakeHubSpot(httpserver)
-    container().writeback_service.writers[0].client.read_timeout = 0.5
+    container().writers[0].client.read_timeout = 0.5
     return fake
 
 
@@ -46,7 +46,7 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
     ingest(event("e1", hubspot_id="101"))
     assert hubspot.calls == []  # nothing inside the webhook request
     report = Worker().poll()
-    assert report.written == [container().lead_service.find_lead_id("hubspot:101")]
+    assert report.written == [container().lead_views.find_lead_id("hubspot:101")]
     assert hubspot.contacts["101"] == {
         "lead_score": "50",
         "lead_score_fit": "0",
@@ -57,10 +57,10 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
         "lead_score_reasons": "Requested a demo +50",
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", hubspot.contacts["101"]["lead_tier_changed_at"])
-    lead = container().lead_service.lead("hubspot:101")
+    lead = container().lead_views.lead("hubspot:101")
     assert lead["write_back"]["pending_since"] is None
     last = lead["write_back"]["last"]
-    assert (last["score"], last["tier"], last["grade"], last["outcomes"]) == (50, "warm", "D", {"hubspot": "written"})
+    assert (last["score"], last["tier"], last["grade"], last["statuses"]) == (50, "warm", "D", {"hubspot": "written"})
     assert last["at"].endswith("Z")
 
 
@@ -78,7 +78,7 @@ def test_with_a_calibration_the_likelihood_travels_in_the_same_batch_call(hubspo
 
     assert len(hubspot.calls) == 1
     assert hubspot.contacts["111"]["lead_score_likelihood"] == "0.5000"
-    assert container().lead_service.lead("hubspot:111")["card"]["likelihood"] == 0.5
+    assert container().lead_views.lead("hubspot:111")["card"]["likelihood"] == 0.5
 
 
 def test_without_a_calibration_no_likelihood_is_written(hubspot) -> None:
@@ -132,19 +132,19 @@ def test_transient_failures_are_retried_later_and_then_written(hubspot, failure,
     ((_, delay),) = worker.delays
     assert expected_delay[0] <= delay <= expected_delay[1]
     assert "lead_score" not in hubspot.contacts["303"]
-    state = container().lead_service.lead("hubspot:303")["write_back"]
+    state = container().lead_views.lead("hubspot:303")["write_back"]
     assert state["pending_since"] and state["last"] is None
     attempt = state["last_failed_attempt"]
-    assert attempt["outcomes"] == {"hubspot": "retry"} and attempt["reasons"]["hubspot"]  # what failed, and why
+    assert attempt["statuses"] == {"hubspot": "retry"} and attempt["reasons"]["hubspot"]  # what failed, and why
     worker.release()
     assert worker.poll().written
     assert hubspot.contacts["303"]["lead_score"] == "50"
-    state = container().lead_service.lead("hubspot:303")["write_back"]
-    assert state["last_failed_attempt"] is None and state["last"]["outcomes"] == {"hubspot": "written"}
+    state = container().lead_views.lead("hubspot:303")["write_back"]
+    assert state["last_failed_attempt"] is None and state["last"]["statuses"] == {"hubspot": "written"}
 
 
 def test_backoff_grows_with_each_delivery() -> None:
-    from chalicelib.writeback import backoff_seconds
+    from chalicelib.service_layer.task_report import backoff_seconds
 
     ceilings = [backoff_seconds(count, lambda low, high: high) for count in range(1, 12)]
     assert ceilings[:4] == [5, 10, 20, 40]
@@ -158,7 +158,7 @@ def test_the_daily_limit_waits_for_the_reset_and_stops_further_calls(hubspot) ->
     hubspot.failures.append("429-daily")
     ingest(*[event(f"d{n}", hubspot_id=str(400 + n)) for n in range(110)])
     worker = Worker()
-    (writer,) = worker.service.writers
+    (writer,) = worker.service.write_backs.writers
     writer.clock = lambda: datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # time injected: 10 h before the reset
     messages = []
     while batch := worker.queue.receive(max_messages=10, wait_seconds=0):
@@ -193,11 +193,11 @@ def test_a_permanent_error_goes_to_the_dead_letter_queue_with_its_reason(hubspot
     report = worker.poll()
     assert list(report.dead_lettered.values()) == ["VALIDATION_ERROR: "]
     (dead,) = worker.dead_letters()
-    assert dead["lead_id"] == container().lead_service.find_lead_id("hubspot:601")
+    assert dead["lead_id"] == container().lead_views.find_lead_id("hubspot:601")
     assert dead["failure"].startswith("VALIDATION_ERROR")
     assert worker.queue_depth() == 0  # acknowledged: never retried for ever
-    last = container().lead_service.lead("hubspot:601")["write_back"]["last"]
-    assert last["outcomes"] == {"hubspot": "permanent"} and last["reasons"]["hubspot"].startswith("VALIDATION_ERROR")
+    last = container().lead_views.lead("hubspot:601")["write_back"]["last"]
+    assert last["statuses"] == {"hubspot": "permanent"} and last["reasons"]["hubspot"].startswith("VALIDATION_ERROR")
 
 
 def test_a_whole_batch_rejected_is_split_to_find_the_bad_record(hubspot) -> None:
@@ -236,7 +236,7 @@ def test_salesforce_composite_with_token_refresh_and_lookup_by_email(aws, httpse
     record = salesforce.calls[-1]["records"]
     assert {item["attributes"]["type"] for item in record} == {"Lead", "Contact"}
     assert len(report.written) == 2 and len(report.retried) == 1  # UNABLE_TO_LOCK_ROW: later
-    lead = container().lead_service.lead("email:contact@acme.io")
+    lead = container().lead_views.lead("email:contact@acme.io")
     assert "salesforce:0030000000000002AA" in lead["identities"]  # found by email once, remembered
     salesforce.locked.clear()
     worker.release()
@@ -254,7 +254,7 @@ def test_tier_changes_are_recorded_and_mql_transitions_notify(aws, httpserver, m
     notifications = [request.get_json() for request, _ in httpserver.log]
     assert [(note["from"], note["to"], note["mql"]) for note in notifications] == [("warm", "hot", True)]
     assert notifications[0]["score"] == 80 and "Requested a demo" in notifications[0]["reason"]
-    changes = container().lead_service.lead("user:u-1")["tier_changes"]
+    changes = container().lead_views.lead("user:u-1")["tier_changes"]
     assert [(change["from"], change["to"], change["score"]) for change in changes] == [
         ("warm", "hot", 80),
         (None, "warm", 50),
@@ -265,5 +265,5 @@ def test_without_crm_credentials_write_backs_are_a_dry_run(aws) -> None:
     ingest(event("e1", user_id="u-dry"))
     report = Worker().poll()
     assert len(report.written) == 1
-    lead = container().lead_service.lead("user:u-dry")
-    assert lead["write_back"]["last"]["outcomes"] == {"dry-run": "written"}
+    lead = container().lead_views.lead("user:u-dry")
+    assert lead["write_back"]["last"]["statuses"] == {"dry-run": "written"}

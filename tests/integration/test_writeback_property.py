@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from chalicelib.bootstrap import container
 from chalicelib.domain import Identities, LeadEvent
-from chalicelib.queue import QueueUnavailable
-from chalicelib.sources.base import ParsedDelivery
+from chalicelib.service_layer.commands import ParsedDelivery
+from chalicelib.task_queue import QueueUnavailable
 from tests.conftest import use_container
 from tests.integration.crm_fakes import FakeHubSpot, Worker
 
@@ -38,13 +38,13 @@ def test_any_interleaving_ends_with_the_latest_card_in_the_crm(aws, httpserver, 
     use_container()
     httpserver.clear()
     hubspot = FakeHubSpot(httpserver)
-    container().writeback_service.writers[0].client.read_timeout = 0.5
+    container().writers[0].client.read_timeout = 0.5
     contacts = [f"{run}-{index}" for index in range(LEADS)]
     for contact in contacts:
         hubspot.add(contact)
     if bad_lead is not None:
         hubspot.rejects.add(contacts[bad_lead])  # its write-backs can only end in the dead-letter queue
-    service = container().lead_service
+    service = container()
     worker = Worker()
     worker.purge()
     now = datetime.now(UTC)
@@ -62,7 +62,7 @@ def test_any_interleaving_ends_with_the_latest_card_in_the_crm(aws, httpserver, 
             send = queue.send
             if queue_down:
                 queue.send = _unavailable  # type: ignore[method-assign]
-            service.ingest(ParsedDelivery(events=[event]), now)
+            service.ingestion.ingest(ParsedDelivery(events=[event]), now)
             queue.send = send  # type: ignore[method-assign]
         else:
             hubspot.failures.append(step[1])
@@ -71,12 +71,12 @@ def test_any_interleaving_ends_with_the_latest_card_in_the_crm(aws, httpserver, 
 
     # The CRM recovers; the scheduled job re-queues whatever a lost send left in the outbox.
     hubspot.failures.clear()
-    container().scheduled_job.run(now + timedelta(hours=1))  # its outbox grace is the default 15 minutes
+    container().upkeep.run(now + timedelta(hours=1))  # its outbox grace is the default 15 minutes
     worker.drain()
 
     dead = {letter["lead_id"] for letter in worker.dead_letters()}
     for index, contact in enumerate(contacts):
-        lead_id = service.find_lead_id(f"hubspot:{contact}")
+        lead_id = service.lead_views.find_lead_id(f"hubspot:{contact}")
         if lead_id is None:
             continue
         card = container().storage.get_lead(lead_id).card

@@ -217,7 +217,7 @@ def test_a_calibration_gives_every_card_a_likelihood_rising_with_the_score() -> 
 
 def test_the_default_rules_score_every_type_they_name_or_say_they_record_only() -> None:
     from chalicelib.domain.rules_warnings import rules_warnings
-    from chalicelib.sources.vocabulary import EMITTED_TYPES
+    from chalicelib.rules.vocabulary import EMITTED_TYPES
 
     assert rules_warnings(active_rules(), EMITTED_TYPES) == []
 

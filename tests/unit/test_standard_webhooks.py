@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib.sources.base import IncomingRequest, Unauthorized
+from chalicelib.service_layer.errors import Unauthorized
+from chalicelib.sources.base import IncomingRequest
 from chalicelib.sources.generic import verify
 
 # The specification's test vector (standard-webhooks, libraries' shared tests).

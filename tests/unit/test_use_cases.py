@@ -14,10 +14,10 @@ import pytest
 from chalicelib.bootstrap import Container
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
-from chalicelib.queue import EnrichMessage, NotifyMessage, SyncMessage, WritebackMessage
-from chalicelib.rescoring import score_lead
+from chalicelib.service_layer.commands import Deletion, ParsedDelivery, ProfileRef
+from chalicelib.service_layer.messages import Notify, ReadRecords, Task, WriteBack
+from chalicelib.service_layer.rescoring import score_lead
 from chalicelib.settings import Settings
-from chalicelib.sources.base import Deletion, ParsedDelivery, ProfileRef
 from chalicelib.storage.memory import InMemoryStorage
 from tests.helpers import NOW, track
 
@@ -28,9 +28,9 @@ class Sent:
     """A message sink that keeps what it was given (our own port, standing in for SQS)."""
 
     def __init__(self) -> None:
-        self.messages: list[WritebackMessage] = []
+        self.messages: list[Task] = []
 
-    def send(self, messages: Sequence[WritebackMessage]) -> None:
+    def send(self, messages: Sequence[Task]) -> None:
         self.messages += messages
 
 
@@ -63,10 +63,10 @@ def parts() -> Container:
 
 
 def ingest(parts: Container, *events: LeadEvent, deletions: Sequence[Deletion] = ()) -> Any:
-    return parts.lead_service.ingest(ParsedDelivery(events=list(events), deletions=list(deletions)), NOW)
+    return parts.ingestion.ingest(ParsedDelivery(events=list(events), deletions=list(deletions)), NOW)
 
 
-def sent(parts: Container) -> list[WritebackMessage]:
+def sent(parts: Container) -> list[Task]:
     queue = parts.queue
     assert isinstance(queue, Sent)
     return queue.messages
@@ -77,7 +77,7 @@ def test_an_event_is_stored_once_and_a_redelivery_is_a_duplicate(parts: Containe
     again = ingest(parts, track("e1", "Demo Requested", user_id="u1"))
     assert (first.accepted, first.duplicates) == (1, 0)
     assert (again.accepted, again.duplicates) == (0, 1)
-    lead = parts.lead_service.lead("user:u1")
+    lead = parts.lead_views.lead("user:u1")
     assert lead is not None and lead["engagement"] == 50 and lead["tier"] == "warm"
 
 
@@ -85,9 +85,9 @@ def test_an_identify_merges_the_anonymous_lead_into_the_known_one(parts: Contain
     ingest(parts, track("a1", "Email Opened", anonymous_id="anon-1"))
     ingest(parts, track("b1", "Demo Requested", email="jo@acme.io"))
     ingest(parts, track("link", "identify", anonymous_id="anon-1", email="jo@acme.io"))
-    service = parts.lead_service
-    assert service.find_lead_id("anon:anon-1") == service.find_lead_id("email:jo@acme.io")
-    lead = service.lead("anon:anon-1")
+    service = parts
+    assert service.lead_views.find_lead_id("anon:anon-1") == service.lead_views.find_lead_id("email:jo@acme.io")
+    lead = service.lead_views.lead("anon:anon-1")
     assert lead is not None and lead["engagement"] == 5 + 50
 
 
@@ -95,8 +95,8 @@ def test_a_deletion_removes_the_lead_and_its_identities(parts: Container) -> Non
     ingest(parts, track("e1", "Demo Requested", hubspot_id="42", email="jo@acme.io"))
     result = ingest(parts, deletions=[Deletion(Identities(hubspot_id="42"), "contact.privacyDeletion")])
     assert result.deleted == 1
-    assert parts.lead_service.lead("hubspot:42") is None
-    assert parts.lead_service.lead("email:jo@acme.io") is None
+    assert parts.lead_views.lead("hubspot:42") is None
+    assert parts.lead_views.lead("email:jo@acme.io") is None
 
 
 def test_records_named_without_properties_are_read_later_in_one_batch_per_directory() -> None:
@@ -112,30 +112,30 @@ def test_records_named_without_properties_are_read_later_in_one_batch_per_direct
         properties={"profile": {}},
     )
     delivery = ParsedDelivery(events=[profile_only], profiles_to_fetch=[ProfileRef("hubspot", "8")])
-    parts.lead_service.ingest(delivery, NOW)
+    parts.ingestion.ingest(delivery, NOW)
     assert contacts.reads == []  # never inside the delivery
-    (enrich,) = [message for message in queue.messages if isinstance(message, EnrichMessage)]
-    assert enrich == EnrichMessage("hubspot", ("7", "8"))
-    parts.lead_service.enrich(enrich.directory, enrich.record_ids, NOW)  # what the queue consumer does
+    (enrich,) = [message for message in queue.messages if isinstance(message, ReadRecords)]
+    assert enrich == ReadRecords("hubspot", ("7", "8"))
+    parts.enrichment.read(enrich.directory, enrich.record_ids, NOW)  # what the queue consumer does
     assert contacts.reads == [["7", "8"]]
-    lead = parts.lead_service.lead("email:cto@initech.com")
+    lead = parts.lead_views.lead("email:cto@initech.com")
     assert lead is not None and lead["identities"] == ["email:cto@initech.com", "hubspot:7"]
     assert lead["profile"]["job_title"] == "CTO"
     queue.messages.clear()
     ingest(parts, LeadEvent(**{**profile_only.model_dump(), "event_id": "c7-again"}))
-    assert not any(isinstance(message, EnrichMessage) for message in queue.messages)  # known now: not read again
+    assert not any(isinstance(message, ReadRecords) for message in queue.messages)  # known now: not read again
 
 
 def test_a_visible_change_is_published_and_entering_mql_is_announced(parts: Container) -> None:
     ingest(parts, track("e1", "Demo Requested", user_id="u1"))
-    lead_id = parts.lead_service.find_lead_id("user:u1")
+    lead_id = parts.lead_views.find_lead_id("user:u1")
     assert lead_id is not None
-    assert sent(parts) == [SyncMessage(lead_id, 1)]
+    assert sent(parts) == [WriteBack(lead_id, 1)]
     sent(parts).clear()
     ingest(parts, track("e2", "Quote Requested", user_id="u1"))
     sync, notify = sent(parts)
-    assert sync == SyncMessage(lead_id, 2)
-    assert isinstance(notify, NotifyMessage)
+    assert sync == WriteBack(lead_id, 2)
+    assert isinstance(notify, Notify)
     assert (notify.from_tier, notify.to, notify.mql, notify.score) == ("warm", "hot", True, 80)
     sent(parts).clear()
     ingest(parts, track("e2", "Quote Requested", user_id="u1"))  # a redelivery changes nothing
@@ -146,24 +146,24 @@ def test_decay_from_the_basis_equals_a_full_rescore_and_nothing_is_due_twice(par
     for index in range(6):
         ingest(parts, track(f"o{index}", "Email Opened", 29 * DAY, user_id=f"u{index}"))
     later = NOW + 2 * DAY
-    report = parts.scheduled_job.run(later)
+    report = parts.upkeep.run(later)
     assert report.due == 6 and report.full_rescores == 0 and len(report.changed) == 6
     for item in report.changed:
         record = parts.storage.load(item.lead_id, later)
         assert record is not None and record.card == score_lead(record, parts.rules(), later)[2]
-    assert parts.scheduled_job.run(later).due == 0
+    assert parts.upkeep.run(later).due == 0
 
 
 def test_a_lost_write_back_message_is_queued_again_by_the_job() -> None:
     storage = InMemoryStorage()
     lost = Container(Settings(), storage=storage, queue=None, backoff=lambda _: None)
     ingest(lost, track("e1", "Demo Requested", user_id="u1"))  # no queue: the message is lost
-    lead_id = lost.lead_service.find_lead_id("user:u1")
+    lead_id = lost.lead_views.find_lead_id("user:u1")
     queue = Sent()
     parts = Container(Settings(), storage=storage, queue=queue, backoff=lambda _: None)
-    assert parts.scheduled_job.run(NOW + timedelta(minutes=5)).requeued == 0  # within the grace period
-    report = parts.scheduled_job.run(NOW + timedelta(minutes=20))
-    assert report.requeued == 1 and queue.messages == [SyncMessage(str(lead_id))]
+    assert parts.upkeep.run(NOW + timedelta(minutes=5)).requeued == 0  # within the grace period
+    report = parts.upkeep.run(NOW + timedelta(minutes=20))
+    assert report.requeued == 1 and queue.messages == [WriteBack(str(lead_id))]
 
 
 def test_a_rules_change_rescores_every_lead(parts: Container, tmp_path: Any) -> None:
@@ -171,12 +171,12 @@ def test_a_rules_change_rescores_every_lead(parts: Container, tmp_path: Any) -> 
 
     for index in range(5):
         ingest(parts, track(f"i{index}", "identify", user_id=f"u{index}"))
-    parts.scheduled_job.run(NOW)
+    parts.upkeep.run(NOW)
     edited = tmp_path / "rules.yaml"
     text = DEFAULT_RULES_PATH.read_text()
     edited.write_text(text.replace("    email_sent:", "    identify: []\n    email_sent:").replace(
         "  rules:\n", "  rules:\n    - {name: identified, event: identify, points: 7}\n", 1))  # fmt: skip
     redeployed = Container(Settings(), storage=parts.storage, queue=Sent(), rules=rules_loader(edited))
-    report = redeployed.scheduled_job.run(NOW)
+    report = redeployed.upkeep.run(NOW)
     assert report.rules_sweep["done"] and report.rules_sweep["rescored"] == 5
-    assert all((lead := redeployed.lead_service.lead(f"user:u{i}")) and lead["engagement"] == 7 for i in range(5))
+    assert all((lead := redeployed.lead_views.lead(f"user:u{i}")) and lead["engagement"] == 7 for i in range(5))

@@ -4,8 +4,8 @@ next to the tracking names under `engagement.event_types`."""
 
 from __future__ import annotations
 
-from .form_fields import KNOWN_KINDS
-from .hubspot_email_events import TYPES as HUBSPOT_EMAIL_TYPES
+from chalicelib.crm.hubspot.email_events import TYPES as HUBSPOT_EMAIL_TYPES
+from chalicelib.sources.form_fields import KNOWN_KINDS
 
 EMITTED_TYPES: frozenset[str] = frozenset(
     {

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.http_client import CrmUnavailable, JsonClient, JsonResponse
+from chalicelib.crm.http_client import CrmUnavailable, JsonClient, JsonResponse
 
 
 class SalesforceAuth:

@@ -1,4 +1,5 @@
-"""The HubSpot webhook subscriptions leadscore needs: contact creation and deletion, and a
+"""Setting a HubSpot portal up for leadscore (`leadscore crm setup hubspot`): the score properties
+in their own group, and the webhook subscriptions leadscore needs: contact creation and deletion, and a
 property change for each profile property and each activity property the rules map.
 
 A private app's subscriptions can only be set in its settings page (or, for an app on the
@@ -14,8 +15,10 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from chalicelib.crm.http_client import CrmUnavailable, JsonClient, JsonResponse
 from chalicelib.domain.crm_activity import CrmActivity
-from chalicelib.http_client import CrmUnavailable, JsonClient
+
+from .writer import GROUP, error_message, property_names
 
 CONTACT_EVENTS = ("contact.creation", "contact.deletion", "contact.privacyDeletion")
 
@@ -76,3 +79,37 @@ def ensure_subscriptions(client: JsonClient, app_id: str, developer_key: str, wa
             raise CrmUnavailable(f"HubSpot answered {created.status} creating {label}")
         report.append(f"subscription {label}: created")
     return report
+
+
+PROPERTY_DEFINITIONS = [
+    ("score", "Lead score", "number", "number"),
+    ("fit", "Lead score: fit", "number", "number"),
+    ("engagement", "Lead score: engagement", "number", "number"),
+    ("tier", "Lead tier", "string", "text"),
+    ("grade", "Lead grade", "string", "text"),
+    ("tier_changed_at", "Lead tier changed at", "datetime", "date"),
+    ("reasons", "Lead score reasons", "string", "textarea"),
+    ("likelihood", "Lead score: likelihood to convert (0-1)", "number", "number"),
+]
+
+
+def setup_properties(client: JsonClient, prefix: str = "lead_") -> list[str]:
+    """Create the property group and properties; existing ones (409) are fine. Returns what happened."""
+    report = []
+    group = client.request(
+        "POST", "/crm/v3/properties/contacts/groups", {"name": GROUP, "label": "Lead scoring", "displayOrder": -1}
+    )
+    report.append(f"group {GROUP}: {_created(group)}")
+    names = property_names(prefix)
+    for key, label, kind, field_type in PROPERTY_DEFINITIONS:
+        body = {"name": names[key], "label": label, "type": kind, "fieldType": field_type, "groupName": GROUP}
+        report.append(f"property {names[key]}: {_created(client.request('POST', '/crm/v3/properties/contacts', body))}")
+    return report
+
+
+def _created(response: JsonResponse) -> str:
+    if response.status in (200, 201):
+        return "created"
+    if response.status == 409:
+        return "already exists"
+    raise CrmUnavailable(error_message(response))

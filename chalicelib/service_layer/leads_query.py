@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.rules import Rules
-from chalicelib.sources.base import SourceError
+from chalicelib.service_layer.errors import ClientError
 
 SALESFORCE_ID = re.compile(r"(00Q|003)[0-9A-Za-z]{12}([0-9A-Za-z]{3})?")
 
@@ -27,10 +27,10 @@ class LeadsQuery(BaseModel):
         query = cls.model_validate(dict(params))
         known = known_tiers(rules)
         if query.tier is not None and query.tier not in known:
-            raise SourceError(f"tier must be one of {', '.join(known)}", field="tier")
+            raise ClientError(f"tier must be one of {', '.join(known)}", field="tier")
         grades = [band.grade for band in rules.grades]
         if query.grade is not None and query.grade not in grades:
-            raise SourceError(f"grade must be one of {', '.join(grades)}", field="grade")
+            raise ClientError(f"grade must be one of {', '.join(grades)}", field="grade")
         return query
 
     def tiers(self, rules: Rules) -> list[str]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from chalicelib.http_client import CrmUnavailable, JsonClient, JsonResponse
-from chalicelib.salesforce_session import SalesforceAuth, SalesforceSession
+from chalicelib.crm.http_client import CrmUnavailable, JsonClient, JsonResponse
+from chalicelib.crm.salesforce.session import SalesforceAuth, SalesforceSession
 
-from .base import WRITTEN, WriteRequest, WriteResult, retry_all
+from ..ports import WRITTEN, WriteRequest, WriteResult, retry_all
 
 __all__ = ["SalesforceAuth", "SalesforceSession", "SalesforceWriter"]
 

@@ -1,4 +1,4 @@
-"""The scheduled job: decay, rules changes, and the outbox sweep.
+"""Upkeep, the hourly scheduled run: three jobs in turn, each resumable.
 
 1. Decay costs O(due leads): the sparse `due` index holds only leads whose visible score changes
    at some `next_change_at`; its projection carries each lead's basis, so a due lead is rescored
@@ -6,7 +6,8 @@
    interrupted run needs no cursor: the next run starts where this one stopped.
 2. A new rules fingerprint starts a paged rescore of every lead from its events; the scan
    position is stored, so it resumes in the next run until it is done.
-3. Visible changes whose write-back message got lost (SQS down during a webhook) are queued again.
+3. The outbox sweep: visible changes whose write-back task got lost (SQS down during a webhook)
+   are queued again.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from typing import Any
 from chalicelib.domain.basis import ScoreBasis, StaleBasis
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scoring import card_from_basis
-from chalicelib.publishing import ChangePublisher
-from chalicelib.rescoring import MAX_ATTEMPTS, Rescored, Rescorer, score_lead
 from chalicelib.storage.port import DueLead, LeadSave, LeadStorage, VersionConflict
+
+from .publishing import ChangePublisher
+from .rescoring import MAX_ATTEMPTS, Rescored, Rescorer, score_lead
 
 TIME_MARGIN_SECONDS = 30
 
 
 @dataclass
-class JobReport:
+class UpkeepReport:
     due: int = 0
     rescored: list[Rescored] = field(default_factory=list)
     full_rescores: int = 0
@@ -37,7 +39,7 @@ class JobReport:
 
     @property
     def changed(self) -> list[Rescored]:
-        return [item for item in self.rescored if item.visible_change]
+        return [item for item in self.rescored if item.change.visible_changed]
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -50,7 +52,7 @@ class JobReport:
         }
 
 
-class ScheduledJob:
+class Upkeep:
     def __init__(
         self,
         storage: LeadStorage,
@@ -67,9 +69,9 @@ class ScheduledJob:
 
     def run(
         self, now: datetime, time_left: Callable[[], float] = lambda: float("inf"), dry_run: bool = False
-    ) -> JobReport:
-        """`time_left()` is seconds of Lambda time remaining; the job stops with a margin to spare."""
-        report = JobReport()
+    ) -> UpkeepReport:
+        """`time_left()` is seconds of Lambda time remaining; upkeep stops with a margin to spare."""
+        report = UpkeepReport()
 
         def out_of_time() -> bool:
             report.stopped_early = report.stopped_early or time_left() < TIME_MARGIN_SECONDS
@@ -96,7 +98,7 @@ class ScheduledJob:
         return report
 
     def _rules_sweep(
-        self, now: datetime, dry_run: bool, out_of_time: Callable[[], bool], report: JobReport
+        self, now: datetime, dry_run: bool, out_of_time: Callable[[], bool], report: UpkeepReport
     ) -> dict[str, Any]:
         """A new rules fingerprint: rescore every lead from its events, a page a run, resumably."""
         fingerprint = self.rules().fingerprint
@@ -152,7 +154,7 @@ class _Gone(Exception):
     """The lead was deleted or merged away after the due index was read."""
 
 
-def describe(report: JobReport) -> list[str]:
+def describe(report: UpkeepReport) -> list[str]:
     lines = [f"due leads: {report.due}, visible changes: {len(report.changed)}, full rescores: {report.full_rescores}"]
     sweep = report.rules_sweep
     if sweep:
@@ -172,7 +174,7 @@ def describe(report: JobReport) -> list[str]:
     return lines
 
 
-def as_json(report: JobReport) -> dict[str, Any]:
+def as_json(report: UpkeepReport) -> dict[str, Any]:
     """The run for `decay --json`: the summary and each visible change, timestamps in UTC with Z."""
     from chalicelib.domain.events import iso_z
 

@@ -15,11 +15,11 @@ from urllib.parse import quote
 from chalicelib.domain import LeadEvent
 from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.events import EPOCH, instant_or_none, parse_instant
+from chalicelib.sources.salesforce import FIELD_MAP, record_profile_event
+from chalicelib.sources.salesforce_activity import calendar_event, campaign_member_event, task_event
 
-from .crm_calls import CrmCalls, PacedReader
-from .record_pages import Cursor, RecordPage
-from .salesforce import FIELD_MAP, record_profile_event
-from .salesforce_activity import calendar_event, campaign_member_event, task_event
+from ..pacing import CrmCalls, PacedReader
+from ..ports import Cursor, RecordPage
 
 API = "/services/data/v60.0"
 PROFILE_FIELDS = ", ".join(["Id", "LastModifiedDate", *FIELD_MAP])

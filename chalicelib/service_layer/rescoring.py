@@ -1,5 +1,5 @@
 """Rescoring one lead: read it and its events, score with the pure domain, save with optimistic
-locking (on a concurrent save, read again). Shared by ingestion and the scheduled job."""
+locking (on a concurrent save, read again). Shared by ingestion and the upkeep jobs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from chalicelib.domain.identity import listed_keys
 from chalicelib.domain.outcomes import outcome_change
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
-from chalicelib.domain.scorecard import ScoreCard, Visible
+from chalicelib.domain.scorecard import CardChange, ScoreCard, Visible
 from chalicelib.domain.scoring import card_from_basis
 from chalicelib.storage.port import LeadRecord, LeadSave, LeadStorage, VersionConflict
 
@@ -29,22 +29,26 @@ def jittered_backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.01 * 2**attempt)))
 
 
+@dataclass(frozen=True)
+class Ignored:
+    """What a scoring ignored of the events it read (bots, spam, a speed limit): counted by reason
+    for the metrics, and the speed-limited ones named for the unscored report."""
+
+    by_reason: dict[str, int] = field(default_factory=dict)
+    too_fast: list[tuple[str, str]] = field(default_factory=list)  # (source, event id)
+
+
 @dataclass
 class Rescored:
     lead_id: str
     version: int
     before: Visible | None  # what the CRM showed before (None: a new lead)
     after: ScoreCard
-    not_scored: dict[str, int] = field(default_factory=dict, compare=False)  # ignored while scoring: metrics
-    too_fast: list[tuple[str, str]] = field(default_factory=list, compare=False)  # speed-limited (source, id)
+    ignored: Ignored = field(default_factory=Ignored, compare=False)
 
     @property
-    def visible_change(self) -> bool:
-        return self.before != self.after.visible
-
-    @property
-    def tier_change(self) -> bool:
-        return self.before is None or self.before.tier != self.after.tier
+    def change(self) -> CardChange:
+        return CardChange(self.before, self.after)
 
 
 def score_lead(record: LeadRecord, rules: Rules, now: datetime) -> tuple[Profile, ScoreBasis, ScoreCard]:
@@ -54,17 +58,17 @@ def score_lead(record: LeadRecord, rules: Rules, now: datetime) -> tuple[Profile
     return profile, basis, card_from_basis(basis, rules, now, previous_tier=previous)
 
 
-def rescore_change(record: LeadRecord, rules: Rules, now: datetime, reason: str = "") -> LeadSave:
-    """What to save for `record` scored at `now` from all its events: card, basis, profile, keys
-    and sales outcome."""
+def rescore_change(record: LeadRecord, rules: Rules, now: datetime, reason: str = "") -> tuple[LeadSave, Ignored]:
+    """What to save for `record` scored at `now` from all its events (card, basis, profile, keys
+    and sales outcome), and what the scoring ignored."""
     profile, basis, card = score_lead(record, rules, now)
     change = _change(record, record.events, profile, basis, card, now, reason)
-    return replace(
-        change, kind="full", seen_unscored=record.unscored, not_scored=basis.just_ignored, too_fast=basis.just_too_fast
-    )
+    return replace(change, kind="full", seen_unscored=record.unscored), _ignored(basis)
 
 
-def fold_change(record: LeadRecord, events: Sequence[LeadEvent], rules: Rules, now: datetime) -> LeadSave:
+def fold_change(
+    record: LeadRecord, events: Sequence[LeadEvent], rules: Rules, now: datetime
+) -> tuple[LeadSave, Ignored]:
     """What to save for `record` (the lead item, without its events) with new `events` folded into
     its stored basis: the work does not grow with the lead's history. Raises StaleBasis or
     OutOfOrder when only a rescore from the events will do."""
@@ -74,12 +78,11 @@ def fold_change(record: LeadRecord, events: Sequence[LeadEvent], rules: Rules, n
     profile = Profile.model_validate_json(record.profile_json or "{}")
     profile, basis = fold_into(stored, profile, events, rules, now)
     card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
-    return replace(
-        _change(record, events, profile, basis, card, now, ""),
-        kind="fold",
-        not_scored=basis.just_ignored,
-        too_fast=basis.just_too_fast,
-    )
+    return replace(_change(record, events, profile, basis, card, now, ""), kind="fold"), _ignored(basis)
+
+
+def _ignored(basis: ScoreBasis) -> Ignored:
+    return Ignored(dict(basis.just_ignored), list(basis.just_too_fast))
 
 
 def _change(
@@ -125,7 +128,7 @@ class Rescorer:
             if record.merged_into:
                 return self.rescore(self.survivor(record.merged_into), now, reason)
             rules = self.rules()
-            change = rescore_change(record, rules, now, reason)
+            change, ignored = rescore_change(record, rules, now, reason)
             before = change.before if attempt == 0 else before
             try:
                 version = self.storage.save(change)
@@ -134,7 +137,7 @@ class Rescorer:
                 if settled is not None:
                     return Rescored(lead_id, settled[0], before, settled[1])
                 continue
-            return Rescored(lead_id, version, change.before, change.card, change.not_scored, change.too_fast)
+            return Rescored(lead_id, version, change.before, change.card, ignored)
         raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
 
     def _settled(self, lead_id: str, rules: Rules) -> tuple[int, ScoreCard] | None:
@@ -147,13 +150,17 @@ class Rescorer:
         return (record.version, record.card) if record.card.rules_fingerprint == rules.fingerprint else None
 
     def survivor(self, lead_id: str) -> str:
-        """Follow merge forwarding addresses to the lead that now holds the events."""
-        for _ in range(MAX_ATTEMPTS):
-            forward = self.storage.merged_into(lead_id)
-            if forward is None:
-                return lead_id
-            lead_id = forward
-        return lead_id
+        return survivor(self.storage, lead_id)
+
+
+def survivor(storage: LeadStorage, lead_id: str) -> str:
+    """Follow merge forwarding addresses to the lead that now holds the events."""
+    for _ in range(MAX_ATTEMPTS):
+        forward = storage.merged_into(lead_id)
+        if forward is None:
+            return lead_id
+        lead_id = forward
+    return lead_id
 
 
 def _sales_outcome(

@@ -1,4 +1,10 @@
-"""Every HubSpot contact, a page of 100 at a time, as canonical events (profile and activity).
+"""HubSpot contacts read through the CRM API, as canonical events (their profile and the activity
+their properties record). One reader, on one paced client, serves all three uses:
+
+- enrichment: a webhook names a contact (`contact.creation`, a counter that grew) without its
+  properties, so they are read from the queue, 100 a batch read;
+- the import: every contact, a page of 100 at a time;
+- the reconciliation: what changed since the last run.
 
 Without `since`: the CRM list endpoint, `GET /crm/v3/objects/contacts?limit=100&after=...`,
 which has no size limit. With `since`: the search endpoint (`lastmodifieddate` GTE since, oldest
@@ -8,29 +14,60 @@ the last modification date seen (records read twice are the same events, stored 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib.domain.crm_activity import CrmActivity
-from chalicelib.domain.events import parse_instant, to_us
+from chalicelib.domain.events import LeadEvent, parse_instant, to_us
+from chalicelib.sources.hubspot import PROPERTY_MAP, contact_events
 
-from .crm_calls import CrmCalls, PacedReader, RateLimit
-from .hubspot import contact_events
-from .hubspot_contacts import contact_properties
-from .record_pages import Cursor, RecordPage
+from ..pacing import CrmCalls, PacedReader, RateLimit
+from ..ports import Cursor, RecordPage
 
 PAGE_SIZE = 100
+BATCH_LIMIT = 100
 SEARCH_RESULT_LIMIT = 10_000
 
 
-class HubSpotContactReader(PacedReader):
+def contact_properties(mapping: CrmActivity) -> list[str]:
+    """What to ask the CRM API for: the profile's properties and every activity property."""
+    return sorted({*PROPERTY_MAP, "lastmodifieddate", *mapping.hubspot_properties()})
+
+
+class HubSpotContacts(PacedReader):
+    """A record reader (import, reconciliation) and a profile directory (enrichment) for identity
+    kind `hubspot`. `mapping` is read on each use, so a rules change applies without a restart."""
+
     name = "hubspot"
 
-    def __init__(self, calls: CrmCalls, mapping: CrmActivity, search_limit: RateLimit | None = None) -> None:
+    def __init__(
+        self, calls: CrmCalls, mapping: Callable[[], CrmActivity], search_limit: RateLimit | None = None
+    ) -> None:
         self.calls = calls
-        self.mapping = mapping
+        self._mapping = mapping
         # Search has its own, lower limit (5 requests a second per account): paced apart.
         self.search_limit = search_limit or RateLimit(4, 1.0, calls.limit.clock, calls.limit.sleep)
+
+    @property
+    def mapping(self) -> CrmActivity:
+        return self._mapping()
+
+    def read_profiles(self, record_ids: Sequence[str]) -> list[LeadEvent]:
+        """POST /crm/v3/objects/contacts/batch/read, 100 ids a call; unknown ids are simply absent."""
+        mapping = self.mapping
+        events: list[LeadEvent] = []
+        for start in range(0, len(record_ids), BATCH_LIMIT):
+            chunk = record_ids[start : start + BATCH_LIMIT]
+            body = self.calls.request(
+                "POST",
+                "/crm/v3/objects/contacts/batch/read",
+                {"properties": contact_properties(mapping), "inputs": [{"id": contact_id} for contact_id in chunk]},
+            )
+            for item in _results(body):
+                if "id" in item:
+                    events += contact_events(item, mapping)
+        return events
 
     def first_cursor(self, since: str | None) -> Cursor:
         return {"since": since, "after": None}
@@ -42,15 +79,16 @@ class HubSpotContactReader(PacedReader):
 
     def page(self, cursor: Cursor) -> RecordPage:
         since, after = cursor.get("since"), cursor.get("after")
+        mapping = self.mapping
         if since is None:
-            query = {"limit": PAGE_SIZE, "properties": ",".join(contact_properties(self.mapping))}
+            query = {"limit": PAGE_SIZE, "properties": ",".join(contact_properties(mapping))}
             if after:
                 query["after"] = after
             body = self.calls.request("GET", f"/crm/v3/objects/contacts?{urlencode(query)}")
         else:
             body = self._search(since, after, PAGE_SIZE)
         results = [item for item in _results(body) if "id" in item]
-        events = [event for item in results for event in contact_events(item, self.mapping)]
+        events = [event for item in results for event in contact_events(item, mapping)]
         next_after = ((body.get("paging") or {}).get("next") or {}).get("after") if isinstance(body, dict) else None
         next_cursor: Cursor | None = None
         if next_after:

@@ -1,114 +1,21 @@
-"""The write-back queue (SQS) and its dead-letter queue, and the messages that travel on it.
-The only module that speaks SQS."""
+"""The task queue (SQS) and its dead-letter queue: tasks sent, received, retried later, parked
+with a reason and redriven. The only module that speaks SQS; the tasks themselves are the service
+layer's (service_layer/messages.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.errors import QueueUnavailable
+from chalicelib.service_layer.messages import ReceivedTask, Task
 
 SEND_BATCH_LIMIT = 10
 MAX_VISIBILITY_SECONDS = 43_000  # SQS allows 12 h in all since receipt; keep a margin
 
-__all__ = [
-    "DeadLetter",
-    "EnrichMessage",
-    "NotifyMessage",
-    "QueueMessage",
-    "QueueUnavailable",
-    "SyncMessage",
-    "WritebackMessage",
-    "WritebackQueue",
-]
-
-
-@dataclass(frozen=True)
-class SyncMessage:
-    """ "Lead X changed": the consumer reads the lead's current card, so the latest card wins
-    however messages are ordered or retried. `version` is informational (0: queued again by the job)."""
-
-    lead_id: str
-    version: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": "sync", "lead_id": self.lead_id, "version": self.version}
-
-
-@dataclass(frozen=True)
-class NotifyMessage:
-    """A lead entered or left MQL: announced to NOTIFY_URL."""
-
-    lead_id: str
-    from_tier: str | None
-    to: str
-    at: str
-    score: int
-    mql: bool
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        body = asdict(self)
-        return {"kind": "notify", "lead_id": self.lead_id, "from": body.pop("from_tier"), **body}
-
-
-@dataclass(frozen=True)
-class EnrichMessage:
-    """Records a delivery named without their properties (a HubSpot `contact.creation`): the
-    consumer reads them from the CRM, off the webhook's clock, and the leads are rescored."""
-
-    directory: str  # the identity kind whose profile directory reads them: "hubspot"
-    record_ids: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"kind": "enrich", "directory": self.directory, "record_ids": list(self.record_ids)}
-
-
-WritebackMessage = SyncMessage | NotifyMessage | EnrichMessage
-
-
-def decode(body: dict[str, Any]) -> WritebackMessage | None:
-    """The message a queue body carries; None when it is not one of ours (it is dead-lettered)."""
-    lead_id, kind = body.get("lead_id"), body.get("kind")
-    if kind == "enrich":
-        ids = body.get("record_ids")
-        if isinstance(body.get("directory"), str) and isinstance(ids, list) and ids:
-            return EnrichMessage(str(body["directory"]), tuple(str(item) for item in ids))
-        return None
-    if not isinstance(lead_id, str):
-        return None
-    try:
-        if kind == "sync":
-            return SyncMessage(lead_id, int(body.get("version") or 0))
-        if kind == "notify":
-            return NotifyMessage(
-                lead_id=lead_id,
-                from_tier=body.get("from"),
-                to=str(body["to"]),
-                at=str(body.get("at", "")),
-                score=int(body.get("score", 0)),
-                mql=bool(body.get("mql")),
-                reason=str(body.get("reason", "")),
-            )
-    except (KeyError, TypeError, ValueError):
-        return None
-    return None
-
-
-@dataclass(frozen=True)
-class QueueMessage:
-    """A received SQS message: its handle, its raw body, and the decoded message (None: not ours)."""
-
-    message_id: str
-    receipt_handle: str
-    body: dict[str, Any]
-    receive_count: int
-
-    @property
-    def message(self) -> WritebackMessage | None:
-        return decode(self.body)
+__all__ = ["DeadLetter", "QueueUnavailable", "SqsTaskQueue", "create_queues", "received_task"]
 
 
 @dataclass(frozen=True)
@@ -141,13 +48,7 @@ class DeadLetter:
         return {key: value for key, value in self.body.items() if key != "failure"}
 
 
-class MessageSink(Protocol):
-    """Where the use cases put write-back messages (the SQS queue, or a list in a test)."""
-
-    def send(self, messages: Sequence[WritebackMessage]) -> None: ...
-
-
-class WritebackQueue:
+class SqsTaskQueue:
     def __init__(self, queue_name: str, dead_letter_name: str, client: Any = None) -> None:
         self.queue_name = queue_name
         self.dead_letter_name = dead_letter_name
@@ -168,7 +69,7 @@ class WritebackQueue:
             self._urls[name] = self.client.get_queue_url(QueueName=name)["QueueUrl"]
         return self._urls[name]
 
-    def send(self, messages: Sequence[WritebackMessage]) -> None:
+    def send(self, messages: Sequence[Task]) -> None:
         """SendMessageBatch, ten a call; raises QueueUnavailable if SQS fails or refuses any entry."""
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -213,7 +114,7 @@ class WritebackQueue:
             if not messages:
                 break
             for item in messages:
-                parsed = parse_message(item["MessageId"], item["ReceiptHandle"], item["Body"], {})
+                parsed = received_task(item["MessageId"], item["ReceiptHandle"], item["Body"], {})
                 attributes = item.get("Attributes", {})
                 sent = datetime.fromtimestamp(int(attributes.get("SentTimestamp", 0)) / 1000, UTC)
                 found[item["MessageId"]] = DeadLetter(
@@ -236,7 +137,7 @@ class WritebackQueue:
             self.client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
     def redrive(self, letters: Sequence[DeadLetter]) -> None:
-        """Send dead letters back to the write-back queue as they were first sent, then delete them."""
+        """Send dead letters back to the task queue as they were first sent, then delete them."""
         url = self.url(self.dead_letter_name)
         for start in range(0, len(letters), SEND_BATCH_LIMIT):
             chunk = letters[start : start + SEND_BATCH_LIMIT]
@@ -254,7 +155,7 @@ class WritebackQueue:
             if sent.get("Failed"):
                 raise QueueUnavailable(f"{len(sent['Failed'])} messages were not sent back; they stay dead-lettered")
 
-    def retry_later(self, message: QueueMessage, seconds: float) -> None:
+    def retry_later(self, message: ReceivedTask, seconds: float) -> None:
         """Hide the message until it is worth trying again: this is how Retry-After is honoured."""
         self.client.change_message_visibility(
             QueueUrl=self.url(self.queue_name),
@@ -262,7 +163,7 @@ class WritebackQueue:
             VisibilityTimeout=int(min(MAX_VISIBILITY_SECONDS, max(0, seconds))),
         )
 
-    def receive(self, max_messages: int = 10, wait_seconds: int = 1) -> list[QueueMessage]:
+    def receive(self, max_messages: int = 10, wait_seconds: int = 1) -> list[ReceivedTask]:
         """For local mode, where no Lambda event source polls the queue."""
         response = self.client.receive_message(
             QueueUrl=self.url(self.queue_name),
@@ -270,10 +171,10 @@ class WritebackQueue:
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["ApproximateReceiveCount"],
         )
-        return [parse_message(item["MessageId"], item["ReceiptHandle"], item["Body"], item.get("Attributes", {}))
+        return [received_task(item["MessageId"], item["ReceiptHandle"], item["Body"], item.get("Attributes", {}))
                 for item in response.get("Messages", [])]  # fmt: skip
 
-    def delete(self, messages: Sequence[QueueMessage]) -> None:
+    def delete(self, messages: Sequence[ReceivedTask]) -> None:
         url = self.url(self.queue_name)
         for start in range(0, len(messages), SEND_BATCH_LIMIT):
             entries = [
@@ -282,12 +183,13 @@ class WritebackQueue:
             self.client.delete_message_batch(QueueUrl=url, Entries=entries)
 
 
-def parse_message(message_id: str, receipt_handle: str, body: str, attributes: dict[str, Any]) -> QueueMessage:
+def received_task(message_id: str, receipt_handle: str, body: str, attributes: dict[str, Any]) -> ReceivedTask:
+    """A message as SQS delivers it (to the Lambda or to `receive`), its body decoded leniently."""
     try:
         parsed = json.loads(body)
     except ValueError:
         parsed = {}
-    return QueueMessage(
+    return ReceivedTask(
         message_id=message_id,
         receipt_handle=receipt_handle,
         body=parsed if isinstance(parsed, dict) else {},
@@ -299,7 +201,7 @@ MAX_RECEIVES = 10  # after this many failed deliveries SQS moves a message to th
 
 
 def create_queues(client: Any, queue_name: str, dead_letter_name: str, visibility_timeout: int = 120) -> str:
-    """The write-back queue and its dead-letter queue with a redrive policy (local run and tests;
+    """The task queue and its dead-letter queue with a redrive policy (local run and tests;
     the deploy template declares the same)."""
     dead_letter_url = client.create_queue(QueueName=dead_letter_name)["QueueUrl"]
     dead_letter_arn = client.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][

@@ -1,6 +1,6 @@
-"""After a rescore: a write-back message for every visible change, a notification for every lead
+"""After a rescore: a write-back task for every visible change, a notification for every lead
 that entered or left MQL. Sending never fails the caller: the lead item's outbox mark (sync_at)
-stays set, and the scheduled job queues it again if this send is lost."""
+stays set, and the outbox sweep (upkeep.py) queues it again if this send is lost."""
 
 from __future__ import annotations
 
@@ -12,27 +12,28 @@ from chalicelib.domain.events import iso_z
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.tiers import is_mql
 from chalicelib.observability import count_tier_changes, logger
-from chalicelib.queue import EnrichMessage, MessageSink, NotifyMessage, SyncMessage, WritebackMessage
-from chalicelib.rescoring import Rescored
+
+from .messages import Notify, ReadRecords, Task, TaskSink, WriteBack
+from .rescoring import Rescored
 
 
 class ChangePublisher:
-    def __init__(self, sink: MessageSink | None, rules: Callable[[], Rules]) -> None:
+    def __init__(self, sink: TaskSink | None, rules: Callable[[], Rules]) -> None:
         self.sink = sink
         self.rules = rules
 
     def publish(self, rescored: Sequence[Rescored]) -> None:
         rules = self.rules()
         bands = compile_rules(rules).tier_bands
-        messages: list[WritebackMessage] = []
-        count_tier_changes(Counter(item.after.tier for item in rescored if item.tier_change))
+        messages: list[Task] = []
+        count_tier_changes(Counter(item.after.tier for item in rescored if item.change.tier_changed))
         for item in rescored:
-            if item.visible_change:
-                messages.append(SyncMessage(item.lead_id, item.version))
+            if item.change.visible_changed:
+                messages.append(WriteBack(item.lead_id, item.version))
             was_mql = item.before is not None and is_mql(item.before.tier, bands, rules.tiers.mql_from)
-            if item.tier_change and was_mql != item.after.mql:
+            if item.change.tier_changed and was_mql != item.after.mql:
                 messages.append(
-                    NotifyMessage(
+                    Notify(
                         lead_id=item.lead_id,
                         from_tier=item.before.tier if item.before else None,
                         to=item.after.tier,
@@ -44,22 +45,22 @@ class ChangePublisher:
                 )
         self._send(messages)
 
-    def enrich(self, directory: str, record_ids: Sequence[str]) -> bool:
-        """Ask the consumer to read these records from the CRM (100 a message: one batch read each)."""
+    def read_records(self, directory: str, record_ids: Sequence[str]) -> bool:
+        """Ask for these records to be read from the CRM (100 a task: one batch read each)."""
         ids = sorted(set(record_ids))
-        chunks = [EnrichMessage(directory, tuple(ids[start : start + 100])) for start in range(0, len(ids), 100)]
+        chunks = [ReadRecords(directory, tuple(ids[start : start + 100])) for start in range(0, len(ids), 100)]
         return self._send(list(chunks))
 
     def requeue(self, lead_ids: Sequence[str]) -> int:
         """Outbox entries whose message was lost: queue them again (version 0: read the lead)."""
-        return len(lead_ids) if self._send([SyncMessage(lead_id) for lead_id in lead_ids]) else 0
+        return len(lead_ids) if self._send([WriteBack(lead_id) for lead_id in lead_ids]) else 0
 
-    def _send(self, messages: list[WritebackMessage]) -> bool:
+    def _send(self, messages: list[Task]) -> bool:
         if self.sink is None or not messages:
             return False
         try:
             self.sink.send(messages)
         except Exception as exc:
-            logger.warning("write-back queue unavailable", extra={"error": type(exc).__name__, "count": len(messages)})
+            logger.warning("task queue unavailable", extra={"error": type(exc).__name__, "count": len(messages)})
             return False
         return True

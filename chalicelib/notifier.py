@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from chalicelib.http_client import CrmUnavailable, JsonClient
-from chalicelib.queue import NotifyMessage
+from chalicelib.crm.http_client import CrmUnavailable, JsonClient
+from chalicelib.service_layer.messages import Notify
 
 
 class Notifier:
     def __init__(self, url: str) -> None:
         self.client = JsonClient(url, token="", read_timeout=5.0)
 
-    def send(self, change: NotifyMessage) -> None:
+    def send(self, change: Notify) -> None:
         direction = "entered" if change.mql else "left"
         moved = f"{change.from_tier} -> {change.to}"
         text = f"Lead {change.lead_id} {direction} MQL: {moved} (score {change.score})"

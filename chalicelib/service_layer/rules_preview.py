@@ -18,15 +18,15 @@ from chalicelib.domain.folding import full_basis
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.rules_loader import RulesError, parse_rules
 from chalicelib.domain.scoring import card_from_basis
-from chalicelib.leads_query import known_tiers
-from chalicelib.sources.base import BadPayload, SourceError
+from chalicelib.service_layer.errors import BadPayload, ClientError
+from chalicelib.service_layer.leads_query import known_tiers
 from chalicelib.storage.port import LeadStorage
 
 MAX_RULES_CHARACTERS = 256 * 1024
 MOVERS = 20  # per page: the console keeps the biggest over all pages
 
 
-class InvalidRules(SourceError):
+class InvalidRules(ClientError):
     status = 400
     code = "invalid_rules"
 

@@ -1,5 +1,5 @@
-"""HubSpot CRM API, outbound: write scores back in batches of 100, and create the score
-properties once. (Reading contacts is inbound: sources/hubspot_contacts.py.)"""
+"""HubSpot CRM API, outbound: scores written back to contacts in batches of 100 (the properties
+are created once by setup.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.http_client import CrmUnavailable, JsonClient, JsonResponse
+from chalicelib.crm.http_client import CrmUnavailable, JsonClient, JsonResponse
 
-from .base import WRITTEN, WriteRequest, WriteResult, retry_all
+from ..ports import WRITTEN, WriteRequest, WriteResult, retry_all
 
 BATCH_LIMIT = 100
 GROUP = "leadscore"
@@ -104,7 +104,7 @@ class HubSpotWriter:
             return retry_all(requests, f"HubSpot refused the token ({response.status})", after=300)
         if 400 <= response.status < 500:
             if len(chunk) == 1:
-                return {requests[0].lead_id: WriteResult("permanent", _message(response))}
+                return {requests[0].lead_id: WriteResult("permanent", error_message(response))}
             # One bad input fails the whole batch: split it to find which, and write the rest.
             middle = len(chunk) // 2
             return {**self._send(chunk[:middle]), **self._send(chunk[middle:])}
@@ -158,40 +158,6 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-def _message(response: JsonResponse) -> str:
+def error_message(response: JsonResponse) -> str:
     body = response.body if isinstance(response.body, dict) else {}
     return f"HubSpot {response.status} {body.get('category', '')}: {body.get('message', '')}".strip()
-
-
-PROPERTY_DEFINITIONS = [
-    ("score", "Lead score", "number", "number"),
-    ("fit", "Lead score: fit", "number", "number"),
-    ("engagement", "Lead score: engagement", "number", "number"),
-    ("tier", "Lead tier", "string", "text"),
-    ("grade", "Lead grade", "string", "text"),
-    ("tier_changed_at", "Lead tier changed at", "datetime", "date"),
-    ("reasons", "Lead score reasons", "string", "textarea"),
-    ("likelihood", "Lead score: likelihood to convert (0-1)", "number", "number"),
-]
-
-
-def setup_properties(client: JsonClient, prefix: str = "lead_") -> list[str]:
-    """Create the property group and properties; existing ones (409) are fine. Returns what happened."""
-    report = []
-    group = client.request(
-        "POST", "/crm/v3/properties/contacts/groups", {"name": GROUP, "label": "Lead scoring", "displayOrder": -1}
-    )
-    report.append(f"group {GROUP}: {_created(group)}")
-    names = property_names(prefix)
-    for key, label, kind, field_type in PROPERTY_DEFINITIONS:
-        body = {"name": names[key], "label": label, "type": kind, "fieldType": field_type, "groupName": GROUP}
-        report.append(f"property {names[key]}: {_created(client.request('POST', '/crm/v3/properties/contacts', body))}")
-    return report
-
-
-def _created(response: JsonResponse) -> str:
-    if response.status in (200, 201):
-        return "created"
-    if response.status == 409:
-        return "already exists"
-    raise CrmUnavailable(_message(response))

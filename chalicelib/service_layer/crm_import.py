@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.crm.ports import Cursor, RecordReader
 from chalicelib.errors import QuotaExhausted
-from chalicelib.sources.base import ParsedDelivery
-from chalicelib.sources.record_pages import Cursor, RecordReader
+from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.storage.port import LeadStorage
 
 TIME_MARGIN_SECONDS = 30
@@ -101,7 +101,7 @@ class CrmImport:
                     result = self.ingest(ParsedDelivery(events=page.events), now, read_records=False)
                     report.accepted += result.accepted
                     report.duplicates += result.duplicates
-                    report.changed += sum(1 for item in result.rescored if item.visible_change)
+                    report.changed += sum(1 for item in result.rescored if item.change.visible_changed)
                     state.update(cursor=page.next_cursor, records=report.records, done=page.next_cursor is None)
                     self.storage.save_job_state(name, state)
                 cursor = page.next_cursor

@@ -21,8 +21,8 @@ from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.events import instant_or_none, to_us
 from chalicelib.errors import CrmUnavailable
 
-from .crm_calls import CrmCalls, PacedReader
-from .record_pages import Cursor, RecordPage
+from ..pacing import CrmCalls, PacedReader
+from ..ports import Cursor, RecordPage
 
 SOURCE = "hubspot"
 PAGE_SIZE = 1000

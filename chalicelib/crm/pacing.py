@@ -10,8 +10,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from chalicelib.crm.http_client import JsonResponse
 from chalicelib.errors import CrmUnavailable, QuotaExhausted
-from chalicelib.http_client import JsonResponse
 
 MAX_RETRIES = 5
 LONGEST_WAIT_SECONDS = 120.0  # a longer Retry-After is a quota, not a burst: stop instead

@@ -1,0 +1,100 @@
+"""What the use cases ask of a CRM, and what they get back: a writer (scores out, in batches), a
+record reader (pages of records for the import and the reconciliation) and a profile directory
+(records a webhook named without their properties). Each CRM's folder implements them; the
+writers and readers only translate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from chalicelib.domain.events import LeadEvent
+from chalicelib.domain.scorecard import ScoreCard
+
+__all__ = [
+    "WRITTEN",
+    "CrmWriter",
+    "Cursor",
+    "ProfileDirectory",
+    "RecordPage",
+    "RecordReader",
+    "WriteRequest",
+    "WriteResult",
+    "WriteStatus",
+    "retry_all",
+]
+
+# ------------------------------------------------------------------------------------ write-back
+WriteStatus = Literal["written", "retry", "permanent", "not_in_crm"]
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    lead_id: str
+    card: ScoreCard
+    tier_changed_at: str | None = None
+    hubspot_id: str | None = None
+    salesforce_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    status: WriteStatus
+    reason: str = ""
+    retry_after: float | None = None  # seconds; None: back off by attempt count
+    discovered: dict[str, str] = field(default_factory=dict)  # identity keys learnt (Salesforce id by email)
+
+
+WRITTEN = WriteResult("written")
+
+
+class CrmWriter(Protocol):
+    name: str
+
+    def write(self, requests: list[WriteRequest]) -> dict[str, WriteResult]: ...
+
+
+def retry_all(requests: list[WriteRequest], reason: str, after: float | None = None) -> dict[str, WriteResult]:
+    return {request.lead_id: WriteResult("retry", reason, after) for request in requests}
+
+
+# --------------------------------------------------------------------------- import and reconcile
+Cursor = dict[str, Any]  # plain JSON, stored between runs, so an import resumes where it stopped
+
+
+@dataclass
+class RecordPage:
+    """One page of records as canonical events, and where the next page starts."""
+
+    events: list[LeadEvent] = field(default_factory=list)
+    records: int = 0
+    next_cursor: Cursor | None = None  # None: no more pages
+
+
+class RecordReader(Protocol):
+    """Pages through a CRM's records modified since `since` (None: every record)."""
+
+    name: str
+
+    @property
+    def calls_made(self) -> int:
+        """API requests this reader has sent."""
+        ...
+
+    def first_cursor(self, since: str | None) -> Cursor: ...
+
+    def total(self, since: str | None) -> int | None:
+        """How many records the import will read, when the CRM can say (for the ETA)."""
+        ...
+
+    def page(self, cursor: Cursor) -> RecordPage: ...
+
+
+# ------------------------------------------------------------------------------------ enrichment
+class ProfileDirectory(Protocol):
+    """Reads records a delivery named without their properties (a HubSpot `contact.creation`) and
+    returns them as canonical events; unknown ids are simply absent."""
+
+    def read_profiles(self, record_ids: Sequence[str]) -> list[LeadEvent]: ...

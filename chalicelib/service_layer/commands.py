@@ -1,0 +1,52 @@
+"""What the use cases are asked to do: a parsed delivery of canonical events, deletions and the
+CRM records to read. The parsers in `sources/` and the CRM readers build them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.domain import Identities, LeadEvent
+
+__all__ = ["Deletion", "ParsedDelivery", "ProfileRef", "Rejection"]
+
+
+@dataclass
+class Deletion:
+    """The CRM deleted the contact (or asked for privacy deletion): remove the lead's data."""
+
+    identities: Identities
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProfileRef:
+    """A CRM record whose properties must be read from the CRM: the delivery named it without them.
+    `kind` is the identity kind (`hubspot`), which says which profile directory reads it."""
+
+    kind: str
+    record_id: str
+
+    @classmethod
+    def from_key(cls, key: str) -> ProfileRef | None:
+        kind, _, record_id = key.partition(":")
+        return cls(kind, record_id) if record_id else None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One message of a batch that could not be accepted; the rest of the batch is."""
+
+    field: str
+    message: str
+
+
+@dataclass
+class ParsedDelivery:
+    events: list[LeadEvent] = field(default_factory=list)
+    deletions: list[Deletion] = field(default_factory=list)
+    profiles_to_fetch: list[ProfileRef] = field(default_factory=list)
+    ignored: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    # Events that say less than the record would: used only when the record cannot be read (no
+    # directory for its kind); otherwise the record is read and says it all (same event ids).
+    unless_read: list[tuple[ProfileRef, LeadEvent]] = field(default_factory=list)

@@ -1,0 +1,149 @@
+"""What the console and the leads API show: one lead (its card, reasons, tier history and
+write-back state), its score a day at a time, and the leads list a page at a time or as a search
+finds them. Reads only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.events import iso_z
+from chalicelib.domain.identity import parse_key
+from chalicelib.domain.profile import Profile
+from chalicelib.domain.rules import Rules
+from chalicelib.storage.port import LeadRecord, LeadStorage
+
+from .errors import BadPayload
+from .leads_query import LeadsQuery
+
+
+def is_lead_id(text: str) -> bool:
+    return text.startswith("ld_") and len(text) == 23 and all(c in "0123456789abcdef" for c in text[3:])
+
+
+def write_statuses(attempt: dict[str, Any]) -> dict[str, str]:
+    """Each CRM's write status (items written before the rename kept them as `outcomes`)."""
+    return dict(attempt.get("statuses") or attempt.get("outcomes") or {})
+
+
+class LeadViews:
+    def __init__(self, storage: LeadStorage, rules: Callable[[], Rules], survivor: Callable[[str], str]) -> None:
+        """`survivor` follows merges to the lead that holds the events now."""
+        self.storage = storage
+        self.rules = rules
+        self.survivor = survivor
+
+    def find_lead_id(self, key: str) -> str | None:
+        identity = parse_key(key)
+        if identity is not None:
+            return self.storage.resolve([identity]).get(identity)
+        return key if is_lead_id(key) else None
+
+    def lead(self, key: str) -> dict[str, Any] | None:
+        lead_id = self.find_lead_id(key)
+        record = self.storage.get_lead(self.survivor(lead_id)) if lead_id else None
+        if record is None or record.card is None:
+            return None
+        card = record.card
+        profile = Profile.model_validate_json(record.profile_json or "{}")
+        return {
+            "lead_id": record.lead_id,
+            "identities": record.keys,
+            "tier_changes": [
+                {**change, "at": iso_z(change["at"])} for change in self.storage.tier_changes(record.lead_id)
+            ],
+            "write_back": _write_back(record),
+            "outcome": (
+                {**record.outcome, "at": iso_z(record.outcome["at"])}
+                if record.outcome and record.outcome.get("at")
+                else record.outcome
+            ),
+            "profile": profile.model_dump(exclude_defaults=True),
+            # The account (Segment group) the lead belongs to: account scores come later.
+            "account": {"id": profile.account_id, "name": profile.company} if profile.account_id else None,
+            "score": card.score,
+            "tier": card.tier,
+            "grade": card.grade,
+            "fit": card.fit,
+            "engagement": card.engagement,
+            "reasons": card.reasons(),
+            "card": card.model_dump(mode="json"),
+        }
+
+    def timeline(self, key: str, now: datetime) -> dict[str, Any] | None:
+        """The lead's score a day at a time: the last 90 days recomputed from its stored events with
+        the rules in force, the next 90 projected from decay alone."""
+        from chalicelib.domain.timeline import score_timeline
+
+        lead_id = self.find_lead_id(key)
+        record = self.storage.load(self.survivor(lead_id), now) if lead_id else None
+        if record is None or record.card is None:
+            return None
+        rules = self.rules()
+        points = score_timeline(record.events, rules, now)
+        return {
+            "lead_id": record.lead_id,
+            "tiers": [{"name": band.name, "min": band.min} for band in rules.tiers.bands],
+            "points": [
+                {
+                    "at": iso_z(point.at),
+                    "score": point.score,
+                    "fit": point.fit,
+                    "engagement": point.engagement,
+                    "tier": point.tier,
+                    "projected": point.projected,
+                }
+                for point in points
+            ],
+        }
+
+    def leads(self, query: LeadsQuery) -> dict[str, Any]:
+        """A page of the leads list, or what a search finds (an email, a CRM id, a company's start)."""
+        rules = self.rules()
+        if not query.q:
+            try:
+                page = self.storage.leads_page(query.tiers(rules), query.grade, query.limit, query.cursor)
+            except ValueError as exc:
+                raise BadPayload(str(exc), field="cursor") from exc
+            return {"leads": [asdict(row) for row in page.rows], "next_cursor": page.cursor}
+        key = query.identity_key()
+        if key is not None or is_lead_id(query.q.strip()):
+            lead_id = self.find_lead_id(key or query.q.strip())
+            rows = self.storage.lead_rows([self.survivor(lead_id)]) if lead_id else []
+        else:
+            try:
+                rows = self.storage.leads_by_company(query.q, query.limit)
+            except ValueError as exc:
+                raise BadPayload(str(exc), field="q") from exc
+        tiers = set(query.tiers(rules))
+        found = [row for row in rows if row.tier in tiers and (query.grade is None or row.grade == query.grade)]
+        return {"leads": [asdict(row) for row in found], "next_cursor": None}
+
+
+def _write_back(record: LeadRecord) -> dict[str, Any]:
+    """The lead's write-back state with labelled fields: what was last written (score, tier, grade),
+    when, each CRM's outcome, and since when a newer change waits."""
+    pending = record.sync_pending_since
+    last = record.crm
+    written = None
+    if last:
+        visible = last.get("visible") or [None, None, None]
+        written = {
+            "score": visible[0], "tier": visible[1], "grade": visible[2], "version": last.get("version"),
+            "at": iso_z(last["at"]) if last.get("at") else None,
+            "statuses": write_statuses(last), "reasons": last.get("reasons", {}),
+        }  # fmt: skip
+    attempt = record.crm_attempt
+    failed = None
+    if attempt:
+        failed = {
+            "at": iso_z(attempt["at"]), "statuses": write_statuses(attempt),
+            "reasons": attempt.get("reasons", {}), "retry_in_seconds": attempt.get("retry_in_seconds"),
+        }  # fmt: skip
+    return {
+        "pending_since": iso_z(pending) if pending else None,
+        "last": written,
+        "last_failed_attempt": failed,
+    }
