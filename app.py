@@ -1,4 +1,4 @@
-"""Chalice entry point: the route table, the write-back queue's consumer and the schedule.
+"""Chalice entry point: the route table, the task queue's consumer and the schedules.
 
 Each handler hands its trigger to one entry module in chalicelib/entrypoints/ (imported on first
 use, so Lambda's init pays only for Chalice and the logger, and each function loads only what its
@@ -22,8 +22,8 @@ from chalicelib.observability import logger
 # Chalice would configure the logger named after the app (ours, Powertools', "leadscore") and set it
 # to ERROR unless it finds a handler on the same sys.stdout: never leave that to import order.
 app = Chalice(app_name="leadscore", configure_logs=False)
-WRITEBACK_QUEUE = os.environ.get("WRITEBACK_QUEUE", "leadscore-writeback")
-DECAY_SCHEDULE = os.environ.get("DECAY_SCHEDULE", "rate(1 hour)")
+TASK_QUEUE = os.environ.get("TASK_QUEUE", "leadscore-tasks")
+UPKEEP_SCHEDULE = os.environ.get("UPKEEP_SCHEDULE", "rate(1 hour)")
 # Reconciliation and email events: often enough that a lost webhook is scored within the hour.
 CRM_SYNC_SCHEDULE = os.environ.get("CRM_SYNC_SCHEDULE", "rate(15 minutes)")
 JSON = ["application/json", "text/plain"]
@@ -246,19 +246,21 @@ def unscored_report() -> Response:
 
 
 # ------------------------------------------------------------------------- other triggers
-@app.on_sqs_message(queue=WRITEBACK_QUEUE, batch_size=1000, maximum_batching_window_in_seconds=20)
-def writeback(event: Any) -> dict[str, Any]:
-    from chalicelib.entrypoints.sqs import consume_writebacks
+@app.on_sqs_message(queue=TASK_QUEUE, batch_size=1000, maximum_batching_window_in_seconds=20)
+def tasks(event: Any) -> dict[str, Any]:
+    """Write-backs, notifications and CRM record reads: every call out that a webhook queued."""
+    from chalicelib.entrypoints.sqs import run_tasks
 
-    return consume_writebacks(event.to_dict()["Records"])
+    return run_tasks(event.to_dict()["Records"])
 
 
-@app.schedule(DECAY_SCHEDULE)
-def decay(event: Any) -> dict[str, Any]:
-    from chalicelib.entrypoints.schedule import run_scheduled_job
+@app.schedule(UPKEEP_SCHEDULE)
+def upkeep(event: Any) -> dict[str, Any]:
+    """Decay, the rescore after a rules change, and the outbox sweep (lost write-backs queued again)."""
+    from chalicelib.entrypoints.schedule import run_upkeep
 
     context = event.context
-    return run_scheduled_job(lambda: context.get_remaining_time_in_millis() / 1000)
+    return run_upkeep(lambda: context.get_remaining_time_in_millis() / 1000)
 
 
 @app.schedule(CRM_SYNC_SCHEDULE)

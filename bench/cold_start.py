@@ -34,17 +34,17 @@ _BUILD = (
 FUNCTIONS = {
     "api": f"import app; from chalicelib.entrypoints import http; {_BUILD}; parts.ingestion; parts.lead_views; "
     "parts.rules(); http.load_all()",
-    "writeback": f"import app; from chalicelib.entrypoints import sqs; {_BUILD}; parts.task_handler; "
+    "tasks": f"import app; from chalicelib.entrypoints import sqs; {_BUILD}; parts.task_handler; "
     "[w.client.session for w in parts.writers]",
-    "decay": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.upkeep; parts.rules()",
+    "upkeep": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.upkeep; parts.rules()",
     "crm_sync": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.crm_import; "
     "[r.calls.client for r in parts.record_readers.values()]",
 }
 CASES = {
     "app (Lambda init, every function)": "import app",
     "API function, first request": FUNCTIONS["api"],
-    "write-back function, first batch": FUNCTIONS["writeback"],
-    "decay function, first run": FUNCTIONS["decay"],
+    "task function, first batch": FUNCTIONS["tasks"],
+    "upkeep function, first run": FUNCTIONS["upkeep"],
     "CRM sync function, first run": FUNCTIONS["crm_sync"],
 }
 PROBE = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"

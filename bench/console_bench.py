@@ -34,7 +34,7 @@ def run() -> None:
     from chalicelib.service_layer.leads_query import LeadsQuery
     from chalicelib.settings import Settings
     from chalicelib.storage.dynamodb import DynamoStorage
-    from chalicelib.storage.port import LeadSave
+    from chalicelib.storage.ports import LeadSave
     from chalicelib.storage.schema import create_table
     from local.embedded_aws import install_item_level_transactions
 
@@ -58,7 +58,7 @@ def run() -> None:
             card = score(profile, events, rules, NOW)
             change = LeadSave(f"ld_bench{number:06d}", 0, card, None, NOW, basis={"last_active_us": 1},
                               profile_json=profile.model_dump_json())  # fmt: skip
-            storage.save(change)
+            storage.leads.save(change)
         query = LeadsQuery(limit=50)
         with counted(client) as calls:
             page = service.lead_views.leads(query)

@@ -13,9 +13,10 @@ from typing import Any
 
 from chalicelib.domain import LeadEvent, Profile, Rules
 from chalicelib.domain.compiled_rules import CompiledRules, SentEmail, compile_rules
-from chalicelib.domain.engagement import MICRO, canonical_order, micro
+from chalicelib.domain.engagement import canonical_order
 from chalicelib.domain.events import as_utc, from_us, to_us
 from chalicelib.domain.fit import evaluate_fit
+from chalicelib.domain.rule_tally import MICRO, micro
 from chalicelib.domain.tiers import grade_for, tier_for
 
 

@@ -46,8 +46,8 @@ def run() -> None:
         create_queues(boto3.client("sqs"), "wb", "wb-dlq")
         settings = Settings(
             table_name="leadscore-bench",
-            writeback_queue="wb",
-            writeback_dlq="wb-dlq",
+            task_queue="wb",
+            task_dlq="wb-dlq",
             hubspot_client_secret=SECRET,
             hubspot_access_token="bench-token",
             hubspot_api_base=crm.url,

@@ -27,13 +27,13 @@ from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.service_layer.messages import ReceivedTask, WriteBack
 from chalicelib.settings import Settings
 from chalicelib.storage.dynamodb import DynamoStorage
-from chalicelib.storage.port import LeadSave, LeadStorage
+from chalicelib.storage.ports import LeadSave, Storage
 from chalicelib.storage.schema import create_table
 from chalicelib.task_queue import create_queues
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 TABLE = "leadscore-bench"
-SETTINGS = Settings(table_name=TABLE, writeback_queue="wb", writeback_dlq="wb-dlq")
+SETTINGS = Settings(table_name=TABLE, task_queue="wb", task_dlq="wb-dlq")
 
 
 def bench_container(writers: list[CrmWriter] | None = None, with_queue: bool = True) -> Container:
@@ -82,7 +82,7 @@ class CrmServer:
         self.server.shutdown()
 
 
-def _seed(storage: LeadStorage, count: int, due: int) -> None:
+def _seed(storage: Storage, count: int, due: int) -> None:
     """Leads as the service stores them; `due` of them have an open whose decay is due by NOW."""
     rules = active_rules()
     for index in range(count):
@@ -96,7 +96,7 @@ def _seed(storage: LeadStorage, count: int, due: int) -> None:
         scored_at = NOW - timedelta(days=2) if index < due else NOW
         card = card_from_basis(basis, rules, scored_at)
         keys = [f"hubspot:{1000 + index}", f"salesforce:00Q{index:015d}"]
-        storage.save(LeadSave(lead_id, 0, card, card.visible, scored_at, basis=basis.to_json(), keys=keys))
+        storage.leads.save(LeadSave(lead_id, 0, card, card.visible, scored_at, basis=basis.to_json(), keys=keys))
 
 
 def crm_calls_per_1000() -> tuple[int, int]:
@@ -137,7 +137,7 @@ def decay_items_read() -> tuple[int, int, int]:
         storage = parts.storage
         assert isinstance(storage, DynamoStorage)
         storage.table.client.meta.events.register("after-call.dynamodb", count)
-        storage.save_rules_progress({"fingerprint": parts.rules().fingerprint, "start_key": None, "done": True,
+        storage.jobs.save_rules_progress({"fingerprint": parts.rules().fingerprint, "start_key": None, "done": True,
                                      "rescored": 0})  # fmt: skip
         report = parts.upkeep.run(NOW)
         return read["items"], report.due, len(report.changed)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.service_layer.rescoring import Rescorer
     from chalicelib.service_layer.tasks import TaskHandler
     from chalicelib.service_layer.upkeep import Upkeep
-    from chalicelib.storage.port import LeadStorage
+    from chalicelib.storage.ports import Storage
     from chalicelib.task_queue import SqsTaskQueue
 
 PARTS = ("storage", "queue", "rules", "directories", "writers", "notifier", "backoff")
@@ -58,7 +58,7 @@ class Container:
 
     # ---------------------------------------------------------------------------------- adapters
     @cached_property
-    def storage(self) -> LeadStorage:
+    def storage(self) -> Storage:
         from chalicelib.storage.dynamodb import DynamoStorage
 
         return DynamoStorage(self.settings.table_name)
@@ -67,7 +67,7 @@ class Container:
     def queue(self) -> SqsTaskQueue:
         from chalicelib.task_queue import SqsTaskQueue
 
-        return SqsTaskQueue(self.settings.writeback_queue, self.settings.writeback_dlq)
+        return SqsTaskQueue(self.settings.task_queue, self.settings.task_dlq)
 
     @cached_property
     def rules(self) -> Callable[[], Rules]:

@@ -23,7 +23,7 @@ class SecretsUnavailable(StorageUnavailable):
 
 class QueueUnavailable(Unavailable):
     code = "queue_unavailable"
-    advice = "the write-back queue is unavailable; try again later"
+    advice = "the task queue is unavailable; try again later"
 
 
 class CrmUnavailable(Unavailable):

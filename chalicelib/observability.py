@@ -66,10 +66,10 @@ def count_not_scored(source: str, reasons: Mapping[str, int]) -> None:
         _emit("EventsNotScored", value, {"source": source, "reason": reason})
 
 
-def count_writebacks(outcomes: Mapping[tuple[str, str], int]) -> None:
-    """Write-back results per (CRM, outcome): written, retry, permanent, skipped."""
-    for (crm, outcome), value in sorted(outcomes.items()):
-        _emit("WritebackResults", value, {"crm": crm, "outcome": outcome})
+def count_writebacks(statuses: Mapping[tuple[str, str], int]) -> None:
+    """Write-back results per (CRM, write status): written, retry, permanent, not_in_crm."""
+    for (crm, status), value in sorted(statuses.items()):
+        _emit("WritebackResults", value, {"crm": crm, "status": status})
 
 
 def count_dead_lettered(value: int) -> None:

@@ -41,8 +41,8 @@ class Settings(BaseModel):
     admin_api_key: str = ""
     viewer_api_key: str = ""  # read-only: the leads, reports and rules, never a rules preview
     public_base_url: str = ""
-    writeback_queue: str = "leadscore-writeback"
-    writeback_dlq: str = "leadscore-writeback-dlq"
+    task_queue: str = "leadscore-tasks"
+    task_dlq: str = "leadscore-tasks-dlq"
     notify_url: str = ""
     # The properties we write (lead_score, lead_tier ...); changes to them are never scored again.
     hubspot_property_prefix: str = "lead_"
@@ -63,7 +63,7 @@ class Settings(BaseModel):
     )
     hubspot_requests_per_10s: int = Field(default=100, gt=0, description="the app's HubSpot rate limit (190 on Pro)")
     sync_grace_seconds: int = Field(default=900, gt=0, description="outbox entries older than this are queued again")
-    scoring_rules: str = Field(default="", description="a rules file; empty: the bundled seed model")
+    scoring_rules: str = Field(default="", description="a rules file; empty: the bundled rules")
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     signature_tolerance_seconds: int = Field(default=300, gt=0)
     secret_max_age_seconds: float = Field(default=300, ge=0, description="how long a value read from SSM is kept")

@@ -19,12 +19,12 @@ from chalicelib.observability import SERVICE
 TOPIC = "AlarmTopic"
 FUNCTIONS = {  # the template's function resources, as infra/resources.yaml names them
     "APIHandler": "api",
-    "Writeback": "write-back",
-    "Decay": "decay",
+    "Tasks": "task",
+    "Upkeep": "upkeep",
     "CrmSync": "CRM sync",
 }
 API_STAGE = "api"  # .chalice/config.json api_gateway_stage
-WRITEBACK_AGE_LIMIT_SECONDS = 15 * 60
+TASK_AGE_LIMIT_SECONDS = 15 * 60
 API_5XX_RATE = 0.05
 
 
@@ -71,25 +71,25 @@ def _job_alarm(job: str, description: str, **schedule: Any) -> dict[str, Any]:
 def alarms() -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {
         "DeadLetterQueueAlarm": _alarm(
-            "A write-back was dead-lettered: `leadscore dlq list` shows why; fix, then `dlq redrive`.",
+            "A task was dead-lettered: `leadscore dlq list` shows why; fix, then `dlq redrive`.",
             {
                 "Namespace": "AWS/SQS",
                 "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": _dimensions(QueueName={"Fn::GetAtt": ["WritebackDeadLetterQueue", "QueueName"]}),
+                "Dimensions": _dimensions(QueueName={"Fn::GetAtt": ["TaskDeadLetterQueue", "QueueName"]}),
             },
             0,
             suffix="dead-letters",
             Statistic="Maximum",
         ),
-        "WritebackBacklogAlarm": _alarm(
-            "The oldest write-back message waits over 15 minutes: the CRM refuses, limits or is down.",
+        "TaskBacklogAlarm": _alarm(
+            "The oldest task waits over 15 minutes: a CRM (or NOTIFY_URL) refuses, limits or is down.",
             {
                 "Namespace": "AWS/SQS",
                 "MetricName": "ApproximateAgeOfOldestMessage",
-                "Dimensions": _dimensions(QueueName={"Fn::GetAtt": ["WritebackQueue", "QueueName"]}),
+                "Dimensions": _dimensions(QueueName={"Fn::GetAtt": ["TaskQueue", "QueueName"]}),
             },
-            WRITEBACK_AGE_LIMIT_SECONDS,
-            suffix="write-back-backlog",
+            TASK_AGE_LIMIT_SECONDS,
+            suffix="task-backlog",
             Statistic="Maximum",
         ),
         "Api5xxAlarm": _alarm(
@@ -105,9 +105,10 @@ def alarms() -> dict[str, dict[str, Any]]:
             EvaluationPeriods=2,
             DatapointsToAlarm=2,
         ),
-        "DecayRunAlarm": _job_alarm(
-            "decay",
-            "A decay run failed or stopped before it finished (it goes on next run; see its log).",
+        "UpkeepRunAlarm": _job_alarm(
+            "upkeep",
+            "An upkeep run (decay, rules sweep, outbox sweep) failed or stopped before it finished (it goes on "
+            "next run; see its log).",
             Statistic="Maximum",
             Period=3600,
         ),
@@ -166,7 +167,7 @@ def dashboard_body() -> str:
     widgets = [
         _widget("Events by source and outcome", [[_search("Events", "source,result", "Sum")]], 0, 0),
         _widget("Events not scored, by reason", [[_search("EventsNotScored", "source,reason", "Sum")]], 12, 0),
-        _widget("Write-back results per CRM", [[_search("WritebackResults", "crm,outcome", "Sum")]], 0, 6),
+        _widget("Write-back results per CRM", [[_search("WritebackResults", "crm,status", "Sum")]], 0, 6),
         _widget(
             "CRM latency p50 / p99 (ms)",
             [[_search("CrmLatency", "crm", "p50")], [_search("CrmLatency", "crm", "p99")]],
@@ -175,17 +176,17 @@ def dashboard_body() -> str:
             stat="p99",
         ),
         _widget(
-            "Write-back queue: dead letters, oldest message (s)",
+            "Task queue: dead letters, oldest task (s)",
             [
-                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${WritebackDeadLetterQueue.QueueName}"],
-                ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "${WritebackQueue.QueueName}"],
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${TaskDeadLetterQueue.QueueName}"],
+                ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "${TaskQueue.QueueName}"],
             ],
             0,
             12,
             stat="Maximum",
         ),
         _widget(
-            "Decay and CRM sync runs (due, changed, problems)",
+            "Upkeep and CRM sync runs (due, changed, problems)",
             [[_search(name, "job", "Sum")] for name in ("JobDue", "JobChanged", "JobRequeued", "JobProblems")],
             12,
             12,

@@ -90,14 +90,14 @@ def main() -> int:
         aws_secret_access_key="local",
     )  # fmt: skip
     settings = Settings.from_env(env)
-    create_queues(sqs, settings.writeback_queue, settings.writeback_dlq)
-    print(f"embedded AWS (moto) on {endpoint}, table {env['TABLE_NAME']}, write-back queue", flush=True)
+    create_queues(sqs, settings.task_queue, settings.task_dlq)
+    print(f"embedded AWS (moto) on {endpoint}, table {env['TABLE_NAME']}, task queue", flush=True)
     # What Lambda's SQS event source and EventBridge schedule do in AWS, done here in the background.
     os.environ.update(env)
     stop_workers = threading.Event()
-    interval = float(env.get("DECAY_INTERVAL_SECONDS", "300"))
-    threading.Thread(target=background_writeback, args=(stop_workers,), daemon=True).start()
-    threading.Thread(target=background_decay, args=(stop_workers, interval), daemon=True).start()
+    interval = float(env.get("UPKEEP_INTERVAL_SECONDS", "300"))
+    threading.Thread(target=background_tasks, args=(stop_workers,), daemon=True).start()
+    threading.Thread(target=background_schedules, args=(stop_workers, interval), daemon=True).start()
     command = [sys.executable, "-m", "local.serve", "local", "--stage", "local", "--host", LOCAL_HOST,
                "--port", str(app_port), "--no-autoreload"]  # fmt: skip
     server = subprocess.Popen(command, env=env)
@@ -113,8 +113,8 @@ def main() -> int:
             "url": f"http://{LOCAL_HOST}:{app_port}",
             "aws_endpoint": endpoint,
             "region": env["AWS_DEFAULT_REGION"],
-            "resources": {"TABLE_NAME": settings.table_name, "WRITEBACK_QUEUE": settings.writeback_queue,
-                          "WRITEBACK_DLQ": settings.writeback_dlq},
+            "resources": {"TABLE_NAME": settings.table_name, "TASK_QUEUE": settings.task_queue,
+                          "TASK_DLQ": settings.task_dlq},
         })  # fmt: skip
     code = server.wait()
     remove_local_state(os.getpid())
@@ -123,7 +123,7 @@ def main() -> int:
     return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
 
 
-def background_writeback(stop: threading.Event) -> None:
+def background_tasks(stop: threading.Event) -> None:
     from chalicelib.bootstrap import container
     from chalicelib.entrypoints.sqs import poll_once
 
@@ -132,16 +132,16 @@ def background_writeback(stop: threading.Event) -> None:
             parts = container()
             poll_once(parts.queue, parts.task_handler, datetime.now(UTC), wait_seconds=1)
         except Exception as exc:  # keep polling: the next message may well succeed
-            print(f"write-back worker: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            print(f"task worker: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             stop.wait(2)
 
 
-def background_decay(stop: threading.Event, interval: float) -> None:
-    """The two schedules: decay, and (with a CRM's API configured) the CRM sync."""
-    from chalicelib.entrypoints.schedule import run_crm_sync, run_scheduled_job
+def background_schedules(stop: threading.Event, interval: float) -> None:
+    """The two schedules: upkeep, and (with a CRM's API configured) the CRM sync."""
+    from chalicelib.entrypoints.schedule import run_crm_sync, run_upkeep
 
     while not stop.wait(interval):
-        for name, job in (("decay job", run_scheduled_job), ("CRM sync", run_crm_sync)):
+        for name, job in (("upkeep", run_upkeep), ("CRM sync", run_crm_sync)):
             try:
                 job(lambda: 600.0)
             except Exception as exc:

@@ -73,7 +73,7 @@ def as_deployed(request: IamRequest, stage: str, test_names: dict[str, str], ssm
     table_prefix = table_arn(test_names["TABLE_NAME"])
     if resource == table_prefix or resource.startswith(table_prefix + "/"):
         resource = table_arn(env["TABLE_NAME"]) + resource.removeprefix(table_prefix)
-    for variable in ("WRITEBACK_QUEUE", "WRITEBACK_DLQ"):
+    for variable in ("TASK_QUEUE", "TASK_DLQ"):
         if resource == queue_arn(test_names[variable]):
             resource = queue_arn(env[variable])
     test_parameters = parameter_arn(ssm_prefix)

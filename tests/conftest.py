@@ -32,9 +32,9 @@ SECRETS = {
     "VIEWER_API_KEY": "viewer-key-0123456789",
 }
 TABLE = "leadscore-test"
-QUEUE = "leadscore-writeback"
-DEAD_LETTER_QUEUE = "leadscore-writeback-dlq"
-TEST_RESOURCES = {"TABLE_NAME": TABLE, "WRITEBACK_QUEUE": QUEUE, "WRITEBACK_DLQ": DEAD_LETTER_QUEUE}
+QUEUE = "leadscore-tasks"
+DEAD_LETTER_QUEUE = "leadscore-tasks-dlq"
+TEST_RESOURCES = {"TABLE_NAME": TABLE, "TASK_QUEUE": QUEUE, "TASK_DLQ": DEAD_LETTER_QUEUE}
 SSM_PREFIX = "/leadscore/test/"  # secrets tests put in SSM live here; the stages use /leadscore/<stage>/
 _LOG = io.StringIO()
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

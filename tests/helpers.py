@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import Identities, LeadEvent, Rules
-from chalicelib.domain.rules_loader import parse_rules
+from chalicelib.domain.rules_yaml import parse_rules
 from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

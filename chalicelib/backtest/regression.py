@@ -1,5 +1,5 @@
-"""Fit point values from outcomes and write them as a rules file (seed 003/004: refine the model
-from won and lost leads). Offline only: scikit-learn and numpy are dev dependencies, imported here
+"""Fit point values from outcomes and write them as a rules file (the guides' advice: refine the
+model from won and lost leads). Offline only: scikit-learn and numpy are dev dependencies, imported here
 and never by the Lambda handlers.
 
 Every candidate feature is something the rules format can say, so the fitted model stays a point
@@ -7,8 +7,8 @@ table a person can read: a fit rule per profile field (one option per common val
 and "any other value"), and engagement rules per event type, per common property value, or per
 range of a numeric property. A logistic regression weighs them; each weight becomes points
 (POINTS_PER_LOG_ODDS), mutually exclusive options are shifted so the lowest is 0, and tier
-thresholds come from the training scores' distribution (seed 004: hot is about the top 10-15%,
-warm the next 30-40%).
+thresholds come from the training scores' distribution (the usual guidance: hot is about the
+top 10-15%, warm the next 30-40%).
 """
 
 from __future__ import annotations

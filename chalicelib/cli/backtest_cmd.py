@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.backtest.mapping import ExportedLead, load_mapping, to_leads
 from chalicelib.backtest.run import BacktestReport, CurvePoint, evaluate, format_report, score_leads
 from chalicelib.domain import RulesError
-from chalicelib.domain.rules_loader import parse_rules
+from chalicelib.domain.rules_yaml import parse_rules
 from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
 
 
@@ -23,7 +23,7 @@ def register(commands: Any) -> None:
     backtest = commands.add_parser("backtest", help="score a CRM export with outcomes and measure the model")
     backtest.add_argument("file", help="CSV export, one lead per row")
     backtest.add_argument("--mapping", required=True, help="column mapping YAML (see chalicelib/backtest/mappings/)")
-    backtest.add_argument("--rules", help="rules file to test (default: the bundled seed model)")
+    backtest.add_argument("--rules", help="rules file to test (default: the bundled rules)")
     backtest.add_argument("--chart", help="write a conversion-by-tier and lift chart (PNG)")
     backtest.add_argument("--fit", help="fit point values on a training split and write them as a rules file")
     backtest.add_argument("--holdout", type=float, default=0.3, help="share of leads the fit never sees (0.3)")

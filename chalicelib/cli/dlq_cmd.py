@@ -1,7 +1,7 @@
-"""`dlq list|show|redrive (--stage NAME | --local)`: what the write-back dead-letter queue holds,
+"""`dlq list|show|redrive (--stage NAME | --local)`: what the task dead-letter queue holds,
 why, and sending chosen messages back once the cause is fixed (a CRM field created, a token
-granted its scope). A message is a lead id and a kind; a redriven one is handled as new, and
-since the consumer writes the lead's current card, an old message can never write old scores."""
+granted its scope). A task is a kind and a lead id (or record ids); a redriven one is handled as
+new, and since a write-back writes the lead's current card, an old task never writes old scores."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ if TYPE_CHECKING:
 
 
 def register(commands: Any) -> None:
-    dlq = commands.add_parser("dlq", help="list, explain and redrive the write-back dead-letter queue")
+    dlq = commands.add_parser("dlq", help="list, explain and redrive the task dead-letter queue")
     actions = dlq.add_subparsers(dest="dlq_action", required=True)
     listing = actions.add_parser("list", help="every dead letter: when, which lead, why")
     show = actions.add_parser("show", help="dead letters in full, with their lead's scores and write-back state")
     show.add_argument("ids", nargs="+", metavar="MESSAGE_ID", help="message ids from `dlq list`")
-    redrive = actions.add_parser("redrive", help="send dead letters back to the write-back queue")
+    redrive = actions.add_parser("redrive", help="send dead letters back to the task queue")
     chosen = redrive.add_mutually_exclusive_group(required=True)
     chosen.add_argument("ids", nargs="*", default=[], metavar="MESSAGE_ID")
     chosen.add_argument("--all", action="store_true", help="every dead letter")
@@ -92,7 +92,7 @@ def _not_found(message_ids: list[str]) -> int:
 def _explained(parts: Container, letter: DeadLetter) -> dict[str, Any]:
     """The letter, and its lead as it is now: what a redrive would write, and the last attempt."""
     found = describe(letter) | {"message": letter.original()}
-    record = parts.storage.get_lead(letter.lead_id) if letter.lead_id else None
+    record = parts.storage.leads.get_lead(letter.lead_id) if letter.lead_id else None
     if record is None:
         return found | {"lead": None}
     card = record.card
@@ -119,5 +119,5 @@ def redrive_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"redriven": [letter.message_id for letter in chosen], "not_found": missing}, indent=2))
     else:
-        print(f"sent {len(chosen)} dead letters back to the write-back queue")
+        print(f"sent {len(chosen)} dead letters back to the task queue")
     return _not_found(missing)

@@ -53,7 +53,7 @@ def _client_error(error: BaseException, target: str) -> str:
         table = os.environ.get("TABLE_NAME", "?")
         return f"{target} has no table {table} in {region}{deploy}"
     if code in _NO_QUEUE:
-        return f"{target} has no write-back queue in {region}{deploy}"
+        return f"{target} has no task queue in {region}{deploy}"
     if code in _BAD_CREDENTIALS:
         return f"AWS refused the credentials ({code}): are they expired? (aws sso login, or new keys)"
     if code in _DENIED:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[2]
 # Not secrets: where make run's AWS and app listen, and what its resources are called.
 LOCAL_STATE = ROOT / "out" / "local" / "make-run.json"
-LOCAL_RESOURCES = ("TABLE_NAME", "WRITEBACK_QUEUE", "WRITEBACK_DLQ")
+LOCAL_RESOURCES = ("TABLE_NAME", "TASK_QUEUE", "TASK_DLQ")
 
 
 class TargetError(Exception):

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .events import Identities, LeadEvent
     from .profile import Profile
     from .rules import Rules
-    from .rules_loader import RulesError, RulesIssue, parse_rules
+    from .rules_yaml import RulesError, RulesIssue, parse_rules
     from .scorecard import Contribution, ScoreCard, Visible
     from .scoring import card_from_basis, score, score_basis
 
@@ -25,9 +25,9 @@ _HOMES = {
     "LeadEvent": "events",
     "Profile": "profile",
     "Rules": "rules",
-    "RulesError": "rules_loader",
-    "RulesIssue": "rules_loader",
-    "parse_rules": "rules_loader",
+    "RulesError": "rules_yaml",
+    "RulesIssue": "rules_yaml",
+    "parse_rules": "rules_yaml",
     "Contribution": "scorecard",
     "ScoreCard": "scorecard",
     "Visible": "scorecard",

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .compiled_rules import compile_rules
-from .engagement import HOUR_US, MICRO, EventKey, Folder, RuleTally
+from .engagement import Folder
 from .fit import FitResult
 from .forgotten import Forgotten
+from .rule_tally import HOUR_US, MICRO, EventKey, RuleTally
 from .rules import Rules
 from .scorecard import Contribution
 

@@ -21,10 +21,11 @@ from datetime import datetime
 
 from .basis import ScoreBasis, StaleBasis
 from .compiled_rules import compile_rules
-from .engagement import EventKey, Folder, OutOfOrder, canonical_order, fold_ordered
+from .engagement import Folder, canonical_order, fold_ordered
 from .events import LeadEvent, as_utc, to_us
 from .fit import evaluate_fit
 from .profile import PROFILE_EVENT, Profile, fold_profile
+from .rule_tally import EventKey, OutOfOrder
 from .rules import Rules
 
 __all__ = ["OutOfOrder", "StaleBasis", "fold_into", "full_basis"]

@@ -17,7 +17,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 
 from .decay import HalfLifeDecay, StepDecay
-from .engagement import MICRO, RuleTally
+from .rule_tally import MICRO, RuleTally
 
 
 def total_at(tallies: Sequence[RuleTally], fit_micro: int, now_us: int) -> int:

@@ -1,5 +1,5 @@
-"""`GET /reports/tiers`: how this deployment's tiers and grades convert (seed 002 step seven,
-seed 004: a model is only as good as its measured conversion by tier).
+"""`GET /reports/tiers`: how this deployment's tiers and grades convert (a model is only as good
+as its measured conversion by tier).
 
 A resolved lead counts in the tier and grade it had when sales acted (stored with the outcome);
 an open lead in its current one. AUC is over resolved leads, by their score at that moment."""

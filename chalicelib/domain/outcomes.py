@@ -1,4 +1,4 @@
-"""Won and lost, from the CRM's own fields (seed 003/004: refine the model from outcomes).
+"""Won and lost, from the CRM's own fields (to refine the model from outcomes).
 
 HubSpot: lifecyclestage `customer` is won; hs_lead_status UNQUALIFIED / BAD_TIMING (and the usual
 "not a fit" statuses) is lost. Salesforce: IsConverted (folded into the profile as lifecycle stage

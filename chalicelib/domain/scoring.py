@@ -10,11 +10,12 @@ from datetime import datetime
 
 from .basis import ScoreBasis, StaleBasis
 from .compiled_rules import compile_rules
-from .engagement import MICRO, Folder, RuleTally, canonical_order, fold_ordered, ignored_alive
+from .engagement import Folder, canonical_order, fold_ordered
 from .events import LeadEvent, as_utc, from_us, to_us
 from .fit import evaluate_fit
 from .next_change import next_change_us
 from .profile import Profile
+from .rule_tally import MICRO, RuleTally, ignored_alive
 from .rules import Rules
 from .scorecard import Contribution, NotScored, ScoreCard
 from .tiers import grade_for, is_mql, tier_for

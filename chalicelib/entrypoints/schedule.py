@@ -1,4 +1,4 @@
-"""The EventBridge schedules' triggers: the scheduled job (decay, rules sweep, outbox), and the
+"""The EventBridge schedules' triggers: upkeep (decay, rules sweep, outbox sweep), and the
 CRM sync (reconciliation of each CRM with API access, HubSpot's email events), each within the
 Lambda's remaining time, logging a summary (counts only: no personal data) and recording the
 run's figures as metrics; a run that fails or stops early counts as a problem (its alarm)."""
@@ -13,18 +13,18 @@ from chalicelib.bootstrap import container
 from chalicelib.observability import job_run, logger
 
 
-def run_scheduled_job(
+def run_upkeep(
     time_left: Callable[[], float], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> dict[str, Any]:
     try:
         report = container().upkeep.run(clock(), time_left)
     except Exception:
-        job_run("decay", {}, problem=True)
+        job_run("upkeep", {}, problem=True)
         raise  # Lambda counts the error, and EventBridge runs the job again on schedule
     summary = report.summary()
     figures = {"due": report.due, "changed": len(report.changed), "requeued": report.requeued}
-    job_run("decay", figures, problem=report.stopped_early)
-    logger.info("scheduled job run", extra=summary)
+    job_run("upkeep", figures, problem=report.stopped_early)
+    logger.info("upkeep run", extra=summary)
     return summary
 
 

@@ -1,5 +1,6 @@
-"""The write-back queue's trigger: SQS records -> the write-back use case -> the partial batch
-response (ReportBatchItemFailures), so only the failed messages are delivered again."""
+"""The task queue's trigger: SQS records -> the task handler (write-backs, notifications, record
+reads) -> the partial batch response (ReportBatchItemFailures), so only the failed tasks are
+delivered again."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from chalicelib.service_layer.tasks import TaskHandler
 from chalicelib.task_queue import SqsTaskQueue, received_task
 
 
-def consume_writebacks(
+def run_tasks(
     records: list[dict[str, Any]], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> dict[str, Any]:
     messages = [
@@ -24,7 +25,7 @@ def consume_writebacks(
     report = container().task_handler.handle(messages, clock())
     record_metrics(report)
     logger.info(
-        "write-back batch",
+        "task batch",
         extra={
             "messages": len(messages),
             "written": len(report.written),

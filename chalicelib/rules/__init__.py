@@ -1,4 +1,4 @@
-"""Where the rules come from: a rules file (`SCORING_RULES`) if set, else the bundled seed model
+"""Where the rules come from: a rules file (`SCORING_RULES`) if set, else the bundled rules
 (default.yaml). Parsed once per container, and again only if the file changes."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from chalicelib.domain.rules import Rules
-from chalicelib.domain.rules_loader import parse_rules
+from chalicelib.domain.rules_yaml import parse_rules
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default.yaml")
 
@@ -25,7 +25,7 @@ def _cached(path: str, mtime_ns: int) -> Rules:
 
 
 def rules_loader(path: str | os.PathLike[str] | None = None) -> Callable[[], Rules]:
-    """The rules in force at each call: `path`'s file (default: the seed model), re-read on change."""
+    """The rules in force at each call: `path`'s file (default: the bundled rules), re-read on change."""
     file = str(path or DEFAULT_RULES_PATH)
 
     def current() -> Rules:
@@ -35,5 +35,5 @@ def rules_loader(path: str | os.PathLike[str] | None = None) -> Callable[[], Rul
 
 
 def active_rules() -> Rules:
-    """The rules `SCORING_RULES` names (the seed model when unset), for the CLI and backtests."""
+    """The rules `SCORING_RULES` names (the bundled rules when unset), for the CLI and backtests."""
     return rules_loader(os.environ.get("SCORING_RULES") or None)()

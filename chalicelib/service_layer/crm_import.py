@@ -21,7 +21,7 @@ from typing import Any
 from chalicelib.crm.ports import Cursor, RecordReader
 from chalicelib.errors import QuotaExhausted
 from chalicelib.service_layer.commands import ParsedDelivery
-from chalicelib.storage.port import LeadStorage
+from chalicelib.storage.ports import Storage
 
 TIME_MARGIN_SECONDS = 30
 RECONCILE_OVERLAP = timedelta(minutes=10)  # records modified while the previous run read
@@ -56,7 +56,7 @@ class ImportReport:
 
 
 class CrmImport:
-    def __init__(self, storage: LeadStorage, ingest: Any, score_only: Callable[[list[Any], datetime], Counter[str]]):
+    def __init__(self, storage: Storage, ingest: Any, score_only: Callable[[list[Any], datetime], Counter[str]]):
         """`ingest(delivery, now, read_records=False)` is LeadService.ingest; `score_only(events,
         now)` counts the tiers the events would give, for a dry run."""
         self.storage = storage
@@ -77,7 +77,7 @@ class CrmImport:
         """Import every record (modified since `since`), resuming a stopped import of the same
         `since` unless `restart`. A dry run reads and scores, and stores nothing."""
         name = f"{job}:{reader.name}"
-        state = {} if dry_run else self.storage.job_state(name)
+        state = {} if dry_run else self.storage.jobs.job_state(name)
         report = ImportReport(reader.name)
         calls_before = reader.calls_made
         cursor: Cursor | None
@@ -103,7 +103,7 @@ class CrmImport:
                     report.duplicates += result.duplicates
                     report.changed += sum(1 for item in result.rescored if item.change.visible_changed)
                     state.update(cursor=page.next_cursor, records=report.records, done=page.next_cursor is None)
-                    self.storage.save_job_state(name, state)
+                    self.storage.jobs.save_job_state(name, state)
                 cursor = page.next_cursor
                 progress(page.records)
         except QuotaExhausted as exc:
@@ -117,15 +117,15 @@ class CrmImport:
     ) -> ImportReport:
         """Records modified since the previous reconciliation started (the first: the last day)."""
         name = f"reconcile:{reader.name}"
-        state = self.storage.job_state(name)
+        state = self.storage.jobs.job_state(name)
         if state.get("cursor"):
             since = state.get("since")  # a run that stopped early: go on with it
         else:
             since = state.get("next_since") or (now - FIRST_RECONCILE_WINDOW).isoformat()
         report = self.run(reader, now, since=since, time_left=time_left, job="reconcile")
         if report.done:
-            state = self.storage.job_state(name)
+            state = self.storage.jobs.job_state(name)
             started = datetime.fromisoformat(state.get("started_at") or now.isoformat())
             state.update(next_since=(started - RECONCILE_OVERLAP).isoformat(), cursor=None)
-            self.storage.save_job_state(name, state)
+            self.storage.jobs.save_job_state(name, state)
         return report

@@ -16,7 +16,7 @@ from chalicelib.domain.events import LeadEvent
 from chalicelib.domain.identity import plan_leads
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.unscored import UnscoredKey, key_for, tally, unscored_reason
-from chalicelib.storage.port import LeadRecord, LeadStorage, StorageUnavailable
+from chalicelib.storage.ports import LeadRecord, Storage, StorageUnavailable
 
 from .commands import ParsedDelivery, ProfileRef
 from .lead_writes import LeadWrites, Written
@@ -45,7 +45,7 @@ class IngestResult:
 class Ingestion:
     def __init__(
         self,
-        storage: LeadStorage,
+        storage: Storage,
         rules: Callable[[], Rules],
         readable: Collection[str] = (),
         backoff: Callable[[int], None] = jittered_backoff,
@@ -65,10 +65,10 @@ class Ingestion:
         (False for what was just read from the CRM)."""
         delivery = self._read_or_fall_back(delivery)
         events = _unique(delivery.events)
-        known = self.storage.resolve(key for event in events for key in event.identities.as_keys())
+        known = self.storage.leads.resolve(key for event in events for key in event.identities.as_keys())
         plans = plan_leads([event.identities.as_keys() for event in events], known)
         # The lead items new events fold into, read together (one request per 100 leads).
-        records = self.storage.get_leads([plan.lead_id for plan in plans if plan.lead_id and not plan.merge_from])
+        records = self.storage.leads.get_leads([plan.lead_id for plan in plans if plan.lead_id and not plan.merge_from])
         written: list[Written] = []
         for plan in plans:
             members = [events[index] for index in plan.signal_indexes]
@@ -131,7 +131,7 @@ class Ingestion:
         count is logged and the delivery still acknowledged (a redelivery would not count them:
         they are duplicates then)."""
         try:
-            self.storage.count_unscored(tally(lines), now)
+            self.storage.counts.count_unscored(tally(lines), now)
         except StorageUnavailable as exc:
             log.warning("unscored events not counted: %s", exc)
 
@@ -164,9 +164,9 @@ class Ingestion:
         return {kind: sorted(ids) for kind, ids in sorted(wanted.items()) if kind in self.readable}
 
     def _delete(self, keys: list[str]) -> int:
-        known = self.storage.resolve(keys)
+        known = self.storage.leads.resolve(keys)
         for lead_id in sorted(set(known.values())):
-            self.storage.delete_lead(lead_id, keys)
+            self.storage.leads.delete_lead(lead_id, keys)
         return len(set(known.values()))
 
     def would_score(self, events: Sequence[LeadEvent], now: datetime) -> Counter[str]:

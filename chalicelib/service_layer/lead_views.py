@@ -13,7 +13,7 @@ from chalicelib.domain.events import iso_z
 from chalicelib.domain.identity import parse_key
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
-from chalicelib.storage.port import LeadRecord, LeadStorage
+from chalicelib.storage.ports import LeadRecord, Storage
 
 from .errors import BadPayload
 from .leads_query import LeadsQuery
@@ -29,7 +29,7 @@ def write_statuses(attempt: dict[str, Any]) -> dict[str, str]:
 
 
 class LeadViews:
-    def __init__(self, storage: LeadStorage, rules: Callable[[], Rules], survivor: Callable[[str], str]) -> None:
+    def __init__(self, storage: Storage, rules: Callable[[], Rules], survivor: Callable[[str], str]) -> None:
         """`survivor` follows merges to the lead that holds the events now."""
         self.storage = storage
         self.rules = rules
@@ -38,12 +38,12 @@ class LeadViews:
     def find_lead_id(self, key: str) -> str | None:
         identity = parse_key(key)
         if identity is not None:
-            return self.storage.resolve([identity]).get(identity)
+            return self.storage.leads.resolve([identity]).get(identity)
         return key if is_lead_id(key) else None
 
     def lead(self, key: str) -> dict[str, Any] | None:
         lead_id = self.find_lead_id(key)
-        record = self.storage.get_lead(self.survivor(lead_id)) if lead_id else None
+        record = self.storage.leads.get_lead(self.survivor(lead_id)) if lead_id else None
         if record is None or record.card is None:
             return None
         card = record.card
@@ -52,7 +52,7 @@ class LeadViews:
             "lead_id": record.lead_id,
             "identities": record.keys,
             "tier_changes": [
-                {**change, "at": iso_z(change["at"])} for change in self.storage.tier_changes(record.lead_id)
+                {**change, "at": iso_z(change["at"])} for change in self.storage.listing.tier_changes(record.lead_id)
             ],
             "write_back": _write_back(record),
             "outcome": (
@@ -78,7 +78,7 @@ class LeadViews:
         from chalicelib.domain.timeline import score_timeline
 
         lead_id = self.find_lead_id(key)
-        record = self.storage.load(self.survivor(lead_id), now) if lead_id else None
+        record = self.storage.leads.load(self.survivor(lead_id), now) if lead_id else None
         if record is None or record.card is None:
             return None
         rules = self.rules()
@@ -104,17 +104,17 @@ class LeadViews:
         rules = self.rules()
         if not query.q:
             try:
-                page = self.storage.leads_page(query.tiers(rules), query.grade, query.limit, query.cursor)
+                page = self.storage.listing.leads_page(query.tiers(rules), query.grade, query.limit, query.cursor)
             except ValueError as exc:
                 raise BadPayload(str(exc), field="cursor") from exc
             return {"leads": [asdict(row) for row in page.rows], "next_cursor": page.cursor}
         key = query.identity_key()
         if key is not None or is_lead_id(query.q.strip()):
             lead_id = self.find_lead_id(key or query.q.strip())
-            rows = self.storage.lead_rows([self.survivor(lead_id)]) if lead_id else []
+            rows = self.storage.listing.lead_rows([self.survivor(lead_id)]) if lead_id else []
         else:
             try:
-                rows = self.storage.leads_by_company(query.q, query.limit)
+                rows = self.storage.listing.leads_by_company(query.q, query.limit)
             except ValueError as exc:
                 raise BadPayload(str(exc), field="q") from exc
         tiers = set(query.tiers(rules))

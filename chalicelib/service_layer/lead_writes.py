@@ -25,12 +25,12 @@ from chalicelib.domain.folding import OutOfOrder
 from chalicelib.domain.identity import LeadPlan
 from chalicelib.domain.retention import expires_at
 from chalicelib.domain.rules import Rules
-from chalicelib.storage.port import (
+from chalicelib.storage.ports import (
     DuplicateEvents,
     IdentityConflict,
     LeadMerged,
     LeadRecord,
-    LeadStorage,
+    Storage,
     StoredEvent,
     VersionConflict,
 )
@@ -60,7 +60,7 @@ class Written:
 
 class LeadWrites:
     def __init__(
-        self, storage: LeadStorage, rules: Callable[[], Rules], rescorer: Rescorer, backoff: Callable[[int], None]
+        self, storage: Storage, rules: Callable[[], Rules], rescorer: Rescorer, backoff: Callable[[int], None]
     ) -> None:
         self.storage = storage
         self.rules = rules
@@ -97,7 +97,7 @@ class LeadWrites:
         lead_id = new_lead_id()
         change, ignored = rescore_change(LeadRecord(lead_id, 0, list(keys), None, events=live), rules, now)
         try:
-            version = self.storage.create(lead_id, stored, keys, change)
+            version = self.storage.events.create(lead_id, stored, keys, change)
         except IdentityConflict:
             return None
         if version is None:
@@ -126,10 +126,10 @@ class LeadWrites:
         written = Written(lead_id)
         attempt = 0
         while pending:
-            record = record or self.storage.get_lead(lead_id)
-            if record is None or record.merged_into or record.unscored:
+            record = record or self.storage.leads.get_lead(lead_id)
+            if record is None or record.merged_into or record.rescore_mark:
                 break
-            room = self.storage.append_room(len(claims))
+            room = self.storage.events.append_room(len(claims))
             if room < 1:
                 break  # more new identities than one transaction holds: the store path claims them in parts
             chunk = pending[:room]
@@ -139,7 +139,7 @@ class LeadWrites:
                 log.info("rescoring lead %s from its events: %s", lead_id, exc)
                 break
             try:
-                version = self.storage.append(lead_id, chunk, claims, change)
+                version = self.storage.events.append(lead_id, chunk, claims, change)
             except DuplicateEvents as exc:
                 seen = set(exc.event_ids)
                 written.duplicates += len(seen)
@@ -174,16 +174,16 @@ class LeadWrites:
                 self.backoff(attempt)
             target = lead_id or new_lead_id()
             for other in merge_from:
-                self.storage.merge(other, target, [key for key, owner in known.items() if owner == other])
+                self.storage.leads.merge(other, target, [key for key, owner in known.items() if owner == other])
             claims = [key for key in plan.keys if known.get(key) != target]
             try:
-                result = self.storage.store(target, stored_events, claims)
+                result = self.storage.events.store(target, stored_events, claims)
             except LeadMerged:
                 lead_id, merge_from = self.rescorer.survivor(target), []
                 continue
             except IdentityConflict:
                 # Someone claimed one of these keys meanwhile (a concurrent first delivery): join them.
-                known = self.storage.resolve(plan.keys)
+                known = self.storage.leads.resolve(plan.keys)
                 owners = sorted(set(known.values()))
                 lead_id, merge_from = (owners[0], owners[1:]) if owners else (None, [])
                 continue

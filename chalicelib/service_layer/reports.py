@@ -10,24 +10,24 @@ from typing import Any
 
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.unscored import day_buckets, merge_buckets
-from chalicelib.storage.port import LeadStorage
+from chalicelib.storage.ports import Storage
 
 
 class Reports:
-    def __init__(self, storage: LeadStorage, rules: Callable[[], Rules]) -> None:
+    def __init__(self, storage: Storage, rules: Callable[[], Rules]) -> None:
         self.storage = storage
         self.rules = rules
 
     def tier_report(self) -> dict[str, Any]:
         from chalicelib.domain.outcome_report import tier_report
 
-        return tier_report(self.storage.report_rows(), self.rules())
+        return tier_report(self.storage.listing.report_rows(), self.rules())
 
     def exceptions_report(self, limit: int = 10) -> dict[str, Any]:
         from chalicelib.domain.exceptions_report import exceptions
         from chalicelib.domain.outcome_report import as_counted
 
-        rows = [as_counted(row) for row in self.storage.report_rows()]
+        rows = [as_counted(row) for row in self.storage.listing.report_rows()]
         found = exceptions(rows, self.rules(), limit)
         for section in ("won_scored_low", "lost_scored_high"):
             found[section]["leads"] = [_exception_row(row) for row in found[section]["leads"]]
@@ -36,7 +36,7 @@ class Reports:
     def unscored_report(self, now: datetime, days: int = 30) -> dict[str, Any]:
         """What earned nothing in the last `days` UTC days, per source, name and reason."""
         window = day_buckets(now, days)
-        lines = merge_buckets(self.storage.unscored_lines(window))
+        lines = merge_buckets(self.storage.counts.unscored_lines(window))
         return {"days": days, "since": window[-1], "until": window[0], "unscored": lines}
 
 

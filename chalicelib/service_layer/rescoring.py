@@ -19,7 +19,7 @@ from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scorecard import CardChange, ScoreCard, Visible
 from chalicelib.domain.scoring import card_from_basis
-from chalicelib.storage.port import LeadRecord, LeadSave, LeadStorage, VersionConflict
+from chalicelib.storage.ports import LeadRecord, LeadSave, Storage, VersionConflict
 
 MAX_ATTEMPTS = 8
 
@@ -63,7 +63,7 @@ def rescore_change(record: LeadRecord, rules: Rules, now: datetime, reason: str 
     and sales outcome), and what the scoring ignored."""
     profile, basis, card = score_lead(record, rules, now)
     change = _change(record, record.events, profile, basis, card, now, reason)
-    return replace(change, kind="full", seen_unscored=record.unscored), _ignored(basis)
+    return replace(change, kind="full", seen_rescore_mark=record.rescore_mark), _ignored(basis)
 
 
 def fold_change(
@@ -111,7 +111,7 @@ def _change(
 
 class Rescorer:
     def __init__(
-        self, storage: LeadStorage, rules: Callable[[], Rules], backoff: Callable[[int], None] = jittered_backoff
+        self, storage: Storage, rules: Callable[[], Rules], backoff: Callable[[int], None] = jittered_backoff
     ) -> None:
         self.storage = storage
         self.rules = rules
@@ -124,14 +124,14 @@ class Rescorer:
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 self.backoff(attempt)
-            record = self.storage.load(lead_id, now) or LeadRecord(lead_id, 0, [], None)
+            record = self.storage.leads.load(lead_id, now) or LeadRecord(lead_id, 0, [], None)
             if record.merged_into:
                 return self.rescore(self.survivor(record.merged_into), now, reason)
             rules = self.rules()
             change, ignored = rescore_change(record, rules, now, reason)
             before = change.before if attempt == 0 else before
             try:
-                version = self.storage.save(change)
+                version = self.storage.leads.save(change)
             except VersionConflict:
                 settled = self._settled(lead_id, rules)
                 if settled is not None:
@@ -144,8 +144,8 @@ class Rescorer:
         """The lead as saved by whoever won the race, if that already covers every event stored
         before now: nothing is `unscored` (each store marks it, and only a full rescore that read
         the events after the mark clears it) and its card is from the current rules."""
-        record = self.storage.get_lead(lead_id)
-        if record is None or record.card is None or record.unscored or record.merged_into:
+        record = self.storage.leads.get_lead(lead_id)
+        if record is None or record.card is None or record.rescore_mark or record.merged_into:
             return None
         return (record.version, record.card) if record.card.rules_fingerprint == rules.fingerprint else None
 
@@ -153,10 +153,10 @@ class Rescorer:
         return survivor(self.storage, lead_id)
 
 
-def survivor(storage: LeadStorage, lead_id: str) -> str:
+def survivor(storage: Storage, lead_id: str) -> str:
     """Follow merge forwarding addresses to the lead that now holds the events."""
     for _ in range(MAX_ATTEMPTS):
-        forward = storage.merged_into(lead_id)
+        forward = storage.leads.merged_into(lead_id)
         if forward is None:
             return lead_id
         lead_id = forward

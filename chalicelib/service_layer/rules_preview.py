@@ -16,11 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.folding import full_basis
 from chalicelib.domain.rules import Rules
-from chalicelib.domain.rules_loader import RulesError, parse_rules
+from chalicelib.domain.rules_yaml import RulesError, parse_rules
 from chalicelib.domain.scoring import card_from_basis
 from chalicelib.service_layer.errors import BadPayload, ClientError
 from chalicelib.service_layer.leads_query import known_tiers
-from chalicelib.storage.port import LeadStorage
+from chalicelib.storage.ports import Storage
 
 MAX_RULES_CHARACTERS = 256 * 1024
 MOVERS = 20  # per page: the console keeps the biggest over all pages
@@ -45,20 +45,20 @@ class PreviewRequest(BaseModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
-def preview_rules(storage: LeadStorage, current: Rules, request: PreviewRequest, now: datetime) -> dict[str, Any]:
+def preview_rules(storage: Storage, current: Rules, request: PreviewRequest, now: datetime) -> dict[str, Any]:
     try:
         proposed = parse_rules(request.rules, source="preview")
     except RulesError as exc:
         raise InvalidRules(exc) from exc
     tiers = known_tiers(current)
     try:
-        page = storage.leads_page(tiers, None, request.limit, request.cursor)
+        page = storage.listing.leads_page(tiers, None, request.limit, request.cursor)
     except ValueError as exc:
         raise BadPayload(str(exc), field="cursor") from exc
     moves: Counter[tuple[str, str]] = Counter()
     movers: list[dict[str, Any]] = []
     for row in page.rows:
-        record = storage.load(row.lead_id, now)
+        record = storage.leads.load(row.lead_id, now)
         if record is None or record.card is None or record.merged_into:
             continue
         before = record.card
@@ -82,5 +82,5 @@ def preview_rules(storage: LeadStorage, current: Rules, request: PreviewRequest,
         "next_cursor": page.cursor,
     }
     if request.cursor is None:
-        answer["total"] = storage.count_leads(tiers)  # for the progress bar: how many pages to expect
+        answer["total"] = storage.listing.count_leads(tiers)  # for the progress bar: how many pages to expect
     return answer

@@ -20,7 +20,7 @@ from typing import Any
 from chalicelib.domain.basis import ScoreBasis, StaleBasis
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scoring import card_from_basis
-from chalicelib.storage.port import DueLead, LeadSave, LeadStorage, VersionConflict
+from chalicelib.storage.ports import DueLead, LeadSave, Storage, VersionConflict
 
 from .publishing import ChangePublisher
 from .rescoring import MAX_ATTEMPTS, Rescored, Rescorer, score_lead
@@ -55,7 +55,7 @@ class UpkeepReport:
 class Upkeep:
     def __init__(
         self,
-        storage: LeadStorage,
+        storage: Storage,
         rules: Callable[[], Rules],
         rescorer: Rescorer,
         publisher: ChangePublisher,
@@ -77,7 +77,7 @@ class Upkeep:
             report.stopped_early = report.stopped_early or time_left() < TIME_MARGIN_SECONDS
             return report.stopped_early
 
-        for due in self.storage.due_leads(now):
+        for due in self.storage.jobs.due_leads(now):
             if out_of_time():
                 break
             report.due += 1
@@ -94,7 +94,7 @@ class Upkeep:
         report.rules_sweep = self._rules_sweep(now, dry_run, out_of_time, report)
         if not dry_run:
             self.publisher.publish(report.rescored)
-            report.requeued = self.publisher.requeue(self.storage.pending_sync(older_than=now - self.sync_grace))
+            report.requeued = self.publisher.requeue(self.storage.outbox.pending_sync(older_than=now - self.sync_grace))
         return report
 
     def _rules_sweep(
@@ -102,15 +102,15 @@ class Upkeep:
     ) -> dict[str, Any]:
         """A new rules fingerprint: rescore every lead from its events, a page a run, resumably."""
         fingerprint = self.rules().fingerprint
-        progress = self.storage.rules_progress()
+        progress = self.storage.jobs.rules_progress()
         if progress.get("fingerprint") != fingerprint:
             progress = {"fingerprint": fingerprint, "start_key": None, "done": False, "rescored": 0}
         while not progress["done"] and not dry_run and not out_of_time():
-            lead_ids, next_key = self.storage.scan_leads(progress["start_key"])
+            lead_ids, next_key = self.storage.jobs.scan_leads(progress["start_key"])
             for lead_id in lead_ids:
                 report.rescored.append(self.rescorer.rescore(lead_id, now, reason="rules changed"))
             progress.update(start_key=next_key, done=next_key is None, rescored=progress["rescored"] + len(lead_ids))
-            self.storage.save_rules_progress(progress)
+            self.storage.jobs.save_rules_progress(progress)
         return {key: progress[key] for key in ("fingerprint", "done", "rescored")}
 
     def _decay_one(self, due: DueLead, now: datetime, dry_run: bool) -> Rescored | None:
@@ -128,11 +128,11 @@ class Upkeep:
                 return Rescored(due.lead_id, due.version, due.visible, card)
             change = LeadSave(due.lead_id, due.version, card, due.visible, now, reason="decay")
             try:
-                version = self.storage.save(change)
+                version = self.storage.leads.save(change)
             except VersionConflict:
                 # The index lags the table: the lead changed (new events folded in, most likely).
                 # Its item has the newer basis: decay that one, without reading the events.
-                record = self.storage.get_lead(due.lead_id)
+                record = self.storage.leads.get_lead(due.lead_id)
                 if record is None or record.card is None or record.merged_into:
                     raise _Gone(due.lead_id) from None  # deleted or merged meanwhile: nothing left to decay
                 due = DueLead(due.lead_id, record.version, record.basis, record.card.visible)
@@ -143,7 +143,7 @@ class Upkeep:
     def _full_rescore(self, lead_id: str, now: datetime, dry_run: bool) -> Rescored | None:
         if not dry_run:
             return self.rescorer.rescore(lead_id, now, reason="decay")
-        record = self.storage.load(lead_id, now)
+        record = self.storage.leads.load(lead_id, now)
         if record is None:
             return None
         _, _, card = score_lead(record, self.rules(), now)

@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.crm.ports import CrmWriter, WriteRequest, WriteResult
 from chalicelib.observability import logger
-from chalicelib.storage.port import LeadRecord, LeadStorage
+from chalicelib.storage.ports import LeadRecord, Storage
 
 from .messages import ReceivedTask, TaskQueue, WriteBack
 from .task_report import TaskReport, backoff_seconds
@@ -24,7 +24,7 @@ from .task_report import TaskReport, backoff_seconds
 class WriteBacks:
     def __init__(
         self,
-        storage: LeadStorage,
+        storage: Storage,
         queue: TaskQueue,
         writers: Sequence[CrmWriter],
         rng: Callable[[float, float], float] = random.uniform,
@@ -36,7 +36,7 @@ class WriteBacks:
 
     def handle(self, by_lead: dict[str, list[ReceivedTask]], now: datetime, report: TaskReport) -> None:
         """Every lead these tasks name, in one batch call per CRM."""
-        records = self.storage.get_leads(list(by_lead))
+        records = self.storage.leads.get_leads(list(by_lead))
         pending: dict[str, LeadRecord] = {}
         for lead_id in by_lead:
             record = records.get(lead_id)
@@ -73,7 +73,7 @@ class WriteBacks:
                 report.failed_message_ids.append(message.message_id)
             report.retried[lead_id] = "; ".join(result.reason for result in retries)
             logger.warning("write-back retry", extra={"lead_id": lead_id, "delay_seconds": round(delay, 1)})
-            self.storage.note_write_attempt(lead_id, {
+            self.storage.outbox.note_write_attempt(lead_id, {
                 "at": now.isoformat(), "retry_in_seconds": round(delay), **_statuses(results),
             })  # fmt: skip
             return
@@ -84,7 +84,7 @@ class WriteBacks:
             logger.error("write-back dead-lettered", extra={"lead_id": lead_id, "reason": reason})
         for result in results.values():
             for kind, value in result.discovered.items():
-                self.storage.remember_identity(lead_id, f"{kind}:{value}")
+                self.storage.leads.remember_identity(lead_id, f"{kind}:{value}")
         assert record.card is not None
         crm: dict[str, Any] = {
             "visible": list(record.card.visible),
@@ -92,7 +92,7 @@ class WriteBacks:
             "at": now.isoformat(),
             **_statuses(results),
         }
-        self.storage.mark_written(lead_id, record.version, crm)
+        self.storage.outbox.mark_written(lead_id, record.version, crm)
         report.written.append(lead_id)
 
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.domain.events import LeadEvent
 from chalicelib.domain.scorecard import ScoreCard
 
-from .port import LeadRecord
+from .ports import LeadRecord
 from .schema import DUE_SHARDS
 
 LEAD_SK = "LEAD"
+# The attribute that marks events stored apart from the card, waiting for a rescore. Named
+# "unscored" in tables written so far: the name is kept, so a mark set before an upgrade holds.
+RESCORE_MARK = "unscored"
+KEY_PREFIX = "KEY#"  # an identity key's mirror in its lead's partition
 
 
 def lead_pk(lead_id: str) -> str:
@@ -82,5 +87,10 @@ def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
         tier_changed_at=item.get("tier_changed_at", {}).get("S"),
         merged_into=item.get("merged_into", {}).get("S"),
         outcome=json.loads(item["outcome"]["S"]) if "outcome" in item else None,
-        unscored=item.get("unscored", {}).get("S"),
+        rescore_mark=item.get(RESCORE_MARK, {}).get("S"),
     )
+
+
+def partition_keys(items: Iterable[dict[str, Any]]) -> set[str]:
+    """The identity keys mirrored in a lead's partition."""
+    return {item["sk"]["S"].removeprefix(KEY_PREFIX) for item in items if item["sk"]["S"].startswith(KEY_PREFIX)}

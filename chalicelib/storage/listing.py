@@ -3,20 +3,16 @@ by_company search key, and rows read without the card or basis (a page reads onl
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.domain.events import from_us, iso_z
 
-from .items import LEAD_SK, lead_pk, s
-from .port import LeadPage, LeadRow, LeadSave
-from .schema import BY_COMPANY_INDEX, BY_TIER_INDEX
-from .table import DynamoTable, Item
+from .items import s
+from .ports import LeadRow, LeadSave
+from .table import Item
 
 SEARCH_MIN = 2  # characters of a company search: its first two are the index's partition
 LISTED = [
@@ -92,105 +88,4 @@ def row_of(item: Item) -> LeadRow:
         company=text("company"),
         last_active_at=optional_z(text("last_active_at")),
         next_change_at=optional_z(text("due_at")),
-    )
-
-
-class LeadListing:
-    def __init__(self, table: DynamoTable) -> None:
-        self.table = table
-
-    def rows(self, lead_ids: Sequence[str]) -> list[LeadRow]:
-        """The lead items' listing attributes, in the order asked (one BatchGetItem per 100)."""
-        keys = [{"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)} for lead_id in dict.fromkeys(lead_ids)]
-        names = {f"#l{index}": name for index, name in enumerate(LISTED)}
-        projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
-        found = {item["lead_id"]["S"]: item for item in self.table.batch_get(keys, projection) if "score" in item}
-        return [row_of(found[lead_id]) for lead_id in dict.fromkeys(lead_ids) if lead_id in found]
-
-    def page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
-        """Tier by tier, highest score first: one Query per tier it reaches, one BatchGetItem."""
-        position, start_key = _decode(cursor, len(tiers))
-        lead_ids: list[str] = []
-        while position < len(tiers) and len(lead_ids) < limit:
-            request: dict[str, Any] = {
-                "IndexName": BY_TIER_INDEX,
-                "KeyConditionExpression": "tier = :tier",
-                "ExpressionAttributeValues": {":tier": s(tiers[position])},
-                "ScanIndexForward": False,
-                "Limit": limit - len(lead_ids),
-            }
-            if grade:
-                request["FilterExpression"] = "grade = :grade"
-                request["ExpressionAttributeValues"][":grade"] = s(grade)
-            items, start_key = self.table.page("query", request, start_key)
-            lead_ids += [item["lead_id"]["S"] for item in items]
-            if start_key is None:
-                position += 1
-        more = position < len(tiers)
-        return LeadPage(self.rows(lead_ids), _encode(position, start_key) if more else None)
-
-    def count(self, tiers: Sequence[str]) -> int:
-        total = 0
-        for tier in tiers:
-            request = {
-                "IndexName": BY_TIER_INDEX,
-                "KeyConditionExpression": "tier = :tier",
-                "ExpressionAttributeValues": {":tier": s(tier)},
-                "Select": "COUNT",
-            }
-            start_key = None
-            while True:
-                response = self.table.call(
-                    "query",
-                    TableName=self.table.name,
-                    **request,
-                    **({"ExclusiveStartKey": start_key} if start_key else {}),
-                )
-                total += int(response.get("Count", 0))
-                start_key = response.get("LastEvaluatedKey")
-                if not start_key:
-                    break
-        return total
-
-    def by_company(self, text: str, limit: int) -> list[LeadRow]:
-        key = search_key(text)
-        items, _ = self.table.page(
-            "query",
-            {
-                "IndexName": BY_COMPANY_INDEX,
-                "KeyConditionExpression": "company_prefix = :prefix AND begins_with(company_key, :key)",
-                "ExpressionAttributeValues": {":prefix": s(key[:SEARCH_MIN]), ":key": s(key)},
-                "Limit": limit,
-            },
-        )
-        rows = self.rows([item["lead_id"]["S"] for item in items])
-        return sorted(rows, key=lambda row: (-row.score, row.lead_id))
-
-
-def _encode(position: int, start_key: Any) -> str:
-    raw = json.dumps({"t": position, "k": start_key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str | None, tiers: int) -> tuple[int, Any]:
-    if not cursor:
-        return 0, None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        position, start_key = int(data["t"]), data["k"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise ValueError("not a cursor this list handed out") from exc
-    if not 0 <= position < tiers or not (start_key is None or _is_index_key(start_key)):
-        raise ValueError("not a cursor this list handed out")
-    return position, start_key
-
-
-def _is_index_key(value: Any) -> bool:
-    """A by_tier LastEvaluatedKey: what DynamoDB would refuse is refused here, as a 400."""
-    return (
-        isinstance(value, dict)
-        and set(value) == {"pk", "sk", "tier", "score"}
-        and all(isinstance(part, dict) and len(part) == 1 for part in value.values())
-        and all(isinstance(inner, str) for part in value.values() for inner in part.values())
-        and set(value["score"]) == {"N"}
     )

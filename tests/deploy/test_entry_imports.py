@@ -16,17 +16,17 @@ NOT_LOADED = {
              "chalicelib.sources", "chalicelib.service_layer", "pydantic", "yaml"),
     # ingests and reads: it queues calls to the CRMs and never makes one (no CRM client at all)
     "api": ("chalicelib.crm", "chalicelib.service_layer.write_back", "chalicelib.service_layer.upkeep", "requests"),
-    "writeback": ("chalicelib.sources", "chalicelib.service_layer.ingest", "chalicelib.service_layer.lead_writes",
+    "tasks": ("chalicelib.sources", "chalicelib.service_layer.ingest", "chalicelib.service_layer.lead_writes",
                   "chalicelib.service_layer.upkeep", *RULES_ENGINE),
-    "decay": ("chalicelib.sources", "chalicelib.crm", "chalicelib.service_layer.ingest",
+    "upkeep": ("chalicelib.sources", "chalicelib.crm", "chalicelib.service_layer.ingest",
               "chalicelib.service_layer.write_back", "requests"),
     # reads CRMs and ingests: never a writer (the task consumer writes) or the upkeep jobs
     "crm_sync": ("chalicelib.crm.hubspot.writer", "chalicelib.crm.salesforce.writer",
                  "chalicelib.service_layer.write_back", "chalicelib.service_layer.upkeep"),
 }  # fmt: skip
 PROBES = {"init": "import app", **FUNCTIONS}
-ENTRY = {"init": "app", "api": "chalicelib.entrypoints.http", "writeback": "chalicelib.entrypoints.sqs",
-         "decay": "chalicelib.entrypoints.schedule", "crm_sync": "chalicelib.entrypoints.schedule"}  # fmt: skip
+ENTRY = {"init": "app", "api": "chalicelib.entrypoints.http", "tasks": "chalicelib.entrypoints.sqs",
+         "upkeep": "chalicelib.entrypoints.schedule", "crm_sync": "chalicelib.entrypoints.schedule"}  # fmt: skip
 
 
 def loaded_modules(code: str) -> set[str]:

@@ -54,9 +54,9 @@ def test_the_prod_policy_refuses_what_the_code_must_never_do() -> None:
     forbidden = [
         IamRequest("dynamodb:DeleteTable", table_arn("leadscore-prod")),
         IamRequest("dynamodb:Scan", table_arn("leadscore-dev")),
-        IamRequest("sqs:SendMessage", queue_arn("leadscore-dev-writeback")),
+        IamRequest("sqs:SendMessage", queue_arn("leadscore-dev-tasks")),
         IamRequest("ssm:GetParameter", "arn:aws:ssm:us-east-1:123456789012:parameter/leadscore/dev/ADMIN_API_KEY"),
-        IamRequest("sqs:PurgeQueue", queue_arn("leadscore-prod-writeback")),
+        IamRequest("sqs:PurgeQueue", queue_arn("leadscore-prod-tasks")),
     ]
     assert denied(policy, forbidden) == sorted(forbidden)
 

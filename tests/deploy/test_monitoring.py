@@ -88,7 +88,7 @@ def emitted(capsys: pytest.CaptureFixture[str], emit: Any, monkeypatch: pytest.M
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_alarm_exists_and_notifies_the_one_topic(packages: dict[str, Path], stage: str) -> None:
     found = alarms(packages, stage)
-    expected = {"DeadLetterQueueAlarm", "WritebackBacklogAlarm", "Api5xxAlarm", "DecayRunAlarm", "CrmSyncRunAlarm"}
+    expected = {"DeadLetterQueueAlarm", "TaskBacklogAlarm", "Api5xxAlarm", "UpkeepRunAlarm", "CrmSyncRunAlarm"}
     expected |= {f"{function}{metric}Alarm" for function in FUNCTIONS for metric in ("Errors", "Throttles")}
     assert set(found) == expected
     for name, alarm in found.items():
@@ -116,13 +116,13 @@ def test_alarms_watch_the_stacks_own_queues_functions_and_api(packages: dict[str
     def dimensions(name: str) -> dict[str, str]:
         return {entry["Name"]: entry["Value"] for entry in found[name]["Dimensions"]}
 
-    assert dimensions("DeadLetterQueueAlarm") == {"QueueName": env["WRITEBACK_DLQ"]}
+    assert dimensions("DeadLetterQueueAlarm") == {"QueueName": env["TASK_DLQ"]}
     assert found["DeadLetterQueueAlarm"]["Threshold"] == 0  # one message is one too many
-    assert dimensions("WritebackBacklogAlarm") == {"QueueName": env["WRITEBACK_QUEUE"]}
-    assert found["WritebackBacklogAlarm"]["Threshold"] == 900
+    assert dimensions("TaskBacklogAlarm") == {"QueueName": env["TASK_QUEUE"]}
+    assert found["TaskBacklogAlarm"]["Threshold"] == 900
     assert dimensions("Api5xxAlarm") == {"ApiName": f"leadscore-{stage}", "Stage": "api"}
     assert resolve(resources(packages, stage)["RestAPI"]["Properties"]["Name"]) == f"leadscore-{stage}"
-    assert dimensions("WritebackErrorsAlarm") == {"FunctionName": f"leadscore-{stage}-writeback"}
+    assert dimensions("TasksErrorsAlarm") == {"FunctionName": f"leadscore-{stage}-tasks"}
     assert dimensions("CrmSyncThrottlesAlarm") == {"FunctionName": f"leadscore-{stage}-crm-sync"}
 
 
@@ -132,7 +132,7 @@ def test_job_alarms_read_exactly_the_metrics_the_runs_write(
 ) -> None:
     resolve = Resolved(template(packages, stage), stage)
     found = {name: resolve(alarm) for name, alarm in alarms(packages, stage).items()}
-    for alarm_name, job in (("DecayRunAlarm", "decay"), ("CrmSyncRunAlarm", "crm_sync")):
+    for alarm_name, job in (("UpkeepRunAlarm", "upkeep"), ("CrmSyncRunAlarm", "crm_sync")):
         (document,) = emitted(capsys, lambda job=job: observability.job_run(job, {}, problem=True), monkeypatch, stage)
         directive = document["_aws"]["CloudWatchMetrics"][0]
         alarm = found[alarm_name]
@@ -169,7 +169,7 @@ def test_alarms_and_dashboard_are_valid_cloudwatch_requests(packages: dict[str, 
     body = json.loads(cloudwatch.get_dashboard(DashboardName="leadscore-prod")["DashboardBody"])
     titles = [widget["properties"]["title"] for widget in body["widgets"]]
     for wanted in ("Events by source", "not scored", "Write-back results", "CRM latency", "dead letters",
-                   "Decay", "Tier changes"):  # fmt: skip
+                   "Upkeep", "Tier changes"):  # fmt: skip
         assert any(wanted in title for title in titles), wanted
 
 
@@ -194,7 +194,7 @@ def test_the_dashboard_searches_the_metrics_the_code_emits(
         observability.count_not_scored("segment", {"crawler": 1})
         observability.count_writebacks({("hubspot", "written"): 3})
         observability.crm_latency("hubspot", 12.5)
-        observability.job_run("decay", {"due": 4, "changed": 1, "requeued": 1}, problem=False)
+        observability.job_run("upkeep", {"due": 4, "changed": 1, "requeued": 1}, problem=False)
         observability.count_tier_changes({"A": 1})
 
     documents = emitted(capsys, emit_everything, monkeypatch, stage)

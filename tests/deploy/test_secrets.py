@@ -85,8 +85,8 @@ def test_make_secrets_writes_what_is_set_and_generates_the_keys_nobody_chose(aws
 def test_stage_config_names_only_resources_of_its_own_stage(stage: str) -> None:
     env = stage_environment(stage)
     assert env["TABLE_NAME"] == f"leadscore-{stage}"
-    assert env["WRITEBACK_QUEUE"] == f"leadscore-{stage}-writeback"
-    assert env["WRITEBACK_DLQ"] == f"leadscore-{stage}-writeback-dlq"
+    assert env["TASK_QUEUE"] == f"leadscore-{stage}-tasks"
+    assert env["TASK_DLQ"] == f"leadscore-{stage}-tasks-dlq"
 
 
 class Clock:

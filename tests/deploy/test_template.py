@@ -82,34 +82,34 @@ def test_table_is_the_schema_with_ttl_pitr_and_on_demand(packages: dict[str, Pat
 def test_queue_has_a_dead_letter_queue_and_outlives_the_consumer(packages: dict[str, Path], stage: str) -> None:
     found = resources(packages, stage)
     env = stage_environment(stage)
-    queue = found["WritebackQueue"]["Properties"]
-    consumer = found["Writeback"]["Properties"]
-    event = consumer["Events"]["WritebackSqsEventSource"]
+    queue = found["TaskQueue"]["Properties"]
+    consumer = found["Tasks"]["Properties"]
+    event = consumer["Events"]["TasksSqsEventSource"]
 
-    assert sub(queue["QueueName"], stage) == env["WRITEBACK_QUEUE"]
-    assert sub(found["WritebackDeadLetterQueue"]["Properties"]["QueueName"], stage) == env["WRITEBACK_DLQ"]
+    assert sub(queue["QueueName"], stage) == env["TASK_QUEUE"]
+    assert sub(found["TaskDeadLetterQueue"]["Properties"]["QueueName"], stage) == env["TASK_DLQ"]
     assert queue["RedrivePolicy"] == {
-        "deadLetterTargetArn": {"Fn::GetAtt": ["WritebackDeadLetterQueue", "Arn"]},
+        "deadLetterTargetArn": {"Fn::GetAtt": ["TaskDeadLetterQueue", "Arn"]},
         "maxReceiveCount": MAX_RECEIVES,
     }
     window = event["Properties"]["MaximumBatchingWindowInSeconds"]
     assert queue["VisibilityTimeout"] >= 6 * consumer["Timeout"] + window
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(":" + env["WRITEBACK_QUEUE"])
-    assert found["Writeback"]["DependsOn"] == "WritebackQueue"
+    assert event["Properties"]["Queue"]["Fn::Sub"].endswith(":" + env["TASK_QUEUE"])
+    assert found["Tasks"]["DependsOn"] == "TaskQueue"
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_functions_have_memory_timeouts_and_the_crm_consumer_is_capped(packages: dict[str, Path], stage: str) -> None:
     found = resources(packages, stage)
-    for name in ("APIHandler", "Writeback", "Decay"):
+    for name in ("APIHandler", "Tasks", "Upkeep"):
         properties = found[name]["Properties"]
         assert properties["MemorySize"] >= 256 and properties["Timeout"] > 0, name
     assert found["APIHandler"]["Properties"]["Timeout"] <= 29  # API Gateway gives up at 29 s
-    writeback = found["Writeback"]["Properties"]
-    assert writeback["ReservedConcurrentExecutions"] == 2
-    assert writeback["Events"]["WritebackSqsEventSource"]["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
-    assert found["Decay"]["Properties"]["ReservedConcurrentExecutions"] == 1  # runs never overlap
+    tasks = found["Tasks"]["Properties"]
+    assert tasks["ReservedConcurrentExecutions"] == 2
+    assert tasks["Events"]["TasksSqsEventSource"]["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert found["Upkeep"]["Properties"]["ReservedConcurrentExecutions"] == 1  # runs never overlap
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -140,12 +140,11 @@ def test_policy_names_only_this_stacks_resources(packages: dict[str, Path], stag
     indexes = [index["IndexName"] for index in found["LeadsTable"]["Properties"]["GlobalSecondaryIndexes"]]
     own = [table_arn(table)] + [table_arn(table, index) for index in indexes]
     own += [
-        queue_arn(sub(found[name]["Properties"]["QueueName"], stage))
-        for name in ("WritebackQueue", "WritebackDeadLetterQueue")
+        queue_arn(sub(found[name]["Properties"]["QueueName"], stage)) for name in ("TaskQueue", "TaskDeadLetterQueue")
     ]
     log_groups = [
         sub(found[name]["Properties"]["LogGroupName"], stage)
-        for name in ("ApiHandlerLogs", "WritebackLogs", "DecayLogs", "CrmSyncLogs")
+        for name in ("ApiHandlerLogs", "TasksLogs", "UpkeepLogs", "CrmSyncLogs")
     ]
     own += [f"arn:aws:logs:us-east-1:123456789012:log-group:{group}:log-stream:x" for group in log_groups]
     own.append(parameter_arn(f"/leadscore/{stage}/ADMIN_API_KEY"))
@@ -223,21 +222,19 @@ def test_make_deploy_creates_the_stack_and_make_destroy_keeps_the_data(
         "by_company",
     }
     sqs = session.client("sqs")
-    queue_url = sqs.get_queue_url(QueueName="leadscore-prod-writeback")["QueueUrl"]
+    queue_url = sqs.get_queue_url(QueueName="leadscore-prod-tasks")["QueueUrl"]
     redrive = json.loads(
         sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]["RedrivePolicy"]
     )
-    assert redrive["deadLetterTargetArn"].endswith(":leadscore-prod-writeback-dlq")
+    assert redrive["deadLetterTargetArn"].endswith(":leadscore-prod-tasks-dlq")
     lambda_ = session.client("lambda")
     (mapping,) = lambda_.list_event_source_mappings()["EventSourceMappings"]
-    assert mapping["FunctionArn"].endswith(":function:leadscore-prod-writeback")
-    assert mapping["EventSourceArn"].endswith(":leadscore-prod-writeback")
+    assert mapping["FunctionArn"].endswith(":function:leadscore-prod-tasks")
+    assert mapping["EventSourceArn"].endswith(":leadscore-prod-tasks")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     api = lambda_.get_function(FunctionName="leadscore-prod-api")["Configuration"]
     assert api["Environment"]["Variables"]["TABLE_NAME"] == "leadscore-prod"
-    assert (
-        lambda_.get_function_concurrency(FunctionName="leadscore-prod-writeback")["ReservedConcurrentExecutions"] == 2
-    )
+    assert lambda_.get_function_concurrency(FunctionName="leadscore-prod-tasks")["ReservedConcurrentExecutions"] == 2
 
     assert deploy(session, "prod", package, console=console) == outputs  # unchanged: an empty change set
 
@@ -298,7 +295,7 @@ def test_declining_the_change_set_deploys_nothing(packages: dict[str, Path], tmp
     with pytest.raises(Refused, match="nothing was changed"):
         deploy(operator, "dev", package, console=console)
     assert asked == ["Deploy these changes to leadscore-dev? [y/N] "]
-    assert "Add     WritebackQueue" in said.getvalue()
+    assert "Add     TaskQueue" in said.getvalue()
     assert not operator.client("lambda").list_functions()["Functions"]
     with pytest.raises(Refused, match="no terminal"):  # in CI, without --yes, it never just goes ahead
         deploy(operator, "dev", package, console=Console(out=said, interactive=False))

@@ -23,7 +23,7 @@ LEADSCORE = Path(sys.executable).parent / "leadscore"  # the console script `mak
 def leadscore(state: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     shell = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     shell |= {"LEADSCORE_LOCAL_STATE": str(state), "AWS_CONFIG_FILE": "/nonexistent"}
-    for name in ("TABLE_NAME", "WRITEBACK_QUEUE", "WRITEBACK_DLQ"):
+    for name in ("TABLE_NAME", "TASK_QUEUE", "TASK_DLQ"):
         shell.pop(name, None)
     return subprocess.run([str(LEADSCORE), *argv], env=shell, capture_output=True, text=True, timeout=120)
 
@@ -48,13 +48,13 @@ def test_decay_and_the_dead_letter_queue_of_a_running_make_run(tmp_path: Path) -
         assert unknown.status_code == 404
         assert unknown.json() == {"error": "not_found", "code": "not_found", "message": "no such route"}
 
-        decay = leadscore(state, "decay", "--local", "--dry-run", "--json")
+        decay = leadscore(state, "upkeep", "--local", "--dry-run", "--json")
         assert decay.returncode == 0, decay.stderr
         assert json.loads(decay.stdout)["stopped_early"] is False
 
         sqs = boto3.client("sqs", endpoint_url=found["aws_endpoint"], region_name=found["region"],
                            aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
-        dead_letters = sqs.get_queue_url(QueueName=found["resources"]["WRITEBACK_DLQ"])["QueueUrl"]
+        dead_letters = sqs.get_queue_url(QueueName=found["resources"]["TASK_DLQ"])["QueueUrl"]
         body = {**WriteBack("lead-local", 2).to_json(), "failure": "Salesforce: Lead_Score__c is not writeable"}
         sqs.send_message(QueueUrl=dead_letters, MessageBody=json.dumps(body))
 
@@ -66,6 +66,6 @@ def test_decay_and_the_dead_letter_queue_of_a_running_make_run(tmp_path: Path) -
         assert leadscore(state, "dlq", "list", "--local").stdout.strip() == "the dead-letter queue is empty"
 
     assert not state.exists()  # make run removed it as it stopped
-    stopped = leadscore(state, "decay", "--local")
+    stopped = leadscore(state, "upkeep", "--local")
     assert stopped.returncode == 2
     assert stopped.stderr.strip() == "leadscore: no `make run` is running here (start it with `make run`)"

@@ -69,7 +69,7 @@ def _api(url: str, path: str) -> Any:
 
 @pytest.fixture(scope="module")
 def console() -> Iterator[str]:
-    with make_run(TABLE_NAME="leadscore-console", DECAY_INTERVAL_SECONDS="3600") as url:
+    with make_run(TABLE_NAME="leadscore-console", UPKEEP_INTERVAL_SECONDS="3600") as url:
         _seed(url)
         yield url
 

@@ -93,7 +93,7 @@ def small_portal(aws, httpserver, monkeypatch) -> Any:
 
 def scored(parts: Any) -> dict[str, dict[str, Any]]:
     rows = {}
-    for row in parts.storage.report_rows():
+    for row in parts.storage.listing.report_rows():
         rows[row["lead_id"]] = row
     return rows
 

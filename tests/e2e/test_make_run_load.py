@@ -35,7 +35,7 @@ BROWSER = json.loads(SPEC_GROUP.read_text())["context"]["userAgent"]
 
 @pytest.fixture(scope="module")
 def make_run() -> Iterator[str]:
-    with running(DECAY_INTERVAL_SECONDS="5", TABLE_NAME="leadscore-load") as url:
+    with running(UPKEEP_INTERVAL_SECONDS="5", TABLE_NAME="leadscore-load") as url:
         yield url
 
 

@@ -5,13 +5,37 @@ the default rules: the profile they describe and the points they earn, not only 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests import signing
 from tests.conftest import SECRETS, admin_get, json_body
-from tests.e2e.test_fixtures import events, fixture, lead
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def lead(client: Any, key: str) -> dict[str, Any]:
+    response = admin_get(client, f"/leads/{key}")
+    assert response.status_code == 200, (key, response.body)
+    return dict(json_body(response))
+
+
+def events(key: str) -> list[tuple[str, str]]:
+    """(event type, event id) of everything stored for the lead: what the delivery was understood as."""
+    from datetime import UTC, datetime
+
+    from chalicelib.bootstrap import container
+
+    lead_id = container().lead_views.find_lead_id(key)
+    record = container().storage.leads.load(str(lead_id), datetime.now(UTC))
+    assert record is not None, key
+    return sorted((event.type, event.event_id) for event in record.events)
 
 
 def track(client: Any, name: str) -> dict[str, Any]:
@@ -160,5 +184,5 @@ def test_signed_in_on_three_days_is_trial_activity() -> None:
         )  # the same day: a redelivery
         assert again.duplicates == 2
     lead_id = svc.lead_views.find_lead_id("user:019mr8mf4r")
-    card = svc.storage.get_lead(str(lead_id)).card
+    card = svc.storage.leads.get_lead(str(lead_id)).card
     assert {c.rule: c.points_now for c in card.contributions if c.points_now} == {"trial_active": 20}

@@ -117,23 +117,12 @@ def test_single_message_routes_and_clock_skew(client) -> None:
     assert (lead["fit"], lead["engagement"]) == (15, 65)
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "field"),
-    [
-        ("/v1/batch", {"batch": []}, "batch"),
-        ("/v1/track", {"userId": "u", "type": "track"}, "event"),
-        ("/v1/track", {"event": "X"}, "userId"),
-        ("/v1/track", {"userId": "u", "event": "X", "timestamp": "soon"}, "timestamp"),
-        ("/v1/batch", {"nope": 1}, "batch"),
-        # a skew correction outside the calendar (found by the fuzz test): a 400, not a 500
-        ("/v1/track", {"userId": "u", "event": "X", "timestamp": "9999-12-31T00:00:00Z",
-                       "sentAt": "0001-01-01T00:00:00Z"}, "sentAt"),
-    ],
-)  # fmt: skip
-def test_malformed_tracking_calls_are_400(client, path: str, body: dict, field: str) -> None:
-    response = client.http.post(path, body=signing.json_dumps(body), headers=signing.basic())
+def test_a_malformed_tracking_call_is_400_naming_the_field(client) -> None:
+    """Each malformed call and the field it names: tests/unit/sources/test_segment.py."""
+    body = signing.json_dumps({"userId": "u", "event": "X", "timestamp": "soon"})
+    response = client.http.post("/v1/track", body=body, headers=signing.basic())
     assert response.status_code == 400
-    assert json_body(response)["field"] == field
+    assert json_body(response)["field"] == "timestamp"
 
 
 def test_a_batch_stores_its_valid_messages_and_reports_the_invalid_ones(client) -> None:

@@ -51,8 +51,8 @@ def account(shell: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def deployed() -> SqsTaskQueue:
     create_table(boto3.client("dynamodb"), ENV["TABLE_NAME"])
-    create_queues(boto3.client("sqs"), ENV["WRITEBACK_QUEUE"], ENV["WRITEBACK_DLQ"])
-    return SqsTaskQueue(ENV["WRITEBACK_QUEUE"], ENV["WRITEBACK_DLQ"], boto3.client("sqs"))
+    create_queues(boto3.client("sqs"), ENV["TASK_QUEUE"], ENV["TASK_DLQ"])
+    return SqsTaskQueue(ENV["TASK_QUEUE"], ENV["TASK_DLQ"], boto3.client("sqs"))
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -69,7 +69,7 @@ def one_line(err: str) -> str:
 
 
 def test_without_a_target_it_asks_for_one(shell: None, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "decay", "--dry-run")
+    code, _, err = run(capsys, "upkeep", "--dry-run")
     assert code == 2
     assert (
         one_line(err) == "leadscore: no target: pass --stage NAME (a deployed stage) or --local (the running make run)"
@@ -85,32 +85,30 @@ def test_an_unknown_stage_names_the_ones_there_are(shell: None, capsys: pytest.C
 def test_no_region_then_no_credentials_each_one_line(
     shell: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, _, err = run(capsys, "decay", "--stage", STAGE, "--dry-run")
+    code, _, err = run(capsys, "upkeep", "--stage", STAGE, "--dry-run")
     assert code == 2 and "no AWS region" in one_line(err)
-    code, _, err = run(capsys, "decay", "--stage", STAGE, "--region", "eu-west-1", "--dry-run")
+    code, _, err = run(capsys, "upkeep", "--stage", STAGE, "--region", "eu-west-1", "--dry-run")
     assert code == 2 and "no AWS credentials" in one_line(err)
 
 
 def test_a_stage_that_is_not_deployed_says_so(account: None, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "decay", "--stage", STAGE, "--dry-run")
+    code, _, err = run(capsys, "upkeep", "--stage", STAGE, "--dry-run")
     assert code == 2
     assert one_line(err) == (
         "leadscore: stage dev has no table leadscore-dev in eu-west-1 (deploy it: make deploy STAGE=dev)"
     )
     code, _, err = run(capsys, "dlq", "list", "--stage", STAGE)
     assert code == 2
-    assert one_line(err) == (
-        "leadscore: stage dev has no write-back queue in eu-west-1 (deploy it: make deploy STAGE=dev)"
-    )
+    assert one_line(err) == ("leadscore: stage dev has no task queue in eu-west-1 (deploy it: make deploy STAGE=dev)")
 
 
 def test_decay_against_a_stage_prints_json(account: None, capsys: pytest.CaptureFixture[str]) -> None:
     deployed()
-    code, out, err = run(capsys, "decay", "--stage", STAGE, "--now", "2026-12-31T00:00:00Z", "--dry-run", "--json")
+    code, out, err = run(capsys, "upkeep", "--stage", STAGE, "--now", "2026-12-31T00:00:00Z", "--dry-run", "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["due"] == 0 and report["changed"] == [] and report["stopped_early"] is False
-    code, out, _ = run(capsys, "decay", "--stage", STAGE, "--dry-run")
+    code, out, _ = run(capsys, "upkeep", "--stage", STAGE, "--dry-run")
     assert code == 0 and out.startswith("due leads: 0") and "{" not in out
 
 
@@ -120,7 +118,7 @@ def test_dead_letters_are_listed_explained_and_chosen_ones_redriven(
     queue = deployed()
     queue.dead_letter(WriteBack("lead-1", 3).to_json(), "HubSpot: property lead_score does not exist")
     # One that SQS moved after MAX_RECEIVES deliveries: it carries no reason of ours.
-    boto3.client("sqs").send_message(QueueUrl=queue.url(ENV["WRITEBACK_DLQ"]), MessageBody=json.dumps(
+    boto3.client("sqs").send_message(QueueUrl=queue.url(ENV["TASK_DLQ"]), MessageBody=json.dumps(
         WriteBack("lead-2", 1).to_json()))  # fmt: skip
 
     code, out, err = run(capsys, "dlq", "list", "--stage", STAGE, "--json")
@@ -142,7 +140,7 @@ def test_dead_letters_are_listed_explained_and_chosen_ones_redriven(
     assert shown["lead"] is None  # no such lead in this table: said, not guessed
 
     code, out, err = run(capsys, "dlq", "redrive", first, "--stage", STAGE)
-    assert code == 0 and out.strip() == "sent 1 dead letters back to the write-back queue", err
+    assert code == 0 and out.strip() == "sent 1 dead letters back to the task queue", err
     (back,) = queue.receive(wait_seconds=0)
     assert back.body == {"kind": "write_back", "lead_id": "lead-1", "version": 3}  # as first sent, no failure
     code, out, _ = run(capsys, "dlq", "list", "--stage", STAGE, "--json")

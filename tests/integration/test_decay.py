@@ -63,9 +63,9 @@ def test_decay_reads_only_the_due_leads_and_matches_a_full_rescore(aws) -> None:
     assert len(report.changed) == 5
     assert counter.items <= 5 + 2  # the due index items (with their projected basis), the rules meta item
     for item in report.changed:
-        record = parts.storage.load(item.lead_id, later)
+        record = parts.storage.leads.load(item.lead_id, later)
         _, _, full = score_lead(record, parts.rules(), later)
-        stored = parts.storage.get_lead(item.lead_id).card
+        stored = parts.storage.leads.get_lead(item.lead_id).card
         assert stored == full
         assert stored.score == 3 and stored.next_change_at == NOW - 29 * DAY + 90 * DAY
     assert job.run(later).due == 0  # nothing is due twice
@@ -81,7 +81,7 @@ def test_dry_run_changes_nothing(aws) -> None:
 
 def test_cli_decay_prints_what_changed(aws, capsys) -> None:
     seed(container(), leads=2, due=1)
-    assert cli(["decay", "--now", (NOW + 2 * DAY).isoformat(), "--dry-run"]) == 0
+    assert cli(["upkeep", "--now", (NOW + 2 * DAY).isoformat(), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "visible changes: 1" in out and "5 cold D -> 3 cold D" in out
 
@@ -96,7 +96,7 @@ def test_a_rules_change_rescores_every_lead_and_resumes(aws, tmp_path: Path, mon
     monkeypatch.setenv("SCORING_RULES", str(edited))
     parts = use_container()  # a new deployment with the edited rules
     service = parts
-    monkeypatch.setattr(parts.storage, "scan_leads", _small_pages(parts.storage.scan_leads))
+    monkeypatch.setattr(parts.storage.jobs, "scan_leads", _small_pages(parts.storage.jobs.scan_leads))
     clock = iter([1000, 1000, 1000, 10, 10, 10, 10] + [1000] * 100)
     first = parts.upkeep.run(NOW, time_left=lambda: next(clock))
     assert first.stopped_early and not first.rules_sweep["done"]
@@ -113,10 +113,10 @@ def test_the_lambda_entry_points(client) -> None:
     lead_id = service.lead_views.find_lead_id("user:u0")
     body = json.dumps(WriteBack(lead_id, 1).to_json())
     event = client.events.generate_sqs_event(message_bodies=[body], queue_name="q")
-    response = client.lambda_.invoke("writeback", event)
+    response = client.lambda_.invoke("tasks", event)
     assert response.payload == {"batchItemFailures": []}
     assert service.lead_views.lead("user:u0")["write_back"]["last"]["statuses"] == {"dry-run": "written"}
-    decay = client.lambda_.invoke("decay", client.events.generate_cw_event(
+    decay = client.lambda_.invoke("upkeep", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))  # fmt: skip
     assert decay.payload["due"] == 0
 

@@ -14,7 +14,7 @@ from chalicelib.domain import Identities, LeadEvent
 from chalicelib.rules import rules_loader
 from chalicelib.service_layer.commands import Deletion, ParsedDelivery
 from chalicelib.storage.dynamodb import DynamoStorage
-from chalicelib.storage.port import StoredEvent
+from chalicelib.storage.ports import StoredEvent
 from tests.conftest import TABLE
 from tests.helpers import NOW, track, use_cases
 
@@ -30,7 +30,7 @@ def delivery(*events: LeadEvent) -> ParsedDelivery:
 def card_of(svc: Any, key: str):
     lead_id = svc.lead_views.find_lead_id(key)
     assert lead_id, key
-    return svc.storage.get_lead(lead_id).card
+    return svc.storage.leads.get_lead(lead_id).card
 
 
 def test_a_single_event_costs_at_most_four_dynamodb_requests(aws) -> None:
@@ -77,7 +77,7 @@ def test_more_than_a_transaction_of_events_for_one_lead(aws) -> None:
     assert outcome.accepted == 250
     stores = aws.calls[: aws.calls.index("Query")]
     assert stores.count("TransactWriteItems") == 3  # 100 + 100 + 51 (with the identity claim): the limit is 100
-    record = svc.storage.load(svc.lead_views.find_lead_id("user:big"), NOW)
+    record = svc.storage.leads.load(svc.lead_views.find_lead_id("user:big"), NOW)
     assert len(record.events) == 250
 
 
@@ -92,7 +92,7 @@ def test_two_concurrent_webhooks_for_one_lead_both_count(aws) -> None:
     """Optimistic locking: the writer that loses the race reads the lead again and folds into it."""
     svc = service()
     svc.ingestion.ingest(delivery(track("c0", "Email Opened", user_id="u")), NOW)
-    repository = svc.storage
+    repository = svc.storage.leads
     original_read = repository.get_leads
     interleaved = []
 
@@ -113,7 +113,7 @@ def test_two_concurrent_webhooks_both_count_when_one_is_rescored_from_the_events
     full rescore it takes instead loses the race the same way and still counts both."""
     svc = service()
     svc.ingestion.ingest(delivery(track("c0", "Email Opened", ago=timedelta(minutes=5), user_id="u")), NOW)
-    repository = svc.storage
+    repository = svc.storage.leads
     original_load = repository.load
     interleaved = []
 
@@ -136,7 +136,7 @@ def test_an_event_stored_while_its_lead_is_merged_away_follows_the_merge(aws) ->
     svc.ingestion.ingest(delivery(track("a1", "Email Opened", anonymous_id="anon-x")), NOW)
     svc.ingestion.ingest(delivery(track("b1", "Email Opened", email="x@acme.io")), NOW)
     anon_lead, email_lead = svc.lead_views.find_lead_id("anon:anon-x"), svc.lead_views.find_lead_id("email:x@acme.io")
-    repository = svc.storage
+    repository = svc.storage.events
     original_append = repository.append
     raced = []
 
@@ -157,7 +157,7 @@ def test_an_event_stored_while_its_lead_is_merged_away_follows_the_merge(aws) ->
 
 def test_a_key_claimed_by_a_concurrent_first_delivery_joins_that_lead(aws) -> None:
     svc = service()
-    repository = svc.storage
+    repository = svc.storage.events
     original_store = repository.store
     raced = []
 
@@ -190,7 +190,7 @@ def test_events_past_their_ttl_are_ignored_on_read(aws) -> None:
     old = track("old", "Email Opened", timedelta(days=400), user_id="u")
     svc.ingestion.ingest(delivery(old, track("new", "Email Opened", user_id="u")), NOW)
     assert len([item for item in _items() if item["sk"]["S"].startswith("EVT#")]) == 2
-    record = svc.storage.load(svc.lead_views.find_lead_id("user:u"), NOW)
+    record = svc.storage.leads.load(svc.lead_views.find_lead_id("user:u"), NOW)
     assert [event.event_id for event in record.events] == ["new"]
 
 
@@ -203,7 +203,7 @@ def test_negative_events_and_profiles_never_expire(aws) -> None:
     assert expires_at(unsubscribe, rules) is None
     opened = track("o", "Email Opened", timedelta(days=1))
     assert expires_at(opened, rules) == opened.occurred_at + timedelta(days=90 + 30)
-    repository.store("ld_00000000000000000000", [StoredEvent(unsubscribe, None)], [])
+    repository.events.store("ld_00000000000000000000", [StoredEvent(unsubscribe, None)], [])
     assert "ttl" not in _items()[0]
 
 
@@ -277,7 +277,7 @@ def test_the_report_reads_every_lead_across_scan_pages_and_nothing_else(aws) -> 
     svc = service()
     svc.ingestion.ingest(delivery(*(track(f"e{n}", "Demo Requested", user_id=f"u{n}") for n in range(5))), NOW)
 
-    rows = list(svc.storage.report_rows(page_size=2))  # several pages, each with events mixed in
+    rows = list(svc.storage.listing.report_rows(page_size=2))  # several pages, each with events mixed in
 
     assert len(rows) == 5 and len({row["lead_id"] for row in rows}) == 5
     assert all(row["tier"] and row["outcome"] is None for row in rows)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from chalicelib.bootstrap import container
-from chalicelib.entrypoints.schedule import run_crm_sync, run_scheduled_job
-from chalicelib.entrypoints.sqs import consume_writebacks
+from chalicelib.entrypoints.schedule import run_crm_sync, run_upkeep
+from chalicelib.entrypoints.sqs import run_tasks
 from tests.integration.test_writeback import event, hubspot, ingest  # noqa: F401  (hubspot: a fixture)
 
 
@@ -36,10 +36,10 @@ def test_a_write_back_batch_counts_results_and_times_the_crm(hubspot, capsys, mo
                 "attributes": {"ApproximateReceiveCount": "1"}} for m in messages]  # fmt: skip
     capsys.readouterr()
 
-    consume_writebacks(records)
+    run_tasks(records)
 
     found = metrics(capsys)
-    results = {(d["crm"], d["outcome"]): d["WritebackResults"] for d in named(found, "WritebackResults")}
+    results = {(d["crm"], d["status"]): d["WritebackResults"] for d in named(found, "WritebackResults")}
     assert results == {("hubspot", "written"): [1.0], ("hubspot", "permanent"): [1.0]}
     assert named(found, "WritebackDeadLettered")[0]["WritebackDeadLettered"] == [1.0]
     (latency,) = named(found, "CrmLatency")  # one batch call for both contacts
@@ -52,21 +52,21 @@ def test_each_scheduled_run_reports_its_figures_and_whether_it_had_a_problem(aws
     ingest(event("d1", user_id="u-1"))
     capsys.readouterr()
 
-    run_scheduled_job(lambda: 600.0, clock=lambda: datetime(2027, 6, 1, tzinfo=UTC))
+    run_upkeep(lambda: 600.0, clock=lambda: datetime(2027, 6, 1, tzinfo=UTC))
     found = metrics(capsys)
     assert named(found, "JobProblems")[0] | {"_aws": None} == {
         "_aws": None,
         "service": "leadscore",
         "stage": "local",
-        "job": "decay",
+        "job": "upkeep",
         "JobProblems": [0.0],
     }
-    assert named(found, "JobDue")[0]["JobDue"] == [1.0] and named(found, "JobChanged")[0]["job"] == "decay"
+    assert named(found, "JobDue")[0]["JobDue"] == [1.0] and named(found, "JobChanged")[0]["job"] == "upkeep"
 
     ingest(event("d2", user_id="u-2"))
     capsys.readouterr()
     far = lambda: datetime(2028, 6, 1, tzinfo=UTC)  # noqa: E731
-    run_scheduled_job(lambda: 10.0, clock=far)  # a lead is due, with less time than the job's margin
+    run_upkeep(lambda: 10.0, clock=far)  # a lead is due, with less time than the job's margin
     assert named(metrics(capsys), "JobProblems")[0]["JobProblems"] == [1.0]
 
 

@@ -11,11 +11,11 @@ from chalicelib.domain import Identities, LeadEvent, Profile, score
 from chalicelib.domain.scorecard import ScoreCard
 from chalicelib.storage.dynamodb import DynamoStorage
 from chalicelib.storage.memory import InMemoryStorage
-from chalicelib.storage.port import (
+from chalicelib.storage.ports import (
     IdentityConflict,
     LeadMerged,
     LeadSave,
-    LeadStorage,
+    Storage,
     StoredEvent,
     VersionConflict,
 )
@@ -26,7 +26,7 @@ DAY = timedelta(days=1)
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
-def storage(request: pytest.FixtureRequest) -> LeadStorage:
+def storage(request: pytest.FixtureRequest) -> Storage:
     if request.param == "memory":
         return InMemoryStorage()
     request.getfixturevalue("aws")
@@ -46,67 +46,69 @@ def card(*kinds: str, at=NOW) -> ScoreCard:
     return score(Profile(), events, default_rules(), at)
 
 
-def test_events_are_stored_once(storage: LeadStorage) -> None:
-    first = storage.store("ld_a", [stored("e1"), stored("e2")], ["user:a"])
-    again = storage.store("ld_a", [stored("e2"), stored("e3")], [])
+def test_events_are_stored_once(storage: Storage) -> None:
+    first = storage.events.store("ld_a", [stored("e1"), stored("e2")], ["user:a"])
+    again = storage.events.store("ld_a", [stored("e2"), stored("e3")], [])
     assert (first.stored, first.duplicates) == (["e1", "e2"], [])
     assert (again.stored, again.duplicates) == (["e3"], ["e2"])
-    record = storage.load("ld_a", NOW)
+    record = storage.leads.load("ld_a", NOW)
     assert record is not None and sorted(e.event_id for e in record.events) == ["e1", "e2", "e3"]
-    assert storage.resolve(["user:a", "user:b"]) == {"user:a": "ld_a"}
+    assert storage.leads.resolve(["user:a", "user:b"]) == {"user:a": "ld_a"}
 
 
-def test_a_key_owned_by_another_lead_cannot_be_claimed(storage: LeadStorage) -> None:
-    storage.store("ld_a", [stored("e1")], ["email:jo@acme.io"])
+def test_a_key_owned_by_another_lead_cannot_be_claimed(storage: Storage) -> None:
+    storage.events.store("ld_a", [stored("e1")], ["email:jo@acme.io"])
     with pytest.raises(IdentityConflict):
-        storage.store("ld_b", [stored("e2")], ["email:jo@acme.io"])
-    assert storage.load("ld_b", NOW) is None  # nothing of the refused write was kept
+        storage.events.store("ld_b", [stored("e2")], ["email:jo@acme.io"])
+    assert storage.leads.load("ld_b", NOW) is None  # nothing of the refused write was kept
 
 
-def test_expired_events_are_not_loaded(storage: LeadStorage) -> None:
-    storage.store("ld_a", [stored("old", expires_in=timedelta(hours=1)), stored("kept")], [])
-    record = storage.load("ld_a", NOW + DAY)
+def test_expired_events_are_not_loaded(storage: Storage) -> None:
+    storage.events.store("ld_a", [stored("old", expires_in=timedelta(hours=1)), stored("kept")], [])
+    record = storage.leads.load("ld_a", NOW + DAY)
     assert record is not None and [e.event_id for e in record.events] == ["kept"]
 
 
-def test_saves_are_optimistic_and_open_the_outbox(storage: LeadStorage) -> None:
+def test_saves_are_optimistic_and_open_the_outbox(storage: Storage) -> None:
     first = card("Demo Requested")
-    version = storage.save(LeadSave("ld_a", 0, first, None, NOW, keys=["user:a"], basis={"b": 1}))
+    version = storage.leads.save(LeadSave("ld_a", 0, first, None, NOW, keys=["user:a"], basis={"b": 1}))
     assert version == 1
     with pytest.raises(VersionConflict):
-        storage.save(LeadSave("ld_a", 0, first, None, NOW))
-    record = storage.get_lead("ld_a")
+        storage.leads.save(LeadSave("ld_a", 0, first, None, NOW))
+    record = storage.leads.get_lead("ld_a")
     assert record is not None and record.card == first and record.keys == ["user:a"] and record.basis == {"b": 1}
     assert record.sync_pending_since == NOW.isoformat() and record.tier_changed_at == first.scored_at.isoformat()
-    assert storage.pending_sync(older_than=NOW + timedelta(minutes=1)) == ["ld_a"]
-    assert storage.mark_written("ld_a", 0, {"visible": list(first.visible)}) is False  # an older version
-    assert storage.mark_written("ld_a", 1, {"visible": list(first.visible)}) is True
-    assert storage.pending_sync(older_than=NOW + timedelta(minutes=1)) == []
-    written = storage.get_lead("ld_a")
+    assert storage.outbox.pending_sync(older_than=NOW + timedelta(minutes=1)) == ["ld_a"]
+    assert storage.outbox.mark_written("ld_a", 0, {"visible": list(first.visible)}) is False  # an older version
+    assert storage.outbox.mark_written("ld_a", 1, {"visible": list(first.visible)}) is True
+    assert storage.outbox.pending_sync(older_than=NOW + timedelta(minutes=1)) == []
+    written = storage.leads.get_lead("ld_a")
     assert written is not None and written.crm == {"visible": list(first.visible)} and written.basis == {"b": 1}
 
 
-def test_tier_changes_are_recorded_newest_first(storage: LeadStorage) -> None:
+def test_tier_changes_are_recorded_newest_first(storage: Storage) -> None:
     warm, hot = card("Demo Requested"), card("Demo Requested", "Quote Requested", at=NOW + DAY)
-    storage.save(LeadSave("ld_a", 0, warm, None, NOW))
-    storage.save(LeadSave("ld_a", 1, hot, warm.visible, NOW + DAY, reason="quote"))
-    storage.save(LeadSave("ld_a", 2, hot, hot.visible, NOW + DAY))  # same tier: no record
-    changes = storage.tier_changes("ld_a")
+    storage.leads.save(LeadSave("ld_a", 0, warm, None, NOW))
+    storage.leads.save(LeadSave("ld_a", 1, hot, warm.visible, NOW + DAY, reason="quote"))
+    storage.leads.save(LeadSave("ld_a", 2, hot, hot.visible, NOW + DAY))  # same tier: no record
+    changes = storage.listing.tier_changes("ld_a")
     assert [(c["from"], c["to"], c["reason"]) for c in changes] == [
         ("warm", "hot", "quote"),
         (None, "warm", changes[1]["reason"]),
     ]
-    assert [row.lead_id for row in storage.leads_page(["hot"], None, 10, None).rows] == ["ld_a"]
-    assert storage.leads_page(["warm"], None, 10, None).rows == []
+    assert [row.lead_id for row in storage.listing.leads_page(["hot"], None, 10, None).rows] == ["ld_a"]
+    assert storage.listing.leads_page(["warm"], None, 10, None).rows == []
 
 
-def _listed(storage: LeadStorage, lead_id: str, kinds: list[str], company: str, first: str = "Ann") -> None:
+def _listed(storage: Storage, lead_id: str, kinds: list[str], company: str, first: str = "Ann") -> None:
     profile = Profile(first_name=first, last_name="Lee", email=f"{lead_id}@x.io", company=company)
     basis = {"last_active_us": 1_795_000_000_000_000}
-    storage.save(LeadSave(lead_id, 0, card(*kinds), None, NOW, basis=basis, profile_json=profile.model_dump_json()))
+    storage.leads.save(
+        LeadSave(lead_id, 0, card(*kinds), None, NOW, basis=basis, profile_json=profile.model_dump_json())
+    )
 
 
-def test_the_leads_list_pages_tier_by_tier_and_searches_companies(storage: LeadStorage) -> None:
+def test_the_leads_list_pages_tier_by_tier_and_searches_companies(storage: Storage) -> None:
     """A page reads only its leads; the cursor carries on across tiers; a company is found by its
     start whatever its case, accents or punctuation."""
     _listed(storage, "ld_1", ["Demo Requested", "Quote Requested", "Meeting Booked"], "Acme, Inc.")
@@ -117,7 +119,7 @@ def test_the_leads_list_pages_tier_by_tier_and_searches_companies(storage: LeadS
     tiers = ["super_hot", "hot", "warm", "cold", "disqualified"]
     seen, cursor, pages = [], None, 0
     while True:
-        page = storage.leads_page(tiers, None, 2, cursor)
+        page = storage.listing.leads_page(tiers, None, 2, cursor)
         seen += page.rows
         pages += 1
         cursor = page.cursor
@@ -129,194 +131,199 @@ def test_the_leads_list_pages_tier_by_tier_and_searches_companies(storage: LeadS
     first = seen[0]
     assert (first.name, first.email, first.company) == ("Ann Lee", "ld_1@x.io", "Acme, Inc.")
     assert first.last_active_at == "2026-11-18T11:06:40Z" and first.updated_at == "2026-11-22T12:00:00Z"
-    assert [row.lead_id for row in storage.leads_by_company("ACME", 10)] == ["ld_1", "ld_2"]
-    assert [row.lead_id for row in storage.leads_by_company("acme inc", 10)] == ["ld_1"]
-    assert storage.leads_by_company("glo", 10)[0].company == "Globex"
-    assert [row.lead_id for row in storage.lead_rows(["ld_4", "ld_3", "ld_missing"])] == ["ld_4", "ld_3"]
+    assert [row.lead_id for row in storage.listing.leads_by_company("ACME", 10)] == ["ld_1", "ld_2"]
+    assert [row.lead_id for row in storage.listing.leads_by_company("acme inc", 10)] == ["ld_1"]
+    assert storage.listing.leads_by_company("glo", 10)[0].company == "Globex"
+    assert [row.lead_id for row in storage.listing.lead_rows(["ld_4", "ld_3", "ld_missing"])] == ["ld_4", "ld_3"]
     grade = seen[0].grade
-    assert all(row.grade == grade for row in storage.leads_page(tiers, grade, 10, None).rows)
+    assert all(row.grade == grade for row in storage.listing.leads_page(tiers, grade, 10, None).rows)
     with pytest.raises(ValueError):
-        storage.leads_by_company("a", 10)
+        storage.listing.leads_by_company("a", 10)
     with pytest.raises(ValueError):
-        storage.leads_page(tiers, None, 2, "not-a-cursor")
+        storage.listing.leads_page(tiers, None, 2, "not-a-cursor")
 
 
-def test_a_company_changed_or_dropped_is_searched_no_more(storage: LeadStorage) -> None:
+def test_a_company_changed_or_dropped_is_searched_no_more(storage: Storage) -> None:
     _listed(storage, "ld_1", ["Demo Requested"], "Acme")
-    storage.save(
+    storage.leads.save(
         LeadSave("ld_1", 1, card("Demo Requested"), None, NOW, profile_json=Profile(company="Hooli").model_dump_json())
     )
-    assert storage.leads_by_company("acme", 10) == [] and storage.leads_by_company("hoo", 10)[0].lead_id == "ld_1"
-    storage.save(LeadSave("ld_1", 2, card("Demo Requested"), None, NOW, profile_json=Profile().model_dump_json()))
-    assert storage.leads_by_company("hoo", 10) == [] and storage.lead_rows(["ld_1"])[0].company is None
+    assert (
+        storage.listing.leads_by_company("acme", 10) == []
+        and storage.listing.leads_by_company("hoo", 10)[0].lead_id == "ld_1"
+    )
+    storage.leads.save(LeadSave("ld_1", 2, card("Demo Requested"), None, NOW, profile_json=Profile().model_dump_json()))
+    assert storage.listing.leads_by_company("hoo", 10) == [] and storage.listing.lead_rows(["ld_1"])[0].company is None
 
 
-def test_due_leads_are_those_whose_next_change_has_come(storage: LeadStorage) -> None:
+def test_due_leads_are_those_whose_next_change_has_come(storage: Storage) -> None:
     decaying = card("Demo Requested")
     assert decaying.next_change_at is not None
-    storage.save(LeadSave("ld_a", 0, decaying, None, NOW, basis={"x": 1}))
-    storage.save(LeadSave("ld_b", 0, card(), None, NOW))  # nothing ahead: never due
-    assert list(storage.due_leads(decaying.next_change_at - timedelta(seconds=1))) == []
-    (due,) = storage.due_leads(decaying.next_change_at)
+    storage.leads.save(LeadSave("ld_a", 0, decaying, None, NOW, basis={"x": 1}))
+    storage.leads.save(LeadSave("ld_b", 0, card(), None, NOW))  # nothing ahead: never due
+    assert list(storage.jobs.due_leads(decaying.next_change_at - timedelta(seconds=1))) == []
+    (due,) = storage.jobs.due_leads(decaying.next_change_at)
     assert (due.lead_id, due.version, due.basis, due.visible) == ("ld_a", 1, {"x": 1}, decaying.visible)
 
 
-def test_a_merge_moves_events_and_keys_and_leaves_a_forwarding_address(storage: LeadStorage) -> None:
-    storage.store("ld_a", [stored("e1")], ["anon:x"])
-    storage.save(LeadSave("ld_a", 0, card("Demo Requested"), None, NOW, keys=["anon:x"]))
-    storage.store("ld_b", [stored("e2")], ["email:jo@acme.io"])
-    storage.merge("ld_a", "ld_b", ["anon:x"])
-    assert storage.merged_into("ld_a") == "ld_b"
-    assert storage.resolve(["anon:x"]) == {"anon:x": "ld_b"}
-    record = storage.load("ld_b", NOW)
+def test_a_merge_moves_events_and_keys_and_leaves_a_forwarding_address(storage: Storage) -> None:
+    storage.events.store("ld_a", [stored("e1")], ["anon:x"])
+    storage.leads.save(LeadSave("ld_a", 0, card("Demo Requested"), None, NOW, keys=["anon:x"]))
+    storage.events.store("ld_b", [stored("e2")], ["email:jo@acme.io"])
+    storage.leads.merge("ld_a", "ld_b", ["anon:x"])
+    assert storage.leads.merged_into("ld_a") == "ld_b"
+    assert storage.leads.resolve(["anon:x"]) == {"anon:x": "ld_b"}
+    record = storage.leads.load("ld_b", NOW)
     assert record is not None and sorted(e.event_id for e in record.events) == ["e1", "e2"]
     with pytest.raises(LeadMerged):
-        storage.store("ld_a", [stored("e3")], [])
-    assert [row["lead_id"] for row in storage.report_rows()] == []  # a forwarding address is no lead
+        storage.events.store("ld_a", [stored("e3")], [])
+    assert [row["lead_id"] for row in storage.listing.report_rows()] == []  # a forwarding address is no lead
 
 
-def test_a_deleted_lead_leaves_nothing(storage: LeadStorage) -> None:
-    storage.store("ld_a", [stored("e1")], ["hubspot:1"])
-    storage.save(LeadSave("ld_a", 0, card("Demo Requested"), None, NOW, keys=["hubspot:1", "email:jo@acme.io"]))
-    storage.delete_lead("ld_a")
-    assert storage.load("ld_a", NOW) is None and storage.get_lead("ld_a") is None
-    assert storage.resolve(["hubspot:1", "email:jo@acme.io"]) == {}
+def test_a_deleted_lead_leaves_nothing(storage: Storage) -> None:
+    storage.events.store("ld_a", [stored("e1")], ["hubspot:1"])
+    storage.leads.save(LeadSave("ld_a", 0, card("Demo Requested"), None, NOW, keys=["hubspot:1", "email:jo@acme.io"]))
+    storage.leads.delete_lead("ld_a")
+    assert storage.leads.load("ld_a", NOW) is None and storage.leads.get_lead("ld_a") is None
+    assert storage.leads.resolve(["hubspot:1", "email:jo@acme.io"]) == {}
 
 
-def test_identities_learnt_later_join_the_lead_unless_owned(storage: LeadStorage) -> None:
-    storage.save(LeadSave("ld_a", 0, card(), None, NOW, keys=["email:jo@acme.io"]))
-    storage.store("ld_b", [stored("e1")], ["salesforce:00Q2"])
-    storage.remember_identity("ld_a", "salesforce:00Q1")
-    storage.remember_identity("ld_a", "salesforce:00Q2")  # owned by ld_b: left alone
-    record = storage.get_lead("ld_a")
+def test_identities_learnt_later_join_the_lead_unless_owned(storage: Storage) -> None:
+    storage.leads.save(LeadSave("ld_a", 0, card(), None, NOW, keys=["email:jo@acme.io"]))
+    storage.events.store("ld_b", [stored("e1")], ["salesforce:00Q2"])
+    storage.leads.remember_identity("ld_a", "salesforce:00Q1")
+    storage.leads.remember_identity("ld_a", "salesforce:00Q2")  # owned by ld_b: left alone
+    record = storage.leads.get_lead("ld_a")
     assert record is not None and record.keys == ["email:jo@acme.io", "salesforce:00Q1"]
-    assert storage.resolve(["salesforce:00Q1", "salesforce:00Q2"]) == {
+    assert storage.leads.resolve(["salesforce:00Q1", "salesforce:00Q2"]) == {
         "salesforce:00Q1": "ld_a",
         "salesforce:00Q2": "ld_b",
     }
 
 
-def test_every_lead_is_reached_page_by_page_and_progress_is_kept(storage: LeadStorage) -> None:
+def test_every_lead_is_reached_page_by_page_and_progress_is_kept(storage: Storage) -> None:
     for index in range(7):
-        storage.save(LeadSave(f"ld_{index}", 0, card(), None, NOW))
+        storage.leads.save(LeadSave(f"ld_{index}", 0, card(), None, NOW))
     seen: list[str] = []
     start = None
     while True:
-        page, start = storage.scan_leads(start, page_size=3)
+        page, start = storage.jobs.scan_leads(start, page_size=3)
         seen += page
         if start is None:
             break
     assert sorted(seen) == [f"ld_{index}" for index in range(7)]
-    assert sorted(row["lead_id"] for row in storage.report_rows()) == sorted(seen)
-    assert storage.rules_progress() == {}
-    storage.save_rules_progress({"fingerprint": "f", "done": True})
-    assert storage.rules_progress() == {"fingerprint": "f", "done": True}
-    assert len(storage.get_leads(["ld_0", "ld_1", "ld_missing"])) == 2
+    assert sorted(row["lead_id"] for row in storage.listing.report_rows()) == sorted(seen)
+    assert storage.jobs.rules_progress() == {}
+    storage.jobs.save_rules_progress({"fingerprint": "f", "done": True})
+    assert storage.jobs.rules_progress() == {"fingerprint": "f", "done": True}
+    assert len(storage.leads.get_leads(["ld_0", "ld_1", "ld_missing"])) == 2
 
 
-def test_a_new_lead_is_created_with_its_events_and_card_at_once(storage: LeadStorage) -> None:
+def test_a_new_lead_is_created_with_its_events_and_card_at_once(storage: Storage) -> None:
     first = card("Demo Requested")
     change = LeadSave("ld_new", 0, first, None, NOW, keys=["user:n"], reason="new")
-    assert storage.create("ld_new", [stored("e1"), stored("e2")], ["user:n"], change) == 1
-    record = storage.load("ld_new", NOW)
+    assert storage.events.create("ld_new", [stored("e1"), stored("e2")], ["user:n"], change) == 1
+    record = storage.leads.load("ld_new", NOW)
     assert record is not None and record.version == 1 and record.card == first
     assert sorted(event.event_id for event in record.events) == ["e1", "e2"]
-    assert storage.resolve(["user:n"]) == {"user:n": "ld_new"}
-    assert [item["to"] for item in storage.tier_changes("ld_new")] == [first.tier]
-    assert storage.pending_sync(older_than=NOW + DAY) == ["ld_new"]  # the outbox entry is open
+    assert storage.leads.resolve(["user:n"]) == {"user:n": "ld_new"}
+    assert [item["to"] for item in storage.listing.tier_changes("ld_new")] == [first.tier]
+    assert storage.outbox.pending_sync(older_than=NOW + DAY) == ["ld_new"]  # the outbox entry is open
 
 
-def test_creating_a_lead_whose_key_is_taken_writes_nothing(storage: LeadStorage) -> None:
-    storage.store("ld_a", [stored("e1")], ["email:jo@acme.io"])
+def test_creating_a_lead_whose_key_is_taken_writes_nothing(storage: Storage) -> None:
+    storage.events.store("ld_a", [stored("e1")], ["email:jo@acme.io"])
     change = LeadSave("ld_b", 0, card("Demo Requested"), None, NOW)
     with pytest.raises(IdentityConflict):
-        storage.create("ld_b", [stored("e9")], ["user:b", "email:jo@acme.io"], change)
-    assert storage.load("ld_b", NOW) is None
-    assert storage.resolve(["user:b", "email:jo@acme.io"]) == {"email:jo@acme.io": "ld_a"}
+        storage.events.create("ld_b", [stored("e9")], ["user:b", "email:jo@acme.io"], change)
+    assert storage.leads.load("ld_b", NOW) is None
+    assert storage.leads.resolve(["user:b", "email:jo@acme.io"]) == {"email:jo@acme.io": "ld_a"}
 
 
 def test_a_lead_too_large_for_one_transaction_is_left_to_the_usual_path(aws) -> None:
     storage = DynamoStorage(TABLE)  # DynamoDB's transactions hold 100 items at most
     change = LeadSave("ld_big", 0, card("Demo Requested"), None, NOW)
     events = [stored(f"e{index}") for index in range(120)]
-    assert storage.create("ld_big", events, ["user:big"], change) is None
-    assert storage.load("ld_big", NOW) is None
+    assert storage.events.create("ld_big", events, ["user:big"], change) is None
+    assert storage.leads.load("ld_big", NOW) is None
 
 
-def _created(storage: LeadStorage) -> None:
+def _created(storage: Storage) -> None:
     change = LeadSave("ld_f", 0, card("Email Opened"), None, NOW, keys=["user:f"], kind="full")
-    assert storage.create("ld_f", [stored("e1")], ["user:f"], change) == 1
+    assert storage.events.create("ld_f", [stored("e1")], ["user:f"], change) == 1
 
 
-def test_an_append_writes_events_claims_and_card_at_once(storage: LeadStorage) -> None:
+def test_an_append_writes_events_claims_and_card_at_once(storage: Storage) -> None:
     _created(storage)
     folded = LeadSave("ld_f", 1, card("Email Opened", "Demo Requested"), card("Email Opened").visible, NOW, kind="fold")
-    assert storage.append("ld_f", [stored("e2")], ["anon:f"], folded) == 2
-    record = storage.load("ld_f", NOW)
+    assert storage.events.append("ld_f", [stored("e2")], ["anon:f"], folded) == 2
+    record = storage.leads.load("ld_f", NOW)
     assert record is not None and record.version == 2 and record.card == folded.card
     assert sorted(event.event_id for event in record.events) == ["e1", "e2"]
-    assert storage.resolve(["anon:f"]) == {"anon:f": "ld_f"}
+    assert storage.leads.resolve(["anon:f"]) == {"anon:f": "ld_f"}
 
 
-def test_an_append_that_lost_a_race_or_repeats_an_event_writes_nothing(storage: LeadStorage) -> None:
-    from chalicelib.storage.port import DuplicateEvents
+def test_an_append_that_lost_a_race_or_repeats_an_event_writes_nothing(storage: Storage) -> None:
+    from chalicelib.storage.ports import DuplicateEvents
 
     _created(storage)
     stale = LeadSave("ld_f", 0, card("Demo Requested"), None, NOW, kind="fold")
     with pytest.raises(VersionConflict):
-        storage.append("ld_f", [stored("e2")], [], stale)
+        storage.events.append("ld_f", [stored("e2")], [], stale)
     again = LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="fold")
     with pytest.raises(DuplicateEvents) as caught:
-        storage.append("ld_f", [stored("e1"), stored("e3")], [], again)
+        storage.events.append("ld_f", [stored("e1"), stored("e3")], [], again)
     assert caught.value.event_ids == ["e1"]
-    storage.store("ld_other", [stored("x")], ["email:taken@acme.io"])
+    storage.events.store("ld_other", [stored("x")], ["email:taken@acme.io"])
     with pytest.raises(IdentityConflict):
-        storage.append("ld_f", [stored("e4")], ["email:taken@acme.io"], again)
-    record = storage.load("ld_f", NOW)
+        storage.events.append("ld_f", [stored("e4")], ["email:taken@acme.io"], again)
+    record = storage.leads.load("ld_f", NOW)
     assert record is not None and record.version == 1 and [event.event_id for event in record.events] == ["e1"]
 
 
-def test_events_stored_apart_from_the_card_stop_folds_until_a_full_rescore(storage: LeadStorage) -> None:
-    """`store` marks the lead unscored: a fold (which would not see those events) is refused, and
+def test_events_stored_apart_from_the_card_stop_folds_until_a_full_rescore(storage: Storage) -> None:
+    """`store` sets the lead's rescore mark: a fold (which would not see those events) is refused, and
     only a full rescore that read the events after the mark clears it."""
     _created(storage)
-    storage.store("ld_f", [stored("e2")], [])
-    record = storage.load("ld_f", NOW)
-    assert record is not None and record.unscored
+    storage.events.store("ld_f", [stored("e2")], [])
+    record = storage.leads.load("ld_f", NOW)
+    assert record is not None and record.rescore_mark
     fold = LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="fold")
     with pytest.raises(VersionConflict):
-        storage.append("ld_f", [stored("e3")], [], fold)
-    seen_before = record.unscored
-    storage.store("ld_f", [stored("e4")], [])  # after the rescore below read the lead
+        storage.events.append("ld_f", [stored("e3")], [], fold)
+    seen_before = record.rescore_mark
+    storage.events.store("ld_f", [stored("e4")], [])  # after the rescore below read the lead
     with pytest.raises(VersionConflict):
-        storage.save(LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="full", seen_unscored=seen_before))
-    latest = storage.load("ld_f", NOW)
-    assert latest is not None and latest.unscored not in (None, seen_before)
-    full = LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="full", seen_unscored=latest.unscored)
-    assert storage.save(full) == 2
-    cleared = storage.get_lead("ld_f")
-    assert cleared is not None and cleared.unscored is None
+        storage.leads.save(
+            LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="full", seen_rescore_mark=seen_before)
+        )
+    latest = storage.leads.load("ld_f", NOW)
+    assert latest is not None and latest.rescore_mark not in (None, seen_before)
+    full = LeadSave("ld_f", 1, card("Demo Requested"), None, NOW, kind="full", seen_rescore_mark=latest.rescore_mark)
+    assert storage.leads.save(full) == 2
+    cleared = storage.leads.get_lead("ld_f")
+    assert cleared is not None and cleared.rescore_mark is None
 
 
-def test_a_merge_or_deletion_finds_every_key_of_a_lead_not_only_those_it_lists(storage: LeadStorage) -> None:
+def test_a_merge_or_deletion_finds_every_key_of_a_lead_not_only_those_it_lists(storage: Storage) -> None:
     many = [f"anon:{number}" for number in range(30)]
-    storage.store("ld_m", [stored("e1")], many)
-    storage.save(LeadSave("ld_m", 0, card("Demo Requested"), None, NOW, keys=many[:3], kind="full",
-                          seen_unscored=storage.load("ld_m", NOW).unscored))  # fmt: skip
-    storage.merge("ld_m", "ld_t")
-    assert set(storage.resolve(many).values()) == {"ld_t"}
-    storage.delete_lead("ld_t")
-    assert storage.resolve(many) == {}
+    storage.events.store("ld_m", [stored("e1")], many)
+    storage.leads.save(LeadSave("ld_m", 0, card("Demo Requested"), None, NOW, keys=many[:3], kind="full",
+                          seen_rescore_mark=storage.leads.load("ld_m", NOW).rescore_mark))  # fmt: skip
+    storage.leads.merge("ld_m", "ld_t")
+    assert set(storage.leads.resolve(many).values()) == {"ld_t"}
+    storage.leads.delete_lead("ld_t")
+    assert storage.leads.resolve(many) == {}
 
 
-def test_a_failed_write_back_is_noted_until_one_writes(storage: LeadStorage) -> None:
+def test_a_failed_write_back_is_noted_until_one_writes(storage: Storage) -> None:
     first = card("Demo Requested")
-    storage.save(LeadSave("ld_a", 0, first, None, NOW))
-    storage.note_write_attempt("ld_a", {"at": NOW.isoformat(), "statuses": {"hubspot": "retry"}})
-    record = storage.get_lead("ld_a")
+    storage.leads.save(LeadSave("ld_a", 0, first, None, NOW))
+    storage.outbox.note_write_attempt("ld_a", {"at": NOW.isoformat(), "statuses": {"hubspot": "retry"}})
+    record = storage.leads.get_lead("ld_a")
     assert record is not None and record.crm_attempt == {"at": NOW.isoformat(), "statuses": {"hubspot": "retry"}}
-    assert storage.mark_written("ld_a", 1, {"visible": list(first.visible)}) is True
-    written = storage.get_lead("ld_a")
+    assert storage.outbox.mark_written("ld_a", 1, {"visible": list(first.visible)}) is True
+    written = storage.leads.get_lead("ld_a")
     assert written is not None and written.crm_attempt is None
-    storage.note_write_attempt("ld_gone", {"at": NOW.isoformat()})
-    assert storage.get_lead("ld_gone") is None  # a note never creates a lead
+    storage.outbox.note_write_attempt("ld_gone", {"at": NOW.isoformat()})
+    assert storage.leads.get_lead("ld_gone") is None  # a note never creates a lead

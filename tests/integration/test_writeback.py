@@ -65,7 +65,7 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
 
 
 def test_with_a_calibration_the_likelihood_travels_in_the_same_batch_call(hubspot) -> None:
-    from chalicelib.domain.rules_loader import parse_rules
+    from chalicelib.domain.rules_yaml import parse_rules
     from chalicelib.rules import DEFAULT_RULES_PATH
 
     calibrated = DEFAULT_RULES_PATH.read_text() + "\ncalibration: {intercept: -2.0, slope: 0.04, fitted_on: 500}\n"

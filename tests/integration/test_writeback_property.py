@@ -79,7 +79,7 @@ def test_any_interleaving_ends_with_the_latest_card_in_the_crm(aws, httpserver, 
         lead_id = service.lead_views.find_lead_id(f"hubspot:{contact}")
         if lead_id is None:
             continue
-        card = container().storage.get_lead(lead_id).card
+        card = container().storage.leads.get_lead(lead_id).card
         if index == bad_lead:
             assert lead_id in dead
             continue

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
+from typing import Any
 from unittest import mock
 
 from hypothesis import given, settings
@@ -13,11 +16,12 @@ from hypothesis import strategies as st
 
 from chalicelib.domain import LeadEvent
 from chalicelib.domain import engagement as engagement_module
+from chalicelib.domain import rule_tally as rule_tally_module
 from chalicelib.domain.basis import ScoreBasis
-from chalicelib.domain.engagement import OutOfOrder
 from chalicelib.domain.folding import fold_into, full_basis
 from chalicelib.domain.profile import PROFILE_EVENT, Profile
 from chalicelib.domain.retention import expires_at
+from chalicelib.domain.rule_tally import OutOfOrder
 from chalicelib.domain.scoring import card_from_basis, score
 from tests.helpers import NOW, default_rules, rules_with
 from tests.strategies import lead_events, profiles
@@ -43,6 +47,16 @@ profile_changes = st.lists(
 
 # A narrow vocabulary makes long runs of one rule: caps, repeats and distinct days bite.
 HEAVY_TYPES = ["page_view", "email_open", "email_click", "email_sent", "trial_active", "webinar_registered"]
+
+
+@contextmanager
+def tuned(name: str, value: Any) -> Iterator[None]:
+    """A module constant (or helper) replaced where the fold and the tallies read it."""
+    with ExitStack() as stack:
+        for module in (engagement_module, rule_tally_module):
+            if hasattr(module, name):
+                stack.enter_context(mock.patch.object(module, name, value))
+        yield
 
 
 @st.composite
@@ -145,8 +159,8 @@ def test_folding_in_any_arrival_order_gives_the_full_rescore_card(
     order = list(range(len(events)))
     random.shuffle(order)
     now = NOW + offsets[-1]
-    with mock.patch.object(engagement_module, "EXACT_UP_TO", exact_up_to):
-        with mock.patch.object(engagement_module, "REMEMBERED", remembered):
+    with tuned("EXACT_UP_TO", exact_up_to):
+        with tuned("REMEMBERED", remembered):
             profile, basis, _, _ = _fold_as_delivered(events, rules, order, cuts, offsets)
         expected_profile, expected_basis = full_basis(events, rules, now)
     if basis is None:
@@ -172,7 +186,7 @@ def test_events_arriving_in_time_order_are_always_folded(events, cuts):
 def test_a_bounded_basis_scores_as_the_unbounded_history_does(profile, events, offset):
     """Dropping entries that can no longer change a capped total changes no card (the naive
     oracle in test_scoring_properties checks `score` itself against brute force)."""
-    with mock.patch.object(engagement_module, "_within_cap", lambda entries, cap, floor: entries):
+    with tuned("_within_cap", lambda entries, cap, floor: entries):
         unbounded = score(profile, events, RULES, NOW + offset)
     assert score(profile, events, RULES, NOW + offset) == unbounded
 
@@ -205,7 +219,7 @@ def test_more_alive_emails_than_a_basis_keeps_still_score_exactly():
     events = _emails(12, opens_each=2)
     expected = card_from_basis(full_basis(events, RULES, NOW)[1], RULES, NOW)
     order = sorted(range(len(events)), key=lambda i: events[i].occurred_at)
-    with mock.patch.object(engagement_module, "REMEMBERED", 4):
+    with tuned("REMEMBERED", 4):
         profile, basis, folds, rescores = _fold_as_delivered(
             events, RULES, order, list(range(len(events))), [timedelta(0)]
         )
@@ -219,7 +233,7 @@ def test_more_alive_emails_than_a_basis_keeps_still_score_exactly():
 def test_a_forgotten_email_stops_counting_once_it_has_ended():
     """The filter is emptied when everything let go of has ended: later events fold again."""
     events = _emails(6, opens_each=1, start=NOW - timedelta(days=400))
-    with mock.patch.object(engagement_module, "REMEMBERED", 2):
+    with tuned("REMEMBERED", 2):
         _, basis = full_basis(events, RULES, NOW - timedelta(days=380))
         assert basis.forgotten
         _, later = fold_into(
@@ -237,10 +251,10 @@ def test_shared_hourly_clocks_move_decay_at_most_an_hour_early(events, offset, r
     between the exact one at that time and the exact one an hour later."""
     at = NOW + offset
     shared = score(Profile(), events, rules, at)
-    with mock.patch.object(engagement_module, "EXACT_UP_TO", 10**9):
+    with tuned("EXACT_UP_TO", 10**9):
         exact_now = score(Profile(), events, rules, at)
         exact_later = score(Profile(), events, rules, at + timedelta(hours=1))
-    with mock.patch.object(engagement_module, "EXACT_UP_TO", 3):
+    with tuned("EXACT_UP_TO", 3):
         rough = score(Profile(), events, rules, at)
     for card in (shared, rough):
         assert exact_later.engagement <= card.engagement <= exact_now.engagement

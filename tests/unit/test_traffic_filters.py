@@ -13,7 +13,7 @@ from chalicelib.domain import LeadEvent, Profile
 from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.folding import full_basis
 from chalicelib.domain.profile import PROFILE_EVENT
-from chalicelib.domain.rules_loader import RulesError, parse_rules
+from chalicelib.domain.rules_yaml import RulesError, parse_rules
 from chalicelib.domain.scoring import card_from_basis, score
 from chalicelib.rules import DEFAULT_RULES_PATH
 from tests.helpers import NOW, default_rules, rules_with

@@ -149,7 +149,7 @@ def test_decay_from_the_basis_equals_a_full_rescore_and_nothing_is_due_twice(par
     report = parts.upkeep.run(later)
     assert report.due == 6 and report.full_rescores == 0 and len(report.changed) == 6
     for item in report.changed:
-        record = parts.storage.load(item.lead_id, later)
+        record = parts.storage.leads.load(item.lead_id, later)
         assert record is not None and record.card == score_lead(record, parts.rules(), later)[2]
     assert parts.upkeep.run(later).due == 0
 

@@ -1,7 +1,16 @@
-"""The storage port: what the use cases need from storage, and the records they get back.
+"""The storage ports: what the use cases need from storage, one interface per role, and the
+records they get back.
 
-Implemented by `storage.dynamodb.DynamoStorage` (production, tested against moto) and by
-`storage.memory.InMemoryStorage` (fast use-case tests). The use cases depend on this module only.
+- `LeadRepository`: the lead item and who it is (identities, merges, deletion);
+- `EventLog`: new events written with their identity claims (and the card folded from them);
+- `ChangeOutbox`: visible changes waiting for their write-back, and what each attempt did;
+- `LeadListing`: what the console lists and the reports read;
+- `JobState`: what the scheduled jobs work through and where they stopped;
+- `EventNameCounts`: the daily counts of events that earned nothing.
+
+`Storage` holds one of each. Implemented by `storage.dynamodb.DynamoStorage` (production, tested
+against moto) and `storage.memory.InMemoryStorage` (fast use-case tests); the same contract tests
+run against both. The use cases depend on this module only.
 """
 
 from __future__ import annotations
@@ -17,15 +26,21 @@ from chalicelib.domain.unscored import UnscoredCount
 from chalicelib.errors import StorageUnavailable
 
 __all__ = [
+    "ChangeOutbox",
     "DueLead",
     "DuplicateEvents",
+    "EventLog",
+    "EventNameCounts",
     "IdentityConflict",
+    "JobState",
+    "LeadListing",
     "LeadMerged",
     "LeadPage",
     "LeadRecord",
+    "LeadRepository",
     "LeadRow",
     "LeadSave",
-    "LeadStorage",
+    "Storage",
     "StorageUnavailable",
     "StoreResult",
     "StoredEvent",
@@ -106,8 +121,9 @@ class LeadRecord:
     tier_changed_at: str | None = None
     merged_into: str | None = None
     outcome: dict[str, Any] | None = None  # the last sales outcome (won/lost/reopened), with the card then
-    # Set by `store` (events written apart from the card): the basis lacks them until a full rescore.
-    unscored: str | None = None
+    # Set by `EventLog.store` (events written apart from the card): the basis lacks them until a
+    # full rescore, which saves only if the mark is still the one it read.
+    rescore_mark: str | None = None
 
     @property
     def crm_visible(self) -> list[Any] | None:
@@ -129,10 +145,11 @@ class LeadSave:
     profile_json: str | None = None
     reason: str = ""
     sales_outcome: dict[str, Any] | None = None
-    # "full": scored from every stored event (clears `unscored` as seen when loaded, `seen_unscored`);
-    # "fold": new events folded into the basis (only while nothing is unscored); "card": decay.
+    # "full": scored from every stored event (clears the rescore mark seen when loaded,
+    # `seen_rescore_mark`); "fold": new events folded into the basis (only while there is no rescore
+    # mark); "card": decay.
     kind: str = "card"
-    seen_unscored: str | None = None
+    seen_rescore_mark: str | None = None
 
     @property
     def change(self) -> CardChange:
@@ -150,15 +167,44 @@ class DueLead:
     visible: Visible
 
 
-class LeadStorage(Protocol):
-    # identities and events (ingest)
+class LeadRepository(Protocol):
+    """The lead item and who it is: what rescoring, look-ups and the write-back read and save."""
+
     def resolve(self, keys: Iterable[str]) -> dict[str, str]:
         """identity key -> lead id, for the keys that are known."""
         ...
 
+    def remember_identity(self, lead_id: str, key: str) -> None:
+        """A key learnt outside a delivery (a Salesforce id found by email): claim it for the lead."""
+        ...
+
+    def load(self, lead_id: str, now: datetime) -> LeadRecord | None:
+        """The lead with its live (unexpired) events."""
+        ...
+
+    def get_lead(self, lead_id: str) -> LeadRecord | None: ...
+
+    def get_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]: ...
+
+    def save(self, change: LeadSave) -> int:
+        """Store the card if nobody saved the lead since `expected_version`, else VersionConflict;
+        returns the new version. A visible change opens an outbox entry, a tier change is recorded."""
+        ...
+
+    def merged_into(self, lead_id: str) -> str | None: ...
+
+    def merge(self, source_lead: str, target_lead: str, keys: Iterable[str] = ()) -> None: ...
+
+    def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None: ...
+
+
+class EventLog(Protocol):
+    """New events, each stored once ever, with the identity keys they claim for their lead."""
+
     def store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str]) -> StoreResult:
-        """Write new events (each once, ever) and claim identity keys for the lead. Raises
-        LeadMerged or IdentityConflict when the lead or a key changed hands meanwhile."""
+        """Write new events and claim identity keys for the lead, apart from its card (the lead is
+        marked for a rescore from its events). Raises LeadMerged or IdentityConflict when the lead
+        or a key changed hands meanwhile."""
         ...
 
     def create(
@@ -170,36 +216,32 @@ class LeadStorage(Protocol):
 
     def append(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave) -> int:
         """New events, identity claims and the card folded from them, in one write: only if the lead
-        is still at `change.expected_version`, not merged and has nothing unscored. Returns the new
-        version. Raises VersionConflict (read the lead again), DuplicateEvents or IdentityConflict,
-        writing nothing. At most `append_room(len(claim_keys))` events at once."""
+        is still at `change.expected_version`, not merged and not marked for a rescore. Returns the
+        new version. Raises VersionConflict (read the lead again), DuplicateEvents or
+        IdentityConflict, writing nothing. At most `append_room(len(claim_keys))` events at once."""
         ...
 
     def append_room(self, claims: int) -> int: ...
 
-    def remember_identity(self, lead_id: str, key: str) -> None: ...
 
-    def merge(self, source_lead: str, target_lead: str, keys: Iterable[str] = ()) -> None: ...
+class ChangeOutbox(Protocol):
+    """Visible changes not yet written back (opened by `LeadRepository.save`), closed by a write."""
 
-    def merged_into(self, lead_id: str) -> str | None: ...
-
-    def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None: ...
-
-    # the lead item (rescore, look-up, write-back)
-    def load(self, lead_id: str, now: datetime) -> LeadRecord | None:
-        """The lead with its live (unexpired) events."""
+    def pending_sync(self, older_than: datetime, limit: int = 1000) -> list[str]:
+        """Leads whose visible change has waited since before `older_than` for its write-back."""
         ...
 
-    def save(self, change: LeadSave) -> int:
-        """Store the card if nobody saved the lead since `expected_version`, else VersionConflict;
-        returns the new version. A visible change opens an outbox entry, a tier change is recorded."""
+    def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
+        """Close the outbox entry unless the lead changed since `version`."""
         ...
 
-    def get_lead(self, lead_id: str) -> LeadRecord | None: ...
+    def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
+        """Why the last write-back did not write (cleared by the next that does); never creates a lead."""
+        ...
 
-    def get_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]: ...
 
-    def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]: ...
+class LeadListing(Protocol):
+    """What the console lists and the reports read, without the cards' details or the events."""
 
     def leads_page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
         """Leads of these tiers (in this order, each by score, highest first), a page at a time;
@@ -216,18 +258,19 @@ class LeadStorage(Protocol):
         """How many leads these tiers hold (a count from the index, not a read of the leads)."""
         ...
 
-    def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
-        """Close the outbox entry unless the lead changed since `version`."""
+    def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]: ...
+
+    def report_rows(self) -> Iterator[dict[str, Any]]:
+        """Every lead's tier, grade, score, sales outcome and reasons."""
         ...
 
-    def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
-        """Why the last write-back did not write (cleared by the next that does); never creates a lead."""
-        ...
 
-    # the scheduled job and reports
+class JobState(Protocol):
+    """What the scheduled jobs work through (due leads, every lead) and where each stopped."""
+
     def due_leads(self, now: datetime) -> Iterator[DueLead]: ...
 
-    def pending_sync(self, older_than: datetime, limit: int = 1000) -> list[str]: ...
+    def scan_leads(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]: ...
 
     def rules_progress(self) -> dict[str, Any]: ...
 
@@ -239,9 +282,9 @@ class LeadStorage(Protocol):
 
     def save_job_state(self, name: str, state: dict[str, Any]) -> None: ...
 
-    def scan_leads(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]: ...
 
-    def report_rows(self) -> Iterator[dict[str, Any]]: ...
+class EventNameCounts(Protocol):
+    """The unscored report's counts: events that earned nothing, per day, source, name and reason."""
 
     def count_unscored(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
         """Add one delivery's events that earned nothing to the day's report lines (one write a line)."""
@@ -250,3 +293,15 @@ class LeadStorage(Protocol):
     def unscored_lines(self, days: Sequence[str]) -> Iterator[dict[str, Any]]:
         """The report lines of these UTC days (ISO dates), one per day and line."""
         ...
+
+
+@dataclass
+class Storage:
+    """One implementation of each role, over the same store."""
+
+    leads: LeadRepository
+    events: EventLog
+    outbox: ChangeOutbox
+    listing: LeadListing
+    jobs: JobState
+    counts: EventNameCounts

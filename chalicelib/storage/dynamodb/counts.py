@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.unscored import REPORT_RETENTION_DAYS, UnscoredCount, seen_at
-
-from .items import n, s
-from .table import DynamoTable
+from chalicelib.storage.items import n, s
+from chalicelib.storage.table import DynamoTable
 
 PREFIX = "UNSCORED#"
 _NAMES = {"#count": "count", "#source": "source", "#name": "name", "#type": "type", "#reason": "reason", "#ttl": "ttl"}
@@ -33,11 +32,11 @@ def line_sk(line: UnscoredCount) -> str:
     return f"{line.key.source}#{line.key.reason}#{line.key.name}"
 
 
-class UnscoredItems:
+class DynamoEventCounts:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
-    def add(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
+    def count_unscored(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
         day, at = seen_at(now)
         expires = int((now + timedelta(days=REPORT_RETENTION_DAYS)).timestamp())
         for line in lines:
@@ -63,7 +62,7 @@ class UnscoredItems:
                 },
             )
 
-    def read(self, days: Sequence[str]) -> Iterator[dict[str, Any]]:
+    def unscored_lines(self, days: Sequence[str]) -> Iterator[dict[str, Any]]:
         for day in days:
             request = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": s(day_pk(day))}}
             for item in self.table.pages("query", request):

@@ -1,0 +1,111 @@
+"""The event log on DynamoDB: new events, each a conditional put (the put is the deduplication),
+with their identity claims, in transactions: stored apart from the card (`store`), or with a new
+lead's first card (`create`) or the card folded from them (`append`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chalicelib.storage.items import event_sk, lead_pk, n, s
+from chalicelib.storage.ports import (
+    DuplicateEvents,
+    IdentityConflict,
+    LeadMerged,
+    LeadSave,
+    StoredEvent,
+    StoreResult,
+    VersionConflict,
+)
+from chalicelib.storage.schema import TTL_ATTRIBUTE
+from chalicelib.storage.table import TRANSACTION_LIMIT, DynamoTable, Item
+
+from .lead_item import claim_writes, rescore_mark, save_writes
+
+
+class DynamoEvents:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str]) -> StoreResult:
+        """Write new events and claim identity keys for the lead, atomically per chunk.
+
+        The conditional put is the deduplication: an event already stored fails its condition, is
+        reported as a duplicate and the rest of the chunk is written again without it.
+        """
+        claims = [write for key in claim_keys for write in claim_writes(self.table.name, lead_id, key)]
+        # Every chunk also checks that the lead was not merged away meanwhile (an event written into
+        # a merged lead's partition after the merge copied it would be lost), and sets the lead's
+        # rescore mark until a full rescore has seen these events: should that rescore never happen
+        # (a crash), the next delivery rescores instead of folding into a basis that lacks them.
+        not_merged = {"Update": rescore_mark(self.table.name, lead_id)}
+        pending = list(events)
+        stored: list[str] = []
+        duplicates: list[str] = []
+        # Claims go first, as many a chunk as fit (two items each: the identity and its mirror).
+        claim_room = (TRANSACTION_LIMIT - 1) // 2 * 2
+        while pending or claims:
+            head = [not_merged, *claims[:claim_room]]
+            room = TRANSACTION_LIMIT - len(head)
+            chunk, rest = pending[:room], pending[room:]
+            failed = self.table.transact(head + [self._event_put(lead_id, item) for item in chunk])
+            if failed is None:
+                stored.extend(item.event.event_id for item in chunk)
+                pending, claims = rest, claims[claim_room:]
+                continue
+            if 0 in failed:
+                raise LeadMerged(lead_id)
+            offset = len(head)
+            if any(index < offset for index in failed):
+                raise IdentityConflict(lead_id)
+            dropped = {index - offset for index in failed}
+            duplicates.extend(chunk[index].event.event_id for index in sorted(dropped))
+            pending = [item for index, item in enumerate(chunk) if index not in dropped] + rest
+        return StoreResult(stored, duplicates)
+
+    def create(
+        self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave
+    ) -> int | None:
+        """A lead seen for the first time: its identity claims, events and first card in one
+        transaction (one request for a new lead instead of four). None when that does not fit in
+        one transaction: store and rescore it the usual way. Raises IdentityConflict (nothing
+        written) when a key was claimed meanwhile."""
+        claims = [write for key in claim_keys for write in claim_writes(self.table.name, lead_id, key)]
+        writes = [*claims, *(self._event_put(lead_id, item) for item in events), *save_writes(self.table.name, change)]
+        if len(writes) > TRANSACTION_LIMIT:
+            return None
+        failed = self.table.transact(writes)
+        if failed is None:
+            return change.expected_version + 1
+        if any(index < len(claims) for index in failed):
+            raise IdentityConflict(lead_id)
+        return None  # a fresh lead id cannot hold events or a card: let the usual path sort it out
+
+    def append(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave) -> int:
+        """Events, claims and the folded card in one transaction (see the port). The lead item's
+        conditional update comes first, so its failure is index 0."""
+        lead_writes = save_writes(self.table.name, change)
+        claims = [write for key in claim_keys for write in claim_writes(self.table.name, lead_id, key)]
+        puts = [self._event_put(lead_id, item) for item in events]
+        writes = [*lead_writes, *claims, *puts]
+        if len(writes) > TRANSACTION_LIMIT:
+            raise ValueError(f"an append holds at most {self.append_room(len(claim_keys))} events")
+        failed = self.table.transact(writes)
+        if failed is None:
+            return change.expected_version + 1
+        first_claim, first_put = len(lead_writes), len(lead_writes) + len(claims)
+        if any(first_claim <= index < first_put for index in failed):
+            raise IdentityConflict(lead_id)
+        if 0 in failed:
+            raise VersionConflict(lead_id)
+        raise DuplicateEvents([events[index - first_put].event.event_id for index in failed if index >= first_put])
+
+    def append_room(self, claims: int) -> int:
+        return TRANSACTION_LIMIT - 2 - 2 * claims  # the lead's update and tier change, the claims
+
+    def _event_put(self, lead_id: str, item: StoredEvent) -> Item:
+        attributes = {"pk": s(lead_pk(lead_id)), "sk": s(event_sk(item.event)), "data": s(item.event.model_dump_json())}
+        if item.expires_at is not None:
+            attributes[TTL_ATTRIBUTE] = n(int(item.expires_at.timestamp()))
+        return {
+            "Put": {"TableName": self.table.name, "Item": attributes, "ConditionExpression": "attribute_not_exists(pk)"}
+        }

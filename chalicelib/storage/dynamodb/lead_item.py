@@ -1,0 +1,185 @@
+"""The lead item as transaction parts: the conditional save (card, basis, indexes, listing
+attributes, tier change record), the rescore mark, identity claims and one-attribute updates.
+Shared by the roles that write the lead item (leads.py, events.py, outbox.py)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from chalicelib.domain.scorecard import ScoreCard
+from chalicelib.storage.items import KEY_PREFIX, LEAD_SK, RESCORE_MARK, identity_pk, lead_pk, n, packed, s, shard_of
+from chalicelib.storage.listing import listing_attributes
+from chalicelib.storage.ports import LeadSave
+from chalicelib.storage.table import ConditionFailed, DynamoTable, Item
+
+
+def save_writes(table_name: str, change: LeadSave) -> list[Item]:
+    """The save as transaction items: the conditional update, and the tier change's record."""
+    version = change.expected_version + 1
+    values = {"version": n(version), "lead_id": s(change.lead_id), **_card_attributes(change.card)}
+    values.update(_optional_attributes(change))
+    index_values, removed = _index_attributes(change)
+    values.update(index_values)
+    listed, unlisted = listing_attributes(change)
+    values.update(listed)
+    removed += unlisted
+    if change.kind == "full":
+        removed.append(RESCORE_MARK)
+    update = conditional_update(table_name, change.lead_id, change.expected_version, values, removed)
+    _rescore_condition(update, change)
+    writes = [{"Update": update}]
+    if change.change.tier_changed:
+        writes.append({"Put": tier_change_put(table_name, change, version)})
+    return writes
+
+
+def conditional_update(table_name: str, lead_id: str, expected_version: int, values: Item, removed: list[str]) -> Item:
+    """SET `values`, REMOVE `removed`, if the item is still at `expected_version` (0: new)."""
+    names = {f"#a{index}": name for index, name in enumerate([*values, *removed])}
+    by_name = {name: alias for alias, name in names.items()}
+    expression = "SET " + ", ".join(f"{by_name[name]} = :a{index}" for index, name in enumerate(values))
+    if removed:
+        expression += " REMOVE " + ", ".join(by_name[name] for name in removed)
+    attribute_values = {f":a{index}": value for index, value in enumerate(values.values())}
+    if expected_version:
+        condition = f"{by_name['version']} = :expected"
+        attribute_values[":expected"] = n(expected_version)
+    else:
+        condition = f"attribute_not_exists({by_name['version']})"
+    return {
+        "TableName": table_name,
+        "Key": {"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
+        "UpdateExpression": expression,
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": attribute_values,
+    }
+
+
+def tier_change_put(table_name: str, change: LeadSave, version: int) -> Item:
+    card = change.card
+    at = card.scored_at.isoformat()
+    item = {
+        "pk": s(lead_pk(change.lead_id)),
+        "sk": s(f"TIER#{at}#{version:012d}"),
+        "lead_id": s(change.lead_id),
+        "to": s(card.tier),
+        "at": s(at),
+        "score": n(card.score),
+        "reason": s(change.reason or "; ".join(card.reasons())),
+    }
+    if change.before is not None:
+        item["from"] = s(change.before.tier)
+    return {"TableName": table_name, "Item": item}
+
+
+def update_lead(
+    table: DynamoTable, lead_id: str, expression: str, condition: str, values: Item, names: dict[str, str] | None = None
+) -> bool:
+    """One conditional UpdateItem of the lead item; False when its condition does not hold."""
+    try:
+        table.call(
+            "update_item",
+            TableName=table.name,
+            Key={"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            **({"ExpressionAttributeNames": names} if names else {}),
+        )
+    except ConditionFailed:
+        return False
+    return True
+
+
+def rescore_mark(table_name: str, lead_id: str) -> Item:
+    """Set the lead's rescore mark, a fresh token, unless it was merged away (see events.py)."""
+    return {
+        "TableName": table_name,
+        "Key": {"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)},
+        "UpdateExpression": f"SET {RESCORE_MARK} = :token",
+        "ConditionExpression": "attribute_not_exists(merged_into)",
+        "ExpressionAttributeValues": {":token": s(uuid.uuid4().hex[:16])},
+    }
+
+
+def claim_writes(table_name: str, lead_id: str, key: str) -> list[Item]:
+    """The identity item (if nobody else owns the key) and its mirror in the lead's partition:
+    the lead item lists only some of its keys (domain.identity.listed_keys), and a merge or a
+    deletion finds every one of them in the partition."""
+    return [
+        {
+            "Put": {
+                "TableName": table_name,
+                "Item": {"pk": s(identity_pk(key)), "sk": s("ID"), "lead_id": s(lead_id)},
+                "ConditionExpression": "attribute_not_exists(pk) OR lead_id = :lead",
+                "ExpressionAttributeValues": {":lead": s(lead_id)},
+            }
+        },
+        {"Put": {"TableName": table_name, "Item": {"pk": s(lead_pk(lead_id)), "sk": s(f"{KEY_PREFIX}{key}")}}},
+    ]
+
+
+def _rescore_condition(update: Item, change: LeadSave) -> None:
+    """A full rescore saves only if no events were stored since it read them (the rescore mark as
+    it saw it); a fold only if none are waiting for a rescore, and never into a merged lead."""
+    if change.kind == "card":
+        return
+    update["ExpressionAttributeNames"]["#unscored"] = RESCORE_MARK
+    if change.kind == "fold":
+        update["ExpressionAttributeNames"]["#merged"] = "merged_into"
+        extra = "attribute_not_exists(#unscored) AND attribute_not_exists(#merged)"
+    elif change.seen_rescore_mark is not None:
+        extra = "#unscored = :seen"
+        update["ExpressionAttributeValues"][":seen"] = s(change.seen_rescore_mark)
+    else:
+        extra = "attribute_not_exists(#unscored)"
+    update["ConditionExpression"] = f"({update['ConditionExpression']}) AND {extra}"
+
+
+def _card_attributes(card: ScoreCard) -> Item:
+    return {
+        "card": packed(card.model_dump_json()),
+        "tier": s(card.tier),
+        "score": n(card.score),
+        "grade": s(card.grade),
+        "fit": n(card.fit),
+        "engagement": n(card.engagement),
+        "reasons": {"L": [s(item) for item in card.reasons()]},
+        "updated_at": s(card.scored_at.isoformat()),
+        "rules_fingerprint": s(card.rules_fingerprint),
+    }
+
+
+def _optional_attributes(change: LeadSave) -> Item:
+    """What a full rescore knows and a decay from the basis does not: left alone when absent."""
+    values: Item = {}
+    if change.basis is not None:
+        values["basis"] = packed(json.dumps(change.basis, separators=(",", ":")))
+    if change.keys is not None:
+        values["keys"] = {"L": [s(key) for key in sorted(set(change.keys))]}
+    if change.profile_json is not None:
+        values["profile"] = s(change.profile_json)
+    if change.sales_outcome is not None:
+        values["outcome"] = s(json.dumps(change.sales_outcome, separators=(",", ":")))
+    return values
+
+
+def _index_attributes(change: LeadSave) -> tuple[Item, list[str]]:
+    """The sparse indexes' keys (due, sync) and tier_changed_at: set what applies, remove what no longer does."""
+    card, lead_id = change.card, change.lead_id
+    values: Item = {}
+    removed: list[str] = []
+    if card.next_change_at is not None:
+        # Sparse index: only leads with a change ahead are in `due`; the decay job reads just those.
+        values["due_shard"] = s(shard_of(lead_id, "due"))
+        values["due_at"] = s(card.next_change_at.isoformat())
+    else:
+        removed += ["due_shard", "due_at"]
+    if change.change.tier_changed:
+        values["tier_changed_at"] = s(card.scored_at.isoformat())
+    if change.change.visible_changed:
+        values["sync_shard"] = s(shard_of(lead_id, "sync"))
+        values["sync_at"] = s(change.now.isoformat())
+    return values, removed

@@ -1,0 +1,163 @@
+"""The leads list and the reports on DynamoDB: pages tier by tier from the `by_tier` index, company
+search from `by_company`, rows read without the card or basis (a page reads only its leads), a
+lead's tier history, and the report rows (a projected Scan: a report reads every lead once)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from chalicelib.storage.items import LEAD_SK, lead_pk, s
+from chalicelib.storage.listing import LISTED, SEARCH_MIN, row_of, search_key
+from chalicelib.storage.ports import LeadPage, LeadRow
+from chalicelib.storage.schema import BY_COMPANY_INDEX, BY_TIER_INDEX
+from chalicelib.storage.table import DynamoTable
+
+
+class DynamoListing:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]:
+        """The lead items' listing attributes, in the order asked (one BatchGetItem per 100)."""
+        keys = [{"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)} for lead_id in dict.fromkeys(lead_ids)]
+        names = {f"#l{index}": name for index, name in enumerate(LISTED)}
+        projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+        found = {item["lead_id"]["S"]: item for item in self.table.batch_get(keys, projection) if "score" in item}
+        return [row_of(found[lead_id]) for lead_id in dict.fromkeys(lead_ids) if lead_id in found]
+
+    def leads_page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
+        """Tier by tier, highest score first: one Query per tier it reaches, one BatchGetItem."""
+        position, start_key = _decode(cursor, len(tiers))
+        lead_ids: list[str] = []
+        while position < len(tiers) and len(lead_ids) < limit:
+            request: dict[str, Any] = {
+                "IndexName": BY_TIER_INDEX,
+                "KeyConditionExpression": "tier = :tier",
+                "ExpressionAttributeValues": {":tier": s(tiers[position])},
+                "ScanIndexForward": False,
+                "Limit": limit - len(lead_ids),
+            }
+            if grade:
+                request["FilterExpression"] = "grade = :grade"
+                request["ExpressionAttributeValues"][":grade"] = s(grade)
+            items, start_key = self.table.page("query", request, start_key)
+            lead_ids += [item["lead_id"]["S"] for item in items]
+            if start_key is None:
+                position += 1
+        more = position < len(tiers)
+        return LeadPage(self.lead_rows(lead_ids), _encode(position, start_key) if more else None)
+
+    def count_leads(self, tiers: Sequence[str]) -> int:
+        total = 0
+        for tier in tiers:
+            request = {
+                "IndexName": BY_TIER_INDEX,
+                "KeyConditionExpression": "tier = :tier",
+                "ExpressionAttributeValues": {":tier": s(tier)},
+                "Select": "COUNT",
+            }
+            start_key = None
+            while True:
+                response = self.table.call(
+                    "query",
+                    TableName=self.table.name,
+                    **request,
+                    **({"ExclusiveStartKey": start_key} if start_key else {}),
+                )
+                total += int(response.get("Count", 0))
+                start_key = response.get("LastEvaluatedKey")
+                if not start_key:
+                    break
+        return total
+
+    def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
+        key = search_key(text)
+        items, _ = self.table.page(
+            "query",
+            {
+                "IndexName": BY_COMPANY_INDEX,
+                "KeyConditionExpression": "company_prefix = :prefix AND begins_with(company_key, :key)",
+                "ExpressionAttributeValues": {":prefix": s(key[:SEARCH_MIN]), ":key": s(key)},
+                "Limit": limit,
+            },
+        )
+        rows = self.lead_rows([item["lead_id"]["S"] for item in items])
+        return sorted(rows, key=lambda row: (-row.score, row.lead_id))
+
+    def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        items, _ = self.table.page(
+            "query",
+            {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+                "ExpressionAttributeValues": {":pk": s(lead_pk(lead_id)), ":prefix": s("TIER#")},
+                "ScanIndexForward": False,
+                "Limit": limit,
+            },
+        )
+        return [
+            {
+                "from": item.get("from", {}).get("S"),
+                "to": item["to"]["S"],
+                "at": item["at"]["S"],
+                "score": int(item["score"]["N"]),
+                "reason": item["reason"]["S"],
+            }
+            for item in items
+        ]
+
+    def report_rows(self, page_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every lead's tier, grade, score and outcome: a paged Scan with a projection (a report
+        reads every lead once; the webhooks and the decay job never scan)."""
+        request: dict[str, Any] = {
+            "FilterExpression": "sk = :lead AND attribute_exists(#tier)",
+            "ExpressionAttributeNames": {name: name.lstrip("#") for name in REPORT_ATTRIBUTES},
+            "ExpressionAttributeValues": {":lead": s(LEAD_SK)},
+            "ProjectionExpression": ", ".join(("lead_id", *REPORT_ATTRIBUTES)),
+        }
+        if page_size:
+            request["Limit"] = page_size  # otherwise 1 MB pages, the fewest requests
+        for item in self.table.pages("scan", request):
+            yield {
+                "lead_id": item["lead_id"]["S"],
+                "tier": item["tier"]["S"],
+                "grade": item.get("grade", {}).get("S", ""),
+                "score": int(item["score"]["N"]),
+                "outcome": json.loads(item["outcome"]["S"]) if "outcome" in item else None,
+                "reasons": [reason["S"] for reason in item.get("reasons", {}).get("L", [])],
+            }
+
+
+REPORT_ATTRIBUTES = ("#tier", "#score", "#grade", "#outcome", "#reasons")  # names: some are reserved words
+
+
+def _encode(position: int, start_key: Any) -> str:
+    raw = json.dumps({"t": position, "k": start_key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str | None, tiers: int) -> tuple[int, Any]:
+    if not cursor:
+        return 0, None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        position, start_key = int(data["t"]), data["k"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise ValueError("not a cursor this list handed out") from exc
+    if not 0 <= position < tiers or not (start_key is None or _is_index_key(start_key)):
+        raise ValueError("not a cursor this list handed out")
+    return position, start_key
+
+
+def _is_index_key(value: Any) -> bool:
+    """A by_tier LastEvaluatedKey: what DynamoDB would refuse is refused here, as a 400."""
+    return (
+        isinstance(value, dict)
+        and set(value) == {"pk", "sk", "tier", "score"}
+        and all(isinstance(part, dict) and len(part) == 1 for part in value.values())
+        and all(isinstance(inner, str) for part in value.values() for inner in part.values())
+        and set(value["score"]) == {"N"}
+    )

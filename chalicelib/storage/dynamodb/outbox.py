@@ -1,0 +1,56 @@
+"""The change outbox on DynamoDB: the lead item's sparse `sync` index holds every visible change
+not yet written back (opened by the save, closed by `mark_written`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from chalicelib.storage.items import all_shards, n, s
+from chalicelib.storage.schema import SYNC_INDEX
+from chalicelib.storage.table import DynamoTable
+
+from .lead_item import update_lead
+
+
+class DynamoOutbox:
+    def __init__(self, table: DynamoTable) -> None:
+        self.table = table
+
+    def pending_sync(self, older_than: datetime, limit: int = 1000) -> list[str]:
+        """Leads whose visible change has waited longer than it should for a write-back."""
+        lead_ids: list[str] = []
+        for shard in all_shards("sync"):
+            items, _ = self.table.page(
+                "query",
+                {
+                    "IndexName": SYNC_INDEX,
+                    "KeyConditionExpression": "sync_shard = :shard AND sync_at < :before",
+                    "ExpressionAttributeValues": {":shard": s(shard), ":before": s(older_than.isoformat())},
+                    "Limit": limit,
+                },
+            )
+            lead_ids += [item["pk"]["S"].removeprefix("LEAD#") for item in items]
+        return lead_ids[:limit]
+
+    def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
+        """Record the write-back and close the outbox entry, unless the lead changed meanwhile
+        (then its newer change is still pending and its own message will follow)."""
+        return update_lead(
+            self.table,
+            lead_id,
+            "SET crm = :crm REMOVE sync_shard, sync_at, crm_attempt",
+            "version = :v",
+            {":crm": s(json.dumps(crm)), ":v": n(version)},
+        )
+
+    def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
+        # A lead gone meanwhile (deleted or merged away) has nothing to note.
+        update_lead(
+            self.table,
+            lead_id,
+            "SET crm_attempt = :attempt",
+            "attribute_exists(version)",
+            {":attempt": s(json.dumps(attempt))},
+        )

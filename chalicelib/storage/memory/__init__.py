@@ -1,0 +1,32 @@
+"""An in-memory implementation of the storage ports, for fast tests of the use cases.
+
+It keeps the promises DynamoStorage keeps (conditional event writes, identity claims, optimistic
+versions, merge forwarding, TTL on read, the sparse due and sync indexes); the same contract
+tests run against both (tests/integration/test_storage_contract.py). Not for production: one
+process, no durability. The roles share one `MemoryState`.
+"""
+
+from __future__ import annotations
+
+from chalicelib.storage.ports import Storage
+
+from .leads import MemoryEvents, MemoryLeads
+from .state import MemoryState
+from .views import MemoryEventCounts, MemoryJobs, MemoryListing, MemoryOutbox
+
+__all__ = ["InMemoryStorage", "MemoryState"]
+
+
+class InMemoryStorage(Storage):
+    def __init__(self) -> None:
+        state = MemoryState()
+        leads = MemoryLeads(state)
+        super().__init__(
+            leads=leads,
+            events=MemoryEvents(state, leads),
+            outbox=MemoryOutbox(state),
+            listing=MemoryListing(state),
+            jobs=MemoryJobs(state),
+            counts=MemoryEventCounts(state),
+        )
+        self.state = state

@@ -1,0 +1,203 @@
+"""The lead repository and the event log, in memory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from chalicelib.domain.events import as_utc
+from chalicelib.storage.ports import (
+    DuplicateEvents,
+    IdentityConflict,
+    LeadMerged,
+    LeadRecord,
+    LeadSave,
+    StoredEvent,
+    StoreResult,
+    VersionConflict,
+)
+
+from .state import LeadEntry, MemoryState, copy_record, sort_key
+
+
+class MemoryLeads:
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    def resolve(self, keys: Iterable[str]) -> dict[str, str]:
+        with self.state.lock:
+            return {key: self.state.identities[key] for key in set(keys) if key in self.state.identities}
+
+    def remember_identity(self, lead_id: str, key: str) -> None:
+        with self.state.lock:
+            if self.state.identities.get(key, lead_id) != lead_id:
+                return
+            self.state.identities[key] = lead_id
+            lead = self.state.leads.get(lead_id)
+            if lead is not None:
+                lead.record.keys = [*lead.record.keys, key]
+
+    def load(self, lead_id: str, now: datetime) -> LeadRecord | None:
+        with self.state.lock:
+            lead = self.state.leads.get(lead_id)
+            now = as_utc(now)
+            live = [
+                item.event
+                for item in self.state.events.get(lead_id, {}).values()
+                if item.expires_at is None or int(item.expires_at.timestamp()) > int(now.timestamp())
+            ]
+            if lead is None and not live:
+                return None
+            record = copy_record(lead.record) if lead else LeadRecord(lead_id=lead_id, version=0, keys=[], card=None)
+            if lead is None:
+                record.rescore_mark = self.state.remnants.get(lead_id)
+            record.events = live
+            return record
+
+    def merge(self, source_lead: str, target_lead: str, keys: Iterable[str] = ()) -> None:
+        with self.state.lock:
+            lead = self.state.leads.setdefault(source_lead, LeadEntry(LeadRecord(source_lead, 0, [], None)))
+            lead.record.merged_into = target_lead
+            self.state.mark_for_rescore(target_lead)
+            lead.due_at = lead.sync_at = None
+            lead.indexed = False
+            lead.tier_changes = []
+            self.state.events.setdefault(target_lead, {}).update(self.state.events.pop(source_lead, {}))
+            owned = {key for key, owner in self.state.identities.items() if owner == source_lead}
+            for key in set(keys) | set(lead.record.keys) | owned:
+                self.state.identities[key] = target_lead
+
+    def merged_into(self, lead_id: str) -> str | None:
+        record = self.get_lead(lead_id)
+        return record.merged_into if record else None
+
+    def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None:
+        with self.state.lock:
+            lead = self.state.leads.pop(lead_id, None)
+            self.state.events.pop(lead_id, None)
+            owned = {key for key, owner in self.state.identities.items() if owner == lead_id}
+            for key in set(extra_keys) | set(lead.record.keys if lead else []) | owned:
+                self.state.identities.pop(key, None)
+
+    def save(self, change: LeadSave) -> int:
+        with self.state.lock:
+            lead = self.state.leads.get(change.lead_id)
+            current = lead.record.version if lead else 0
+            if current != change.expected_version:
+                raise VersionConflict(change.lead_id)
+            mark = lead.record.rescore_mark if lead else self.state.remnants.get(change.lead_id)
+            if change.kind == "full" and mark != change.seen_rescore_mark:
+                raise VersionConflict(change.lead_id)  # events were stored since it read them
+            if change.kind == "fold" and mark:
+                raise VersionConflict(change.lead_id)
+            if lead is None:
+                lead = self.state.leads[change.lead_id] = LeadEntry(LeadRecord(change.lead_id, 0, [], None))
+            version = change.expected_version + 1
+            card, record = change.card, lead.record
+            if change.kind == "full":
+                record.rescore_mark = None
+                self.state.remnants.pop(change.lead_id, None)
+            elif lead.record.rescore_mark is None and change.lead_id in self.state.remnants:
+                record.rescore_mark = self.state.remnants.pop(change.lead_id)
+            record.version, record.card = version, card
+            if change.basis is not None:
+                record.basis = json.loads(json.dumps(change.basis))
+            if change.keys is not None:
+                record.keys = sorted(set(change.keys))
+            if change.profile_json is not None:
+                record.profile_json = change.profile_json
+            if change.sales_outcome is not None:
+                record.outcome = json.loads(json.dumps(change.sales_outcome))
+            lead.indexed = True
+            lead.due_at = card.next_change_at.isoformat() if card.next_change_at else None
+            if change.change.tier_changed:
+                record.tier_changed_at = card.scored_at.isoformat()
+                lead.tier_changes.append(
+                    {
+                        "from": change.before.tier if change.before else None,
+                        "to": card.tier,
+                        "at": card.scored_at.isoformat(),
+                        "score": card.score,
+                        "reason": change.reason or "; ".join(card.reasons()),
+                        "_version": version,
+                    }
+                )
+            if change.change.visible_changed:
+                lead.sync_at = record.sync_pending_since = change.now.isoformat()
+            return version
+
+    def get_lead(self, lead_id: str) -> LeadRecord | None:
+        with self.state.lock:
+            lead = self.state.leads.get(lead_id)
+            return copy_record(lead.record) if lead else None
+
+    def get_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
+        found = {lead_id: self.get_lead(lead_id) for lead_id in set(lead_ids)}
+        return {lead_id: record for lead_id, record in found.items() if record is not None}
+
+
+class MemoryEvents:
+    def __init__(self, state: MemoryState, repository: MemoryLeads) -> None:
+        self.state = state
+        self.repository = repository  # an append or a create saves the card as the repository does
+
+    def store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str]) -> StoreResult:
+        return self._store(lead_id, events, claim_keys, mark=True)
+
+    def _store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], mark: bool) -> StoreResult:
+        with self.state.lock:
+            lead = self.state.leads.get(lead_id)
+            if lead is not None and lead.record.merged_into:
+                raise LeadMerged(lead_id)
+            if any(self.state.identities.get(key, lead_id) != lead_id for key in claim_keys):
+                raise IdentityConflict(lead_id)
+            for key in claim_keys:
+                self.state.identities[key] = lead_id
+            if mark:
+                self.state.mark_for_rescore(lead_id)
+            partition = self.state.events.setdefault(lead_id, {})
+            stored, duplicates = [], []
+            for item in events:
+                key = sort_key(item)
+                if key in partition:
+                    duplicates.append(item.event.event_id)
+                else:
+                    partition[key] = item
+                    stored.append(item.event.event_id)
+            return StoreResult(stored, duplicates)
+
+    def append(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave) -> int:
+        with self.state.lock:
+            if len(events) > self.append_room(len(claim_keys)):
+                raise ValueError("too many events for one append")
+            if any(self.state.identities.get(key, lead_id) != lead_id for key in claim_keys):
+                raise IdentityConflict(lead_id)
+            lead = self.state.leads.get(lead_id)
+            if lead is None or lead.record.version != change.expected_version or lead.record.rescore_mark:
+                raise VersionConflict(lead_id)
+            if lead.record.merged_into:
+                raise VersionConflict(lead_id)
+            partition = self.state.events.setdefault(lead_id, {})
+            duplicates = [item.event.event_id for item in events if sort_key(item) in partition]
+            if duplicates:
+                raise DuplicateEvents(duplicates)
+            for key in claim_keys:
+                self.state.identities[key] = lead_id
+            for item in events:
+                partition[sort_key(item)] = item
+            return self.repository.save(change)
+
+    def append_room(self, claims: int) -> int:
+        return 98 - 2 * claims  # as DynamoDB's transaction limit allows
+
+    def create(
+        self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave
+    ) -> int | None:
+        with self.state.lock:
+            if lead_id in self.state.leads or lead_id in self.state.events:
+                return None
+            if any(self.state.identities.get(key, lead_id) != lead_id for key in claim_keys):
+                raise IdentityConflict(lead_id)
+            self._store(lead_id, events, claim_keys, mark=False)
+            return self.repository.save(change)

@@ -1,0 +1,185 @@
+"""The change outbox, the listing and reports, the jobs' state and the unscored counts, in memory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.events import from_us, iso_z
+from chalicelib.domain.unscored import UnscoredCount, seen_at
+from chalicelib.storage.listing import company_key, display_name, search_key
+from chalicelib.storage.ports import DueLead, LeadPage, LeadRow
+
+from .state import LeadEntry, MemoryState
+
+
+class MemoryOutbox:
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    def pending_sync(self, older_than: datetime, limit: int = 1000) -> list[str]:
+        with self.state.lock:
+            cutoff = older_than.isoformat()
+            return [lead_id for lead_id, lead in self.state.leads.items() if lead.sync_at and lead.sync_at < cutoff][
+                :limit
+            ]
+
+    def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
+        with self.state.lock:
+            lead = self.state.leads.get(lead_id)
+            if lead is None or lead.record.version != version:
+                return False
+            lead.record.crm = json.loads(json.dumps(crm))
+            lead.record.crm_attempt = None
+            lead.sync_at = lead.record.sync_pending_since = None
+            return True
+
+    def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
+        with self.state.lock:
+            lead = self.state.leads.get(lead_id)
+            if lead is not None and lead.record.version:
+                lead.record.crm_attempt = json.loads(json.dumps(attempt))
+
+
+class MemoryListing:
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        with self.state.lock:
+            lead = self.state.leads.get(lead_id)
+            changes = sorted(lead.tier_changes if lead else [], key=lambda c: (c["at"], c["_version"]), reverse=True)
+            return [{k: v for k, v in change.items() if k != "_version"} for change in changes[:limit]]
+
+    def leads_page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
+        if cursor is not None and not cursor.isdigit():
+            raise ValueError("not a cursor this list handed out")
+        start = int(cursor or 0)
+        with self.state.lock:
+            order = {tier: position for position, tier in enumerate(tiers)}
+            rows = sorted(
+                (self._row(lead) for lead in self.state.leads.values() if self._listed(lead, order, grade)),
+                key=lambda row: (order[row.tier], -row.score, row.lead_id),
+            )
+        page = rows[start : start + limit]
+        return LeadPage(page, str(start + limit) if start + limit < len(rows) else None)
+
+    def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
+        key = search_key(text)
+        with self.state.lock:
+            rows = [
+                self._row(lead)
+                for lead in self.state.leads.values()
+                if lead.indexed and company_key(self._profile(lead).get("company") or "").startswith(key)
+            ]
+        return sorted(rows, key=lambda row: (-row.score, row.lead_id))[:limit]
+
+    def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]:
+        with self.state.lock:
+            return [
+                self._row(self.state.leads[i])
+                for i in dict.fromkeys(lead_ids)
+                if i in self.state.leads and self.state.leads[i].indexed
+            ]
+
+    def count_leads(self, tiers: Sequence[str]) -> int:
+        order = {tier: position for position, tier in enumerate(tiers)}
+        with self.state.lock:
+            return sum(1 for lead in self.state.leads.values() if self._listed(lead, order, None))
+
+    @staticmethod
+    def _listed(lead: LeadEntry, order: dict[str, int], grade: str | None) -> bool:
+        card = lead.record.card
+        return lead.indexed and card is not None and card.tier in order and (grade is None or card.grade == grade)
+
+    @staticmethod
+    def _profile(lead: LeadEntry) -> dict[str, Any]:
+        found: dict[str, Any] = json.loads(lead.record.profile_json or "{}")
+        return found
+
+    def _row(self, lead: LeadEntry) -> LeadRow:
+        card = lead.record.card
+        assert card is not None
+        profile, basis = self._profile(lead), lead.record.basis or {}
+        name = display_name(profile)
+        last = basis.get("last_active_us")
+        return LeadRow(
+            lead_id=lead.record.lead_id, score=card.score, fit=card.fit, engagement=card.engagement,
+            tier=card.tier, grade=card.grade, reasons=card.reasons(), updated_at=iso_z(card.scored_at),
+            name=name or None, email=profile.get("email") or None, company=profile.get("company") or None,
+            last_active_at=iso_z(from_us(int(last))) if last is not None else None,
+            next_change_at=iso_z(card.next_change_at) if card.next_change_at else None,
+        )  # fmt: skip
+
+    def report_rows(self) -> Iterator[dict[str, Any]]:
+        with self.state.lock:
+            leads = [lead for lead in self.state.leads.values() if lead.indexed and lead.record.card is not None]
+        for lead in leads:
+            card = lead.record.card
+            assert card is not None
+            yield {
+                "lead_id": lead.record.lead_id,
+                "tier": card.tier,
+                "grade": card.grade,
+                "score": card.score,
+                "outcome": lead.record.outcome,
+                "reasons": card.reasons(),
+            }
+
+
+class MemoryJobs:
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    def due_leads(self, now: datetime) -> Iterator[DueLead]:
+        with self.state.lock:
+            due = [
+                lead for lead in self.state.leads.values() if lead.due_at is not None and lead.due_at <= now.isoformat()
+            ]
+        for lead in due:
+            card = lead.record.card
+            assert card is not None
+            yield DueLead(lead.record.lead_id, lead.record.version, lead.record.basis, card.visible)
+
+    def rules_progress(self) -> dict[str, Any]:
+        return dict(json.loads(json.dumps(self.state.meta.get("rules", {}))))
+
+    def save_rules_progress(self, progress: dict[str, Any]) -> None:
+        self.state.meta["rules"] = json.loads(json.dumps(progress))
+
+    def job_state(self, name: str) -> dict[str, Any]:
+        return dict(json.loads(json.dumps(self.state.meta.get(f"job:{name}", {}))))
+
+    def save_job_state(self, name: str, state: dict[str, Any]) -> None:
+        self.state.meta[f"job:{name}"] = json.loads(json.dumps(state))
+
+    def scan_leads(self, start_key: Any, page_size: int = 200) -> tuple[list[str], Any]:
+        with self.state.lock:
+            lead_ids = sorted(self.state.leads)
+        start = int(start_key or 0)
+        page = lead_ids[start : start + page_size]
+        return page, (start + page_size if start + page_size < len(lead_ids) else None)
+
+
+class MemoryEventCounts:
+    def __init__(self, state: MemoryState) -> None:
+        self.state = state
+
+    def count_unscored(self, lines: Sequence[UnscoredCount], now: datetime) -> None:
+        day, at = seen_at(now)
+        with self.state.lock:
+            for line in lines:
+                key = (day, line.key.source, line.key.reason, line.key.name)
+                found = self.state.unscored_counts.setdefault(
+                    key, {**asdict(line.key), "count": 0, "first_seen": at, "last_seen": at, "example_lead": ""}
+                )
+                found.update(count=found["count"] + line.count, last_seen=at, example_lead=line.example_lead)
+
+    def unscored_lines(self, days: Sequence[str]) -> Iterator[dict[str, Any]]:
+        wanted = set(days)
+        with self.state.lock:
+            found = [dict(line) for key, line in sorted(self.state.unscored_counts.items()) if key[0] in wanted]
+        return iter(found)
