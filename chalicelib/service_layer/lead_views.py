@@ -124,7 +124,7 @@ class LeadViews:
 
 def _write_back(record: LeadRecord) -> dict[str, Any]:
     """The lead's write-back state with labelled fields: what was last written (score, tier, grade),
-    when, each CRM's outcome, and since when a newer change waits."""
+    when, each CRM's write status, and since when a newer change waits."""
     pending = record.sync_pending_since
     last = record.crm
     written = None
