@@ -1,6 +1,6 @@
 """The one HTTP client the CRM adapters share: JSON over `requests`, one Session (connection pool)
 per client, explicit connect and read timeouts, no automatic retries (the callers decide: a
-webhook answers 503, the write-back consumer backs off through the queue).
+webhook answers 503, the task consumer backs off through the queue).
 
 The token may be a function, read on every request, so a rotated secret is used as soon as the
 settings re-read it. A client named after its CRM reports each call's latency as a metric."""
