@@ -70,11 +70,15 @@ class CrmCalls:
         self.name = name
         self.made = 0
 
-    def request(self, method: str, path: str, payload: Any = None, limit: RateLimit | None = None) -> Any:
+    def request(
+        self, method: str, path: str, payload: Any = None, limit: RateLimit | None = None, wait_out: bool = True
+    ) -> Any:
         """The JSON body of a 2xx answer; waits out 429s (Retry-After), raises QuotaExhausted on a
-        daily limit and CrmUnavailable on anything else."""
+        daily limit and CrmUnavailable on anything else. `wait_out` False: a 429 or 5xx is
+        CrmUnavailable at once, for a caller on the task queue that retries with the queue's
+        backoff rather than sleep inside its Lambda."""
         pacing = limit or self.limit
-        for _ in range(MAX_RETRIES):
+        for _ in range(MAX_RETRIES if wait_out else 1):
             self.limit.wait()
             if limit is not None:
                 limit.wait()
@@ -85,7 +89,7 @@ class CrmCalls:
             spent = self.quota(response)
             if spent:
                 raise QuotaExhausted(f"{self.name}: {spent}", _seconds(response.headers.get("retry-after")))
-            if response.status == 429 or response.status >= 500:
+            if (response.status == 429 or response.status >= 500) and wait_out:
                 wait = _seconds(response.headers.get("retry-after")) or (10.0 if response.status == 429 else 2.0)
                 if wait > LONGEST_WAIT_SECONDS:
                     raise QuotaExhausted(f"{self.name}: asked to wait {wait:.0f} s", wait)

@@ -200,13 +200,22 @@ def test_contacts_without_properties_are_read_from_hubspot_off_the_webhook(clien
     assert lead["fit"] == 35 and lead["identities"] == ["email:p3@initech.com", "hubspot:1203"]
 
 
-def test_hubspot_api_down_delays_the_profile_never_the_webhook(client, httpserver, monkeypatch) -> None:
+@pytest.mark.parametrize(("status", "headers"), [(502, {}), (429, {"Retry-After": "10"})], ids=["down", "limited"])
+def test_hubspot_api_down_delays_the_profile_never_the_webhook(
+    client, httpserver, monkeypatch, status, headers
+) -> None:
+    from chalicelib.bootstrap import container
+
     _hubspot_api(httpserver, monkeypatch)
     assert post(client, [hubspot_event(1400, "contact.creation", 1401)]).status_code == 200
-    httpserver.expect_oneshot_request("/crm/v3/objects/contacts/batch/read").respond_with_data("busy", status=502)
+    httpserver.expect_oneshot_request("/crm/v3/objects/contacts/batch/read").respond_with_data(
+        "busy", status=status, headers=headers
+    )
     report = _consume_queue(httpserver)
     assert report.records_read == 0 and len(report.failed_message_ids) == 1  # back on the queue, with backoff
     assert json_body(admin_get(client, "/leads/hubspot:1401"))["fit"] == 0  # stored and scored meanwhile
+    contacts = container().hubspot_contacts
+    assert contacts is not None and contacts.calls.limit.waited == 0  # the queue waits, not the Lambda
 
 
 def test_secrets_are_required_not_optional(client, monkeypatch) -> None:

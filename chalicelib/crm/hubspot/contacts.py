@@ -63,6 +63,7 @@ class HubSpotContacts(PacedReader):
                 "POST",
                 "/crm/v3/objects/contacts/batch/read",
                 {"properties": contact_properties(mapping), "inputs": [{"id": contact_id} for contact_id in chunk]},
+                wait_out=False,  # on the task queue: a refusal is retried with the queue's backoff
             )
             for item in _results(body):
                 if "id" in item:

@@ -35,7 +35,8 @@ class SalesforceCampaignMembers:
         for start in range(0, len(ids), BATCH_LIMIT):
             listed = ", ".join(f"'{member}'" for member in ids[start : start + BATCH_LIMIT])
             soql = f"{MEMBER_QUERY} WHERE Id IN ({listed})"
-            body = self.calls.request("GET", f"{API}/query?q={quote(soql)}")
+            # on the task queue: a refusal is retried with the queue's backoff
+            body = self.calls.request("GET", f"{API}/query?q={quote(soql)}", wait_out=False)
             records = body.get("records") if isinstance(body, dict) else None
             for record in records or []:
                 if isinstance(record, dict):
