@@ -1,6 +1,7 @@
 """HubSpot's own activity properties, delivered as HubSpot delivers them (a JSON array of
 `contact.propertyChange` events, the shape of the Webhooks API documentation's example), become
-engagement: form conversions, marketing email, site visits, meetings, opt-outs."""
+engagement: form conversions, marketing email, site visits, meetings, opt-outs, through HTTP and
+storage (each delivery on its own: tests/unit/sources/test_hubspot_activity.py)."""
 
 from __future__ import annotations
 
@@ -24,22 +25,6 @@ def lead_of(client, contact: int) -> dict:
 
 def rules_hit(lead: dict) -> dict[str, float]:
     return {item["rule"]: item["points_now"] for item in lead["card"]["contributions"] if item["kind"] == "engagement"}
-
-
-def test_a_form_conversion_means_what_its_form_name_says(client) -> None:
-    when = ms_ago(2)
-    payload = [
-        change(1, 7001, "recent_conversion_event_name", "Book a demo"),
-        change(2, 7001, "recent_conversion_date", when),
-        change(3, 7001, "num_conversion_events", "1"),
-    ]
-    response = post(client, payload)
-    assert response.status_code == 200, response.body
-    lead = lead_of(client, 7001)
-    assert rules_hit(lead) == {"demo_request": 50}
-    assert lead["engagement"] == 50
-    (event,) = [item for item in lead["card"]["contributions"] if item["rule"] == "demo_request"]
-    assert event["count"] == 1
 
 
 def test_the_same_conversion_seen_again_is_one_event(client) -> None:
@@ -70,28 +55,12 @@ def test_email_opens_count_then_plus_n_per_email(client) -> None:
     assert rules_hit(lead_of(client, 7003)) == {"email_open": 5 + 2 + 5}
 
 
-def test_a_pricing_page_visit_and_a_meeting(client) -> None:
-    payload = [
-        change(30, 7004, "hs_analytics_last_url", "https://www.example.com/pricing?plan=pro"),
-        change(31, 7004, "hs_analytics_last_visit_timestamp", ms_ago(1)),
-        change(32, 7004, "engagements_last_meeting_booked", ms_ago(1)),
-    ]
-    assert post(client, payload).status_code == 200
-    assert rules_hit(lead_of(client, 7004)) == {"page_pricing": 20, "meeting_booked": 40}
-
-
 def test_opt_out_and_hard_bounce_count_once(client) -> None:
     assert post(client, [change(40, 7005, "hs_email_optout", "true")]).status_code == 200
     assert post(client, [change(41, 7005, "hs_email_optout", "false")]).status_code == 200
     assert post(client, [change(42, 7005, "hs_email_optout", "true")]).status_code == 200
     assert post(client, [change(43, 7005, "hs_email_hard_bounce_reason_enum", "MAILBOX_FULL")]).status_code == 200
     assert rules_hit(lead_of(client, 7005)) == {"unsubscribe": -20, "hard_bounce": -10}
-
-
-def test_our_own_properties_and_unmapped_ones_are_ignored(client) -> None:
-    payload = [change(50, 7006, "lead_score", "99"), change(51, 7006, "hs_predictivescoringtier", "tier_1")]
-    body = json_body(post(client, payload))
-    assert (body["accepted"], body["ignored"]) == (0, 2)
 
 
 def test_a_workflow_body_with_activity_properties_yields_the_same_events(client) -> None:

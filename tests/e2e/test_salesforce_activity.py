@@ -1,7 +1,8 @@
 """Salesforce engagement: outbound messages on Task, Event and CampaignMember (the envelope of a
 captured Lead outbound message, tests/fixtures/salesforce, with the object's own fields), and the
 REST query API's records (`records`, `done`, `nextRecordsUrl`, relationship fields nested as
-objects with `attributes`), as Salesforce documents them."""
+objects with `attributes`), as Salesforce documents them, through HTTP and storage (each
+message on its own: tests/unit/sources/test_salesforce_activity.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from werkzeug import Request, Response
 
 from chalicelib.storage.memory import InMemoryStorage
 from tests.conftest import use_container
-from tests.e2e.test_salesforce import PATH, XML_HEADERS, envelope, is_ack, notification
+from tests.e2e.test_salesforce import PATH, XML_HEADERS, is_ack
 from tests.integration.crm_fakes import Worker
+from tests.payloads import envelope, notification
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 QUERY = "/services/data/v60.0/query"
@@ -37,25 +39,6 @@ def engagement(parts: Any, record_id: str) -> dict[str, float]:
     if lead is None:
         return {}
     return {c["rule"]: c["points_now"] for c in lead["card"]["contributions"] if c["kind"] == "engagement"}
-
-
-def test_completed_tasks_and_meetings_on_a_lead_or_contact_count(client) -> None:
-    from chalicelib.bootstrap import container
-
-    post(
-        client,
-        notification("04l1", "00T5g00000T1", "Task", WhoId="00Q5g00000L1", TaskSubtype="Email", Status="Completed",
-                     CompletedDateTime=sf_time(1)),
-        notification("04l2", "00T5g00000T2", "Task", WhoId="00Q5g00000L1", TaskSubtype="Call", Status="Completed",
-                     CompletedDateTime=sf_time(1)),
-        notification("04l3", "00T5g00000T3", "Task", WhoId="00Q5g00000L1", TaskSubtype="Call", Status="Not Started"),
-        notification("04l4", "00T5g00000T4", "Task", WhoId="0015g00000A1", TaskSubtype="Call", Status="Completed"),
-        notification("04l5", "00U5g00000E1", "Event", WhoId="0035g00000C1", Type="Meeting", StartDateTime=sf_time(2)),
-    )  # fmt: skip
-    parts = container()
-    assert engagement(parts, "00Q5g00000L1") == {"email_reply": 30, "sales_call": 15}
-    assert engagement(parts, "0035g00000C1") == {"meeting_booked": 40}
-    assert parts.lead_views.lead("salesforce:0015g00000A1") is None  # an Account is not a lead
 
 
 def test_a_redelivered_task_is_one_event(client) -> None:

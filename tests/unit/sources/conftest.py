@@ -73,6 +73,8 @@ def understood(events: list[LeadEvent], now: datetime | None = None) -> dict[str
     return {
         "identities": keys, "profile": profile.model_dump(exclude_defaults=True),
         "tier": card.tier, "fit": card.fit, "grade": card.grade, "engagement": card.engagement,
+        "points": {item.rule: item.points_now for item in card.contributions
+                   if item.kind == "engagement" and item.points_now},
     }  # fmt: skip
 
 
