@@ -10,6 +10,13 @@ class Unavailable(Exception):
     advice = "a service we depend on is unavailable; deliver again later"
 
 
+class RequestRefused(Exception):
+    """A dependency refused a request as malformed (DynamoDB's ValidationException): the same request
+    can never succeed, so it is not retried and never a 503. What a client's input caused is its 400."""
+
+    code = "bad_request"
+
+
 class StorageUnavailable(Unavailable):
     """DynamoDB refused or did not answer (throttling, an outage, a network error)."""
 

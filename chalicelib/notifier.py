@@ -12,7 +12,7 @@ class Notifier:
 
     def send(self, change: Notify) -> None:
         direction = "entered" if change.mql else "left"
-        moved = f"{change.from_tier} -> {change.to}"
+        moved = f"{change.from_tier or 'new'} -> {change.to}"  # a lead seen for the first time has no tier before
         text = f"Lead {change.lead_id} {direction} MQL: {moved} (score {change.score})"
         response = self.client.request("POST", "", {"text": text, **change.to_json()})
         if not 200 <= response.status < 300:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chalicelib.bootstrap import container
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.unscored import REPORT_RETENTION_DAYS
-from chalicelib.errors import Unavailable
+from chalicelib.errors import RequestRefused, Unavailable
 from chalicelib.observability import count_events, count_not_scored, logger
 from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.service_layer.errors import BadPayload, ClientError, PayloadTooLarge
@@ -61,6 +61,10 @@ def _ingest(request: Request, receiver: Receiver, clock: Clock) -> Response:
         logger.info("delivery rejected", extra={"source": source, "result": exc.code, "status": exc.status})
         count_events(source, "rejected", 1)
         return _error(receiver, exc.status, exc.code, exc.message, exc.field)
+    except RequestRefused as exc:
+        logger.info("delivery refused by storage", extra={"source": source, "result": "rejected", "status": 400})
+        count_events(source, "rejected", 1)
+        return _error(receiver, 400, exc.code, "the delivery holds a value storage refuses")
     except Unavailable as exc:
         logger.warning("dependency unavailable", extra={"source": source, "result": "retry", "reason": str(exc)})
         return _error(receiver, 503, exc.code, exc.advice)
@@ -302,6 +306,8 @@ def _answer(action: Callable[[], Any]) -> Response:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"])
         return _error(None, 400, "bad_request", f"{field}: {first['msg']}", field)
+    except RequestRefused as exc:
+        return _error(None, 400, exc.code, "the request holds a value storage refuses")
     except Unavailable as exc:
         return _error(None, 503, exc.code, exc.advice)
     if result is None:

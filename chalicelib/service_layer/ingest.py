@@ -78,6 +78,7 @@ class Ingestion:
             lead: self.rescorer.rescore(lead, now) for lead in dict.fromkeys(w.lead_id for w in written if w.rescore)
         }
         result = self._result(delivery, written, rescored)
+        result.duplicates += len(delivery.events) - len(events)  # repeated within this very delivery
         if result.unscored:
             self._count_unscored(result.unscored, now)
         for deletion in delivery.deletions:

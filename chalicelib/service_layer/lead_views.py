@@ -13,6 +13,7 @@ from chalicelib.domain.events import iso_z
 from chalicelib.domain.identity import parse_key
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
+from chalicelib.errors import RequestRefused
 from chalicelib.storage.ports import LeadRecord, Storage
 
 from .errors import BadPayload
@@ -105,8 +106,8 @@ class LeadViews:
         if not query.q:
             try:
                 page = self.storage.listing.leads_page(query.tiers(rules), query.grade, query.limit, query.cursor)
-            except ValueError as exc:
-                raise BadPayload(str(exc), field="cursor") from exc
+            except (ValueError, RequestRefused) as exc:
+                raise BadPayload("not a cursor this list handed out", field="cursor") from exc
             return {"leads": [asdict(row) for row in page.rows], "next_cursor": page.cursor}
         key = query.identity_key()
         if key is not None or is_lead_id(query.q.strip()):

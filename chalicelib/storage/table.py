@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from chalicelib.errors import StorageUnavailable
+from chalicelib.errors import RequestRefused, StorageUnavailable
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
@@ -68,6 +68,8 @@ class DynamoTable:
                 ]
                 if failed or any(reason.get("Code") == "TransactionConflict" for reason in reasons):
                     raise TransactionCancelled(failed) from exc
+            if code == "ValidationException":
+                raise RequestRefused(f"DynamoDB {operation}: {error.get('Message') or code}") from exc
             raise StorageUnavailable(f"DynamoDB {operation}: {code or 'error'}") from exc
         except BotoCoreError as exc:
             raise StorageUnavailable(f"DynamoDB {operation}: {type(exc).__name__}") from exc

@@ -116,6 +116,24 @@ def test_bad_parameters_are_400_naming_the_field(client, query, field) -> None:
     assert json_body(reply)["field"] == field and json_body(reply)["code"] in ("bad_request", "bad_payload")
 
 
+@pytest.mark.parametrize(
+    "key",
+    [
+        {"pk": {"S": "LEAD#ld_x"}, "sk": {"S": "LEAD"}, "tier": {"S": "hot"}, "score": {"N": "not-a-number"}},
+        {"pk": {"S": "LEAD#ld_x"}, "sk": {"S": "LEAD"}, "tier": {"N": "1"}, "score": {"N": "10"}},
+    ],
+    ids=["score not a number", "tier not a string"],
+)
+def test_a_well_formed_but_altered_cursor_is_400_naming_it(client, key) -> None:
+    """A cursor is opaque, but it can be decoded and re-encoded: DynamoDB must never see a key it refuses."""
+    import base64
+
+    raw = json.dumps({"t": 0, "k": key}, separators=(",", ":")).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    reply = get(client, f"/leads?cursor={cursor}")
+    assert reply.status_code == 400 and json_body(reply)["field"] == "cursor"
+
+
 def test_one_lead_reads_with_labelled_fields_and_one_timestamp_format(client) -> None:
     _leads(client)
     reply = get(client, "/leads/user:u5", "VIEWER_API_KEY")

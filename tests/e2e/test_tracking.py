@@ -125,6 +125,15 @@ def test_a_malformed_tracking_call_is_400_naming_the_field(client) -> None:
     assert json_body(response)["field"] == "timestamp"
 
 
+def test_a_batch_repeating_one_message_counts_every_copy(client) -> None:
+    """accepted + duplicates + rejected = the messages sent, in the answer and the Events metric."""
+    copy = {"type": "track", "event": "Demo Requested", "userId": "u-rep", "messageId": "rep-1"}
+    body = signing.json_dumps({"batch": [copy] * 5 + [{"type": "track", "event": "X"}]})
+    response = client.http.post("/v1/batch", body=body, headers=signing.basic())
+    counts = json_body(response)
+    assert (counts["accepted"], counts["duplicates"], len(counts["rejected"])) == (1, 4, 1)
+
+
 def test_a_batch_stores_its_valid_messages_and_reports_the_invalid_ones(client) -> None:
     """As Segment's own API does: 200, each bad message named in `rejected`, the rest stored."""
     batch = [

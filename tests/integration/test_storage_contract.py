@@ -327,3 +327,14 @@ def test_a_failed_write_back_is_noted_until_one_writes(storage: Storage) -> None
     assert written is not None and written.crm_attempt is None
     storage.outbox.note_write_attempt("ld_gone", {"at": NOW.isoformat()})
     assert storage.leads.get_lead("ld_gone") is None  # a note never creates a lead
+
+
+def test_a_request_dynamodb_refuses_is_refused_not_unavailable(aws) -> None:
+    """DynamoDB's ValidationException is the request's fault: RequestRefused (a 400 where a client
+    caused it), never StorageUnavailable (a 503 that invites the same request again)."""
+    from chalicelib.errors import RequestRefused
+    from chalicelib.storage.table import DynamoTable
+
+    table = DynamoTable(TABLE)
+    with pytest.raises(RequestRefused):
+        table.call("query", TableName=TABLE, KeyConditionExpression="pk = :pk")  # :pk has no value

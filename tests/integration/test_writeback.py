@@ -261,6 +261,17 @@ def test_tier_changes_are_recorded_and_mql_transitions_notify(aws, httpserver, m
     ]
 
 
+def test_a_new_lead_entering_mql_is_announced_as_new(aws, httpserver, monkeypatch) -> None:
+    monkeypatch.setenv("NOTIFY_URL", httpserver.url_for("/hooks/slack"))
+    use_container()
+    httpserver.expect_request("/hooks/slack", method="POST").respond_with_data("ok")
+    ingest(event("n1", user_id="u-new"), event("n2", "Quote Requested", user_id="u-new"))  # 80 at once: hot
+    Worker().poll()
+    (note,) = [request.get_json() for request, _ in httpserver.log]
+    assert note["from"] is None and "entered MQL: new -> hot (score 80)" in note["text"]
+    assert "None" not in note["text"]
+
+
 def test_without_crm_credentials_write_backs_are_a_dry_run(aws) -> None:
     ingest(event("e1", user_id="u-dry"))
     report = Worker().poll()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -160,4 +161,15 @@ def _is_index_key(value: Any) -> bool:
         and all(isinstance(part, dict) and len(part) == 1 for part in value.values())
         and all(isinstance(inner, str) for part in value.values() for inner in part.values())
         and set(value["score"]) == {"N"}
+        and _is_number(value["score"]["N"])
+        and set(value["tier"]) == {"S"}
+        and set(value["pk"]) == {"S"}
+        and set(value["sk"]) == {"S"}
     )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
