@@ -9,6 +9,7 @@ from bench import (
     cold_start,
     console_bench,
     heavy_lead_bench,
+    hostile_rules_bench,
     import_bench,
     ingest_bench,
     scoring_bench,
@@ -24,6 +25,7 @@ def main() -> None:
     ingest_bench.run()
     heavy_lead_bench.run()
     console_bench.run()
+    hostile_rules_bench.run()
     writeback_bench.run()
     import_bench.run()
     webhook_bench.run()

@@ -33,15 +33,31 @@ class RulesError(ValueError):
         super().__init__(f"invalid rules in {source}:\n" + "\n".join(f"  {issue}" for issue in issues))
 
 
+# LibYAML's safe loader when PyYAML was built with it (its wheels are): the same documents, faster.
+LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 32  # a rules file nests under 10; deeper is hostile, and recursion is finite
+# Aliases may repeat a part of the file, but what the file expands to stays proportional to what it
+# says: an anchor repeated by thousands of aliases would cost memory and time far beyond its bytes.
+EXPANSION_FACTOR = 4
+EXPANSION_ALLOWANCE = 1_000
+
+
 def parse_rules(text: str, source: str = "<rules>") -> Rules:
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=LOADER)
+        _check_shape(root, source)
+        data = yaml.load(text, Loader=LOADER)
+    except RulesError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise RulesError(source, [RulesIssue("", f"not valid YAML: {problem}", line)]) from exc
+    except RecursionError as exc:
+        raise RulesError(source, [RulesIssue("", f"nested more than {MAX_DEPTH} deep")]) from exc
+    except ValueError as exc:  # a number beyond what Python converts (over 4,300 digits)
+        raise RulesError(source, [RulesIssue("", f"a value that cannot be read: {_short(str(exc))}")]) from exc
     if not isinstance(data, dict):
         raise RulesError(source, [RulesIssue("", "the rules file must be a mapping of sections", 1)])
     data = _packaged_lists(data, root, source)
@@ -49,6 +65,43 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
         return Rules.model_validate(data)
     except ValidationError as exc:
         raise RulesError(source, [_issue(error, data, root) for error in exc.errors()]) from exc
+
+
+def _check_shape(root: yaml.Node | None, source: str) -> None:
+    """Refuse, before anything is built from it, a document nested too deep or one whose aliases
+    expand it far beyond its own size. Iterative, and linear in the document's nodes."""
+    if root is None:
+        return
+    seen: set[int] = set()
+    post_order: list[yaml.Node] = []  # every node after its children
+    pending: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while pending:
+        node, depth, children_done = pending.pop()
+        if children_done:
+            post_order.append(node)
+            continue
+        if id(node) in seen:
+            continue  # an alias: the node is counted once here, its repetitions below
+        if depth > MAX_DEPTH:
+            raise RulesError(source, [RulesIssue("", f"nested more than {MAX_DEPTH} deep", node.start_mark.line + 1)])
+        seen.add(id(node))
+        pending.append((node, depth, True))
+        pending += [(child, depth + 1, False) for child in _children(node) if id(child) not in seen]
+    expanded: dict[int, int] = {}
+    for node in post_order:
+        expanded[id(node)] = 1 + sum(expanded.get(id(child), 1) for child in _children(node))
+    limit = EXPANSION_FACTOR * len(post_order) + EXPANSION_ALLOWANCE
+    if expanded[id(root)] > limit:
+        issue = RulesIssue("", f"its aliases expand it to {expanded[id(root)]:,} values, over {limit:,}: write it out")
+        raise RulesError(source, [issue])
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 def _packaged_lists(data: dict[str, Any], root: yaml.Node | None, source: str) -> dict[str, Any]:

@@ -222,6 +222,8 @@ def rules_preview(request: Request, clock: Clock = utc_now) -> Response:
             raise PayloadTooLarge(f"body is {len(body)} bytes; a rules preview takes at most {limit}")
         try:
             data = json.loads(body or b"null")
+        except RecursionError as exc:
+            raise BadPayload("the body is JSON nested too deep to be a rules preview") from exc
         except ValueError as exc:
             raise BadPayload(
                 'the body must be JSON: {"rules": "<the rules file>", "cursor": ..., "limit": ...}'
