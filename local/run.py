@@ -57,6 +57,9 @@ def port_taken(port: int) -> bool:
     if not port:
         return False
     with socket.socket() as probe:
+        # As the servers themselves bind: connections of a run just stopped (TIME-WAIT, up to a
+        # minute) do not hold the port; only a live listener does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOCAL_HOST, port))
         except OSError:
