@@ -3,7 +3,9 @@ can produce an item DynamoDB refuses (400 KB an item, 4 MB a transaction, 1 KB a
 turn into a retry that can never succeed. Values over a limit are cut, never rejected: a tracker's
 one huge property must not lose the event.
 
-- text: lone UTF-16 surrogates (valid in JSON, not in UTF-8) become U+FFFD
+- text: lone UTF-16 surrogates (valid in JSON, not in UTF-8) become U+FFFD; bidirectional controls
+  and other invisible format characters are removed (a company "Acme\u202egnp.exe\u202c" would
+  otherwise show as "Acmeexe.png"); the joiners scripts and emoji need (U+200C, U+200D) are kept
 - a string property: at most MAX_TEXT characters
 - a list or object: at most MAX_ITEMS entries, nested at most MAX_DEPTH deep
 - all properties of one event: about MAX_EVENT_BYTES of UTF-8 (what does not fit is dropped)
@@ -25,10 +27,15 @@ MAX_EVENT_BYTES = 16_000
 MAX_EVENT_ID = 200
 MAX_IDENTITY = 256
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Bidirectional embeddings, overrides, isolates and marks; zero-width space, word joiner and the
+# invisible operators; the Mongolian vowel separator; the byte order mark; interlinear annotation.
+_INVISIBLE = re.compile("[\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]")
 
 
 def clean_text(text: str) -> str:
-    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return _INVISIBLE.sub("", text) if _INVISIBLE.search(text) else text
 
 
 def bounded_event_id(event_id: str) -> str:

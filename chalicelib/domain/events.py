@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .bounds import MAX_IDENTITY, bounded_event_id, bounded_properties, clean_text
+from .bounds import MAX_IDENTITY, MAX_TEXT, bounded_event_id, bounded_properties, clean_text
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_TEXT = re.compile(r"-?\d{9,16}(\.\d+)?")
@@ -114,6 +114,12 @@ class LeadEvent(BaseModel):
     @classmethod
     def _bounded_id(cls, value: str) -> str:
         return bounded_event_id(value)
+
+    @field_validator("type", mode="after")
+    @classmethod
+    def _shown_type(cls, value: str) -> str:
+        """An event name is shown (the unscored report, a card's reasons): no invisible characters."""
+        return clean_text(value)[:MAX_TEXT] or value
 
     @field_validator("occurred_at", mode="before")
     @classmethod

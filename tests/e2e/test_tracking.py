@@ -273,3 +273,22 @@ def test_the_sdks_send_the_b2b_saas_spec_and_it_scores_the_same(live_url: str, c
     assert {name: earned[name] for name in ("product_signup", "invite_sent", "video_completed", "live_chat")} == {
         "product_signup": 30, "invite_sent": 30, "video_completed": 10, "live_chat": 15
     }  # fmt: skip
+
+
+def test_invisible_direction_controls_never_reach_a_display_field(client) -> None:
+    """A company "Acme\u202egnp.exe\u202c Corp" would read "Acmeexe.png Corp": every stored display
+    field (name, company, title, event name, page title) loses bidirectional and invisible controls."""
+    rlo, pdf, zwsp = "\u202e", "\u202c", "\u200b"
+    identify = {"userId": "u-bidi", "messageId": "b-1", "traits": {
+        "email": "bidi@acme.io", "firstName": f"Ev{rlo}e", "company": f"Acme{rlo}gnp.exe{pdf} Corp",
+        "title": f"V{zwsp}P"}}  # fmt: skip
+    page = {"userId": "u-bidi", "messageId": "b-2", "name": f"Pri{rlo}cing", "properties": {"path": "/pricing"}}
+    track = {"userId": "u-bidi", "messageId": "b-3", "event": f"Demo{rlo} Requested"}
+    for path, body in (("/v1/identify", identify), ("/v1/page", page), ("/v1/track", track)):
+        assert client.http.post(path, body=signing.json_dumps(body), headers=signing.basic()).status_code == 200
+    reply = admin_get(client, "/leads/user:u-bidi")
+    text = reply.body.decode()
+    assert not any(mark in text for mark in (rlo, pdf, zwsp, "\\u202e", "\\u202c", "\\u200b"))
+    profile = json_body(reply)["profile"]
+    assert (profile["company"], profile["first_name"], profile["job_title"]) == ("Acmegnp.exe Corp", "Eve", "VP")
+    assert json_body(reply)["engagement"] >= 50  # "Demo Requested" still means a demo request
