@@ -16,6 +16,7 @@ REASONS = {
     "no_rule": "no rule scores its type",
     "recorded_only": "recorded only (on purpose)",
     "no_rule_matched": "no rule matched its properties",
+    "missing_identity:email": "no email (or other identity) to attribute it to",
 }
 
 

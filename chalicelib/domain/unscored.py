@@ -7,7 +7,9 @@ An event earns nothing when
 - `recorded_only`: its type is listed under `engagement.recorded_only` (kept without points on purpose);
 - `no_rule_matched`: its type has rules but none whose conditions its properties meet (a page view
   of a page no category names);
-- `filtered:<filter>`: a traffic filter ignored it (crawler, honeypot, too_fast).
+- `filtered:<filter>`: a traffic filter ignored it (crawler, honeypot, too_fast);
+- `missing_identity:<kind>`: it names nobody (a form without an email field): acknowledged, stored
+  nowhere.
 
 What is decided here needs only the event and the rules, so it costs no request. Only the speed
 limit depends on the lead's other events: the fold that applies it reports `too_fast`. An event

@@ -50,3 +50,7 @@ class ParsedDelivery:
     # Events that say less than the record would: used only when the record cannot be read (no
     # directory for its kind); otherwise the record is read and says it all (same event ids).
     unless_read: list[tuple[ProfileRef, LeadEvent]] = field(default_factory=list)
+    # What names nobody (a form without an email field): acknowledged, so the sender does not
+    # retry it forever, stored nowhere, and counted in the unscored report with `missing`.
+    unattributed: list[LeadEvent] = field(default_factory=list)
+    missing: str = "email"  # the identity those lacked, as the report names it

@@ -79,6 +79,8 @@ class Ingestion:
         }
         result = self._result(delivery, written, rescored)
         result.duplicates += len(delivery.events) - len(events)  # repeated within this very delivery
+        result.ignored += len(delivery.unattributed)
+        result.unscored += self._unattributed(delivery)
         if result.unscored:
             self._count_unscored(result.unscored, now)
         for deletion in delivery.deletions:
@@ -126,6 +128,12 @@ class Ingestion:
             if reason is not None:
                 found.append((key_for(event, canonical(event.type), reason), lead))
         return found
+
+    def _unattributed(self, delivery: ParsedDelivery) -> list[tuple[UnscoredKey, str]]:
+        """What named nobody, as report lines with no lead to give as an example."""
+        canonical = compile_rules(self.rules()).canonical_type
+        reason = f"missing_identity:{delivery.missing}"
+        return [(key_for(event, canonical(event.type), reason), "") for event in delivery.unattributed]
 
     def _count_unscored(self, lines: list[tuple[UnscoredKey, str]], now: datetime) -> None:
         """The report's counts are worth less than the delivery: the events are stored, so a failed

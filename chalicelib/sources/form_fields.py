@@ -15,7 +15,6 @@ from typing import Any
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.profile import PROFILE_EVENT
 from chalicelib.service_layer.commands import ParsedDelivery
-from chalicelib.service_layer.errors import BadPayload
 
 # First matching pattern wins, so "company size" is a size before it is a company.
 _LABEL_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -127,12 +126,16 @@ def submission_delivery(
     profile = profile_from(answers)
     email = profile.get("email")
     identities = Identities(email=email, **(extra_identities or {}))
-    if not identities.as_keys():
-        raise BadPayload("the submission has no email field (or other identity) to attribute it to", "email")
     kind, extra = submission_kind(form_name or form_id, form_type)
     # Which fields were filled: the rules' honeypot filter judges the submission by them.
     filled = filled_fields(answers)
     properties = {"form_id": form_id, "form_name": form_name, **extra, "form_fields": filled}
+    if not identities.as_keys():
+        # Nobody to attribute it to: a 4xx would have the sender retry it until it gives up on the
+        # endpoint, so it is acknowledged and reported (unscored: missing_identity:email).
+        submission = LeadEvent(event_id=submission_id, source=source, type=kind, occurred_at=submitted_at,
+                               properties=properties)  # fmt: skip
+        return ParsedDelivery(unattributed=[submission], missing="email")
     events = [
         LeadEvent(
             event_id=f"{submission_id}:profile",

@@ -40,3 +40,20 @@ def test_an_unknown_provider_is_404(client) -> None:
         client.http.post("/webhooks/forms/jotform", body="{}", headers={"Content-Type": "application/json"}).status_code
         == 404
     )
+
+
+def test_a_form_without_an_email_is_acknowledged_and_reported_not_refused(client) -> None:
+    """The Standard Webhooks specification's own example names nobody (a name and a phone, no
+    email): 2xx, so the sender does not retry it until it disables the endpoint; nothing stored;
+    the unscored report names what it lacked."""
+    from pathlib import Path
+
+    spec = (Path(__file__).parents[1] / "fixtures" / "generic" / "standard-webhooks-spec-envelope.json").read_text()
+    body, headers = signing.standard_webhook(spec, "msg_nobody")
+    reply = client.http.post("/webhooks/forms/generic", body=body, headers=headers)
+    assert reply.status_code == 200 and (json_body(reply)["accepted"], json_body(reply)["ignored"]) == (0, 1)
+    assert item_count() == 1  # the report's day line, and no lead
+    lines = json_body(admin_get(client, "/reports/unscored"))["unscored"]
+    assert [(line["source"], line["reason"], line["count"]) for line in lines] == [
+        ("generic", "missing_identity:email", 1)
+    ]

@@ -40,11 +40,13 @@ def test_typeform_signed_with_another_secret_is_refused() -> None:
     assert form_refused("typeform", signing.typeform(typeform_payload(), secret="wrong")).status == 401
 
 
-def test_a_submission_without_an_email_is_400() -> None:
+def test_a_submission_without_an_email_is_acknowledged_and_attributed_to_nobody() -> None:
+    """A 4xx would have Typeform retry it until it disables the webhook: it is kept for the report."""
     payload = typeform_payload()
     payload["form_response"]["answers"] = payload["form_response"]["answers"][1:]
-    error = form_refused("typeform", signing.typeform(payload))
-    assert (error.status, error.field) == (400, "email")
+    delivery = form("typeform", signing.typeform(payload))
+    assert delivery.events == [] and delivery.missing == "email"
+    assert [(event.type, event.identities.as_keys()) for event in delivery.unattributed] == [("demo_request", [])]
 
 
 def test_tally_pricing_form() -> None:
@@ -137,10 +139,10 @@ def test_typeform_documented_example() -> None:
     assert understood(events)["profile"]["first_name"] == "Laura"
 
 
-def test_tally_captured_response_without_an_email_is_refused_naming_it() -> None:
+def test_tally_captured_response_without_an_email_is_attributed_to_nobody() -> None:
     """A survey with no email (or other identity) field cannot be attributed to a lead."""
-    error = form_refused("tally", signing.tally(fixture("tally/form-response-capture.json")))
-    assert (error.status, error.field) == (400, "email")
+    delivery = form("tally", signing.tally(fixture("tally/form-response-capture.json")))
+    assert delivery.events == [] and len(delivery.unattributed) == 1 and delivery.missing == "email"
 
 
 @pytest.mark.parametrize("name", ["webflow/v1-form-submission.json", "webflow/v2-form-submission.json"])
@@ -159,9 +161,10 @@ def test_webflow_v2_names() -> None:
     assert (profile["first_name"], profile["last_name"]) == ("Zaphod", "Beeblebrox")
 
 
-def test_standard_webhooks_spec_envelope_is_read_and_needs_an_identity() -> None:
+def test_standard_webhooks_spec_envelope_is_read_and_scored_once_it_names_someone() -> None:
     spec = fixture("generic/standard-webhooks-spec-envelope.json")
-    assert form_refused("generic", signing.standard_webhook(spec, "msg_spec_1")).field == "email"
+    nobody = form("generic", signing.standard_webhook(spec, "msg_spec_1"))
+    assert nobody.events == [] and len(nobody.unattributed) == 1 and nobody.missing == "email"
     with_email = json.loads(spec)
     with_email["data"]["email"] = "john.smith@acme.example"
     profile = understood(form("generic", signing.standard_webhook(with_email, "msg_spec_2")).events)["profile"]
