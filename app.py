@@ -87,8 +87,11 @@ CHALICE_CODES = {
 
 
 @app.route("/health", methods=["GET"])
-def health() -> dict[str, str]:
-    return {"status": "ok"}
+def health() -> Response:
+    """200 when the service can score: its rules load (503 `rules_invalid` naming the problem, else)."""
+    from chalicelib.entrypoints import http
+
+    return http.health()
 
 
 # ------------------------------------------------------------------- webhooks (vendor signatures)

@@ -28,6 +28,15 @@ class SecretsUnavailable(StorageUnavailable):
     """SSM Parameter Store could not be read; a parameter that does not exist is not this."""
 
 
+class RulesUnavailable(Unavailable):
+    """The scoring rules in force cannot be read (SCORING_RULES names a missing or invalid file):
+    nothing can be scored until they are fixed, so every data route answers 503 and the senders
+    deliver again later. `make run` and `make package` refuse such a file before it gets here."""
+
+    code = "rules_invalid"
+    advice = "the scoring rules file is invalid (see /health); deliver again later"
+
+
 class QueueUnavailable(Unavailable):
     code = "queue_unavailable"
     advice = "the task queue is unavailable; try again later"

@@ -112,8 +112,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", required=True)
     parser.add_argument("--out", required=True, help="directory for sam.yaml and deployment.zip (replaced)")
     args = parser.parse_args(argv)
+    problem = stage_rules_problem(args.stage)
+    if problem:
+        print(f"make package: the {args.stage} stage's rules: {problem}", file=sys.stderr)
+        return 2
     build(args.stage, Path(args.out))
     return 0
+
+
+def stage_rules_problem(stage: str) -> str | None:
+    """The rules the stage's functions will load (its SCORING_RULES, a path in the package, or the
+    bundled ones), checked before packaging: a broken file never reaches a deployment."""
+    from chalicelib.rules import check_rules_file
+    from infra.stages import stage_environment
+
+    path = stage_environment(stage).get("SCORING_RULES") or None
+    return check_rules_file(ROOT / path if path else None)
 
 
 if __name__ == "__main__":

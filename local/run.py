@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import boto3
 
 from chalicelib.cli.target import remove_local_state, write_local_state
+from chalicelib.rules import check_rules_file
 from chalicelib.settings import Settings
 from chalicelib.storage.schema import create_table
 from chalicelib.task_queue import create_queues
@@ -76,6 +77,10 @@ def main() -> int:
             print(f"make run: port {port} on {LOCAL_HOST} is already in use (another `make run`?); "
                   f"choose another with {name}=..., e.g. {name}={port + 1} make run", file=sys.stderr)  # fmt: skip
             return 2
+    problem = check_rules_file(os.environ.get("SCORING_RULES") or None)
+    if problem:
+        print(f"make run: SCORING_RULES: {problem}", file=sys.stderr)
+        return 2
     moto = EmbeddedAws(LOCAL_HOST, int(os.environ.get("MOTO_PORT", "0")))
     moto.start()
     endpoint = moto.endpoint()

@@ -162,6 +162,15 @@ def _error(receiver: Receiver | None, status: int, code: str, message: str, fiel
     return Response(body=body, status_code=status, headers=headers)
 
 
+def health() -> Response:
+    try:
+        container().rules()
+    except Unavailable as exc:
+        return Response(body={"status": "unavailable", "code": exc.code, "message": str(exc)}, status_code=503,
+                        headers={"Retry-After": "60"})  # fmt: skip
+    return Response(body={"status": "ok"}, status_code=200)
+
+
 # ------------------------------------------------------------------------------------ leads API
 def refuse_unless_allowed(request: Request, admin: bool) -> Response | None:
     """None when the request carries `Authorization: Bearer <key>` with the ADMIN_API_KEY, or for
