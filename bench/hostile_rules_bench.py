@@ -32,6 +32,19 @@ def _measure(text: str) -> tuple[float, int, str]:
     return elapsed, peak, outcome
 
 
+def _catastrophic_pattern() -> None:
+    """`^(a+)+$` against attacker-sized titles: Python's re doubles its time with each character."""
+    from chalicelib.domain.patterns import compile_pattern
+
+    compiled = compile_pattern("^(a+)+$")
+    for length in (27, 1_000):
+        title = "a" * length + "!"
+        started = time.perf_counter()
+        compiled.search(title)
+        print(f"  pattern ^(a+)+$ on a {length:>5}-character title   {(time.perf_counter() - started) * 1e6:8.0f} µs "
+              "(RE2; Python's re: 2.6 s at 27 characters, doubling with each)")  # fmt: skip
+
+
 def run() -> None:
     print("hostile rules text (targets: < 1 s, peak memory proportional to the text)")
     deep = "{a: " * 1_000 + "1" + "}" * 1_000
@@ -39,6 +52,7 @@ def run() -> None:
         elapsed, peak, outcome = _measure(text)
         print(f"  {label:<28} {elapsed * 1000:7.0f} ms  peak {peak / 1e6:6.1f} MB "
               f"({peak / len(text):.0f} x its size)  -> {outcome}")  # fmt: skip
+    _catastrophic_pattern()
 
 
 if __name__ == "__main__":

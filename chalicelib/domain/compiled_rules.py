@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,6 +11,7 @@ from urllib.parse import urlsplit
 from .conditions import Predicate, normalise_label
 from .decay import NO_DECAY, CompiledDecay
 from .events import LeadEvent, to_us
+from .patterns import compile_pattern
 from .rules import EngagementRule, FitRule, PropertyMultiplier, ResponseTimeMultiplier, Rules
 from .traffic_filters import FORM_KIND, CompiledFilters
 
@@ -175,8 +175,8 @@ class PageClassifier:
     _MEMORY = 4096  # a lead's views repeat a few dozen paths; remember them, bounded
 
     def __init__(self, strip_prefix: str | None, categories: list[tuple[str, str]], otherwise: str) -> None:
-        self.strip = re.compile(strip_prefix, re.IGNORECASE) if strip_prefix else None
-        self.categories = tuple((name, re.compile(pattern, re.IGNORECASE)) for name, pattern in categories)
+        self.strip = compile_pattern(strip_prefix, ignore_case=True) if strip_prefix else None
+        self.categories = tuple((name, compile_pattern(pattern, ignore_case=True)) for name, pattern in categories)
         self.otherwise = otherwise
         self._seen: dict[Any, str] = {}
 
@@ -198,7 +198,9 @@ class PageClassifier:
         found = self._match(path)
         if found is None and self.strip is not None:
             # Raw path first, so /vs/... stays a comparison page rather than a "vs" locale.
-            found = self._match(self.strip.sub("", path, count=1) or "/")
+            stripped = self.strip.sub("", path, count=1)
+            # The prefix may take the slash after it (RE2 has no lookahead): the path keeps its own.
+            found = self._match(stripped if stripped.startswith("/") else "/" + stripped)
         return found or self.otherwise
 
     def _match(self, path: str) -> str | None:

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from .patterns import compile_pattern
+
 Predicate = Callable[[Any], bool]
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
@@ -34,10 +36,7 @@ def normalise_domain(value: str) -> str:
 
 
 def _compiles(pattern: str) -> str:
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
+    compile_pattern(pattern)  # PatternError (a ValueError) names what RE2 cannot run
     return pattern
 
 
@@ -108,7 +107,7 @@ class ValueTest(BaseModel):
         if self.min is not None or self.below is not None:
             return _band(self.min, self.below)
         if self.pattern is not None:
-            regex = re.compile(self.pattern, re.IGNORECASE)
+            regex = compile_pattern(self.pattern, ignore_case=True)
             return lambda value: value is not None and any(regex.search(str(v)) for v in _values(value))
         if self.in_ is not None:
             wanted = frozenset(normalise_label(v) for v in resolve(self.in_))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from .conditions import Regex, ValueTest
 from .crm_activity import CrmActivity
 from .decay import DecaySchedule
+from .patterns import PatternError, compile_pattern
 from .profile import FIT_ATTRIBUTES, NUMERIC_ATTRIBUTES
 from .traffic_filters import FORM_KIND, TrafficFilters
 
@@ -351,8 +351,8 @@ class Rules(_Strict):
                 raise RulePathError(("filters", "crawler_user_agents"), f"list {name!r} is not defined under lists")
             for position, pattern in enumerate(self.lists[name]):
                 try:
-                    re.compile(pattern)
-                except re.error as exc:
+                    compile_pattern(pattern)
+                except PatternError as exc:
                     raise RulePathError(("lists", name, position), f"not a regular expression: {exc}") from exc
         aliases = {
             alias.casefold()

@@ -25,6 +25,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .patterns import compile_pattern
+
 CRAWLER_LIST = "crawler_user_agents"
 CRAWLER_PACKAGE = "crawler-user-agents"
 FORM_KIND = "form"
@@ -65,7 +67,7 @@ class CompiledFilters:
 
     def __init__(self, filters: TrafficFilters, lists: Mapping[str, list[str]], canonical: Any) -> None:
         patterns = lists.get(filters.crawler_user_agents, []) if filters.crawler_user_agents else []
-        self.crawlers = [re.compile("|".join(patterns[i : i + _CHUNK])) for i in range(0, len(patterns), _CHUNK)]
+        self.crawlers = [compile_pattern("|".join(patterns[i : i + _CHUNK])) for i in range(0, len(patterns), _CHUNK)]
         self.honeypots = frozenset(field_name(name) for name in filters.honeypot_fields)
         self.speed_limits = {
             key if key == FORM_KIND else canonical(key): limit for key, limit in filters.speed_limits.items()
