@@ -39,6 +39,9 @@ def local_environment(endpoint: str) -> dict[str, str]:
     # The embedded DynamoDB serves one request at a time: under a burst of deliveries a request
     # waits its turn, which is not a dead store.
     env.setdefault("DYNAMODB_TIMEOUT_SECONDS", "60")
+    if env.get("LOCAL_METRICS") != "1":
+        # CloudWatch's embedded metric lines are for CloudWatch: here they would bury the log.
+        env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     env.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
@@ -166,8 +169,11 @@ def _announce(port: int, server: subprocess.Popen[bytes]) -> bool:
                 break
         except OSError:
             time.sleep(0.2)
-    print(f"leadscore is up on {url}  (admin key: {os.environ.get('ADMIN_API_KEY', LOCAL_SECRETS['ADMIN_API_KEY'])})")
-    print("try: make demo", flush=True)
+    admin = os.environ.get("ADMIN_API_KEY", LOCAL_SECRETS["ADMIN_API_KEY"])
+    viewer = os.environ.get("VIEWER_API_KEY", LOCAL_SECRETS["VIEWER_API_KEY"])
+    print(f"leadscore is up on {url}  (admin key: {admin})")
+    print(f"console: {url}/console  (sign in with the admin key, or the read-only viewer key: {viewer})")
+    print("try: make demo   (metric lines: LOCAL_METRICS=1 make run)", flush=True)
     return True
 
 

@@ -24,8 +24,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def make_run(**environment: str) -> Iterator[str]:
-    """The base URL of a running `python -m local.run` with these environment variables."""
+def make_run(seen: list[str] | None = None, **environment: str) -> Iterator[str]:
+    """The base URL of a running `python -m local.run` with these environment variables; what it
+    prints goes on into `seen` when given."""
     port = free_port()
     # Its state file (what `leadscore --local` reads) apart from a developer's own make run.
     state = os.path.join(tempfile.mkdtemp(prefix="make-run-"), "make-run.json")
@@ -40,7 +41,7 @@ def make_run(**environment: str) -> Iterator[str]:
         start_new_session=True,
         text=True,
     )
-    output: list[str] = []
+    output: list[str] = [] if seen is None else seen
     threading.Thread(target=lambda: output.extend(child.stdout or []), daemon=True).start()
     url = f"http://{LOCAL_HOST}:{port}"
     try:

@@ -69,3 +69,36 @@ def test_decay_and_the_dead_letter_queue_of_a_running_make_run(tmp_path: Path) -
     stopped = leadscore(state, "upkeep", "--local")
     assert stopped.returncode == 2
     assert stopped.stderr.strip() == "leadscore: no `make run` is running here (start it with `make run`)"
+
+
+def test_make_run_names_the_console_and_its_keys_and_keeps_metric_lines_out_of_the_log() -> None:
+    import time
+    import urllib.request
+
+    from local.defaults import LOCAL_SECRETS
+    from tests.e2e.local_stack import make_run
+
+    for metrics, expected in (("", False), ("1", True)):
+        seen: list[str] = []
+        with make_run(seen, LOCAL_METRICS=metrics) as url:
+            body = b'{"userId": "u-log", "event": "Demo Requested", "messageId": "m-log"}'
+            request = urllib.request.Request(
+                f"{url}/v1/track",
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Authorization": _basic(LOCAL_SECRETS["EVENTS_WRITE_KEY"]),
+                },
+            )
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                assert reply.status == 200
+            time.sleep(0.5)  # the child's last lines on their way through the pipe
+        printed = "".join(seen)
+        assert f"console: {url}/console" in printed and LOCAL_SECRETS["VIEWER_API_KEY"] in printed
+        assert ('"CloudWatchMetrics"' in printed) is expected, printed[-2000:]
+
+
+def _basic(write_key: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
