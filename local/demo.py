@@ -11,6 +11,7 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.cli.target import TargetError, running_local_state
 from chalicelib.cli.unscored_cmd import describe as describe_unscored
 from local import samples
 from local.defaults import LOCAL_HOST, LOCAL_PORT, LOCAL_SECRETS
@@ -52,8 +53,25 @@ def deliveries(signer: Signer, now: datetime) -> list[tuple[str, str, str, dict[
     ]  # fmt: skip
 
 
+def service_url() -> str:
+    """LEADSCORE_URL, else the `make run` running here (on whatever PORT it was given), else the default."""
+    if os.environ.get("LEADSCORE_URL"):
+        return os.environ["LEADSCORE_URL"]
+    try:
+        return str(running_local_state()["url"])
+    except (TargetError, KeyError):
+        return f"http://{LOCAL_HOST}:{LOCAL_PORT}"
+
+
 def main() -> int:
-    base_url = os.environ.get("LEADSCORE_URL", f"http://{LOCAL_HOST}:{LOCAL_PORT}")
+    base_url = service_url()
+    try:
+        with urllib.request.urlopen(f"{base_url}/health", timeout=5):
+            pass
+    except OSError as exc:
+        print(f"make demo: no leadscore answers at {base_url} ({getattr(exc, 'reason', exc)}): start it with "
+              "`make run`, or set LEADSCORE_URL", file=sys.stderr)  # fmt: skip
+        return 2
     signer = Signer(secrets(), base_url)
     failures = 0
     for name, path, body, headers in deliveries(signer, datetime.now(UTC)):

@@ -61,14 +61,20 @@ def remove_local_state(pid: int, path: Path | None = None) -> None:
         pass
 
 
-def local_environment() -> dict[str, str]:
+def running_local_state() -> dict[str, Any]:
+    """What the `make run` running here wrote once it was up; TargetError when none runs."""
     path = local_state_path()
     try:
-        state = json.loads(path.read_text())
+        state: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
         raise TargetError("no `make run` is running here (start it with `make run`)") from None
     if not _alive(int(state.get("pid", 0))):
         raise TargetError("the last `make run` has stopped (start it again with `make run`)")
+    return state
+
+
+def local_environment() -> dict[str, str]:
+    state = running_local_state()
     return {
         "AWS_ENDPOINT_URL": state["aws_endpoint"],
         "AWS_ACCESS_KEY_ID": "local",

@@ -102,3 +102,25 @@ def _basic(write_key: str) -> str:
     import base64
 
     return "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
+
+
+def test_make_demo_finds_make_run_on_its_port_or_says_in_one_line_that_none_runs(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e.local_stack import make_run
+
+    state = str(tmp_path / "make-run.json")
+    env = {**os.environ, "LEADSCORE_LOCAL_STATE": state}
+    env.pop("LEADSCORE_URL", None)
+    with make_run(LEADSCORE_LOCAL_STATE=state):  # on a free port, not 8000
+        demo = subprocess.run([sys.executable, "-m", "local.demo"], env=env, capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "200  HubSpot webhooks" in demo.stdout and "Traceback" not in demo.stderr
+    alone = subprocess.run([sys.executable, "-m", "local.demo"], env={**env, "LEADSCORE_URL": "http://127.0.0.1:9"},
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert alone.returncode == 2
+    (line,) = alone.stderr.strip().splitlines()
+    assert line.startswith("make demo: no leadscore answers at http://127.0.0.1:9")
