@@ -60,7 +60,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import boto3
 
-    outcome = store(boto3.client("ssm"), args.stage, os.environ)
+    from chalicelib.cli.failures import explain, missing_configuration
+
+    session = boto3.session.Session()
+    try:
+        missing = missing_configuration(session, region_how="give REGION=..., or ")
+        if missing:
+            print(f"make secrets: {missing}", file=sys.stderr)
+            return 2
+        outcome = store(session.client("ssm"), args.stage, os.environ)
+    except Exception as exc:
+        line = explain(exc, f"stage {args.stage}")
+        if line is None:
+            raise
+        print(f"make secrets: {line}", file=sys.stderr)
+        return 2
     parameters = secret_parameters(args.stage)
     for name, what in outcome.items():
         print(f"{what:<10} {parameters[name]}")

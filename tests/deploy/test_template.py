@@ -328,3 +328,18 @@ def test_no_credentials_is_one_line_before_anything_is_packaged(
         err.strip()
         == "leadscore-dev: no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
     )
+
+
+def test_make_secrets_without_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from infra import secrets
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert secrets.main(["--stage", "dev"]) == 2
+    err = capsys.readouterr().err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("make secrets: ") and "credentials" in line
