@@ -5,7 +5,8 @@
 A batch is validated message by message, as Segment does: the valid ones are stored, each invalid
 one is reported in the reply (`rejected`) and counted; only a body that is not JSON or too big
 fails the whole request. Identify traits are read at the top level (Segment) and in
-`context.traits` (RudderStack's SDKs put them there); a `name` trait fills first and last name.
+`context.traits` (RudderStack's SDKs put them there), and `context.traits` fill the profile on track,
+page and screen calls too; a `name` trait fills first and last name.
 
 Event names are stored as sent ("Email Opened"): the rules file maps them to canonical types at
 scoring time, so a mapping added later applies to events already stored.
@@ -204,6 +205,10 @@ def _described_profile(message: Message, message_type: str) -> dict[str, Any]:
     """What a message says about who the lead is besides identify traits: the account it belongs
     to, and the user or account properties of the spec's sign-up and account events."""
     patch: dict[str, Any] = {}
+    if message_type in ("track", "page", "screen"):
+        # The SDKs repeat the user's traits in `context.traits` on every call (RudderStack always,
+        # Segment's when asked): who the lead is, whichever call says it first.
+        patch.update(_profile(_object(message.context.get("traits")), company_level=False))
     name = (message.event or "").strip().casefold() if message_type == "track" else ""
     if name in USER_PROPERTIES_EVENTS:
         patch.update(_profile(message.properties, company_level=False))

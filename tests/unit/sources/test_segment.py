@@ -92,3 +92,15 @@ def test_rudderstack_identify() -> None:
     """The gzip RudderStack's SDKs send is inflated by the HTTP entry point (tests/e2e/test_tracking.py)."""
     profile = understood(call("identify", fixture("rudderstack/identify-minimal.json")).events)["profile"]
     assert (profile["first_name"], profile["last_name"]) == ("Peter", "Gibbons")
+
+
+@pytest.mark.parametrize("kind", ["track", "page", "screen"])
+def test_context_traits_fill_the_profile_on_every_call(kind: str) -> None:
+    """The console shows a name, not `ld_…`, for a lead known only from track calls with traits."""
+    message = {"type": kind, "userId": "u-ctx", "messageId": f"m-{kind}", "event": "Demo Requested",
+               "context": {"traits": {"email": "ada@lovelace.dev", "firstName": "Ada", "company": "Analytical",
+                                      "title": "CTO"}}}  # fmt: skip
+    lead = understood(call(kind, message).events)
+    assert "email:ada@lovelace.dev" in lead["identities"]
+    profile = lead["profile"]
+    assert (profile["first_name"], profile["company"], profile["job_title"]) == ("Ada", "Analytical", "CTO")
