@@ -90,7 +90,7 @@ def browser() -> Iterator[WebDriver]:
     ):
         options.add_argument(flag)
     session = webdriver.Chrome(service=Service(driver), options=options)
-    session.set_page_load_timeout(60)
+    session.set_page_load_timeout(WAIT_SECONDS)
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         yield session
@@ -106,7 +106,12 @@ def browser() -> Iterator[WebDriver]:
         session.quit()
 
 
-def _wait(browser: WebDriver, css: str, timeout: float = 30) -> Any:
+# Conditions, never sleeps; limits generous enough for a machine whose cores another job keeps busy
+# (the embedded DynamoDB serves one request at a time, and the console makes several at sign-in).
+WAIT_SECONDS = 90
+
+
+def _wait(browser: WebDriver, css: str, timeout: float = WAIT_SECONDS) -> Any:
     return WebDriverWait(browser, timeout).until(ready.visibility_of_element_located((By.CSS_SELECTOR, css)))
 
 
@@ -144,7 +149,7 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     tier = listed[0]["tier"]
     Select(browser.find_element(By.ID, "tier")).select_by_value(tier)
     browser.find_element(By.CSS_SELECTOR, "#filters button").click()
-    WebDriverWait(browser, 30).until(lambda b: f"tier={tier}" in b.current_url)
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda b: f"tier={tier}" in b.current_url)
     _wait(browser, "#leads-rows tr")
     shown = [badge.get_attribute("data-tier") for badge in browser.find_elements(By.CSS_SELECTOR, "#leads-rows .tier")]
     assert shown and set(shown) == {tier} and len(shown) == sum(1 for row in listed if row["tier"] == tier)
@@ -183,7 +188,7 @@ def test_a_what_if_moves_the_leads_it_should_and_changes_nothing(console: str, b
     assert _wait(browser, "#rules-fingerprint").text == _api(console, "/rules")["fingerprint"]
     browser.execute_script("arguments[0].value = arguments[1]", text, stricter)
     browser.find_element(By.ID, "preview").click()
-    moved = int(_wait(browser, "#moved-count", timeout=60).text)
+    moved = int(_wait(browser, "#moved-count", timeout=2 * WAIT_SECONDS).text)
     assert moved == expected
     cells = browser.find_elements(By.CSS_SELECTOR, '#migration td[data-to="warm"]')
     assert (
