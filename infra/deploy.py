@@ -278,7 +278,7 @@ def destroy(session: Any, stage: str, yes: bool = False, console: Console | None
 
 
 def main(argv: list[str] | None = None, console: Console | None = None) -> int:
-    from chalicelib.cli.failures import explain, missing_configuration
+    from chalicelib.cli.failures import missing_configuration, say_or_raise
 
     parser = argparse.ArgumentParser(prog="python -m infra.deploy", description=__doc__)
     parser.add_argument("action", choices=["preflight", "deploy", "destroy"])
@@ -307,11 +307,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
         print(f"{stack_name(args.stage)}: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
-        line = explain(exc, f"stage {args.stage}")
-        if line is None:
-            raise
-        print(f"{stack_name(args.stage)}: {line}", file=sys.stderr)
-        return 2
+        return say_or_raise(exc, f"stage {args.stage}", stack_name(args.stage))
     width = max((len(key) for key in result), default=0)
     for key, value in sorted(result.items()):
         print(f"{key:<{width}}  {value}")

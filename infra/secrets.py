@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import boto3
 
-    from chalicelib.cli.failures import explain, missing_configuration
+    from chalicelib.cli.failures import missing_configuration, say_or_raise
 
     session = boto3.session.Session()
     try:
@@ -70,11 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         outcome = store(session.client("ssm"), args.stage, os.environ)
     except Exception as exc:
-        line = explain(exc, f"stage {args.stage}")
-        if line is None:
-            raise
-        print(f"make secrets: {line}", file=sys.stderr)
-        return 2
+        return say_or_raise(exc, f"stage {args.stage}", "make secrets")
     parameters = secret_parameters(args.stage)
     for name, what in outcome.items():
         print(f"{what:<10} {parameters[name]}")

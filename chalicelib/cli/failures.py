@@ -4,6 +4,7 @@ region, a stage not deployed, make run not running), instead of a traceback."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,15 @@ def missing_configuration(session: Any, region_how: str = "pass --region, or ") 
     if session.get_credentials() is None:
         return NO_CREDENTIALS
     return None
+
+
+def say_or_raise(exc: BaseException, target: str, prefix: str) -> int:
+    """A recognised failure as its one line on stderr (exit status 2); any other is raised again."""
+    line = explain(exc, target)
+    if line is None:
+        raise exc
+    print(f"{prefix}: {line}", file=sys.stderr)
+    return 2
 
 
 def explain(exc: BaseException, target: str) -> str | None:
