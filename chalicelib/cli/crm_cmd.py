@@ -1,4 +1,7 @@
-"""`crm setup hubspot`: the score properties (idempotent) and the webhook subscriptions."""
+"""`crm setup hubspot|salesforce [--dry-run]`: HubSpot's score properties (idempotent) and webhook
+subscriptions; Salesforce's custom fields. `--dry-run` lists what it would create and needs no
+token; the webhook URL printed is absolute (`--target-url`, `PUBLIC_BASE_URL`, the stage's API or
+the running `make run`)."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ def register(commands: Any) -> None:
     crm = commands.add_parser("crm", help="CRM housekeeping")
     actions = crm.add_subparsers(dest="crm_action", required=True)
     setup = actions.add_parser("setup", help="create the properties leadscore writes; list the webhooks it needs")
-    setup.add_argument("crm", choices=["hubspot"])
+    setup.add_argument("crm", choices=["hubspot", "salesforce"])
+    setup.add_argument("--dry-run", action="store_true", help="list what would be created; call no CRM")
     setup.add_argument("--app-id", default=os.environ.get("HUBSPOT_APP_ID", ""), help="a legacy public app's id")
     setup.add_argument(
         "--developer-api-key",
@@ -27,30 +31,69 @@ def register(commands: Any) -> None:
 
 
 def setup_command(args: argparse.Namespace) -> int:
+    return salesforce_setup(args) if args.crm == "salesforce" else hubspot_setup(args)
+
+
+def salesforce_setup(args: argparse.Namespace) -> int:
+    from chalicelib.crm.http_client import CrmUnavailable
+    from chalicelib.crm.salesforce.setup import create_fields, wanted_fields
+
+    parts = target_container(args)
+    settings = parts.settings
+    wanted = wanted_fields({
+        "score": settings.salesforce_score_field, "tier": settings.salesforce_tier_field,
+        "grade": settings.salesforce_grade_field, "reasons": settings.salesforce_reasons_field,
+        "likelihood": settings.salesforce_likelihood_field,
+    })  # fmt: skip
+    session = None if args.dry_run else parts.salesforce_session
+    if session is None:
+        if not args.dry_run:
+            print("SALESFORCE_INSTANCE_URL and a token not set: the fields are listed, not created", file=sys.stderr)
+        print(f"custom fields the write-back writes ({len(wanted)}; Setup → Object Manager → Fields & Relationships):")
+        for field in wanted:
+            print(f"  {field.describe()}")
+        return 0 if args.dry_run else 2
+    try:
+        for line in create_fields(session, wanted):
+            print(line)
+    except CrmUnavailable as exc:
+        print(f"Salesforce refused: {exc}", file=sys.stderr)
+        return 1
+    print("give the integration user's profile edit access to them (field-level security)")
+    return 0
+
+
+def hubspot_setup(args: argparse.Namespace) -> int:
     from chalicelib.crm.http_client import CrmUnavailable, JsonClient
     from chalicelib.crm.hubspot.setup import (
         describe,
         ensure_subscriptions,
         project_config,
+        property_plan,
         setup_properties,
         wanted_subscriptions,
     )
+    from chalicelib.crm.hubspot.writer import GROUP
     from chalicelib.sources.hubspot import PROPERTY_MAP
 
     parts = target_container(args)
     settings = parts.settings
     mapping = parts.rules().crm_activity.for_hubspot(settings.hubspot_email_events)
     wanted = wanted_subscriptions(mapping, sorted(PROPERTY_MAP))
-    token = settings.secret("hubspot_access_token")
+    token = "" if args.dry_run else settings.secret("hubspot_access_token")
     try:
-        if token:
+        if args.dry_run:
+            print(f"score properties (group {GROUP}):")
+            for line in property_plan(settings.hubspot_property_prefix):
+                print(f"  {line}")
+        elif token:
             for line in setup_properties(
                 JsonClient(settings.hubspot_api_base, token), settings.hubspot_property_prefix
             ):
                 print(line)
         else:
             print("HUBSPOT_ACCESS_TOKEN not set: score properties not created", file=sys.stderr)
-        if args.app_id and args.developer_api_key:
+        if args.app_id and args.developer_api_key and not args.dry_run:
             client = JsonClient(settings.hubspot_api_base, "")
             for line in ensure_subscriptions(client, args.app_id, args.developer_api_key, wanted):
                 print(line)
@@ -61,7 +104,25 @@ def setup_command(args: argparse.Namespace) -> int:
     print(f"webhook subscriptions to add to the app ({len(wanted)}; a private app's are set in its settings):")
     for line in describe(wanted):
         print(f"  {line}")
-    target = args.target_url or (settings.public_base_url.rstrip("/") + "/webhooks/hubspot")
+    target = args.target_url or webhook_url(args, settings.public_base_url)
     print("for an app on HubSpot's developer platform, src/app/webhooks/webhooks-hsmeta.json:")
     print(project_config(wanted, target))
-    return 0 if token else 2
+    return 0 if token or args.dry_run else 2
+
+
+def webhook_url(args: argparse.Namespace, public_base_url: str) -> str:
+    """Where HubSpot should send: PUBLIC_BASE_URL, else the stage's API (its stack output), else the
+    running `make run`; said plainly when none is known."""
+    if public_base_url:
+        return public_base_url.rstrip("/") + "/webhooks/hubspot"
+    if getattr(args, "stage", None):
+        from chalicelib.cli.target import stack_output
+
+        found = stack_output(args.stage, "HubSpotWebhookUrl")
+        if found:
+            return found
+    if getattr(args, "local", False):
+        from chalicelib.cli.target import running_local_state
+
+        return str(running_local_state()["url"]) + "/webhooks/hubspot"
+    return "https://<your API>/webhooks/hubspot (pass --target-url, or set PUBLIC_BASE_URL)"

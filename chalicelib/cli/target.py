@@ -106,6 +106,18 @@ def stage_environment(stage: str, region: str | None, shell: dict[str, str]) -> 
     return env
 
 
+def stack_output(stage: str, key: str) -> str | None:
+    """One output of the stage's stack (its webhook URLs, say); None when it cannot be read."""
+    try:
+        import boto3
+
+        stack = boto3.client("cloudformation").describe_stacks(StackName=f"leadscore-{stage}")["Stacks"][0]
+    except Exception:  # no credentials, no such stack: the caller says what to pass instead
+        return None
+    found = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    return found.get(key)
+
+
 def target_container(args: argparse.Namespace) -> Container:
     """The container for the command's target; tests hand one in as `args.parts`."""
     from chalicelib.bootstrap import Container

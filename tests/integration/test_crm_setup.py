@@ -84,3 +84,62 @@ def test_with_a_developer_key_the_missing_subscriptions_are_created_once(httpser
     created = first.count(": created")
     assert cli(["crm", "setup", "hubspot", "--app-id", "4242", "--developer-api-key", "dev-key"], parts) == 0
     assert capsys.readouterr().out.count(": created") == 0 and len(existing) == created + 1
+
+
+def test_a_dry_run_lists_properties_and_subscriptions_without_a_token(monkeypatch, capsys) -> None:
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    assert cli(["crm", "setup", "hubspot", "--dry-run"], Container(Settings.from_env())) == 0
+    out = capsys.readouterr().out
+    assert "  lead_score  number (number)  label 'Lead score'" in out
+    assert "  lead_score_reasons  string (textarea)" in out
+    assert "  contact.creation\n" in out
+    config = json.loads(out[out.index("{") :])
+    assert config["config"]["settings"]["targetUrl"].startswith("https://")  # never a bare path
+
+
+def test_the_webhook_url_is_the_running_make_runs_when_asked_for_local(monkeypatch, capsys, tmp_path) -> None:
+    import os
+
+    state = tmp_path / "make-run.json"
+    state.write_text(json.dumps({"pid": os.getpid(), "url": "http://127.0.0.1:8123", "aws_endpoint": "http://x",
+                                 "resources": {"TABLE_NAME": "t", "TASK_QUEUE": "q", "TASK_DLQ": "d"}}))  # fmt: skip
+    monkeypatch.setenv("LEADSCORE_LOCAL_STATE", str(state))
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    cli(["crm", "setup", "hubspot", "--dry-run", "--local"], Container(Settings.from_env()))
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{") :])["config"]["settings"]["targetUrl"] == (
+        "http://127.0.0.1:8123/webhooks/hubspot"
+    )
+
+
+def test_salesforce_fields_are_listed_or_created_once(httpserver, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("SALESFORCE_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("SALESFORCE_INSTANCE_URL", raising=False)
+    assert cli(["crm", "setup", "salesforce", "--dry-run"], Container(Settings.from_env())) == 0
+    listed = capsys.readouterr().out
+    assert "  Lead.Lead_Score__c  Number(4, 0)" in listed and "  Contact.Lead_Score_Reasons__c  Text(255)" in listed
+
+    created: set[str] = set()
+
+    def create(request: Request) -> Response:
+        name = request.get_json()["FullName"]
+        if name in created:
+            body = '[{"message": "Duplicate name", "errorCode": "DUPLICATE_DEVELOPER_NAME", "fields": []}]'
+            return Response(body, status=400, content_type="application/json")
+        created.add(name)
+        return Response('{"id": "00N1", "success": true, "errors": []}', status=201, content_type="application/json")
+
+    httpserver.expect_request("/services/data/v60.0/tooling/sobjects/CustomField", method="POST").respond_with_handler(
+        create
+    )
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", httpserver.url_for("").rstrip("/"))
+    monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", "sf-token")
+    parts = Container(Settings.from_env())
+    assert cli(["crm", "setup", "salesforce"], parts) == 0
+    first = capsys.readouterr().out
+    assert cli(["crm", "setup", "salesforce"], parts) == 0
+    second = capsys.readouterr().out
+    fields = ("Lead_Score__c", "Lead_Tier__c", "Lead_Grade__c", "Lead_Score_Reasons__c")
+    assert created == {f"{sobject}.{name}" for sobject in ("Lead", "Contact") for name in fields}
+    assert first.count("created") == 8 and second.count("already exists") == 8

@@ -93,6 +93,14 @@ PROPERTY_DEFINITIONS = [
 ]
 
 
+def property_plan(prefix: str = "lead_") -> list[str]:
+    """The properties `setup_properties` creates, one line each (what a dry run prints)."""
+    names = property_names(prefix)
+    return [
+        f"{names[key]}  {kind} ({field_type})  label {label!r}" for key, label, kind, field_type in PROPERTY_DEFINITIONS
+    ]
+
+
 def setup_properties(client: JsonClient, prefix: str = "lead_") -> list[str]:
     """Create the property group and properties; existing ones (409) are fine. Returns what happened."""
     report = []
