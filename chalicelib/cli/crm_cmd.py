@@ -115,13 +115,13 @@ def webhook_url(args: argparse.Namespace, public_base_url: str) -> str:
     running `make run`; said plainly when none is known."""
     if public_base_url:
         return public_base_url.rstrip("/") + "/webhooks/hubspot"
-    if getattr(args, "stage", None):
+    if args.stage:
         from chalicelib.cli.target import stack_output
 
         found = stack_output(args.stage, "HubSpotWebhookUrl")
         if found:
             return found
-    if getattr(args, "local", False):
+    if args.local:
         from chalicelib.cli.target import running_local_state
 
         return str(running_local_state()["url"]) + "/webhooks/hubspot"

@@ -108,11 +108,12 @@ def stage_environment(stage: str, region: str | None, shell: dict[str, str]) -> 
 
 def stack_output(stage: str, key: str) -> str | None:
     """One output of the stage's stack (its webhook URLs, say); None when it cannot be read."""
-    try:
-        import boto3
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
+    try:
         stack = boto3.client("cloudformation").describe_stacks(StackName=f"leadscore-{stage}")["Stacks"][0]
-    except Exception:  # no credentials, no such stack: the caller says what to pass instead
+    except (BotoCoreError, ClientError):  # no credentials, no such stack: the caller says what to pass instead
         return None
     found = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
     return found.get(key)

@@ -44,9 +44,7 @@ EXPANSION_ALLOWANCE = 1_000
 
 def parse_rules(text: str, source: str = "<rules>") -> Rules:
     try:
-        root = yaml.compose(text, Loader=LOADER)
-        _check_shape(root, source)
-        data = yaml.load(text, Loader=LOADER)
+        root, data = _load(text, source)
     except RulesError:
         raise
     except yaml.YAMLError as exc:
@@ -65,6 +63,18 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
         return Rules.model_validate(data)
     except ValidationError as exc:
         raise RulesError(source, [_issue(error, data, root) for error in exc.errors()]) from exc
+
+
+def _load(text: str, source: str) -> tuple[yaml.Node | None, Any]:
+    """One parse: the document's nodes (their lines name the problems), checked for shape, then
+    the values built from those same nodes."""
+    loader = LOADER(text)
+    try:
+        root = loader.get_single_node()
+        _check_shape(root, source)
+        return root, loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
 
 
 def _check_shape(root: yaml.Node | None, source: str) -> None:

@@ -26,7 +26,7 @@ from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.service_layer.errors import BadPayload, ClientError, PayloadTooLarge
 from chalicelib.settings import Settings
 from chalicelib.sources import load_all
-from chalicelib.sources.base import IncomingRequest, bad_payload, decoded_body, same
+from chalicelib.sources.base import IncomingRequest, bad_payload, decoded_body, load_json, same
 from chalicelib.sources.registry import Receiver
 
 Clock = Callable[[], datetime]
@@ -230,12 +230,10 @@ def rules_preview(request: Request, clock: Clock = utc_now) -> Response:
             limit = 2 * MAX_RULES_CHARACTERS
             raise PayloadTooLarge(f"body is {len(body)} bytes; a rules preview takes at most {limit}")
         try:
-            data = json.loads(body or b"null")
-        except RecursionError as exc:
-            raise BadPayload("the body is JSON nested too deep to be a rules preview") from exc
-        except ValueError as exc:
+            data = load_json(body or b"null")
+        except BadPayload as exc:
             raise BadPayload(
-                'the body must be JSON: {"rules": "<the rules file>", "cursor": ..., "limit": ...}'
+                f'{exc.message}; the body must be JSON: {{"rules": "<the rules file>", "cursor": ..., "limit": ...}}'
             ) from exc
         query = PreviewRequest.model_validate(data if isinstance(data, dict) else {})
         parts = container()

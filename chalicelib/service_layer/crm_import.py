@@ -101,7 +101,7 @@ class CrmImport:
                     result = self.ingest(ParsedDelivery(events=page.events), now, read_records=False)
                     report.accepted += result.accepted
                     report.duplicates += result.duplicates
-                    report.changed += sum(1 for item in result.rescored if item.change.visible_changed)
+                    report.changed += sum(1 for item in result.rescored if item.card_change.visible_changed)
                     state.update(cursor=page.next_cursor, records=report.records, done=page.next_cursor is None)
                     self.storage.jobs.save_job_state(name, state)
                 cursor = page.next_cursor

@@ -27,7 +27,7 @@ class Enrichment:
         self,
         directories: Mapping[str, ProfileDirectory],
         ingestion: Callable[[], Ingestion],
-        queue: TaskQueue | None = None,
+        queue: TaskQueue,
         rng: Callable[[float, float], float] = random.uniform,
     ) -> None:
         """`directories` by identity kind ("hubspot": the HubSpot contacts reader); `ingestion` is
@@ -55,7 +55,6 @@ class Enrichment:
         try:
             self.read(directory, record_ids, now)
         except Unavailable as exc:
-            assert self.queue is not None  # handled tasks came from it
             delay = backoff_seconds(max(message.receive_count for message, _ in items), self.rng)
             for message, _ in items:
                 self.queue.retry_later(message, delay)

@@ -26,12 +26,12 @@ class ChangePublisher:
         rules = self.rules()
         bands = compile_rules(rules).tier_bands
         messages: list[Task] = []
-        count_tier_changes(Counter(item.after.tier for item in rescored if item.change.tier_changed))
+        count_tier_changes(Counter(item.after.tier for item in rescored if item.card_change.tier_changed))
         for item in rescored:
-            if item.change.visible_changed:
+            if item.card_change.visible_changed:
                 messages.append(WriteBack(item.lead_id, item.version))
             was_mql = item.before is not None and is_mql(item.before.tier, bands, rules.tiers.mql_from)
-            if item.change.tier_changed and was_mql != item.after.mql:
+            if item.card_change.tier_changed and was_mql != item.after.mql:
                 messages.append(
                     Notify(
                         lead_id=item.lead_id,

@@ -47,7 +47,7 @@ class Rescored:
     ignored: Ignored = field(default_factory=Ignored, compare=False)
 
     @property
-    def change(self) -> CardChange:
+    def card_change(self) -> CardChange:
         return CardChange(self.before, self.after)
 
 

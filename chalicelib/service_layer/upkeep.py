@@ -39,7 +39,7 @@ class UpkeepReport:
 
     @property
     def changed(self) -> list[Rescored]:
-        return [item for item in self.rescored if item.change.visible_changed]
+        return [item for item in self.rescored if item.card_change.visible_changed]
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -45,8 +45,13 @@ MAX_JSON_DEPTH = 32  # real payloads nest under 10; deeper is hostile, and recur
 
 
 def parse_json(request: IncomingRequest) -> Any:
+    return load_json(request.text())
+
+
+def load_json(text: str | bytes) -> Any:
+    """JSON a sender wrote, no deeper than MAX_JSON_DEPTH; anything else is its 400."""
     try:
-        data = json.loads(request.text())
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadPayload(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     except RecursionError as exc:

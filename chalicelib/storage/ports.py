@@ -152,7 +152,7 @@ class LeadSave:
     seen_rescore_mark: str | None = None
 
     @property
-    def change(self) -> CardChange:
+    def card_change(self) -> CardChange:
         return CardChange(self.before, self.card)
 
 

@@ -67,7 +67,9 @@ def _outcome(response: JsonResponse) -> str:
     if response.status in (200, 201):
         return "created"
     errors = response.body if isinstance(response.body, list) else [response.body]
-    codes = {str(error.get("errorCode")) for error in errors if isinstance(error, dict)}
+    # REST errors name it `errorCode`; some create results `statusCode` (a DUPLICATE_DEVELOPER_NAME
+    # quoted in vlocityinc/vlocity_build#450): read either.
+    codes = {str(error.get("errorCode") or error.get("statusCode")) for error in errors if isinstance(error, dict)}
     if response.status == 400 and codes & {"DUPLICATE_DEVELOPER_NAME", "DUPLICATE_VALUE"}:
         return "already exists"
     raise CrmUnavailable(f"Salesforce answered {response.status} {sorted(codes)} to CustomField")

@@ -29,7 +29,7 @@ def save_writes(table_name: str, change: LeadSave) -> list[Item]:
     update = conditional_update(table_name, change.lead_id, change.expected_version, values, removed)
     _rescore_condition(update, change)
     writes = [{"Update": update}]
-    if change.change.tier_changed:
+    if change.card_change.tier_changed:
         writes.append({"Put": tier_change_put(table_name, change, version)})
     return writes
 
@@ -177,9 +177,9 @@ def _index_attributes(change: LeadSave) -> tuple[Item, list[str]]:
         values["due_at"] = s(card.next_change_at.isoformat())
     else:
         removed += ["due_shard", "due_at"]
-    if change.change.tier_changed:
+    if change.card_change.tier_changed:
         values["tier_changed_at"] = s(card.scored_at.isoformat())
-    if change.change.visible_changed:
+    if change.card_change.visible_changed:
         values["sync_shard"] = s(shard_of(lead_id, "sync"))
         values["sync_at"] = s(change.now.isoformat())
     return values, removed

@@ -111,7 +111,7 @@ class MemoryLeads:
                 record.outcome = json.loads(json.dumps(change.sales_outcome))
             lead.indexed = True
             lead.due_at = card.next_change_at.isoformat() if card.next_change_at else None
-            if change.change.tier_changed:
+            if change.card_change.tier_changed:
                 record.tier_changed_at = card.scored_at.isoformat()
                 lead.tier_changes.append(
                     {
@@ -123,7 +123,7 @@ class MemoryLeads:
                         "_version": version,
                     }
                 )
-            if change.change.visible_changed:
+            if change.card_change.visible_changed:
                 lead.sync_at = record.sync_pending_since = change.now.isoformat()
             return version
 

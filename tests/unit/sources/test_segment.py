@@ -96,7 +96,10 @@ def test_rudderstack_identify() -> None:
 
 @pytest.mark.parametrize("kind", ["track", "page", "screen"])
 def test_context_traits_fill_the_profile_on_every_call(kind: str) -> None:
-    """The console shows a name, not `ld_…`, for a lead known only from track calls with traits."""
+    """The console shows a name, not `ld_…`, for a lead known only from track calls with traits.
+    RudderStack's Track spec: "Identity data (user traits) will be automatically added to track
+    calls ... in a traits object in the context fields of the payload" (the unmodified SDK sends it
+    so in tests/e2e/test_tracking.py)."""
     message = {"type": kind, "userId": "u-ctx", "messageId": f"m-{kind}", "event": "Demo Requested",
                "context": {"traits": {"email": "ada@lovelace.dev", "firstName": "Ada", "company": "Analytical",
                                       "title": "CTO"}}}  # fmt: skip
