@@ -34,8 +34,9 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis out .chalice/deployments
 
+# Data is saved on stop and restored on start (.make-run-state.json); RESET=1 starts empty.
 run: $(STAMP)
-	$(PY) -m local.run
+	$(PY) -m local.run $(if $(filter 1 yes true,$(RESET)),--reset)
 
 demo: $(STAMP)
 	$(PY) -m local.demo

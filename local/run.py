@@ -5,10 +5,14 @@ Everything binds to 127.0.0.1. Stop with Ctrl-C (or SIGTERM): both servers stop.
 
 Once it is up it writes out/local/make-run.json (where the embedded AWS listens, the table and
 queue names; no secret), so `leadscore ... --local` finds it; the file goes when it stops.
+
+The data outlives it: the table and the waiting tasks are saved when it stops and put back when it
+starts (saved_state.py); `--reset` (`make run RESET=1`) starts empty.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
@@ -19,6 +23,7 @@ import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 
@@ -29,6 +34,7 @@ from chalicelib.storage.schema import create_table
 from chalicelib.task_queue import create_queues
 from local.defaults import LOCAL_HOST, LOCAL_PORT, LOCAL_SECRETS, LOCAL_TABLE
 from local.embedded_aws import EmbeddedAws
+from local.saved_state import SavedStateError, restore, save, set_aside, state_path
 
 
 def local_environment(endpoint: str) -> dict[str, str]:
@@ -71,7 +77,10 @@ def port_taken(port: int) -> bool:
     return False
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make run", description="leadscore on an embedded AWS")
+    parser.add_argument("--reset", action="store_true", help="start with no data (the last save is set aside)")
+    args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log drowns the app's own
     app_port = int(os.environ.get("PORT", LOCAL_PORT))
     for name, port in (("PORT", app_port), ("MOTO_PORT", int(os.environ.get("MOTO_PORT", "0")))):
@@ -102,13 +111,24 @@ def main() -> int:
     )  # fmt: skip
     settings = Settings.from_env(env)
     create_queues(sqs, settings.task_queue, settings.task_dlq)
-    print(f"embedded AWS (moto) on {endpoint}, table {env['TABLE_NAME']}, task queue", flush=True)
+    saved, queues = state_path(env), [settings.task_queue, settings.task_dlq]
+    try:
+        print(f"embedded AWS (moto) on {endpoint}, table {env['TABLE_NAME']}, task queue; "
+              f"{_restored(args.reset, client, sqs, settings.table_name, saved)}", flush=True)  # fmt: skip
+    except SavedStateError as exc:
+        print(f"make run: {exc}", file=sys.stderr)
+        moto.stop()
+        return 2
     # What Lambda's SQS event source and EventBridge schedule do in AWS, done here in the background.
     os.environ.update(env)
     stop_workers = threading.Event()
     interval = float(env.get("UPKEEP_INTERVAL_SECONDS", "300"))
-    threading.Thread(target=background_tasks, args=(stop_workers,), daemon=True).start()
-    threading.Thread(target=background_schedules, args=(stop_workers, interval), daemon=True).start()
+    workers = [
+        threading.Thread(target=background_tasks, args=(stop_workers,), daemon=True),
+        threading.Thread(target=background_schedules, args=(stop_workers, interval), daemon=True),
+    ]
+    for worker in workers:
+        worker.start()
     command = [sys.executable, "-m", "local.serve", "local", "--stage", "local", "--host", LOCAL_HOST,
                "--port", str(app_port), "--no-autoreload"]  # fmt: skip
     server = subprocess.Popen(command, env=env)
@@ -130,8 +150,21 @@ def main() -> int:
     code = server.wait()
     remove_local_state(os.getpid())
     stop_workers.set()
+    for worker in workers:
+        worker.join(timeout=30)  # a task half done is finished (or left on its queue) before the save
+    counts = save(client, sqs, settings.table_name, queues, saved, datetime.now(UTC))
+    print(f"saved {counts} to {saved}; the next `make run` starts with them (`make run RESET=1`: empty)", flush=True)
     moto.stop()
     return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
+
+
+def _restored(reset: bool, dynamodb: object, sqs: object, table: str, saved: Path) -> str:
+    """What the start began with, said in a few words."""
+    if reset:
+        aside = set_aside(saved)
+        return f"starting empty (RESET; the last save is kept as {aside})" if aside else "starting empty (RESET)"
+    counts = restore(dynamodb, sqs, table, saved)
+    return f"restored {counts} from {saved}" if counts else "no saved data: starting empty"
 
 
 def background_tasks(stop: threading.Event) -> None:

@@ -24,17 +24,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def make_run(seen: list[str] | None = None, **environment: str) -> Iterator[str]:
-    """The base URL of a running `python -m local.run` with these environment variables; what it
-    prints goes on into `seen` when given."""
+def make_run(seen: list[str] | None = None, *args: str, **environment: str) -> Iterator[str]:
+    """The base URL of a running `python -m local.run ARGS` with these environment variables; what
+    it prints goes on into `seen` when given."""
     port = free_port()
-    # Its state file (what `leadscore --local` reads) apart from a developer's own make run.
-    state = os.path.join(tempfile.mkdtemp(prefix="make-run-"), "make-run.json")
-    env = {**os.environ, "PORT": str(port), "LEADSCORE_LOCAL_STATE": state, **environment}
+    # Its state file (what `leadscore --local` reads) and its saved data apart from a developer's.
+    apart = tempfile.mkdtemp(prefix="make-run-")
+    state, data = os.path.join(apart, "make-run.json"), os.path.join(apart, "saved.json")
+    env = {**os.environ, "PORT": str(port), "LEADSCORE_LOCAL_STATE": state, "LEADSCORE_LOCAL_DATA": data, **environment}
     for name in ("AWS_ENDPOINT_URL", "TABLE_NAME_OVERRIDE"):
         env.pop(name, None)
     child = subprocess.Popen(
-        [sys.executable, "-m", "local.run"],
+        [sys.executable, "-m", "local.run", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
