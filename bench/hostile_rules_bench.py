@@ -8,7 +8,8 @@ import contextlib
 import time
 import tracemalloc
 
-from chalicelib.domain.rules_yaml import RulesError, parse_rules
+from chalicelib.domain.rules_diagnosis import RulesError
+from chalicelib.domain.rules_yaml import parse_rules
 
 
 def alias_file() -> str:

@@ -268,7 +268,7 @@ async function preview(textValue, button, bar, result) {
       if (reply.status !== 200) {
         const issues = reply.body?.issues || [];
         result.replaceChildren(h("p", { class: "error", id: "preview-error" }, reply.body?.message || `HTTP ${reply.status}`),
-          h("ul", { class: "issues" }, issues.map((issue) => h("li", {}, issue.line ? `line ${issue.line}: ` : "", issue.path ? `${issue.path}: ` : "", issue.message))));
+          h("ul", { class: "issues" }, issues.map((issue) => h("li", {}, issue.text || issue.message))));
         return;
       }
       const answer = reply.body;

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from .events import Identities, LeadEvent
     from .profile import Profile
     from .rules import Rules
-    from .rules_yaml import RulesError, RulesIssue, parse_rules
+    from .rules_diagnosis import RulesError, RulesIssue
+    from .rules_yaml import parse_rules
     from .scorecard import Contribution, ScoreCard, Visible
     from .scoring import card_from_basis, score, score_basis
 
@@ -25,8 +26,8 @@ _HOMES = {
     "LeadEvent": "events",
     "Profile": "profile",
     "Rules": "rules",
-    "RulesError": "rules_yaml",
-    "RulesIssue": "rules_yaml",
+    "RulesError": "rules_diagnosis",
+    "RulesIssue": "rules_diagnosis",
     "parse_rules": "rules_yaml",
     "Contribution": "scorecard",
     "ScoreCard": "scorecard",

@@ -14,15 +14,26 @@ from .crm_activity import CrmActivity
 from .decay import DecaySchedule
 from .patterns import PatternError, compile_pattern
 from .profile import FIT_ATTRIBUTES, NUMERIC_ATTRIBUTES
+from .suggestions import did_you_mean
 from .traffic_filters import FORM_KIND, TrafficFilters
 
 
 class RulePathError(ValueError):
-    """A cross-reference error raised at the top level, carrying the path of the key that is wrong."""
+    """A cross-reference problem found at the top level: the path of the key that is wrong and, for
+    a name that is not defined, the path where it should be (`refers_to`)."""
 
-    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+    def __init__(self, path: tuple[str | int, ...], message: str, refers_to: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.path = path
+        self.refers_to = refers_to
+
+
+class RuleProblems(ValueError):
+    """Every cross-reference problem of a rules file, raised together."""
+
+    def __init__(self, problems: list[RulePathError]) -> None:
+        super().__init__("; ".join(str(problem) for problem in problems))
+        self.problems = problems
 
 
 class _Strict(BaseModel):
@@ -78,7 +89,8 @@ class FitRule(FitOption):
             if attribute is None:
                 raise ValueError("name the attribute to test (on the rule or the condition)")
             if attribute not in FIT_ATTRIBUTES:
-                raise ValueError(f"unknown attribute {attribute!r}; known: {', '.join(sorted(FIT_ATTRIBUTES))}")
+                known = f" (known: {', '.join(sorted(FIT_ATTRIBUTES))})"
+                raise ValueError(f"unknown attribute {attribute!r}{did_you_mean(attribute, FIT_ATTRIBUTES) or known}")
             if condition.is_numeric and attribute not in NUMERIC_ATTRIBUTES:
                 raise ValueError(f"min/below need a numeric attribute ({', '.join(sorted(NUMERIC_ATTRIBUTES))})")
         return self
@@ -236,7 +248,8 @@ class Tiers(_Strict):
         if len(set(names)) != len(names):
             raise ValueError("tier names must be unique")
         if self.mql_from not in names:
-            raise ValueError(f"mql_from {self.mql_from!r} is not a tier ({', '.join(names)})")
+            known = f" ({', '.join(names)})"
+            raise ValueError(f"mql_from {self.mql_from!r} is not a tier{did_you_mean(self.mql_from, names) or known}")
         return self
 
 
@@ -287,87 +300,12 @@ class Rules(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Rules:
-        _unique(("fit",), [rule.name for rule in self.fit])
-        _unique(("personas",), [persona.name for persona in self.personas], "persona name")
-        shared = [rule.name for rule in self.fit]
-        for number, persona in enumerate(self.personas):
-            names = shared + [rule.name for rule in persona.fit]
-            try:
-                _unique(("personas", number, "fit"), names)
-            except RulePathError as exc:  # the path names the persona's rule, not the shared one
-                position = int(exc.path[3]) - len(shared)
-                raise RulePathError(("personas", number, "fit", position, "name"), str(exc)) from None
-            for index, rule in enumerate(persona.fit):
-                for name in rule.list_names():
-                    if name not in self.lists:
-                        where: tuple[str | int, ...] = ("personas", number, "fit", index)
-                        raise RulePathError(where, f"list {name!r} is not defined under lists")
-        _unique(("engagement", "rules"), [rule.name for rule in self.engagement.rules])
-        for index, rule in enumerate(self.fit):
-            for name in rule.list_names():
-                if name not in self.lists:
-                    raise RulePathError(("fit", index), f"list {name!r} is not defined under lists")
-        known_types = ", ".join(sorted(self.engagement.event_types))
-        for index, eng in enumerate(self.engagement.rules):
-            at = ("engagement", "rules", index)
-            if eng.event not in self.engagement.event_types:
-                raise RulePathError(
-                    (*at, "event"), f"{eng.event!r} is not a key of engagement.event_types ({known_types})"
-                )
-            if eng.decay is not None and eng.decay not in self.decay:
-                raise RulePathError((*at, "decay"), f"{eng.decay!r} is not a schedule under decay")
-            for position, multiplier in enumerate(eng.multipliers):
-                if multiplier not in self.engagement.multipliers:
-                    raise RulePathError(
-                        (*at, "multipliers", position), f"{multiplier!r} is not defined under engagement.multipliers"
-                    )
-            for prop, test in eng.where.items():
-                for name in test.list_names():
-                    if name not in self.lists:
-                        raise RulePathError((*at, "where", prop), f"list {name!r} is not defined under lists")
-        for position, event in enumerate(self.engagement.recorded_only):
-            if event not in self.engagement.event_types:
-                raise RulePathError(
-                    ("engagement", "recorded_only", position), f"{event!r} is not a key of engagement.event_types"
-                )
-        for path, event in self.crm_activity.event_references():
-            if event.casefold() not in self.engagement.event_types:
-                raise RulePathError(path, f"{event!r} is not a key of engagement.event_types ({known_types})")
-        self._check_filters(known_types)
-        if self.grades[-1].min_fit is not None:
-            raise RulePathError(("grades", len(self.grades) - 1), "the last grade takes no min_fit: it is the rest")
-        previous = None
-        for index, grade in enumerate(self.grades[:-1]):
-            if grade.min_fit is None or (previous is not None and grade.min_fit >= previous):
-                raise RulePathError(("grades", index, "min_fit"), "grades go from the highest min_fit down")
-            previous = grade.min_fit
+        """Every name one part of the file uses must be defined in another: all such problems at
+        once (RuleProblems), so a file is fixed in one round."""
+        problems = _References(self).problems()
+        if problems:
+            raise RuleProblems(problems)
         return self
-
-    def _check_filters(self, known_types: str) -> None:
-        filters = self.filters
-        name = filters.crawler_user_agents
-        if name is not None:
-            if name not in self.lists:
-                raise RulePathError(("filters", "crawler_user_agents"), f"list {name!r} is not defined under lists")
-            for position, pattern in enumerate(self.lists[name]):
-                try:
-                    compile_pattern(pattern)
-                except PatternError as exc:
-                    raise RulePathError(("lists", name, position), f"not a regular expression: {exc}") from exc
-        aliases = {
-            alias.casefold()
-            for canonical, names in self.engagement.event_types.items()
-            for alias in (canonical, *names)
-        }
-        for kind, limit in filters.speed_limits.items():
-            if kind != FORM_KIND and kind.casefold() not in aliases:
-                raise RulePathError(
-                    ("filters", "speed_limits", kind), f'{kind!r} is neither "form" nor an event type ({known_types})'
-                )
-            if limit < 1:
-                raise RulePathError(("filters", "speed_limits", kind), "a limit is at least 1 event a minute")
-            if kind.casefold() == self.engagement.sent_event.casefold():
-                raise RulePathError(("filters", "speed_limits", kind), "email sends come from the CRM: no speed limit")
 
     @property
     def fingerprint(self) -> str:
@@ -392,9 +330,110 @@ class Rules(_Strict):
         )
 
 
-def _unique(path: tuple[str | int, ...], names: list[str], what: str = "rule name") -> None:
-    seen: set[str] = set()
-    for index, name in enumerate(names):
-        if name in seen:
-            raise RulePathError((*path, index, "name"), f"{what} {name!r} is used twice")
-        seen.add(name)
+class _References:
+    """The cross-references of a Rules whose sections are each valid on their own."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.found: list[RulePathError] = []
+
+    def problem(self, path: tuple[str | int, ...], message: str, refers_to: tuple[str, ...] = ()) -> None:
+        self.found.append(RulePathError(path, message, refers_to))
+
+    def unknown(self, path: tuple[str | int, ...], name: str, section: tuple[str, ...], known: list[str],
+                message: str) -> None:  # fmt: skip
+        """A name that is not defined: the closest defined one, else all of them (when few enough)."""
+        listed = f" ({', '.join(sorted(known))})" if known and len(known) <= 40 else ""
+        self.problem(path, message + (did_you_mean(name, known) or listed), (*section, name))
+
+    def problems(self) -> list[RulePathError]:
+        rules = self.rules
+        self.unique(("fit",), [rule.name for rule in rules.fit])
+        self.unique(("personas",), [persona.name for persona in rules.personas], "persona name")
+        shared = [rule.name for rule in rules.fit]
+        for number, persona in enumerate(rules.personas):
+            self.unique(("personas", number, "fit"), [rule.name for rule in persona.fit], taken=set(shared))
+            for index, rule in enumerate(persona.fit):
+                self.lists(("personas", number, "fit", index), rule.list_names())
+        self.unique(("engagement", "rules"), [rule.name for rule in rules.engagement.rules])
+        for index, fit_rule in enumerate(rules.fit):
+            self.lists(("fit", index), fit_rule.list_names())
+        engagement = rules.engagement
+        types = sorted(engagement.event_types)
+        for index, eng in enumerate(engagement.rules):
+            at = ("engagement", "rules", index)
+            if eng.event not in engagement.event_types:
+                self.unknown((*at, "event"), eng.event, ("engagement", "event_types"), types,
+                             f"{eng.event!r} is not a key of engagement.event_types")  # fmt: skip
+            if eng.decay is not None and eng.decay not in rules.decay:
+                self.unknown((*at, "decay"), eng.decay, ("decay",), list(rules.decay),
+                             f"{eng.decay!r} is not a schedule under decay")  # fmt: skip
+            for position, multiplier in enumerate(eng.multipliers):
+                if multiplier not in engagement.multipliers:
+                    self.unknown((*at, "multipliers", position), multiplier, ("engagement", "multipliers"),
+                                 list(engagement.multipliers),
+                                 f"{multiplier!r} is not defined under engagement.multipliers")  # fmt: skip
+            for prop, test in eng.where.items():
+                self.lists((*at, "where", prop), test.list_names())
+        for position, event in enumerate(engagement.recorded_only):
+            if event not in engagement.event_types:
+                self.unknown(("engagement", "recorded_only", position), event, ("engagement", "event_types"), types,
+                             f"{event!r} is not a key of engagement.event_types")  # fmt: skip
+        for path, event in rules.crm_activity.event_references():
+            if event.casefold() not in engagement.event_types:
+                self.unknown(path, event.casefold(), ("engagement", "event_types"), types,
+                             f"{event!r} is not a key of engagement.event_types")  # fmt: skip
+        self.filters(types)
+        self.grades()
+        return self.found
+
+    def unique(self, path: tuple[str | int, ...], names: list[str], what: str = "rule name",
+               taken: set[str] | None = None) -> None:  # fmt: skip
+        seen: set[str] = set(taken or ())
+        for index, name in enumerate(names):
+            if name in seen:
+                self.problem((*path, index, "name"), f"{what} {name!r} is used twice")
+            seen.add(name)
+
+    def lists(self, path: tuple[str | int, ...], names: list[str]) -> None:
+        for name in names:
+            if name not in self.rules.lists:
+                message = f"list {name!r} is not defined under lists"
+                self.unknown(path, name, ("lists",), list(self.rules.lists), message)
+
+    def filters(self, types: list[str]) -> None:
+        rules, filters = self.rules, self.rules.filters
+        name = filters.crawler_user_agents
+        if name is not None:
+            if name not in rules.lists:
+                self.unknown(("filters", "crawler_user_agents"), name, ("lists",), list(rules.lists),
+                             f"list {name!r} is not defined under lists")  # fmt: skip
+            for position, pattern in enumerate(rules.lists.get(name, [])):
+                try:
+                    compile_pattern(pattern)
+                except PatternError as exc:
+                    self.problem(("lists", name, position), f"not a regular expression: {exc}")
+        aliases = {
+            alias.casefold()
+            for canonical, names in rules.engagement.event_types.items()
+            for alias in (canonical, *names)
+        }
+        for kind, limit in filters.speed_limits.items():
+            at = ("filters", "speed_limits", kind)
+            if kind != FORM_KIND and kind.casefold() not in aliases:
+                message = f'{kind!r} is neither "form" nor an event type'
+                self.unknown(at, kind, ("engagement", "event_types"), [FORM_KIND, *types], message)
+            if limit < 1:
+                self.problem(at, "a limit is at least 1 event a minute")
+            if kind.casefold() == rules.engagement.sent_event.casefold():
+                self.problem(at, "email sends come from the CRM: no speed limit")
+
+    def grades(self) -> None:
+        grades = self.rules.grades
+        if grades[-1].min_fit is not None:
+            self.problem(("grades", len(grades) - 1), "the last grade takes no min_fit: it is the rest")
+        previous = None
+        for index, grade in enumerate(grades[:-1]):
+            if grade.min_fit is None or (previous is not None and grade.min_fit >= previous):
+                self.problem(("grades", index, "min_fit"), "grades go from the highest min_fit down")
+            previous = grade.min_fit

@@ -24,9 +24,9 @@ def rules_warnings(rules: Rules, emitted: Iterable[str] = ()) -> list[str]:
         if canonical not in scored and canonical not in recorded
     ]
     warnings += [
-        f"engagement.rules[{index}] ({rule.name}): nothing maps to event type {rule.event!r}; "
+        f"engagement.rules[{rule.name}]: nothing maps to event type {rule.event!r}; "
         f"list the tracking names that mean it under engagement.event_types.{rule.event}"
-        for index, rule in enumerate(engagement.rules)
+        for rule in engagement.rules
         if rule.event not in reachable
     ]
     return warnings

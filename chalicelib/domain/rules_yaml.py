@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from .data_lists import packaged_list
-from .rules import RulePathError, Rules
+from .rules import Rules
+from .rules_diagnosis import RulesError, RulesIssue, diagnose, line_of, named_path, short
 from .traffic_filters import CRAWLER_LIST, CRAWLER_PACKAGE
-
-
-@dataclass(frozen=True)
-class RulesIssue:
-    path: str
-    message: str
-    line: int | None = None
-    value: Any = None
-
-    def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line else ""
-        shown = "" if self.value is None else f" (got {_short(self.value)})"
-        return f"{where}{self.path or '<top>'}: {self.message}{shown}"
-
-
-class RulesError(ValueError):
-    def __init__(self, source: str, issues: list[RulesIssue]) -> None:
-        self.source = source
-        self.issues = issues
-        super().__init__(f"invalid rules in {source}:\n" + "\n".join(f"  {issue}" for issue in issues))
-
 
 # LibYAML's safe loader when PyYAML was built with it (its wheels are): the same documents, faster.
 LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -55,14 +34,14 @@ def parse_rules(text: str, source: str = "<rules>") -> Rules:
     except RecursionError as exc:
         raise RulesError(source, [RulesIssue("", f"nested more than {MAX_DEPTH} deep")]) from exc
     except ValueError as exc:  # a number beyond what Python converts (over 4,300 digits)
-        raise RulesError(source, [RulesIssue("", f"a value that cannot be read: {_short(str(exc))}")]) from exc
+        raise RulesError(source, [RulesIssue("", f"a value that cannot be read: {short(str(exc))}")]) from exc
     if not isinstance(data, dict):
         raise RulesError(source, [RulesIssue("", "the rules file must be a mapping of sections", 1)])
     data = _packaged_lists(data, root, source)
     try:
         return Rules.model_validate(data)
     except ValidationError as exc:
-        raise RulesError(source, [_issue(error, data, root) for error in exc.errors()]) from exc
+        raise RulesError(source, diagnose(data, root, exc)) from exc
 
 
 def _load(text: str, source: str) -> tuple[yaml.Node | None, Any]:
@@ -130,70 +109,6 @@ def _packaged_lists(data: dict[str, Any], root: yaml.Node | None, source: str) -
                 resolved[name] = packaged_list(str(value["package"]))
             except KeyError as exc:
                 path: tuple[str | int, ...] = ("lists", name, "package")
-                issue = RulesIssue(_format_path(list(path)), str(exc.args[0]), _line(root, path), value["package"])
+                issue = RulesIssue(named_path(path, data), str(exc.args[0]), line_of(root, path), value["package"])
                 raise RulesError(source, [issue]) from exc
     return {**data, "lists": resolved}
-
-
-def _issue(error: Any, data: Any, root: yaml.Node | None) -> RulesIssue:
-    loc: tuple[str | int, ...] = tuple(error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    value = error.get("input")
-    cause = (error.get("ctx") or {}).get("error")
-    if isinstance(cause, RulePathError):
-        loc = (*loc, *cause.path)
-        value = _lookup(data, cause.path)
-    path_parts: list[str | int] = []
-    node = root
-    # pydantic adds union tags and validator names to `loc`; keep only the keys that exist in the file.
-    for position, part in enumerate(loc):
-        found = _child(node, part)
-        if found is not None:
-            node = found
-            path_parts.append(part)
-        elif error["type"] == "missing" and position == len(loc) - 1:
-            path_parts.append(part)  # the key that should be there
-    if isinstance(value, (dict, list)):
-        value = None
-    line = node.start_mark.line + 1 if node is not None else None
-    return RulesIssue(_format_path(path_parts), message, line, value)
-
-
-def _line(root: yaml.Node | None, path: tuple[str | int, ...]) -> int | None:
-    node = root
-    for part in path:
-        node = _child(node, part)
-    return node.start_mark.line + 1 if node is not None else None
-
-
-def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, child in node.value:
-            if key.value == str(part):
-                found: yaml.Node = child
-                return found
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-        item: yaml.Node = node.value[part]
-        return item
-    return None
-
-
-def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
-def _format_path(parts: list[str | int]) -> str:
-    text = ""
-    for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -9,7 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from chalicelib.domain.rules import Rules
-from chalicelib.domain.rules_yaml import RulesError, parse_rules
+from chalicelib.domain.rules_diagnosis import RulesError
+from chalicelib.domain.rules_yaml import parse_rules
 from chalicelib.errors import RulesUnavailable
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("default.yaml")

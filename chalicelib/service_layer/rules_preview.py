@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.folding import full_basis
 from chalicelib.domain.rules import Rules
-from chalicelib.domain.rules_yaml import RulesError, parse_rules
+from chalicelib.domain.rules_diagnosis import RulesError
+from chalicelib.domain.rules_yaml import parse_rules
 from chalicelib.domain.scoring import card_from_basis
 from chalicelib.service_layer.errors import BadPayload, ClientError
 from chalicelib.service_layer.leads_query import known_tiers
@@ -32,8 +33,10 @@ class InvalidRules(ClientError):
 
     def __init__(self, error: RulesError) -> None:
         super().__init__(f"the rules file has {len(error.issues)} problem(s)")
+        # `text` is the line `rules validate` prints, so the console shows the same detail.
         self.details["issues"] = [
-            {"path": issue.path, "message": issue.message, "line": issue.line} for issue in error.issues
+            {"path": issue.path, "message": issue.message, "line": issue.line, "text": str(issue)}
+            for issue in error.issues
         ]
 
 

@@ -26,9 +26,12 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from chalicelib.domain.rules_diagnosis import RulesError
+from chalicelib.domain.rules_yaml import parse_rules
 from chalicelib.rules import DEFAULT_RULES_PATH
 from local.defaults import LOCAL_SECRETS
 from tests.e2e.local_stack import make_run
+from tests.rules_mistakes import MISTAKES, planted
 
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "console"
 WIDTHS = {"wide": (1280, 900), "narrow": (390, 844)}
@@ -120,7 +123,7 @@ def _shots(browser: WebDriver, name: str, css: str) -> None:
     scroll inside their panel), and what the page is for still visible."""
     for label, (width, height) in WIDTHS.items():
         browser.set_window_size(width, height)
-        _wait(browser, css)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", _wait(browser, css))
         overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{name} at {width} px scrolls sideways by {overflow} px"
         browser.save_screenshot(str(SHOTS / f"{name}-{label}.png"))
@@ -199,10 +202,17 @@ def test_a_what_if_moves_the_leads_it_should_and_changes_nothing(console: str, b
     after = _api(console, "/leads")["leads"]
     assert [(row["lead_id"], row["tier"]) for row in after] == [(row["lead_id"], row["tier"]) for row in before]
 
-    browser.execute_script("arguments[0].value = arguments[1]", _wait(browser, "#rules-text"), "tiers: [unclosed")
+    # A file with many mistakes: every one listed at once, as `rules validate` prints them.
+    mistaken = planted(MISTAKES)
+    browser.execute_script("arguments[0].value = arguments[1]", _wait(browser, "#rules-text"), mistaken)
     browser.find_element(By.ID, "preview").click()
-    assert "problem" in _wait(browser, "#preview-error").text
-    assert "line" in browser.find_element(By.CSS_SELECTOR, ".issues li").text
+    assert f"{len(MISTAKES)} problem" in _wait(browser, "#preview-error").text
+    with pytest.raises(RulesError) as caught:
+        parse_rules(mistaken, source="preview")
+    shown = [item.text for item in browser.find_elements(By.CSS_SELECTOR, ".issues li")]
+    assert shown == [str(issue) for issue in caught.value.issues]
+    assert any("did you mean `unsubscribe`?" in line for line in shown)
+    _shots(browser, "rules-problems", "#preview-error")
 
 
 def test_the_viewer_key_looks_but_cannot_preview_rules(console: str, browser: WebDriver) -> None:

@@ -49,7 +49,7 @@ def test_the_persona_survives_the_stored_basis() -> None:
     [
         (
             "[{name: a, fit: [{name: job_title, attribute: job_title, points: 1}]}]",
-            "personas[0].fit[0].name: rule name 'job_title' is used twice",
+            "personas[a].fit[job_title].name: rule name 'job_title' is used twice",
         ),
         ("[{name: a, fit: [{name: x, attribute: industry, in: no_such_list, points: 1}]}]", "no_such_list"),
         (
@@ -57,7 +57,7 @@ def test_the_persona_survives_the_stored_basis() -> None:
             "country, points: 1}]}]",
             "personas[1].name: persona name 'a' is used twice",
         ),
-        ("[{name: a, fit: []}]", "personas[0].fit: List should have at least 1 item"),
+        ("[{name: a, fit: []}]", "personas[a].fit: List should have at least 1 item"),
     ],
 )
 def test_rules_validate_checks_the_personas(personas: str, problem: str) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.cli import main as cli
 from chalicelib.domain import RulesError, parse_rules
 from chalicelib.rules import DEFAULT_RULES_PATH, active_rules
+from tests.rules_mistakes import MISTAKES, Mistake, planted
 
 DEFAULT_TEXT = DEFAULT_RULES_PATH.read_text()
 
@@ -51,7 +54,7 @@ def test_the_default_rules_are_valid_and_encode_the_whole_seed_table() -> None:
 def test_a_bad_value_names_path_line_and_value() -> None:
     text = broken("points: 20, cap: 40", "points: lots, cap: 40")
     issue = only_issue(text)
-    assert issue.path == "engagement.rules[2].points"
+    assert issue.path == "engagement.rules[page_pricing].points"
     assert issue.value == "lots"
     assert issue.line == line_of(text, "points: lots")
     assert "line" in str(issue) and "'lots'" in str(issue)
@@ -61,28 +64,27 @@ def test_a_misspelt_key_is_an_error_not_a_silent_zero() -> None:
     with pytest.raises(RulesError) as caught:
         parse_rules(broken("points: 50, cap: 50", "pionts: 50, cap: 50"))
     assert [(issue.path, issue.message) for issue in caught.value.issues] == [
-        ("engagement.rules[18].points", "Field required"),
-        ("engagement.rules[18].pionts", "Extra inputs are not permitted"),
+        ("engagement.rules[demo_request].pionts", "unknown key `pionts`; did you mean `points`?"),
     ]
 
 
 def test_an_undefined_decay_schedule_is_named() -> None:
     text = broken("decay: buying_intent}", "decay: buying_intnt}")
     issue = only_issue(text)
-    assert issue.path == "engagement.rules[18].decay"
+    assert issue.path == "engagement.rules[demo_request].decay"
     assert issue.value == "buying_intnt"
     assert issue.line == line_of(text, "buying_intnt")
 
 
 def test_an_undefined_list_is_named() -> None:
     issue = only_issue(broken("in: target_industries", "in: target_industrys"))
-    assert issue.path == "fit[2]"
+    assert issue.path == "fit[target_industry]"
     assert "target_industrys" in issue.message
 
 
 def test_an_unknown_event_type_lists_the_known_ones() -> None:
     issue = only_issue(broken("event: demo_request,", "event: demo_requets,"))
-    assert issue.path == "engagement.rules[18].event"
+    assert issue.path == "engagement.rules[demo_request].event"
     assert "demo_request" in issue.message
 
 
@@ -149,7 +151,7 @@ def test_cli_validate_fails_with_the_problem(tmp_path: Path, capsys: pytest.Capt
     bad.write_text(broken("points: 20, cap: 40", "points: lots, cap: 40"))
     assert cli(["rules", "validate", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "engagement.rules[2].points" in err and "'lots'" in err
+    assert "engagement.rules[page_pricing].points" in err and "'lots'" in err
 
 
 def test_cli_validate_reports_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -169,7 +171,9 @@ def test_scoring_rules_env_var_selects_the_file(tmp_path: Path, monkeypatch: pyt
 def test_a_crm_activity_naming_an_unknown_event_type_is_an_error() -> None:
     text = broken("event: meeting_booked}", "event: meetng_booked}")
     issue = only_issue(text)
-    assert issue.path == "crm_activity.hubspot[9].event" and "meetng_booked" in issue.message
+    assert (
+        issue.path == "crm_activity.hubspot[engagements_last_meeting_booked].event" and "meetng_booked" in issue.message
+    )
 
 
 def test_a_salesforce_mapping_naming_an_unknown_event_type_is_an_error() -> None:
@@ -234,7 +238,7 @@ def test_validate_warns_about_unscored_types_and_unreachable_rules(
     assert captured.err.splitlines() == [
         "warning: engagement.event_types.trial_ended: no rule scores it; add a rule, or list it under "
         "engagement.recorded_only if it is kept without points on purpose",
-        "warning: engagement.rules[22] (invite_sent): nothing maps to event type 'invite_sent'; "
+        "warning: engagement.rules[invite_sent]: nothing maps to event type 'invite_sent'; "
         "list the tracking names that mean it under engagement.event_types.invite_sent",
     ]
     assert captured.out.rstrip().endswith("(2 warnings)")
@@ -244,7 +248,10 @@ def test_recorded_only_names_a_type() -> None:
     with pytest.raises(RulesError) as caught:
         parse_rules(broken("account_left, chat_message]", "account_left, chat_mesage]"))
     assert [(issue.path, issue.message) for issue in caught.value.issues] == [
-        ("engagement.recorded_only[5]", "'chat_mesage' is not a key of engagement.event_types")
+        (
+            "engagement.recorded_only[5]",
+            "'chat_mesage' is not a key of engagement.event_types; did you mean `chat_message`?",
+        )
     ]
 
 
@@ -255,3 +262,39 @@ def test_the_readme_table_of_what_counts_is_the_bundled_rules() -> None:
     start = readme.index("<!-- counts-table")
     table = readme[readme.index("\n", start) + 1 : readme.index("<!-- /counts-table -->")].strip()
     assert table == counts_table(active_rules())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(MISTAKES), unique=True, min_size=1))
+def test_every_planted_mistake_is_reported_in_one_pass_by_name_with_the_closest_valid_key(
+    mistakes: list[Mistake],
+) -> None:
+    """Any mix of mistakes: one issue for each, none for what only follows from another."""
+    with pytest.raises(RulesError) as caught:
+        parse_rules(planted(mistakes), source="rules.yaml")
+    reported = [(issue.path, issue.message) for issue in caught.value.issues]
+    assert len(reported) == len(mistakes), reported
+    for mistake in mistakes:
+        assert any(path == mistake.path and mistake.says in message for path, message in reported), (mistake, reported)
+    assert all(issue.line for issue in caught.value.issues)
+
+
+def test_the_cli_lists_every_problem_of_a_file_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "rules.yaml"
+    bad.write_text(planted(MISTAKES))
+    assert cli(["rules", "validate", str(bad)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"{bad}: {len(MISTAKES)} problem(s)"
+    numbers = [int(line.split(":")[0].removeprefix("  line ")) for line in lines[1:]]
+    assert numbers == sorted(numbers)  # in the file's order
+    assert "did you mean `unsubscribe`?" in "\n".join(lines)
+
+
+def test_a_duplicate_name_is_named_by_its_index_and_a_label_with_spaces_is_quoted() -> None:
+    issue = only_issue(broken("- {name: page_blog,", "- {name: page_homepage,"))
+    assert issue.path.startswith("engagement.rules[") and issue.path.endswith("].name")
+    assert issue.path.removeprefix("engagement.rules[").split("]")[0].isdigit()
+    issue = only_issue(
+        broken('{label: "50-99 employees", min: 50, below: 100,', '{label: "50-99 employees", min: 50, below: 10,')
+    )
+    assert issue.path == 'fit[company_size].options["50-99 employees"]'

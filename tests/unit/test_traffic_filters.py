@@ -129,7 +129,9 @@ def test_a_rules_file_without_filters_still_filters_crawlers() -> None:
         ({"speed_limits": {"form": 0}}, "at least 1 event a minute"),
         ({"speed_limits": {"email_sent": 5}}, "email sends come from the CRM"),
         ({"bot_like": {"share": 1.5}}, "less than or equal to 1"),
-        ({"surprise": True}, "Extra inputs are not permitted"),
+        ({"surprise": True}, "unknown key `surprise` (keys here: bot_like, crawler_user_agents, honeypot_fields, "),
+        ({"speed_limit": {"form": 5}}, "unknown key `speed_limit`; did you mean `speed_limits`?"),
+        ({"speed_limits": {"page_veiw": 10}}, "did you mean `page_view`?"),
     ],
 )
 def test_rules_validate_checks_the_filters(filters, message) -> None:
