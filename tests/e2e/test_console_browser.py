@@ -228,3 +228,46 @@ def test_the_viewer_key_looks_but_cannot_preview_rules(console: str, browser: We
     _wait(browser, "#sign-in-form")
     stored = browser.execute_script("return sessionStorage.getItem('leadscore.key')")
     assert stored is None and json.dumps(stored) == "null"
+
+
+def test_hostile_text_from_a_sender_is_shown_as_text_and_never_runs(console: str, browser: WebDriver) -> None:
+    """The red-team's console injections: markup, script and `javascript:` in every field a
+    sender controls (name, company, title, event name, page title and URL)."""
+    hostile = {
+        "firstName": '<img src=x onerror="window.__pwned=1">',
+        "lastName": "</td><script>window.__pwned=2</script>",
+        "company": '"><svg onload="window.__pwned=3">',
+        "title": "javascript:window.__pwned=4",
+    }
+    now = datetime.now(UTC)
+    batch = [
+        {"type": "identify", "userId": "red-team", "messageId": "red-id",
+         "traits": {"email": "red@team.io", **hostile}, "timestamp": (now - timedelta(hours=2)).isoformat()},
+        {"type": "track", "userId": "red-team", "event": "<iframe src=javascript:window.__pwned=5>",
+         "messageId": "red-ev", "timestamp": (now - timedelta(hours=1)).isoformat()},
+        {"type": "page", "userId": "red-team", "name": "<b onmouseover=window.__pwned=6>Pricing</b>",
+         "messageId": "red-pv", "properties": {"url": "javascript:window.__pwned=7//https://acme.example/pricing"},
+         "timestamp": now.isoformat()},
+    ]  # fmt: skip
+    reply = requests.post(
+        f"{console}/v1/batch", json={"batch": batch}, auth=(LOCAL_SECRETS["EVENTS_WRITE_KEY"], ""), timeout=60
+    )
+    assert reply.status_code == 200, reply.text
+    lead = _api(console, "/leads/user:red-team")
+
+    _sign_in(browser, console, ADMIN)
+    row = _wait(browser, f'#leads-rows tr[data-lead="{lead["lead_id"]}"]')
+    assert hostile["company"] in row.text and "<img" in row.text
+    row.click()
+    _wait(browser, "#lead-score")
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert hostile["title"] in page or hostile["company"] in page
+    assert browser.execute_script("return window.__pwned") is None
+    injected = browser.execute_script(
+        "return document.querySelectorAll('main img, main script, main svg[onload], main iframe, main b[onmouseover]')"
+        ".length"
+    )
+    assert injected == 0
+    links = [node.get_attribute("href") or "" for node in browser.find_elements(By.CSS_SELECTOR, "a[href]")]
+    assert not [link for link in links if link.strip().lower().startswith("javascript:")]
+    _shots(browser, "hostile-lead", "#lead-score")
