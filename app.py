@@ -198,6 +198,14 @@ def lead_timeline(key: str) -> Response:
     return http.timeline(unquote(key))
 
 
+@app.route("/leads/{key}/activity", methods=["GET"])
+@readable
+def lead_activity(key: str) -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.activity(unquote(key), _request())
+
+
 @app.route("/rules", methods=["GET"])
 @readable
 def rules_in_force() -> Response:

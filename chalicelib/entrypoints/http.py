@@ -215,6 +215,16 @@ def timeline(key: str, clock: Clock = utc_now) -> Response:
     return _answer(lambda: container().lead_views.timeline(key, clock()))
 
 
+def activity(key: str, request: Request, clock: Clock = utc_now) -> Response:
+    from chalicelib.service_layer.lead_views import ActivityQuery
+
+    def page() -> dict[str, Any] | None:
+        query = ActivityQuery.model_validate(dict(request.query_params or {}))
+        return container().lead_views.activity(key, query, clock())
+
+    return _answer(page)
+
+
 def rules_in_force() -> Response:
     from chalicelib.rules.summary import rules_summary
 

@@ -9,6 +9,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from chalicelib.domain.events import iso_z
 from chalicelib.domain.identity import parse_key
 from chalicelib.domain.profile import Profile
@@ -18,6 +20,13 @@ from chalicelib.storage.ports import LeadRecord, Storage
 
 from .errors import BadPayload
 from .leads_query import LeadsQuery
+
+
+class ActivityQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cursor: str | None = Field(default=None, max_length=2048, description="next_cursor of the previous page")
+    limit: int = Field(default=25, ge=1, le=100)
 
 
 def is_lead_id(text: str) -> bool:
@@ -98,6 +107,31 @@ class LeadViews:
                 }
                 for point in points
             ],
+        }
+
+    def activity(self, key: str, query: ActivityQuery, now: datetime) -> dict[str, Any] | None:
+        """What the lead did, newest first, a page at a time: each event named as a rep reads it,
+        with what it is worth now or why it is worth nothing (domain/activity.py)."""
+        from chalicelib.domain.activity import activity_line, is_activity
+        from chalicelib.domain.compiled_rules import compile_rules
+
+        lead_id = self.find_lead_id(key)
+        record = self.storage.leads.get_lead(self.survivor(lead_id)) if lead_id else None
+        if record is None:
+            return None
+        try:
+            page = self.storage.events.page(record.lead_id, query.limit, query.cursor, now)
+        except (ValueError, RequestRefused) as exc:
+            raise BadPayload("not a cursor this list handed out", field="cursor") from exc
+        compiled = compile_rules(self.rules())
+        card = record.card
+        capped = frozenset(c.rule for c in card.contributions if c.capped) if card else frozenset()
+        return {
+            "lead_id": record.lead_id,
+            "activity": [
+                activity_line(event, compiled, now, capped).to_json() for event in page.events if is_activity(event)
+            ],
+            "next_cursor": page.cursor,
         }
 
     def leads(self, query: LeadsQuery) -> dict[str, Any]:

@@ -101,6 +101,12 @@ class StoredEvent:
 
 
 @dataclass(frozen=True)
+class EventPage:
+    events: list[LeadEvent]  # newest first
+    cursor: str | None  # opaque: where the next page starts; None at the end
+
+
+@dataclass(frozen=True)
 class StoreResult:
     stored: list[str]
     duplicates: list[str]
@@ -222,6 +228,12 @@ class EventLog(Protocol):
         ...
 
     def append_room(self, claims: int) -> int: ...
+
+    def page(self, lead_id: str, limit: int, cursor: str | None, now: datetime) -> EventPage:
+        """The lead's live events, newest first, `limit` at most (fewer when some have expired);
+        each page costs the same whatever the lead's history. Raises ValueError for a cursor this
+        lead's pages did not hand out."""
+        ...
 
 
 class ChangeOutbox(Protocol):

@@ -9,7 +9,8 @@ Single-table layout (all keys are strings):
   events stored apart from the card, until a full rescore has seen them; new events are folded
   into the basis only while it is absent.
 - event: pk `LEAD#<id>`, sk `EVT#<source>#<event id>`. A conditional put is the idempotent write;
-  `ttl` is set after the longest decay horizon.
+  `ttl` is set after the longest decay horizon; `event_us` (when it happened) feeds GSI activity,
+  the lead's events newest first.
 - identity: pk `ID#<kind>:<value>`, sk `ID`. Which lead an email, HubSpot id, anonymousId ... is.
   Mirrored in the lead's partition as pk `LEAD#<id>`, sk `KEY#<kind>:<value>` (no attributes): the
   lead item lists only some of its keys, so a merge or a deletion finds them all there.
@@ -34,6 +35,8 @@ BY_TIER_INDEX = "by_tier"
 BY_COMPANY_INDEX = "by_company"
 DUE_INDEX = "due"
 SYNC_INDEX = "sync"
+ACTIVITY_INDEX = "activity"
+EVENT_TIME = "event_us"  # an event item's occurred_at in µs: the activity index's sort key
 DUE_SHARDS = 8
 # What the decay job needs to rescore a due lead without reading it again: its basis and card keys.
 DUE_PROJECTION = ["lead_id", "version", "basis", "tier", "score", "grade"]
@@ -50,6 +53,7 @@ TABLE_DEFINITION: dict[str, Any] = {
         {"AttributeName": "sync_at", "AttributeType": "S"},
         {"AttributeName": "company_prefix", "AttributeType": "S"},
         {"AttributeName": "company_key", "AttributeType": "S"},
+        {"AttributeName": EVENT_TIME, "AttributeType": "N"},
     ],
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
@@ -91,6 +95,16 @@ TABLE_DEFINITION: dict[str, Any] = {
                 {"AttributeName": "company_key", "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["lead_id"]},
+        },
+        {
+            # A lead's events newest first, a page at a time (GET /leads/{key}/activity): sparse,
+            # only event items carry event_us.
+            "IndexName": ACTIVITY_INDEX,
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": EVENT_TIME, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["data", TTL_ATTRIBUTE]},
         },
     ],
     "BillingMode": "PAY_PER_REQUEST",

@@ -32,6 +32,7 @@ ACCESS = {
     ("/leads", "GET"): "readable",
     ("/leads/{key}", "GET"): "readable",
     ("/leads/{key}/timeline", "GET"): "readable",
+    ("/leads/{key}/activity", "GET"): "readable",
     ("/rules", "GET"): "readable",
     ("/reports/tiers", "GET"): "readable",
     ("/reports/exceptions", "GET"): "readable",

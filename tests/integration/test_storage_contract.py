@@ -338,3 +338,31 @@ def test_a_request_dynamodb_refuses_is_refused_not_unavailable(aws) -> None:
     table = DynamoTable(TABLE)
     with pytest.raises(RequestRefused):
         table.call("query", TableName=TABLE, KeyConditionExpression="pk = :pk")  # :pk has no value
+
+
+def test_a_leads_events_page_newest_first_and_follow_a_merge(storage: Storage) -> None:
+    def at(event_id: str, hours_ago: int, expires_in: timedelta | None = None) -> StoredEvent:
+        event = LeadEvent(event_id=event_id, source="segment", type="Page Viewed",
+                          occurred_at=NOW - timedelta(hours=hours_ago), identities=Identities())  # fmt: skip
+        return StoredEvent(event, NOW + expires_in if expires_in is not None else None)
+
+    storage.events.store("ld_a", [at(f"p{hours:02d}", hours) for hours in range(25)], ["user:a"])
+    storage.events.store("ld_a", [at("gone", 0, expires_in=-timedelta(hours=1))], [])  # expired, not yet deleted
+    storage.events.store("ld_other", [at("theirs", 0)], ["user:o"])
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = storage.events.page("ld_a", 10, cursor, NOW)
+        seen += [event.event_id for event in page.events]
+        pages += 1
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert seen == [f"p{hours:02d}" for hours in range(25)] and pages == 3
+    with pytest.raises(ValueError, match="cursor"):
+        storage.events.page("ld_a", 10, cursor[:-3] + "xyz", NOW)
+    with pytest.raises(ValueError, match="cursor"):
+        storage.events.page("ld_a", 10, "eyJ1IjogIjEiLCAicyI6IDF9", NOW)  # {"u": "1", "s": 1}
+
+    storage.leads.merge("ld_other", "ld_a")
+    assert storage.events.page("ld_a", 1, None, NOW).events[0].event_id in ("theirs", "p00")
+    assert len(storage.events.page("ld_a", 100, None, NOW).events) == 26

@@ -5,10 +5,14 @@ lead's first card (`create`) or the card folded from them (`append`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from chalicelib.domain.events import LeadEvent, as_utc, to_us
+from chalicelib.storage import event_cursor
 from chalicelib.storage.items import event_sk, lead_pk, n, s
 from chalicelib.storage.ports import (
     DuplicateEvents,
+    EventPage,
     IdentityConflict,
     LeadMerged,
     LeadSave,
@@ -16,7 +20,7 @@ from chalicelib.storage.ports import (
     StoreResult,
     VersionConflict,
 )
-from chalicelib.storage.schema import TTL_ATTRIBUTE
+from chalicelib.storage.schema import ACTIVITY_INDEX, EVENT_TIME, TTL_ATTRIBUTE
 from chalicelib.storage.table import TRANSACTION_LIMIT, DynamoTable, Item
 
 from .lead_item import claim_writes, rescore_mark, save_writes
@@ -102,8 +106,37 @@ class DynamoEvents:
     def append_room(self, claims: int) -> int:
         return TRANSACTION_LIMIT - 2 - 2 * claims  # the lead's update and tier change, the claims
 
+    def page(self, lead_id: str, limit: int, cursor: str | None, now: datetime) -> EventPage:
+        """One Query of the activity index, newest first."""
+        pk = lead_pk(lead_id)
+        request = {
+            "IndexName": ACTIVITY_INDEX,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": s(pk)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = None
+        if cursor:
+            event_us, sort_key = event_cursor.decode(cursor)
+            start = {"pk": s(pk), "sk": s(sort_key), EVENT_TIME: n(event_us)}
+        items, last = self.table.page("query", request, start)
+        now_epoch = int(as_utc(now).timestamp())
+        events = [
+            LeadEvent.model_validate_json(item["data"]["S"])
+            for item in items
+            if not (TTL_ATTRIBUTE in item and int(item[TTL_ATTRIBUTE]["N"]) <= now_epoch)
+        ]
+        following = event_cursor.encode(int(last[EVENT_TIME]["N"]), last["sk"]["S"]) if last else None
+        return EventPage(events, following)
+
     def _event_put(self, lead_id: str, item: StoredEvent) -> Item:
-        attributes = {"pk": s(lead_pk(lead_id)), "sk": s(event_sk(item.event)), "data": s(item.event.model_dump_json())}
+        attributes = {
+            "pk": s(lead_pk(lead_id)),
+            "sk": s(event_sk(item.event)),
+            "data": s(item.event.model_dump_json()),
+            EVENT_TIME: n(to_us(item.event.occurred_at)),
+        }
         if item.expires_at is not None:
             attributes[TTL_ATTRIBUTE] = n(int(item.expires_at.timestamp()))
         return {

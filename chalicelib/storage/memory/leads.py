@@ -6,9 +6,11 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from chalicelib.domain.events import as_utc
+from chalicelib.domain.events import as_utc, to_us
+from chalicelib.storage import event_cursor
 from chalicelib.storage.ports import (
     DuplicateEvents,
+    EventPage,
     IdentityConflict,
     LeadMerged,
     LeadRecord,
@@ -144,6 +146,22 @@ class MemoryEvents:
 
     def store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str]) -> StoreResult:
         return self._store(lead_id, events, claim_keys, mark=True)
+
+    def page(self, lead_id: str, limit: int, cursor: str | None, now: datetime) -> EventPage:
+        after = event_cursor.decode(cursor) if cursor else None
+        with self.state.lock:
+            ordered = sorted(
+                ((to_us(item.event.occurred_at), f"EVT#{sort_key(item)}", item)
+                 for item in self.state.events.get(lead_id, {}).values()),
+                key=lambda entry: (entry[0], entry[1]), reverse=True,
+            )  # fmt: skip
+        if after is not None:
+            ordered = [entry for entry in ordered if (entry[0], entry[1]) < after]
+        window, rest = ordered[:limit], ordered[limit:]
+        now_s = int(as_utc(now).timestamp())
+        live = [item.event for _, _, item in window if item.expires_at is None or item.expires_at.timestamp() > now_s]
+        following = event_cursor.encode(window[-1][0], window[-1][1]) if rest else None
+        return EventPage(live, following)
 
     def _store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], mark: bool) -> StoreResult:
         with self.state.lock:
