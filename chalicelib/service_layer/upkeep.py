@@ -8,6 +8,8 @@
    position is stored, so it resumes in the next run until it is done.
 3. The outbox sweep: visible changes whose write-back task got lost (SQS down during a webhook)
    are queued again.
+4. Once per table: events stored before the activity index get their time, a page of leads a
+   run, so every lead's activity lists them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .publishing import ChangePublisher
 from .rescoring import MAX_ATTEMPTS, Rescored, Rescorer, score_lead
 
 TIME_MARGIN_SECONDS = 30
+ACTIVITY_BACKFILL = "activity_backfill"
 
 
 @dataclass
@@ -36,6 +39,7 @@ class UpkeepReport:
     rules_sweep: dict[str, Any] = field(default_factory=dict)
     requeued: int = 0
     stopped_early: bool = False
+    activity_backfill: dict[str, Any] = field(default_factory=dict)
 
     @property
     def changed(self) -> list[Rescored]:
@@ -92,6 +96,7 @@ class Upkeep:
                 report.rescored.append(rescored)
 
         report.rules_sweep = self._rules_sweep(now, dry_run, out_of_time, report)
+        report.activity_backfill = self._activity_backfill(dry_run, out_of_time)
         if not dry_run:
             self.publisher.publish(report.rescored)
             report.requeued = self.publisher.requeue(self.storage.outbox.pending_sync(older_than=now - self.sync_grace))
@@ -112,6 +117,16 @@ class Upkeep:
             progress.update(start_key=next_key, done=next_key is None, rescored=progress["rescored"] + len(lead_ids))
             self.storage.jobs.save_rules_progress(progress)
         return {key: progress[key] for key in ("fingerprint", "done", "rescored")}
+
+    def _activity_backfill(self, dry_run: bool, out_of_time: Callable[[], bool]) -> dict[str, Any]:
+        state: dict[str, Any] = {"start_key": None, "done": False, "events": 0}
+        state.update(self.storage.jobs.job_state(ACTIVITY_BACKFILL))
+        while not state["done"] and not dry_run and not out_of_time():
+            lead_ids, next_key = self.storage.jobs.scan_leads(state["start_key"])
+            state["events"] += sum(self.storage.events.add_missing_times(lead_id) for lead_id in lead_ids)
+            state.update(start_key=next_key, done=next_key is None)
+            self.storage.jobs.save_job_state(ACTIVITY_BACKFILL, state)
+        return {"done": state["done"], "events": state["events"]}
 
     def _decay_one(self, due: DueLead, now: datetime, dry_run: bool) -> Rescored | None:
         """Rescore from the projected basis; None when it cannot be used (other rules)."""
@@ -169,6 +184,10 @@ def describe(report: UpkeepReport) -> list[str]:
                      f"(next change {item['next_change_at'] or 'never'})")  # fmt: skip
     if report.requeued:
         lines.append(f"write-backs queued again: {report.requeued}")
+    backfill = report.activity_backfill
+    if backfill and not backfill.get("done"):
+        lines.append(f"activity index: {backfill.get('events', 0)} earlier events given their time so far; "
+                     "the next run goes on")  # fmt: skip
     if report.stopped_early:
         lines.append("stopped early for time; the next run continues")
     return lines

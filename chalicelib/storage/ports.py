@@ -235,6 +235,11 @@ class EventLog(Protocol):
         lead's pages did not hand out."""
         ...
 
+    def add_missing_times(self, lead_id: str) -> int:
+        """Give the lead's events stored before the activity index their time, so `page` finds
+        them; how many needed it (0 once done: safe to repeat)."""
+        ...
+
 
 class ChangeOutbox(Protocol):
     """Visible changes not yet written back (opened by `LeadRepository.save`), closed by a write."""

@@ -21,7 +21,7 @@ from chalicelib.storage.ports import (
     VersionConflict,
 )
 from chalicelib.storage.schema import ACTIVITY_INDEX, EVENT_TIME, TTL_ATTRIBUTE
-from chalicelib.storage.table import TRANSACTION_LIMIT, DynamoTable, Item
+from chalicelib.storage.table import TRANSACTION_LIMIT, ConditionFailed, DynamoTable, Item
 
 from .lead_item import claim_writes, rescore_mark, save_writes
 
@@ -129,6 +129,32 @@ class DynamoEvents:
         ]
         following = event_cursor.encode(int(last[EVENT_TIME]["N"]), last["sk"]["S"]) if last else None
         return EventPage(events, following)
+
+    def add_missing_times(self, lead_id: str) -> int:
+        request = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :events)",
+            "FilterExpression": "attribute_not_exists(#time)",
+            "ProjectionExpression": "pk, sk, #data",
+            "ExpressionAttributeNames": {"#time": EVENT_TIME, "#data": "data"},
+            "ExpressionAttributeValues": {":pk": s(lead_pk(lead_id)), ":events": s("EVT#")},
+        }
+        added = 0
+        for item in list(self.table.pages("query", request)):
+            event = LeadEvent.model_validate_json(item["data"]["S"])
+            try:
+                self.table.call(
+                    "update_item",
+                    TableName=self.table.name,
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="SET #time = :time",
+                    ConditionExpression="attribute_exists(pk)",  # merged or deleted meanwhile: leave it gone
+                    ExpressionAttributeNames={"#time": EVENT_TIME},
+                    ExpressionAttributeValues={":time": n(to_us(event.occurred_at))},
+                )
+            except ConditionFailed:
+                continue
+            added += 1
+        return added
 
     def _event_put(self, lead_id: str, item: StoredEvent) -> Item:
         attributes = {
