@@ -132,7 +132,8 @@ async function leadsPage(params) {
 
 // --------------------------------------------------------------------------------------- lead
 async function leadPage(key) {
-  const [lead, timeline] = await Promise.all([api(`leads/${encodeURIComponent(key)}`), api(`leads/${encodeURIComponent(key)}/timeline`)]);
+  const path = `leads/${encodeURIComponent(key)}`;
+  const [lead, timeline, activity] = await Promise.all([api(path), api(`${path}/timeline`), api(`${path}/activity?limit=25`)]);
   if (lead.status !== 200) { page("Lead", h("p", { class: "error" }, lead.body?.message || "No such lead.")); return; }
   const card = lead.body.card;
   const profile = lead.body.profile || {};
@@ -140,8 +141,15 @@ async function leadPage(key) {
   const reason = (c) => h("div", { class: "reason", "data-points": c.points_now, "data-rule": c.rule },
     h("span", { class: "why" }, c.label, c.kind === "engagement" && c.count > 1 ? ` ×${c.count}` : "",
       c.kind === "engagement" && c.points_full !== c.points_now ? h("span", { class: "muted small" }, ` (full ${c.points_full}, ${c.capped ? "capped" : `decayed ${signed(+(c.points_now - c.points_full).toFixed(2))}`})`) : "",
-      c.event_ids.length ? h("div", { class: "muted small" }, `from ${c.event_ids.join(", ")}`) : ""),
+      latest(c)),
     h("span", { class: `pts ${c.points_now >= 0 ? "plus" : "minus"}` }, signed(c.points_now)));
+  // What the person did, by event id: a reason names its latest events by what and when, never by id.
+  const lines = activity.status === 200 ? activity.body.activity : [];
+  const byId = new Map(lines.map((line) => [line.event_id, line]));
+  const latest = (c) => {
+    const found = c.event_ids.map((id) => byId.get(id)).filter(Boolean);
+    return found.length ? h("div", { class: "muted small" }, found.map((line) => `${line.title} (${day(line.at)})`).join(" · ")) : "";
+  };
   const fit = card.contributions.filter((c) => c.kind === "fit");
   const engagement = card.contributions.filter((c) => c.kind === "engagement");
   const wb = lead.body.write_back;
@@ -157,6 +165,7 @@ async function leadPage(key) {
       h("div", { class: "panel", id: "engagement-reasons" }, h("h2", {}, `Engagement ${signed(card.engagement)}`), engagement.length ? engagement.map(reason) : h("p", { class: "muted" }, "No engagement points."),
         card.bot_like ? h("p", { class: "error" }, "Mostly bot-like traffic") : "",
         card.ignored.length ? h("div", { id: "ignored" }, h("h2", {}, "Ignored, not scored"), card.ignored.map((item) => h("div", { class: "reason" }, h("span", {}, item.label), h("span", { class: "pts" }, `×${item.count}`)))) : "")),
+    activityPanel(path, activity),
     h("div", { class: "panel" }, h("h2", {}, "Score over time"), timeline.status === 200 ? chart(timeline.body) : h("p", { class: "error" }, "No timeline.")),
     h("div", { class: "grid2" },
       h("div", { class: "panel table-wrap" }, h("h2", {}, "Tier history"), h("table", { id: "tier-history" }, h("thead", {}, h("tr", {}, ["When", "From", "To", "Score", "Why"].map((x) => h("th", {}, x)))),
@@ -168,6 +177,32 @@ async function leadPage(key) {
         wb.last ? h("div", {}, h("p", {}, `Last written ${when(wb.last.at)}: score ${wb.last.score}, tier ${wb.last.tier}, grade ${wb.last.grade}`),
           Object.entries(wb.last.statuses || {}).map(([crm, status]) => h("div", { class: "reason" }, h("span", {}, crm),
             h("span", { class: status === "written" ? "plus" : "minus" }, status, wb.last.reasons?.[crm] ? `: ${wb.last.reasons[crm]}` : "")))) : h("p", { class: "muted" }, "Never written."))));
+}
+
+// The lead's activity, newest first; "Show more" follows the cursor.
+function activityPanel(path, first) {
+  const list = h("ol", { class: "activity", id: "activity" });
+  const more = h("button", { class: "secondary", type: "button", hidden: true }, "Show more");
+  const add = (reply) => {
+    for (const line of reply.body.activity) {
+      list.append(h("li", { "data-event": line.event_id },
+        h("span", { class: "muted small when" }, when(line.at)),
+        h("span", { class: "what" }, line.title, h("span", { class: "muted small" }, ` · ${line.source}${line.rule ? ` · ${line.rule}` : ""}${line.note ? ` · ${line.note}` : ""}`)),
+        h("span", { class: `pts ${line.points_now > 0 ? "plus" : line.points_now < 0 ? "minus" : "muted"}` }, signed(+line.points_now.toFixed(1)))));
+    }
+    more.hidden = !reply.body.next_cursor;
+    more.dataset.cursor = reply.body.next_cursor || "";
+  };
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    const reply = await api(`${path}/activity?limit=25&cursor=${encodeURIComponent(more.dataset.cursor)}`);
+    more.disabled = false;
+    if (reply.status === 200) add(reply);
+  });
+  if (first.status !== 200) return h("div", { class: "panel" }, h("h2", {}, "Activity"), h("p", { class: "error" }, "No activity."));
+  add(first);
+  return h("div", { class: "panel", id: "activity-panel" }, h("h2", {}, "Activity"),
+    first.body.activity.length ? list : h("p", { class: "muted" }, "Nothing yet."), more);
 }
 
 function chart(timeline) {

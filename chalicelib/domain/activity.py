@@ -108,8 +108,16 @@ def describe(event: LeadEvent, kind: str) -> str:
     elif where:
         text = f"{verb} {where}"
     else:
-        text = f"{verb} ({clean_text(event.type)})" if verb.endswith(("through", "for", "to", "from")) else verb
+        text = _spoken(event.type)  # nothing named: the name the sender gave it says most
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
+
+
+def _spoken(name: str) -> str:
+    """ "Demo Requested" as sent; a machine name ("demo_request") as words ("Demo request")."""
+    text = clean_text(name)
+    if "_" in text and " " not in text:
+        text = text.replace("_", " ").capitalize()
+    return text
 
 
 def _given(value: Any) -> bool:

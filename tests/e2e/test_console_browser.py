@@ -168,6 +168,16 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
         for node in browser.find_elements(By.CSS_SELECTOR, ".reason[data-points]")
     ]
     assert points and max(0, round(sum(points))) == lead["score"]  # the reasons shown add up to the score
+    # What the lead did, newest first, named as a rep reads it; reasons name events by what, not by id.
+    activity = [item.text for item in browser.find_elements(By.CSS_SELECTOR, "#activity li")]
+    assert (
+        activity
+        and activity[0].startswith(tuple("0123456789JFMASOND"))
+        and "Viewed 'Pricing' (/pricing)" in activity[0]
+    )
+    assert any("Demo Requested" in line or "Requested a demo" in line for line in activity)
+    reasons = browser.find_element(By.ID, "engagement-reasons").text
+    assert "cev-" not in reasons and "cpv-" not in reasons and "Viewed 'Pricing'" in reasons
     past = browser.find_elements(By.CSS_SELECTOR, "#timeline circle.past")
     days = sorted(datetime.fromisoformat(node.get_attribute("data-at")).date() for node in past)
     assert len(past) == 91 and len(set(days)) == 91  # a point a day for the last 90 days and today

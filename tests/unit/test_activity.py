@@ -45,7 +45,8 @@ def test_what_earns_nothing_says_why() -> None:
 
 def test_a_title_is_text_never_a_link_and_is_bounded() -> None:
     hostile = describe(event("page_view", url="javascript:alert(1)//https://x.io/p"), "page_view")
-    assert "javascript" not in hostile and hostile == "Viewed"
+    assert "javascript" not in hostile and hostile == "Page view"
+    assert describe(event("Demo Requested"), "demo_request") == "Demo Requested"
     long = describe(event("Demo Requested", form_name="x" * 500), "demo_request")
     assert len(long) == 160 and long.endswith("…")
     assert (
