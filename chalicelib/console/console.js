@@ -103,8 +103,8 @@ async function leadsPage(params) {
   const more = h("button", { type: "button", class: "secondary", id: "more", hidden: true }, "More");
   const status = h("p", { class: "muted", id: "leads-status" });
   const table = h("div", { class: "panel table-wrap" }, h("table", { id: "leads" },
-    h("thead", {}, h("tr", {}, ["Name", "Company", "Score", "Fit", "Engagement", "Tier", "Grade", "Last activity", "Next change"].map((name, index) =>
-      h("th", { class: index >= 2 && index <= 4 ? "num" : index >= 7 ? "hide-narrow" : null }, name)))), body), h("div", { class: "toolbar" }, more, status));
+    h("thead", {}, h("tr", {}, ["Name", "Company", "Score", "Fit", "Engagement", "Tier", "Grade", "Top reason", "Last activity", "Next change"].map((name, index) =>
+      h("th", { class: index >= 2 && index <= 4 ? "num" : index >= 8 ? "hide-narrow" : null }, name)))), body), h("div", { class: "toolbar" }, more, status));
   page("Leads", form, table);
   let cursor = null;
   let shown = 0;
@@ -116,9 +116,11 @@ async function leadsPage(params) {
     if (reply.status !== 200) { status.textContent = reply.body?.message || `HTTP ${reply.status}`; return; }
     for (const row of reply.body.leads) {
       body.append(h("tr", { class: "link", "data-lead": row.lead_id, onclick: () => { location.hash = `#/lead/${encodeURIComponent(row.lead_id)}`; } },
-        h("td", {}, row.name || row.email || row.lead_id), h("td", {}, row.company || "—"),
-        h("td", { class: "num" }, row.score), h("td", { class: "num" }, row.fit), h("td", { class: "num" }, row.engagement),
-        h("td", {}, tierBadge(row.tier)), h("td", {}, row.grade),
+        // At phone width each row is a card: name and score on top, then company, tier, grade and reason.
+        h("td", { class: "name" }, row.name || row.email || row.lead_id), h("td", { class: "company" }, row.company || "—"),
+        h("td", { class: "num score" }, row.score), h("td", { class: "num fit" }, row.fit), h("td", { class: "num engagement" }, row.engagement),
+        h("td", { class: "tier-cell" }, tierBadge(row.tier)), h("td", { class: "grade" }, row.grade),
+        h("td", { class: "reason-cell" }, (row.reasons || [])[0] || "—"),
         h("td", { class: "hide-narrow" }, when(row.last_active_at)), h("td", { class: "hide-narrow" }, when(row.next_change_at))));
     }
     shown += reply.body.leads.length;

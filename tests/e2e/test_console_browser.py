@@ -147,6 +147,14 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     rows = browser.find_elements(By.CSS_SELECTOR, "#leads-rows tr")
     assert len(rows) == len(COMPANIES)
     _shots(browser, "leads", "#leads-rows tr")
+    # On a phone each row is a card whose score is in view, not off to the right of a scrolling table.
+    browser.set_window_size(*WIDTHS["narrow"])
+    score_right = browser.execute_script(
+        "return document.querySelector('#leads-rows td.score').getBoundingClientRect().right"
+    )
+    assert score_right <= browser.execute_script("return document.documentElement.clientWidth")
+    assert browser.find_element(By.CSS_SELECTOR, "#leads-rows td.reason-cell").text
+    browser.set_window_size(*WIDTHS["wide"])
 
     listed = _api(console, "/leads")["leads"]
     tier = listed[0]["tier"]
