@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.service_layer.enrichment import Enrichment
     from chalicelib.service_layer.ingest import Ingestion
     from chalicelib.service_layer.lead_views import LeadViews
+    from chalicelib.service_layer.owners import OwnerDirectory
     from chalicelib.service_layer.publishing import ChangePublisher
     from chalicelib.service_layer.reports import Reports
     from chalicelib.service_layer.rescoring import Rescorer
@@ -106,6 +107,20 @@ class Container:
 
             readers["salesforce"] = SalesforceRecordReader(self._salesforce_calls, self.rules().crm_activity)
         return readers
+
+    @cached_property
+    def owner_directories(self) -> list[OwnerDirectory]:
+        """Each CRM with API access lists its owners (for the leads' owner names)."""
+        found: list[OwnerDirectory] = []
+        if self.hubspot_contacts is not None:
+            from chalicelib.crm.hubspot.owners import HubSpotOwners
+
+            found.append(HubSpotOwners(self.hubspot_contacts.calls))
+        if self._salesforce_calls is not None:
+            from chalicelib.crm.salesforce.owners import SalesforceOwners
+
+            found.append(SalesforceOwners(self._salesforce_calls))
+        return found
 
     @cached_property
     def hubspot_contacts(self) -> HubSpotContacts | None:
@@ -250,7 +265,11 @@ class Container:
         from chalicelib.service_layer.rescoring import survivor
 
         storage = self.storage
-        return LeadViews(storage, self.rules, lambda lead_id: survivor(storage, lead_id))
+        from chalicelib.domain.crm_context import CrmPlaces
+
+        settings = self.settings
+        places = CrmPlaces(settings.hubspot_app_url, settings.hubspot_portal_id, settings.salesforce_instance_url)
+        return LeadViews(storage, self.rules, lambda lead_id: survivor(storage, lead_id), places)
 
     @cached_property
     def reports(self) -> Reports:

@@ -26,6 +26,8 @@ class Settings(BaseModel):
     hubspot_client_secret: str = ""
     hubspot_access_token: str = ""
     hubspot_api_base: str = "https://api.hubapi.com"
+    hubspot_portal_id: str = ""  # record links for contacts no webhook delivery named the portal of
+    hubspot_app_url: str = "https://app.hubspot.com"  # app-eu1.hubspot.com for EU-hosted accounts
     salesforce_org_id: str = ""
     salesforce_webhook_token: str = ""
     salesforce_integration_user_id: str = ""

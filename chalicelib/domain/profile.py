@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 # HubSpot's numemployees is an enumeration such as "25-50" or "1000+"; forms send "250" or "1,000".
 _FIRST_NUMBER = re.compile(r"\d[\d,._ ]*")
+SALESFORCE_DOMAINS = (".salesforce.com", ".force.com")
 
 
 def parse_company_size(value: Any) -> int | None:
@@ -42,6 +44,39 @@ class Profile(BaseModel):
     lifecycle_stage: str | None = None
     lead_status: str | None = None
     account_id: str | None = None  # the account (Segment group) the lead belongs to: account scores come later
+    # Where the lead lives in each CRM, for its link and its owner (crm_context.py); not fit attributes.
+    hubspot_owner_id: str | None = None
+    hubspot_portal_id: str | None = None
+    salesforce_owner_id: str | None = None
+    salesforce_url: str | None = None  # the org's instance, as its outbound messages name it
+    salesforce_object: str | None = None  # Lead or Contact
+
+    @field_validator("hubspot_owner_id", "hubspot_portal_id", "salesforce_owner_id", mode="before")
+    @classmethod
+    def _crm_id(cls, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return None
+        text = str(value).strip()
+        return text if 0 < len(text) <= 40 and text.isascii() and text.isalnum() else None
+
+    @field_validator("salesforce_url", mode="before")
+    @classmethod
+    def _instance(cls, value: Any) -> str | None:
+        """Only an https origin on Salesforce's own domains: a link the console may show."""
+        if not isinstance(value, str):
+            return None
+        try:
+            parts = urlsplit(value.strip())
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return None
+        trusted = host.endswith(SALESFORCE_DOMAINS) and parts.scheme == "https" and parts.port in (None, 443)
+        return f"https://{host}" if trusted else None
+
+    @field_validator("salesforce_object", mode="before")
+    @classmethod
+    def _object(cls, value: Any) -> str | None:
+        return value if value in ("Lead", "Contact") else None
 
     @field_validator("company_size", mode="before")
     @classmethod
@@ -103,7 +138,11 @@ def fold_profile(patches: Iterable[tuple[Any, Mapping[str, Any]]]) -> Profile:
     return Profile.model_validate(clean)
 
 
+CRM_CONTEXT = frozenset(
+    {"hubspot_owner_id", "hubspot_portal_id", "salesforce_owner_id", "salesforce_url", "salesforce_object"}
+)
 FIT_ATTRIBUTES: frozenset[str] = frozenset(
-    {name for name in Profile.model_fields if name not in {"first_name", "last_name", "phone"}} | {"email_domain"}
+    {name for name in Profile.model_fields if name not in {"first_name", "last_name", "phone", *CRM_CONTEXT}}
+    | {"email_domain"}
 )
 NUMERIC_ATTRIBUTES: frozenset[str] = frozenset({"company_size"})

@@ -49,4 +49,18 @@ def run_crm_sync(
         job_run("crm_sync", figures, problem=report.stopped is not None)
         summary[name] = report.summary()
         logger.info("crm sync", extra=report.summary())
+    summary["owners"] = _refresh_owners(parts, clock())
     return summary
+
+
+def _refresh_owners(parts: Any, now: datetime) -> dict[str, Any]:
+    """Owner names for the console and the API, read again once an hour; a CRM that fails now is
+    read next run, its last names kept meanwhile."""
+    from chalicelib.errors import Unavailable
+    from chalicelib.service_layer.owners import OwnerNames
+
+    try:
+        return dict(OwnerNames(parts.storage).refresh(parts.owner_directories, now))
+    except Unavailable as exc:
+        logger.warning("owner names not read", extra={"reason": type(exc).__name__})
+        return {"error": type(exc).__name__}

@@ -11,15 +11,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.crm_context import CrmPlaces, crm_links, owner_of, owner_refs, stage_of
 from chalicelib.domain.events import iso_z
 from chalicelib.domain.identity import parse_key
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
 from chalicelib.errors import RequestRefused
-from chalicelib.storage.ports import LeadRecord, Storage
+from chalicelib.storage.ports import LeadRecord, LeadRow, Storage
 
 from .errors import BadPayload
 from .leads_query import LeadsQuery
+from .owners import OwnerNames
 
 
 class ActivityQuery(BaseModel):
@@ -39,11 +41,36 @@ def write_statuses(attempt: dict[str, Any]) -> dict[str, str]:
 
 
 class LeadViews:
-    def __init__(self, storage: Storage, rules: Callable[[], Rules], survivor: Callable[[str], str]) -> None:
-        """`survivor` follows merges to the lead that holds the events now."""
+    def __init__(
+        self,
+        storage: Storage,
+        rules: Callable[[], Rules],
+        survivor: Callable[[str], str],
+        places: CrmPlaces | None = None,
+    ) -> None:
+        """`survivor` follows merges to the lead that holds the events now; `places` what the
+        deployment knows of its CRMs' addresses (for record links)."""
         self.storage = storage
         self.rules = rules
         self.survivor = survivor
+        self.places = places or CrmPlaces()
+        self.owner_names = OwnerNames(storage)
+
+    def crm_context(self, rows: list[tuple[str | None, list[str], dict[str, Any] | None]]) -> list[dict[str, Any]]:
+        """For each (profile JSON, identity keys, outcome): its CRM links, owner, stage and outcome,
+        the owners' names read once for all of them."""
+        profiles = [Profile.model_validate_json(profile_json or "{}") for profile_json, _, _ in rows]
+        crms = {crm for profile in profiles for crm, _ in owner_refs(profile)}
+        names = self.owner_names.names(crms) if crms else {}
+        return [
+            {
+                "crm_links": crm_links(keys, profile, self.places),
+                "owner": owner_of(profile, names),
+                "stage": stage_of(profile),
+                "outcome": _outcome(outcome),
+            }
+            for profile, (_, keys, outcome) in zip(profiles, rows, strict=True)
+        ]
 
     def find_lead_id(self, key: str) -> str | None:
         identity = parse_key(key)
@@ -58,18 +85,15 @@ class LeadViews:
             return None
         card = record.card
         profile = Profile.model_validate_json(record.profile_json or "{}")
+        [context] = self.crm_context([(record.profile_json, record.keys, record.outcome)])
         return {
             "lead_id": record.lead_id,
             "identities": record.keys,
+            **context,
             "tier_changes": [
                 {**change, "at": iso_z(change["at"])} for change in self.storage.listing.tier_changes(record.lead_id)
             ],
             "write_back": _write_back(record),
-            "outcome": (
-                {**record.outcome, "at": iso_z(record.outcome["at"])}
-                if record.outcome and record.outcome.get("at")
-                else record.outcome
-            ),
             "profile": profile.model_dump(exclude_defaults=True),
             # The account (Segment group) the lead belongs to: account scores come later.
             "account": {"id": profile.account_id, "name": profile.company} if profile.account_id else None,
@@ -142,7 +166,7 @@ class LeadViews:
                 page = self.storage.listing.leads_page(query.tiers(rules), query.grade, query.limit, query.cursor)
             except (ValueError, RequestRefused) as exc:
                 raise BadPayload("not a cursor this list handed out", field="cursor") from exc
-            return {"leads": [asdict(row) for row in page.rows], "next_cursor": page.cursor}
+            return {"leads": self._rows(page.rows), "next_cursor": page.cursor}
         key = query.identity_key()
         if key is not None or is_lead_id(query.q.strip()):
             lead_id = self.find_lead_id(key or query.q.strip())
@@ -154,7 +178,22 @@ class LeadViews:
                 raise BadPayload(str(exc), field="q") from exc
         tiers = set(query.tiers(rules))
         found = [row for row in rows if row.tier in tiers and (query.grade is None or row.grade == query.grade)]
-        return {"leads": [asdict(row) for row in found], "next_cursor": None}
+        return {"leads": self._rows(found), "next_cursor": None}
+
+    def _rows(self, rows: list[LeadRow]) -> list[dict[str, Any]]:
+        contexts = self.crm_context([(row.profile_json, row.keys, row.outcome) for row in rows])
+        hidden = {"profile_json", "keys"}
+        return [
+            {**{name: value for name, value in asdict(row).items() if name not in hidden}, **context}
+            for row, context in zip(rows, contexts, strict=True)
+        ]
+
+
+def _outcome(outcome: dict[str, Any] | None) -> dict[str, Any] | None:
+    """How the lead ended in the CRM (won, lost ...), its time in UTC with Z."""
+    if outcome and outcome.get("at"):
+        return {**outcome, "at": iso_z(outcome["at"])}
+    return outcome
 
 
 def _write_back(record: LeadRecord) -> dict[str, Any]:

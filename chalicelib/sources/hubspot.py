@@ -41,6 +41,7 @@ PROPERTY_MAP = {
     "hs_analytics_source": "lead_source",
     "lifecyclestage": "lifecycle_stage",
     "hs_lead_status": "lead_status",
+    "hubspot_owner_id": "hubspot_owner_id",
 }
 
 
@@ -136,12 +137,12 @@ def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity
         if kind in ("contact.deletion", "contact.privacyDeletion"):
             delivery.deletions.append(Deletion(Identities(hubspot_id=contact_id), reason=kind))
         elif kind == "contact.creation":
-            delivery.events.append(_profile_event(event_id, occurred_at, contact_id, {}))
+            delivery.events.append(_profile_event(event_id, occurred_at, contact_id, _portal(item)))
             to_read.add(contact_id)
         elif kind != "contact.propertyChange" or not name or name.startswith(own_prefix):
             delivery.ignored += 1  # another object, or our own write-back (never loop)
         elif name in PROPERTY_MAP:
-            patch = {PROPERTY_MAP[name]: item.propertyValue}
+            patch = {PROPERTY_MAP[name]: item.propertyValue, **_portal(item)}
             delivery.events.append(_profile_event(event_id, occurred_at, contact_id, patch))
         elif name in mapping.hubspot_refresh:
             to_read.add(contact_id)  # a counter grew: the contact's properties say what happened
@@ -158,6 +159,11 @@ def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity
             delivery.ignored += 1  # a property we do not score on
     delivery.profiles_to_fetch += [ProfileRef(SOURCE, contact_id) for contact_id in sorted(to_read)]
     return delivery
+
+
+def _portal(item: WebhookEvent) -> dict[str, Any]:
+    """The HubSpot account the contact lives in: what a link to its record needs."""
+    return {"hubspot_portal_id": str(item.portalId)} if item.portalId not in (None, "", 0) else {}
 
 
 def _workflow_events(data: dict[str, Any], request: IncomingRequest, mapping: CrmActivity) -> list[LeadEvent]:

@@ -52,6 +52,7 @@ FIELD_MAP = {
     "Country": "country",
     "LeadSource": "lead_source",
     "Status": "lead_status",
+    "OwnerId": "salesforce_owner_id",
 }
 
 ACK = (
@@ -100,8 +101,10 @@ def parse(
         raise BadPayload(f"an outbound message carries 1 to 100 notifications, not {len(items)}", "Notification")
     delivery = ParsedDelivery()
     mapping = mapping or CrmActivity()
+    # The org's own address (https://<domain>.my.salesforce.com/services/Soap/...): a record's link.
+    instance = _text(notifications, f"{{{OUTBOUND}}}EnterpriseUrl") or _text(notifications, f"{{{OUTBOUND}}}PartnerUrl")
     for position, item in enumerate(items):
-        _notification(item, position, request.received_at, integration_user_id, mapping, delivery)
+        _notification(item, position, request.received_at, integration_user_id, mapping, delivery, instance)
     return delivery
 
 
@@ -112,6 +115,7 @@ def _notification(
     own_user: str,
     mapping: CrmActivity,
     delivery: ParsedDelivery,
+    instance: str | None = None,
 ) -> None:
     notification_id = _text(item, f"{{{OUTBOUND}}}Id")
     sobject = item.find(f"{{{OUTBOUND}}}sObject")
@@ -130,7 +134,7 @@ def _notification(
     found: LeadEvent | None
     if object_type in ("Lead", "Contact"):
         when = instant(fields.get("LastModifiedDate"), f"Notification[{position}].LastModifiedDate", received_at)
-        found = record_profile_event(fields, object_type, when, event_id=notification_id)
+        found = record_profile_event(fields, object_type, when, event_id=notification_id, instance_url=instance)
     elif object_type == "CampaignMember":
         # Without the campaign's Type only type-less entries can match: read the member if we can.
         guess = campaign_member_event(fields, None, mapping, received_at)
@@ -150,15 +154,23 @@ def _notification(
 
 
 def record_profile_event(
-    fields: dict[str, Any], object_type: str, occurred_at: datetime, event_id: str | None = None
+    fields: dict[str, Any],
+    object_type: str,
+    occurred_at: datetime,
+    event_id: str | None = None,
+    instance_url: str | None = None,
 ) -> LeadEvent:
-    """A Lead's or Contact's fields as a profile event (by default one per record version)."""
+    """A Lead's or Contact's fields as a profile event (by default one per record version), with
+    where the record lives (its object, and its org's address when the message names it)."""
     record_id = str(fields["Id"])
     patch: dict[str, Any] = {
         attribute: fields[name] for name, attribute in FIELD_MAP.items() if fields.get(name) not in (None, "")
     }
     if str(fields.get("IsConverted", "")).lower() == "true":
         patch["lifecycle_stage"] = "converted"
+    patch["salesforce_object"] = object_type
+    if instance_url:
+        patch["salesforce_url"] = instance_url
     email = patch.get("email") or None
     return LeadEvent(
         event_id=event_id or f"{object_type.lower()}-{record_id}-{fields.get('LastModifiedDate', '')}",

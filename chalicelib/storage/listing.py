@@ -17,7 +17,7 @@ from .table import Item
 SEARCH_MIN = 2  # characters of a company search: its first two are the index's partition
 LISTED = [
     "lead_id", "name", "email", "company", "last_active_at", "due_at", "score", "fit", "engagement", "tier",
-    "grade", "reasons", "updated_at",
+    "grade", "reasons", "updated_at", "profile", "keys", "outcome",
 ]  # fmt: skip
 PROFILE_LISTED = ("name", "email", "company", "company_prefix", "company_key")
 
@@ -88,4 +88,7 @@ def row_of(item: Item) -> LeadRow:
         company=text("company"),
         last_active_at=optional_z(text("last_active_at")),
         next_change_at=optional_z(text("due_at")),
+        profile_json=text("profile"),
+        keys=[key["S"] for key in item.get("keys", {}).get("L", [])],
+        outcome=json.loads(item["outcome"]["S"]) if "outcome" in item else None,
     )

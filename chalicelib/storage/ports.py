@@ -66,6 +66,11 @@ class LeadRow:
     company: str | None = None
     last_active_at: str | None = None
     next_change_at: str | None = None
+    # Where the lead lives in the CRMs and how it ended, for the view to turn into links, owner
+    # and stage (domain/crm_context.py); not shown as they are.
+    profile_json: str | None = None
+    keys: list[str] = field(default_factory=list)
+    outcome: dict[str, Any] | None = None
 
 
 @dataclass

@@ -27,7 +27,7 @@ OBJECTS: list[tuple[str, str, str]] = [
     ("Lead", f"SELECT {PROFILE_FIELDS}, IsConverted FROM Lead", "LastModifiedDate"),
     (
         "Contact",
-        "SELECT Id, LastModifiedDate, Email, FirstName, LastName, Title, LeadSource FROM Contact",
+        "SELECT Id, LastModifiedDate, Email, FirstName, LastName, Title, LeadSource, OwnerId FROM Contact",
         "LastModifiedDate",
     ),
     (

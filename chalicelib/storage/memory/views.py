@@ -112,6 +112,7 @@ class MemoryListing:
             name=name or None, email=profile.get("email") or None, company=profile.get("company") or None,
             last_active_at=iso_z(from_us(int(last))) if last is not None else None,
             next_change_at=iso_z(card.next_change_at) if card.next_change_at else None,
+            profile_json=lead.record.profile_json, keys=list(lead.record.keys), outcome=lead.record.outcome,
         )  # fmt: skip
 
     def report_rows(self) -> Iterator[dict[str, Any]]:

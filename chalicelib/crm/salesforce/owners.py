@@ -1,0 +1,41 @@
+"""Salesforce's owners, id -> name, for the leads' `owner`: a Lead or Contact is owned by a User
+or, for Leads, a queue (a Group of Type Queue). Two SOQL queries through the query API, following
+`nextRecordsUrl`; inactive users too (a lead may still be theirs)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from ..pacing import CrmCalls
+from .records import API
+
+QUERIES = ("SELECT Id, Name FROM User", "SELECT Id, Name FROM Group WHERE Type = 'Queue'")
+MAX_PAGES = 20
+
+
+class SalesforceOwners:
+    crm = "salesforce"
+
+    def __init__(self, calls: CrmCalls) -> None:
+        self.calls = calls
+
+    def owners(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for soql in QUERIES:
+            path: str | None = f"{API}/query?q={quote(soql)}"
+            for _ in range(MAX_PAGES):
+                if path is None:
+                    break
+                body = self.calls.request("GET", path)
+                for record in _records(body):
+                    names[str(record["Id"])] = str(record.get("Name") or "")
+                following = body.get("nextRecordsUrl") if isinstance(body, dict) else None
+                path = str(following) if following and not body.get("done", True) else None
+        # Outbound messages and the API name records by 18-character ids; a 15-character id is the same owner.
+        return {**{owner[:15]: name for owner, name in names.items() if name}, **{o: n for o, n in names.items() if n}}
+
+
+def _records(body: Any) -> list[dict[str, Any]]:
+    found = body.get("records") if isinstance(body, dict) else None
+    return [item for item in found if isinstance(item, dict) and item.get("Id")] if isinstance(found, list) else []
