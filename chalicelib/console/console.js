@@ -103,8 +103,8 @@ async function leadsPage(params) {
   const more = h("button", { type: "button", class: "secondary", id: "more", hidden: true }, "More");
   const status = h("p", { class: "muted", id: "leads-status" });
   const table = h("div", { class: "panel table-wrap" }, h("table", { id: "leads" },
-    h("thead", {}, h("tr", {}, ["Name", "Company", "Score", "Fit", "Engagement", "Tier", "Grade", "Top reason", "Last activity", "Next change"].map((name, index) =>
-      h("th", { class: index >= 2 && index <= 4 ? "num" : index >= 8 ? "hide-narrow" : null }, name)))), body), h("div", { class: "toolbar" }, more, status));
+    h("thead", {}, h("tr", {}, ["Name", "Company", "Score", "Fit", "Engagement", "Tier", "Grade", "Top reason", "Owner", "Stage", "Last activity", "Next change"].map((name, index) =>
+      h("th", { class: index >= 2 && index <= 4 ? "num" : index >= 9 ? "hide-narrow" : null }, name)))), body), h("div", { class: "toolbar" }, more, status));
   page("Leads", form, table);
   let cursor = null;
   let shown = 0;
@@ -121,6 +121,7 @@ async function leadsPage(params) {
         h("td", { class: "num score" }, row.score), h("td", { class: "num fit" }, row.fit), h("td", { class: "num engagement" }, row.engagement),
         h("td", { class: "tier-cell" }, tierBadge(row.tier)), h("td", { class: "grade" }, row.grade),
         h("td", { class: "reason-cell" }, (row.reasons || [])[0] || "—"),
+        h("td", { class: "owner" }, row.owner ? ownerText(row.owner) : "—"), h("td", { class: "hide-narrow" }, row.stage || "—"),
         h("td", { class: "hide-narrow" }, when(row.last_active_at)), h("td", { class: "hide-narrow" }, when(row.next_change_at))));
     }
     shown += reply.body.leads.length;
@@ -160,7 +161,8 @@ async function leadPage(key) {
       h("div", {}, h("div", { class: "big", id: "lead-score" }, card.score), h("div", { class: "muted" }, "score")),
       h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade)),
       h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? h("span", { id: "lead-account" }, ` · account ${lead.body.account.id}`) : ""),
-      h("div", { class: "muted small" }, `next change ${when(card.next_change_at)}`)),
+      h("div", { class: "muted small" }, `next change ${when(card.next_change_at)}`),
+      crmLine(lead.body)),
     h("div", { class: "grid2" },
       h("div", { class: "panel", id: "fit-reasons" }, h("h2", {}, `Fit ${signed(card.fit)}`), fit.length ? fit.map(reason) : h("p", { class: "muted" }, "No fit points."),
         card.disqualified_by ? h("p", { class: "error" }, `Disqualified by ${card.disqualified_by}`) : ""),
@@ -179,6 +181,18 @@ async function leadPage(key) {
         wb.last ? h("div", {}, h("p", {}, `Last written ${when(wb.last.at)}: score ${wb.last.score}, tier ${wb.last.tier}, grade ${wb.last.grade}`),
           Object.entries(wb.last.statuses || {}).map(([crm, status]) => h("div", { class: "reason" }, h("span", {}, crm),
             h("span", { class: status === "written" ? "plus" : "minus" }, status, wb.last.reasons?.[crm] ? `: ${wb.last.reasons[crm]}` : "")))) : h("p", { class: "muted" }, "Never written."))));
+}
+
+// Owner, stage, outcome and a link to each CRM record: what a rep needs to act where they work.
+const ownerText = (owner) => (owner ? owner.name || `${owner.crm} owner ${owner.id}` : "no owner");
+const CRM_NAMES = { hubspot: "HubSpot", salesforce: "Salesforce" };
+function crmLine(lead) {
+  const links = Object.entries(lead.crm_links || {}).filter(([, url]) => /^https:\/\//.test(url));
+  return h("div", { id: "lead-crm", class: "crm" },
+    h("span", { id: "lead-owner" }, ownerText(lead.owner)),
+    lead.stage ? h("span", { id: "lead-stage" }, ` · ${lead.stage}`) : "",
+    lead.outcome && lead.outcome.state !== "open" ? h("span", { id: "lead-outcome", class: "outcome" }, ` · ${lead.outcome.state}${lead.outcome.at ? ` ${day(lead.outcome.at)}` : ""}`) : "",
+    links.flatMap(([crm, url]) => [" · ", h("a", { href: url, target: "_blank", rel: "noopener noreferrer", class: "crm-link", "data-crm": crm }, `Open in ${CRM_NAMES[crm] || crm}`)]));
 }
 
 // The lead's activity, newest first; "Show more" follows the cursor.

@@ -289,3 +289,31 @@ def test_hostile_text_from_a_sender_is_shown_as_text_and_never_runs(console: str
     links = [node.get_attribute("href") or "" for node in browser.find_elements(By.CSS_SELECTOR, "a[href]")]
     assert not [link for link in links if link.strip().lower().startswith("javascript:")]
     _shots(browser, "hostile-lead", "#lead-score")
+
+
+def test_a_lead_from_hubspot_shows_its_owner_stage_and_a_link_to_its_record(console: str, browser: WebDriver) -> None:
+    import time
+
+    from local.signing import Signer
+
+    def change(event_id: int, name: str, value: str) -> dict[str, Any]:
+        return {"eventId": event_id, "subscriptionId": 1, "portalId": 62515, "appId": 1, "attemptNumber": 0,
+                "occurredAt": int(time.time() * 1000) - 60_000, "subscriptionType": "contact.propertyChange",
+                "objectId": 7301, "changeSource": "CRM", "propertyName": name, "propertyValue": value}  # fmt: skip
+
+    events = [change(1, "email", "rita@initech.io"), change(2, "hubspot_owner_id", "101"),
+              change(3, "lifecyclestage", "marketingqualifiedlead"), change(4, "jobtitle", "VP Sales")]  # fmt: skip
+    body, headers = Signer(LOCAL_SECRETS, console).hubspot_v3("/webhooks/hubspot", events)
+    assert requests.post(f"{console}/webhooks/hubspot", data=body, headers=headers, timeout=30).status_code == 200
+    lead = _api(console, "/leads/hubspot:7301")
+    assert lead["crm_links"] == {"hubspot": "https://app.hubspot.com/contacts/62515/record/0-1/7301"}, lead
+
+    _sign_in(browser, console, ADMIN)
+    _wait(browser, f'#leads-rows tr[data-lead="{lead["lead_id"]}"]').click()
+    _wait(browser, "#lead-score")
+    link = _wait(browser, 'a.crm-link[data-crm="hubspot"]')
+    assert link.get_attribute("href") == "https://app.hubspot.com/contacts/62515/record/0-1/7301"
+    assert link.get_attribute("rel") == "noopener noreferrer" and link.text == "Open in HubSpot"
+    assert browser.find_element(By.ID, "lead-owner").text == "hubspot owner 101"  # no owner names read yet
+    assert browser.find_element(By.ID, "lead-stage").text.endswith("marketingqualifiedlead")
+    _shots(browser, "lead-crm", "#lead-crm")
