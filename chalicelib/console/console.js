@@ -91,12 +91,19 @@ async function leadsPage(params) {
   const form = h("form", { class: "filters panel", id: "filters" },
     h("div", {}, h("label", { for: "tier" }, "Tier"), h("select", { id: "tier", name: "tier" }, ["", ...tiers].map((t) => option(t, params.get("tier") || "")))),
     h("div", {}, h("label", { for: "grade" }, "Grade"), h("select", { id: "grade", name: "grade" }, ["", ...grades].map((g) => option(g, params.get("grade") || "")))),
+    h("div", {}, h("label", { for: "status" }, "Status"), h("select", { id: "status", name: "status" },
+      [["open", "open"], ["closed", "won, lost, disqualified"], ["all", "all"]].map(([value, text]) => h("option", { value, selected: value === (params.get("status") || "open") }, text)))),
+    h("div", {}, h("label", { for: "owner" }, "Owner id (my leads)"), h("input", { id: "owner", name: "owner", value: params.get("owner") || "", placeholder: "hubspot:101, 0055g…" })),
     h("div", { class: "search" }, h("label", { for: "q" }, "Search: email, company, CRM id"), h("input", { id: "q", name: "q", value: params.get("q") || "", placeholder: "jane@acme.com, Acme, 00Q…" })),
-    h("button", { type: "submit" }, "Show"));
+    h("div", { class: "toolbar" }, h("button", { type: "submit" }, "Show"),
+      localStorage.getItem("leadscore.owner") ? h("button", { type: "button", class: "secondary", id: "my-leads",
+        onclick: () => { location.hash = `#/leads?owner=${encodeURIComponent(localStorage.getItem("leadscore.owner"))}`; } }, "My leads") : ""));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const chosen = new URLSearchParams();
-    for (const name of ["tier", "grade", "q"]) if (form.elements[name].value) chosen.set(name, form.elements[name].value);
+    // The owner id is remembered on this device: "my leads" is one click the next time.
+    if (form.elements.owner.value.trim()) localStorage.setItem("leadscore.owner", form.elements.owner.value.trim());
+    for (const name of ["tier", "grade", "status", "owner", "q"]) if (form.elements[name].value && !(name === "status" && form.elements[name].value === "open")) chosen.set(name, form.elements[name].value);
     location.hash = `#/leads?${chosen}`;
   });
   const body = h("tbody", { id: "leads-rows" });

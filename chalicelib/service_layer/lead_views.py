@@ -163,7 +163,9 @@ class LeadViews:
         rules = self.rules()
         if not query.q:
             try:
-                page = self.storage.listing.leads_page(query.tiers(rules), query.grade, query.limit, query.cursor)
+                page = self.storage.listing.leads_page(
+                    query.tiers(rules), query.grade, query.limit, query.cursor, query.keeps(rules)
+                )
             except (ValueError, RequestRefused) as exc:
                 raise BadPayload("not a cursor this list handed out", field="cursor") from exc
             return {"leads": self._rows(page.rows), "next_cursor": page.cursor}
@@ -177,7 +179,10 @@ class LeadViews:
             except ValueError as exc:
                 raise BadPayload(str(exc), field="q") from exc
         tiers = set(query.tiers(rules))
-        found = [row for row in rows if row.tier in tiers and (query.grade is None or row.grade == query.grade)]
+        keep = query.keeps(rules) or (lambda row: True)
+        found = [
+            row for row in rows if row.tier in tiers and (query.grade is None or row.grade == query.grade) and keep(row)
+        ]
         return {"leads": self._rows(found), "next_cursor": None}
 
     def _rows(self, rows: list[LeadRow]) -> list[dict[str, Any]]:

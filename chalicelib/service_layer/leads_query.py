@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.crm_context import owner_refs
+from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
 from chalicelib.service_layer.errors import ClientError
+from chalicelib.storage.ports import LeadRow
 
+CLOSED = frozenset({"won", "lost"})  # outcome states (domain/outcomes.py) that close a lead
 SALESFORCE_ID = re.compile(r"(00Q|003)[0-9A-Za-z]{12}([0-9A-Za-z]{3})?")
 
 
@@ -21,6 +26,12 @@ class LeadsQuery(BaseModel):
     q: str | None = Field(default=None, max_length=200, description="an email, a CRM id or a company name's start")
     cursor: str | None = Field(default=None, max_length=2048)
     limit: int = Field(default=50, ge=1, le=500)
+    status: Literal["open", "closed", "all"] = Field(
+        default="open", description="open: not won, lost or disqualified (the default); closed: those; all"
+    )
+    owner: str | None = Field(
+        default=None, max_length=80, description="an owner id (`101`, `0055g…`) or `crm:id` (`hubspot:101`)"
+    )
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], rules: Rules) -> LeadsQuery:
@@ -34,8 +45,29 @@ class LeadsQuery(BaseModel):
         return query
 
     def tiers(self, rules: Rules) -> list[str]:
-        """Highest tiers first; without `tier`, every tier (still ordered by score)."""
-        return [self.tier] if self.tier else known_tiers(rules)
+        """Highest tiers first; without `tier`, every tier (still ordered by score). Open leads are
+        never in the disqualified tier, so it is not read for them."""
+        tiers = [self.tier] if self.tier else known_tiers(rules)
+        if self.status == "open":
+            tiers = [tier for tier in tiers if tier != rules.tiers.disqualified]
+        return tiers
+
+    def keeps(self, rules: Rules) -> Callable[[LeadRow], bool] | None:
+        """What the rows must satisfy beyond their tier and grade: the status and the owner."""
+        if self.status == "all" and not self.owner:
+            return None
+        disqualified, owner = rules.tiers.disqualified, (self.owner or "").strip()
+
+        def keep(row: LeadRow) -> bool:
+            closed = row.tier == disqualified or (row.outcome or {}).get("state") in CLOSED
+            if (self.status == "open" and closed) or (self.status == "closed" and not closed):
+                return False
+            if owner:
+                refs = owner_refs(Profile.model_validate_json(row.profile_json or "{}"))
+                return any(owner in (found, f"{crm}:{found}") for crm, found in refs)
+            return True
+
+        return keep
 
     def identity_key(self) -> str | None:
         """The identity key `q` names, if it names one: `email:…`, `hubspot:…`, `salesforce:…`."""

@@ -15,7 +15,7 @@ run against both. The use cases depend on this module only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -71,6 +71,9 @@ class LeadRow:
     profile_json: str | None = None
     keys: list[str] = field(default_factory=list)
     outcome: dict[str, Any] | None = None
+
+
+READ_BOUND = 10  # leads a filtered page may read per lead it can show
 
 
 @dataclass
@@ -265,9 +268,18 @@ class ChangeOutbox(Protocol):
 class LeadListing(Protocol):
     """What the console lists and the reports read, without the cards' details or the events."""
 
-    def leads_page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
-        """Leads of these tiers (in this order, each by score, highest first), a page at a time;
-        raises ValueError for a cursor it did not hand out."""
+    def leads_page(
+        self,
+        tiers: Sequence[str],
+        grade: str | None,
+        limit: int,
+        cursor: str | None,
+        keep: Callable[[LeadRow], bool] | None = None,
+    ) -> LeadPage:
+        """Leads of these tiers (in this order, each by score, highest first) that `keep` keeps, a
+        page at a time; a page stops early (with a cursor) after reading READ_BOUND x `limit` leads,
+        so a rare match never costs a read of the table. Raises ValueError for a cursor it did not
+        hand out."""
         ...
 
     def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:

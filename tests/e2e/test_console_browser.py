@@ -317,3 +317,30 @@ def test_a_lead_from_hubspot_shows_its_owner_stage_and_a_link_to_its_record(cons
     assert browser.find_element(By.ID, "lead-owner").text == "hubspot owner 101"  # no owner names read yet
     assert browser.find_element(By.ID, "lead-stage").text.endswith("marketingqualifiedlead")
     _shots(browser, "lead-crm", "#lead-crm")
+
+    # A won lead of the same owner: gone from the default list, there under "closed".
+    won = [{**change(5, "email", "won@initech.io"), "objectId": 7302}, {**change(6, "hubspot_owner_id", "101"),
+           "objectId": 7302}, {**change(7, "lifecyclestage", "customer"), "objectId": 7302}]  # fmt: skip
+    body, headers = Signer(LOCAL_SECRETS, console).hubspot_v3("/webhooks/hubspot", won)
+    assert requests.post(f"{console}/webhooks/hubspot", data=body, headers=headers, timeout=30).status_code == 200
+    browser.get(f"{console}/console#/leads")
+    owner = _wait(browser, "#owner")
+    owner.clear()
+    owner.send_keys("hubspot:101")
+    browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda b: "owner=hubspot%3A101" in b.current_url)
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda b: (
+            [row.get_attribute("data-lead") for row in b.find_elements(By.CSS_SELECTOR, "#leads-rows tr")]
+            == [lead["lead_id"]]
+        )
+    )
+    Select(browser.find_element(By.ID, "status")).select_by_value("closed")
+    browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+    closed = _api(console, "/leads/hubspot:7302")["lead_id"]
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda b: (
+            [row.get_attribute("data-lead") for row in b.find_elements(By.CSS_SELECTOR, "#leads-rows tr")] == [closed]
+        )
+    )
+    assert browser.find_element(By.ID, "my-leads").text == "My leads"  # remembered for next time

@@ -8,12 +8,12 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from chalicelib.storage.items import LEAD_SK, lead_pk, s
 from chalicelib.storage.listing import LISTED, SEARCH_MIN, row_of, search_key
-from chalicelib.storage.ports import LeadPage, LeadRow
+from chalicelib.storage.ports import READ_BOUND, LeadPage, LeadRow
 from chalicelib.storage.schema import BY_COMPANY_INDEX, BY_TIER_INDEX
 from chalicelib.storage.table import DynamoTable
 
@@ -30,27 +30,44 @@ class DynamoListing:
         found = {item["lead_id"]["S"]: item for item in self.table.batch_get(keys, projection) if "score" in item}
         return [row_of(found[lead_id]) for lead_id in dict.fromkeys(lead_ids) if lead_id in found]
 
-    def leads_page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
-        """Tier by tier, highest score first: one Query per tier it reaches, one BatchGetItem."""
+    def leads_page(
+        self,
+        tiers: Sequence[str],
+        grade: str | None,
+        limit: int,
+        cursor: str | None,
+        keep: Callable[[LeadRow], bool] | None = None,
+    ) -> LeadPage:
+        """Tier by tier, highest score first: one Query per tier it reaches and one BatchGetItem;
+        with `keep`, a Query and a BatchGetItem per round until the page is full or READ_BOUND x
+        `limit` leads were read."""
         position, start_key = _decode(cursor, len(tiers))
-        lead_ids: list[str] = []
-        while position < len(tiers) and len(lead_ids) < limit:
-            request: dict[str, Any] = {
-                "IndexName": BY_TIER_INDEX,
-                "KeyConditionExpression": "tier = :tier",
-                "ExpressionAttributeValues": {":tier": s(tiers[position])},
-                "ScanIndexForward": False,
-                "Limit": limit - len(lead_ids),
-            }
-            if grade:
-                request["FilterExpression"] = "grade = :grade"
-                request["ExpressionAttributeValues"][":grade"] = s(grade)
-            items, start_key = self.table.page("query", request, start_key)
-            lead_ids += [item["lead_id"]["S"] for item in items]
-            if start_key is None:
-                position += 1
+        rows: list[LeadRow] = []
+        read = 0
+        while position < len(tiers) and len(rows) < limit and read < READ_BOUND * limit:
+            lead_ids: list[str] = []
+            while position < len(tiers) and len(rows) + len(lead_ids) < limit:
+                request: dict[str, Any] = {
+                    "IndexName": BY_TIER_INDEX,
+                    "KeyConditionExpression": "tier = :tier",
+                    "ExpressionAttributeValues": {":tier": s(tiers[position])},
+                    "ScanIndexForward": False,
+                    "Limit": limit - len(rows) - len(lead_ids),
+                }
+                if grade:
+                    request["FilterExpression"] = "grade = :grade"
+                    request["ExpressionAttributeValues"][":grade"] = s(grade)
+                items, start_key = self.table.page("query", request, start_key)
+                lead_ids += [item["lead_id"]["S"] for item in items]
+                if start_key is None:
+                    position += 1
+            read += len(lead_ids)
+            found = self.lead_rows(lead_ids)
+            rows += found if keep is None else [row for row in found if keep(row)]
+            if keep is None:
+                break
         more = position < len(tiers)
-        return LeadPage(self.lead_rows(lead_ids), _encode(position, start_key) if more else None)
+        return LeadPage(rows, _encode(position, start_key) if more else None)
 
     def count_leads(self, tiers: Sequence[str]) -> int:
         total = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib.domain.events import from_us, iso_z
 from chalicelib.domain.unscored import UnscoredCount, seen_at
 from chalicelib.storage.listing import company_key, display_name, search_key
-from chalicelib.storage.ports import DueLead, LeadPage, LeadRow
+from chalicelib.storage.ports import READ_BOUND, DueLead, LeadPage, LeadRow
 
 from .state import LeadEntry, MemoryState
 
@@ -54,7 +54,14 @@ class MemoryListing:
             changes = sorted(lead.tier_changes if lead else [], key=lambda c: (c["at"], c["_version"]), reverse=True)
             return [{k: v for k, v in change.items() if k != "_version"} for change in changes[:limit]]
 
-    def leads_page(self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None) -> LeadPage:
+    def leads_page(
+        self,
+        tiers: Sequence[str],
+        grade: str | None,
+        limit: int,
+        cursor: str | None,
+        keep: Callable[[LeadRow], bool] | None = None,
+    ) -> LeadPage:
         if cursor is not None and not cursor.isdigit():
             raise ValueError("not a cursor this list handed out")
         start = int(cursor or 0)
@@ -64,8 +71,13 @@ class MemoryListing:
                 (self._row(lead) for lead in self.state.leads.values() if self._listed(lead, order, grade)),
                 key=lambda row: (order[row.tier], -row.score, row.lead_id),
             )
-        page = rows[start : start + limit]
-        return LeadPage(page, str(start + limit) if start + limit < len(rows) else None)
+        page: list[LeadRow] = []
+        position = start
+        while position < len(rows) and len(page) < limit and position - start < READ_BOUND * limit:
+            if keep is None or keep(rows[position]):
+                page.append(rows[position])
+            position += 1
+        return LeadPage(page, str(position) if position < len(rows) else None)
 
     def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
         key = search_key(text)

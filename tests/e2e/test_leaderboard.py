@@ -1,0 +1,58 @@
+"""The leads list as reps work it: closed leads (won, lost, disqualified) hidden unless asked for
+(`status=open|closed|all`), "my leads" (`owner=`), each page reading a bounded number of leads."""
+
+from __future__ import annotations
+
+from tests.conftest import SECRETS, admin_get, json_body
+from tests.payloads import envelope, notification
+
+PATH = f"/webhooks/salesforce?token={SECRETS['SALESFORCE_WEBHOOK_TOKEN']}"
+SAM, KIM = "0055g00000SAMSAMSA", "0055g00000KIMKIMKI"
+
+
+def _deliver(client, *notifications: str) -> None:
+    reply = client.http.post(PATH, body=envelope(*notifications), headers={"Content-Type": "text/xml"})
+    assert reply.status_code == 200, reply.body
+
+
+def _listed(client, query: str = "") -> list[str]:
+    reply = admin_get(client, f"/leads{query}")
+    assert reply.status_code == 200, reply.body
+    return sorted(row["email"] for row in json_body(reply)["leads"])
+
+
+def test_closed_leads_are_hidden_by_default_and_owner_filters_to_my_leads(client) -> None:
+    _deliver(
+        client,
+        notification("n1", "00Q5g00000OPEN1AAA", Email="open@acme.com", Title="VP Sales", OwnerId=SAM),
+        notification("n2", "00Q5g00000WON01AAA", Email="won@acme.com", Title="VP Sales", OwnerId=SAM,
+                     Status="Closed - Converted"),
+        notification("n3", "00Q5g00000KIM01AAA", Email="kim@acme.com", Title="CTO", OwnerId=KIM),
+    )  # fmt: skip
+    assert _listed(client) == ["kim@acme.com", "open@acme.com"]
+    assert _listed(client, "?status=closed") == ["won@acme.com"]
+    assert _listed(client, "?status=all") == ["kim@acme.com", "open@acme.com", "won@acme.com"]
+    assert _listed(client, f"?owner={SAM}") == ["open@acme.com"]
+    assert _listed(client, f"?owner=salesforce:{SAM}&status=all") == ["open@acme.com", "won@acme.com"]
+    assert _listed(client, "?owner=hubspot:1") == []
+    won = json_body(admin_get(client, "/leads?status=closed"))["leads"][0]
+    assert won["outcome"]["state"] == "won" and won["owner"]["id"] == SAM
+    assert json_body(admin_get(client, "/leads?status=shut"))["field"] == "status"
+
+
+def test_a_rare_match_pages_in_bounded_reads_never_a_read_of_every_lead(client) -> None:
+    closed = [
+        notification(f"c{n}", f"00Q5g0000C{n:03d}AAAAA", Email=f"c{n}@acme.com", Status="Closed - Converted")
+        for n in range(30)
+    ]
+    _deliver(client, *closed, notification("o1", "00Q5g00000LAST1AAA", Email="last@acme.com"))
+    found, cursor, pages = [], None, 0
+    while True:
+        page = json_body(admin_get(client, "/leads?limit=2" + (f"&cursor={cursor}" if cursor else "")))
+        assert len(page["leads"]) <= 2
+        found += [row["email"] for row in page["leads"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert found == ["last@acme.com"] and pages >= 2  # each page read at most 20 leads, then said where to go on
