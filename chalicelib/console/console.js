@@ -165,7 +165,10 @@ async function leadPage(key) {
   const wb = lead.body.write_back;
   page(name,
     h("div", { class: "panel headline" },
-      h("div", {}, h("div", { class: "big", id: "lead-score" }, card.score), h("div", { class: "muted" }, "score")),
+      h("div", {}, h("div", { class: "big", id: "lead-score" }, card.score), h("div", { class: "muted" }, "score"),
+        timeline.status === 200 && timeline.body.change_1d !== null ? h("div", { class: "small", id: "lead-change" },
+          h("span", { class: timeline.body.change_1d > 0 ? "plus" : timeline.body.change_1d < 0 ? "minus" : "muted" }, `${signed(timeline.body.change_1d)} since yesterday`),
+          timeline.body.change_7d !== null ? ` · ${signed(timeline.body.change_7d)} this week` : "") : ""),
       h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade)),
       h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? h("span", { id: "lead-account" }, ` · account ${lead.body.account.id}`) : ""),
       h("div", { class: "muted small" }, `next change ${when(card.next_change_at)}`),

@@ -117,8 +117,12 @@ class LeadViews:
             return None
         rules = self.rules()
         points = score_timeline(record.events, rules, now)
+        past = [point.score for point in points if not point.projected]
         return {
             "lead_id": record.lead_id,
+            # The score now against this time yesterday and a week ago (the past points are a day apart).
+            "change_1d": past[-1] - past[-2] if len(past) > 1 else None,
+            "change_7d": past[-1] - past[-8] if len(past) > 7 else None,
             "tiers": [{"name": band.name, "min": band.min} for band in rules.tiers.bands],
             "points": [
                 {

@@ -176,6 +176,10 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
         for node in browser.find_elements(By.CSS_SELECTOR, ".reason[data-points]")
     ]
     assert points and max(0, round(sum(points))) == lead["score"]  # the reasons shown add up to the score
+    timeline = _api(console, f"/leads/{top['lead_id']}/timeline")
+    change = browser.find_element(By.ID, "lead-change").text
+    assert change.startswith(("+", "\u2212", "0")) and "since yesterday" in change and "this week" in change
+    assert str(abs(timeline["change_1d"])) in change
     # What the lead did, newest first, named as a rep reads it; reasons name events by what, not by id.
     activity = [item.text for item in browser.find_elements(By.CSS_SELECTOR, "#activity li")]
     assert (

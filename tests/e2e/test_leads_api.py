@@ -157,6 +157,8 @@ def test_the_timeline_has_a_point_a_day_ending_at_the_current_score(client) -> N
     assert all(ISO_Z.fullmatch(point["at"]) for point in timeline["points"])
     assert past[-1]["score"] == lead["score"] and past[0]["score"] == 0  # nothing happened 90 days ago
     assert [band["name"] for band in timeline["tiers"]] == ["cold", "warm", "hot", "super_hot"]
+    assert timeline["change_1d"] == past[-1]["score"] - past[-2]["score"]  # against this time yesterday
+    assert timeline["change_7d"] == past[-1]["score"] - past[-8]["score"]
     assert get(client, "/leads/user:nobody/timeline").status_code == 404
 
 
