@@ -1,5 +1,6 @@
-"""The console's API: a leads page with 10,000 leads stored (what it reads, how long it takes) and
-a 1,000-event lead's timeline (91 days recomputed, 90 projected). moto in-process, DynamoDB's view."""
+"""The console's API: a leads page with 10,000 leads stored (what it reads, how long it takes), "my
+leads" (one owner of ten), a 1,000-event lead's timeline (91 days recomputed, 90 projected) and its
+activity a page at a time. moto in-process, DynamoDB's view."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def run() -> None:
                           identities=Identities(user_id=f"u{number}"))
                 for k, kind in enumerate(kinds[: number % 6])
             ]  # fmt: skip
-            profile = Profile(first_name="Lead", last_name=str(number), company=f"Company {number % 700}")
+            profile = Profile(first_name="Lead", last_name=str(number), company=f"Company {number % 700}",
+                              hubspot_owner_id=str(number % 10))  # fmt: skip
             card = score(profile, events, rules, NOW)
             change = LeadSave(f"ld_bench{number:06d}", 0, card, None, NOW, basis={"last_active_us": 1},
                               profile_json=profile.model_dump_json())  # fmt: skip
@@ -72,6 +74,14 @@ def run() -> None:
         print(f"  DynamoDB requests for a page: {calls.requests} ({', '.join(calls.operations)}); "
               f"leads read {len(page['leads'])} of {LEADS:,} (no Scan)")  # fmt: skip
 
+        mine = LeadsQuery(limit=50, owner="hubspot:3")
+        with counted(client) as owner_calls:
+            owned = service.lead_views.leads(mine)
+        owner_ms = _best_ms(lambda: service.lead_views.leads(mine))
+        operations = ", ".join(sorted(set(owner_calls.operations)))
+        print(f"  my leads (one owner of ten), a page of {len(owned['leads'])}: {owner_ms:.0f} ms, "
+              f"{owner_calls.requests} DynamoDB requests ({operations}) (target < 300 ms)")  # fmt: skip
+
         history = lead_history(1_000, horizon_days=120)
         user = Identities(user_id="timeline-lead")
         events = [event.model_copy(update={"identities": user}) for event in history]
@@ -85,6 +95,31 @@ def run() -> None:
         assert points is not None
         print(f"  timeline of a 1,000-event lead ({len(points['points'])} points): computed in {compute_ms:.0f} ms "
               f"(target < 300 ms); {timeline_ms:.0f} ms with its 1,000 events read from moto")  # fmt: skip
+        _activity(service, client, events)
+
+
+def _activity(service: Any, client: Any, events: list[Any]) -> None:
+    """A page of activity costs the same on page 1 and page 30, for 10 events or 1,000."""
+    from chalicelib.domain import Identities
+    from chalicelib.service_layer.commands import ParsedDelivery
+    from chalicelib.service_layer.lead_views import ActivityQuery
+
+    small = [event.model_copy(update={"identities": Identities(user_id="small-lead")}) for event in events[:10]]
+    service.ingestion.ingest(ParsedDelivery(events=small), NOW)
+    first = ActivityQuery(limit=25)
+    with counted(client) as calls:
+        service.lead_views.activity("user:timeline-lead", first, NOW)
+    first_ms = _best_ms(lambda: service.lead_views.activity("user:timeline-lead", first, NOW))
+    cursor = None
+    for _ in range(29):
+        page = service.lead_views.activity("user:timeline-lead", ActivityQuery(limit=25, cursor=cursor), NOW)
+        cursor = page["next_cursor"]
+    deep = ActivityQuery(limit=25, cursor=cursor)
+    deep_ms = _best_ms(lambda: service.lead_views.activity("user:timeline-lead", deep, NOW))
+    small_ms = _best_ms(lambda: service.lead_views.activity("user:small-lead", first, NOW))
+    print(f"  activity, a page of 25: {first_ms:.0f} ms (1,000-event lead), page 30 {deep_ms:.0f} ms, "
+          f"{small_ms:.0f} ms (10-event lead) (target < 300 ms, flat); DynamoDB requests a page: {calls.requests} "
+          f"({', '.join(calls.operations)})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -39,35 +39,57 @@ class DynamoListing:
         keep: Callable[[LeadRow], bool] | None = None,
     ) -> LeadPage:
         """Tier by tier, highest score first: one Query per tier it reaches and one BatchGetItem;
-        with `keep`, a Query and a BatchGetItem per round until the page is full or READ_BOUND x
-        `limit` leads were read."""
+        with `keep`, rounds of up to 100 leads (a Query and a BatchGetItem each) until the page is
+        full or READ_BOUND x `limit` leads were read, resuming after the last lead it looked at."""
+        if keep is not None:
+            return self._kept_page(tiers, grade, limit, cursor, keep)
+        position, start_key = _decode(cursor, len(tiers))
+        lead_ids: list[str] = []
+        while position < len(tiers) and len(lead_ids) < limit:
+            items, start_key = self._tier_page(tiers[position], grade, limit - len(lead_ids), start_key)
+            lead_ids += [item["lead_id"]["S"] for item in items]
+            if start_key is None:
+                position += 1
+        more = position < len(tiers)
+        return LeadPage(self.lead_rows(lead_ids), _encode(position, start_key) if more else None)
+
+    def _kept_page(
+        self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None, keep: Callable[[LeadRow], bool]
+    ) -> LeadPage:
         position, start_key = _decode(cursor, len(tiers))
         rows: list[LeadRow] = []
-        read = 0
-        while position < len(tiers) and len(rows) < limit and read < READ_BOUND * limit:
-            lead_ids: list[str] = []
-            while position < len(tiers) and len(rows) + len(lead_ids) < limit:
-                request: dict[str, Any] = {
-                    "IndexName": BY_TIER_INDEX,
-                    "KeyConditionExpression": "tier = :tier",
-                    "ExpressionAttributeValues": {":tier": s(tiers[position])},
-                    "ScanIndexForward": False,
-                    "Limit": limit - len(rows) - len(lead_ids),
-                }
-                if grade:
-                    request["FilterExpression"] = "grade = :grade"
-                    request["ExpressionAttributeValues"][":grade"] = s(grade)
-                items, start_key = self.table.page("query", request, start_key)
-                lead_ids += [item["lead_id"]["S"] for item in items]
-                if start_key is None:
-                    position += 1
-            read += len(lead_ids)
-            found = self.lead_rows(lead_ids)
-            rows += found if keep is None else [row for row in found if keep(row)]
-            if keep is None:
-                break
+        read, bound = 0, READ_BOUND * limit
+        while position < len(tiers) and len(rows) < limit and read < bound:
+            # The first round reads just a page (most leads pass most filters); later ones read more.
+            size = limit - len(rows) if read == 0 else min(100, bound - read)
+            items, next_key = self._tier_page(tiers[position], grade, size, start_key)
+            found = {row.lead_id: row for row in self.lead_rows([item["lead_id"]["S"] for item in items])}
+            for item in items:
+                read += 1
+                row = found.get(item["lead_id"]["S"])
+                if row is not None and keep(row):
+                    rows.append(row)
+                if len(rows) == limit or read == bound:
+                    next_key = {name: item[name] for name in ("pk", "sk", "tier", "score")}  # go on after it
+                    break
+            start_key = next_key
+            if start_key is None:
+                position += 1
         more = position < len(tiers)
         return LeadPage(rows, _encode(position, start_key) if more else None)
+
+    def _tier_page(self, tier: str, grade: str | None, limit: int, start_key: Any) -> tuple[list[Any], Any]:
+        request: dict[str, Any] = {
+            "IndexName": BY_TIER_INDEX,
+            "KeyConditionExpression": "tier = :tier",
+            "ExpressionAttributeValues": {":tier": s(tier)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if grade:
+            request["FilterExpression"] = "grade = :grade"
+            request["ExpressionAttributeValues"][":grade"] = s(grade)
+        return self.table.page("query", request, start_key)
 
     def count_leads(self, tiers: Sequence[str]) -> int:
         total = 0
