@@ -171,7 +171,7 @@ async function leadPage(key) {
           timeline.body.change_7d !== null ? ` · ${signed(timeline.body.change_7d)} this week` : "") : ""),
       h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade)),
       h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? h("span", { id: "lead-account" }, ` · account ${lead.body.account.id}`) : ""),
-      h("div", { class: "muted small" }, `next change ${when(card.next_change_at)}`),
+      h("div", { class: "muted small", id: "lead-next" }, nextChange(card, timeline)),
       crmLine(lead.body)),
     h("div", { class: "grid2" },
       h("div", { class: "panel", id: "fit-reasons" }, h("h2", {}, `Fit ${signed(card.fit)}`), fit.length ? fit.map(reason) : h("p", { class: "muted" }, "No fit points."),
@@ -191,6 +191,15 @@ async function leadPage(key) {
         wb.last ? h("div", {}, h("p", {}, `Last written ${when(wb.last.at)}: score ${wb.last.score}, tier ${wb.last.tier}, grade ${wb.last.grade}`),
           Object.entries(wb.last.statuses || {}).map(([crm, status]) => h("div", { class: "reason" }, h("span", {}, crm),
             h("span", { class: status === "written" ? "plus" : "minus" }, status, wb.last.reasons?.[crm] ? `: ${wb.last.reasons[crm]}` : "")))) : h("p", { class: "muted" }, "Never written."))));
+}
+
+// "Score drops to 41 by Jan 4 as its activity ages": the first projected day the score differs.
+function nextChange(card, timeline) {
+  if (!card.next_change_at) return "no change ahead without new activity";
+  const later = timeline.status === 200 ? timeline.body.points.find((p) => p.projected && p.score !== card.score) : null;
+  if (!later) return `next change ${when(card.next_change_at)}`;
+  const verb = later.score < card.score ? "drops" : "rises";
+  return `score ${verb} to ${later.score} by ${day(later.at)} as its activity ages (next step ${when(card.next_change_at)})`;
 }
 
 // Owner, stage, outcome and a link to each CRM record: what a rep needs to act where they work.

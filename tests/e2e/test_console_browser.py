@@ -177,6 +177,8 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     ]
     assert points and max(0, round(sum(points))) == lead["score"]  # the reasons shown add up to the score
     timeline = _api(console, f"/leads/{top['lead_id']}/timeline")
+    ahead = next(point for point in timeline["points"] if point["projected"] and point["score"] != lead["score"])
+    assert f"score drops to {ahead['score']} by" in browser.find_element(By.ID, "lead-next").text
     change = browser.find_element(By.ID, "lead-change").text
     assert change.startswith(("+", "\u2212", "0")) and "since yesterday" in change and "this week" in change
     assert str(abs(timeline["change_1d"])) in change

@@ -90,7 +90,7 @@ def test_fit_contributions_explain_each_matched_option() -> None:
     card = score(Profile(job_title="VP", company_size=30, email="a@gmail.com"), [], RULES, NOW)
     assert [(c.rule, c.label, c.points_now) for c in card.contributions] == [
         ("job_title", "C-level, VP, Director or Head of", 15),
-        ("free_mail", "Free-mail address", -5),
+        ("free_mail", "Uses a free-mail address", -5),
         ("company_size", "under 50 employees", 0),
     ]
 
