@@ -112,7 +112,7 @@ async function leadsPage(params) {
   const table = h("div", { class: "panel table-wrap" }, h("table", { id: "leads" },
     h("thead", {}, h("tr", {}, ["Name", "Company", "Score", "Fit", "Engagement", "Tier", "Grade", "Top reason", "Owner", "Stage", "Last activity", "Next change"].map((name, index) =>
       h("th", { class: index >= 2 && index <= 4 ? "num" : index >= 9 ? "hide-narrow" : null }, name)))), body), h("div", { class: "toolbar" }, more, status));
-  page("Leads", form, table);
+  page(params.get("view") === "new_mqls" ? `New MQLs, last ${params.get("days")} days` : "Leads", form, table);
   let cursor = null;
   let shown = 0;
   async function load() {
@@ -127,7 +127,7 @@ async function leadsPage(params) {
         h("td", { class: "name" }, row.name || row.email || row.lead_id), h("td", { class: "company" }, row.company || "—"),
         h("td", { class: "num score" }, row.score), h("td", { class: "num fit" }, row.fit), h("td", { class: "num engagement" }, row.engagement),
         h("td", { class: "tier-cell" }, tierBadge(row.tier)), h("td", { class: "grade" }, row.grade),
-        h("td", { class: "reason-cell" }, (row.reasons || [])[0] || "—"),
+        h("td", { class: "reason-cell" }, row.entered_mql ? `entered ${row.entered_mql.to.replace("_", " ")} ${when(row.entered_mql.at)}` : (row.reasons || [])[0] || "—"),
         h("td", { class: "owner" }, row.owner ? ownerText(row.owner) : "—"), h("td", { class: "hide-narrow" }, row.stage || "—"),
         h("td", { class: "hide-narrow" }, when(row.last_active_at)), h("td", { class: "hide-narrow" }, when(row.next_change_at))));
     }
@@ -381,6 +381,7 @@ async function route() {
     if (parts[0] === "lead" && parts[1]) await leadPage(decodeURIComponent(parts[1]));
     else if (parts[0] === "report") await reportPage();
     else if (parts[0] === "rules") await rulesPage();
+    else if (parts[0] === "new-mqls") await leadsPage(new URLSearchParams({ view: "new_mqls", days: new URLSearchParams(query).get("days") || "7" }));
     else await leadsPage(new URLSearchParams(query));
   } catch (error) {
     if (error.message !== "unauthorized") page("Something went wrong", h("p", { class: "error" }, error.message));

@@ -200,13 +200,13 @@ def lead(key: str) -> Response:
     return _answer(lambda: container().lead_views.lead(key))
 
 
-def leaderboard(request: Request) -> Response:
+def leaderboard(request: Request, clock: Clock = utc_now) -> Response:
     from chalicelib.service_layer.leads_query import LeadsQuery
 
     def top() -> dict[str, Any]:
         parts = container()
         rules = parts.rules()
-        return parts.lead_views.leads(LeadsQuery.from_params(request.query_params or {}, rules))
+        return parts.lead_views.leads(LeadsQuery.from_params(request.query_params or {}, rules), clock())
 
     return _answer(top)
 

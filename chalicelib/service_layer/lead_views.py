@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -162,9 +162,14 @@ class LeadViews:
             "next_cursor": page.cursor,
         }
 
-    def leads(self, query: LeadsQuery) -> dict[str, Any]:
-        """A page of the leads list, or what a search finds (an email, a CRM id, a company's start)."""
+    def leads(self, query: LeadsQuery, now: datetime | None = None) -> dict[str, Any]:
+        """A page of the leads list, what a search finds (an email, a CRM id, a company's start), or
+        the new MQLs of the last days (`now`: the clock of that view)."""
         rules = self.rules()
+        if query.view == "new_mqls":
+            if now is None:
+                raise ValueError("the new_mqls view needs the time")
+            return self.new_mqls(query, rules, now)
         if not query.q:
             try:
                 page = self.storage.listing.leads_page(
@@ -188,6 +193,31 @@ class LeadViews:
             row for row in rows if row.tier in tiers and (query.grade is None or row.grade == query.grade) and keep(row)
         ]
         return {"leads": self._rows(found), "next_cursor": None}
+
+    def new_mqls(self, query: LeadsQuery, rules: Rules, now: datetime) -> dict[str, Any]:
+        """Leads that entered MQL (from below it, or new) in the last `days` days, newest entry
+        first, each once: one Query per day of the tier changes, then the leads shown."""
+        from chalicelib.domain.tiers import is_mql
+
+        bands = [(band.min, band.name) for band in rules.tiers.bands]
+
+        def mql(tier: str | None) -> bool:
+            return tier is not None and is_mql(tier, bands, rules.tiers.mql_from)
+
+        entered: dict[str, dict[str, Any]] = {}
+        for offset in range(query.days):
+            for change in self.storage.listing.tier_changes_on((now - timedelta(days=offset)).date()):
+                if mql(change["to"]) and not mql(change["from"]) and change["lead_id"] not in entered:
+                    entered[change["lead_id"]] = change
+        keep = query.keeps(rules) or (lambda row: True)
+        rows = [row for row in self.storage.listing.lead_rows(list(entered)) if keep(row)][: query.limit]
+        shown = self._rows(rows)
+        for row in shown:
+            change = entered[row["lead_id"]]
+            row["entered_mql"] = {"at": iso_z(change["at"]), "from": change["from"], "to": change["to"],
+                                  "score": change["score"]}  # fmt: skip
+        shown.sort(key=lambda row: row["entered_mql"]["at"], reverse=True)
+        return {"leads": shown, "next_cursor": None}
 
     def _rows(self, rows: list[LeadRow]) -> list[dict[str, Any]]:
         contexts = self.crm_context([(row.profile_json, row.keys, row.outcome) for row in rows])

@@ -32,6 +32,10 @@ class LeadsQuery(BaseModel):
     owner: str | None = Field(
         default=None, max_length=80, description="an owner id (`101`, `0055g…`) or `crm:id` (`hubspot:101`)"
     )
+    view: Literal["list", "new_mqls"] = Field(
+        default="list", description="new_mqls: leads that entered MQL in the last `days` days, newest first"
+    )
+    days: int = Field(default=7, ge=1, le=90, description="how far back the new_mqls view looks")
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], rules: Rules) -> LeadsQuery:

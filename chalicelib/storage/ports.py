@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.events import LeadEvent
@@ -293,6 +293,10 @@ class LeadListing(Protocol):
         ...
 
     def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]: ...
+
+    def tier_changes_on(self, day: date, limit: int = 1000) -> list[dict[str, Any]]:
+        """Every lead's tier changes of one UTC day, newest first: lead_id, from, to, at, score."""
+        ...
 
     def report_rows(self) -> Iterator[dict[str, Any]]:
         """Every lead's tier, grade, score, sales outcome and reasons."""

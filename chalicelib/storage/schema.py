@@ -9,8 +9,8 @@ Single-table layout (all keys are strings):
   events stored apart from the card, until a full rescore has seen them; new events are folded
   into the basis only while it is absent.
 - event: pk `LEAD#<id>`, sk `EVT#<source>#<event id>`. A conditional put is the idempotent write;
-  `ttl` is set after the longest decay horizon; `event_us` (when it happened) feeds GSI activity,
-  the lead's events newest first.
+  `ttl` is set after the longest decay horizon; `feed` (the lead's pk) and `feed_at` (when it
+  happened, µs) put it in GSI feed: the lead's events newest first.
 - identity: pk `ID#<kind>:<value>`, sk `ID`. Which lead an email, HubSpot id, anonymousId ... is.
   Mirrored in the lead's partition as pk `LEAD#<id>`, sk `KEY#<kind>:<value>` (no attributes): the
   lead item lists only some of its keys, so a merge or a deletion finds them all there.
@@ -35,8 +35,13 @@ BY_TIER_INDEX = "by_tier"
 BY_COMPANY_INDEX = "by_company"
 DUE_INDEX = "due"
 SYNC_INDEX = "sync"
-ACTIVITY_INDEX = "activity"
-EVENT_TIME = "event_us"  # an event item's occurred_at in µs: the activity index's sort key
+# One index, two uses (CloudFormation adds one index per stack update): an event's `feed` is its
+# lead's pk (the lead's activity); a tier change's is TIERS#<day> (the tier changes of a day, for
+# the new-MQLs view). `feed_at`: µs since the epoch.
+FEED_INDEX = "feed"
+FEED = "feed"
+FEED_AT = "feed_at"
+TIER_DAY_PREFIX = "TIERS#"
 DUE_SHARDS = 8
 # What the decay job needs to rescore a due lead without reading it again: its basis and card keys.
 DUE_PROJECTION = ["lead_id", "version", "basis", "tier", "score", "grade"]
@@ -53,7 +58,8 @@ TABLE_DEFINITION: dict[str, Any] = {
         {"AttributeName": "sync_at", "AttributeType": "S"},
         {"AttributeName": "company_prefix", "AttributeType": "S"},
         {"AttributeName": "company_key", "AttributeType": "S"},
-        {"AttributeName": EVENT_TIME, "AttributeType": "N"},
+        {"AttributeName": FEED, "AttributeType": "S"},
+        {"AttributeName": FEED_AT, "AttributeType": "N"},
     ],
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
@@ -97,14 +103,17 @@ TABLE_DEFINITION: dict[str, Any] = {
             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["lead_id"]},
         },
         {
-            # A lead's events newest first, a page at a time (GET /leads/{key}/activity): sparse,
-            # only event items carry event_us.
-            "IndexName": ACTIVITY_INDEX,
+            # A lead's events newest first (GET /leads/{key}/activity), and each day's tier changes
+            # (the new-MQLs view): sparse, only events and tier changes carry `feed`.
+            "IndexName": FEED_INDEX,
             "KeySchema": [
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": EVENT_TIME, "KeyType": "RANGE"},
+                {"AttributeName": FEED, "KeyType": "HASH"},
+                {"AttributeName": FEED_AT, "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["data", TTL_ATTRIBUTE]},
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": ["data", TTL_ATTRIBUTE, "lead_id", "from", "to", "score"],
+            },
         },
     ],
     "BillingMode": "PAY_PER_REQUEST",

@@ -202,6 +202,15 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     _wait(browser, "#by-tier")
     _shots(browser, "report", "#by-tier")
 
+    # New MQLs: every lead that entered hot or super hot this week, newest first.
+    browser.get(f"{console}/console#/new-mqls")
+    mqls = sum(1 for row in listed if row["tier"] in ("hot", "super_hot"))
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda b: len(b.find_elements(By.CSS_SELECTOR, "#leads-rows tr")) == mqls
+    )
+    assert all(cell.text.startswith("entered ") for cell in browser.find_elements(By.CSS_SELECTOR, "td.reason-cell"))
+    _shots(browser, "new-mqls", "#leads-rows tr")
+
 
 def test_a_what_if_moves_the_leads_it_should_and_changes_nothing(console: str, browser: WebDriver) -> None:
     _sign_in(browser, console, ADMIN)

@@ -56,3 +56,26 @@ def test_a_rare_match_pages_in_bounded_reads_never_a_read_of_every_lead(client) 
         if cursor is None:
             break
     assert found == ["last@acme.com"] and pages >= 2  # each page read at most 20 leads, then said where to go on
+
+
+def test_new_mqls_lists_who_entered_mql_newest_first(client) -> None:
+    import json
+
+    from tests import signing
+
+    def track(user: str, event: str, message: str) -> None:
+        body = json.dumps({"userId": user, "event": event, "messageId": message,
+                           "context": {"traits": {"email": f"{user}@hooli.com"}}})  # fmt: skip
+        assert client.http.post("/v1/track", body=body, headers=signing.basic()).status_code == 200
+
+    track("first", "Demo Requested", "m1")  # warm
+    track("first", "Quote Requested", "m2")  # hot: entered MQL
+    track("browser", "Page Viewed", "m3")  # stays cold: never MQL
+    track("second", "Demo Requested", "m4")
+    track("second", "Quote Requested", "m5")  # entered MQL
+    track("second", "Trial Started", "m6")  # already MQL: still entered once
+    rows = json_body(admin_get(client, "/leads?view=new_mqls&days=7"))["leads"]
+    assert [row["email"] for row in rows] == ["second@hooli.com", "first@hooli.com"]
+    assert rows[1]["entered_mql"]["from"] == "warm" and rows[1]["entered_mql"]["to"] in ("hot", "super_hot")
+    assert rows[0]["entered_mql"]["at"] >= rows[1]["entered_mql"]["at"] and rows[0]["entered_mql"]["at"].endswith("Z")
+    assert json_body(admin_get(client, "/leads?view=new_mqls&days=0"))["field"] == "days"

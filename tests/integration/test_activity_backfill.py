@@ -20,7 +20,7 @@ def test_the_upkeep_gives_old_events_their_time_once(aws) -> None:
                     identities=Identities(user_id="u-old"))  # fmt: skip
     parts.ingestion.ingest(ParsedDelivery(events=[new]), NOW)
     [lead_id] = storage.leads.resolve(["user:u-old"]).values()
-    # Two events as a release before the index wrote them: no event_us.
+    # Two events as a release before the index wrote them: no feed keys.
     dynamodb = boto3.client("dynamodb")
     for hours in (1, 2):
         old = LeadEvent(event_id=f"old-{hours}", source="segment", type="Page Viewed", identities=Identities(),

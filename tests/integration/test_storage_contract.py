@@ -366,3 +366,16 @@ def test_a_leads_events_page_newest_first_and_follow_a_merge(storage: Storage) -
     storage.leads.merge("ld_other", "ld_a")
     assert storage.events.page("ld_a", 1, None, NOW).events[0].event_id in ("theirs", "p00")
     assert len(storage.events.page("ld_a", 100, None, NOW).events) == 26
+
+
+def test_each_days_tier_changes_are_listed_newest_first(storage: Storage) -> None:
+    early, later = card("Demo Requested", at=NOW - timedelta(hours=3)), card("Demo Requested", "Quote Requested")
+    storage.leads.save(LeadSave("ld_a", 0, early, None, NOW - timedelta(hours=3)))
+    storage.leads.save(LeadSave("ld_b", 0, later, None, NOW))
+    day = storage.listing.tier_changes_on(NOW.date())
+    assert [(change["lead_id"], change["from"], change["to"]) for change in day] == [
+        ("ld_b", None, later.tier),
+        ("ld_a", None, early.tier),
+    ]
+    assert day[0]["score"] == later.score and day[0]["at"].startswith(NOW.date().isoformat())
+    assert storage.listing.tier_changes_on((NOW - DAY).date()) == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from chalicelib.domain.events import LeadEvent, as_utc, to_us
+from chalicelib.domain.events import LeadEvent, as_utc
 from chalicelib.storage import event_cursor
 from chalicelib.storage.items import event_sk, lead_pk, n, s
 from chalicelib.storage.ports import (
@@ -20,10 +20,10 @@ from chalicelib.storage.ports import (
     StoreResult,
     VersionConflict,
 )
-from chalicelib.storage.schema import ACTIVITY_INDEX, EVENT_TIME, TTL_ATTRIBUTE
+from chalicelib.storage.schema import FEED, FEED_AT, FEED_INDEX, TTL_ATTRIBUTE
 from chalicelib.storage.table import TRANSACTION_LIMIT, ConditionFailed, DynamoTable, Item
 
-from .lead_item import claim_writes, rescore_mark, save_writes
+from .lead_item import claim_writes, event_feed, rescore_mark, save_writes, tier_feed
 
 
 class DynamoEvents:
@@ -107,11 +107,12 @@ class DynamoEvents:
         return TRANSACTION_LIMIT - 2 - 2 * claims  # the lead's update and tier change, the claims
 
     def page(self, lead_id: str, limit: int, cursor: str | None, now: datetime) -> EventPage:
-        """One Query of the activity index, newest first."""
+        """One Query of the feed index, newest first."""
         pk = lead_pk(lead_id)
         request = {
-            "IndexName": ACTIVITY_INDEX,
-            "KeyConditionExpression": "pk = :pk",
+            "IndexName": FEED_INDEX,
+            "KeyConditionExpression": "#feed = :pk",
+            "ExpressionAttributeNames": {"#feed": FEED},
             "ExpressionAttributeValues": {":pk": s(pk)},
             "ScanIndexForward": False,
             "Limit": limit,
@@ -119,7 +120,7 @@ class DynamoEvents:
         start = None
         if cursor:
             event_us, sort_key = event_cursor.decode(cursor)
-            start = {"pk": s(pk), "sk": s(sort_key), EVENT_TIME: n(event_us)}
+            start = {"pk": s(pk), "sk": s(sort_key), FEED: s(pk), FEED_AT: n(event_us)}
         items, last = self.table.page("query", request, start)
         now_epoch = int(as_utc(now).timestamp())
         events = [
@@ -127,29 +128,33 @@ class DynamoEvents:
             for item in items
             if not (TTL_ATTRIBUTE in item and int(item[TTL_ATTRIBUTE]["N"]) <= now_epoch)
         ]
-        following = event_cursor.encode(int(last[EVENT_TIME]["N"]), last["sk"]["S"]) if last else None
+        following = event_cursor.encode(int(last[FEED_AT]["N"]), last["sk"]["S"]) if last else None
         return EventPage(events, following)
 
     def add_missing_times(self, lead_id: str) -> int:
+        """Events and tier changes written before the feed index: given their `feed` keys."""
         request = {
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :events)",
-            "FilterExpression": "attribute_not_exists(#time)",
-            "ProjectionExpression": "pk, sk, #data",
-            "ExpressionAttributeNames": {"#time": EVENT_TIME, "#data": "data"},
-            "ExpressionAttributeValues": {":pk": s(lead_pk(lead_id)), ":events": s("EVT#")},
+            "KeyConditionExpression": "pk = :pk",
+            "FilterExpression": "attribute_not_exists(#feed) AND (begins_with(sk, :events) OR begins_with(sk, :tiers))",
+            "ProjectionExpression": "pk, sk, #data, #at",
+            "ExpressionAttributeNames": {"#feed": FEED, "#data": "data", "#at": "at"},
+            "ExpressionAttributeValues": {":pk": s(lead_pk(lead_id)), ":events": s("EVT#"), ":tiers": s("TIER#")},
         }
         added = 0
         for item in list(self.table.pages("query", request)):
-            event = LeadEvent.model_validate_json(item["data"]["S"])
+            if item["sk"]["S"].startswith("EVT#"):
+                keys = event_feed(lead_id, LeadEvent.model_validate_json(item["data"]["S"]).occurred_at)
+            else:
+                keys = tier_feed(item["at"]["S"])
             try:
                 self.table.call(
                     "update_item",
                     TableName=self.table.name,
                     Key={"pk": item["pk"], "sk": item["sk"]},
-                    UpdateExpression="SET #time = :time",
+                    UpdateExpression="SET #feed = :feed, #at = :at",
                     ConditionExpression="attribute_exists(pk)",  # merged or deleted meanwhile: leave it gone
-                    ExpressionAttributeNames={"#time": EVENT_TIME},
-                    ExpressionAttributeValues={":time": n(to_us(event.occurred_at))},
+                    ExpressionAttributeNames={"#feed": FEED, "#at": FEED_AT},
+                    ExpressionAttributeValues={":feed": keys[FEED], ":at": keys[FEED_AT]},
                 )
             except ConditionFailed:
                 continue
@@ -161,7 +166,7 @@ class DynamoEvents:
             "pk": s(lead_pk(lead_id)),
             "sk": s(event_sk(item.event)),
             "data": s(item.event.model_dump_json()),
-            EVENT_TIME: n(to_us(item.event.occurred_at)),
+            **event_feed(lead_id, item.event.occurred_at),
         }
         if item.expires_at is not None:
             attributes[TTL_ATTRIBUTE] = n(int(item.expires_at.timestamp()))

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 
+from chalicelib.domain.events import as_utc, to_us
 from chalicelib.domain.scorecard import ScoreCard
 from chalicelib.storage.items import KEY_PREFIX, LEAD_SK, RESCORE_MARK, identity_pk, lead_pk, n, packed, s, shard_of
 from chalicelib.storage.listing import listing_attributes
 from chalicelib.storage.ports import LeadSave
+from chalicelib.storage.schema import FEED, FEED_AT, TIER_DAY_PREFIX
 from chalicelib.storage.table import ConditionFailed, DynamoTable, Item
 
 
@@ -57,10 +60,22 @@ def conditional_update(table_name: str, lead_id: str, expected_version: int, val
     }
 
 
+def event_feed(lead_id: str, occurred_at: datetime) -> Item:
+    """An event's keys in the feed index: its lead's, by when it happened."""
+    return {FEED: s(lead_pk(lead_id)), FEED_AT: n(to_us(occurred_at))}
+
+
+def tier_feed(at: str) -> Item:
+    """A tier change's keys in the feed index: its day's (UTC), by when it happened."""
+    instant = as_utc(datetime.fromisoformat(at))
+    return {FEED: s(f"{TIER_DAY_PREFIX}{instant.date().isoformat()}"), FEED_AT: n(to_us(instant))}
+
+
 def tier_change_put(table_name: str, change: LeadSave, version: int) -> Item:
     card = change.card
     at = card.scored_at.isoformat()
     item = {
+        **tier_feed(at),
         "pk": s(lead_pk(change.lead_id)),
         "sk": s(f"TIER#{at}#{version:012d}"),
         "lead_id": s(change.lead_id),

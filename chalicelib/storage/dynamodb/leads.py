@@ -18,7 +18,7 @@ from chalicelib.storage.items import (
     s,
 )
 from chalicelib.storage.ports import LeadRecord, LeadSave, VersionConflict
-from chalicelib.storage.schema import TTL_ATTRIBUTE
+from chalicelib.storage.schema import FEED, TTL_ATTRIBUTE
 from chalicelib.storage.table import ConditionFailed, DynamoTable, Item, TransactionCancelled
 
 from .lead_item import claim_writes, rescore_mark, save_writes, update_lead
@@ -121,10 +121,10 @@ class DynamoLeads:
         items = list(self._partition(source_lead))
         record = next((lead_record(item) for item in items if item["sk"]["S"] == LEAD_SK), None)
         moved = [
-            {**item, "pk": s(lead_pk(target_lead))}
+            {**item, "pk": s(lead_pk(target_lead)), **({FEED: s(lead_pk(target_lead))} if FEED in item else {})}
             for item in items
             if item["sk"]["S"].startswith(("EVT#", KEY_PREFIX))
-        ]
+        ]  # an event's feed is its lead's: it moves with it
         self.table.batch_write([{"PutRequest": {"Item": item}} for item in moved])
         all_keys = sorted(set(keys) | set(record.keys if record else []) | partition_keys(items))
         repointed = [{"pk": s(identity_pk(key)), "sk": s("ID"), "lead_id": s(target_lead)} for key in all_keys]

@@ -9,12 +9,14 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
+from datetime import date
 from typing import Any
 
+from chalicelib.domain.events import from_us
 from chalicelib.storage.items import LEAD_SK, lead_pk, s
 from chalicelib.storage.listing import LISTED, SEARCH_MIN, row_of, search_key
 from chalicelib.storage.ports import READ_BOUND, LeadPage, LeadRow
-from chalicelib.storage.schema import BY_COMPANY_INDEX, BY_TIER_INDEX
+from chalicelib.storage.schema import BY_COMPANY_INDEX, BY_TIER_INDEX, FEED, FEED_AT, FEED_INDEX, TIER_DAY_PREFIX
 from chalicelib.storage.table import DynamoTable
 
 
@@ -127,6 +129,26 @@ class DynamoListing:
         )
         rows = self.lead_rows([item["lead_id"]["S"] for item in items])
         return sorted(rows, key=lambda row: (-row.score, row.lead_id))
+
+    def tier_changes_on(self, day: date, limit: int = 1000) -> list[dict[str, Any]]:
+        """One Query of the feed index's day partition (paged), newest first."""
+        request: dict[str, Any] = {
+            "IndexName": FEED_INDEX,
+            "KeyConditionExpression": "#feed = :day",
+            "ExpressionAttributeNames": {"#feed": FEED, "#from": "from", "#to": "to", "#at": FEED_AT},
+            "ExpressionAttributeValues": {":day": s(f"{TIER_DAY_PREFIX}{day.isoformat()}")},
+            "ProjectionExpression": "lead_id, #from, #to, #at, score",  # what the index projects
+            "ScanIndexForward": False,
+        }
+        found: list[dict[str, Any]] = []
+        for item in self.table.pages("query", request):
+            found.append({
+                "lead_id": item["lead_id"]["S"], "from": item.get("from", {}).get("S"), "to": item["to"]["S"],
+                "at": from_us(int(item[FEED_AT]["N"])).isoformat(), "score": int(item["score"]["N"]),
+            })  # fmt: skip
+            if len(found) >= limit:
+                break
+        return found
 
     def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
         items, _ = self.table.page(

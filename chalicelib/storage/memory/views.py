@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from chalicelib.domain.events import from_us, iso_z
+from chalicelib.domain.events import as_utc, from_us, iso_z
 from chalicelib.domain.unscored import UnscoredCount, seen_at
 from chalicelib.storage.listing import company_key, display_name, search_key
 from chalicelib.storage.ports import READ_BOUND, DueLead, LeadPage, LeadRow
@@ -47,6 +47,16 @@ class MemoryOutbox:
 class MemoryListing:
     def __init__(self, state: MemoryState) -> None:
         self.state = state
+
+    def tier_changes_on(self, day: date, limit: int = 1000) -> list[dict[str, Any]]:
+        with self.state.lock:
+            found = [
+                {"lead_id": lead_id, **{k: v for k, v in change.items() if k in ("from", "to", "at", "score")}}
+                for lead_id, lead in self.state.leads.items()
+                for change in lead.tier_changes
+                if as_utc(datetime.fromisoformat(change["at"])).date() == day
+            ]
+        return sorted(found, key=lambda change: change["at"], reverse=True)[:limit]
 
     def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
         with self.state.lock:
