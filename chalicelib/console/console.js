@@ -281,10 +281,15 @@ async function reportPage() {
     h("thead", {}, h("tr", {}, ["", "Leads", "Resolved", "Conversions", "Conversion", "Win rate", "Median days"].map((x, i) => h("th", { class: i ? "num" : null }, x)))),
     h("tbody", {}, Object.entries(groups).map(([name, row]) => h("tr", {}, h("td", {}, name), h("td", { class: "num" }, row.leads), h("td", { class: "num" }, row.resolved),
       h("td", { class: "num" }, row.conversions), h("td", { class: "num" }, pct(row.conversion_rate)), h("td", { class: "num" }, pct(row.win_rate)), h("td", { class: "num" }, row.median_days_to_convert ?? "—"))))));
+  // Without won or lost leads there is nothing to measure yet: say what to do, not a red warning.
+  const measured = report.resolved > 0 && report.auc !== null && report.auc !== undefined;
   page("Report",
     h("div", { class: "panel headline" }, h("div", {}, h("div", { class: "big", id: "auc" }, report.auc ?? "—"), h("div", { class: "muted" }, "AUC (resolved leads)")),
       h("div", {}, `${report.leads} leads, ${report.resolved} resolved, ${report.conversions} converted`),
-      h("div", { class: report.conversion_rises_with_tier ? "plus" : "minus" }, report.conversion_rises_with_tier ? "Conversion rises with tier" : "Conversion does not rise with tier")),
+      measured ? h("div", { class: report.conversion_rises_with_tier ? "plus" : "minus" }, report.conversion_rises_with_tier ? "Conversion rises with tier" : "Conversion does not rise with tier") : "",
+      h("p", { class: "muted small", id: "auc-words" }, measured
+        ? `AUC ${report.auc}: pick a converted lead and one that was lost at random, and ${Math.round(report.auc * 100)} times in 100 the converted one had the higher score (50 is a coin toss, 100 perfect).`
+        : "No won or lost leads yet, so the score cannot be measured against outcomes. Once your CRM marks leads won (a HubSpot lifecycle stage of customer, a converted Salesforce lead) or lost, this report fills in; `leadscore import` brings the outcomes the CRM already has.")),
     h("div", { class: "grid2" }, rates("By tier", report.tiers, "by-tier"), rates("By grade", report.grades, "by-grade")),
     h("div", { class: "panel" }, h("h2", {}, "Cumulative gains"), gains(report.gains || [])));
 }

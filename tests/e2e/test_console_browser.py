@@ -200,6 +200,9 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
 
     browser.get(f"{console}/console#/report")
     _wait(browser, "#by-tier")
+    # No outcomes yet: what to do, in words, and no red warning.
+    assert "No won or lost leads yet" in browser.find_element(By.ID, "auc-words").text
+    assert not browser.find_elements(By.CSS_SELECTOR, ".headline .minus")
     _shots(browser, "report", "#by-tier")
 
     # New MQLs: every lead that entered hot or super hot this week, newest first.
