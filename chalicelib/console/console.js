@@ -169,10 +169,13 @@ async function leadPage(key) {
         timeline.status === 200 && timeline.body.change_1d !== null ? h("div", { class: "small", id: "lead-change" },
           h("span", { class: timeline.body.change_1d > 0 ? "plus" : timeline.body.change_1d < 0 ? "minus" : "muted" }, `${signed(timeline.body.change_1d)} since yesterday`),
           timeline.body.change_7d !== null ? ` · ${signed(timeline.body.change_7d)} this week` : "") : ""),
-      h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade)),
+      h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade),
+        card.persona ? h("div", { class: "small", id: "lead-persona" }, `persona: ${card.persona.replace(/_/g, " ")}`) : "",
+        card.likelihood !== null && card.likelihood !== undefined ? h("div", { class: "small", id: "lead-likelihood" }, `${Math.round(card.likelihood * 100)}% likely to convert (fitted on past outcomes)`) : ""),
       h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? h("span", { id: "lead-account" }, ` · account ${lead.body.account.id}`) : ""),
       h("div", { class: "muted small", id: "lead-next" }, nextChange(card, timeline)),
-      crmLine(lead.body)),
+      crmLine(lead.body),
+      h("div", { class: "small", id: "lead-reasons" }, (lead.body.reasons || []).join(" · "))),
     h("div", { class: "grid2" },
       h("div", { class: "panel", id: "fit-reasons" }, h("h2", {}, `Fit ${signed(card.fit)}`), fit.length ? fit.map(reason) : h("p", { class: "muted" }, "No fit points."),
         card.disqualified_by ? h("p", { class: "error" }, `Disqualified by ${card.disqualified_by}`) : ""),
@@ -274,7 +277,7 @@ function chart(timeline) {
 
 // ------------------------------------------------------------------------------------- report
 async function reportPage() {
-  const reply = await api("reports/tiers");
+  const [reply, exceptions] = await Promise.all([api("reports/tiers"), api("reports/exceptions")]);
   if (reply.status !== 200) { page("Report", h("p", { class: "error" }, reply.body?.message || "No report.")); return; }
   const report = reply.body;
   const rates = (title, groups, id) => h("div", { class: "panel table-wrap" }, h("h2", {}, title), h("table", { id },
@@ -291,7 +294,21 @@ async function reportPage() {
         ? `AUC ${report.auc}: pick a converted lead and one that was lost at random, and ${Math.round(report.auc * 100)} times in 100 the converted one had the higher score (50 is a coin toss, 100 perfect).`
         : "No won or lost leads yet, so the score cannot be measured against outcomes. Once your CRM marks leads won (a HubSpot lifecycle stage of customer, a converted Salesforce lead) or lost, this report fills in; `leadscore import` brings the outcomes the CRM already has.")),
     h("div", { class: "grid2" }, rates("By tier", report.tiers, "by-tier"), rates("By grade", report.grades, "by-grade")),
-    h("div", { class: "panel" }, h("h2", {}, "Cumulative gains"), gains(report.gains || [])));
+    h("div", { class: "panel" }, h("h2", {}, "Cumulative gains"), gains(report.gains || [])),
+    exceptions.status === 200 ? exceptionsPanel(exceptions.body) : "");
+}
+
+// The leads to review each month: won though they scored low, lost though they scored MQL.
+function exceptionsPanel(body) {
+  const list = (title, rows, id, empty) => h("div", { class: "panel", id },
+    h("h2", {}, title),
+    rows.length ? rows.map((row) => h("div", { class: "reason" },
+      h("span", { class: "why" }, h("a", { href: `#/lead/${encodeURIComponent(row.lead_id)}` }, row.email || row.lead_id),
+        h("div", { class: "muted small" }, (row.reasons || []).join(" · ") || "no reasons kept")),
+      h("span", { class: "pts" }, `${row.score} ${row.tier.replace("_", " ")}`))) : h("p", { class: "muted" }, empty));
+  return h("div", { class: "grid2" },
+    list("Won, though they scored low", body.won_scored_low || [], "won-low", "None: every won lead scored above the lowest tier."),
+    list("Lost, though they scored MQL", body.lost_scored_high || [], "lost-high", "None: no MQL was lost."));
 }
 
 function gains(points) {

@@ -171,6 +171,7 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     lead = _api(console, f"/leads/{top['lead_id']}")
     assert score == lead["score"]
     assert browser.find_element(By.ID, "lead-account").text == f"· account {lead['account']['id']}"
+    assert browser.find_element(By.ID, "lead-reasons").text == " · ".join(lead["reasons"])
     points = [
         float(node.get_attribute("data-points"))
         for node in browser.find_elements(By.CSS_SELECTOR, ".reason[data-points]")
@@ -203,6 +204,7 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     # No outcomes yet: what to do, in words, and no red warning.
     assert "No won or lost leads yet" in browser.find_element(By.ID, "auc-words").text
     assert not browser.find_elements(By.CSS_SELECTOR, ".headline .minus")
+    assert "None: no MQL was lost." in browser.find_element(By.ID, "lost-high").text
     _shots(browser, "report", "#by-tier")
 
     # New MQLs: every lead that entered hot or super hot this week, newest first.
