@@ -245,7 +245,8 @@ function activityPanel(path, first) {
 
 function chart(timeline) {
   const points = timeline.points;
-  const width = 900, height = 260, left = 36, bottom = 24, top = 10;
+  // Drawn at the width it is shown at (900 at most), so its 11 px labels stay 11 px on a phone.
+  const width = Math.round(Math.max(300, Math.min(900, main().clientWidth - 60))), height = 260, left = 36, bottom = 24, top = 10;
   const highest = Math.max(40, ...points.map((p) => p.score), ...timeline.tiers.map((t) => t.min + 20));
   const x = (index) => left + (index * (width - left - 8)) / Math.max(1, points.length - 1);
   const y = (score) => top + (height - top - bottom) * (1 - Math.min(score, highest) / highest);

@@ -198,6 +198,18 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     assert len(past) == 91 and len(set(days)) == 91  # a point a day for the last 90 days and today
     assert len(browser.find_elements(By.CSS_SELECTOR, "#timeline circle.projected")) == 90
     _shots(browser, "lead", "#timeline")
+    # On a phone the chart is drawn at its width: its labels stay legible (about 11 px, not 4).
+    browser.set_window_size(*WIDTHS["narrow"])
+    browser.refresh()
+    _wait(browser, "#timeline text")
+    heights = browser.execute_script(
+        "return [...document.querySelectorAll('#timeline text')].filter((t) => t.textContent.trim())"
+        ".map((t) => t.getBoundingClientRect().height)"
+    )
+    assert heights and min(heights) >= 9, heights
+    browser.execute_script("document.getElementById('timeline').scrollIntoView({block: 'start'})")
+    browser.save_screenshot(str(SHOTS / "lead-chart-narrow.png"))
+    browser.set_window_size(*WIDTHS["wide"])
 
     browser.get(f"{console}/console#/report")
     _wait(browser, "#by-tier")
