@@ -8,11 +8,17 @@ let rulesCache = null;
 
 // ------------------------------------------------------------------------------------------ api
 async function api(path, options = {}) {
-  const headers = { Authorization: `Bearer ${sessionStorage.getItem(KEY) || ""}`, ...(options.headers || {}) };
+  const key = sessionStorage.getItem(KEY) || "";
+  const headers = { Authorization: `Bearer ${key}`, ...(options.headers || {}) };
   const reply = await fetch(path, { ...options, headers });
   let body = null;
   try { body = await reply.json(); } catch (_) { body = null; }
-  if (reply.status === 401) { signOut("That key was refused."); throw new Error("unauthorized"); }
+  if (reply.status === 401) {
+    // Only the key in use now is refused: a late answer to a request made before a sign-in (or
+    // with no key, after a sign-out) must not sign the new session out.
+    if ((sessionStorage.getItem(KEY) || "") === key) signOut("That key was refused.");
+    throw new Error("unauthorized");
+  }
   return { status: reply.status, body };
 }
 

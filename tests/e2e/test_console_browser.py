@@ -376,3 +376,25 @@ def test_a_lead_from_hubspot_shows_its_owner_stage_and_a_link_to_its_record(cons
         )
     )
     assert browser.find_element(By.ID, "my-leads").text == "My leads"  # remembered for next time
+
+
+def test_a_late_refusal_of_an_old_key_does_not_sign_the_new_session_out(console: str, browser: WebDriver) -> None:
+    """A request made with an old key (or none) answers 401 after a new sign-in: only a refusal of
+    the key in use signs out (this race made sign-ins fail at random)."""
+    _sign_in(browser, console, ADMIN)
+    outcome = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        sessionStorage.setItem("leadscore.key", "an-old-key");
+        const late = api("leads");  // sent with the old key
+        sessionStorage.setItem("leadscore.key", arguments[0]);  // signed in anew meanwhile
+        late.then(() => done("answered"), (error) => done(error.message));
+        """,
+        ADMIN,
+    )
+    assert outcome == "unauthorized"
+    assert browser.execute_script("return sessionStorage.getItem('leadscore.key')") == ADMIN
+    assert not browser.find_element(By.ID, "nav").get_attribute("hidden")
+    # A refusal of the key in use still signs out.
+    browser.execute_script("sessionStorage.setItem('leadscore.key', 'wrong'); api('leads').catch(() => null)")
+    _wait(browser, "#sign-in-form")
