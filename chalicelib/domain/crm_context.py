@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .profile import Profile
+from .profile import Profile, salesforce_origin
 
 SALESFORCE_PREFIXES = {"00Q": "Lead", "003": "Contact"}
 
@@ -36,7 +36,7 @@ def crm_links(keys: Iterable[str], profile: Profile, places: CrmPlaces) -> dict[
             if portal:
                 links["hubspot"] = f"{places.hubspot_app_url.rstrip('/')}/contacts/{portal}/record/0-1/{value}"
         elif kind == "salesforce" and "salesforce" not in links and value.isalnum():
-            base = profile.salesforce_url or Profile(salesforce_url=places.salesforce_url or None).salesforce_url
+            base = profile.salesforce_url or salesforce_origin(places.salesforce_url)
             sobject = SALESFORCE_PREFIXES.get(value[:3]) or profile.salesforce_object
             if base and sobject:
                 links["salesforce"] = f"{base}/lightning/r/{sobject}/{value}/view"

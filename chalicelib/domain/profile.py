@@ -27,6 +27,20 @@ def parse_company_size(value: Any) -> int | None:
     return int(digits) if digits else None
 
 
+def salesforce_origin(value: Any) -> str | None:
+    """`https://<host>` when `value` is an https URL on Salesforce's own domains (a link the
+    console may show), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = urlsplit(value.strip())
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    trusted = host.endswith(SALESFORCE_DOMAINS) and parts.scheme == "https" and parts.port in (None, 443)
+    return f"https://{host}" if trusted else None
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -62,16 +76,7 @@ class Profile(BaseModel):
     @field_validator("salesforce_url", mode="before")
     @classmethod
     def _instance(cls, value: Any) -> str | None:
-        """Only an https origin on Salesforce's own domains: a link the console may show."""
-        if not isinstance(value, str):
-            return None
-        try:
-            parts = urlsplit(value.strip())
-            host = (parts.hostname or "").lower()
-        except ValueError:
-            return None
-        trusted = host.endswith(SALESFORCE_DOMAINS) and parts.scheme == "https" and parts.port in (None, 443)
-        return f"https://{host}" if trusted else None
+        return salesforce_origin(value)
 
     @field_validator("salesforce_object", mode="before")
     @classmethod

@@ -123,7 +123,7 @@ class Upkeep:
         state.update(self.storage.jobs.job_state(ACTIVITY_BACKFILL))
         while not state["done"] and not dry_run and not out_of_time():
             lead_ids, next_key = self.storage.jobs.scan_leads(state["start_key"])
-            state["events"] += sum(self.storage.events.add_missing_times(lead_id) for lead_id in lead_ids)
+            state["events"] += sum(self.storage.events.add_feed_keys(lead_id) for lead_id in lead_ids)
             state.update(start_key=next_key, done=next_key is None)
             self.storage.jobs.save_job_state(ACTIVITY_BACKFILL, state)
         return {"done": state["done"], "events": state["events"]}

@@ -243,9 +243,9 @@ class EventLog(Protocol):
         lead's pages did not hand out."""
         ...
 
-    def add_missing_times(self, lead_id: str) -> int:
-        """Give the lead's events stored before the activity index their time, so `page` finds
-        them; how many needed it (0 once done: safe to repeat)."""
+    def add_feed_keys(self, lead_id: str) -> int:
+        """Give the lead's events and tier changes stored before the feed index their keys in it,
+        so `page` and `tier_changes_on` find them; how many needed it (0 once done: safe to repeat)."""
         ...
 
 

@@ -2,7 +2,11 @@
 delivery's portalId, Salesforce from the outbound message's EnterpriseUrl), its owner's name (read
 by the CRM sync at most once an hour from the owners APIs, never in a webhook), its stage and its
 outcome; on the lead and on every leads-list row. HubSpot and Salesforce are local HTTP servers
-answering as their APIs are documented."""
+answering as their APIs are documented: HubSpot's `GET /crm/v3/owners` a CollectionResponse of
+PublicOwner (`id`, `email`, `firstName`, `lastName`, `userId`, `archived`) with `paging.next.after`
+(HubSpot's OpenAPI, as generated into damianh/HubSpot src/HubSpot.Crm.Owners/docs/OwnersApi.md);
+Salesforce's REST query result (`totalSize`, `done`, `nextRecordsUrl`, `records` with
+`attributes`), as the record reader's tests serve it."""
 
 from __future__ import annotations
 

@@ -32,8 +32,9 @@ class SalesforceOwners:
                     names[str(record["Id"])] = str(record.get("Name") or "")
                 following = body.get("nextRecordsUrl") if isinstance(body, dict) else None
                 path = str(following) if following and not body.get("done", True) else None
-        # Outbound messages and the API name records by 18-character ids; a 15-character id is the same owner.
-        return {**{owner[:15]: name for owner, name in names.items() if name}, **{o: n for o, n in names.items() if n}}
+        named = {owner: name for owner, name in names.items() if name}
+        # Records name owners by 18-character ids, some older integrations by the 15-character form.
+        return {**{owner[:15]: name for owner, name in named.items()}, **named}
 
 
 def _records(body: Any) -> list[dict[str, Any]]:

@@ -131,7 +131,7 @@ class DynamoEvents:
         following = event_cursor.encode(int(last[FEED_AT]["N"]), last["sk"]["S"]) if last else None
         return EventPage(events, following)
 
-    def add_missing_times(self, lead_id: str) -> int:
+    def add_feed_keys(self, lead_id: str) -> int:
         """Events and tier changes written before the feed index: given their `feed` keys."""
         request = {
             "KeyConditionExpression": "pk = :pk",

@@ -147,7 +147,7 @@ class MemoryEvents:
     def store(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str]) -> StoreResult:
         return self._store(lead_id, events, claim_keys, mark=True)
 
-    def add_missing_times(self, lead_id: str) -> int:
+    def add_feed_keys(self, lead_id: str) -> int:
         return 0  # an event's time is always known here
 
     def page(self, lead_id: str, limit: int, cursor: str | None, now: datetime) -> EventPage:
