@@ -163,8 +163,10 @@ async function leadPage(key) {
   const lines = activity.status === 200 ? activity.body.activity : [];
   const byId = new Map(lines.map((line) => [line.event_id, line]));
   const latest = (c) => {
+    // The card names its latest event (what and when); older cards only by id, found in the activity.
+    if (c.latest_at) return h("div", { class: "muted small latest" }, `${c.latest || c.label} (${day(c.latest_at)})${c.count > 1 ? ` and ${c.count - 1} more` : ""}`);
     const found = c.event_ids.map((id) => byId.get(id)).filter(Boolean);
-    return found.length ? h("div", { class: "muted small" }, found.map((line) => `${line.title} (${day(line.at)})`).join(" · ")) : "";
+    return found.length ? h("div", { class: "muted small latest" }, found.map((line) => `${line.title} (${day(line.at)})`).join(" · ")) : "";
   };
   const fit = card.contributions.filter((c) => c.kind === "fit");
   const engagement = card.contributions.filter((c) => c.kind === "engagement");

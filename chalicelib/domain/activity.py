@@ -97,18 +97,26 @@ def activity_line(event: LeadEvent, compiled: CompiledRules, now: datetime, capp
 
 def describe(event: LeadEvent, kind: str) -> str:
     """ "Submitted 'Book a demo'", "Viewed 'Pricing' (/pricing)", "Opened 'Q3 pricing'"."""
+    # Nothing named: the name the sender gave it says most.
+    return named(event, kind) or _spoken(event.type)[:TITLE_LIMIT]
+
+
+def named(event: LeadEvent, kind: str) -> str | None:
+    """The title when the event names the thing (a form, a subject, a page); None when it does not."""
     props = event.properties
     thing = next((clean_text(str(props[key])) for key in NAMING if _given(props.get(key))), "")
     where = _path(props.get("path") or props.get("url"))
     verb = VERBS.get(kind)
     if verb is None:
-        text = clean_text(event.type) + (f" '{thing}'" if thing else "")
+        if not thing:
+            return None
+        text = clean_text(event.type) + f" '{thing}'"
     elif thing:
         text = f"{verb} '{thing}'" + (f" ({where})" if where and kind == "page_view" else "")
     elif where:
         text = f"{verb} {where}"
     else:
-        text = _spoken(event.type)  # nothing named: the name the sender gave it says most
+        return None
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1] + "…"
 
 

@@ -174,6 +174,8 @@ def _tally_json(tally: RuleTally) -> dict[str, Any]:
         item["s"] = tally.scopes
     if tally.forgotten:
         item["f"] = tally.forgotten.to_json()
+    if tally.title:
+        item["t"] = list(tally.title)
     return item
 
 
@@ -194,4 +196,6 @@ def _tally_from_json(item: dict[str, Any], spec: Any) -> RuleTally:
     tally.weights = [int(code) // len(values) for code in codes]
     tally.scopes = {str(scope): int(ends) for scope, ends in item.get("s", {}).items()}
     tally.forgotten = Forgotten.from_json(item.get("f"))
+    title = item.get("t")  # absent from a basis stored before titles: reasons fall back to labels
+    tally.title = (str(title[0]), str(title[1]), str(title[2])) if title else None
     return tally

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
+from .activity import named
 from .compiled_rules import PAGE_CATEGORY, CompiledRules, EngagementRuleSpec, SentEmail, hashable
 from .events import EPOCH, ONE_US, LeadEvent
 from .forgotten import Forgotten, let_go
@@ -114,6 +115,7 @@ class Folder:
         self._newest_minute = {kind: max(minutes) for kind, minutes in self.speed.items() if minutes}
         self.just_ignored: dict[str, int] = {}  # what this fold ignored, for metrics
         self.just_too_fast: list[tuple[str, str]] = []  # (source, event id) this fold's speed limits ignored
+        self._counted: dict[tuple[str, str], tuple[LeadEvent, str]] = {}  # events a rule counted, to name the latest
 
     def skip(self, key: EventKey, canonical: str, props: dict[str, Any]) -> str | None:
         """Why the event is not scored (see traffic_filters), recording it; None: score it."""
@@ -210,6 +212,7 @@ class Folder:
             matched = index.matching(props)
         if not matched:
             return
+        self._counted[(event.source, event.event_id)] = (event, canonical)
         if self.last_active_us is None or occurred_us > self.last_active_us:
             self.last_active_us = occurred_us
         expires = -1  # computed when a repeat scope or an email needs it
@@ -318,7 +321,19 @@ class Folder:
             if minutes:
                 _forget_minutes(minutes, self._newest_minute.get(kind, max(minutes)))
 
+    def _name_latest(self) -> None:
+        """Title each rule's latest event when it is one of this fold's (only those are at hand)."""
+        for tally in self.tallies.values():
+            if not tally.recent:
+                continue
+            _, source, event_id = tally.recent[-1]
+            if tally.title is not None and tally.title[:2] == (source, event_id):
+                continue
+            found = self._counted.get((source, event_id))
+            tally.title = (source, event_id, named(*found) or "") if found else None
+
     def result(self, now_us: int | None = None) -> list[RuleTally]:
+        self._name_latest()
         if now_us is not None:
             self.forget(now_us)
         else:

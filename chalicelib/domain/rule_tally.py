@@ -76,8 +76,8 @@ class RuleTally:
     """
 
     __slots__ = (
-        "anchors", "bases", "forever", "forgotten", "matched", "recent", "scopes", "spec", "timeless", "weeks",
-        "weights",
+        "anchors", "bases", "forever", "forgotten", "matched", "recent", "scopes", "spec", "timeless", "title",
+        "weeks", "weights",
     )  # fmt: skip
 
     def __init__(self, spec: EngagementRuleSpec) -> None:
@@ -92,6 +92,10 @@ class RuleTally:
         self.weights: list[int] = []
         self.scopes: dict[str, int] = {}  # repeat scope -> when its latest event expires (s; 0: never)
         self.forgotten = Forgotten()  # scopes let go of while alive (see forgotten.py)
+        # What the latest event was, as a rep reads it ("Submitted 'Book a demo'"; "" when it names
+        # nothing): (source, event id, title), so a reason names what and when without the events
+        # at hand (the decay job).
+        self.title: tuple[str, str, str] | None = None
 
     # ------------------------------------------------------------------------------ reading
     def total_at(self, now_us: int) -> int:
@@ -140,6 +144,16 @@ class RuleTally:
             for occurred_us, _, event_id in self.recent
             if (occurred_us // WEEK_US + 1) * WEEK_US + lifetime > now_us
         ]
+
+    def latest(self, now_us: int) -> tuple[str, int] | None:
+        """(title, µs) of the latest event still counted at `now_us`, when its title is known."""
+        ids = self.event_ids_at(now_us)
+        if not ids or self.title is None:
+            return None
+        occurred_us, source, event_id = self.recent[-1]
+        if (source, event_id) != self.title[:2] or ids[-1] != event_id:
+            return None
+        return self.title[2], occurred_us
 
     # ------------------------------------------------------------------------------ folding
     def earn(self, key: EventKey, base: float) -> None:

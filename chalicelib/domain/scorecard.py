@@ -23,6 +23,21 @@ class Contribution(BaseModel):
     points_full: float
     capped: bool = False
     event_ids: list[str] = []
+    # The latest event it counts, as a rep reads it ("" when it names nothing: the label says it),
+    # and when (engagement only; None when unknown).
+    latest: str | None = None
+    latest_at: datetime | None = None
+
+    def what(self, today: datetime | None = None) -> str:
+        """What earned it: the latest event and when ("Replied to 'Q3 pricing' on Dec 3 and 1
+        more", "Requested a demo on Dec 2"), else the rule's label; the year only when it is not
+        `today`'s."""
+        if self.latest is None or self.latest_at is None:
+            return self.label
+        at = self.latest_at
+        when = f"{at:%b} {at.day}" + (f", {at.year}" if today is not None and at.year != today.year else "")
+        more = f" and {self.count - 1} more" if self.count > 1 else ""
+        return f"{self.latest or self.label} on {when}{more}"
 
 
 class NotScored(BaseModel):
@@ -76,7 +91,7 @@ class ScoreCard(BaseModel):
             (c for c in self.contributions if c.points_now),
             key=lambda c: (-abs(c.points_now), c.rule),
         )
-        lines = [f"{c.label} ({c.points_now:+g})" for c in ranked[:top]]
+        lines = [f"{c.what(self.scored_at)} ({c.points_now:+g})" for c in ranked[:top]]
         if self.bot_like:
             lines.insert(0, "Mostly bot-like traffic")
         return lines + [str(item) for item in self.ignored]
@@ -93,7 +108,7 @@ class ScoreCard(BaseModel):
             key=lambda c: (-abs(c.points_now), c.rule),
         )
         for contribution in ranked[:top]:
-            parts.append(_reason_part(contribution))
+            parts.append(_reason_part(contribution, self.scored_at))
         line = ""
         for part in parts:
             longer = f"{line}{SEPARATOR}{part}" if line else part
@@ -103,9 +118,11 @@ class ScoreCard(BaseModel):
         return line
 
 
-def _reason_part(contribution: Contribution) -> str:
+def _reason_part(contribution: Contribution, today: datetime) -> str:
     points = round(contribution.points_now)
     signed = f"+{points}" if points > 0 else f"\u2212{-points}"
+    if contribution.latest is not None:
+        return f"{contribution.what(today)} {signed}"
     times = f" ×{contribution.count}" if contribution.kind == "engagement" and contribution.count > 1 else ""
     return f"{contribution.label}{times} {signed}"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from .basis import ScoreBasis, StaleBasis
 from .compiled_rules import compile_rules
@@ -123,4 +124,10 @@ def _explain(tally: RuleTally, raw: int, clipped: int, count: int, full: int, no
         points_full=round(spec.clip(full) / MICRO, 2),
         capped=clipped != raw or spec.clip(full) != full,
         event_ids=tally.event_ids_at(now_us),
+        **_latest(tally, now_us),
     )
+
+
+def _latest(tally: RuleTally, now_us: int) -> dict[str, Any]:
+    found = tally.latest(now_us)
+    return {"latest": found[0], "latest_at": from_us(found[1])} if found else {}

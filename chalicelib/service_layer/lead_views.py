@@ -184,7 +184,7 @@ class LeadViews:
             rows = self.storage.listing.lead_rows([self.survivor(lead_id)]) if lead_id else []
         else:
             try:
-                rows = self.storage.listing.leads_by_company(query.q, query.limit)
+                rows = self.storage.listing.search(query.q, query.limit)
             except ValueError as exc:
                 raise BadPayload(str(exc), field="q") from exc
         tiers = set(query.tiers(rules))

@@ -104,6 +104,7 @@ def _change(
         basis=basis.to_json(),
         keys=keys,
         profile_json=profile.model_dump_json(exclude_defaults=True),
+        profile_before_json=record.profile_json,
         reason=reason,
         sales_outcome=_sales_outcome(record, profile, card, basis, now),
     )

@@ -36,6 +36,28 @@ def search_key(text: str) -> str:
     return key
 
 
+NAME_SK = "NAME#"  # a lead's name in the by_company index: one item per rotation of its words
+NAME_ROTATIONS = 3
+
+
+def name_keys(name: str) -> list[str]:
+    """The search keys of a name, one per word it may be searched by: "ada lovelace",
+    "lovelace ada" (the first NAME_ROTATIONS words)."""
+    words = company_key(name).split()
+    keys = [" ".join(words[i:] + words[:i]) for i in range(min(len(words), NAME_ROTATIONS))]
+    return [key for key in dict.fromkeys(keys) if len(key) >= SEARCH_MIN]
+
+
+def name_changed(change: LeadSave) -> str | None:
+    """The lead's name when this save changes it (or may: the name before is unknown), else None."""
+    if change.profile_json is None:
+        return None
+    name = display_name(json.loads(change.profile_json))
+    if change.profile_before_json is not None and display_name(json.loads(change.profile_before_json)) == name:
+        return None
+    return name
+
+
 def display_name(profile: dict[str, Any]) -> str:
     return " ".join(part for part in (profile.get("first_name"), profile.get("last_name")) if part)
 

@@ -159,6 +159,8 @@ class LeadSave:
     profile_json: str | None = None
     reason: str = ""
     sales_outcome: dict[str, Any] | None = None
+    # The profile it replaces (None: unknown), so an unchanged name is not written again.
+    profile_before_json: str | None = None
     # "full": scored from every stored event (clears the rescore mark seen when loaded,
     # `seen_rescore_mark`); "fold": new events folded into the basis (only while there is no rescore
     # mark); "card": decay.
@@ -282,8 +284,9 @@ class LeadListing(Protocol):
         hand out."""
         ...
 
-    def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
-        """Leads whose company starts with `text` (case, accents and punctuation ignored)."""
+    def search(self, text: str, limit: int) -> list[LeadRow]:
+        """Leads whose company or name starts with `text` (case, accents and punctuation ignored;
+        a name by any of its words: "lovelace" finds Ada Lovelace), highest score first."""
         ...
 
     def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]: ...

@@ -131,14 +131,14 @@ def test_the_leads_list_pages_tier_by_tier_and_searches_companies(storage: Stora
     first = seen[0]
     assert (first.name, first.email, first.company) == ("Ann Lee", "ld_1@x.io", "Acme, Inc.")
     assert first.last_active_at == "2026-11-18T11:06:40Z" and first.updated_at == "2026-11-22T12:00:00Z"
-    assert [row.lead_id for row in storage.listing.leads_by_company("ACME", 10)] == ["ld_1", "ld_2"]
-    assert [row.lead_id for row in storage.listing.leads_by_company("acme inc", 10)] == ["ld_1"]
-    assert storage.listing.leads_by_company("glo", 10)[0].company == "Globex"
+    assert [row.lead_id for row in storage.listing.search("ACME", 10)] == ["ld_1", "ld_2"]
+    assert [row.lead_id for row in storage.listing.search("acme inc", 10)] == ["ld_1"]
+    assert storage.listing.search("glo", 10)[0].company == "Globex"
     assert [row.lead_id for row in storage.listing.lead_rows(["ld_4", "ld_3", "ld_missing"])] == ["ld_4", "ld_3"]
     grade = seen[0].grade
     assert all(row.grade == grade for row in storage.listing.leads_page(tiers, grade, 10, None).rows)
     with pytest.raises(ValueError):
-        storage.listing.leads_by_company("a", 10)
+        storage.listing.search("a", 10)
     with pytest.raises(ValueError):
         storage.listing.leads_page(tiers, None, 2, "not-a-cursor")
 
@@ -149,11 +149,27 @@ def test_a_company_changed_or_dropped_is_searched_no_more(storage: Storage) -> N
         LeadSave("ld_1", 1, card("Demo Requested"), None, NOW, profile_json=Profile(company="Hooli").model_dump_json())
     )
     assert (
-        storage.listing.leads_by_company("acme", 10) == []
-        and storage.listing.leads_by_company("hoo", 10)[0].lead_id == "ld_1"
+        storage.listing.search("acme", 10) == []
+        and storage.listing.search("hoo", 10)[0].lead_id == "ld_1"
     )
     storage.leads.save(LeadSave("ld_1", 2, card("Demo Requested"), None, NOW, profile_json=Profile().model_dump_json()))
-    assert storage.listing.leads_by_company("hoo", 10) == [] and storage.listing.lead_rows(["ld_1"])[0].company is None
+    assert storage.listing.search("hoo", 10) == [] and storage.listing.lead_rows(["ld_1"])[0].company is None
+
+
+def test_a_name_is_found_by_any_of_its_words_and_not_after_it_changes(storage: Storage) -> None:
+    _listed(storage, "ld_1", ["Demo Requested"], "Initech", first="Ada Maria")
+    _listed(storage, "ld_2", ["Quote Requested"], "Lovelace Robotics", first="Bob")
+    assert [row.lead_id for row in storage.listing.search("ada", 10)] == ["ld_1"]
+    assert [row.lead_id for row in storage.listing.search("maria l", 10)] == ["ld_1"]
+    _listed(storage, "ld_3", ["Demo Requested", "Meeting Booked"], "Lovely Labs", first="Lovell")
+    # Found by company, by name, by both (once), highest score first.
+    assert [row.lead_id for row in storage.listing.search("LOVE", 10)] == ["ld_3", "ld_2"]
+    renamed = Profile(first_name="Grace", last_name="Hopper", company="Initech")
+    before = Profile(first_name="Ada Maria", last_name="Lee", company="Initech").model_dump_json()
+    storage.leads.save(LeadSave("ld_1", 1, card("Demo Requested"), None, NOW, profile_json=renamed.model_dump_json(),
+                                profile_before_json=before))  # fmt: skip
+    assert storage.listing.search("ada", 10) == [] and storage.listing.search("maria", 10) == []
+    assert [row.lead_id for row in storage.listing.search("hopper", 10)] == ["ld_1"]
 
 
 def test_due_leads_are_those_whose_next_change_has_come(storage: Storage) -> None:

@@ -28,9 +28,47 @@ def test_the_top_contributions_largest_first_with_counts_and_signs() -> None:
     ]
     card = score(Profile(job_title="VP Marketing"), events, RULES, NOW)
     assert card.reasons_line() == (
-        "Requested a demo +50 · Viewed pricing ×2 +40 · Unsubscribed \u221220 · C-level, VP, Director or Head of +15"
+        "Requested a demo on Nov 21 +50 · Viewed /pricing on Nov 20 and 1 more +40 · Unsubscribed on Nov 21 \u221220"
+        " · C-level, VP, Director or Head of +15"
     )
     assert card.score == 50 + 40 - 20 + 15
+
+
+def test_a_reason_names_what_the_person_did_and_when_never_an_id() -> None:
+    """The latest counted event by what it names (the form, the email's subject), from a full
+    rescore, a fold of new events into a stored basis, and the decay job's card from the basis."""
+    from chalicelib.domain.basis import ScoreBasis
+    from chalicelib.domain.folding import fold_into
+    from chalicelib.domain.scoring import card_from_basis, score_basis
+
+    first = _event("reply-1", "email_reply", 2, subject="Q3 pricing")
+    later = _event("form-9", "demo_request", 1, form_name="Book a demo")
+    full = score(Profile(), [first, later], RULES, NOW)
+    assert "Replied to 'Q3 pricing' on Nov 20" in full.reasons_line()
+    assert "Requested a demo through 'Book a demo' on Nov 21 (+50)" in full.reasons()
+    assert "reply-1" not in full.reasons_line() + " ".join(full.reasons())
+
+    stored = ScoreBasis.from_json(score_basis(Profile(), [first], RULES).to_json(), RULES)
+    _, folded = fold_into(stored, Profile(), [later], RULES, NOW)
+    decayed = card_from_basis(ScoreBasis.from_json(folded.to_json(), RULES), RULES, NOW + timedelta(days=3))
+    assert card_from_basis(folded, RULES, NOW).reasons_line() == full.reasons_line()
+    assert "Replied to 'Q3 pricing' on Nov 20" in decayed.reasons_line()
+
+
+def test_a_basis_stored_before_titles_falls_back_to_the_rules_labels() -> None:
+    from chalicelib.domain.basis import ScoreBasis
+    from chalicelib.domain.scoring import card_from_basis, score_basis
+
+    stored = score_basis(Profile(), [_event("reply-1", "email_reply", 2, subject="Q3 pricing")], RULES).to_json()
+    for rule in stored["rules"]:
+        rule.pop("t", None)
+    card = card_from_basis(ScoreBasis.from_json(stored, RULES), RULES, NOW)
+    assert card.reasons_line().startswith("Replied to an email +")
+
+
+def test_last_years_events_carry_their_year() -> None:
+    card = score(Profile(), [_event("u", "unsubscribe", 400, campaign="Spring newsletter")], RULES, NOW)
+    assert card.reasons_line() == "Unsubscribed from 'Spring newsletter' on Oct 18, 2025 \u221220"
 
 
 def test_bot_like_and_disqualified_leads_say_so_first() -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from chalicelib.domain.events import as_utc, to_us
 from chalicelib.domain.scorecard import ScoreCard
 from chalicelib.storage.items import KEY_PREFIX, LEAD_SK, RESCORE_MARK, identity_pk, lead_pk, n, packed, s, shard_of
-from chalicelib.storage.listing import listing_attributes
+from chalicelib.storage.listing import NAME_ROTATIONS, NAME_SK, SEARCH_MIN, listing_attributes, name_changed, name_keys
 from chalicelib.storage.ports import LeadSave
 from chalicelib.storage.schema import FEED, FEED_AT, TIER_DAY_PREFIX
 from chalicelib.storage.table import ConditionFailed, DynamoTable, Item
@@ -34,6 +34,25 @@ def save_writes(table_name: str, change: LeadSave) -> list[Item]:
     writes = [{"Update": update}]
     if change.card_change.tier_changed:
         writes.append({"Put": tier_change_put(table_name, change, version)})
+    name = name_changed(change)
+    if name is not None:
+        writes += name_writes(table_name, change.lead_id, name)
+    return writes
+
+
+def name_writes(table_name: str, lead_id: str, name: str) -> list[Item]:
+    """The lead's name in the search index (by_company, beside companies): a Put per word order it
+    is searched by, a Delete of the ones a shorter name no longer has."""
+    keys = name_keys(name)
+    writes: list[Item] = []
+    for position in range(NAME_ROTATIONS):
+        key = {"pk": s(lead_pk(lead_id)), "sk": s(f"{NAME_SK}{position}")}
+        if position < len(keys):
+            item = {**key, "lead_id": s(lead_id), "company_prefix": s(keys[position][:SEARCH_MIN]),
+                    "company_key": s(keys[position])}  # fmt: skip
+            writes.append({"Put": {"TableName": table_name, "Item": item}})
+        else:
+            writes.append({"Delete": {"TableName": table_name, "Key": key}})
     return writes
 
 

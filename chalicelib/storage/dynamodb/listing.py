@@ -116,7 +116,8 @@ class DynamoListing:
                     break
         return total
 
-    def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
+    def search(self, text: str, limit: int) -> list[LeadRow]:
+        """One Query of by_company, which holds lead items by company and NAME items by name."""
         key = search_key(text)
         items, _ = self.table.page(
             "query",
@@ -124,11 +125,11 @@ class DynamoListing:
                 "IndexName": BY_COMPANY_INDEX,
                 "KeyConditionExpression": "company_prefix = :prefix AND begins_with(company_key, :key)",
                 "ExpressionAttributeValues": {":prefix": s(key[:SEARCH_MIN]), ":key": s(key)},
-                "Limit": limit,
+                "Limit": limit * 2,  # a lead found by its company and by its name is one row
             },
         )
         rows = self.lead_rows([item["lead_id"]["S"] for item in items])
-        return sorted(rows, key=lambda row: (-row.score, row.lead_id))
+        return sorted(rows, key=lambda row: (-row.score, row.lead_id))[:limit]
 
     def tier_changes_on(self, day: date, limit: int = 1000) -> list[dict[str, Any]]:
         """One Query of the feed index's day partition (paged), newest first."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.domain.events import as_utc, from_us, iso_z
 from chalicelib.domain.unscored import UnscoredCount, seen_at
-from chalicelib.storage.listing import company_key, display_name, search_key
+from chalicelib.storage.listing import company_key, display_name, name_keys, search_key
 from chalicelib.storage.ports import READ_BOUND, DueLead, LeadPage, LeadRow
 
 from .state import LeadEntry, MemoryState
@@ -89,14 +89,16 @@ class MemoryListing:
             position += 1
         return LeadPage(page, str(position) if position < len(rows) else None)
 
-    def leads_by_company(self, text: str, limit: int) -> list[LeadRow]:
+    def search(self, text: str, limit: int) -> list[LeadRow]:
         key = search_key(text)
+
+        def found(profile: dict[str, Any]) -> bool:
+            keys = [company_key(profile.get("company") or ""), *name_keys(display_name(profile))]
+            return any(known.startswith(key) for known in keys)
+
         with self.state.lock:
-            rows = [
-                self._row(lead)
-                for lead in self.state.leads.values()
-                if lead.indexed and company_key(self._profile(lead).get("company") or "").startswith(key)
-            ]
+            leads = [lead for lead in self.state.leads.values() if lead.indexed and found(self._profile(lead))]
+            rows = [self._row(lead) for lead in leads]
         return sorted(rows, key=lambda row: (-row.score, row.lead_id))[:limit]
 
     def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]:
