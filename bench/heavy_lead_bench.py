@@ -152,6 +152,29 @@ def _service(client: Any) -> Any:
     return Container(Settings(), storage=storage, rules=lambda: rules, backoff=lambda attempt: None, queue=None)
 
 
+def _activity_pages(client: Any, service: Any, key: str) -> None:
+    """The heavy lead's activity a page at a time: the same cost on page 1 and page 200."""
+    import time
+
+    from chalicelib.service_layer.lead_views import ActivityQuery
+
+    def page(cursor: str | None) -> tuple[dict[str, Any], float, Calls]:
+        with counted(client) as calls:
+            started = time.perf_counter()
+            found = service.lead_views.activity(key, ActivityQuery(limit=25, cursor=cursor), NOW)
+        return found, (time.perf_counter() - started) * 1000, calls
+
+    first, first_ms, first_calls = page(None)
+    cursor = first["next_cursor"]
+    for _ in range(198):
+        cursor = page(cursor)[0]["next_cursor"]
+    deep, deep_ms, deep_calls = page(cursor)
+    print(f"  its activity, a page of 25: page 1 {first_ms:.0f} ms ({first_calls.requests} requests, "
+          f"{first_calls.received:,} bytes), page 200 {deep_ms:.0f} ms ({deep_calls.requests} requests, "
+          f"{deep_calls.received:,} bytes) (target: flat)")  # fmt: skip
+    assert len(deep["activity"]) == 25
+
+
 def _ingest(service: Any, events: list[LeadEvent], batch: int = 100) -> None:
     for start in range(0, len(events), batch):
         service.ingestion.ingest(ParsedDelivery(events=events[start : start + batch]), NOW)
@@ -246,6 +269,7 @@ def run() -> None:
             lead_bytes = item_size(_lead_item(client, service, user))
             print(f"  {label:<24} lead item {lead_bytes / 1024:6.1f} KB")
         print(f"  largest item in the table {_largest_item(client) / 1024:6.1f} KB")
+        _activity_pages(client, service, "user:heavy-mix")
     dynamodb = (per_event_writes * PRICES["dynamodb_write_request_unit"]
                 + per_event_reads * PRICES["dynamodb_read_request_unit"]) * 1e6  # fmt: skip
     per_request = (PRICES["lambda_request"] + PRICES["api_gateway_rest_request"]

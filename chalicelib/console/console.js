@@ -100,7 +100,9 @@ async function leadsPage(params) {
     h("div", {}, h("label", { for: "status" }, "Status"), h("select", { id: "status", name: "status" },
       [["open", "open"], ["closed", "won, lost, disqualified"], ["all", "all"]].map(([value, text]) => h("option", { value, selected: value === (params.get("status") || "open") }, text)))),
     h("div", {}, h("label", { for: "owner" }, "Owner id (my leads)"), h("input", { id: "owner", name: "owner", value: params.get("owner") || "", placeholder: "hubspot:101, 0055g…" })),
-    h("div", { class: "search" }, h("label", { for: "q" }, "Search: email, company, CRM id"), h("input", { id: "q", name: "q", value: params.get("q") || "", placeholder: "jane@acme.com, Acme, 00Q…" })),
+    h("div", {}, h("label", { for: "sort" }, "Sort by"), h("select", { id: "sort", name: "sort" },
+      [["score", "score"], ["change", "change since yesterday"], ["last_active", "latest activity"]].map(([value, text]) => h("option", { value, selected: value === (params.get("sort") || "score") }, text)))),
+    h("div", { class: "search" }, h("label", { for: "q" }, "Search: name, email, company, CRM id"), h("input", { id: "q", name: "q", value: params.get("q") || "", placeholder: "Jane Doe, jane@acme.com, Acme, 00Q…" })),
     h("div", { class: "toolbar" }, h("button", { type: "submit" }, "Show"),
       localStorage.getItem("leadscore.owner") ? h("button", { type: "button", class: "secondary", id: "my-leads",
         onclick: () => { location.hash = `#/leads?owner=${encodeURIComponent(localStorage.getItem("leadscore.owner"))}`; } }, "My leads") : ""));
@@ -109,15 +111,16 @@ async function leadsPage(params) {
     const chosen = new URLSearchParams();
     // The owner id is remembered on this device: "my leads" is one click the next time.
     if (form.elements.owner.value.trim()) localStorage.setItem("leadscore.owner", form.elements.owner.value.trim());
-    for (const name of ["tier", "grade", "status", "owner", "q"]) if (form.elements[name].value && !(name === "status" && form.elements[name].value === "open")) chosen.set(name, form.elements[name].value);
+    const defaults = { status: "open", sort: "score" };
+    for (const name of ["tier", "grade", "status", "sort", "owner", "q"]) if (form.elements[name].value && form.elements[name].value !== defaults[name]) chosen.set(name, form.elements[name].value);
     location.hash = `#/leads?${chosen}`;
   });
   const body = h("tbody", { id: "leads-rows" });
   const more = h("button", { type: "button", class: "secondary", id: "more", hidden: true }, "More");
   const status = h("p", { class: "muted", id: "leads-status" });
   const table = h("div", { class: "panel table-wrap" }, h("table", { id: "leads" },
-    h("thead", {}, h("tr", {}, ["Name", "Company", "Score", "Fit", "Engagement", "Tier", "Grade", "Top reason", "Owner", "Stage", "Last activity", "Next change"].map((name, index) =>
-      h("th", { class: index >= 2 && index <= 4 ? "num" : index >= 9 ? "hide-narrow" : null }, name)))), body), h("div", { class: "toolbar" }, more, status));
+    h("thead", {}, h("tr", {}, ["Name", "Company", "Score", "Change", "Fit", "Engagement", "Tier", "Grade", "Top reason", "Owner", "Stage", "Last activity", "Next change"].map((name, index) =>
+      h("th", { class: index >= 2 && index <= 5 ? "num" : index >= 10 ? "hide-narrow" : null }, name)))), body), h("div", { class: "toolbar" }, more, status));
   page(params.get("view") === "new_mqls" ? `New MQLs, last ${params.get("days")} days` : "Leads", form, table);
   let cursor = null;
   let shown = 0;
@@ -131,7 +134,8 @@ async function leadsPage(params) {
       body.append(h("tr", { class: "link", "data-lead": row.lead_id, onclick: () => { location.hash = `#/lead/${encodeURIComponent(row.lead_id)}`; } },
         // At phone width each row is a card: name and score on top, then company, tier, grade and reason.
         h("td", { class: "name" }, row.name || row.email || row.lead_id), h("td", { class: "company" }, row.company || "—"),
-        h("td", { class: "num score" }, row.score), h("td", { class: "num fit" }, row.fit), h("td", { class: "num engagement" }, row.engagement),
+        h("td", { class: "num score" }, row.score), changeCell(row),
+        h("td", { class: "num fit" }, row.fit), h("td", { class: "num engagement" }, row.engagement),
         h("td", { class: "tier-cell" }, tierBadge(row.tier)), h("td", { class: "grade" }, row.grade),
         h("td", { class: "reason-cell" }, row.entered_mql ? `entered ${row.entered_mql.to.replace("_", " ")} ${when(row.entered_mql.at)}` : (row.reasons || [])[0] || "—"),
         h("td", { class: "owner" }, row.owner ? ownerText(row.owner) : "—"), h("td", { class: "hide-narrow" }, row.stage || "—"),
@@ -174,9 +178,9 @@ async function leadPage(key) {
   page(name,
     h("div", { class: "panel headline" },
       h("div", {}, h("div", { class: "big", id: "lead-score" }, card.score), h("div", { class: "muted" }, "score"),
-        timeline.status === 200 && timeline.body.change_1d !== null ? h("div", { class: "small", id: "lead-change" },
-          h("span", { class: timeline.body.change_1d > 0 ? "plus" : timeline.body.change_1d < 0 ? "minus" : "muted" }, `${signed(timeline.body.change_1d)} since yesterday`),
-          timeline.body.change_7d !== null ? ` · ${signed(timeline.body.change_7d)} this week` : "") : ""),
+        h("div", { class: "small", id: "lead-change" },
+          h("span", { class: lead.body.change_1d > 0 ? "plus" : lead.body.change_1d < 0 ? "minus" : "muted" }, `${signed(lead.body.change_1d)} since yesterday`),
+          ` · ${signed(lead.body.change_7d)} this week`)),
       h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade),
         card.persona ? h("div", { class: "small", id: "lead-persona" }, `persona: ${card.persona.replace(/_/g, " ")}`) : "",
         card.likelihood !== null && card.likelihood !== undefined ? h("div", { class: "small", id: "lead-likelihood" }, `${Math.round(card.likelihood * 100)}% likely to convert (fitted on past outcomes)`) : ""),
@@ -214,6 +218,10 @@ function nextChange(card, timeline) {
 }
 
 // Owner, stage, outcome and a link to each CRM record: what a rep needs to act where they work.
+// The score's move since yesterday, and over the week beneath it.
+const changeCell = (row) => h("td", { class: "num change", title: "since yesterday; this week" },
+  h("span", { class: row.change_1d > 0 ? "plus" : row.change_1d < 0 ? "minus" : "muted" }, row.change_1d ? signed(row.change_1d) : "±0"),
+  h("div", { class: "muted small" }, `week ${row.change_7d ? signed(row.change_7d) : "±0"}`));
 const ownerText = (owner) => (owner ? owner.name || `${owner.crm} owner ${owner.id}` : "no owner");
 const CRM_NAMES = { hubspot: "HubSpot", salesforce: "Salesforce" };
 function crmLine(lead) {

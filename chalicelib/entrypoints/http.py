@@ -196,8 +196,8 @@ def refuse_unless_allowed(request: Request, admin: bool) -> Response | None:
     return refused
 
 
-def lead(key: str) -> Response:
-    return _answer(lambda: container().lead_views.lead(key))
+def lead(key: str, clock: Clock = utc_now) -> Response:
+    return _answer(lambda: container().lead_views.lead(key, clock()))
 
 
 def leaderboard(request: Request, clock: Clock = utc_now) -> Response:

@@ -1,6 +1,6 @@
-"""What the console and the leads API show: one lead (its card, reasons, tier history and
-write-back state), its score a day at a time, and the leads list a page at a time or as a search
-finds them. Reads only."""
+"""What the console and the leads API show: one lead (its card, reasons, CRM context, change since
+yesterday, tier history and write-back state), its score a day at a time, its activity, and the
+leads list a page at a time in the order asked, as a search finds them, or its new MQLs. Reads only."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from chalicelib.domain.events import iso_z
 from chalicelib.domain.identity import parse_key
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
+from chalicelib.domain.score_change import change
 from chalicelib.errors import RequestRefused
-from chalicelib.storage.ports import LeadRecord, LeadRow, Storage
+from chalicelib.storage.ports import LeadRecord, LeadRow, Order, Storage
 
 from .errors import BadPayload
 from .leads_query import LeadsQuery
@@ -78,7 +79,7 @@ class LeadViews:
             return self.storage.leads.resolve([identity]).get(identity)
         return key if is_lead_id(key) else None
 
-    def lead(self, key: str) -> dict[str, Any] | None:
+    def lead(self, key: str, now: datetime) -> dict[str, Any] | None:
         lead_id = self.find_lead_id(key)
         record = self.storage.leads.get_lead(self.survivor(lead_id)) if lead_id else None
         if record is None or record.card is None:
@@ -86,10 +87,13 @@ class LeadViews:
         card = record.card
         profile = Profile.model_validate_json(record.profile_json or "{}")
         [context] = self.crm_context([(record.profile_json, record.keys, record.outcome)])
+        moved = change(card.score, record.day_starts, now.date())
         return {
             "lead_id": record.lead_id,
             "identities": record.keys,
             **context,
+            "change_1d": moved.since_yesterday,
+            "change_7d": moved.this_week,
             "tier_changes": [
                 {**change, "at": iso_z(change["at"])} for change in self.storage.listing.tier_changes(record.lead_id)
             ],
@@ -162,18 +166,18 @@ class LeadViews:
             "next_cursor": page.cursor,
         }
 
-    def leads(self, query: LeadsQuery, now: datetime | None = None) -> dict[str, Any]:
-        """A page of the leads list, what a search finds (an email, a CRM id, a company's start), or
-        the new MQLs of the last days (`now`: the clock of that view)."""
+    def leads(self, query: LeadsQuery, now: datetime) -> dict[str, Any]:
+        """A page of the leads list in the order asked, what a search finds (an email, a CRM id, the
+        start of a company or a name), or the new MQLs of the last days; each row with its change
+        since yesterday and over the week (as of `now`)."""
         rules = self.rules()
+        today = now.date()
         if query.view == "new_mqls":
-            if now is None:
-                raise ValueError("the new_mqls view needs the time")
             return self.new_mqls(query, rules, now)
         if not query.q:
             try:
                 page = self.storage.listing.leads_page(
-                    query.tiers(rules), query.grade, query.limit, query.cursor, query.keeps(rules)
+                    query.tiers(rules), query.grade, query.limit, query.cursor, query.keeps(rules), query.sort, today
                 )
             except (ValueError, RequestRefused) as exc:
                 raise BadPayload("not a cursor this list handed out", field="cursor") from exc
@@ -181,12 +185,13 @@ class LeadViews:
         key = query.identity_key()
         if key is not None or is_lead_id(query.q.strip()):
             lead_id = self.find_lead_id(key or query.q.strip())
-            rows = self.storage.listing.lead_rows([self.survivor(lead_id)]) if lead_id else []
+            rows = self.storage.listing.lead_rows([self.survivor(lead_id)], today) if lead_id else []
         else:
             try:
-                rows = self.storage.listing.search(query.q, query.limit)
+                rows = self.storage.listing.search(query.q, query.limit, today)
             except ValueError as exc:
                 raise BadPayload(str(exc), field="q") from exc
+            rows = sorted(rows, key=sorted_by(query.sort))
         tiers = set(query.tiers(rules))
         keep = query.keeps(rules) or (lambda row: True)
         found = [
@@ -206,16 +211,16 @@ class LeadViews:
 
         entered: dict[str, dict[str, Any]] = {}
         for offset in range(query.days):
-            for change in self.storage.listing.tier_changes_on((now - timedelta(days=offset)).date()):
-                if mql(change["to"]) and not mql(change["from"]) and change["lead_id"] not in entered:
-                    entered[change["lead_id"]] = change
+            for moved in self.storage.listing.tier_changes_on((now - timedelta(days=offset)).date()):
+                if mql(moved["to"]) and not mql(moved["from"]) and moved["lead_id"] not in entered:
+                    entered[moved["lead_id"]] = moved
         keep = query.keeps(rules) or (lambda row: True)
-        rows = [row for row in self.storage.listing.lead_rows(list(entered)) if keep(row)][: query.limit]
+        rows = [row for row in self.storage.listing.lead_rows(list(entered), now.date()) if keep(row)][: query.limit]
         shown = self._rows(rows)
         for row in shown:
-            change = entered[row["lead_id"]]
-            row["entered_mql"] = {"at": iso_z(change["at"]), "from": change["from"], "to": change["to"],
-                                  "score": change["score"]}  # fmt: skip
+            entry = entered[row["lead_id"]]
+            row["entered_mql"] = {"at": iso_z(entry["at"]), "from": entry["from"], "to": entry["to"],
+                                  "score": entry["score"]}  # fmt: skip
         shown.sort(key=lambda row: row["entered_mql"]["at"], reverse=True)
         return {"leads": shown, "next_cursor": None}
 
@@ -226,6 +231,19 @@ class LeadViews:
             {**{name: value for name, value in asdict(row).items() if name not in hidden}, **context}
             for row, context in zip(rows, contexts, strict=True)
         ]
+
+
+def sorted_by(order: Order) -> Callable[[LeadRow], tuple[Any, ...]]:
+    """A found few (a search's) in the order asked, as the list pages them (listing_order.py)."""
+    if order == "change":
+        return lambda row: (-(row.change_1d or 0), -row.score, row.lead_id)
+    if order == "last_active":
+        return lambda row: (row.last_active_at is None, _descending(row.last_active_at or ""), -row.score)
+    return lambda row: (-row.score, row.lead_id)
+
+
+def _descending(text: str) -> tuple[int, ...]:
+    return tuple(-ord(char) for char in text)
 
 
 def _outcome(outcome: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from chalicelib.domain.crm_context import owner_refs
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
 from chalicelib.service_layer.errors import ClientError
-from chalicelib.storage.ports import LeadRow
+from chalicelib.storage.ports import LeadRow, Order
 
 CLOSED = frozenset({"won", "lost"})  # outcome states (domain/outcomes.py) that close a lead
 SALESFORCE_ID = re.compile(r"(00Q|003)[0-9A-Za-z]{12}([0-9A-Za-z]{3})?")
@@ -23,7 +23,9 @@ class LeadsQuery(BaseModel):
 
     tier: str | None = None
     grade: str | None = None
-    q: str | None = Field(default=None, max_length=200, description="an email, a CRM id or a company name's start")
+    q: str | None = Field(
+        default=None, max_length=200, description="an email, a CRM id, or the start of a company or a person's name"
+    )
     cursor: str | None = Field(default=None, max_length=2048)
     limit: int = Field(default=50, ge=1, le=500)
     status: Literal["open", "closed", "all"] = Field(
@@ -36,6 +38,10 @@ class LeadsQuery(BaseModel):
         default="list", description="new_mqls: leads that entered MQL in the last `days` days, newest first"
     )
     days: int = Field(default=7, ge=1, le=90, description="how far back the new_mqls view looks")
+    sort: Order = Field(
+        default="score",
+        description="score (highest first), change (biggest rise since yesterday first), last_active (latest first)",
+    )
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], rules: Rules) -> LeadsQuery:

@@ -28,7 +28,8 @@ from .publishing import ChangePublisher
 from .rescoring import MAX_ATTEMPTS, Rescored, Rescorer, score_lead
 
 TIME_MARGIN_SECONDS = 30
-ACTIVITY_BACKFILL = "activity_backfill"
+# `:2`: a run that finished before the lead items' keys (last activity, names) were added runs again.
+ACTIVITY_BACKFILL = "activity_backfill:2"
 
 
 @dataclass
@@ -119,14 +120,14 @@ class Upkeep:
         return {key: progress[key] for key in ("fingerprint", "done", "rescored")}
 
     def _activity_backfill(self, dry_run: bool, out_of_time: Callable[[], bool]) -> dict[str, Any]:
-        state: dict[str, Any] = {"start_key": None, "done": False, "events": 0}
+        state: dict[str, Any] = {"start_key": None, "done": False, "items": 0}
         state.update(self.storage.jobs.job_state(ACTIVITY_BACKFILL))
         while not state["done"] and not dry_run and not out_of_time():
             lead_ids, next_key = self.storage.jobs.scan_leads(state["start_key"])
-            state["events"] += sum(self.storage.events.add_feed_keys(lead_id) for lead_id in lead_ids)
+            state["items"] += sum(self.storage.events.add_feed_keys(lead_id) for lead_id in lead_ids)
             state.update(start_key=next_key, done=next_key is None)
             self.storage.jobs.save_job_state(ACTIVITY_BACKFILL, state)
-        return {"done": state["done"], "events": state["events"]}
+        return {"done": state["done"], "items": state["items"]}
 
     def _decay_one(self, due: DueLead, now: datetime, dry_run: bool) -> Rescored | None:
         """Rescore from the projected basis; None when it cannot be used (other rules)."""
@@ -186,7 +187,7 @@ def describe(report: UpkeepReport) -> list[str]:
         lines.append(f"write-backs queued again: {report.requeued}")
     backfill = report.activity_backfill
     if backfill and not backfill.get("done"):
-        lines.append(f"activity index: {backfill.get('events', 0)} earlier events given their time so far; "
+        lines.append(f"indexes: {backfill.get('items', 0)} items stored before them added so far; "
                      "the next run goes on")  # fmt: skip
     if report.stopped_early:
         lines.append("stopped early for time; the next run continues")

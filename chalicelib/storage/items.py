@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from chalicelib.domain.events import LeadEvent
@@ -18,6 +19,19 @@ LEAD_SK = "LEAD"
 # "unscored" in tables written so far: the name is kept, so a mark set before an upgrade holds.
 RESCORE_MARK = "unscored"
 KEY_PREFIX = "KEY#"  # an identity key's mirror in its lead's partition
+DAY_START_PREFIX = "day_start#"  # the score a day started at (storage/score_moves.py)
+
+
+def day_start_name(day: date) -> str:
+    return f"{DAY_START_PREFIX}{day.isoformat()}"
+
+
+def starts_of(item: dict[str, Any]) -> dict[date, int]:
+    return {
+        date.fromisoformat(name.removeprefix(DAY_START_PREFIX)): int(value["N"])
+        for name, value in item.items()
+        if name.startswith(DAY_START_PREFIX)
+    }
 
 
 def lead_pk(lead_id: str) -> str:
@@ -88,6 +102,7 @@ def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
         merged_into=item.get("merged_into", {}).get("S"),
         outcome=json.loads(item["outcome"]["S"]) if "outcome" in item else None,
         rescore_mark=item.get(RESCORE_MARK, {}).get("S"),
+        day_starts=starts_of(item),
     )
 
 

@@ -1,17 +1,23 @@
-"""The leads list: the lead item's listing attributes (name, email, company, last activity), the
-by_company search key, and rows read without the card or basis (a page reads only its leads)."""
+"""The leads list: the lead item's listing attributes (name, email, company, last activity and its
+place in the feed index), the by_company search keys (the company's on the lead item, the name's on
+NAME items, one per word order), and rows read without the card or basis (a page reads only its
+leads)."""
 
 from __future__ import annotations
 
 import json
 import re
 import unicodedata
+from datetime import date
 from typing import Any
 
 from chalicelib.domain.events import from_us, iso_z
+from chalicelib.domain.score_change import change
 
-from .items import s
+from .items import n, s, starts_of
 from .ports import LeadRow, LeadSave
+from .schema import ACTIVE_MONTH_PREFIX, FEED, FEED_AT
+from .score_moves import week_names
 from .table import Item
 
 SEARCH_MIN = 2  # characters of a company search: its first two are the index's partition
@@ -87,11 +93,24 @@ def listing_attributes(change: LeadSave) -> tuple[Item, list[str]]:
             else:
                 removed.append(attribute)
     if change.basis is not None and change.basis.get("last_active_us") is not None:
-        values["last_active_at"] = s(iso_z(from_us(int(change.basis["last_active_us"]))))
+        values.update(active_keys(int(change.basis["last_active_us"])))
     return values, removed
 
 
-def row_of(item: Item) -> LeadRow:
+def active_keys(last_active_us: int) -> Item:
+    """The last activity as the leads list shows it, and the lead item's place in the feed index
+    (its month's partition, by when: sort=last_active)."""
+    at = from_us(last_active_us)
+    return {"last_active_at": s(iso_z(at)), FEED: s(f"{ACTIVE_MONTH_PREFIX}{at:%Y-%m}"), FEED_AT: n(last_active_us)}
+
+
+def listed_names(today: date | None) -> list[str]:
+    """What a row reads of the lead item: the listing attributes, and the week's day starts when
+    the change is asked for (`today`)."""
+    return LISTED + (week_names(today) if today else [])
+
+
+def row_of(item: Item, today: date | None = None) -> LeadRow:
     def text(name: str) -> str | None:
         value = item.get(name, {}).get("S")
         return str(value) if value else None
@@ -113,4 +132,10 @@ def row_of(item: Item) -> LeadRow:
         profile_json=text("profile"),
         keys=[key["S"] for key in item.get("keys", {}).get("L", [])],
         outcome=json.loads(item["outcome"]["S"]) if "outcome" in item else None,
+        **(_changes(int(item["score"]["N"]), starts_of(item), today) if today else {}),
     )
+
+
+def _changes(score: int, starts: dict[date, int], today: date) -> dict[str, int]:
+    moved = change(score, starts, today)
+    return {"change_1d": moved.since_yesterday, "change_7d": moved.this_week}

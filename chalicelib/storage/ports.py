@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from chalicelib.domain.events import LeadEvent
 from chalicelib.domain.scorecard import CardChange, ScoreCard, Visible
@@ -40,6 +40,7 @@ __all__ = [
     "LeadRepository",
     "LeadRow",
     "LeadSave",
+    "Order",
     "Storage",
     "StorageUnavailable",
     "StoreResult",
@@ -71,9 +72,12 @@ class LeadRow:
     profile_json: str | None = None
     keys: list[str] = field(default_factory=list)
     outcome: dict[str, Any] | None = None
+    change_1d: int | None = None  # the score's change since yesterday and over the week (None: not asked)
+    change_7d: int | None = None
 
 
 READ_BOUND = 10  # leads a filtered page may read per lead it can show
+Order = Literal["score", "change", "last_active"]  # the leads list's orders (listing_order.py)
 
 
 @dataclass
@@ -138,6 +142,7 @@ class LeadRecord:
     # Set by `EventLog.store` (events written apart from the card): the basis lacks them until a
     # full rescore, which saves only if the mark is still the one it read.
     rescore_mark: str | None = None
+    day_starts: dict[date, int] = field(default_factory=dict)  # the score each day started at (domain/score_change.py)
 
     @property
     def crm_visible(self) -> list[Any] | None:
@@ -246,8 +251,9 @@ class EventLog(Protocol):
         ...
 
     def add_feed_keys(self, lead_id: str) -> int:
-        """Give the lead's events and tier changes stored before the feed index their keys in it,
-        so `page` and `tier_changes_on` find them; how many needed it (0 once done: safe to repeat)."""
+        """Give what was stored before the indexes that list it its keys there: the lead's events and
+        tier changes (`page`, `tier_changes_on`), the lead item by its last activity and its name
+        (sort=last_active, search); how many needed it (0 once done: safe to repeat)."""
         ...
 
 
@@ -277,19 +283,22 @@ class LeadListing(Protocol):
         limit: int,
         cursor: str | None,
         keep: Callable[[LeadRow], bool] | None = None,
+        order: Order = "score",
+        today: date | None = None,
     ) -> LeadPage:
-        """Leads of these tiers (in this order, each by score, highest first) that `keep` keeps, a
-        page at a time; a page stops early (with a cursor) after reading READ_BOUND x `limit` leads,
-        so a rare match never costs a read of the table. Raises ValueError for a cursor it did not
-        hand out."""
+        """Leads of these tiers that `keep` keeps, a page at a time, in `order` (listing_order.py:
+        score: tier by tier in the order given, each by score, highest first; change; last_active);
+        with `today` (which change and last_active need), each row's change. A page stops early
+        (with a cursor) after reading READ_BOUND x `limit` leads, so a rare match never costs a
+        read of the table. Raises ValueError for a cursor it did not hand out."""
         ...
 
-    def search(self, text: str, limit: int) -> list[LeadRow]:
+    def search(self, text: str, limit: int, today: date | None = None) -> list[LeadRow]:
         """Leads whose company or name starts with `text` (case, accents and punctuation ignored;
         a name by any of its words: "lovelace" finds Ada Lovelace), highest score first."""
         ...
 
-    def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]: ...
+    def lead_rows(self, lead_ids: Sequence[str], today: date | None = None) -> list[LeadRow]: ...
 
     def count_leads(self, tiers: Sequence[str]) -> int:
         """How many leads these tiers hold (a count from the index, not a read of the leads)."""

@@ -4,10 +4,14 @@ Single-table layout (all keys are strings):
 
 - lead: pk `LEAD#<id>`, sk `LEAD`. Profile, card, basis (bounded: domain/basis.py), version
   (optimistic lock); `tier`/`score` feed GSI by_tier; `due_shard`/`due_at` feed GSI due, only while
-  a change is due (a sparse index); `company_prefix`/`company_key` feed GSI by_company (search).
+  a change is due (a sparse index); `company_prefix`/`company_key` feed GSI by_company (search);
+  `feed`/`feed_at` (ACTIVE#<month>, the last activity) GSI feed; `moved_day`/`moved_by` GSI moved;
+  `day_start#<day>` the score each of the last days started at (storage/score_moves.py).
   `name`, `email`, `company` and `last_active_at` are what the leads list shows. `unscored` marks
   events stored apart from the card, until a full rescore has seen them; new events are folded
   into the basis only while it is absent.
+- name: pk `LEAD#<id>`, sk `NAME#<n>`: the lead's name in GSI by_company, one item per word order
+  it is searched by ("ada lovelace", "lovelace ada").
 - event: pk `LEAD#<id>`, sk `EVT#<source>#<event id>`. A conditional put is the idempotent write;
   `ttl` is set after the longest decay horizon; `feed` (the lead's pk) and `feed_at` (when it
   happened, µs) put it in GSI feed: the lead's events newest first.
@@ -42,6 +46,14 @@ FEED_INDEX = "feed"
 FEED = "feed"
 FEED_AT = "feed_at"
 TIER_DAY_PREFIX = "TIERS#"
+# A third use: a lead item's `feed` is ACTIVE#<yyyy-mm> of its last activity, `feed_at` that activity
+# (µs): the leads list by last activity, a month's partition at a time.
+ACTIVE_MONTH_PREFIX = "ACTIVE#"
+# Today's movers (the leads list by change since yesterday): `moved_day` the UTC day of the lead's
+# last save, `moved_by` its score then minus the score the day started at (storage/score_moves.py).
+MOVED_INDEX = "moved"
+MOVED_DAY = "moved_day"
+MOVED_BY = "moved_by"
 DUE_SHARDS = 8
 # What the decay job needs to rescore a due lead without reading it again: its basis and card keys.
 DUE_PROJECTION = ["lead_id", "version", "basis", "tier", "score", "grade"]
@@ -60,6 +72,8 @@ TABLE_DEFINITION: dict[str, Any] = {
         {"AttributeName": "company_key", "AttributeType": "S"},
         {"AttributeName": FEED, "AttributeType": "S"},
         {"AttributeName": FEED_AT, "AttributeType": "N"},
+        {"AttributeName": MOVED_DAY, "AttributeType": "S"},
+        {"AttributeName": MOVED_BY, "AttributeType": "N"},
     ],
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
@@ -114,6 +128,15 @@ TABLE_DEFINITION: dict[str, Any] = {
                 "ProjectionType": "INCLUDE",
                 "NonKeyAttributes": ["data", TTL_ATTRIBUTE, "lead_id", "from", "to", "score"],
             },
+        },
+        {
+            # Each day's movers by how far they moved (GET /leads?sort=change).
+            "IndexName": MOVED_INDEX,
+            "KeySchema": [
+                {"AttributeName": MOVED_DAY, "KeyType": "HASH"},
+                {"AttributeName": MOVED_BY, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["lead_id"]},
         },
     ],
     "BillingMode": "PAY_PER_REQUEST",

@@ -221,6 +221,7 @@ def test_make_deploy_creates_the_stack_and_make_destroy_keeps_the_data(
         "sync",
         "by_company",
         "feed",
+        "moved",
     }
     sqs = session.client("sqs")
     queue_url = sqs.get_queue_url(QueueName="leadscore-prod-tasks")["QueueUrl"]

@@ -154,9 +154,37 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     )
     assert score_right <= browser.execute_script("return document.documentElement.clientWidth")
     assert browser.find_element(By.CSS_SELECTOR, "#leads-rows td.reason-cell").text
+    change_right = browser.execute_script(
+        "return document.querySelector('#leads-rows td.change').getBoundingClientRect().right"
+    )
+    assert 0 < change_right <= browser.execute_script("return document.documentElement.clientWidth")
     browser.set_window_size(*WIDTHS["wide"])
 
     listed = _api(console, "/leads")["leads"]
+    # Each row's change since yesterday, as the API gives it (new today: from nothing).
+    first_change = browser.find_element(
+        By.CSS_SELECTOR, f'#leads-rows tr[data-lead="{listed[0]["lead_id"]}"] td.change'
+    )
+    assert first_change.text.splitlines()[0] == f"+{listed[0]['change_1d']}" and "week" in first_change.text
+    # Sorted by latest activity, then found by a person's name.
+    Select(browser.find_element(By.ID, "sort")).select_by_value("last_active")
+    browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(lambda b: "sort=last_active" in b.current_url)
+    by_activity = [row["lead_id"] for row in _api(console, "/leads?sort=last_active")["leads"]]
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda b: (
+            [row.get_attribute("data-lead") for row in b.find_elements(By.CSS_SELECTOR, "#leads-rows tr")]
+            == by_activity
+        )
+    )
+    browser.get(f"{console}/console#/leads?q=ray3")
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda b: (
+            [cell.text for cell in b.find_elements(By.CSS_SELECTOR, "#leads-rows td.name")] == ["Sam Ray3"]
+        )
+    )
+    browser.get(f"{console}/console#/leads")
+    _wait(browser, "#leads-rows tr")
     tier = listed[0]["tier"]
     Select(browser.find_element(By.ID, "tier")).select_by_value(tier)
     browser.find_element(By.CSS_SELECTOR, "#filters button").click()
@@ -181,8 +209,7 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     ahead = next(point for point in timeline["points"] if point["projected"] and point["score"] != lead["score"])
     assert f"score drops to {ahead['score']} by" in browser.find_element(By.ID, "lead-next").text
     change = browser.find_element(By.ID, "lead-change").text
-    assert change.startswith(("+", "\u2212", "0")) and "since yesterday" in change and "this week" in change
-    assert str(abs(timeline["change_1d"])) in change
+    assert change == f"+{lead['change_1d']} since yesterday · +{lead['change_7d']} this week"  # new today
     # What the lead did, newest first, named as a rep reads it; reasons name events by what, not by id.
     activity = [item.text for item in browser.find_elements(By.CSS_SELECTOR, "#activity li")]
     assert (
@@ -193,6 +220,7 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     assert any("Demo Requested" in line or "Requested a demo" in line for line in activity)
     reasons = browser.find_element(By.ID, "engagement-reasons").text
     assert "cev-" not in reasons and "cpv-" not in reasons and "Viewed 'Pricing'" in reasons
+    assert any(" on " in line for line in lead["reasons"])  # the card's reasons: what, and when
     past = browser.find_elements(By.CSS_SELECTOR, "#timeline circle.past")
     days = sorted(datetime.fromisoformat(node.get_attribute("data-at")).date() for node in past)
     assert len(past) == 91 and len(set(days)) == 91  # a point a day for the last 90 days and today
@@ -333,8 +361,11 @@ def test_a_lead_from_hubspot_shows_its_owner_stage_and_a_link_to_its_record(cons
                 "occurredAt": int(time.time() * 1000) - 60_000, "subscriptionType": "contact.propertyChange",
                 "objectId": 7301, "changeSource": "CRM", "propertyName": name, "propertyValue": value}  # fmt: skip
 
+    converted = str(int(time.time() * 1000) - 3_600_000)
     events = [change(1, "email", "rita@initech.io"), change(2, "hubspot_owner_id", "101"),
-              change(3, "lifecyclestage", "marketingqualifiedlead"), change(4, "jobtitle", "VP Sales")]  # fmt: skip
+              change(3, "lifecyclestage", "marketingqualifiedlead"), change(4, "jobtitle", "VP Sales"),
+              change(8, "recent_conversion_event_name", "Book a demo"),
+              change(9, "recent_conversion_date", converted)]  # fmt: skip
     body, headers = Signer(LOCAL_SECRETS, console).hubspot_v3("/webhooks/hubspot", events)
     assert requests.post(f"{console}/webhooks/hubspot", data=body, headers=headers, timeout=30).status_code == 200
     lead = _api(console, "/leads/hubspot:7301")
@@ -367,6 +398,17 @@ def test_a_lead_from_hubspot_shows_its_owner_stage_and_a_link_to_its_record(cons
             == [lead["lead_id"]]
         )
     )
+    # The rep opens their top lead: owner, stage, the record's link, the form they filled in (a
+    # HubSpot conversion, by its name) and the change since yesterday.
+    browser.find_element(By.CSS_SELECTOR, f'#leads-rows tr[data-lead="{lead["lead_id"]}"]').click()
+    _wait(browser, "#activity li")
+    assert "Book a demo" in browser.find_element(By.ID, "activity").text
+    assert browser.find_element(By.ID, "lead-owner").text == "hubspot owner 101"
+    assert _wait(browser, 'a.crm-link[data-crm="hubspot"]').get_attribute("href").endswith("/62515/record/0-1/7301")
+    assert "since yesterday" in browser.find_element(By.ID, "lead-change").text
+    assert "Book a demo" in browser.find_element(By.ID, "engagement-reasons").text
+    browser.get(f"{console}/console#/leads?owner=hubspot%3A101")
+    _wait(browser, "#leads-rows tr")
     Select(browser.find_element(By.ID, "status")).select_by_value("closed")
     browser.find_element(By.CSS_SELECTOR, "#filters button[type=submit]").click()
     closed = _api(console, "/leads/hubspot:7302")["lead_id"]

@@ -121,10 +121,10 @@ def test_every_existing_contact_is_scored_and_written_back_in_full_batches(porta
     assert portal.count(LIST) == 10
 
     assert len(scored(parts)) == 1000
-    engaged = {n: parts.lead_views.lead(f"hubspot:{n}")["engagement"] for n in range(1, 301)}
+    engaged = {n: parts.lead_views.lead(f"hubspot:{n}", NOW)["engagement"] for n in range(1, 301)}
     assert all(points > 0 for points in engaged.values()), [n for n, points in engaged.items() if not points]
-    assert {parts.lead_views.lead(f"hubspot:{n}")["engagement"] for n in range(301, 1001, 37)} == {0}
-    meeting = parts.lead_views.lead("hubspot:3")  # ACTIVITY[3 % 4]: a meeting booked
+    assert {parts.lead_views.lead(f"hubspot:{n}", NOW)["engagement"] for n in range(301, 1001, 37)} == {0}
+    meeting = parts.lead_views.lead("hubspot:3", NOW)  # ACTIVITY[3 % 4]: a meeting booked
     assert [item["rule"] for item in meeting["card"]["contributions"] if item["kind"] == "engagement"] == [
         "meeting_booked"
     ]
@@ -135,14 +135,14 @@ def test_every_existing_contact_is_scored_and_written_back_in_full_batches(porta
     assert portal.contacts["3"]["properties"]["lead_score"] == str(meeting["score"])
 
     # A form conversion afterwards, by webhook: one lead's tier moves.
-    before = parts.lead_views.lead("hubspot:999")
+    before = parts.lead_views.lead("hubspot:999", NOW)
     when = str(int((NOW - timedelta(hours=1)).timestamp() * 1000))
     payload = [
         change(1, 999, "recent_conversion_event_name", "Book a demo"),
         change(2, 999, "recent_conversion_date", when),
     ]
     assert post(client, payload).status_code == 200
-    after = parts.lead_views.lead("hubspot:999")
+    after = parts.lead_views.lead("hubspot:999", NOW)
     assert (before["tier"], after["tier"]) == ("cold", "warm") and after["score"] == before["score"] + 50
 
 
@@ -206,11 +206,11 @@ def test_since_uses_search_and_reconciliation_reads_what_changed(small_portal) -
     assert first.done and first.records == 0
     # a contact changes (its webhook was lost); the next run, an hour later, scores it
     contact = portal.contacts["5"]
-    before = parts.lead_views.lead("hubspot:5")
+    before = parts.lead_views.lead("hubspot:5", NOW)
     contact["properties"] |= {"recent_conversion_event_name": "Book a demo",
                               "recent_conversion_date": iso(NOW + timedelta(minutes=20))}  # fmt: skip
     contact["updatedAt"] = iso(NOW + timedelta(minutes=20))
     later = parts.crm_import.reconcile(reader, NOW + timedelta(hours=1))
     assert later.records == 1 and later.changed == 1
     assert before is None  # contact 5 was not modified since the import's date
-    assert parts.lead_views.lead("hubspot:5")["engagement"] == 5 + 50  # its email open and the demo
+    assert parts.lead_views.lead("hubspot:5", NOW)["engagement"] == 5 + 50  # its email open and the demo

@@ -63,7 +63,7 @@ def poller(aws, httpserver, monkeypatch) -> Any:
 
 
 def engagement(parts: Any, email: str) -> dict[str, float]:
-    lead = parts.lead_views.lead(f"email:{email}")
+    lead = parts.lead_views.lead(f"email:{email}", NOW)
     return {c["rule"]: c["points_now"] for c in lead["card"]["contributions"] if c["kind"] == "engagement"}
 
 

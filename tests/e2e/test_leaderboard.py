@@ -79,3 +79,54 @@ def test_new_mqls_lists_who_entered_mql_newest_first(client) -> None:
     assert rows[1]["entered_mql"]["from"] == "warm" and rows[1]["entered_mql"]["to"] in ("hot", "super_hot")
     assert rows[0]["entered_mql"]["at"] >= rows[1]["entered_mql"]["at"] and rows[0]["entered_mql"]["at"].endswith("Z")
     assert json_body(admin_get(client, "/leads?view=new_mqls&days=0"))["field"] == "days"
+
+
+def test_sorted_by_change_since_yesterday_by_latest_activity_and_found_by_name(client) -> None:
+    """Yesterday's work stored as the pipeline stores it; today's through the API. Risers first,
+    biggest first, then who did not move, then who fell; each row says by how much."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.domain import Identities, LeadEvent
+    from chalicelib.service_layer.commands import ParsedDelivery
+    from chalicelib.storage.dynamodb import DynamoStorage
+    from tests import signing
+    from tests.conftest import TABLE
+    from tests.helpers import use_cases
+
+    now = datetime.now(UTC)
+    yesterday = now - timedelta(days=1)
+
+    def earlier(user: str, *kinds: str) -> None:
+        who = Identities(user_id=user, email=f"{user}@hooli.com")
+        events = [LeadEvent(event_id=f"{user}-{kind}", source="segment", type=kind, occurred_at=yesterday,
+                            identities=who) for kind in kinds]  # fmt: skip
+        use_cases(DynamoStorage(TABLE)).ingestion.ingest(ParsedDelivery(events=events), yesterday)
+
+    def track(user: str, event: str, **traits: str) -> None:
+        body = json.dumps({"userId": user, "event": event, "messageId": f"{user}-{event}-today",
+                           "context": {"traits": {"email": f"{user}@hooli.com", **traits}}})  # fmt: skip
+        assert client.http.post("/v1/track", body=body, headers=signing.basic()).status_code == 200
+
+    earlier("faller", "Demo Requested", "Quote Requested")
+    earlier("riser", "Demo Requested")
+    earlier("still", "Trial Started")
+    track("riser", "Quote Requested", firstName="Ada", lastName="Lovelace")
+    track("faller", "Unsubscribed")
+    user_of = {lead_id: key.removeprefix("user:") for key, lead_id in
+               DynamoStorage(TABLE).leads.resolve(["user:riser", "user:still", "user:faller"]).items()}  # fmt: skip
+    rows = json_body(admin_get(client, "/leads?sort=change&status=all"))["leads"]
+    assert [user_of[row["lead_id"]] for row in rows] == ["riser", "still", "faller"]
+    riser, still, faller = rows
+    assert riser["change_1d"] > 0 and still["change_1d"] == 0 and faller["change_1d"] < 0
+    assert riser["change_7d"] == riser["score"]  # new this week: it started the week at nothing
+    lead = json_body(admin_get(client, f"/leads/{riser['lead_id']}"))
+    assert (lead["change_1d"], lead["change_7d"]) == (riser["change_1d"], riser["change_7d"])
+    by_activity = json_body(admin_get(client, "/leads?sort=last_active&status=all"))["leads"]
+    assert user_of[by_activity[0]["lead_id"]] in ("riser", "faller")  # today's, before yesterday's
+    assert user_of[by_activity[-1]["lead_id"]] == "still"
+    assert [row["name"] for row in json_body(admin_get(client, "/leads?q=lovelace"))["leads"]] == ["Ada Lovelace"]
+    assert [row["name"] for row in json_body(admin_get(client, "/leads?q=ada+l"))["leads"]] == ["Ada Lovelace"]
+    assert json_body(admin_get(client, "/leads?sort=mood"))["field"] == "sort"
+    cursor = json_body(admin_get(client, "/leads?sort=change&limit=1"))["next_cursor"]
+    assert admin_get(client, f"/leads?sort=score&limit=1&cursor={cursor}").status_code == 400  # another order's

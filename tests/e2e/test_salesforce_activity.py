@@ -35,7 +35,7 @@ def post(client, *notifications: str) -> Any:
 
 
 def engagement(parts: Any, record_id: str) -> dict[str, float]:
-    lead = parts.lead_views.lead(f"salesforce:{record_id}")
+    lead = parts.lead_views.lead(f"salesforce:{record_id}", NOW)
     if lead is None:
         return {}
     return {c["rule"]: c["points_now"] for c in lead["card"]["contributions"] if c["kind"] == "engagement"}
@@ -173,6 +173,6 @@ def test_import_reads_leads_contacts_members_tasks_and_events_page_by_page(org) 
     assert engagement(parts, "00Q5g000000001") == {"webinar_registered": 10}
     assert engagement(parts, "00Q5g000000002") == {"sales_call": 15}
     assert engagement(parts, "0035g00000C9") == {"meeting_booked": 40}
-    assert parts.lead_views.lead("salesforce:00Q5g000000001")["fit"] == 35  # VP, 250 employees
+    assert parts.lead_views.lead("salesforce:00Q5g000000001", NOW)["fit"] == 35  # VP, 250 employees
     again = parts.crm_import.run(reader, NOW, restart=True)
     assert (again.accepted, again.changed) == (0, 0)

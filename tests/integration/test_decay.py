@@ -102,7 +102,7 @@ def test_a_rules_change_rescores_every_lead_and_resumes(aws, tmp_path: Path, mon
     assert first.stopped_early and not first.rules_sweep["done"]
     second = parts.upkeep.run(NOW)
     assert second.rules_sweep["done"]
-    assert all(service.lead_views.lead(f"user:u{index}")["engagement"] == 7 for index in range(12))
+    assert all(service.lead_views.lead(f"user:u{index}", NOW)["engagement"] == 7 for index in range(12))
 
 
 def test_the_lambda_entry_points(client) -> None:
@@ -115,7 +115,7 @@ def test_the_lambda_entry_points(client) -> None:
     event = client.events.generate_sqs_event(message_bodies=[body], queue_name="q")
     response = client.lambda_.invoke("tasks", event)
     assert response.payload == {"batchItemFailures": []}
-    assert service.lead_views.lead("user:u0")["write_back"]["last"]["statuses"] == {"dry-run": "written"}
+    assert service.lead_views.lead("user:u0", NOW)["write_back"]["last"]["statuses"] == {"dry-run": "written"}
     decay = client.lambda_.invoke("upkeep", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))  # fmt: skip
     assert decay.payload["due"] == 0

@@ -266,7 +266,7 @@ def test_a_body_over_one_mebibyte_is_413(client, size: int) -> None:
 
 
 def json_body_lead(svc: Any, key: str) -> str:
-    return svc.lead_views.lead(key)["lead_id"]
+    return svc.lead_views.lead(key, NOW)["lead_id"]
 
 
 def _items() -> list[dict]:

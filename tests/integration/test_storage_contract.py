@@ -3,17 +3,19 @@ adapter (on moto) and the in-memory one the fast use-case tests rely on."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from chalicelib.domain import Identities, LeadEvent, Profile, score
+from chalicelib.domain.events import to_us
 from chalicelib.domain.scorecard import ScoreCard
 from chalicelib.storage.dynamodb import DynamoStorage
 from chalicelib.storage.memory import InMemoryStorage
 from chalicelib.storage.ports import (
     IdentityConflict,
     LeadMerged,
+    LeadRow,
     LeadSave,
     Storage,
     StoredEvent,
@@ -148,10 +150,7 @@ def test_a_company_changed_or_dropped_is_searched_no_more(storage: Storage) -> N
     storage.leads.save(
         LeadSave("ld_1", 1, card("Demo Requested"), None, NOW, profile_json=Profile(company="Hooli").model_dump_json())
     )
-    assert (
-        storage.listing.search("acme", 10) == []
-        and storage.listing.search("hoo", 10)[0].lead_id == "ld_1"
-    )
+    assert storage.listing.search("acme", 10) == [] and storage.listing.search("hoo", 10)[0].lead_id == "ld_1"
     storage.leads.save(LeadSave("ld_1", 2, card("Demo Requested"), None, NOW, profile_json=Profile().model_dump_json()))
     assert storage.listing.search("hoo", 10) == [] and storage.listing.lead_rows(["ld_1"])[0].company is None
 
@@ -170,6 +169,59 @@ def test_a_name_is_found_by_any_of_its_words_and_not_after_it_changes(storage: S
                                 profile_before_json=before))  # fmt: skip
     assert storage.listing.search("ada", 10) == [] and storage.listing.search("maria", 10) == []
     assert [row.lead_id for row in storage.listing.search("hopper", 10)] == ["ld_1"]
+
+
+def _pages(storage: Storage, order: str, today: object, limit: int = 1) -> list[LeadRow]:
+    tiers = ["super_hot", "hot", "warm", "cold", "disqualified"]
+    rows: list[LeadRow] = []
+    cursor = None
+    for _ in range(40):
+        page = storage.listing.leads_page(tiers, None, limit, cursor, None, order, today)  # type: ignore[arg-type]
+        rows += page.rows
+        cursor = page.cursor
+        if cursor is None:
+            return rows
+    raise AssertionError("the list did not end")
+
+
+def test_the_list_sorts_by_change_since_yesterday_and_by_latest_activity(storage: Storage) -> None:
+    """A lead's day starts where its first save of the day found it; today's risers come first,
+    biggest rise first, then the leads that did not move, then today's fallers."""
+    earlier = NOW - timedelta(days=3)
+
+    def save(lead_id: str, version: int, kinds: list[str], at: datetime, before: ScoreCard | None,
+             active: datetime | None = None) -> ScoreCard:  # fmt: skip
+        saved = card(*kinds, at=at)
+        basis = {"last_active_us": to_us(active)} if active else None
+        storage.leads.save(LeadSave(lead_id, version, saved, before.visible if before else None, at, basis=basis))
+        return saved
+
+    still = save("ld_still", 0, ["Demo Requested"], earlier, None, active=NOW - timedelta(days=700))
+    low = save("ld_up", 0, ["Quote Requested"], earlier, None)
+    up = save("ld_up", 1, ["Demo Requested", "Quote Requested"], NOW, low, active=NOW - timedelta(hours=2))
+    high = save("ld_down", 0, ["Demo Requested", "Quote Requested", "Meeting Booked"], earlier, None)
+    midway = save("ld_down", 1, ["Demo Requested", "Quote Requested"], NOW - timedelta(hours=1), high)
+    down = save("ld_down", 2, ["Demo Requested"], NOW, midway)  # the day started before the first save
+    new = save("ld_new", 0, ["Meeting Booked"], NOW, None, active=NOW - timedelta(days=3 * 366))
+    today = NOW.date()
+    found = {row.lead_id: row for row in storage.listing.lead_rows(["ld_still", "ld_up", "ld_down", "ld_new"], today)}
+    assert (found["ld_up"].change_1d, found["ld_up"].change_7d) == (up.score - low.score, up.score)
+    assert found["ld_down"].change_1d == down.score - high.score < 0
+    assert (found["ld_still"].change_1d, found["ld_still"].change_7d) == (0, still.score)
+    assert found["ld_new"].change_1d == new.score
+    assert storage.listing.lead_rows(["ld_up"])[0].change_1d is None  # not asked
+    risers = sorted(["ld_up", "ld_new"], key=lambda lead_id: -found[lead_id].change_1d)  # type: ignore[operator]
+    assert [row.lead_id for row in _pages(storage, "change", today)] == [*risers, "ld_still", "ld_down"]
+    # Tomorrow nothing has moved since yesterday; the week still has.
+    tomorrow = {row.lead_id: row for row in _pages(storage, "change", today + timedelta(days=1), limit=10)}
+    assert {row.change_1d for row in tomorrow.values()} == {0} and tomorrow["ld_up"].change_7d == up.score
+    # Latest activity first; activity older than the months read, or none, after it by score.
+    by_activity = [row.lead_id for row in _pages(storage, "last_active", today)]
+    tail = sorted(["ld_down", "ld_new"], key=lambda lead_id: -found[lead_id].score)
+    assert by_activity == ["ld_up", "ld_still", *tail]
+    with pytest.raises(ValueError):
+        storage.listing.leads_page(["hot"], None, 1, storage.listing.leads_page(["hot", "warm"], None, 1, None).cursor,
+                                   None, "change", today)  # fmt: skip
 
 
 def test_due_leads_are_those_whose_next_change_has_come(storage: Storage) -> None:

@@ -27,6 +27,9 @@ def event(event_id: str, kind: str = "Demo Requested", **identities: str) -> Lea
     )
 
 
+DEMO_REASON = f"Requested a demo on {NOW - timedelta(minutes=5):%b} {(NOW - timedelta(minutes=5)).day} +50"
+
+
 def ingest(*events: LeadEvent) -> None:
     container().ingestion.ingest(ParsedDelivery(events=list(events)), NOW)
 
@@ -54,10 +57,10 @@ def test_a_visible_change_is_written_to_hubspot_through_the_queue(hubspot) -> No
         "lead_tier": "warm",
         "lead_grade": "D",
         "lead_tier_changed_at": hubspot.contacts["101"]["lead_tier_changed_at"],
-        "lead_score_reasons": "Requested a demo +50",
+        "lead_score_reasons": DEMO_REASON,  # what, and when
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", hubspot.contacts["101"]["lead_tier_changed_at"])
-    lead = container().lead_views.lead("hubspot:101")
+    lead = container().lead_views.lead("hubspot:101", NOW)
     assert lead["write_back"]["pending_since"] is None
     last = lead["write_back"]["last"]
     assert (last["score"], last["tier"], last["grade"], last["statuses"]) == (50, "warm", "D", {"hubspot": "written"})
@@ -78,7 +81,7 @@ def test_with_a_calibration_the_likelihood_travels_in_the_same_batch_call(hubspo
 
     assert len(hubspot.calls) == 1
     assert hubspot.contacts["111"]["lead_score_likelihood"] == "0.5000"
-    assert container().lead_views.lead("hubspot:111")["card"]["likelihood"] == 0.5
+    assert container().lead_views.lead("hubspot:111", NOW)["card"]["likelihood"] == 0.5
 
 
 def test_without_a_calibration_no_likelihood_is_written(hubspot) -> None:
@@ -132,14 +135,14 @@ def test_transient_failures_are_retried_later_and_then_written(hubspot, failure,
     ((_, delay),) = worker.delays
     assert expected_delay[0] <= delay <= expected_delay[1]
     assert "lead_score" not in hubspot.contacts["303"]
-    state = container().lead_views.lead("hubspot:303")["write_back"]
+    state = container().lead_views.lead("hubspot:303", NOW)["write_back"]
     assert state["pending_since"] and state["last"] is None
     attempt = state["last_failed_attempt"]
     assert attempt["statuses"] == {"hubspot": "retry"} and attempt["reasons"]["hubspot"]  # what failed, and why
     worker.release()
     assert worker.poll().written
     assert hubspot.contacts["303"]["lead_score"] == "50"
-    state = container().lead_views.lead("hubspot:303")["write_back"]
+    state = container().lead_views.lead("hubspot:303", NOW)["write_back"]
     assert state["last_failed_attempt"] is None and state["last"]["statuses"] == {"hubspot": "written"}
 
 
@@ -196,7 +199,7 @@ def test_a_permanent_error_goes_to_the_dead_letter_queue_with_its_reason(hubspot
     assert dead["lead_id"] == container().lead_views.find_lead_id("hubspot:601")
     assert dead["failure"].startswith("VALIDATION_ERROR")
     assert worker.queue_depth() == 0  # acknowledged: never retried for ever
-    last = container().lead_views.lead("hubspot:601")["write_back"]["last"]
+    last = container().lead_views.lead("hubspot:601", NOW)["write_back"]["last"]
     assert last["statuses"] == {"hubspot": "permanent"} and last["reasons"]["hubspot"].startswith("VALIDATION_ERROR")
 
 
@@ -231,12 +234,12 @@ def test_salesforce_composite_with_token_refresh_and_lookup_by_email(aws, httpse
     report = worker.poll()
     assert salesforce.token_requests == 1  # INVALID_SESSION_ID: refreshed once
     assert salesforce.records["00Q000000000001AAA"]["Lead_Score__c"] == 50
-    assert salesforce.records["00Q000000000001AAA"]["Lead_Score_Reasons__c"] == "Requested a demo +50"
+    assert salesforce.records["00Q000000000001AAA"]["Lead_Score_Reasons__c"] == DEMO_REASON
     assert salesforce.records["0030000000000002AA"]["Lead_Tier__c"] == "warm"
     record = salesforce.calls[-1]["records"]
     assert {item["attributes"]["type"] for item in record} == {"Lead", "Contact"}
     assert len(report.written) == 2 and len(report.retried) == 1  # UNABLE_TO_LOCK_ROW: later
-    lead = container().lead_views.lead("email:contact@acme.io")
+    lead = container().lead_views.lead("email:contact@acme.io", NOW)
     assert "salesforce:0030000000000002AA" in lead["identities"]  # found by email once, remembered
     salesforce.locked.clear()
     worker.release()
@@ -254,7 +257,7 @@ def test_tier_changes_are_recorded_and_mql_transitions_notify(aws, httpserver, m
     notifications = [request.get_json() for request, _ in httpserver.log]
     assert [(note["from"], note["to"], note["mql"]) for note in notifications] == [("warm", "hot", True)]
     assert notifications[0]["score"] == 80 and "Requested a demo" in notifications[0]["reason"]
-    changes = container().lead_views.lead("user:u-1")["tier_changes"]
+    changes = container().lead_views.lead("user:u-1", NOW)["tier_changes"]
     assert [(change["from"], change["to"], change["score"]) for change in changes] == [
         ("warm", "hot", 80),
         (None, "warm", 50),
@@ -276,5 +279,5 @@ def test_without_crm_credentials_write_backs_are_a_dry_run(aws) -> None:
     ingest(event("e1", user_id="u-dry"))
     report = Worker().poll()
     assert len(report.written) == 1
-    lead = container().lead_views.lead("user:u-dry")
+    lead = container().lead_views.lead("user:u-dry", NOW)
     assert lead["write_back"]["last"]["statuses"] == {"dry-run": "written"}

@@ -19,7 +19,7 @@ def test_a_write_back_noted_before_the_rename_shows_its_statuses() -> None:
     earlier = {"visible": list(record.card.visible), "version": record.version, "at": NOW.isoformat(),
                "outcomes": {"hubspot": "written"}, "reasons": {}}  # fmt: skip
     assert parts.storage.outbox.mark_written(lead_id, record.version, earlier)
-    assert parts.lead_views.lead("user:u1")["write_back"]["last"]["statuses"] == {"hubspot": "written"}
+    assert parts.lead_views.lead("user:u1", NOW)["write_back"]["last"]["statuses"] == {"hubspot": "written"}
 
 
 def test_dead_letters_of_an_earlier_release_decode_as_the_tasks_they_were() -> None:

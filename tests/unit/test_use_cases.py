@@ -77,7 +77,7 @@ def test_an_event_is_stored_once_and_a_redelivery_is_a_duplicate(parts: Containe
     again = ingest(parts, track("e1", "Demo Requested", user_id="u1"))
     assert (first.accepted, first.duplicates) == (1, 0)
     assert (again.accepted, again.duplicates) == (0, 1)
-    lead = parts.lead_views.lead("user:u1")
+    lead = parts.lead_views.lead("user:u1", NOW)
     assert lead is not None and lead["engagement"] == 50 and lead["tier"] == "warm"
 
 
@@ -87,7 +87,7 @@ def test_an_identify_merges_the_anonymous_lead_into_the_known_one(parts: Contain
     ingest(parts, track("link", "identify", anonymous_id="anon-1", email="jo@acme.io"))
     service = parts
     assert service.lead_views.find_lead_id("anon:anon-1") == service.lead_views.find_lead_id("email:jo@acme.io")
-    lead = service.lead_views.lead("anon:anon-1")
+    lead = service.lead_views.lead("anon:anon-1", NOW)
     assert lead is not None and lead["engagement"] == 5 + 50
 
 
@@ -95,8 +95,8 @@ def test_a_deletion_removes_the_lead_and_its_identities(parts: Container) -> Non
     ingest(parts, track("e1", "Demo Requested", hubspot_id="42", email="jo@acme.io"))
     result = ingest(parts, deletions=[Deletion(Identities(hubspot_id="42"), "contact.privacyDeletion")])
     assert result.deleted == 1
-    assert parts.lead_views.lead("hubspot:42") is None
-    assert parts.lead_views.lead("email:jo@acme.io") is None
+    assert parts.lead_views.lead("hubspot:42", NOW) is None
+    assert parts.lead_views.lead("email:jo@acme.io", NOW) is None
 
 
 def test_records_named_without_properties_are_read_later_in_one_batch_per_directory() -> None:
@@ -118,7 +118,7 @@ def test_records_named_without_properties_are_read_later_in_one_batch_per_direct
     assert enrich == ReadRecords("hubspot", ("7", "8"))
     parts.enrichment.read(enrich.directory, enrich.record_ids, NOW)  # what the queue consumer does
     assert contacts.reads == [["7", "8"]]
-    lead = parts.lead_views.lead("email:cto@initech.com")
+    lead = parts.lead_views.lead("email:cto@initech.com", NOW)
     assert lead is not None and lead["identities"] == ["email:cto@initech.com", "hubspot:7"]
     assert lead["profile"]["job_title"] == "CTO"
     queue.messages.clear()
@@ -179,4 +179,4 @@ def test_a_rules_change_rescores_every_lead(parts: Container, tmp_path: Any) -> 
     redeployed = Container(Settings(), storage=parts.storage, queue=Sent(), rules=rules_loader(edited))
     report = redeployed.upkeep.run(NOW)
     assert report.rules_sweep["done"] and report.rules_sweep["rescored"] == 5
-    assert all((lead := redeployed.lead_views.lead(f"user:u{i}")) and lead["engagement"] == 7 for i in range(5))
+    assert all((lead := redeployed.lead_views.lead(f"user:u{i}", NOW)) and lead["engagement"] == 7 for i in range(5))

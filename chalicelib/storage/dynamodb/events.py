@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from chalicelib.domain.events import LeadEvent, as_utc
+from chalicelib.domain.events import LeadEvent, as_utc, to_us
 from chalicelib.storage import event_cursor
-from chalicelib.storage.items import event_sk, lead_pk, n, s
+from chalicelib.storage.items import LEAD_SK, event_sk, lead_pk, n, s
+from chalicelib.storage.listing import NAME_SK, active_keys
 from chalicelib.storage.ports import (
     DuplicateEvents,
     EventPage,
@@ -23,7 +24,7 @@ from chalicelib.storage.ports import (
 from chalicelib.storage.schema import FEED, FEED_AT, FEED_INDEX, TTL_ATTRIBUTE
 from chalicelib.storage.table import TRANSACTION_LIMIT, ConditionFailed, DynamoTable, Item
 
-from .lead_item import claim_writes, event_feed, rescore_mark, save_writes, tier_feed
+from .lead_item import claim_writes, event_feed, name_writes, rescore_mark, save_writes, tier_feed
 
 
 class DynamoEvents:
@@ -132,34 +133,54 @@ class DynamoEvents:
         return EventPage(events, following)
 
     def add_feed_keys(self, lead_id: str) -> int:
-        """Events and tier changes written before the feed index: given their `feed` keys."""
+        """Events, tier changes and the lead item written before their indexes: given their `feed`
+        keys (the lead item its last activity's), and the lead's name its search items."""
+        # A Query's filter cannot name the sort key: items are told apart here. Events and tier
+        # changes come only while they lack `feed`; the lead item (`version`) and NAME items
+        # (`company_key`) always, to see what they lack.
         request = {
             "KeyConditionExpression": "pk = :pk",
-            "FilterExpression": "attribute_not_exists(#feed) AND (begins_with(sk, :events) OR begins_with(sk, :tiers))",
-            "ProjectionExpression": "pk, sk, #data, #at",
-            "ExpressionAttributeNames": {"#feed": FEED, "#data": "data", "#at": "at"},
-            "ExpressionAttributeValues": {":pk": s(lead_pk(lead_id)), ":events": s("EVT#"), ":tiers": s("TIER#")},
+            "FilterExpression": "attribute_not_exists(#feed) OR attribute_exists(version) OR attribute_exists(company_key)",
+            "ProjectionExpression": "pk, sk, #data, #at, #feed, #name, last_active_at, merged_into",
+            "ExpressionAttributeNames": {"#feed": FEED, "#data": "data", "#at": "at", "#name": "name"},
+            "ExpressionAttributeValues": {":pk": s(lead_pk(lead_id))},
         }
+        items = list(self.table.pages("query", request))
         added = 0
-        for item in list(self.table.pages("query", request)):
-            if item["sk"]["S"].startswith("EVT#"):
+        for item in items:
+            sk = item["sk"]["S"]
+            if sk.startswith("EVT#") and FEED not in item:
                 keys = event_feed(lead_id, LeadEvent.model_validate_json(item["data"]["S"]).occurred_at)
-            else:
+            elif sk.startswith("TIER#") and FEED not in item:
                 keys = tier_feed(item["at"]["S"])
-            try:
-                self.table.call(
-                    "update_item",
-                    TableName=self.table.name,
-                    Key={"pk": item["pk"], "sk": item["sk"]},
-                    UpdateExpression="SET #feed = :feed, #at = :at",
-                    ConditionExpression="attribute_exists(pk)",  # merged or deleted meanwhile: leave it gone
-                    ExpressionAttributeNames={"#feed": FEED, "#at": FEED_AT},
-                    ExpressionAttributeValues={":feed": keys[FEED], ":at": keys[FEED_AT]},
-                )
-            except ConditionFailed:
+            elif sk == LEAD_SK and FEED not in item and "last_active_at" in item and "merged_into" not in item:
+                keys = active_keys(to_us(datetime.fromisoformat(item["last_active_at"]["S"])))
+            else:
                 continue
-            added += 1
+            added += self._set_feed(item, keys)
+        lead = next((item for item in items if item["sk"]["S"] == LEAD_SK), None)
+        named = any(item["sk"]["S"].startswith(NAME_SK) for item in items)
+        if lead is not None and "merged_into" not in lead and lead.get("name", {}).get("S") and not named:
+            puts = [write["Put"]["Item"] for write in name_writes(self.table.name, lead_id, lead["name"]["S"])
+                    if "Put" in write]  # fmt: skip
+            self.table.batch_write([{"PutRequest": {"Item": item}} for item in puts])
+            added += len(puts)
         return added
+
+    def _set_feed(self, item: Item, keys: Item) -> int:
+        try:
+            self.table.call(
+                "update_item",
+                TableName=self.table.name,
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="SET #feed = :feed, #at = :at",
+                ConditionExpression="attribute_exists(pk)",  # merged or deleted meanwhile: leave it gone
+                ExpressionAttributeNames={"#feed": FEED, "#at": FEED_AT},
+                ExpressionAttributeValues={":feed": keys[FEED], ":at": keys[FEED_AT]},
+            )
+        except ConditionFailed:
+            return 0
+        return 1
 
     def _event_put(self, lead_id: str, item: StoredEvent) -> Item:
         attributes = {

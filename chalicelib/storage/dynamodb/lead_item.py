@@ -14,6 +14,7 @@ from chalicelib.storage.items import KEY_PREFIX, LEAD_SK, RESCORE_MARK, identity
 from chalicelib.storage.listing import NAME_ROTATIONS, NAME_SK, SEARCH_MIN, listing_attributes, name_changed, name_keys
 from chalicelib.storage.ports import LeadSave
 from chalicelib.storage.schema import FEED, FEED_AT, TIER_DAY_PREFIX
+from chalicelib.storage.score_moves import add_moves
 from chalicelib.storage.table import ConditionFailed, DynamoTable, Item
 
 
@@ -31,6 +32,7 @@ def save_writes(table_name: str, change: LeadSave) -> list[Item]:
         removed.append(RESCORE_MARK)
     update = conditional_update(table_name, change.lead_id, change.expected_version, values, removed)
     _rescore_condition(update, change)
+    add_moves(update, change)
     writes = [{"Update": update}]
     if change.card_change.tier_changed:
         writes.append({"Put": tier_change_put(table_name, change, version)})

@@ -18,7 +18,7 @@ from chalicelib.storage.items import (
     s,
 )
 from chalicelib.storage.ports import LeadRecord, LeadSave, VersionConflict
-from chalicelib.storage.schema import FEED, TTL_ATTRIBUTE
+from chalicelib.storage.schema import FEED, FEED_AT, MOVED_BY, MOVED_DAY, TTL_ATTRIBUTE
 from chalicelib.storage.table import ConditionFailed, DynamoTable, Item, TransactionCancelled
 
 from .lead_item import claim_writes, rescore_mark, save_writes, update_lead
@@ -112,7 +112,9 @@ class DynamoLeads:
             "update_item",
             TableName=self.table.name,
             Key={"pk": s(lead_pk(source_lead)), "sk": s(LEAD_SK)},
-            UpdateExpression="SET merged_into = :target REMOVE tier, score, due_shard, due_at, sync_shard, sync_at",
+            # Out of every index a lead is listed by (tier, due, sync, last activity, today's movers).
+            UpdateExpression="SET merged_into = :target REMOVE tier, score, due_shard, due_at, sync_shard, sync_at,"
+            f" {FEED}, {FEED_AT}, {MOVED_DAY}, {MOVED_BY}",
             ExpressionAttributeValues={":target": s(target_lead)},
         )
         mark = rescore_mark(self.table.name, target_lead)

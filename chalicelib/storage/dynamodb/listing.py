@@ -1,6 +1,7 @@
-"""The leads list and the reports on DynamoDB: pages tier by tier from the `by_tier` index, company
-search from `by_company`, rows read without the card or basis (a page reads only its leads), a
-lead's tier history, and the report rows (a projected Scan: a report reads every lead once)."""
+"""The leads list and the reports on DynamoDB: pages in each order from its index partitions
+(listing_order.py), search by company or name from `by_company`, rows read without the card or
+basis (a page reads only its leads, with their week's day starts for the change), a lead's tier
+history, and the report rows (a projected Scan: a report reads every lead once)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any
 
 from chalicelib.domain.events import from_us
 from chalicelib.storage.items import LEAD_SK, lead_pk, s
-from chalicelib.storage.listing import LISTED, SEARCH_MIN, row_of, search_key
-from chalicelib.storage.ports import READ_BOUND, LeadPage, LeadRow
+from chalicelib.storage.listing import SEARCH_MIN, listed_names, row_of, search_key
+from chalicelib.storage.listing_order import Partition, partitions
+from chalicelib.storage.ports import READ_BOUND, LeadPage, LeadRow, Order
 from chalicelib.storage.schema import BY_COMPANY_INDEX, BY_TIER_INDEX, FEED, FEED_AT, FEED_INDEX, TIER_DAY_PREFIX
 from chalicelib.storage.table import DynamoTable
 
@@ -24,13 +26,14 @@ class DynamoListing:
     def __init__(self, table: DynamoTable) -> None:
         self.table = table
 
-    def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]:
-        """The lead items' listing attributes, in the order asked (one BatchGetItem per 100)."""
+    def lead_rows(self, lead_ids: Sequence[str], today: date | None = None) -> list[LeadRow]:
+        """The lead items' listing attributes, in the order asked (one BatchGetItem per 100); with
+        `today`, the score's change since yesterday and over the week."""
         keys = [{"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)} for lead_id in dict.fromkeys(lead_ids)]
-        names = {f"#l{index}": name for index, name in enumerate(LISTED)}
+        names = {f"#l{index}": name for index, name in enumerate(listed_names(today))}
         projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         found = {item["lead_id"]["S"]: item for item in self.table.batch_get(keys, projection) if "score" in item}
-        return [row_of(found[lead_id]) for lead_id in dict.fromkeys(lead_ids) if lead_id in found]
+        return [row_of(found[lead_id], today) for lead_id in dict.fromkeys(lead_ids) if lead_id in found]
 
     def leads_page(
         self,
@@ -39,59 +42,48 @@ class DynamoListing:
         limit: int,
         cursor: str | None,
         keep: Callable[[LeadRow], bool] | None = None,
+        order: Order = "score",
+        today: date | None = None,
     ) -> LeadPage:
-        """Tier by tier, highest score first: one Query per tier it reaches and one BatchGetItem;
-        with `keep`, rounds of up to 100 leads (a Query and a BatchGetItem each) until the page is
-        full or READ_BOUND x `limit` leads were read, resuming after the last lead it looked at."""
-        if keep is not None:
-            return self._kept_page(tiers, grade, limit, cursor, keep)
-        position, start_key = _decode(cursor, len(tiers))
-        lead_ids: list[str] = []
-        while position < len(tiers) and len(lead_ids) < limit:
-            items, start_key = self._tier_page(tiers[position], grade, limit - len(lead_ids), start_key)
-            lead_ids += [item["lead_id"]["S"] for item in items]
-            if start_key is None:
-                position += 1
-        more = position < len(tiers)
-        return LeadPage(self.lead_rows(lead_ids), _encode(position, start_key) if more else None)
-
-    def _kept_page(
-        self, tiers: Sequence[str], grade: str | None, limit: int, cursor: str | None, keep: Callable[[LeadRow], bool]
-    ) -> LeadPage:
-        position, start_key = _decode(cursor, len(tiers))
+        """The leads of these tiers in `order`, a page at a time: one Query per index partition it
+        reaches (listing_order.py) and one BatchGetItem; with a filter, rounds of up to 100 leads (a
+        Query and a BatchGetItem each) until the page is full or READ_BOUND x `limit` leads were
+        read, resuming after the last lead it looked at."""
+        parts = partitions(order, tiers, grade, today)
+        position, start_key = _decode(cursor, order, parts)
+        if keep is None and not any(part.keep for part in parts):
+            lead_ids: list[str] = []
+            while position < len(parts) and len(lead_ids) < limit:
+                items, start_key = self._part_page(parts[position], limit - len(lead_ids), start_key)
+                lead_ids += [item["lead_id"]["S"] for item in items]
+                if start_key is None:
+                    position += 1
+            more = position < len(parts)
+            return LeadPage(self.lead_rows(lead_ids, today), _encode(order, position, start_key) if more else None)
         rows: list[LeadRow] = []
         read, bound = 0, READ_BOUND * limit
-        while position < len(tiers) and len(rows) < limit and read < bound:
+        while position < len(parts) and len(rows) < limit and read < bound:
+            part = parts[position]
             # The first round reads just a page (most leads pass most filters); later ones read more.
             size = limit - len(rows) if read == 0 else min(100, bound - read)
-            items, next_key = self._tier_page(tiers[position], grade, size, start_key)
-            found = {row.lead_id: row for row in self.lead_rows([item["lead_id"]["S"] for item in items])}
+            items, next_key = self._part_page(part, size, start_key)
+            found = {row.lead_id: row for row in self.lead_rows([item["lead_id"]["S"] for item in items], today)}
             for item in items:
                 read += 1
                 row = found.get(item["lead_id"]["S"])
-                if row is not None and keep(row):
+                if row is not None and (part.keep is None or part.keep(row)) and (keep is None or keep(row)):
                     rows.append(row)
                 if len(rows) == limit or read == bound:
-                    next_key = {name: item[name] for name in ("pk", "sk", "tier", "score")}  # go on after it
-                    break
+                    next_key = {name: item[name] for name in ("pk", "sk", part.hash_name, part.range_name)}
+                    break  # go on after it
             start_key = next_key
             if start_key is None:
                 position += 1
-        more = position < len(tiers)
-        return LeadPage(rows, _encode(position, start_key) if more else None)
+        more = position < len(parts)
+        return LeadPage(rows, _encode(order, position, start_key) if more else None)
 
-    def _tier_page(self, tier: str, grade: str | None, limit: int, start_key: Any) -> tuple[list[Any], Any]:
-        request: dict[str, Any] = {
-            "IndexName": BY_TIER_INDEX,
-            "KeyConditionExpression": "tier = :tier",
-            "ExpressionAttributeValues": {":tier": s(tier)},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if grade:
-            request["FilterExpression"] = "grade = :grade"
-            request["ExpressionAttributeValues"][":grade"] = s(grade)
-        return self.table.page("query", request, start_key)
+    def _part_page(self, part: Partition, limit: int, start_key: Any) -> tuple[list[Any], Any]:
+        return self.table.page("query", {**part.request(), "Limit": limit}, start_key)
 
     def count_leads(self, tiers: Sequence[str]) -> int:
         total = 0
@@ -116,7 +108,7 @@ class DynamoListing:
                     break
         return total
 
-    def search(self, text: str, limit: int) -> list[LeadRow]:
+    def search(self, text: str, limit: int, today: date | None = None) -> list[LeadRow]:
         """One Query of by_company, which holds lead items by company and NAME items by name."""
         key = search_key(text)
         items, _ = self.table.page(
@@ -128,7 +120,7 @@ class DynamoListing:
                 "Limit": limit * 2,  # a lead found by its company and by its name is one row
             },
         )
-        rows = self.lead_rows([item["lead_id"]["S"] for item in items])
+        rows = self.lead_rows([item["lead_id"]["S"] for item in items], today)
         return sorted(rows, key=lambda row: (-row.score, row.lead_id))[:limit]
 
     def tier_changes_on(self, day: date, limit: int = 1000) -> list[dict[str, Any]]:
@@ -197,36 +189,36 @@ class DynamoListing:
 REPORT_ATTRIBUTES = ("#tier", "#score", "#grade", "#outcome", "#reasons")  # names: some are reserved words
 
 
-def _encode(position: int, start_key: Any) -> str:
-    raw = json.dumps({"t": position, "k": start_key}, separators=(",", ":")).encode()
+def _encode(order: str, position: int, start_key: Any) -> str:
+    raw = json.dumps({"o": order, "t": position, "k": start_key}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str | None, tiers: int) -> tuple[int, Any]:
+def _decode(cursor: str | None, order: str, parts: Sequence[Partition]) -> tuple[int, Any]:
     if not cursor:
         return 0, None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         position, start_key = int(data["t"]), data["k"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        same_order = data.get("o", "score") == order
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError("not a cursor this list handed out") from exc
-    if not 0 <= position < tiers or not (start_key is None or _is_index_key(start_key)):
+    if not same_order or not 0 <= position < len(parts):
+        raise ValueError("not a cursor this list handed out")
+    if not (start_key is None or _is_start_key(start_key, parts[position])):
         raise ValueError("not a cursor this list handed out")
     return position, start_key
 
 
-def _is_index_key(value: Any) -> bool:
-    """A by_tier LastEvaluatedKey: what DynamoDB would refuse is refused here, as a 400."""
+def _is_start_key(value: Any, part: Partition) -> bool:
+    """A LastEvaluatedKey of the partition's index: what DynamoDB would refuse is refused here, as a 400."""
+    types = {"pk": "S", "sk": "S", part.hash_name: "S", part.range_name: part.range_type}
     return (
         isinstance(value, dict)
-        and set(value) == {"pk", "sk", "tier", "score"}
-        and all(isinstance(part, dict) and len(part) == 1 for part in value.values())
-        and all(isinstance(inner, str) for part in value.values() for inner in part.values())
-        and set(value["score"]) == {"N"}
-        and _is_number(value["score"]["N"])
-        and set(value["tier"]) == {"S"}
-        and set(value["pk"]) == {"S"}
-        and set(value["sk"]) == {"S"}
+        and set(value) == set(types)
+        and all(isinstance(v, dict) and set(v) == {types[k]} and isinstance(v[types[k]], str) for k, v in value.items())
+        and value[part.hash_name]["S"] == part.hash_value
+        and (part.range_type != "N" or _is_number(value[part.range_name]["N"]))
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from chalicelib.domain.events import as_utc, to_us
+from chalicelib.domain.score_change import let_go_days
 from chalicelib.storage import event_cursor
 from chalicelib.storage.ports import (
     DuplicateEvents,
@@ -103,6 +104,7 @@ class MemoryLeads:
             elif lead.record.rescore_mark is None and change.lead_id in self.state.remnants:
                 record.rescore_mark = self.state.remnants.pop(change.lead_id)
             record.version, record.card = version, card
+            _mark_move(record, change)
             if change.basis is not None:
                 record.basis = json.loads(json.dumps(change.basis))
             if change.keys is not None:
@@ -222,3 +224,11 @@ class MemoryEvents:
                 raise IdentityConflict(lead_id)
             self._store(lead_id, events, claim_keys, mark=False)
             return self.repository.save(change)
+
+
+def _mark_move(record: LeadRecord, change: LeadSave) -> None:
+    """What storage/score_moves.py writes: the score the day started at, set by its first save."""
+    today = change.now.date()
+    record.day_starts.setdefault(today, change.before.score if change.before else 0)
+    for day in let_go_days(today):
+        record.day_starts.pop(day, None)

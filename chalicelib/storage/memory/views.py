@@ -9,9 +9,12 @@ from datetime import date, datetime
 from typing import Any
 
 from chalicelib.domain.events import as_utc, from_us, iso_z
+from chalicelib.domain.score_change import change
 from chalicelib.domain.unscored import UnscoredCount, seen_at
 from chalicelib.storage.listing import company_key, display_name, name_keys, search_key
-from chalicelib.storage.ports import READ_BOUND, DueLead, LeadPage, LeadRow
+from chalicelib.storage.listing_order import month_partitions, partitions
+from chalicelib.storage.ports import READ_BOUND, DueLead, LeadPage, LeadRow, Order
+from chalicelib.storage.schema import ACTIVE_MONTH_PREFIX
 
 from .state import LeadEntry, MemoryState
 
@@ -71,25 +74,27 @@ class MemoryListing:
         limit: int,
         cursor: str | None,
         keep: Callable[[LeadRow], bool] | None = None,
+        order: Order = "score",
+        today: date | None = None,
     ) -> LeadPage:
-        if cursor is not None and not cursor.isdigit():
+        cursor_order, _, number = (cursor or f"{order}:0").partition(":")
+        if cursor_order != order or not number.isdigit():
             raise ValueError("not a cursor this list handed out")
-        start = int(cursor or 0)
+        start = int(number)
+        partitions(order, tiers, grade, today)  # what the table would refuse, refused alike
         with self.state.lock:
-            order = {tier: position for position, tier in enumerate(tiers)}
-            rows = sorted(
-                (self._row(lead) for lead in self.state.leads.values() if self._listed(lead, order, grade)),
-                key=lambda row: (order[row.tier], -row.score, row.lead_id),
-            )
+            position_of = {tier: position for position, tier in enumerate(tiers)}
+            listed = [lead for lead in self.state.leads.values() if self._listed(lead, position_of, grade)]
+            rows = sorted((self._row(lead, today) for lead in listed), key=_sort_key(order, position_of, today))
         page: list[LeadRow] = []
         position = start
         while position < len(rows) and len(page) < limit and position - start < READ_BOUND * limit:
             if keep is None or keep(rows[position]):
                 page.append(rows[position])
             position += 1
-        return LeadPage(page, str(position) if position < len(rows) else None)
+        return LeadPage(page, f"{order}:{position}" if position < len(rows) else None)
 
-    def search(self, text: str, limit: int) -> list[LeadRow]:
+    def search(self, text: str, limit: int, today: date | None = None) -> list[LeadRow]:
         key = search_key(text)
 
         def found(profile: dict[str, Any]) -> bool:
@@ -98,13 +103,13 @@ class MemoryListing:
 
         with self.state.lock:
             leads = [lead for lead in self.state.leads.values() if lead.indexed and found(self._profile(lead))]
-            rows = [self._row(lead) for lead in leads]
+            rows = [self._row(lead, today) for lead in leads]
         return sorted(rows, key=lambda row: (-row.score, row.lead_id))[:limit]
 
-    def lead_rows(self, lead_ids: Sequence[str]) -> list[LeadRow]:
+    def lead_rows(self, lead_ids: Sequence[str], today: date | None = None) -> list[LeadRow]:
         with self.state.lock:
             return [
-                self._row(self.state.leads[i])
+                self._row(self.state.leads[i], today)
                 for i in dict.fromkeys(lead_ids)
                 if i in self.state.leads and self.state.leads[i].indexed
             ]
@@ -124,7 +129,7 @@ class MemoryListing:
         found: dict[str, Any] = json.loads(lead.record.profile_json or "{}")
         return found
 
-    def _row(self, lead: LeadEntry) -> LeadRow:
+    def _row(self, lead: LeadEntry, today: date | None = None) -> LeadRow:
         card = lead.record.card
         assert card is not None
         profile, basis = self._profile(lead), lead.record.basis or {}
@@ -137,6 +142,7 @@ class MemoryListing:
             last_active_at=iso_z(from_us(int(last))) if last is not None else None,
             next_change_at=iso_z(card.next_change_at) if card.next_change_at else None,
             profile_json=lead.record.profile_json, keys=list(lead.record.keys), outcome=lead.record.outcome,
+            **_changes(card.score, lead.record.day_starts, today),
         )  # fmt: skip
 
     def report_rows(self) -> Iterator[dict[str, Any]]:
@@ -153,6 +159,37 @@ class MemoryListing:
                 "outcome": lead.record.outcome,
                 "reasons": card.reasons(),
             }
+
+
+def _changes(score: int, starts: dict[date, int], today: date | None) -> dict[str, int]:
+    if today is None:
+        return {}
+    moved = change(score, starts, today)
+    return {"change_1d": moved.since_yesterday, "change_7d": moved.this_week}
+
+
+def _sort_key(order: Order, tiers: dict[str, int], today: date | None) -> Callable[[LeadRow], tuple[Any, ...]]:
+    """The order storage/listing_order.py reads the indexes in."""
+
+    def by_score(row: LeadRow) -> tuple[Any, ...]:
+        return (tiers[row.tier], -row.score, row.lead_id)
+
+    if order == "change":
+        return lambda row: ((row.change_1d or 0) <= 0, (row.change_1d or 0) < 0, -(row.change_1d or 0), *by_score(row))
+    if order == "last_active":
+        assert today is not None
+        floor = month_partitions(today)[-1].hash_value.removeprefix(ACTIVE_MONTH_PREFIX)
+
+        def by_activity(row: LeadRow) -> tuple[Any, ...]:
+            recent = row.last_active_at is not None and row.last_active_at[:7] >= floor
+            return (0, _negated(row.last_active_at or ""), row.lead_id) if recent else (1, *by_score(row))
+
+        return by_activity
+    return by_score
+
+
+def _negated(text: str) -> tuple[int, ...]:
+    return tuple(-ord(char) for char in text)
 
 
 class MemoryJobs:

@@ -1,0 +1,108 @@
+"""The leads list's orders as index partitions read one after another (storage/dynamodb/listing.py
+pages through them; the in-memory listing sorts the same way):
+
+- score: tier by tier (`by_tier`), highest score first.
+- change: today's risers (`moved`, biggest rise first), then the leads that did not move today (by
+  score), then today's fallers (smallest fall first).
+- last_active: month by month (the lead items in `feed`, ACTIVE#<month>), latest first, back
+  ACTIVE_MONTHS months; then the leads with no activity in that time (by score).
+
+A partition that is not one tier shows only the rows of the tiers and grade asked (`keep`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, get_args
+
+from .items import n, s
+from .ports import LeadRow, Order
+from .schema import (
+    ACTIVE_MONTH_PREFIX,
+    BY_TIER_INDEX,
+    FEED,
+    FEED_AT,
+    FEED_INDEX,
+    MOVED_BY,
+    MOVED_DAY,
+    MOVED_INDEX,
+)  # fmt: skip
+
+ORDERS: tuple[Order, ...] = get_args(Order)
+ACTIVE_MONTHS = 36  # months of last activity read month by month; older activity sorts with none
+
+
+@dataclass(frozen=True)
+class Partition:
+    index: str
+    hash_name: str
+    hash_value: str
+    range_name: str
+    range_type: str  # "S" or "N"
+    range_condition: str | None = None  # on the range key, against :zero ("> :zero")
+    grade: str | None = None  # a filter the Query applies
+    keep: Callable[[LeadRow], bool] | None = None  # what this partition shows of the rows it reads
+
+    def request(self) -> dict[str, Any]:
+        names = {"#h": self.hash_name}
+        values: dict[str, Any] = {":h": s(self.hash_value)}
+        condition = "#h = :h"
+        if self.range_condition:
+            condition += f" AND #r {self.range_condition}"
+            names["#r"] = self.range_name
+            values[":zero"] = n(0)
+        request: dict[str, Any] = {
+            "IndexName": self.index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+        }
+        if self.grade:
+            request["FilterExpression"] = "#g = :grade"
+            names["#g"] = "grade"
+            values[":grade"] = s(self.grade)
+        return request
+
+
+def partitions(order: Order, tiers: Sequence[str], grade: str | None, today: date | None) -> list[Partition]:
+    by_tier = [Partition(BY_TIER_INDEX, "tier", tier, "score", "N", grade=grade) for tier in tiers]
+    if order == "score":
+        return by_tier
+    if today is None:
+        raise ValueError(f"sort={order} needs the day")
+    wanted = set(tiers)
+
+    def listed(row: LeadRow) -> bool:
+        return row.tier in wanted and (grade is None or row.grade == grade)
+
+    if order == "change":
+        moved = [Partition(MOVED_INDEX, MOVED_DAY, today.isoformat(), MOVED_BY, "N", condition, keep=listed)
+                 for condition in ("> :zero", "< :zero")]  # fmt: skip
+
+        def still(row: LeadRow) -> bool:
+            return row.change_1d == 0
+
+        return [moved[0], *(with_keep(part, still) for part in by_tier), moved[1]]
+    months = month_partitions(today)
+    floor = months[-1].hash_value.removeprefix(ACTIVE_MONTH_PREFIX)
+
+    def quiet(row: LeadRow) -> bool:
+        return row.last_active_at is None or row.last_active_at[:7] < floor
+
+    return [*(with_keep(part, listed) for part in months), *(with_keep(part, quiet) for part in by_tier)]
+
+
+def month_partitions(today: date) -> list[Partition]:
+    """The feed index's ACTIVE#<month> partitions, this month first."""
+    found = []
+    year, month = today.year, today.month
+    for _ in range(ACTIVE_MONTHS):
+        found.append(Partition(FEED_INDEX, FEED, f"{ACTIVE_MONTH_PREFIX}{year:04d}-{month:02d}", FEED_AT, "N"))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return found
+
+
+def with_keep(part: Partition, keep: Callable[[LeadRow], bool]) -> Partition:
+    return replace(part, keep=keep)
