@@ -179,9 +179,7 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     )
     browser.get(f"{console}/console#/leads?q=ray3")
     WebDriverWait(browser, WAIT_SECONDS).until(
-        lambda b: (
-            [cell.text for cell in b.find_elements(By.CSS_SELECTOR, "#leads-rows td.name")] == ["Sam Ray3"]
-        )
+        lambda b: [cell.text for cell in b.find_elements(By.CSS_SELECTOR, "#leads-rows td.name")] == ["Sam Ray3"]
     )
     browser.get(f"{console}/console#/leads")
     _wait(browser, "#leads-rows tr")

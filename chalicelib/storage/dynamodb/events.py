@@ -140,7 +140,8 @@ class DynamoEvents:
         # (`company_key`) always, to see what they lack.
         request = {
             "KeyConditionExpression": "pk = :pk",
-            "FilterExpression": "attribute_not_exists(#feed) OR attribute_exists(version) OR attribute_exists(company_key)",
+            "FilterExpression": "attribute_not_exists(#feed) OR attribute_exists(version)"
+            " OR attribute_exists(company_key)",
             "ProjectionExpression": "pk, sk, #data, #at, #feed, #name, last_active_at, merged_into",
             "ExpressionAttributeNames": {"#feed": FEED, "#data": "data", "#at": "at", "#name": "name"},
             "ExpressionAttributeValues": {":pk": s(lead_pk(lead_id))},
