@@ -299,6 +299,21 @@ def test_a_new_lead_is_created_with_its_events_and_card_at_once(storage: Storage
     assert storage.outbox.pending_sync(older_than=NOW + DAY) == ["ld_new"]  # the outbox entry is open
 
 
+def test_a_full_append_fits_with_a_tier_change_a_new_name_and_claims(storage: Storage) -> None:
+    """The most an append may hold (append_room) goes in one transaction even when the save also
+    records a tier change and rewrites the lead's name in the search index."""
+    first = card()
+    assert storage.events.create("ld_full", [], [], LeadSave("ld_full", 0, first, None, NOW)) == 1
+    room = storage.events.append_room(2)
+    events = [stored(f"f{number}") for number in range(room)]
+    named = Profile(first_name="Ada", last_name="Lovelace").model_dump_json()
+    change = LeadSave("ld_full", 1, card("Demo Requested", "Quote Requested"), first.visible, NOW,
+                      profile_json=named, profile_before_json=Profile().model_dump_json())  # fmt: skip
+    assert change.card_change.tier_changed
+    assert storage.events.append("ld_full", events, ["user:a", "user:b"], change) == 2
+    assert [row.lead_id for row in storage.listing.search("lovelace", 5)] == ["ld_full"]
+
+
 def test_creating_a_lead_whose_key_is_taken_writes_nothing(storage: Storage) -> None:
     storage.events.store("ld_a", [stored("e1")], ["email:jo@acme.io"])
     change = LeadSave("ld_b", 0, card("Demo Requested"), None, NOW)

@@ -10,7 +10,7 @@ from datetime import datetime
 from chalicelib.domain.events import LeadEvent, as_utc, to_us
 from chalicelib.storage import event_cursor
 from chalicelib.storage.items import LEAD_SK, event_sk, lead_pk, n, s
-from chalicelib.storage.listing import NAME_SK, active_keys
+from chalicelib.storage.listing import NAME_ROTATIONS, NAME_SK, active_keys
 from chalicelib.storage.ports import (
     DuplicateEvents,
     EventPage,
@@ -105,7 +105,8 @@ class DynamoEvents:
         raise DuplicateEvents([events[index - first_put].event.event_id for index in failed if index >= first_put])
 
     def append_room(self, claims: int) -> int:
-        return TRANSACTION_LIMIT - 2 - 2 * claims  # the lead's update and tier change, the claims
+        # The lead's update and tier change, its name's search items (when it changes), the claims.
+        return TRANSACTION_LIMIT - 2 - NAME_ROTATIONS - 2 * claims
 
     def page(self, lead_id: str, limit: int, cursor: str | None, now: datetime) -> EventPage:
         """One Query of the feed index, newest first."""

@@ -212,7 +212,7 @@ class MemoryEvents:
             return self.repository.save(change)
 
     def append_room(self, claims: int) -> int:
-        return 98 - 2 * claims  # as DynamoDB's transaction limit allows
+        return 95 - 2 * claims  # as DynamoDB's transaction limit allows (storage/dynamodb/events.py)
 
     def create(
         self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave
