@@ -86,19 +86,25 @@ def partitions(order: Order, tiers: Sequence[str], grade: str | None, today: dat
 
         return [moved[0], *(with_keep(part, still) for part in by_tier), moved[1]]
     months = month_partitions(today)
-    floor = months[-1].hash_value.removeprefix(ACTIVE_MONTH_PREFIX)
 
     def quiet(row: LeadRow) -> bool:
-        return row.last_active_at is None or row.last_active_at[:7] < floor
+        return not in_months(row.last_active_at, months)
 
     return [*(with_keep(part, listed) for part in months), *(with_keep(part, quiet) for part in by_tier)]
 
 
+def in_months(last_active_at: str | None, months: Sequence[Partition]) -> bool:
+    """Whether the month partitions read hold a lead last active then (ISO 8601, UTC)."""
+    first, last = (part.hash_value.removeprefix(ACTIVE_MONTH_PREFIX) for part in (months[-1], months[0]))
+    return last_active_at is not None and first <= last_active_at[:7] <= last
+
+
 def month_partitions(today: date) -> list[Partition]:
-    """The feed index's ACTIVE#<month> partitions, this month first."""
+    """The feed index's ACTIVE#<month> partitions, latest first: from next month (an event a
+    sender's clock stamped ahead of ours) back ACTIVE_MONTHS months."""
     found = []
-    year, month = today.year, today.month
-    for _ in range(ACTIVE_MONTHS):
+    year, month = (today.year, today.month + 1) if today.month < 12 else (today.year + 1, 1)
+    for _ in range(ACTIVE_MONTHS + 1):
         found.append(Partition(FEED_INDEX, FEED, f"{ACTIVE_MONTH_PREFIX}{year:04d}-{month:02d}", FEED_AT, "N"))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return found

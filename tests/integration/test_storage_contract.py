@@ -224,6 +224,14 @@ def test_the_list_sorts_by_change_since_yesterday_and_by_latest_activity(storage
                                    None, "change", today)  # fmt: skip
 
 
+def test_activity_a_sender_stamped_ahead_of_our_clock_is_still_listed_first(storage: Storage) -> None:
+    for lead_id, active in (("ld_now", NOW), ("ld_ahead", NOW + timedelta(days=12)), ("ld_far", NOW + DAY * 90)):
+        basis = {"last_active_us": to_us(active)}
+        storage.leads.save(LeadSave(lead_id, 0, card("Demo Requested"), None, NOW, basis=basis))
+    # A month ahead at most is read as the latest; further ahead is not believed, and sorts with none.
+    assert [row.lead_id for row in _pages(storage, "last_active", NOW.date())] == ["ld_ahead", "ld_now", "ld_far"]
+
+
 def test_due_leads_are_those_whose_next_change_has_come(storage: Storage) -> None:
     decaying = card("Demo Requested")
     assert decaying.next_change_at is not None

@@ -12,9 +12,8 @@ from chalicelib.domain.events import as_utc, from_us, iso_z
 from chalicelib.domain.score_change import change
 from chalicelib.domain.unscored import UnscoredCount, seen_at
 from chalicelib.storage.listing import company_key, display_name, name_keys, search_key
-from chalicelib.storage.listing_order import month_partitions, partitions
+from chalicelib.storage.listing_order import in_months, month_partitions, partitions
 from chalicelib.storage.ports import READ_BOUND, DueLead, LeadPage, LeadRow, Order
-from chalicelib.storage.schema import ACTIVE_MONTH_PREFIX
 
 from .state import LeadEntry, MemoryState
 
@@ -178,10 +177,10 @@ def _sort_key(order: Order, tiers: dict[str, int], today: date | None) -> Callab
         return lambda row: ((row.change_1d or 0) <= 0, (row.change_1d or 0) < 0, -(row.change_1d or 0), *by_score(row))
     if order == "last_active":
         assert today is not None
-        floor = month_partitions(today)[-1].hash_value.removeprefix(ACTIVE_MONTH_PREFIX)
+        months = month_partitions(today)
 
         def by_activity(row: LeadRow) -> tuple[Any, ...]:
-            recent = row.last_active_at is not None and row.last_active_at[:7] >= floor
+            recent = in_months(row.last_active_at, months)
             return (0, _negated(row.last_active_at or ""), row.lead_id) if recent else (1, *by_score(row))
 
         return by_activity
