@@ -23,11 +23,11 @@ if TYPE_CHECKING:
     from chalicelib.crm.ports import CrmWriter, ProfileDirectory, RecordReader
     from chalicelib.crm.salesforce.session import SalesforceSession
     from chalicelib.domain.rules import Rules
-    from chalicelib.notifier import Notifier
     from chalicelib.service_layer.crm_import import CrmImport
     from chalicelib.service_layer.enrichment import Enrichment
     from chalicelib.service_layer.ingest import Ingestion
     from chalicelib.service_layer.lead_views import LeadViews
+    from chalicelib.service_layer.notifications import AlertSettings, AlertTransport
     from chalicelib.service_layer.owners import OwnerDirectory
     from chalicelib.service_layer.publishing import ChangePublisher
     from chalicelib.service_layer.reports import Reports
@@ -37,14 +37,14 @@ if TYPE_CHECKING:
     from chalicelib.storage.ports import Storage
     from chalicelib.task_queue import SqsTaskQueue
 
-PARTS = ("storage", "queue", "rules", "directories", "writers", "notifier", "backoff")
+PARTS = ("storage", "queue", "rules", "directories", "writers", "alert_transport", "backoff")
 
 
 class Container:
     def __init__(self, settings: Settings | None = None, **parts: Any) -> None:
         """`settings` default to the environment's, read on first use. `parts` replace what would
         be built from them: storage, queue, rules (a callable returning Rules), directories,
-        writers, notifier, backoff."""
+        writers, alert_transport, backoff."""
         unknown = set(parts) - set(PARTS)
         if unknown:
             raise TypeError(f"unknown container parts: {sorted(unknown)}")
@@ -204,13 +204,26 @@ class Container:
         return writers
 
     @cached_property
-    def notifier(self) -> Notifier | None:
-        url = self.settings.secret("notify_url")
-        if not url:
-            return None
-        from chalicelib.notifier import Notifier
+    def alert_transport(self) -> AlertTransport:
+        from chalicelib.alerts.sender import AlertSender
 
-        return Notifier(url)
+        return AlertSender(self.settings.notify_format)
+
+    @cached_property
+    def alert_settings(self) -> AlertSettings:
+        """Read when the first alert is handled: the routes are a secret (webhook URLs are)."""
+        from datetime import timedelta
+
+        from chalicelib.service_layer.notifications import AlertSettings, parse_routes
+
+        settings = self.settings
+        return AlertSettings(
+            default_url=settings.secret("notify_url"),
+            routes=parse_routes(settings.secret("notify_routes")),
+            quiet=timedelta(hours=settings.notify_min_interval_hours),
+            on_leave=settings.notify_on_leave,
+            console_base=settings.public_base_url,
+        )
 
     @cached_property
     def backoff(self) -> Callable[[int], None]:
@@ -294,7 +307,14 @@ class Container:
         return TaskHandler(
             self.queue,
             WriteBacks(self.storage, self.queue, self.writers),
-            Notifications(self.queue, self.notifier),
+            # The lead views (and what they import) are built when an alert is first handled.
+            Notifications(
+                self.queue,
+                self.alert_transport,
+                lambda: self.alert_settings,
+                lambda key, now: self.lead_views.lead(key, now),
+                self.storage,
+            ),
             lambda: self.enrichment,
         )
 

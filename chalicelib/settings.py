@@ -45,7 +45,11 @@ class Settings(BaseModel):
     public_base_url: str = ""
     task_queue: str = "leadscore-tasks"
     task_dlq: str = "leadscore-tasks-dlq"
-    notify_url: str = ""
+    notify_url: str = ""  # where alerts go (Slack, Teams or any JSON receiver); a secret
+    notify_routes: str = Field(default="", description="a secret: JSON, owner email or crm:id -> webhook URL")
+    notify_format: str = Field(default="", description="slack, teams or json; empty: from each URL's host")
+    notify_min_interval_hours: float = Field(default=24, ge=0, description="one alert per lead and kind in this time")
+    notify_on_leave: bool = Field(default=False, description="also announce a lead dropping out of MQL")
     # The properties we write (lead_score, lead_tier ...); changes to them are never scored again.
     hubspot_property_prefix: str = "lead_"
     salesforce_score_field: str = "Lead_Score__c"

@@ -77,7 +77,14 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
-    for name in ("PUBLIC_BASE_URL", "NOTIFY_URL", "SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN"):
+    for name in (
+        "PUBLIC_BASE_URL",
+        "NOTIFY_URL",
+        "NOTIFY_ROUTES",
+        "NOTIFY_FORMAT",
+        "SALESFORCE_INSTANCE_URL",
+        "SALESFORCE_ACCESS_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     from chalicelib.storage.schema import create_table
     from chalicelib.task_queue import create_queues

@@ -37,7 +37,7 @@ class TaskHandler:
             if isinstance(task, WriteBack):
                 by_lead.setdefault(task.lead_id, []).append(message)
             elif isinstance(task, Notify):
-                self.notifications.handle(message, task, report)
+                self.notifications.handle(message, task, report, now)
             elif isinstance(task, ReadRecords):
                 to_read.setdefault(task.directory, []).append((message, task))
             else:

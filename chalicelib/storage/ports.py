@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from chalicelib.domain.events import LeadEvent
@@ -270,6 +270,12 @@ class ChangeOutbox(Protocol):
 
     def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
         """Why the last write-back did not write (cleared by the next that does); never creates a lead."""
+        ...
+
+    def claim_alert(self, lead_id: str, kind: str, at: datetime, quiet: timedelta, token: str) -> bool:
+        """Whether an alert of this kind about the lead may go out for a change at `at`: none went
+        within `quiet` before it, or the one that did was claimed with `token` (the same task, tried
+        again). A claim that succeeds records `at` and `token`."""
         ...
 
 

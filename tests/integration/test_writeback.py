@@ -255,8 +255,10 @@ def test_tier_changes_are_recorded_and_mql_transitions_notify(aws, httpserver, m
     ingest(event("e2", "Quote Requested", user_id="u-1"))  # 80: hot, enters MQL
     Worker().poll()
     notifications = [request.get_json() for request, _ in httpserver.log]
-    assert [(note["from"], note["to"], note["mql"]) for note in notifications] == [("warm", "hot", True)]
-    assert notifications[0]["score"] == 80 and "Requested a demo" in notifications[0]["reason"]
+    assert [(note["lead"]["from_tier"], note["lead"]["tier"], note["event"]) for note in notifications] == [
+        ("warm", "hot", "lead.entered_mql")
+    ]
+    assert notifications[0]["lead"]["score"] == 80 and "Requested a demo" in notifications[0]["reasons"][0]
     changes = container().lead_views.lead("user:u-1", NOW)["tier_changes"]
     assert [(change["from"], change["to"], change["score"]) for change in changes] == [
         ("warm", "hot", 80),
@@ -271,7 +273,7 @@ def test_a_new_lead_entering_mql_is_announced_as_new(aws, httpserver, monkeypatc
     ingest(event("n1", user_id="u-new"), event("n2", "Quote Requested", user_id="u-new"))  # 80 at once: hot
     Worker().poll()
     (note,) = [request.get_json() for request, _ in httpserver.log]
-    assert note["from"] is None and "entered MQL: new -> hot (score 80)" in note["text"]
+    assert note["lead"]["from_tier"] is None and note["text"].endswith(" is now hot: score 80")
     assert "None" not in note["text"]
 
 

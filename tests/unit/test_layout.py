@@ -15,7 +15,7 @@ ROOT = Path(__file__).parents[2]
 SOURCES = ROOT / "chalicelib" / "sources"
 # What a parser must not reach: the network, AWS, a CRM adapter, storage, the composition root.
 OUTBOUND = ("requests", "urllib3", "http", "socket", "boto3", "botocore", "chalicelib.crm", "chalicelib.storage",
-            "chalicelib.task_queue", "chalicelib.bootstrap", "chalicelib.notifier")  # fmt: skip
+            "chalicelib.task_queue", "chalicelib.bootstrap", "chalicelib.alerts")  # fmt: skip
 MODULE_LINES = 450
 USE_CASE_LINES = 300
 

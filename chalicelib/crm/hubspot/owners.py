@@ -1,10 +1,13 @@
-"""HubSpot's owners, id -> name, for the leads' `owner`: `GET /crm/v3/owners` a page of 500 at a
-time (`paging.next.after`), the archived ones too (a lead may still name an owner who left)."""
+"""HubSpot's owners, id -> name and email, for the leads' `owner` and alert routing: `GET
+/crm/v3/owners` a page of 500 at a time (`paging.next.after`), the archived ones too (a lead may
+still name an owner who left)."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
+
+from chalicelib.service_layer.owners import Owner
 
 from ..pacing import CrmCalls
 
@@ -18,8 +21,8 @@ class HubSpotOwners:
     def __init__(self, calls: CrmCalls) -> None:
         self.calls = calls
 
-    def owners(self) -> dict[str, str]:
-        names: dict[str, str] = {}
+    def owners(self) -> dict[str, Owner]:
+        found: dict[str, Owner] = {}
         for archived in ("false", "true"):
             after: str | None = None
             for _ in range(MAX_PAGES):
@@ -27,11 +30,12 @@ class HubSpotOwners:
                 body = self.calls.request("GET", path)
                 for owner in _results(body):
                     name = " ".join(str(owner.get(part) or "").strip() for part in ("firstName", "lastName")).strip()
-                    names.setdefault(str(owner["id"]), name or str(owner.get("email") or ""))
+                    email = str(owner.get("email") or "")
+                    found.setdefault(str(owner["id"]), Owner(name or email, email))
                 after = _after(body)
                 if after is None:
                     break
-        return {owner: name for owner, name in names.items() if name}
+        return {owner: known for owner, known in found.items() if known.name}
 
 
 def _results(body: Any) -> list[dict[str, Any]]:

@@ -4,12 +4,13 @@ not yet written back (opened by the save, closed by `mark_written`)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.storage.items import all_shards, n, s
+from chalicelib.domain.events import as_utc
+from chalicelib.storage.items import all_shards, lead_pk, n, s
 from chalicelib.storage.schema import SYNC_INDEX
-from chalicelib.storage.table import DynamoTable
+from chalicelib.storage.table import ConditionFailed, DynamoTable
 
 from .lead_item import update_lead
 
@@ -44,6 +45,26 @@ class DynamoOutbox:
             "version = :v",
             {":crm": s(json.dumps(crm)), ":v": n(version)},
         )
+
+    def claim_alert(self, lead_id: str, kind: str, at: datetime, quiet: timedelta, token: str) -> bool:
+        """One conditional PutItem of the lead's ALERT#<kind> item (deleted with the lead)."""
+        try:
+            self.table.call(
+                "put_item",
+                TableName=self.table.name,
+                Item={
+                    "pk": s(lead_pk(lead_id)),
+                    "sk": s(f"ALERT#{kind}"),
+                    "sent_at": s(as_utc(at).isoformat()),
+                    "token": s(token),
+                },
+                ConditionExpression="attribute_not_exists(pk) OR sent_at <= :before OR #token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":before": s(as_utc(at - quiet).isoformat()), ":token": s(token)},
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
         # A lead gone meanwhile (deleted or merged away) has nothing to note.

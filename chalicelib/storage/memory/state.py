@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from chalicelib.storage.ports import LeadRecord, StoredEvent
@@ -27,6 +28,7 @@ class MemoryState:
         self.meta: dict[str, Any] = {}
         self.unscored_counts: dict[tuple[str, str, str, str], dict[str, Any]] = {}  # (day, source, reason, name)
         self.remnants: dict[str, str] = {}  # rescore marks of leads that have no item yet
+        self.alerts: dict[tuple[str, str], tuple[datetime, str]] = {}  # (lead, kind) -> (sent for, token)
         self.lock = threading.RLock()
 
     def mark_for_rescore(self, lead_id: str) -> None:

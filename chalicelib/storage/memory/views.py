@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.events import as_utc, from_us, iso_z
@@ -37,6 +37,14 @@ class MemoryOutbox:
             lead.record.crm = json.loads(json.dumps(crm))
             lead.record.crm_attempt = None
             lead.sync_at = lead.record.sync_pending_since = None
+            return True
+
+    def claim_alert(self, lead_id: str, kind: str, at: datetime, quiet: timedelta, token: str) -> bool:
+        with self.state.lock:
+            sent = self.state.alerts.get((lead_id, kind))
+            if sent is not None and sent[0] > as_utc(at - quiet) and sent[1] != token:
+                return False
+            self.state.alerts[(lead_id, kind)] = (as_utc(at), token)
             return True
 
     def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
