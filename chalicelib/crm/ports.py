@@ -37,6 +37,7 @@ class WriteRequest:
     hubspot_id: str | None = None
     salesforce_id: str | None = None
     email: str | None = None
+    moves: dict[str, dict[str, str]] = field(default_factory=dict)  # per CRM, fields to move (crm_actions)
 
 
 @dataclass(frozen=True)

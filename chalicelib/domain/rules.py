@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .conditions import Regex, ValueTest
+from .crm_actions import CrmActions
 from .crm_activity import CrmActivity
 from .decay import DecaySchedule
 from .patterns import PatternError, compile_pattern
@@ -293,6 +294,7 @@ class Rules(_Strict):
     crm_activity: CrmActivity = Field(default_factory=CrmActivity)
     filters: TrafficFilters = Field(default_factory=TrafficFilters)
     calibration: Calibration | None = None  # with one, every card shows its likelihood
+    crm_actions: CrmActions = Field(default_factory=CrmActions)  # what entering MQL moves in the CRM
 
     # Filled by compiled_rules.compile_rules(): the compiled form lives with the rules object, so it is
     # built once per rules file, not per lead (and this module need not import the compiler).
@@ -310,7 +312,9 @@ class Rules(_Strict):
     @property
     def fingerprint(self) -> str:
         """Stable hash of the rules' meaning (not the file's formatting): a change triggers a full rescore."""
-        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+        # What the CRM is moved to changes no score: leaving it out spares every lead a rescore.
+        meaning = self.model_dump(mode="json", by_alias=True, exclude={"crm_actions"})
+        canonical = json.dumps(meaning, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @property

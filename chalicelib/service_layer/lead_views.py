@@ -265,6 +265,7 @@ def _write_back(record: LeadRecord) -> dict[str, Any]:
             "score": visible[0], "tier": visible[1], "grade": visible[2], "version": last.get("version"),
             "at": iso_z(last["at"]) if last.get("at") else None,
             "statuses": write_statuses(last), "reasons": last.get("reasons", {}),
+            "moves": last.get("moves", {}),  # what entering MQL moved in each CRM (crm_actions)
         }  # fmt: skip
     attempt = record.crm_attempt
     failed = None

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.basis import ScoreBasis, StaleBasis
+from chalicelib.domain.crm_actions import crm_moves
 from chalicelib.domain.events import LeadEvent, from_us
 from chalicelib.domain.folding import fold_into, full_basis
 from chalicelib.domain.identity import listed_keys
@@ -62,7 +63,7 @@ def rescore_change(record: LeadRecord, rules: Rules, now: datetime, reason: str 
     """What to save for `record` scored at `now` from all its events (card, basis, profile, keys
     and sales outcome), and what the scoring ignored."""
     profile, basis, card = score_lead(record, rules, now)
-    change = _change(record, record.events, profile, basis, card, now, reason)
+    change = _change(record, record.events, profile, basis, card, now, reason, rules)
     return replace(change, kind="full", seen_rescore_mark=record.rescore_mark), _ignored(basis)
 
 
@@ -78,7 +79,7 @@ def fold_change(
     profile = Profile.model_validate_json(record.profile_json or "{}")
     profile, basis = fold_into(stored, profile, events, rules, now)
     card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
-    return replace(_change(record, events, profile, basis, card, now, ""), kind="fold"), _ignored(basis)
+    return replace(_change(record, events, profile, basis, card, now, "", rules), kind="fold"), _ignored(basis)
 
 
 def _ignored(basis: ScoreBasis) -> Ignored:
@@ -93,6 +94,7 @@ def _change(
     card: ScoreCard,
     now: datetime,
     reason: str,
+    rules: Rules,
 ) -> LeadSave:
     keys = listed_keys([*record.keys, *(key for event in events for key in event.identities.as_keys())])
     return LeadSave(
@@ -107,6 +109,7 @@ def _change(
         profile_before_json=record.profile_json,
         reason=reason,
         sales_outcome=_sales_outcome(record, profile, card, basis, now),
+        crm_moves=crm_moves(rules.crm_actions, card.mql, profile),
     )
 
 

@@ -92,6 +92,10 @@ class WriteBacks:
             "at": now.isoformat(),
             **_statuses(results),
         }
+        moved = {name: fields for name, fields in record.crm_moves.items()
+                 if name in results and results[name].status == "written"}  # fmt: skip
+        if moved:
+            crm["moves"] = moved  # the lead's history: what the scorer moved in the CRM, and when
         self.storage.outbox.mark_written(lead_id, record.version, crm)
         report.written.append(lead_id)
 
@@ -106,6 +110,7 @@ def _request(record: LeadRecord) -> WriteRequest:
         hubspot_id=ids.get("hubspot"),
         salesforce_id=ids.get("salesforce"),
         email=ids.get("email"),
+        moves=record.crm_moves,
     )
 
 

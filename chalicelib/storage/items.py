@@ -103,6 +103,7 @@ def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
         outcome=json.loads(item["outcome"]["S"]) if "outcome" in item else None,
         rescore_mark=item.get(RESCORE_MARK, {}).get("S"),
         day_starts=starts_of(item),
+        crm_moves=json.loads(item["crm_moves"]["S"]) if "crm_moves" in item else {},
     )
 
 

@@ -143,6 +143,7 @@ class LeadRecord:
     # full rescore, which saves only if the mark is still the one it read.
     rescore_mark: str | None = None
     day_starts: dict[date, int] = field(default_factory=dict)  # the score each day started at (domain/score_change.py)
+    crm_moves: dict[str, dict[str, str]] = field(default_factory=dict)  # what the next write-back moves
 
     @property
     def crm_visible(self) -> list[Any] | None:
@@ -166,6 +167,8 @@ class LeadSave:
     sales_outcome: dict[str, Any] | None = None
     # The profile it replaces (None: unknown), so an unchanged name is not written again.
     profile_before_json: str | None = None
+    # What the write-back moves in each CRM (domain/crm_actions.py); {}: nothing; None: as it was.
+    crm_moves: dict[str, dict[str, str]] | None = None
     # "full": scored from every stored event (clears the rescore mark seen when loaded,
     # `seen_rescore_mark`); "fold": new events folded into the basis (only while there is no rescore
     # mark); "card": decay.

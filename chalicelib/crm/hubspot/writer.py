@@ -60,6 +60,7 @@ class HubSpotWriter:
             properties[names["reasons"]] = card.reasons_line()
         if card.likelihood is not None:  # only rules with a calibration (a fitted file) give one
             properties[names["likelihood"]] = f"{card.likelihood:.4f}"
+        properties.update(request.moves.get(self.name, {}))  # crm_actions: the lifecycle stage forward
         if request.hubspot_id:
             return {"id": request.hubspot_id, "properties": properties}
         if request.email:

@@ -30,6 +30,8 @@ def save_writes(table_name: str, change: LeadSave) -> list[Item]:
     removed += unlisted
     if change.kind == "full":
         removed.append(RESCORE_MARK)
+    if change.crm_moves == {}:
+        removed.append("crm_moves")
     update = conditional_update(table_name, change.lead_id, change.expected_version, values, removed)
     _rescore_condition(update, change)
     add_moves(update, change)
@@ -199,6 +201,8 @@ def _optional_attributes(change: LeadSave) -> Item:
         values["profile"] = s(change.profile_json)
     if change.sales_outcome is not None:
         values["outcome"] = s(json.dumps(change.sales_outcome, separators=(",", ":")))
+    if change.crm_moves:
+        values["crm_moves"] = s(json.dumps(change.crm_moves, separators=(",", ":"), sort_keys=True))
     return values
 
 

@@ -113,6 +113,8 @@ class MemoryLeads:
                 record.profile_json = change.profile_json
             if change.sales_outcome is not None:
                 record.outcome = json.loads(json.dumps(change.sales_outcome))
+            if change.crm_moves is not None:
+                record.crm_moves = json.loads(json.dumps(change.crm_moves))
             lead.indexed = True
             lead.due_at = card.next_change_at.isoformat() if card.next_change_at else None
             if change.card_change.tier_changed:
