@@ -206,6 +206,14 @@ def lead_activity(key: str) -> Response:
     return http.activity(unquote(key), _request())
 
 
+@app.route("/leads/{key}/recycle", methods=["POST"])
+@admin_only
+def recycle_lead(key: str) -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.recycle(unquote(key), _request())
+
+
 @app.route("/rules", methods=["GET"])
 @readable
 def rules_in_force() -> Response:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.service_layer.notifications import AlertSettings, AlertTransport
     from chalicelib.service_layer.owners import OwnerDirectory
     from chalicelib.service_layer.publishing import ChangePublisher
+    from chalicelib.service_layer.recycling import Recycling
     from chalicelib.service_layer.reports import Reports
     from chalicelib.service_layer.rescoring import Rescorer
     from chalicelib.service_layer.tasks import TaskHandler
@@ -283,6 +284,19 @@ class Container:
         settings = self.settings
         places = CrmPlaces(settings.hubspot_app_url, settings.hubspot_portal_id, settings.salesforce_instance_url)
         return LeadViews(storage, self.rules, lambda lead_id: survivor(storage, lead_id), places)
+
+    @cached_property
+    def recycling(self) -> Recycling:
+        from chalicelib.service_layer.recycling import Recycling
+        from chalicelib.service_layer.rescoring import survivor
+
+        storage, views = self.storage, self.lead_views
+
+        def find_lead(key: str) -> str | None:
+            lead_id = views.find_lead_id(key)
+            return survivor(storage, lead_id) if lead_id else None
+
+        return Recycling(storage, self.rescorer, self.publisher, find_lead)
 
     @cached_property
     def reports(self) -> Reports:

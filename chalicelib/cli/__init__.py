@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from . import backtest_cmd, crm_cmd, dlq_cmd, import_cmd, rules_cmd, unscored_cmd, upkeep_cmd
+from . import backtest_cmd, crm_cmd, dlq_cmd, import_cmd, recycle_cmd, rules_cmd, unscored_cmd, upkeep_cmd
 
 if TYPE_CHECKING:
     from chalicelib.bootstrap import Container
@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None, parts: Container | None = None) -> i
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     commands = parser.add_subparsers(dest="command", required=True)
-    for command in (rules_cmd, crm_cmd, upkeep_cmd, import_cmd, dlq_cmd, unscored_cmd, backtest_cmd):
+    for command in (rules_cmd, crm_cmd, upkeep_cmd, import_cmd, dlq_cmd, unscored_cmd, backtest_cmd, recycle_cmd):
         command.register(commands)
     args = parser.parse_args(argv)
     args.parts = parts

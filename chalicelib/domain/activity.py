@@ -19,6 +19,7 @@ from .bounds import clean_text
 from .compiled_rules import CompiledRules
 from .events import LeadEvent, iso_z, to_us
 from .profile import PROFILE_EVENT
+from .recycle import is_recycle
 from .traffic_filters import LABELS as REASON_LABELS
 
 TITLE_LIMIT = 160
@@ -64,6 +65,12 @@ def is_activity(event: LeadEvent) -> bool:
 
 def activity_line(event: LeadEvent, compiled: CompiledRules, now: datetime, capped: frozenset[str]) -> ActivityLine:
     """`capped`: names of the rules whose total the card caps."""
+    if is_recycle(event):
+        undone = event.properties.get("undo") is True
+        title = "Recycle undone: what it did before counts again" if undone else "Recycled by sales"
+        why = None if undone else "what it did before no longer counts"
+        return ActivityLine(event.event_id, event.source, event.type, event.type, event.occurred_at, title, None, 0.0,
+                            why)  # fmt: skip
     kind = compiled.canonical_type(event.type)
     title = describe(event, kind)
     ignored = compiled.filters.reason(event.properties)

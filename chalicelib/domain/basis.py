@@ -43,6 +43,7 @@ class ScoreBasis:
     message_clock: EventKey | None = None  # the newest email send, click or reply folded in
     forgotten: Forgotten = field(default_factory=Forgotten)  # emails let go of while alive
     last_active_us: int | None = None  # the newest event a rule counted
+    recycled_us: int | None = None  # the recycle in force (recycle.py): nothing before it counts
     just_ignored: dict[str, int] = field(default_factory=dict, compare=False)  # by the last fold: metrics only
     just_too_fast: list[tuple[str, str]] = field(default_factory=list, compare=False)  # (source, id) speed-limited
 
@@ -79,6 +80,7 @@ class ScoreBasis:
             "profile_last": list(self.profile_last) if self.profile_last else None,
             "first_seen_us": self.first_seen_us,
             "last_active_us": self.last_active_us,
+            **({"recycled_us": self.recycled_us} if self.recycled_us is not None else {}),
             "message_clock": list(self.message_clock) if self.message_clock else None,
             "ignored": {reason: sorted(weeks.items()) for reason, weeks in self.ignored.items()},
             "speed": {
@@ -123,6 +125,7 @@ class ScoreBasis:
             profile_last=(int(last[0]), str(last[1]), str(last[2])) if last else None,
             first_seen_us=data.get("first_seen_us"),
             last_active_us=data.get("last_active_us"),
+            recycled_us=data.get("recycled_us"),
             message_clock=(int(clock[0]), str(clock[1]), str(clock[2])) if clock else None,
             ignored={
                 str(reason): {int(week): int(count) for week, count in weeks}

@@ -6,10 +6,11 @@ customer), and a Salesforce Lead's Status, only from the statuses listed as earl
       on_mql:
         hubspot: {lifecyclestage: marketingqualifiedlead}
         salesforce: {Status: Marketing Qualified, from: [Open - Not Contacted, Working - Contacted]}
+      recycle_on_lost: true
 
 The moves are worked out when the lead is scored, from what the CRM last said of it (its profile),
 stored with the lead and written by the write-back in the same batch call as the score. They do
-not change a score, so they are not part of the rules' fingerprint.
+not change a score, so they are not part of the rules' fingerprint; `recycle_on_lost` does, and is.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class OnMql(_Strict):
 
 class CrmActions(_Strict):
     on_mql: OnMql = Field(default_factory=OnMql)
+    # The CRM saying the lead lost recycles it (domain/recycle.py): this one changes scores.
+    recycle_on_lost: bool = False
 
 
 def crm_moves(actions: CrmActions, mql: bool, profile: Profile) -> dict[str, dict[str, str]]:

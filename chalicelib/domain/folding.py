@@ -25,6 +25,7 @@ from .engagement import Folder, canonical_order, fold_ordered
 from .events import LeadEvent, as_utc, to_us
 from .fit import evaluate_fit
 from .profile import PROFILE_EVENT, Profile, fold_profile
+from .recycle import cutoff_us, is_recycle, loses
 from .rule_tally import EventKey, OutOfOrder
 from .rules import Rules
 
@@ -44,7 +45,13 @@ def full_basis(events: Iterable[LeadEvent], rules: Rules, now: datetime | None =
         and folder.skip((occurred_us, event.source, event.event_id), PROFILE_EVENT, event.properties) is None
     ]
     profile = fold_profile(patches)
-    fold_ordered(folder, [(occurred_us, event) for occurred_us, event in ordered if event.type != PROFILE_EVENT])
+    recycled = cutoff_us(ordered, rules.crm_actions.recycle_on_lost)
+    behaviour = [
+        (occurred_us, event)
+        for occurred_us, event in ordered
+        if event.type != PROFILE_EVENT and not is_recycle(event) and (recycled is None or occurred_us > recycled)
+    ]
+    fold_ordered(folder, behaviour)
     now_us = to_us(as_utc(now)) if now is not None else None
     basis = ScoreBasis.folded(
         folder,
@@ -53,6 +60,7 @@ def full_basis(events: Iterable[LeadEvent], rules: Rules, now: datetime | None =
         profile_last=patches[-1][0] if patches else None,
         first_seen_us=ordered[0][0] if ordered else None,
     )
+    basis.recycled_us = recycled
     return profile, basis
 
 
@@ -82,10 +90,18 @@ def fold_into(
                 continue
             if profile_last is not None and key < profile_last:
                 raise OutOfOrder("a profile change older than the newest one folded in")
+            if rules.crm_actions.recycle_on_lost and loses(profile, event.properties.get("profile") or {}):
+                raise OutOfOrder("the CRM says the lead lost: it is recycled")
             profile = fold_profile([((0,), profile.model_dump()), ((1,), event.properties.get("profile") or {})])
             profile_last, changed_profile = key, True
             continue
+        if is_recycle(event):
+            raise OutOfOrder("a recycle (or its undo) changes what the lead earned before it")
+        if basis.recycled_us is not None and occurred_us <= basis.recycled_us:
+            continue  # earned before the recycle: no longer counts
         folder.fold(occurred_us, event, canonical_type(event.type))
     tallies = folder.result(now_us)
     fit = evaluate_fit(profile, compiled) if changed_profile else basis.fit
-    return profile, ScoreBasis.folded(folder, fit, tallies, profile_last, first_seen)
+    folded = ScoreBasis.folded(folder, fit, tallies, profile_last, first_seen)
+    folded.recycled_us = basis.recycled_us
+    return profile, folded

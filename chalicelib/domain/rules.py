@@ -314,6 +314,8 @@ class Rules(_Strict):
         """Stable hash of the rules' meaning (not the file's formatting): a change triggers a full rescore."""
         # What the CRM is moved to changes no score: leaving it out spares every lead a rescore.
         meaning = self.model_dump(mode="json", by_alias=True, exclude={"crm_actions"})
+        if self.crm_actions.recycle_on_lost:  # a loss recycling the lead changes its score
+            meaning["recycle_on_lost"] = True
         canonical = json.dumps(meaning, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 
 from .basis import ScoreBasis
 from .compiled_rules import compile_rules
-from .engagement import Folder, canonical_order
+from .engagement import Folder, canonical_order, fold_ordered
 from .events import LeadEvent, as_utc, to_us
 from .fit import evaluate_fit
 from .profile import PROFILE_EVENT, fold_profile
+from .recycle import cutoff_us, is_recycle, loses
 from .rules import Rules
 from .scorecard import ScoreCard
 from .scoring import card_from_basis
@@ -52,17 +53,33 @@ def score_timeline(
     tier: str | None = None
     position = 0
     basis = None
+    recycled: int | None = None
+    on_lost = rules.crm_actions.recycle_on_lost
     for checkpoint in checkpoints:
         until_us = to_us(checkpoint)
         profile_changed = False
         while position < len(ordered) and ordered[position][0] <= until_us:
             occurred_us, event = ordered[position]
             position += 1
+            patch = (event.properties.get("profile") or {}) if event.type == PROFILE_EVENT else {}
+            lost = on_lost and event.type == PROFILE_EVENT and loses(fold_profile(patches), patch)
             if event.type == PROFILE_EVENT:
                 key = (occurred_us, event.source, event.event_id)
                 if folder.skip(key, PROFILE_EVENT, event.properties) is None:
                     patches.append((key, event.properties.get("profile") or {}))
                     profile_changed = True
+                if not lost:
+                    continue
+            if is_recycle(event) or lost:
+                # What counts from here on changed: fold again what the lead did after the recycle
+                # in force (rare: a recycle, its undo, a loss that recycles).
+                recycled = cutoff_us(ordered[:position], on_lost)
+                folder = Folder(compiled)
+                folder.remembered = sys.maxsize
+                fold_ordered(folder, [(us, done) for us, done in ordered[:position] if us > (recycled or -1)
+                                      and done.type != PROFILE_EVENT and not is_recycle(done)])  # fmt: skip
+                continue
+            if recycled is not None and occurred_us <= recycled:
                 continue
             folder.fold(occurred_us, event, compiled.canonical_type(event.type))
         if profile_changed:

@@ -25,11 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from .events import LeadEvent, iso_z
 from .profile import PROFILE_EVENT
+from .recycle import RECYCLE_EVENT
 
 if TYPE_CHECKING:
     from .rules import Rules
 
-NOT_BEHAVIOUR = frozenset({PROFILE_EVENT, "alias"})  # who the lead is, not what it did: never scored
+NOT_BEHAVIOUR = frozenset({PROFILE_EVENT, "alias", RECYCLE_EVENT})  # who the lead is, not what it did: never scored
 MAX_NAME = 200  # a sender may invent any name: the report keeps this much of it
 REPORT_RETENTION_DAYS = 120  # how long the report's daily counts are kept: the longest window it shows
 

@@ -211,6 +211,20 @@ def leaderboard(request: Request, clock: Clock = utc_now) -> Response:
     return _answer(top)
 
 
+def recycle(key: str, request: Request, clock: Clock = utc_now) -> Response:
+    """`POST /leads/{key}/recycle`, `?undo=true` to take the latest recycle back."""
+    from chalicelib.service_layer.errors import BadPayload
+
+    def run() -> dict[str, Any] | None:
+        params: dict[str, str] = dict(request.query_params or {})
+        undo = params.get("undo", "false").lower()
+        if undo not in ("true", "false"):
+            raise BadPayload("undo must be true or false", field="undo")
+        return container().recycling.recycle(key, clock(), undo=undo == "true")
+
+    return _answer(run)
+
+
 def timeline(key: str, clock: Clock = utc_now) -> Response:
     return _answer(lambda: container().lead_views.timeline(key, clock()))
 

@@ -34,3 +34,10 @@ class BadPayload(ClientError):
 class PayloadTooLarge(ClientError):
     status = 413
     code = "payload_too_large"
+
+
+class Conflict(ClientError):
+    """The request does not fit the state it meets (an undo with nothing to undo)."""
+
+    status = 409
+    code = "conflict"

@@ -97,6 +97,9 @@ def _change(
     rules: Rules,
 ) -> LeadSave:
     keys = listed_keys([*record.keys, *(key for event in events for key in event.identities.as_keys())])
+    was_recycled = (record.basis or {}).get("recycled_us")
+    if not reason and basis.recycled_us != was_recycled:  # a loss recycled it (crm_actions.recycle_on_lost)
+        reason = "recycled" if basis.recycled_us is not None else "recycle undone"
     return LeadSave(
         lead_id=record.lead_id,
         expected_version=record.version,

@@ -38,6 +38,7 @@ ACCESS = {
     ("/reports/exceptions", "GET"): "readable",
     ("/reports/unscored", "GET"): "readable",
     ("/rules/preview", "POST"): "admin",
+    ("/leads/{key}/recycle", "POST"): "admin",
 }  # fmt: skip
 CONCRETE = {"{key}": "email:someone@acme.io", "{name}": "console.js", "{provider}": "generic"}
 
