@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.service_layer.enrichment import Enrichment
     from chalicelib.service_layer.ingest import Ingestion
     from chalicelib.service_layer.lead_views import LeadViews
-    from chalicelib.service_layer.notifications import AlertSettings, AlertTransport
+    from chalicelib.service_layer.notifications import AlertSettings, AlertTransport, Notifications
     from chalicelib.service_layer.owners import OwnerDirectory
     from chalicelib.service_layer.publishing import ChangePublisher
     from chalicelib.service_layer.recycling import Recycling
@@ -223,6 +223,7 @@ class Container:
             routes=parse_routes(settings.secret("notify_routes")),
             quiet=timedelta(hours=settings.notify_min_interval_hours),
             on_leave=settings.notify_on_leave,
+            digest=settings.notify_digest,
             console_base=settings.public_base_url,
         )
 
@@ -313,22 +314,27 @@ class Container:
         return Enrichment(self.directories, lambda: self.ingestion, self.queue)
 
     @cached_property
-    def task_handler(self) -> TaskHandler:
+    def notifications(self) -> Notifications:
         from chalicelib.service_layer.notifications import Notifications
+
+        # The lead views (and what they import) are built when an alert is first handled.
+        return Notifications(
+            self.queue,
+            self.alert_transport,
+            lambda: self.alert_settings,
+            lambda key, now: self.lead_views.lead(key, now),
+            self.storage,
+        )
+
+    @cached_property
+    def task_handler(self) -> TaskHandler:
         from chalicelib.service_layer.tasks import TaskHandler
         from chalicelib.service_layer.write_back import WriteBacks
 
         return TaskHandler(
             self.queue,
             WriteBacks(self.storage, self.queue, self.writers),
-            # The lead views (and what they import) are built when an alert is first handled.
-            Notifications(
-                self.queue,
-                self.alert_transport,
-                lambda: self.alert_settings,
-                lambda key, now: self.lead_views.lead(key, now),
-                self.storage,
-            ),
+            self.notifications,
             lambda: self.enrichment,
         )
 

@@ -50,6 +50,7 @@ class Settings(BaseModel):
     notify_format: str = Field(default="", description="slack, teams or json; empty: from each URL's host")
     notify_min_interval_hours: float = Field(default=24, ge=0, description="one alert per lead and kind in this time")
     notify_on_leave: bool = Field(default=False, description="also announce a lead dropping out of MQL")
+    notify_digest: bool = Field(default=False, description="one message a day per destination instead of each alert")
     # The properties we write (lead_score, lead_tier ...); changes to them are never scored again.
     hubspot_property_prefix: str = "lead_"
     salesforce_score_field: str = "Lead_Score__c"

@@ -5,7 +5,7 @@ will never succeed and is refused, so the task is dead-lettered with the reason.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
@@ -13,8 +13,8 @@ import requests
 from chalicelib.domain.alerts import Alert
 from chalicelib.errors import Unavailable
 
-from .slack import slack_message
-from .teams import teams_message
+from .slack import slack_digest, slack_message
+from .teams import teams_digest, teams_message
 
 Format = Literal["slack", "teams", "json"]
 FORMATS: tuple[Format, ...] = ("slack", "teams", "json")
@@ -61,10 +61,22 @@ class AlertSender:
     def send(self, url: str, alert: Alert) -> None:
         kind = format_for(url, self.configured_format)
         if kind == "slack":
-            status, body, retry_after = self._slack(url, alert)
+            self._answered(kind, *self._slack(url, slack_message(alert)))
         else:
-            payload = teams_message(alert) if kind == "teams" else alert.to_json()
-            status, body, retry_after = self._post(url, payload)
+            self._answered(kind, *self._post(url, teams_message(alert) if kind == "teams" else alert.to_json()))
+
+    def send_digest(self, url: str, alerts: list[Alert], title: str) -> None:
+        """A day's alerts for one destination, in one message."""
+        kind = format_for(url, self.configured_format)
+        if kind == "slack":
+            self._answered(kind, *self._slack(url, slack_digest(alerts, title)))
+        elif kind == "teams":
+            self._answered(kind, *self._post(url, teams_digest(alerts, title)))
+        else:
+            body = {"event": "digest", "text": title, "alerts": [alert.to_json() for alert in alerts]}
+            self._answered(kind, *self._post(url, body))
+
+    def _answered(self, kind: str, status: int, body: str, retry_after: float | None) -> None:
         if 200 <= status < 300:
             return
         said = " ".join(body.split())[:200]
@@ -72,17 +84,17 @@ class AlertSender:
             raise AlertUnavailable(f"the {kind} destination answered {status}", retry_after)
         raise AlertRefused(f"the {kind} destination answered {status}: {said}" if said else f"answered {status}")
 
-    def _slack(self, url: str, alert: Alert) -> tuple[int, str, float | None]:
+    def _slack(self, url: str, message: dict[str, Any]) -> tuple[int, str, float | None]:
         from slack_sdk.webhook import WebhookClient
 
         client = WebhookClient(url, timeout=int(READ_TIMEOUT), retry_handlers=[])
         try:
-            response = client.send_dict(slack_message(alert))
+            response = client.send_dict(message)
         except OSError as exc:  # urllib's URLError, a timeout, a refused connection
             raise AlertUnavailable(f"Slack did not answer: {type(exc).__name__}") from exc
         return response.status_code, response.body or "", _seconds((response.headers or {}).get("Retry-After"))
 
-    def _post(self, url: str, payload: dict[str, object]) -> tuple[int, str, float | None]:
+    def _post(self, url: str, payload: dict[str, Any]) -> tuple[int, str, float | None]:
         try:
             response = self.session.post(url, json=payload, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))
         except requests.RequestException as exc:

@@ -55,3 +55,22 @@ def escape(text: str) -> str:
     for word in ("here", "channel", "everyone"):
         text = text.replace(f"@{word}", f"@\u2060{word}")  # a word joiner: shown the same, never a mention
     return text
+
+
+DIGEST_LEADS = 20  # Slack takes 50 blocks a message; the rest are counted
+
+
+def slack_digest(alerts: list[Alert], title: str) -> dict[str, Any]:
+    """A day's alerts in one message: a section per lead (its line, its top reason, a button to
+    its first link), the first DIGEST_LEADS of them."""
+    found: list[Block] = [HeaderBlock(text=plain(title, HEADER_LIMIT))]
+    for alert in alerts[:DIGEST_LEADS]:
+        text = alert.headline + (f"\n{alert.reasons[0]}" if alert.reasons else "")
+        button = None
+        if alert.links:
+            label, url = alert.links[0]
+            button = ButtonElement(text=plain(label, BUTTON_LIMIT), url=url, action_id=f"open-{alert.lead_id}")
+        found.append(SectionBlock(text=plain(text), accessory=button))
+    if len(alerts) > DIGEST_LEADS:
+        found.append(ContextBlock(elements=[plain(f"and {len(alerts) - DIGEST_LEADS} more")]))
+    return {"text": escape(title), "blocks": [block.to_dict() for block in found]}

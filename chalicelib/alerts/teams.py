@@ -55,3 +55,17 @@ def escape(text: str) -> str:
     """A sender's text taken literally (a name like `[x](https://…)` stays text, never a link)."""
     text = _BULLET_START.sub(r"\1\\\2\3", _MARKDOWN.sub(r"\\\1", text))
     return _NUMBER_START.sub(r"\1\\.\2", text)
+
+
+def teams_digest(alerts: list[Alert], title: str) -> dict[str, Any]:
+    """A day's alerts in one card: each lead's line and its top reason."""
+    body: list[dict[str, Any]] = [{"type": "TextBlock", "text": escape(title), "weight": "Bolder", "size": "Medium",
+                                   "wrap": True}]  # fmt: skip
+    for alert in alerts:
+        body.append({"type": "TextBlock", "text": escape(alert.headline), "weight": "Bolder", "wrap": True})
+        if alert.reasons:
+            body.append({"type": "TextBlock", "text": escape(alert.reasons[0]), "wrap": True, "spacing": "None"})
+    content = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
+               "version": CARD_VERSION, "body": body}  # fmt: skip
+    return {"type": "message", "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive",
+                                                "contentUrl": None, "content": content}]}  # fmt: skip

@@ -66,6 +66,18 @@ class Alert:
         }  # fmt: skip
 
 
+def alert_from_json(body: dict[str, Any]) -> Alert:
+    """An alert back from its JSON body (a held alert, for the day's digest)."""
+    lead = body["lead"]
+    return Alert(
+        kind=body["event"].removeprefix("lead."), lead_id=lead["id"], name=lead["name"], title=lead.get("title"),
+        company=lead.get("company"), email=lead.get("email"), score=int(lead["score"]), tier=lead["tier"],
+        grade=lead["grade"], from_tier=lead.get("from_tier"), owner=lead.get("owner"),
+        reasons=tuple(body.get("reasons") or ()), links=tuple((link["label"], link["url"]) for link in body["links"]),
+        at=body["at"],
+    )  # fmt: skip
+
+
 def spoken(tier: str) -> str:
     return tier.replace("_", " ")
 

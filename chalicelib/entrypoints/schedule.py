@@ -16,12 +16,17 @@ from chalicelib.observability import job_run, logger
 def run_upkeep(
     time_left: Callable[[], float], clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 ) -> dict[str, Any]:
+    parts = container()
     try:
-        report = container().upkeep.run(clock(), time_left)
+        report = parts.upkeep.run(clock(), time_left)
+        # NOTIFY_DIGEST: yesterday's alerts, one message a destination (not loaded otherwise).
+        digests = parts.notifications.send_digests(clock()) if parts.settings.notify_digest else None
     except Exception:
         job_run("upkeep", {}, problem=True)
         raise  # Lambda counts the error, and EventBridge runs the job again on schedule
     summary = report.summary()
+    if digests is not None:
+        summary["digests"] = digests
     figures = {"due": report.due, "changed": len(report.changed), "requeued": report.requeued}
     job_run("upkeep", figures, problem=report.stopped_early)
     logger.info("upkeep run", extra=summary)

@@ -13,6 +13,7 @@ the reason.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Callable, Mapping
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib.domain.alerts import Alert, AlertKind, alert_from_lead
+from chalicelib.domain.alerts import Alert, AlertKind, alert_from_json, alert_from_lead
 from chalicelib.domain.events import parse_instant
 from chalicelib.errors import Unavailable
 from chalicelib.observability import logger
@@ -40,6 +41,8 @@ class AlertTransport(Protocol):
 
     def send(self, url: str, alert: Alert) -> None: ...
 
+    def send_digest(self, url: str, alerts: list[Alert], title: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class AlertSettings:
@@ -47,11 +50,20 @@ class AlertSettings:
     routes: Mapping[str, str] | None = None  # owner email or crm:id -> URL (NOTIFY_ROUTES)
     quiet: timedelta = timedelta(hours=24)  # NOTIFY_MIN_INTERVAL_HOURS
     on_leave: bool = False  # NOTIFY_ON_LEAVE
+    digest: bool = False  # NOTIFY_DIGEST: held, and sent a day at a time by the upkeep
     console_base: str = ""  # PUBLIC_BASE_URL: alerts link the console's lead page
 
     @property
     def configured(self) -> bool:
         return bool(self.default_url or self.routes)
+
+    def destinations(self) -> list[str]:
+        return sorted({url for url in [self.default_url, *(self.routes or {}).values()] if url})
+
+
+def destination_id(url: str) -> str:
+    """How a destination is named in storage: a digest of its URL (the URL is a secret)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:24]
 
 
 def parse_routes(text: str) -> dict[str, str]:
@@ -104,6 +116,10 @@ class Notifications:
             f"{settings.console_base.rstrip('/')}/console#/lead/{lead['lead_id']}" if settings.console_base else None
         )
         alert = alert_from_lead(lead, kind, change.from_tier, change.at, console)
+        if settings.digest:
+            self.storage.outbox.hold_alert(destination_id(url), at.date(), f"{alert.lead_id}#{kind}", alert.to_json())
+            report.statuses[("alert", "held")] += 1
+            return
         try:
             self.transport.send(url, alert)
         except Unavailable as exc:
@@ -132,3 +148,36 @@ class Notifications:
             if email and email in routes:
                 return routes[email]
         return settings.default_url
+
+    def send_digests(self, now: datetime) -> dict[str, int]:
+        """Each destination's alerts held for the days before today, in one message a destination
+        (the upkeep runs it): sent ones are let go of; one whose destination is down waits for the
+        next run; one it refuses is let go of, and logged."""
+        settings = self.settings()
+        sent: dict[str, int] = {"sent": 0, "waiting": 0, "refused": 0}
+        if self.transport is None or not settings.digest:
+            return sent
+        for url in settings.destinations():
+            destination = destination_id(url)
+            held = self.storage.outbox.held_alerts(destination, now.date())
+            if not held:
+                continue
+            alerts = [alert_from_json(body) for _, body in held]
+            entered = sum(1 for alert in alerts if alert.entered)
+            days = sorted({name[:10] for name, _ in held})
+            when = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+            title = f"{entered} lead{'' if entered == 1 else 's'} entered MQL ({when})"
+            if entered != len(alerts):
+                title += f", {len(alerts) - entered} left it"
+            try:
+                self.transport.send_digest(url, alerts, title)
+            except Unavailable:
+                sent["waiting"] += len(alerts)
+                continue
+            except self.transport.refused as exc:
+                logger.error("alert digest refused", extra={"reason": str(exc), "alerts": len(alerts)})
+                sent["refused"] += len(alerts)
+            else:
+                sent["sent"] += len(alerts)
+            self.storage.outbox.drop_held(destination, [name for name, _ in held])
+        return sent

@@ -281,6 +281,16 @@ class ChangeOutbox(Protocol):
         again). A claim that succeeds records `at` and `token`."""
         ...
 
+    def hold_alert(self, destination: str, day: date, name: str, alert: dict[str, Any]) -> None:
+        """Keep an alert for `destination`'s digest of `day` (the same name again replaces it)."""
+        ...
+
+    def held_alerts(self, destination: str, before: date) -> list[tuple[str, dict[str, Any]]]:
+        """The alerts held for `destination` for days before `before`, oldest first: (id, alert)."""
+        ...
+
+    def drop_held(self, destination: str, ids: Sequence[str]) -> None: ...
+
 
 class LeadListing(Protocol):
     """What the console lists and the reports read, without the cards' details or the events."""

@@ -38,6 +38,13 @@ def _ada(first: str = "Ada", company: str = "Initech") -> LeadEvent:
     return _event(f"p-{first[:20]}", "profile_updated", 10, profile=profile)
 
 
+def _unowned_mql() -> list[LeadEvent]:
+    """A second lead entering MQL, with no owner and no name."""
+    return [LeadEvent(event_id=f"o{n}", source="segment", type=kind, occurred_at=NOW - timedelta(minutes=3),
+                      identities=Identities(user_id="unowned")) for n, kind in
+            enumerate(["Demo Requested", "Quote Requested"])]  # fmt: skip
+
+
 def _ingest(*events: LeadEvent, at: datetime = NOW) -> None:
     container().ingestion.ingest(ParsedDelivery(events=list(events)), at)
 
@@ -169,10 +176,7 @@ def test_an_owners_alerts_go_where_the_owner_wants_them(aws, httpserver, monkeyp
     for path in ("/team", "/sam"):
         httpserver.expect_request(path, method="POST").respond_with_data("ok")
     _ingest(_ada(), _event("d1", "Demo Requested"), _event("q1", "Quote Requested"))
-    other = [LeadEvent(event_id=f"o{n}", source="segment", type=kind, occurred_at=NOW - timedelta(minutes=3),
-                       identities=Identities(user_id="nobody-owns")) for n, kind in
-             enumerate(["Demo Requested", "Quote Requested"])]  # fmt: skip
-    _ingest(*other)
+    _ingest(*_unowned_mql())
     Worker().poll()
     paths = sorted(request.path for request, _ in httpserver.log)
     assert paths == ["/sam", "/team"]
@@ -212,3 +216,39 @@ def test_the_format_follows_the_url_unless_set() -> None:
     assert format_for("https://example.com/hook", "slack") == "slack"
     with pytest.raises(ValueError):
         format_for("https://example.com/hook", "email")
+
+
+def test_a_daily_digest_holds_the_days_alerts_and_sends_them_in_one_message(slack, monkeypatch) -> None:
+    monkeypatch.setenv("NOTIFY_DIGEST", "true")
+    use_container()
+    _ingest(_ada(), _event("d1", "Demo Requested"), _event("q1", "Quote Requested"))
+    _ingest(*_unowned_mql())
+    Worker().poll()
+    assert slack == []  # held for the day's digest
+    notifications = container().notifications
+    assert notifications.send_digests(NOW)["sent"] == 0  # today's: not before the day is over
+    tomorrow = NOW + timedelta(days=1)
+    assert notifications.send_digests(tomorrow) == {"sent": 2, "waiting": 0, "refused": 0}
+    [message] = slack
+    _block_kit(message)
+    assert message["text"] == f"2 leads entered MQL ({NOW.date().isoformat()})"
+    sections = [block["text"]["text"] for block in message["blocks"] if block["type"] == "section"]
+    assert any(text.startswith("Ada Lovelace (Initech) is now hot") for text in sections) and len(sections) == 2
+    assert notifications.send_digests(tomorrow)["sent"] == 0  # sent once
+
+
+def test_the_upkeep_sends_the_digest_only_when_asked(aws, httpserver, monkeypatch) -> None:
+    from chalicelib.entrypoints.schedule import run_upkeep
+
+    assert "digests" not in run_upkeep(lambda: 900.0)
+    monkeypatch.setenv("NOTIFY_DIGEST", "true")
+    monkeypatch.setenv("NOTIFY_URL", httpserver.url_for("/digest"))
+    use_container()
+    httpserver.expect_request("/digest", method="POST").respond_with_data("ok")
+    _ingest(_ada(), _event("d1", "Demo Requested"), _event("q1", "Quote Requested"))
+    Worker().poll()
+    summary = run_upkeep(lambda: 900.0, clock=lambda: NOW + timedelta(days=1))
+    assert summary["digests"]["sent"] == 1
+    [(request, _)] = httpserver.log
+    body = request.get_json()
+    assert body["event"] == "digest" and body["alerts"][0]["lead"]["name"] == "Ada Lovelace"

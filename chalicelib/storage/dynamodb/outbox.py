@@ -4,15 +4,19 @@ not yet written back (opened by the save, closed by `mark_written`)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.events import as_utc
 from chalicelib.storage.items import all_shards, lead_pk, n, s
-from chalicelib.storage.schema import SYNC_INDEX
+from chalicelib.storage.schema import SYNC_INDEX, TTL_ATTRIBUTE
 from chalicelib.storage.table import ConditionFailed, DynamoTable
 
 from .lead_item import update_lead
+
+DIGEST_PREFIX = "DIGEST#"  # a destination's held alerts: pk DIGEST#<destination>, sk <day>#<lead>#<kind>
+HELD_FOR = timedelta(days=14)  # a digest that never goes out is let go of
 
 
 class DynamoOutbox:
@@ -65,6 +69,30 @@ class DynamoOutbox:
         except ConditionFailed:
             return False
         return True
+
+    def hold_alert(self, destination: str, day: date, name: str, alert: dict[str, Any]) -> None:
+        expires = int((datetime.combine(day, datetime.min.time(), UTC) + HELD_FOR).timestamp())
+        self.table.call(
+            "put_item",
+            TableName=self.table.name,
+            Item={
+                "pk": s(f"{DIGEST_PREFIX}{destination}"),
+                "sk": s(f"{day.isoformat()}#{name}"),
+                "alert": s(json.dumps(alert, separators=(",", ":"))),
+                TTL_ATTRIBUTE: n(expires),
+            },
+        )
+
+    def held_alerts(self, destination: str, before: date) -> list[tuple[str, dict[str, Any]]]:
+        request = {
+            "KeyConditionExpression": "pk = :pk AND sk < :before",
+            "ExpressionAttributeValues": {":pk": s(f"{DIGEST_PREFIX}{destination}"), ":before": s(before.isoformat())},
+        }
+        return [(item["sk"]["S"], json.loads(item["alert"]["S"])) for item in self.table.pages("query", request)]
+
+    def drop_held(self, destination: str, ids: Sequence[str]) -> None:
+        pk = s(f"{DIGEST_PREFIX}{destination}")
+        self.table.batch_write([{"DeleteRequest": {"Key": {"pk": pk, "sk": s(held)}}} for held in ids])
 
     def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
         # A lead gone meanwhile (deleted or merged away) has nothing to note.

@@ -29,6 +29,7 @@ class MemoryState:
         self.unscored_counts: dict[tuple[str, str, str, str], dict[str, Any]] = {}  # (day, source, reason, name)
         self.remnants: dict[str, str] = {}  # rescore marks of leads that have no item yet
         self.alerts: dict[tuple[str, str], tuple[datetime, str]] = {}  # (lead, kind) -> (sent for, token)
+        self.held: dict[str, dict[str, dict[str, Any]]] = {}  # destination -> day#lead#kind -> alert (digests)
         self.lock = threading.RLock()
 
     def mark_for_rescore(self, lead_id: str) -> None:

@@ -47,6 +47,20 @@ class MemoryOutbox:
             self.state.alerts[(lead_id, kind)] = (as_utc(at), token)
             return True
 
+    def hold_alert(self, destination: str, day: date, name: str, alert: dict[str, Any]) -> None:
+        with self.state.lock:
+            self.state.held.setdefault(destination, {})[f"{day.isoformat()}#{name}"] = json.loads(json.dumps(alert))
+
+    def held_alerts(self, destination: str, before: date) -> list[tuple[str, dict[str, Any]]]:
+        with self.state.lock:
+            held = self.state.held.get(destination, {})
+            return [(key, held[key]) for key in sorted(held) if key < before.isoformat()]
+
+    def drop_held(self, destination: str, ids: Sequence[str]) -> None:
+        with self.state.lock:
+            for key in ids:
+                self.state.held.get(destination, {}).pop(key, None)
+
     def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
         with self.state.lock:
             lead = self.state.leads.get(lead_id)
