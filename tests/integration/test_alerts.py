@@ -252,3 +252,40 @@ def test_the_upkeep_sends_the_digest_only_when_asked(aws, httpserver, monkeypatc
     [(request, _)] = httpserver.log
     body = request.get_json()
     assert body["event"] == "digest" and body["alerts"][0]["lead"]["name"] == "Ada Lovelace"
+
+
+def test_teams_receives_its_card_over_http(aws, httpserver, monkeypatch) -> None:
+    import jsonschema
+
+    monkeypatch.setenv("NOTIFY_URL", httpserver.url_for("/webhookb2/teams"))
+    monkeypatch.setenv("NOTIFY_FORMAT", "teams")  # the local server is not webhook.office.com
+    monkeypatch.setenv("HUBSPOT_PORTAL_ID", "62515")
+    use_container()
+    # Teams' Workflows webhooks answer 202 Accepted.
+    httpserver.expect_request("/webhookb2/teams", method="POST").respond_with_data("", status=202)
+    _ingest(_ada(), _event("d1", "Demo Requested"), _event("q1", "Quote Requested"))
+    report = Worker().poll()
+    assert report.statuses[("alert", "sent")] == 1
+    [(request, _)] = httpserver.log
+    [attachment] = request.get_json()["attachments"]
+    card = attachment["content"]
+    jsonschema.validate(card, json.loads(SCHEMA.read_text(encoding="utf-8")))
+    assert card["body"][0]["text"].startswith("Ada Lovelace (Initech) is now hot")
+    assert {"type": "Action.OpenUrl", "title": "Open in HubSpot",
+            "url": "https://app.hubspot.com/contacts/62515/record/0-1/7301"} in card["actions"]  # fmt: skip
+
+
+def test_slack_text_longer_than_a_block_takes_is_cut_to_fit() -> None:
+    from chalicelib.alerts.slack import slack_message
+    from chalicelib.domain.alerts import Alert
+
+    long = "x" * 5000
+    alert = Alert(kind="entered_mql", lead_id="ld_1", name=long, title=long, company=long, email=None, score=80,
+                  tier="hot", grade="B", from_tier="warm", owner=long, reasons=(long, long, long),
+                  links=(("Open in HubSpot", "https://app.hubspot.com/contacts/1/record/0-1/2"),),
+                  at="2026-12-04T10:00:00Z")  # fmt: skip
+    message = slack_message(alert)
+    _block_kit(message)  # slack_sdk checks each block against Slack's limits
+    texts = [block["text"]["text"] for block in message["blocks"] if block.get("text")]
+    texts += [field["text"] for block in message["blocks"] for field in block.get("fields", [])]
+    assert max(len(text) for text in texts) <= 3000 and texts[0].endswith("…") and len(texts[0]) <= 150
