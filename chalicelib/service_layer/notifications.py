@@ -129,6 +129,8 @@ class Notifications:
             report.retried[change.lead_id] = str(exc)
             return
         except self.transport.refused as exc:
+            # Never delivered: a redrive, once the destination is fixed, may send it.
+            self.storage.outbox.release_alert(lead["lead_id"], kind, token)
             self.queue.dead_letter(change.to_json(), str(exc))
             report.dead_lettered[change.lead_id] = str(exc)
             logger.error("alert dead-lettered", extra={"lead_id": change.lead_id, "reason": str(exc)})

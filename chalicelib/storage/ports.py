@@ -281,6 +281,10 @@ class ChangeOutbox(Protocol):
         again). A claim that succeeds records `at` and `token`."""
         ...
 
+    def release_alert(self, lead_id: str, kind: str, token: str) -> None:
+        """Take back the claim `token` made (its alert was never delivered), so a redrive may send it."""
+        ...
+
     def hold_alert(self, destination: str, day: date, name: str, alert: dict[str, Any]) -> None:
         """Keep an alert for `destination`'s digest of `day` (the same name again replaces it)."""
         ...

@@ -20,6 +20,7 @@ from werkzeug import Request, Response
 from chalicelib.bootstrap import container
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.service_layer.commands import ParsedDelivery
+from chalicelib.service_layer.messages import Notify
 from tests.conftest import use_container
 from tests.integration.crm_fakes import Worker
 
@@ -167,6 +168,12 @@ def test_a_destination_that_refuses_is_dead_lettered_with_its_reason(aws, httpse
     [letter] = worker.dead_letters()
     assert letter["kind"] == "notify" and "404" in letter["failure"] and "no_service" in letter["failure"]
     assert worker.queue_depth() == 0  # acknowledged: never retried for ever
+    # The webhook fixed, the dead letter sent again (as `leadscore dlq redrive` does): it goes out.
+    httpserver.clear()
+    httpserver.expect_request("/removed", method="POST").respond_with_data("ok")
+    container().queue.send([Notify(**{name: letter[name] for name in ("lead_id", "to", "at", "score", "mql", "reason")},
+                                   from_tier=letter["from"])])  # fmt: skip
+    assert worker.poll().statuses[("alert", "sent")] == 1
 
 
 def test_an_owners_alerts_go_where_the_owner_wants_them(aws, httpserver, monkeypatch) -> None:

@@ -3,6 +3,7 @@ not yet written back (opened by the save, closed by `mark_written`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -69,6 +70,18 @@ class DynamoOutbox:
         except ConditionFailed:
             return False
         return True
+
+    def release_alert(self, lead_id: str, kind: str, token: str) -> None:
+        # Claimed since by another task: its claim stands (ConditionFailed).
+        with contextlib.suppress(ConditionFailed):
+            self.table.call(
+                "delete_item",
+                TableName=self.table.name,
+                Key={"pk": s(lead_pk(lead_id)), "sk": s(f"ALERT#{kind}")},
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues={":token": s(token)},
+            )
 
     def hold_alert(self, destination: str, day: date, name: str, alert: dict[str, Any]) -> None:
         expires = int((datetime.combine(day, datetime.min.time(), UTC) + HELD_FOR).timestamp())

@@ -47,6 +47,12 @@ class MemoryOutbox:
             self.state.alerts[(lead_id, kind)] = (as_utc(at), token)
             return True
 
+    def release_alert(self, lead_id: str, kind: str, token: str) -> None:
+        with self.state.lock:
+            sent = self.state.alerts.get((lead_id, kind))
+            if sent is not None and sent[1] == token:
+                del self.state.alerts[(lead_id, kind)]
+
     def hold_alert(self, destination: str, day: date, name: str, alert: dict[str, Any]) -> None:
         with self.state.lock:
             self.state.held.setdefault(destination, {})[f"{day.isoformat()}#{name}"] = json.loads(json.dumps(alert))
