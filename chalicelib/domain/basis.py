@@ -55,12 +55,14 @@ class ScoreBasis:
         tallies: list[RuleTally],
         profile_last: EventKey | None = None,
         first_seen_us: int | None = None,
+        recycled_us: int | None = None,
     ) -> ScoreBasis:
         """The basis a fold leaves: its tallies and the folder's memory (emails, ignored, speed)."""
         basis = cls(
             folder.compiled.fingerprint, fit, tallies, folder.messages, profile_last, first_seen_us,
             folder.ignored, folder.speed, folder.message_clock, folder.forgotten, folder.last_active_us,
         )  # fmt: skip
+        basis.recycled_us = recycled_us
         basis.just_ignored = folder.just_ignored
         basis.just_too_fast = folder.just_too_fast
         return basis

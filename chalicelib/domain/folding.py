@@ -59,8 +59,8 @@ def full_basis(events: Iterable[LeadEvent], rules: Rules, now: datetime | None =
         folder.result(now_us),
         profile_last=patches[-1][0] if patches else None,
         first_seen_us=ordered[0][0] if ordered else None,
+        recycled_us=recycled,
     )
-    basis.recycled_us = recycled
     return profile, basis
 
 
@@ -102,6 +102,4 @@ def fold_into(
         folder.fold(occurred_us, event, canonical_type(event.type))
     tallies = folder.result(now_us)
     fit = evaluate_fit(profile, compiled) if changed_profile else basis.fit
-    folded = ScoreBasis.folded(folder, fit, tallies, profile_last, first_seen)
-    folded.recycled_us = basis.recycled_us
-    return profile, folded
+    return profile, ScoreBasis.folded(folder, fit, tallies, profile_last, first_seen, basis.recycled_us)

@@ -18,6 +18,7 @@ from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.score_change import change
 from chalicelib.errors import RequestRefused
+from chalicelib.storage.listing_order import latest_first
 from chalicelib.storage.ports import LeadRecord, LeadRow, Order, Storage
 
 from .errors import BadPayload
@@ -238,12 +239,8 @@ def sorted_by(order: Order) -> Callable[[LeadRow], tuple[Any, ...]]:
     if order == "change":
         return lambda row: (-(row.change_1d or 0), -row.score, row.lead_id)
     if order == "last_active":
-        return lambda row: (row.last_active_at is None, _descending(row.last_active_at or ""), -row.score)
+        return lambda row: (row.last_active_at is None, latest_first(row.last_active_at or ""), -row.score)
     return lambda row: (-row.score, row.lead_id)
-
-
-def _descending(text: str) -> tuple[int, ...]:
-    return tuple(-ord(char) for char in text)
 
 
 def _outcome(outcome: dict[str, Any] | None) -> dict[str, Any] | None:

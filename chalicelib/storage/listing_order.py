@@ -110,5 +110,10 @@ def month_partitions(today: date) -> list[Partition]:
     return found
 
 
+def latest_first(instant: str) -> tuple[int, ...]:
+    """A sort key that puts later ISO 8601 instants first (for a found few sorted in memory)."""
+    return tuple(-ord(char) for char in instant)
+
+
 def with_keep(part: Partition, keep: Callable[[LeadRow], bool]) -> Partition:
     return replace(part, keep=keep)

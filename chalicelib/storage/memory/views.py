@@ -12,7 +12,7 @@ from chalicelib.domain.events import as_utc, from_us, iso_z
 from chalicelib.domain.score_change import change
 from chalicelib.domain.unscored import UnscoredCount, seen_at
 from chalicelib.storage.listing import company_key, display_name, name_keys, search_key
-from chalicelib.storage.listing_order import in_months, month_partitions, partitions
+from chalicelib.storage.listing_order import in_months, latest_first, month_partitions, partitions
 from chalicelib.storage.ports import READ_BOUND, DueLead, LeadPage, LeadRow, Order
 
 from .state import LeadEntry, MemoryState
@@ -209,14 +209,10 @@ def _sort_key(order: Order, tiers: dict[str, int], today: date | None) -> Callab
 
         def by_activity(row: LeadRow) -> tuple[Any, ...]:
             recent = in_months(row.last_active_at, months)
-            return (0, _negated(row.last_active_at or ""), row.lead_id) if recent else (1, *by_score(row))
+            return (0, latest_first(row.last_active_at or ""), row.lead_id) if recent else (1, *by_score(row))
 
         return by_activity
     return by_score
-
-
-def _negated(text: str) -> tuple[int, ...]:
-    return tuple(-ord(char) for char in text)
 
 
 class MemoryJobs:
