@@ -222,6 +222,32 @@ def rules_in_force() -> Response:
     return http.rules_in_force()
 
 
+@app.route("/rules/versions", methods=["GET"])
+@readable
+def rules_versions() -> Response:
+    """The rules versions of the stack, which is active and which the shadow, and the log."""
+    from chalicelib.entrypoints import http
+
+    return http.rules_versions()
+
+
+@app.route("/rules/versions", methods=["POST"], content_types=JSON)
+@admin_only
+def deploy_rules() -> Response:
+    """A rules file stored as a new version: the shadow (default), or active."""
+    from chalicelib.entrypoints import http
+
+    return http.deploy_rules(_request())
+
+
+@app.route("/rules/versions/{number}", methods=["GET"])
+@readable
+def rules_version(number: str) -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.rules_version(number)
+
+
 @app.route("/rules/preview", methods=["POST"], content_types=JSON)
 @admin_only
 def rules_preview() -> Response:
@@ -253,6 +279,24 @@ def exceptions_report() -> Response:
     from chalicelib.entrypoints import http
 
     return http.exceptions_report(_request())
+
+
+@app.route("/reports/shadow", methods=["GET"])
+@readable
+def shadow_report() -> Response:
+    """The active and the shadow rules side by side since the shadow started."""
+    from chalicelib.entrypoints import http
+
+    return http.shadow_report()
+
+
+@app.route("/reports/health", methods=["GET"])
+@readable
+def health_report() -> Response:
+    """Per month and rules version: tier mix, conversion by tier, MQLs converted, tier inflation."""
+    from chalicelib.entrypoints import http
+
+    return http.health_report()
 
 
 @app.route("/reports/unscored", methods=["GET"])

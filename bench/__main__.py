@@ -13,6 +13,7 @@ from bench import (
     import_bench,
     ingest_bench,
     scoring_bench,
+    shadow_bench,
     webhook_bench,
     writeback_bench,
 )
@@ -24,6 +25,7 @@ def main() -> None:
     backtest_bench.run()
     ingest_bench.run()
     heavy_lead_bench.run()
+    shadow_bench.run()
     console_bench.run()
     hostile_rules_bench.run()
     writeback_bench.run()

@@ -25,7 +25,8 @@ RUNS = 11
 FLOOR = "import chalice, boto3, pydantic"
 # What each Lambda function runs by the end of its first invocation, short of calling AWS or a CRM:
 # the handler's entry module and the use case the composition root builds for it (with a CRM
-# configured, so the writers and their HTTP client load as they do in production).
+# configured, so the writers and their HTTP client load as they do in production). The rules are
+# parsed as the active version is, short of reading it from DynamoDB (`parts.rules.bundled()`).
 _BUILD = (
     "from chalicelib.bootstrap import Container; from chalicelib.settings import Settings; "
     "parts = Container(Settings(hubspot_access_token='t', salesforce_instance_url='https://x.my.salesforce.com', "
@@ -33,10 +34,10 @@ _BUILD = (
 )
 FUNCTIONS = {
     "api": f"import app; from chalicelib.entrypoints import http; {_BUILD}; parts.ingestion; parts.lead_views; "
-    "parts.rules(); http.load_all()",
+    "parts.rules.bundled(); http.load_all()",
     "tasks": f"import app; from chalicelib.entrypoints import sqs; {_BUILD}; parts.task_handler; "
     "[w.client.session for w in parts.writers]",
-    "upkeep": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.upkeep; parts.rules()",
+    "upkeep": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.upkeep; parts.rules.bundled()",
     "crm_sync": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.crm_import; "
     "[r.calls.client for r in parts.record_readers.values()]",
 }

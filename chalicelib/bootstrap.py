@@ -11,7 +11,7 @@ task consumer never loads the webhook parsers, and the API never loads a CRM wri
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from chalicelib.service_layer.recycling import Recycling
     from chalicelib.service_layer.reports import Reports
     from chalicelib.service_layer.rescoring import Rescorer
+    from chalicelib.service_layer.rules_releases import RulesReleases
     from chalicelib.service_layer.tasks import TaskHandler
     from chalicelib.service_layer.upkeep import Upkeep
     from chalicelib.storage.ports import Storage
@@ -73,9 +74,25 @@ class Container:
 
     @cached_property
     def rules(self) -> Callable[[], Rules]:
+        """The active rules version of the stack (rules/active.py), else the bundled file."""
         from chalicelib.rules import rules_loader
+        from chalicelib.rules.active import ActiveRules
 
-        return rules_loader(self.settings.scoring_rules or None)
+        settings = self.settings
+        bundled = rules_loader(settings.scoring_rules or None)
+        return ActiveRules(lambda: self.storage.rules_versions, bundled, settings.rules_recheck_seconds)
+
+    @property
+    def shadow_rules(self) -> Callable[[], Rules | None]:
+        """The shadow version beside the active one (none when the rules were given as a plain callable)."""
+        shadow: Callable[[], Rules | None] | None = getattr(self.rules, "shadow", None)
+        return shadow or (lambda: None)
+
+    @cached_property
+    def releases(self) -> RulesReleases:
+        from chalicelib.service_layer.rules_releases import RulesReleases, bundled_text
+
+        return RulesReleases(self.storage.rules_versions, lambda: bundled_text(self.settings.scoring_rules))
 
     @cached_property
     def directories(self) -> Mapping[str, ProfileDirectory]:
@@ -106,7 +123,8 @@ class Container:
         if self._salesforce_calls is not None:
             from chalicelib.crm.salesforce.records import SalesforceRecordReader
 
-            readers["salesforce"] = SalesforceRecordReader(self._salesforce_calls, self.rules().crm_activity)
+            rules = self.rules
+            readers["salesforce"] = SalesforceRecordReader(self._salesforce_calls, lambda: rules().crm_activity)
         return readers
 
     @cached_property
@@ -253,7 +271,7 @@ class Container:
     def rescorer(self) -> Rescorer:
         from chalicelib.service_layer.rescoring import Rescorer
 
-        return Rescorer(self.storage, self.rules, self.backoff)
+        return Rescorer(self.storage, self.rules, self.backoff, self.shadow_rules)
 
     @cached_property
     def publisher(self) -> ChangePublisher:
@@ -284,7 +302,7 @@ class Container:
 
         settings = self.settings
         places = CrmPlaces(settings.hubspot_app_url, settings.hubspot_portal_id, settings.salesforce_instance_url)
-        return LeadViews(storage, self.rules, lambda lead_id: survivor(storage, lead_id), places)
+        return LeadViews(storage, self.rules, lambda lead_id: survivor(storage, lead_id), places, self.shadow_rules)
 
     @cached_property
     def recycling(self) -> Recycling:
@@ -303,7 +321,12 @@ class Container:
     def reports(self) -> Reports:
         from chalicelib.service_layer.reports import Reports
 
-        return Reports(self.storage, self.rules)
+        rules = self.rules
+
+        def shadow_since() -> datetime | None:
+            return getattr(getattr(rules, "pointer", None), "shadow_since", None)
+
+        return Reports(self.storage, rules, self.shadow_rules, shadow_since)
 
     @cached_property
     def enrichment(self) -> Enrichment:
@@ -350,7 +373,12 @@ class Container:
         from chalicelib.service_layer.upkeep import Upkeep
 
         grace = timedelta(seconds=self.settings.sync_grace_seconds)
-        return Upkeep(self.storage, self.rules, self.rescorer, self.publisher, sync_grace=grace)
+        settled = getattr(self.rules, "settled", None) or (lambda now: True)
+        reports = self.reports
+        return Upkeep(
+            self.storage, self.rules, self.rescorer, self.publisher, grace, self.shadow_rules, settled,
+            health=reports.health_report,
+        )  # fmt: skip
 
 
 _current: Container | None = None

@@ -86,6 +86,11 @@ def crm_latency(crm: str, milliseconds: float) -> None:
     _emit("CrmLatency", milliseconds, {"crm": crm}, MetricUnit.Milliseconds, keep_zero=True)
 
 
+def tier_inflation(inflating: bool) -> None:
+    """The daily health check: 1 when the latest month's MQL share rose as its MQL win rate fell."""
+    _emit("TierInflation", int(inflating), {}, keep_zero=True)
+
+
 def job_run(job: str, figures: Mapping[str, int], problem: bool) -> None:
     """A scheduled run's figures (JobDue, JobChanged ...) and JobProblems: 1 when it failed or
     stopped early (the alarm's metric), 0 when it finished, so the alarm sees every run."""

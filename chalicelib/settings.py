@@ -70,7 +70,12 @@ class Settings(BaseModel):
     )
     hubspot_requests_per_10s: int = Field(default=100, gt=0, description="the app's HubSpot rate limit (190 on Pro)")
     sync_grace_seconds: int = Field(default=900, gt=0, description="outbox entries older than this are queued again")
-    scoring_rules: str = Field(default="", description="a rules file; empty: the bundled rules")
+    scoring_rules: str = Field(
+        default="", description="the rules file in force until a version is deployed; empty: the bundled rules"
+    )
+    rules_recheck_seconds: float = Field(
+        default=60, ge=0, description="how often a container checks which rules version is active"
+    )
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     signature_tolerance_seconds: int = Field(default=300, gt=0)
     secret_max_age_seconds: float = Field(default=300, ge=0, description="how long a value read from SSM is kept")

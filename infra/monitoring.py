@@ -112,6 +112,15 @@ def alarms() -> dict[str, dict[str, Any]]:
             Statistic="Maximum",
             Period=3600,
         ),
+        "TierInflationAlarm": _alarm(
+            "Tier inflation: this month more leads reached MQL while fewer MQLs converted (GET /reports/health; "
+            "look at what earns points, and try a stricter version as a shadow).",
+            _own("TierInflation"),
+            0,
+            suffix="tier-inflation",
+            Statistic="Maximum",
+            Period=86400,
+        ),
         "CrmSyncRunAlarm": _job_alarm(
             "crm_sync",
             "For an hour, every CRM sync or import run failed or stopped early (quota, time, the CRM).",

@@ -45,6 +45,8 @@ def local_environment(endpoint: str) -> dict[str, str]:
     # The embedded DynamoDB serves one request at a time: under a burst of deliveries a request
     # waits its turn, which is not a dead store.
     env.setdefault("DYNAMODB_TIMEOUT_SECONDS", "60")
+    # A version deployed with `leadscore rules deploy --local` is in force within seconds, not a minute.
+    env.setdefault("RULES_RECHECK_SECONDS", "2")
     if env.get("LOCAL_METRICS") != "1":
         # CloudWatch's embedded metric lines are for CloudWatch: here they would bury the log.
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

@@ -44,9 +44,14 @@ class Feature:
     rule: dict[str, Any]  # the option (fit) or rule (engagement) this feature becomes
     kind: str  # "fit" or "engagement"
     points: int = 0
+    live: bool = True  # live traffic can send it (a profile field, or an event type the rules reach)
 
 
-def candidate_features(leads: Sequence[ExportedLead], mapping: ExportMapping) -> list[Feature]:
+def candidate_features(
+    leads: Sequence[ExportedLead], mapping: ExportMapping, live: set[str] | None = None
+) -> list[Feature]:
+    """`live`: the event types live traffic can send (None: every type counts as live); a
+    feature on another type is marked `live=False` (a column only the export has)."""
     minimum = max(1, math.ceil(len(leads) * MIN_SUPPORT))
     features: list[Feature] = []
     for field in mapping.profile:
@@ -59,7 +64,10 @@ def candidate_features(leads: Sequence[ExportedLead], mapping: ExportMapping) ->
     for event_type, occurrences in sorted(by_type.items()):
         if event_type in repeated:
             continue
-        features += _event_features(event_type, occurrences, minimum)
+        found = _event_features(event_type, occurrences, minimum)
+        for feature in found:
+            feature.live = live is None or event_type in live
+        features += found
     return features
 
 
@@ -74,17 +82,17 @@ def _profile_features(leads: Sequence[ExportedLead], field: str, minimum: int) -
     def equals(label: str) -> Callable[[ExportedLead], bool]:
         return lambda lead: value(lead) == label
 
-    features = [Feature(field, label, equals(label), {"label": label, "equals": label}, "fit") for label in common]
-    features.append(
-        Feature(field, "not given", lambda lead: value(lead) is None, {"label": "not given", "present": False}, "fit")
-    )
+    # Labels a reason reads well in: "Job title: unemployed", "Country not given".
+    named = field.replace("_", " ").capitalize()
+    features = [
+        Feature(field, label, equals(label), {"label": f"{named}: {label}", "equals": label}, "fit") for label in common
+    ]
+    absent = {"label": f"{named} not given", "present": False}
+    features.append(Feature(field, "not given", lambda lead: value(lead) is None, absent, "fit"))
+    other = {"label": f"{named}: another value"}
     features.append(
         Feature(
-            field,
-            "any other value",
-            lambda lead: value(lead) is not None and value(lead) not in common,
-            {"label": "any other value"},
-            "fit",
+            field, "any other value", lambda lead: value(lead) is not None and value(lead) not in common, other, "fit"
         )
     )
     return features
@@ -317,6 +325,10 @@ def fitted_rules_document(
     event_types = document["engagement"].setdefault("event_types", {})
     for rule in engagement_rules:
         event_types.setdefault(rule["event"], [])
+    # A type the fit gave no points still arrives: kept without points, on purpose, said so.
+    scored = {rule["event"] for rule in document["engagement"]["rules"]}
+    recorded = document["engagement"].setdefault("recorded_only", [])
+    recorded += [kind for kind in event_types if kind not in scored and kind not in recorded]
     return document
 
 

@@ -37,6 +37,11 @@ def register(commands: Any) -> None:
     backtest.add_argument(
         "--repeat", type=int, default=1, help="with --fit: fit and compare on this many splits (seeds from --seed)"
     )
+    backtest.add_argument(
+        "--export-only-columns",
+        action="store_true",
+        help="with --fit: also fit on columns live traffic cannot send (a measurement: such rules score nothing live)",
+    )
     backtest.set_defaults(handler=backtest_command)
 
 
@@ -90,7 +95,7 @@ def compare_on_splits(
     reports: list[BacktestReport] = []
     rows: list[dict[str, float | None]] = []
     splits = max(1, args.repeat)
-    step = steps(splits * 2 + 1, "fit")
+    step = steps(splits * 2 + 2, "fit")
     with tempfile.TemporaryDirectory() as scratch:
         for number in range(splits):
             seed = args.seed + number
@@ -101,6 +106,9 @@ def compare_on_splits(
             step(f"split {number + 1}/{splits}: fitting the rules")
             fitted_path, features = fit(train, mapping, rules_path, out, as_of, args, quiet=number > 0)
             fitted = load_rules_file(fitted_path)
+            if number == 0 and not args.export_only_columns:
+                step("split 1: what the export's own columns add")
+                export_only_gain(train, test, mapping, rules_path, as_of, args, Path(scratch), fitted)
             given = evaluate(f"{rules.name} (held out)", test, rules, as_of, progress(len(test), "rules given"))
             mine = evaluate(f"fitted {fitted_path} (held out)", test, fitted, as_of, progress(len(test), "fitted"))
             if number == 0:
@@ -123,6 +131,52 @@ def compare_on_splits(
 
 
 CURVE_SIZES = (100, 300, 1000)
+
+
+def export_only_gain(
+    train: list[ExportedLead],
+    test: list[ExportedLead],
+    mapping: Any,
+    rules_path: Path,
+    as_of: datetime,
+    args: argparse.Namespace,
+    scratch: Path,
+    fitted: Any,
+) -> None:
+    """Which columns the fitted rules leave out because live traffic never sends their events, and
+    the held-out AUC a fit on them too would reach: what they add is measured, not deployed."""
+    columns = export_only_columns(mapping, live_types(rules_path))
+    if not columns:
+        print("every mapped column is something live traffic sends: the fitted rules use them all")
+        return
+    every = argparse.Namespace(**{**vars(args), "export_only_columns": True})
+    path, _ = fit(train, mapping, rules_path, scratch / "every-column.yaml", as_of, every, quiet=True)
+    with_them = evaluate("every column", test, load_rules_file(path), as_of).auc
+    without = evaluate("live columns", test, fitted, as_of).auc
+    print("columns only the export has (no live event carries them), left out of the fitted rules:")
+    for column, kinds in columns.items():
+        print(f"  {column}: {', '.join(kinds)}")
+    print(f"held-out AUC with them {_auc(with_them, 0).strip()}, without them (the fitted rules) "
+          f"{_auc(without, 0).strip()}")  # fmt: skip
+
+
+def live_types(rules_path: Path) -> set[str]:
+    """The event types live traffic can send under the base rules (and the sources themselves)."""
+    from chalicelib.domain.rules_warnings import reachable_types
+    from chalicelib.rules.vocabulary import EMITTED_TYPES
+
+    return reachable_types(load_rules_file(rules_path), EMITTED_TYPES)
+
+
+def export_only_columns(mapping: Any, live: set[str]) -> dict[str, list[str]]:
+    """Column -> the event types it makes that live traffic never sends."""
+    found: dict[str, list[str]] = {}
+    for spec in mapping.events:
+        kinds = [spec.type] if spec.type else sorted(set((spec.types or {}).values()))
+        missing = [kind for kind in kinds if kind not in live]
+        if missing:
+            found.setdefault(spec.column, []).extend(kind for kind in missing if kind not in found.get(spec.column, []))
+    return found
 
 
 def small_data_curve(
@@ -224,7 +278,9 @@ def fit(
         set_thresholds,
     )
 
-    features = candidate_features(train, mapping)
+    features = candidate_features(train, mapping, live_types(base))
+    if not args.export_only_columns:
+        features = [feature for feature in features if feature.live]  # rules live traffic can feed
     prior = None
     if args.prior:
         base_rules = load_rules_file(base)

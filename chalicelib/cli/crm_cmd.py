@@ -63,6 +63,21 @@ def salesforce_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rules_in_force(parts: Any) -> Any:
+    """The target's active rules version; its bundled file when the stack cannot be read (a dry
+    run on a machine with no AWS access), said on stderr."""
+    from chalicelib.errors import Unavailable
+    from chalicelib.rules import rules_loader
+
+    try:
+        return parts.rules()
+    except Unavailable:
+        print(
+            "the stack's active rules could not be read: subscriptions follow the bundled rules file", file=sys.stderr
+        )
+        return rules_loader(parts.settings.scoring_rules or None)()
+
+
 def hubspot_setup(args: argparse.Namespace) -> int:
     from chalicelib.crm.http_client import CrmUnavailable, JsonClient
     from chalicelib.crm.hubspot.setup import (
@@ -78,7 +93,7 @@ def hubspot_setup(args: argparse.Namespace) -> int:
 
     parts = target_container(args)
     settings = parts.settings
-    mapping = parts.rules().crm_activity.for_hubspot(settings.hubspot_email_events)
+    mapping = _rules_in_force(parts).crm_activity.for_hubspot(settings.hubspot_email_events)
     wanted = wanted_subscriptions(mapping, sorted(PROPERTY_MAP))
     token = "" if args.dry_run else settings.secret("hubspot_access_token")
     try:

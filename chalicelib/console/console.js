@@ -187,7 +187,8 @@ async function leadPage(key) {
       h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? h("span", { id: "lead-account" }, ` · account ${lead.body.account.id}`) : ""),
       h("div", { class: "muted small", id: "lead-next" }, nextChange(card, timeline)),
       crmLine(lead.body),
-      h("div", { class: "small", id: "lead-reasons" }, (lead.body.reasons || []).join(" · "))),
+      h("div", { class: "small", id: "lead-reasons" }, (lead.body.reasons || []).join(" · ")),
+      shadowCard(lead.body.shadow, card)),
     h("div", { class: "grid2" },
       h("div", { class: "panel", id: "fit-reasons" }, h("h2", {}, `Fit ${signed(card.fit)}`), fit.length ? fit.map(reason) : h("p", { class: "muted" }, "No fit points."),
         card.disqualified_by ? h("p", { class: "error" }, `Disqualified by ${card.disqualified_by}`) : ""),
@@ -294,7 +295,7 @@ function chart(timeline) {
 
 // ------------------------------------------------------------------------------------- report
 async function reportPage() {
-  const [reply, exceptions] = await Promise.all([api("reports/tiers"), api("reports/exceptions")]);
+  const [reply, exceptions, health] = await Promise.all([api("reports/tiers"), api("reports/exceptions"), api("reports/health")]);
   if (reply.status !== 200) { page("Report", h("p", { class: "error" }, reply.body?.message || "No report.")); return; }
   const report = reply.body;
   const rates = (title, groups, id) => h("div", { class: "panel table-wrap" }, h("h2", {}, title), h("table", { id },
@@ -312,7 +313,30 @@ async function reportPage() {
         : "No won or lost leads yet, so the score cannot be measured against outcomes. Once your CRM marks leads won (a HubSpot lifecycle stage of customer, a converted Salesforce lead) or lost, this report fills in; `leadscore import` brings the outcomes the CRM already has.")),
     h("div", { class: "grid2" }, rates("By tier", report.tiers, "by-tier"), rates("By grade", report.grades, "by-grade")),
     h("div", { class: "panel" }, h("h2", {}, "Cumulative gains"), gains(report.gains || [])),
+    health.status === 200 ? healthPanel(health.body) : "",
     exceptions.status === 200 ? exceptionsPanel(exceptions.body) : "");
+}
+
+// Score health over time: per month (when leads were first seen) and rules version, the tier mix,
+// how MQLs converted, and a warning when more leads reach MQL while fewer of them convert.
+function healthPanel(body) {
+  const rows = body.months.flatMap((month) => [
+    { label: month.month, figures: month, top: true },
+    ...(month.versions.length > 1 ? month.versions.map((v) => ({ label: `  version ${v.version}`, figures: v })) : []),
+  ]);
+  const mix = (figures) => body.tiers.filter((tier) => figures.tier_mix[tier]).map((tier) => `${tier.replace("_", " ")} ${figures.tier_mix[tier]}`).join(" · ");
+  const version = (month) => (month.versions.length === 1 ? `version ${month.versions[0].version}` : "");
+  return h("div", { class: "panel", id: "health" }, h("h2", {}, "Score health by month"),
+    body.inflating ? h("p", { class: "error", id: "inflation" }, `Tier inflation: ${body.inflation[body.inflation.length - 1].message}. Look at what earns points, and try a stricter version as a shadow.`)
+      : h("p", { class: "muted", id: "inflation" }, `No tier inflation: MQLs ${body.mql_from.replace("_", " ")} and above.`),
+    h("div", { class: "table-wrap" }, h("table", { id: "health-months" },
+      h("thead", {}, h("tr", {}, ["Month", "Leads", "Tier mix", "MQLs", "MQL share", "MQLs converted", "MQL win rate"].map((x, i) => h("th", { class: i && i !== 2 ? "num" : null }, x)))),
+      h("tbody", {}, rows.map((row) => h("tr", { class: row.top ? "" : "muted small", "data-month": row.top ? row.label : null },
+        h("td", {}, row.label, row.top && version(row.figures) ? h("div", { class: "muted small" }, version(row.figures)) : ""),
+        h("td", { class: "num" }, row.figures.leads), h("td", { class: "small" }, mix(row.figures)), h("td", { class: "num" }, row.figures.mqls),
+        h("td", { class: "num" }, pct(row.figures.mql_share)), h("td", { class: "num" }, `${row.figures.mqls_converted} (${pct(row.figures.mql_conversion)})`),
+        h("td", { class: "num" }, pct(row.figures.mql_win_rate))))))),
+    body.undated ? h("p", { class: "muted small" }, `${body.undated} leads scored before leads kept their first-seen date are counted from their next scoring.`) : "");
 }
 
 // The leads to review each month: won though they scored low, lost though they scored MQL.
@@ -340,8 +364,59 @@ function gains(points) {
   return svg;
 }
 
+// The shadow rules' card beside the real one: what the candidate version would show (never in the CRM).
+function shadowCard(shadow, card) {
+  if (!shadow) return "";
+  const moved = shadow.score - card.score;
+  return h("div", { class: "shadow-card small", id: "lead-shadow" },
+    h("strong", {}, "Shadow rules: "), h("span", { id: "lead-shadow-score" }, shadow.score), ` (${signed(moved)}) `, tierBadge(shadow.tier),
+    ` grade ${shadow.grade}`, h("div", { class: "muted" }, (shadow.reasons || []).join(" · ")));
+}
+
 // -------------------------------------------------------------------------------------- rules
+function versionsPanel(reply) {
+  if (reply.status !== 200) return h("div", { class: "panel" }, h("p", { class: "error" }, reply.body?.message || `HTTP ${reply.status}`));
+  const listed = reply.body;
+  const role = (v) => (v.role ? h("span", { class: `role ${v.role}` }, v.role) : "");
+  return h("div", { class: "panel", id: "versions" }, h("h2", {}, "Versions"),
+    h("p", { class: "muted" }, listed.shadow !== null ? `Version ${listed.active} is active; version ${listed.shadow} runs as the shadow since ${when(listed.shadow_since)}.` : `Version ${listed.active} is active.`),
+    h("div", { class: "table-wrap" }, h("table", { id: "versions-table" },
+      h("thead", {}, h("tr", {}, ["Version", "Name", "Deployed", "By", "Message", ""].map((x) => h("th", {}, x)))),
+      h("tbody", {}, [...listed.versions].reverse().map((v) => h("tr", { "data-version": v.version },
+        h("td", { class: "num" }, v.version), h("td", {}, v.name, h("div", { class: "muted small" }, v.fingerprint)),
+        h("td", {}, when(v.deployed_at)), h("td", {}, v.deployed_by), h("td", {}, v.message || "—"), h("td", {}, role(v))))))),
+    h("details", {}, h("summary", {}, `History (${listed.log.length})`),
+      h("ul", { id: "versions-log" }, listed.log.map((entry) => h("li", {}, `${when(entry.at)}: ${entry.action} version ${entry.version} by ${entry.by}`)))));
+}
+
+async function shadowPanel(known) {
+  if (!known.shadow) return "";
+  const reply = await api("reports/shadow");
+  if (reply.status !== 200) return "";
+  const report = reply.body;
+  const moves = new Map(report.moves.map((m) => [`${m.from}>${m.to}`, m.leads]));
+  const tiers = report.tiers;
+  const outcome = (version) => report.outcomes[version];
+  const rate = (version, tier) => outcome(version).tiers[tier]?.conversion_rate;
+  return h("div", { class: "panel", id: "shadow-report" }, h("h2", {}, `Shadow: ${report.shadow.name} (version ${known.shadow.version})`),
+    h("p", { class: "muted" }, `Scored beside the active rules since ${when(report.since)}; never written to a CRM. `,
+      h("strong", { id: "shadow-moved" }, report.changed_tier), ` of ${report.leads} live leads would change tier.`,
+      report.not_yet_scored ? ` ${report.not_yet_scored} more are scored by the shadow at the next upkeep run or event.` : ""),
+    h("div", { class: "table-wrap" }, h("table", { id: "shadow-migration" }, h("thead", {}, h("tr", {}, h("th", {}, "active \\ shadow"), tiers.map((t) => h("th", { class: "num" }, t.replace("_", " "))))),
+      h("tbody", {}, tiers.map((from) => h("tr", {}, h("th", {}, from.replace("_", " ")), tiers.map((to) => h("td", { class: "num", "data-from": from, "data-to": to }, moves.get(`${from}>${to}`) || ""))))))),
+    h("h3", {}, "Biggest movers"),
+    h("div", { class: "table-wrap" }, h("table", { id: "shadow-movers" }, h("thead", {}, h("tr", {}, ["Lead", "Score", "Tier", "Why (shadow)"].map((x) => h("th", {}, x)))),
+      h("tbody", {}, report.movers.map((m) => h("tr", { class: "link", onclick: () => { location.hash = `#/lead/${encodeURIComponent(m.lead_id)}`; } },
+        h("td", {}, m.name || m.email || m.lead_id), h("td", {}, `${m.score} → ${m.shadow_score} (${signed(m.change)})`),
+        h("td", {}, tierBadge(m.tier), " → ", tierBadge(m.shadow_tier)), h("td", { class: "small" }, m.shadow_reasons.join(" · "))))))),
+    h("h3", {}, `Outcomes since the shadow started (${report.outcomes.leads} leads)`),
+    h("div", { class: "table-wrap" }, h("table", { id: "shadow-outcomes" }, h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", { class: "num" }, "AUC"), tiers.map((t) => h("th", { class: "num" }, `${t.replace("_", " ")} converted`)))),
+      h("tbody", {}, ["active", "shadow"].map((version) => h("tr", { "data-version": version }, h("th", {}, version),
+        h("td", { class: "num" }, outcome(version).auc ?? "—"), tiers.map((t) => h("td", { class: "num" }, pct(rate(version, t))))))))));
+}
+
 async function rulesPage() {
+  rulesCache = null;  // the active version may have changed since
   const known = await rules();
   const rows = (items, columns) => h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, columns.map(([title]) => h("th", {}, title)))),
     h("tbody", {}, items.map((item) => h("tr", {}, columns.map(([, pick]) => h("td", {}, pick(item) ?? "—")))))));
@@ -351,17 +426,50 @@ async function rulesPage() {
     h("details", {}, h("summary", {}, "Tiers and grades"), rows(known.tiers.bands, [["Tier", (b) => b.name], ["From score", (b) => b.min]]), rows(known.grades, [["Grade", (g) => g.grade], ["From fit", (g) => g.min_fit]])),
     h("details", {}, h("summary", {}, "Decay"), rows(Object.entries(known.decay).map(([name, d]) => ({ name, ...d })), [["Schedule", (d) => d.name], ["Half-life (days)", (d) => d.half_life_days], ["Steps", (d) => (d.steps ? `${d.steps.map((st) => `under ${st.until_days} d: ${Math.round(100 * st.keep)}%`).join(", ")}, then ${Math.round(100 * d.after)}%` : null)]])));
   const text = h("textarea", { id: "rules-text", spellcheck: "false", placeholder: "Paste a rules file (YAML) or choose one below" });
+  const [listing, shadow] = await Promise.all([api("rules/versions"), shadowPanel(known)]);
+  const versions = versionsPanel(listing);
+  const activeNumber = listing.status === 200 ? listing.body.active : null;
+  if (activeNumber !== null) {
+    // The what-if starts from what is live: the active version's file as deployed.
+    const active = await api(`rules/versions/${activeNumber}`);
+    if (active.status === 200) text.value = active.body.rules;
+  }
   const file = h("input", { type: "file", id: "rules-file", accept: ".yaml,.yml,text/yaml" });
   file.addEventListener("change", async () => { if (file.files[0]) text.value = await file.files[0].text(); });
   const run = h("button", { type: "button", id: "preview" }, "Preview on live leads");
   const bar = h("div", {});
   const result = h("div", { id: "preview-result" });
   run.addEventListener("click", () => preview(text.value, run, bar, result));
+  const message = h("input", { type: "text", id: "deploy-message", placeholder: "why (shown in the history)", maxlength: "500" });
+  const deploy = h("button", { type: "button", id: "deploy-shadow" }, "Deploy as shadow");
+  const deployed = h("div", { id: "deploy-result" });
+  deploy.addEventListener("click", () => deployShadow(text.value, message.value, deploy, deployed));
+  const version = activeNumber !== null ? `version ${activeNumber}` : "the bundled file";
   page("Rules",
-    h("div", { class: "panel" }, h("p", {}, h("strong", { id: "rules-name" }, known.name), " · fingerprint ", h("code", { id: "rules-fingerprint" }, known.fingerprint)), sections),
+    h("div", { class: "panel" }, h("p", {}, h("strong", { id: "rules-name" }, known.name), ` · active: ${version} · fingerprint `, h("code", { id: "rules-fingerprint" }, known.fingerprint)), sections),
+    shadow, versions,
     h("div", { class: "panel" }, h("h2", {}, "What if: preview a rules change"),
-      h("p", { class: "muted" }, "Every live lead is rescored from its events with the rules below and compared with what it shows now. Nothing changes until the rules are deployed."),
-      text, h("div", { class: "toolbar" }, file, run), h("div", { class: "progress", hidden: true, id: "preview-progress" }, bar), result));
+      h("p", { class: "muted" }, "Edit the active rules below (or paste a file): every live lead is rescored from its events with them and compared with what it shows now. Nothing changes until they are deployed; deployed as the shadow, they are scored beside the active rules and never reach the CRM."),
+      text, h("div", { class: "toolbar" }, file, run), h("div", { class: "progress", hidden: true, id: "preview-progress" }, bar), result,
+      h("div", { class: "toolbar" }, message, deploy), deployed));
+}
+
+async function deployShadow(textValue, message, button, result) {
+  button.disabled = true;
+  try {
+    const reply = await api("rules/versions", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rules: textValue, message, role: "shadow" }) });
+    if (reply.status === 403) { result.replaceChildren(h("p", { class: "error", id: "deploy-error" }, "Deploying rules needs the admin key; this key can only look.")); return; }
+    if (reply.status !== 200) {
+      const issues = reply.body?.issues || [];
+      result.replaceChildren(h("p", { class: "error", id: "deploy-error" }, reply.body?.message || `HTTP ${reply.status}`),
+        h("ul", { class: "issues" }, issues.map((issue) => h("li", {}, issue.text || issue.message))));
+      return;
+    }
+    result.replaceChildren(h("p", { id: "deploy-done" }, `Version ${reply.body.version} (${reply.body.name}) runs as the shadow. Its comparison appears here as leads are scored.`));
+    rulesCache = null;
+  } finally {
+    button.disabled = false;
+  }
 }
 
 async function preview(textValue, button, bar, result) {
@@ -369,7 +477,7 @@ async function preview(textValue, button, bar, result) {
   const progress = document.getElementById("preview-progress");
   result.replaceChildren(h("p", { class: "muted" }, "Working…"));
   const moves = new Map();
-  let movers = [], scanned = 0, total = null, cursor = null;
+  let movers = [], scanned = 0, total = null, cursor = null, diff = [];
   try {
     do {
       const reply = await api("rules/preview", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rules: textValue, cursor, limit: 100 }) });
@@ -382,6 +490,7 @@ async function preview(textValue, button, bar, result) {
       }
       const answer = reply.body;
       total = answer.total ?? total;
+      diff = answer.diff ?? diff;
       scanned += answer.scanned;
       for (const move of answer.moves) moves.set(`${move.from}>${move.to}`, (moves.get(`${move.from}>${move.to}`) || 0) + move.leads);
       movers = [...movers, ...answer.movers].sort((a, b) => Math.abs(b.change) - Math.abs(a.change)).slice(0, 20);
@@ -394,6 +503,8 @@ async function preview(textValue, button, bar, result) {
     const tiers = [...known.tiers.bands.map((band) => band.name).reverse(), known.tiers.disqualified];
     const moved = [...moves.entries()].filter(([pair]) => pair.split(">")[0] !== pair.split(">")[1]).reduce((sum, [, count]) => sum + count, 0);
     result.replaceChildren(
+      h("div", { id: "preview-diff" }, h("h2", {}, "What the edit changes"), diff.length ? diff.map((section) => h("div", { class: "diff-section" },
+        h("strong", {}, section.section), h("ul", {}, section.changes.map((line) => h("li", {}, line))))) : h("p", { class: "muted" }, "No difference in meaning from the active rules.")),
       h("p", { id: "preview-summary" }, `${scanned} leads rescored; `, h("strong", { id: "moved-count" }, moved), ` would change tier.`),
       h("div", { class: "table-wrap" }, h("table", { id: "migration" }, h("thead", {}, h("tr", {}, h("th", {}, "from \\ to"), tiers.map((t) => h("th", { class: "num" }, t.replace("_", " "))))),
         h("tbody", {}, tiers.map((from) => h("tr", {}, h("th", {}, from.replace("_", " ")), tiers.map((to) => h("td", { class: "num", "data-from": from, "data-to": to }, moves.get(`${from}>${to}`) || ""))))))),

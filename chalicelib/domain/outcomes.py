@@ -70,4 +70,5 @@ def outcome_change(
         "lifecycle_stage": after.lifecycle_stage,
         "lead_status": after.lead_status,
         "reasons": card_then.reasons(),  # why it scored so then: the exceptions report shows them
+        "rules": card_then.rules_fingerprint,  # the rules version that scored it so (the health report)
     }

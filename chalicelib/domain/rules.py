@@ -299,6 +299,7 @@ class Rules(_Strict):
     # Filled by compiled_rules.compile_rules(): the compiled form lives with the rules object, so it is
     # built once per rules file, not per lead (and this module need not import the compiler).
     _compiled: object = PrivateAttr(default=None)
+    _fingerprint: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _references(self) -> Rules:
@@ -312,12 +313,15 @@ class Rules(_Strict):
     @property
     def fingerprint(self) -> str:
         """Stable hash of the rules' meaning (not the file's formatting): a change triggers a full rescore."""
+        if self._fingerprint is not None:  # frozen: computed once (a hash of the whole file is not free)
+            return self._fingerprint
         # What the CRM is moved to changes no score: leaving it out spares every lead a rescore.
         meaning = self.model_dump(mode="json", by_alias=True, exclude={"crm_actions"})
         if self.crm_actions.recycle_on_lost:  # a loss recycling the lead changes its score
             meaning["recycle_on_lost"] = True
         canonical = json.dumps(meaning, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        self._fingerprint = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        return self._fingerprint
 
     @property
     def compiled_form(self) -> object:

@@ -13,10 +13,7 @@ def rules_warnings(rules: Rules, emitted: Iterable[str] = ()) -> list[str]:
     engagement = rules.engagement
     scored = {rule.event for rule in engagement.rules}
     recorded = set(engagement.recorded_only)
-    reachable = {canonical for canonical, names in engagement.event_types.items() if names}
-    reachable |= {kind.casefold() for kind in emitted}
-    reachable |= {event.casefold() for _, event in rules.crm_activity.event_references()}
-    reachable |= {engagement.page_categories.event.casefold(), engagement.sent_event.casefold()}
+    reachable = reachable_types(rules, emitted)
     warnings = [
         f"engagement.event_types.{canonical}: no rule scores it; add a rule, or list it under "
         "engagement.recorded_only if it is kept without points on purpose"
@@ -30,3 +27,14 @@ def rules_warnings(rules: Rules, emitted: Iterable[str] = ()) -> list[str]:
         if rule.event not in reachable
     ]
     return warnings
+
+
+def reachable_types(rules: Rules, emitted: Iterable[str] = ()) -> set[str]:
+    """The canonical event types live traffic can bring under these rules: the ones tracking names
+    map to, the ones the sources emit themselves, the CRM activity's."""
+    engagement = rules.engagement
+    reachable = {canonical for canonical, names in engagement.event_types.items() if names}
+    reachable |= {kind.casefold() for kind in emitted}
+    reachable |= {event.casefold() for _, event in rules.crm_activity.event_references()}
+    reachable |= {engagement.page_categories.event.casefold(), engagement.sent_event.casefold()}
+    return reachable

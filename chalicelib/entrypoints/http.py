@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 from chalice.app import Request, Response
@@ -22,6 +22,7 @@ from chalicelib.domain.rules import Rules
 from chalicelib.domain.unscored import REPORT_RETENTION_DAYS
 from chalicelib.errors import RequestRefused, Unavailable
 from chalicelib.observability import count_events, count_not_scored, logger
+from chalicelib.rules.active import ActiveRules
 from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.service_layer.errors import BadPayload, ClientError, PayloadTooLarge
 from chalicelib.settings import Settings
@@ -163,12 +164,18 @@ def _error(receiver: Receiver | None, status: int, code: str, message: str, fiel
 
 
 def health() -> Response:
+    """200 while the service can score; "degraded" names a rules version that could not be read
+    (the last good one stays in force); 503 when nothing can be scored."""
+    rules = container().rules
     try:
-        container().rules()
+        rules()
+        status = rules.status() if isinstance(rules, ActiveRules) else {}
     except Unavailable as exc:
-        return Response(body={"status": "unavailable", "code": exc.code, "message": str(exc)}, status_code=503,
-                        headers={"Retry-After": "60"})  # fmt: skip
-    return Response(body={"status": "ok"}, status_code=200)
+        problems = rules.problems if isinstance(rules, ActiveRules) else []
+        return Response(body={"status": "unavailable", "code": exc.code, "message": str(exc), "problems": problems},
+                        status_code=503, headers={"Retry-After": "60"})  # fmt: skip
+    state = "degraded" if status.get("problems") else "ok"
+    return Response(body={"status": state, **({"rules": status} if status else {})}, status_code=200)
 
 
 # ------------------------------------------------------------------------------------ leads API
@@ -242,7 +249,74 @@ def activity(key: str, request: Request, clock: Clock = utc_now) -> Response:
 def rules_in_force() -> Response:
     from chalicelib.rules.summary import rules_summary
 
-    return _answer(lambda: rules_summary(container().rules()))
+    def summary() -> dict[str, Any]:
+        rules = container().rules
+        found = rules_summary(rules())
+        if isinstance(rules, ActiveRules):
+            found["active_version"] = rules.active_version()
+            shadow = rules.shadow()
+            found["shadow"] = None if shadow is None else {
+                "version": rules.pointer.shadow, "name": shadow.name, "fingerprint": shadow.fingerprint,
+                "since": rules.pointer.shadow_since.isoformat() if rules.pointer.shadow_since else None,
+            }  # fmt: skip
+        return found
+
+    return _answer(summary)
+
+
+def rules_versions(clock: Clock = utc_now) -> Response:
+    return _answer(lambda: container().releases.listed(clock()))
+
+
+def rules_version(number: str) -> Response:
+    from chalicelib.service_layer.rules_releases import UnknownVersion
+
+    def shown() -> dict[str, Any]:
+        if not number.isdigit() or len(number) > 9:
+            raise UnknownVersion(f"there is no rules version {number!r}", field="version")
+        version = container().releases.show(int(number))
+        return {"version": version.number, "name": version.name, "fingerprint": version.fingerprint,
+                "deployed_by": version.deployed_by, "deployed_at": version.deployed_at.isoformat(),
+                "message": version.message, "rules": version.text}  # fmt: skip
+
+    return _answer(shown)
+
+
+MAX_RULES_CHARACTERS = 256 * 1024  # as a preview takes (service_layer/rules_preview.py)
+
+
+class DeployRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: str = Field(min_length=1, max_length=MAX_RULES_CHARACTERS, description="the rules file (YAML)")
+    message: str = Field(default="", max_length=500)
+    role: Literal["shadow", "active", "stored"] = "shadow"
+
+
+def deploy_rules(request: Request, clock: Clock = utc_now) -> Response:
+    def run() -> dict[str, Any]:
+        body = request.raw_body or b""
+        if len(body) > 2 * MAX_RULES_CHARACTERS:
+            raise PayloadTooLarge(f"body is {len(body)} bytes; too large for a rules file")
+        data = load_json(body or b"null")
+        query = DeployRequest.model_validate(data if isinstance(data, dict) else {})
+        parts = container()
+        done = parts.releases.deploy(query.rules, "console (admin key)", query.message, clock(),
+                                     shadow=query.role == "shadow", activate=query.role == "active")  # fmt: skip
+        refresh = getattr(parts.rules, "refresh", None)
+        if refresh is not None:
+            refresh()  # this container scores with it at once; the others within RULES_RECHECK_SECONDS
+        return done
+
+    return _answer(run)
+
+
+def health_report() -> Response:
+    return _answer(lambda: container().reports.health_report())
+
+
+def shadow_report(clock: Clock = utc_now) -> Response:
+    return _answer(lambda: container().reports.shadow_report(clock()))
 
 
 def rules_preview(request: Request, clock: Clock = utc_now) -> Response:

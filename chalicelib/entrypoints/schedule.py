@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.bootstrap import container
-from chalicelib.observability import job_run, logger
+from chalicelib.observability import job_run, logger, tier_inflation
 
 
 def run_upkeep(
@@ -29,6 +29,8 @@ def run_upkeep(
         summary["digests"] = digests
     figures = {"due": report.due, "changed": len(report.changed), "requeued": report.requeued}
     job_run("upkeep", figures, problem=report.stopped_early)
+    if report.inflating is not None:
+        tier_inflation(report.inflating)
     logger.info("upkeep run", extra=summary)
     return summary
 

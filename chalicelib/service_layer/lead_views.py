@@ -17,6 +17,7 @@ from chalicelib.domain.identity import parse_key
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.score_change import change
+from chalicelib.domain.shadow import current as current_shadow
 from chalicelib.errors import RequestRefused
 from chalicelib.storage.listing_order import latest_first
 from chalicelib.storage.ports import LeadRecord, LeadRow, Order, Storage
@@ -49,11 +50,13 @@ class LeadViews:
         rules: Callable[[], Rules],
         survivor: Callable[[str], str],
         places: CrmPlaces | None = None,
+        shadow: Callable[[], Rules | None] = lambda: None,
     ) -> None:
         """`survivor` follows merges to the lead that holds the events now; `places` what the
-        deployment knows of its CRMs' addresses (for record links)."""
+        deployment knows of its CRMs' addresses (for record links); `shadow` the shadow rules."""
         self.storage = storage
         self.rules = rules
+        self.shadow = shadow
         self.survivor = survivor
         self.places = places or CrmPlaces()
         self.owner_names = OwnerNames(storage)
@@ -109,6 +112,8 @@ class LeadViews:
             "engagement": card.engagement,
             "reasons": card.reasons(),
             "card": card.model_dump(mode="json"),
+            # The shadow rules' card beside the real one: shown, never written to a CRM.
+            "shadow": current_shadow(record.shadow, self.shadow(), now),
         }
 
     def timeline(self, key: str, now: datetime) -> dict[str, Any] | None:

@@ -95,7 +95,8 @@ class LeadWrites:
         stored = [StoredEvent(event, expires_at(event, rules)) for event in members]
         live = [item.event for item in stored if item.expires_at is None or item.expires_at > now]
         lead_id = new_lead_id()
-        change, ignored = rescore_change(LeadRecord(lead_id, 0, list(keys), None, events=live), rules, now)
+        record = LeadRecord(lead_id, 0, list(keys), None, events=live)
+        change, ignored = rescore_change(record, rules, now, shadow=self.rescorer.shadow())
         try:
             version = self.storage.events.create(lead_id, stored, keys, change)
         except IdentityConflict:
@@ -120,7 +121,7 @@ class LeadWrites:
         record: LeadRecord | None,
     ) -> tuple[Written, list[LeadEvent]]:
         """Folded, and the rest: what could not be folded (see domain/folding.py)."""
-        rules = self.rules()
+        rules, shadow = self.rules(), self.rescorer.shadow()
         pending = [StoredEvent(event, expires_at(event, rules)) for event in members]
         claims = [key for key in keys if known.get(key) != lead_id]
         written = Written(lead_id)
@@ -134,7 +135,7 @@ class LeadWrites:
                 break  # more new identities than one transaction holds: the store path claims them in parts
             chunk = pending[:room]
             try:
-                change, ignored = fold_change(record, [item.event for item in chunk], rules, now)
+                change, ignored = fold_change(record, [item.event for item in chunk], rules, now, shadow)
             except (StaleBasis, OutOfOrder) as exc:
                 log.info("rescoring lead %s from its events: %s", lead_id, exc)
                 break

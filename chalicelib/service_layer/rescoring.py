@@ -20,6 +20,8 @@ from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scorecard import CardChange, ScoreCard, Visible
 from chalicelib.domain.scoring import card_from_basis
+from chalicelib.domain.shadow import shadow_entry
+from chalicelib.domain.shadow import stored_basis as shadow_basis_of
 from chalicelib.storage.ports import LeadRecord, LeadSave, Storage, VersionConflict
 
 MAX_ATTEMPTS = 8
@@ -59,27 +61,61 @@ def score_lead(record: LeadRecord, rules: Rules, now: datetime) -> tuple[Profile
     return profile, basis, card_from_basis(basis, rules, now, previous_tier=previous)
 
 
-def rescore_change(record: LeadRecord, rules: Rules, now: datetime, reason: str = "") -> tuple[LeadSave, Ignored]:
+def rescore_change(
+    record: LeadRecord, rules: Rules, now: datetime, reason: str = "", shadow: Rules | None = None
+) -> tuple[LeadSave, Ignored]:
     """What to save for `record` scored at `now` from all its events (card, basis, profile, keys
-    and sales outcome), and what the scoring ignored."""
+    and sales outcome; the `shadow` rules' score beside it), and what the scoring ignored."""
     profile, basis, card = score_lead(record, rules, now)
     change = _change(record, record.events, profile, basis, card, now, reason, rules)
+    if shadow is not None:
+        _, shadow_basis = full_basis(record.events, shadow, now)
+        before = (record.shadow or {}).get("card", {}).get("tier")
+        entry = shadow_entry(shadow_basis, card_from_basis(shadow_basis, shadow, now, previous_tier=before))
+        change = replace(change, shadow=entry, sales_outcome=_with_shadow(change.sales_outcome, record, entry))
+    elif record.shadow:
+        change = replace(change, shadow={})  # the shadow was stopped or promoted
     return replace(change, kind="full", seen_rescore_mark=record.rescore_mark), _ignored(basis)
 
 
 def fold_change(
-    record: LeadRecord, events: Sequence[LeadEvent], rules: Rules, now: datetime
+    record: LeadRecord, events: Sequence[LeadEvent], rules: Rules, now: datetime, shadow: Rules | None = None
 ) -> tuple[LeadSave, Ignored]:
     """What to save for `record` (the lead item, without its events) with new `events` folded into
-    its stored basis: the work does not grow with the lead's history. Raises StaleBasis or
-    OutOfOrder when only a rescore from the events will do."""
-    if record.basis is None or record.card is None:
+    its stored basis (and the shadow's, when it has one from the `shadow` rules): the work does not
+    grow with the lead's history. Raises StaleBasis or OutOfOrder when only a rescore from the
+    events will do."""
+    if record.card is None:
         raise StaleBasis("the lead has no stored basis")
-    stored = ScoreBasis.from_json(record.basis, rules)
-    profile = Profile.model_validate_json(record.profile_json or "{}")
-    profile, basis = fold_into(stored, profile, events, rules, now)
+    stored_json = record.basis
+    if (stored_json or {}).get("fingerprint") != rules.fingerprint:
+        stored_json = shadow_basis_of(record.shadow, rules) or stored_json  # the shadow just promoted
+    if stored_json is None:
+        raise StaleBasis("the lead has no stored basis")
+    stored = ScoreBasis.from_json(stored_json, rules)
+    before = Profile.model_validate_json(record.profile_json or "{}")
+    profile, basis = fold_into(stored, before, events, rules, now)
     card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
-    return replace(_change(record, events, profile, basis, card, now, "", rules), kind="fold"), _ignored(basis)
+    change = replace(_change(record, events, profile, basis, card, now, "", rules), kind="fold")
+    shadow_json = shadow_basis_of(record.shadow, shadow) if shadow is not None else None
+    if shadow is not None and shadow_json is not None:
+        _, folded = fold_into(ScoreBasis.from_json(shadow_json, shadow), before, events, shadow, now)
+        previous = (record.shadow or {}).get("card", {}).get("tier")
+        entry = shadow_entry(folded, card_from_basis(folded, shadow, now, previous))
+        change = replace(change, shadow=entry, sales_outcome=_with_shadow(change.sales_outcome, record, entry))
+    elif shadow is None and record.shadow:
+        change = replace(change, shadow={})
+    return change, _ignored(basis)
+
+
+def _with_shadow(outcome: dict[str, Any] | None, record: LeadRecord, entry: dict[str, Any]) -> dict[str, Any] | None:
+    """An outcome keeps the shadow's card then too, so the shadow report measures its prediction."""
+    if outcome is None:
+        return None
+    then = record.shadow if (record.shadow or {}).get("fingerprint") == entry["fingerprint"] else entry
+    card = then["card"]  # type: ignore[index]
+    shown = {"fingerprint": entry["fingerprint"], "score": card["score"], "tier": card["tier"], "grade": card["grade"]}
+    return {**outcome, "shadow": shown}
 
 
 def _ignored(basis: ScoreBasis) -> Ignored:
@@ -118,11 +154,17 @@ def _change(
 
 class Rescorer:
     def __init__(
-        self, storage: Storage, rules: Callable[[], Rules], backoff: Callable[[int], None] = jittered_backoff
+        self,
+        storage: Storage,
+        rules: Callable[[], Rules],
+        backoff: Callable[[int], None] = jittered_backoff,
+        shadow: Callable[[], Rules | None] = lambda: None,
     ) -> None:
+        """`shadow`: the rules scored beside the active ones, if any (rules/active.py)."""
         self.storage = storage
         self.rules = rules
         self.backoff = backoff
+        self.shadow = shadow
 
     def rescore(self, lead_id: str, now: datetime, reason: str = "") -> Rescored:
         """Score the lead from all its events. Under contention (a busy lead takes many deliveries
@@ -135,7 +177,7 @@ class Rescorer:
             if record.merged_into:
                 return self.rescore(self.survivor(record.merged_into), now, reason)
             rules = self.rules()
-            change, ignored = rescore_change(record, rules, now, reason)
+            change, ignored = rescore_change(record, rules, now, reason, self.shadow())
             before = change.before if attempt == 0 else before
             try:
                 version = self.storage.leads.save(change)
@@ -146,6 +188,35 @@ class Rescorer:
                 continue
             return Rescored(lead_id, version, change.before, change.card, ignored)
         raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
+
+    def bring_up_to_date(self, lead_id: str, now: datetime, reason: str) -> Rescored | None:
+        """For the sweep after a rules change: nothing when the lead is already scored with the
+        rules in force (and the shadow's); a promoted shadow's basis made the card without reading
+        a single event; else a rescore from the events. None: the lead is gone or merged."""
+        rules, shadow = self.rules(), self.shadow()
+        record = self.storage.leads.get_lead(lead_id)
+        if record is None or record.merged_into:
+            return None
+        shadow_current = (shadow is None and not record.shadow) or (
+            shadow is not None and (record.shadow or {}).get("fingerprint") == shadow.fingerprint
+        )
+        if record.card is not None and not record.rescore_mark:
+            if record.card.rules_fingerprint == rules.fingerprint and shadow_current:
+                return Rescored(lead_id, record.version, record.card.visible, record.card)
+            promoted = shadow_basis_of(record.shadow, rules)
+            if promoted is not None and shadow is None:
+                basis = ScoreBasis.from_json(promoted, rules)
+                card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
+                profile = Profile.model_validate_json(record.profile_json or "{}")
+                change = LeadSave(
+                    lead_id, record.version, card, record.card.visible, now, basis=promoted, reason=reason, shadow={},
+                    crm_moves=crm_moves(rules.crm_actions, card.mql, profile),
+                )  # fmt: skip
+                try:
+                    return Rescored(lead_id, self.storage.leads.save(change), change.before, card)
+                except VersionConflict:
+                    pass  # changed meanwhile: rescore it from its events
+        return self.rescore(lead_id, now, reason)
 
     def _settled(self, lead_id: str, rules: Rules) -> tuple[int, ScoreCard] | None:
         """The lead as saved by whoever won the race, if that already covers every event stored

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib.domain.folding import full_basis
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.rules_diagnosis import RulesError
+from chalicelib.domain.rules_diff import rules_diff
 from chalicelib.domain.rules_yaml import parse_rules
 from chalicelib.domain.scoring import card_from_basis
 from chalicelib.service_layer.errors import BadPayload, ClientError
@@ -75,6 +76,8 @@ def preview_rules(storage: Storage, current: Rules, request: PreviewRequest, now
             "score_before": before.score, "score_after": after.score, "change": after.score - before.score,
             "tier_before": before.tier, "tier_after": after.tier,
         })  # fmt: skip
+    # A lead whose score and tier stay is no mover.
+    movers = [mover for mover in movers if mover["change"] or mover["tier_before"] != mover["tier_after"]]
     movers.sort(key=lambda mover: (-abs(mover["change"]), mover["lead_id"]))
     answer: dict[str, Any] = {
         "rules": {"name": proposed.name, "fingerprint": proposed.fingerprint},
@@ -86,4 +89,5 @@ def preview_rules(storage: Storage, current: Rules, request: PreviewRequest, now
     }
     if request.cursor is None:
         answer["total"] = storage.listing.count_leads(tiers)  # for the progress bar: how many pages to expect
+        answer["diff"] = rules_diff(current, proposed)  # what the edit changes, in words
     return answer

@@ -10,6 +10,7 @@
    are queued again.
 4. Once per table: events stored before the activity index get their time, a page of leads a
    run, so every lead's activity lists them.
+5. Once a day: the score's health (domain/score_health.py), so tier inflation raises its alarm.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .rescoring import MAX_ATTEMPTS, Rescored, Rescorer, score_lead
 TIME_MARGIN_SECONDS = 30
 # `:2`: a run that finished before the lead items' keys (last activity, names) were added runs again.
 ACTIVITY_BACKFILL = "activity_backfill:2"
+SCORE_HEALTH = "score_health"
 
 
 @dataclass
@@ -41,6 +43,7 @@ class UpkeepReport:
     requeued: int = 0
     stopped_early: bool = False
     activity_backfill: dict[str, Any] = field(default_factory=dict)
+    inflating: bool | None = None  # the daily health check's verdict (None: not checked this run)
 
     @property
     def changed(self) -> list[Rescored]:
@@ -54,6 +57,7 @@ class UpkeepReport:
             "requeued": self.requeued,
             "stopped_early": self.stopped_early,
             "rules_sweep_done": self.rules_sweep.get("done"),
+            "inflating": self.inflating,
         }
 
 
@@ -65,9 +69,17 @@ class Upkeep:
         rescorer: Rescorer,
         publisher: ChangePublisher,
         sync_grace: timedelta = timedelta(minutes=15),
+        shadow: Callable[[], Rules | None] = lambda: None,
+        rules_settled: Callable[[datetime], bool] = lambda now: True,
+        health: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        """`rules_settled(now)`: whether every container has seen the rules version in force;
+        `health()`: the score health report, checked once a day for tier inflation."""
+        self.health = health
         self.storage = storage
         self.rules = rules
+        self.shadow = shadow
+        self.rules_settled = rules_settled
         self.rescorer = rescorer
         self.publisher = publisher
         self.sync_grace = sync_grace
@@ -98,6 +110,8 @@ class Upkeep:
 
         report.rules_sweep = self._rules_sweep(now, dry_run, out_of_time, report)
         report.activity_backfill = self._activity_backfill(dry_run, out_of_time)
+        if self.health is not None and not dry_run and not out_of_time():
+            report.inflating = self._health_check(now)
         if not dry_run:
             self.publisher.publish(report.rescored)
             report.requeued = self.publisher.requeue(self.storage.outbox.pending_sync(older_than=now - self.sync_grace))
@@ -106,18 +120,37 @@ class Upkeep:
     def _rules_sweep(
         self, now: datetime, dry_run: bool, out_of_time: Callable[[], bool], report: UpkeepReport
     ) -> dict[str, Any]:
-        """A new rules fingerprint: rescore every lead from its events, a page a run, resumably."""
+        """New rules (an active version, or a shadow beside it): bring every lead up to date, a
+        page a run, resumably. It starts once every container can have seen the change, so no
+        lead is scored again with the old rules behind it."""
+        shadow = self.shadow()
         fingerprint = self.rules().fingerprint
+        wanted = {"fingerprint": fingerprint, "shadow": shadow.fingerprint if shadow else None}
         progress = self.storage.jobs.rules_progress()
-        if progress.get("fingerprint") != fingerprint:
-            progress = {"fingerprint": fingerprint, "start_key": None, "done": False, "rescored": 0}
+        if any(progress.get(key) != value for key, value in wanted.items()):
+            if not self.rules_settled(now):
+                return {**wanted, "done": False, "rescored": 0, "waiting": True}
+            progress = {**wanted, "start_key": None, "done": False, "rescored": 0}
+        reason = "rules changed" if progress.get("shadow") is None or shadow is None else "shadow rules"
         while not progress["done"] and not dry_run and not out_of_time():
             lead_ids, next_key = self.storage.jobs.scan_leads(progress["start_key"])
             for lead_id in lead_ids:
-                report.rescored.append(self.rescorer.rescore(lead_id, now, reason="rules changed"))
+                rescored = self.rescorer.bring_up_to_date(lead_id, now, reason)
+                if rescored is not None:
+                    report.rescored.append(rescored)
             progress.update(start_key=next_key, done=next_key is None, rescored=progress["rescored"] + len(lead_ids))
             self.storage.jobs.save_rules_progress(progress)
-        return {key: progress[key] for key in ("fingerprint", "done", "rescored")}
+        return {key: progress.get(key) for key in ("fingerprint", "shadow", "done", "rescored")}
+
+    def _health_check(self, now: datetime) -> bool | None:
+        """Once a UTC day: whether the latest month shows tier inflation (None: checked today)."""
+        today = now.date().isoformat()
+        if self.storage.jobs.job_state(SCORE_HEALTH).get("day") == today:
+            return None
+        assert self.health is not None
+        inflating = bool(self.health()["inflating"])
+        self.storage.jobs.save_job_state(SCORE_HEALTH, {"day": today, "inflating": inflating})
+        return inflating
 
     def _activity_backfill(self, dry_run: bool, out_of_time: Callable[[], bool]) -> dict[str, Any]:
         state: dict[str, Any] = {"start_key": None, "done": False, "items": 0}

@@ -104,7 +104,19 @@ def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
         rescore_mark=item.get(RESCORE_MARK, {}).get("S"),
         day_starts=starts_of(item),
         crm_moves=json.loads(item["crm_moves"]["S"]) if "crm_moves" in item else {},
+        shadow=shadow_of(item),
     )
+
+
+def shadow_of(item: dict[str, Any]) -> dict[str, Any] | None:
+    """The lead's shadow score: its card, and its basis when the item was read with it."""
+    if "shadow" not in item:
+        return None
+    shadow: dict[str, Any] = json.loads(item["shadow"]["S"])
+    basis_json = unpacked(item.get("shadow_basis"))
+    if basis_json:
+        shadow["basis"] = json.loads(basis_json)
+    return shadow
 
 
 def partition_keys(items: Iterable[dict[str, Any]]) -> set[str]:

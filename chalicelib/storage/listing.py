@@ -94,6 +94,8 @@ def listing_attributes(change: LeadSave) -> tuple[Item, list[str]]:
                 removed.append(attribute)
     if change.basis is not None and change.basis.get("last_active_us") is not None:
         values.update(active_keys(int(change.basis["last_active_us"])))
+    if change.basis is not None and change.basis.get("first_seen_us") is not None:
+        values["first_seen_at"] = s(iso_z(from_us(int(change.basis["first_seen_us"]))))  # the health report's month
     return values, removed
 
 

@@ -6,7 +6,8 @@ records they get back.
 - `ChangeOutbox`: visible changes waiting for their write-back, and what each attempt did;
 - `LeadListing`: what the console lists and the reports read;
 - `JobState`: what the scheduled jobs work through and where they stopped;
-- `EventNameCounts`: the daily counts of events that earned nothing.
+- `EventNameCounts`: the daily counts of events that earned nothing;
+- `RulesVersions`: the rules versions deployed to the stack, and which are active and shadow.
 
 `Storage` holds one of each. Implemented by `storage.dynamodb.DynamoStorage` (production, tested
 against moto) and `storage.memory.InMemoryStorage` (fast use-case tests); the same contract tests
@@ -21,6 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 from chalicelib.domain.events import LeadEvent
+from chalicelib.domain.releases import RulesPointer
 from chalicelib.domain.scorecard import CardChange, ScoreCard, Visible
 from chalicelib.domain.unscored import UnscoredCount
 from chalicelib.errors import StorageUnavailable
@@ -41,11 +43,16 @@ __all__ = [
     "LeadRow",
     "LeadSave",
     "Order",
+    "PointerMoved",
+    "RulesPointer",
+    "RulesVersion",
+    "RulesVersions",
     "Storage",
     "StorageUnavailable",
     "StoreResult",
     "StoredEvent",
     "VersionConflict",
+    "VersionTaken",
 ]
 
 
@@ -144,6 +151,7 @@ class LeadRecord:
     rescore_mark: str | None = None
     day_starts: dict[date, int] = field(default_factory=dict)  # the score each day started at (domain/score_change.py)
     crm_moves: dict[str, dict[str, str]] = field(default_factory=dict)  # what the next write-back moves
+    shadow: dict[str, Any] | None = None  # the shadow rules' score (domain/shadow.py), while one runs
 
     @property
     def crm_visible(self) -> list[Any] | None:
@@ -174,6 +182,8 @@ class LeadSave:
     # mark); "card": decay.
     kind: str = "card"
     seen_rescore_mark: str | None = None
+    # The shadow rules' score (domain/shadow.py); {}: none (removed); None: as it was.
+    shadow: dict[str, Any] | None = None
 
     @property
     def card_change(self) -> CardChange:
@@ -368,6 +378,48 @@ class EventNameCounts(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class RulesVersion:
+    """One deployed rules file: its text as deployed, and who deployed it, when and why."""
+
+    number: int
+    text: str
+    fingerprint: str
+    name: str
+    deployed_by: str
+    deployed_at: datetime
+    message: str = ""
+
+
+class VersionTaken(Exception):
+    """Another deploy stored this version number first."""
+
+
+class PointerMoved(Exception):
+    """Another command changed the active or shadow version since it was read."""
+
+
+class RulesVersions(Protocol):
+    """The rules versions of one stack. Versions are immutable once stored; the pointer moves."""
+
+    def add(self, version: RulesVersion) -> None:
+        """Store a new version; VersionTaken when its number is stored already."""
+        ...
+
+    def get(self, number: int) -> RulesVersion | None: ...
+
+    def listed(self) -> list[RulesVersion]:
+        """Every version, oldest first, without its text (`text` is "")."""
+        ...
+
+    def pointer(self, consistent: bool = False) -> RulesPointer: ...
+
+    def move_pointer(self, pointer: RulesPointer) -> None:
+        """Save `pointer` (its revision one more than the one read); PointerMoved if another
+        command saved first."""
+        ...
+
+
 @dataclass
 class Storage:
     """One implementation of each role, over the same store."""
@@ -378,3 +430,4 @@ class Storage:
     listing: LeadListing
     jobs: JobState
     counts: EventNameCounts
+    rules_versions: RulesVersions

@@ -88,7 +88,8 @@ def emitted(capsys: pytest.CaptureFixture[str], emit: Any, monkeypatch: pytest.M
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_alarm_exists_and_notifies_the_one_topic(packages: dict[str, Path], stage: str) -> None:
     found = alarms(packages, stage)
-    expected = {"DeadLetterQueueAlarm", "TaskBacklogAlarm", "Api5xxAlarm", "UpkeepRunAlarm", "CrmSyncRunAlarm"}
+    expected = {"DeadLetterQueueAlarm", "TaskBacklogAlarm", "Api5xxAlarm", "UpkeepRunAlarm", "CrmSyncRunAlarm",
+                "TierInflationAlarm"}  # fmt: skip
     expected |= {f"{function}{metric}Alarm" for function in FUNCTIONS for metric in ("Errors", "Throttles")}
     assert set(found) == expected
     for name, alarm in found.items():
@@ -268,3 +269,19 @@ def test_a_new_stage_with_tracing_and_a_custom_domain_packages_and_lints(tmp_pat
     assert found["Parameters"]["Stage"]["Default"] == "staging"
     lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(sam)], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_tier_inflation_alarm_reads_the_metric_the_daily_health_check_writes(
+    packages: dict[str, Path], stage: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolve = Resolved(template(packages, stage), stage)
+    alarm = resolve(alarms(packages, stage)["TierInflationAlarm"])
+    (document,) = emitted(capsys, lambda: observability.tier_inflation(True), monkeypatch, stage)
+    directive = document["_aws"]["CloudWatchMetrics"][0]
+    assert alarm["Namespace"] == directive["Namespace"] == env_namespace(stage)
+    assert alarm["MetricName"] == directive["Metrics"][0]["Name"] == "TierInflation"
+    assert {entry["Name"]: entry["Value"] for entry in alarm["Dimensions"]} == {
+        name: document[name] for name in directive["Dimensions"][0]
+    }
+    assert document["TierInflation"] == [1.0] and alarm["Threshold"] == 0 and alarm["Period"] == 86400

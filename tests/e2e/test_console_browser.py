@@ -244,6 +244,13 @@ def test_sign_in_filter_and_open_a_lead_whose_reasons_add_up(console: str, brows
     assert not browser.find_elements(By.CSS_SELECTOR, ".headline .minus")
     assert "None: no MQL was lost." in browser.find_element(By.ID, "lost-high").text
     _shots(browser, "report", "#by-tier")
+    # Score health: this month's leads, their tier mix and MQLs, and no inflation flagged.
+    health = _api(console, "/reports/health")
+    this_month = health["months"][-1]
+    row = _wait(browser, f"#health-months tr[data-month='{this_month['month']}']")
+    assert row.find_elements(By.TAG_NAME, "td")[1].text == str(this_month["leads"]) == str(len(COMPANIES))
+    assert "No tier inflation" in browser.find_element(By.ID, "inflation").text
+    _shots(browser, "report-health", "#health")
 
     # New MQLs: every lead that entered hot or super hot this week, newest first.
     browser.get(f"{console}/console#/new-mqls")
@@ -438,3 +445,49 @@ def test_a_late_refusal_of_an_old_key_does_not_sign_the_new_session_out(console:
     # A refusal of the key in use still signs out.
     browser.execute_script("sessionStorage.setItem('leadscore.key', 'wrong'); api('leads').catch(() => null)")
     _wait(browser, "#sign-in-form")
+
+
+def test_the_what_if_starts_from_the_active_version_shows_the_edit_and_deploys_it_as_a_shadow(
+    console: str, browser: WebDriver
+) -> None:
+    """Runs last: it leaves a shadow running and one more lead."""
+    _sign_in(browser, console, ADMIN)
+    browser.get(f"{console}/console#/rules")
+    _wait(browser, "#versions-table tr[data-version='1']")
+    active = _api(console, "/rules/versions/1")
+    text = _wait(browser, "#rules-text")
+    assert text.get_attribute("value") == active["rules"]  # the what-if starts from what is live
+    demo = "event: demo_request, points: 50, cap: 50"
+    edited = active["rules"].replace(demo, demo.replace("50", "80")).replace("name: seed-model", "name: demo-heavy", 1)
+    browser.execute_script("arguments[0].value = arguments[1]", text, edited)
+    browser.find_element(By.ID, "preview").click()
+    diff = _wait(browser, "#preview-diff", timeout=2 * WAIT_SECONDS).text
+    assert "engagement rule 'demo_request' points: 50.0 → 80.0" in diff and "seed-model → demo-heavy" in diff
+    changes = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#movers tbody tr")]
+    assert changes and all("(+30)" in row for row in changes)  # only the leads with a demo request move
+    browser.find_element(By.ID, "deploy-message").send_keys("demo requests worth 80")
+    browser.find_element(By.ID, "deploy-shadow").click()
+    assert "runs as the shadow" in _wait(browser, "#deploy-done").text
+    versions = _api(console, "/rules/versions")
+    assert versions["shadow"] == 2 and versions["versions"][1]["message"] == "demo requests worth 80"
+    assert versions["versions"][1]["deployed_by"] == "console (admin key)"
+
+    # A new lead is scored by both at once; the CRM would get only the active score.
+    batch = [
+        {"type": "identify", "userId": "console-shadow", "messageId": "cs-id", "traits": {"email": "new@lead.io"}},
+        {"type": "track", "userId": "console-shadow", "event": "Demo Requested", "messageId": "cs-demo"},
+    ]
+    sent = requests.post(f"{console}/v1/batch", json={"batch": batch}, auth=(LOCAL_SECRETS["EVENTS_WRITE_KEY"], ""),
+                         timeout=60)  # fmt: skip
+    assert sent.status_code == 200
+    lead = _api(console, "/leads/user:console-shadow")
+    assert lead["shadow"]["score"] == lead["score"] + 30
+    browser.refresh()  # the rules page again, now with a shadow running
+    assert "would change tier" in _wait(browser, "#shadow-report").text
+    assert _wait(browser, "#versions-table tr[data-version='2'] .role.shadow").text == "shadow"
+    _shots(browser, "rules-shadow", "#shadow-report")
+    browser.get(f"{console}/console#/lead/{lead['lead_id']}")
+    shown = _wait(browser, "#lead-shadow")
+    assert _wait(browser, "#lead-shadow-score").text == str(lead["shadow"]["score"]) and "(+30)" in shown.text
+    assert _wait(browser, "#lead-score").text == str(lead["score"])
+    _shots(browser, "lead-shadow", "#lead-shadow")

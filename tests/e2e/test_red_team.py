@@ -37,7 +37,12 @@ ACCESS = {
     ("/reports/tiers", "GET"): "readable",
     ("/reports/exceptions", "GET"): "readable",
     ("/reports/unscored", "GET"): "readable",
+    ("/reports/shadow", "GET"): "readable",
+    ("/reports/health", "GET"): "readable",
     ("/rules/preview", "POST"): "admin",
+    ("/rules/versions", "GET"): "readable",
+    ("/rules/versions", "POST"): "admin",
+    ("/rules/versions/{number}", "GET"): "readable",
     ("/leads/{key}/recycle", "POST"): "admin",
 }  # fmt: skip
 CONCRETE = {"{key}": "email:someone@acme.io", "{name}": "console.js", "{provider}": "generic"}

@@ -9,6 +9,7 @@ field), so the import needs no lookup per campaign.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -54,7 +55,8 @@ OBJECTS: list[tuple[str, str, str]] = [
 class SalesforceRecordReader(PacedReader):
     name = "salesforce"
 
-    def __init__(self, calls: CrmCalls, mapping: CrmActivity) -> None:
+    def __init__(self, calls: CrmCalls, mapping: Callable[[], CrmActivity]) -> None:
+        """`mapping`: the rules in force's (read per page, so a new rules version applies)."""
         self.calls = calls
         self.mapping = mapping
 
@@ -78,7 +80,8 @@ class SalesforceRecordReader(PacedReader):
         records = (
             [item for item in (body.get("records") or []) if isinstance(item, dict)] if isinstance(body, dict) else []
         )
-        events = [event for record in records for event in record_events(sobject, record, self.mapping)]
+        mapping = self.mapping()
+        events = [event for record in records for event in record_events(sobject, record, mapping)]
         next_url = body.get("nextRecordsUrl") if isinstance(body, dict) and not body.get("done", True) else None
         next_cursor: Cursor | None
         if next_url:

@@ -18,6 +18,7 @@ from .jobs import DynamoJobs
 from .leads import DynamoLeads
 from .listing import DynamoListing
 from .outbox import DynamoOutbox
+from .rules_versions import DynamoRulesVersions
 
 __all__ = ["DynamoStorage"]
 
@@ -32,6 +33,7 @@ class DynamoStorage(Storage):
             listing=DynamoListing(table),
             jobs=DynamoJobs(table),
             counts=DynamoEventCounts(table),
+            rules_versions=DynamoRulesVersions(table),
         )
         self.table = table
 

@@ -32,6 +32,8 @@ def save_writes(table_name: str, change: LeadSave) -> list[Item]:
         removed.append(RESCORE_MARK)
     if change.crm_moves == {}:
         removed.append("crm_moves")
+    if change.shadow == {}:
+        removed += ["shadow", "shadow_basis"]
     update = conditional_update(table_name, change.lead_id, change.expected_version, values, removed)
     _rescore_condition(update, change)
     add_moves(update, change)
@@ -203,6 +205,11 @@ def _optional_attributes(change: LeadSave) -> Item:
         values["outcome"] = s(json.dumps(change.sales_outcome, separators=(",", ":")))
     if change.crm_moves:
         values["crm_moves"] = s(json.dumps(change.crm_moves, separators=(",", ":"), sort_keys=True))
+    if change.shadow:
+        # Apart: the reports read the small card, and only a change reads the basis.
+        shown = {"fingerprint": change.shadow["fingerprint"], "card": change.shadow["card"]}
+        values["shadow"] = s(json.dumps(shown, separators=(",", ":")))
+        values["shadow_basis"] = packed(json.dumps(change.shadow["basis"], separators=(",", ":")))
     return values
 
 

@@ -183,10 +183,17 @@ class DynamoListing:
                 "score": int(item["score"]["N"]),
                 "outcome": json.loads(item["outcome"]["S"]) if "outcome" in item else None,
                 "reasons": [reason["S"] for reason in item.get("reasons", {}).get("L", [])],
+                "name": item.get("name", {}).get("S"),
+                "email": item.get("email", {}).get("S"),
+                "first_seen_at": item.get("first_seen_at", {}).get("S"),
+                "rules_fingerprint": item.get("rules_fingerprint", {}).get("S"),
+                "shadow": json.loads(item["shadow"]["S"]) if "shadow" in item else None,
             }
 
 
-REPORT_ATTRIBUTES = ("#tier", "#score", "#grade", "#outcome", "#reasons")  # names: some are reserved words
+# Aliased: some are reserved words.
+REPORT_ATTRIBUTES = ("#tier", "#score", "#grade", "#outcome", "#reasons", "#name", "#email", "#shadow",
+                     "#first_seen_at", "#rules_fingerprint")  # fmt: skip
 
 
 def _encode(order: str, position: int, start_key: Any) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from chalicelib.storage.ports import Storage
 
 from .leads import MemoryEvents, MemoryLeads
+from .rules_versions import MemoryRulesVersions
 from .state import MemoryState
 from .views import MemoryEventCounts, MemoryJobs, MemoryListing, MemoryOutbox
 
@@ -28,5 +29,6 @@ class InMemoryStorage(Storage):
             listing=MemoryListing(state),
             jobs=MemoryJobs(state),
             counts=MemoryEventCounts(state),
+            rules_versions=MemoryRulesVersions(),
         )
         self.state = state

@@ -115,6 +115,8 @@ class MemoryLeads:
                 record.outcome = json.loads(json.dumps(change.sales_outcome))
             if change.crm_moves is not None:
                 record.crm_moves = json.loads(json.dumps(change.crm_moves))
+            if change.shadow is not None:
+                record.shadow = json.loads(json.dumps(change.shadow)) if change.shadow else None
             lead.indexed = True
             lead.due_at = card.next_change_at.isoformat() if card.next_change_at else None
             if change.card_change.tier_changed:

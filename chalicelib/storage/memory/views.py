@@ -185,7 +185,22 @@ class MemoryListing:
                 "score": card.score,
                 "outcome": lead.record.outcome,
                 "reasons": card.reasons(),
+                "name": display_name(self._profile(lead)),
+                "email": self._profile(lead).get("email"),
+                "first_seen_at": _first_seen(lead.record.basis),
+                "rules_fingerprint": card.rules_fingerprint,
+                "shadow": _shown_shadow(lead.record.shadow),
             }
+
+
+def _first_seen(basis: dict[str, Any] | None) -> str | None:
+    first = (basis or {}).get("first_seen_us")
+    return iso_z(from_us(int(first))) if first is not None else None
+
+
+def _shown_shadow(shadow: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the report reads of the shadow, as the DynamoDB item holds it (the basis apart)."""
+    return {"fingerprint": shadow["fingerprint"], "card": shadow["card"]} if shadow else None
 
 
 def _changes(score: int, starts: dict[date, int], today: date | None) -> dict[str, int]:
