@@ -302,7 +302,10 @@ class Container:
 
         settings = self.settings
         places = CrmPlaces(settings.hubspot_app_url, settings.hubspot_portal_id, settings.salesforce_instance_url)
-        return LeadViews(storage, self.rules, lambda lead_id: survivor(storage, lead_id), places, self.shadow_rules)
+        from chalicelib.accounts.public_suffix import registrable_domain
+
+        survivor_of = lambda lead_id: survivor(storage, lead_id)  # noqa: E731
+        return LeadViews(storage, self.rules, survivor_of, places, self.shadow_rules, registrable_domain)
 
     @cached_property
     def recycling(self) -> Recycling:

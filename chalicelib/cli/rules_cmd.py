@@ -98,6 +98,8 @@ def deploy_command(args: argparse.Namespace) -> int:
         done = releases.deploy(text, _who(args), args.message, datetime.now(UTC), args.shadow, not args.store_only)
     except ClientError as exc:
         return _refused(exc)
+    for warning in done["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         print(json.dumps(done, indent=2))
     else:

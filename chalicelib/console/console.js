@@ -184,7 +184,7 @@ async function leadPage(key) {
       h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade),
         card.persona ? h("div", { class: "small", id: "lead-persona" }, `persona: ${card.persona.replace(/_/g, " ")}`) : "",
         card.likelihood !== null && card.likelihood !== undefined ? h("div", { class: "small", id: "lead-likelihood" }, `${Math.round(card.likelihood * 100)}% likely to convert (fitted on past outcomes)`) : ""),
-      h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? h("span", { id: "lead-account" }, ` · account ${lead.body.account.id}`) : ""),
+      h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? h("span", { id: "lead-account", title: `account by ${lead.body.account.via}` }, ` · account ${lead.body.account.name || lead.body.account.id}`) : ""),
       h("div", { class: "muted small", id: "lead-next" }, nextChange(card, timeline)),
       crmLine(lead.body),
       h("div", { class: "small", id: "lead-reasons" }, (lead.body.reasons || []).join(" · ")),
@@ -465,7 +465,8 @@ async function deployShadow(textValue, message, button, result) {
         h("ul", { class: "issues" }, issues.map((issue) => h("li", {}, issue.text || issue.message))));
       return;
     }
-    result.replaceChildren(h("p", { id: "deploy-done" }, `Version ${reply.body.version} (${reply.body.name}) runs as the shadow. Its comparison appears here as leads are scored.`));
+    result.replaceChildren(h("p", { id: "deploy-done" }, `Version ${reply.body.version} (${reply.body.name}) runs as the shadow. Its comparison appears here as leads are scored.`),
+      reply.body.warnings?.length ? h("ul", { class: "issues", id: "deploy-warnings" }, reply.body.warnings.map((warning) => h("li", {}, `warning: ${warning}`))) : "");
     rulesCache = null;
   } finally {
     button.disabled = false;

@@ -57,7 +57,9 @@ class Profile(BaseModel):
     tech_stack: tuple[str, ...] = ()
     lifecycle_stage: str | None = None
     lead_status: str | None = None
-    account_id: str | None = None  # the account (Segment group) the lead belongs to: account scores come later
+    account_id: str | None = None  # the Segment / RudderStack group the lead belongs to
+    hubspot_company_id: str | None = None  # the contact's primary associated company (associatedcompanyid)
+    salesforce_account_id: str | None = None  # a Contact's AccountId
     # Where the lead lives in each CRM, for its link and its owner (crm_context.py); not fit attributes.
     hubspot_owner_id: str | None = None
     hubspot_portal_id: str | None = None
@@ -65,7 +67,14 @@ class Profile(BaseModel):
     salesforce_url: str | None = None  # the org's instance, as its outbound messages name it
     salesforce_object: str | None = None  # Lead or Contact
 
-    @field_validator("hubspot_owner_id", "hubspot_portal_id", "salesforce_owner_id", mode="before")
+    @field_validator(
+        "hubspot_owner_id",
+        "hubspot_portal_id",
+        "salesforce_owner_id",
+        "hubspot_company_id",
+        "salesforce_account_id",
+        mode="before",
+    )
     @classmethod
     def _crm_id(cls, value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, (str, int)):

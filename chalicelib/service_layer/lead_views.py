@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.accounts import account_of
 from chalicelib.domain.crm_context import CrmPlaces, crm_links, owner_of, owner_refs, stage_of
 from chalicelib.domain.events import iso_z
 from chalicelib.domain.identity import parse_key
@@ -51,12 +52,15 @@ class LeadViews:
         survivor: Callable[[str], str],
         places: CrmPlaces | None = None,
         shadow: Callable[[], Rules | None] = lambda: None,
+        registrable: Callable[[str], str | None] = lambda domain: None,
     ) -> None:
         """`survivor` follows merges to the lead that holds the events now; `places` what the
-        deployment knows of its CRMs' addresses (for record links); `shadow` the shadow rules."""
+        deployment knows of its CRMs' addresses (for record links); `shadow` the shadow rules;
+        `registrable` a host's registrable domain (the Public Suffix List), for accounts."""
         self.storage = storage
         self.rules = rules
         self.shadow = shadow
+        self.registrable = registrable
         self.survivor = survivor
         self.places = places or CrmPlaces()
         self.owner_names = OwnerNames(storage)
@@ -103,8 +107,7 @@ class LeadViews:
             ],
             "write_back": _write_back(record),
             "profile": profile.model_dump(exclude_defaults=True),
-            # The account (Segment group) the lead belongs to: account scores come later.
-            "account": {"id": profile.account_id, "name": profile.company} if profile.account_id else None,
+            "account": self.account(profile),
             "score": card.score,
             "tier": card.tier,
             "grade": card.grade,
@@ -115,6 +118,13 @@ class LeadViews:
             # The shadow rules' card beside the real one: shown, never written to a CRM.
             "shadow": current_shadow(record.shadow, self.shadow(), now),
         }
+
+    def account(self, profile: Profile) -> dict[str, str | None] | None:
+        """The company the lead belongs to (domain/accounts.py): its key, id, name and how it is known."""
+        lists = self.rules().lists
+        excluded = {*lists.get("free_mail_domains", ()), *lists.get("disposable_email_domains", ())}
+        found = account_of(profile, excluded, self.registrable)
+        return found.as_json() if found else None
 
     def timeline(self, key: str, now: datetime) -> dict[str, Any] | None:
         """The lead's score a day at a time: the last 90 days recomputed from its stored events with

@@ -66,10 +66,13 @@ class Reports:
         tier inflation (domain/score_health.py)."""
         from chalicelib.domain.score_health import score_health
 
+        rules = self.rules()
         versions: dict[str, int] = {}
         for version in self.storage.rules_versions.listed():
             versions.setdefault(version.fingerprint, version.number)
-        return score_health(self.storage.listing.report_rows(), self.rules(), versions)
+        if not versions:  # nothing deployed yet: the rules in force are the stack's version 1
+            versions[rules.fingerprint] = 1
+        return score_health(self.storage.listing.report_rows(), rules, versions)
 
     def unscored_report(self, now: datetime, days: int = 30) -> dict[str, Any]:
         """What earned nothing in the last `days` UTC days, per source, name and reason."""

@@ -197,9 +197,8 @@ class Rescorer:
         record = self.storage.leads.get_lead(lead_id)
         if record is None or record.merged_into:
             return None
-        shadow_current = (shadow is None and not record.shadow) or (
-            shadow is not None and (record.shadow or {}).get("fingerprint") == shadow.fingerprint
-        )
+        # With no shadow running, one a lead still holds is ignored (and dropped at its next save).
+        shadow_current = shadow is None or (record.shadow or {}).get("fingerprint") == shadow.fingerprint
         if record.card is not None and not record.rescore_mark:
             if record.card.rules_fingerprint == rules.fingerprint and shadow_current:
                 return Rescored(lead_id, record.version, record.card.visible, record.card)

@@ -79,8 +79,12 @@ class RulesReleases:
             self._move(lambda read: moves.start_shadow(read, number, now, by))
         elif activate:
             self._move(lambda read: moves.activate(read, number, now, by))
+        from chalicelib.domain.rules_warnings import rules_warnings
+        from chalicelib.rules.vocabulary import EMITTED_TYPES
+
         return {"version": number, "fingerprint": rules.fingerprint, "name": rules.name,
-                "role": "shadow" if shadow else ("active" if activate else "stored")}  # fmt: skip
+                "role": "shadow" if shadow else ("active" if activate else "stored"),
+                "warnings": rules_warnings(rules, EMITTED_TYPES)}  # fmt: skip
 
     def listed(self, now: datetime) -> dict[str, Any]:
         pointer = self.seed(now)

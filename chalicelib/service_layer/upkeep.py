@@ -130,7 +130,11 @@ class Upkeep:
         if any(progress.get(key) != value for key, value in wanted.items()):
             if not self.rules_settled(now):
                 return {**wanted, "done": False, "rescored": 0, "waiting": True}
-            progress = {**wanted, "start_key": None, "done": False, "rescored": 0}
+            # A shadow stopped changes no lead's score: nothing to sweep.
+            stopped = progress.get("fingerprint") == fingerprint and progress.get("done") and shadow is None
+            progress = {**wanted, "start_key": None, "done": bool(stopped), "rescored": 0}
+            if stopped:
+                self.storage.jobs.save_rules_progress(progress)
         reason = "rules changed" if progress.get("shadow") is None or shadow is None else "shadow rules"
         while not progress["done"] and not dry_run and not out_of_time():
             lead_ids, next_key = self.storage.jobs.scan_leads(progress["start_key"])

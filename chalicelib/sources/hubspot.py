@@ -42,6 +42,7 @@ PROPERTY_MAP = {
     "lifecyclestage": "lifecycle_stage",
     "hs_lead_status": "lead_status",
     "hubspot_owner_id": "hubspot_owner_id",
+    "associatedcompanyid": "hubspot_company_id",  # the contact's primary company: its account
 }
 
 
@@ -212,7 +213,10 @@ def _company_facts(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(properties, dict):
         return {}
     values = {name: property_value(value) for name, value in properties.items()}
-    return {attribute: values[name] for name, attribute in COMPANY_PROPERTY_MAP.items() if name in values}
+    facts = {attribute: values[name] for name, attribute in COMPANY_PROPERTY_MAP.items() if name in values}
+    if company.get("company-id") is not None:  # type: ignore[union-attr]
+        facts["hubspot_company_id"] = company["company-id"]  # type: ignore[index]
+    return facts
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:

@@ -53,7 +53,9 @@ FIELD_MAP = {
     "LeadSource": "lead_source",
     "Status": "lead_status",
     "OwnerId": "salesforce_owner_id",
+    "AccountId": "salesforce_account_id",  # a Contact's account (a Lead has none until it converts)
 }
+CONTACT_ONLY = frozenset({"AccountId"})
 
 ACK = (
     '<?xml version="1.0" encoding="UTF-8"?>'

@@ -264,7 +264,12 @@ def test_the_sdks_send_the_b2b_saas_spec_and_it_scores_the_same(live_url: str, c
     sender.flush()
     assert errors == []
     lead = json_body(admin_get(client, f"/leads/user:{user}"))
-    assert lead["account"] == {"id": "acct_9", "name": "Analytical Engines"}
+    assert lead["account"] == {
+        "key": "group:acct_9",
+        "id": "acct_9",
+        "name": "Analytical Engines",
+        "via": "Segment group",
+    }
     profile = lead["profile"]
     assert (profile["first_name"], profile["email"], profile["job_title"], profile["company_size"]) == (
         "Ada", f"ada@{vendor}.example", "VP Engineering", 250

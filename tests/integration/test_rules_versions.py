@@ -78,6 +78,14 @@ def test_deploy_list_show_diff_activate_and_roll_back_from_the_cli(cli_here: Any
     log = container().releases.listed(datetime.now(UTC))["log"]
     assert [entry["action"] for entry in log] == ["activate", "rollback", "activate", "activate"]
 
+    # Stored without activating it; what `rules validate` would warn about is said at deploy time.
+    unscored = "\n".join(line for line in EDITED.splitlines() if "event: demo_request," not in line) + "\n"
+    assert cli(["rules", "deploy", _file(tmp_path, unscored, "unscored.yaml"), "--store-only", "--local"]) == 0
+    said = capsys.readouterr()
+    assert "version 3 (demo-heavy" in said.out and "is stored (not active)" in said.out
+    assert "warning: engagement.event_types.demo_request: no rule scores it" in said.err
+    assert container().releases.listed(datetime.now(UTC))["active"] == 2
+
 
 def test_two_deploys_at_once_one_wins_and_the_other_is_told(aws: Any) -> None:
     versions = container().storage.rules_versions

@@ -42,7 +42,8 @@ def shadowed(aws: Any, client: Any) -> Any:
             track("visit4", "Pricing Viewed", user_id="u4"))  # fmt: skip
     parts = container()
     done = parts.releases.deploy(EDITED, "ana", "try demo-heavy", NOW, shadow=True)
-    assert done == {"version": 2, "fingerprint": done["fingerprint"], "name": "demo-heavy", "role": "shadow"}
+    assert done == {"version": 2, "fingerprint": done["fingerprint"], "name": "demo-heavy", "role": "shadow",
+                    "warnings": []}  # fmt: skip
     parts.rules.refresh()  # type: ignore[attr-defined]
     return client
 
@@ -130,6 +131,14 @@ def test_promote_makes_the_shadow_active_without_reading_events_and_stop_ends_a_
 
     parts.releases.deploy(EDITED.replace("points: 80, cap: 80", "points: 20, cap: 20"), "ana", "", LATER, shadow=True)
     parts.rules.refresh()  # type: ignore[attr-defined]
-    parts.releases.stop_shadow("ana", LATER)
+    parts.rules.refresh()  # type: ignore[attr-defined]
+    parts.upkeep.run(LATER + timedelta(minutes=4))  # the new shadow swept onto every lead
+    assert _lead(client, "u0")["shadow"]["score"] == _lead(client, "u0")["score"] - 60
+    parts.releases.stop_shadow("ana", LATER + timedelta(minutes=5))
     parts.rules.refresh()  # type: ignore[attr-defined]
     assert admin_get(client, "/reports/shadow").status_code == 409
+    assert _lead(client, "u0")["shadow"] is None  # what a lead still holds of it is not shown
+    monkeypatch.setattr(parts.storage.leads, "save", lambda change: pytest.fail("a stopped shadow rescored a lead"))
+    stopped = parts.upkeep.run(LATER + timedelta(minutes=7))
+    assert stopped.rules_sweep == {"fingerprint": parts.rules().fingerprint, "shadow": None, "done": True,
+                                   "rescored": 0}  # fmt: skip

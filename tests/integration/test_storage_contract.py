@@ -470,3 +470,27 @@ def test_each_days_tier_changes_are_listed_newest_first(storage: Storage) -> Non
     ]
     assert day[0]["score"] == later.score and day[0]["at"].startswith(NOW.date().isoformat())
     assert storage.listing.tier_changes_on((NOW - DAY).date()) == []
+
+
+def test_rules_versions_are_stored_once_and_the_pointer_moves_only_from_what_was_read(storage: Storage) -> None:
+    from dataclasses import replace
+
+    from chalicelib.storage.ports import PointerMoved, RulesPointer, RulesVersion, VersionTaken
+
+    versions = storage.rules_versions
+    first = RulesVersion(1, "name: a\n", "fp-a", "a", "ana", NOW, "first")
+    versions.add(first)
+    with pytest.raises(VersionTaken):
+        versions.add(replace(first, deployed_by="bo"))
+    versions.add(RulesVersion(2, "name: b\n" * 2000, "fp-b", "b", "bo", NOW, ""))
+    assert versions.get(2).text == "name: b\n" * 2000  # type: ignore[union-attr]  # a long file, packed
+    assert versions.get(3) is None
+    assert [(v.number, v.deployed_by, v.text) for v in versions.listed()] == [(1, "ana", ""), (2, "bo", "")]
+    assert versions.pointer() == RulesPointer()
+    moved = RulesPointer(active=1, activated_at=NOW, activations=(1,), log=({"action": "activate"},), revision=1)
+    versions.move_pointer(moved)
+    assert versions.pointer(consistent=True) == moved
+    with pytest.raises(PointerMoved):
+        versions.move_pointer(replace(moved, active=2))  # read at revision 0: another command moved it since
+    versions.move_pointer(replace(moved, active=2, shadow=1, shadow_since=NOW, revision=2))
+    assert versions.pointer(consistent=True).active == 2

@@ -16,19 +16,19 @@ from urllib.parse import quote
 from chalicelib.domain import LeadEvent
 from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.events import EPOCH, instant_or_none, parse_instant
-from chalicelib.sources.salesforce import FIELD_MAP, record_profile_event
+from chalicelib.sources.salesforce import CONTACT_ONLY, FIELD_MAP, record_profile_event
 from chalicelib.sources.salesforce_activity import calendar_event, campaign_member_event, task_event
 
 from ..pacing import CrmCalls, PacedReader
 from ..ports import Cursor, RecordPage
 
 API = "/services/data/v60.0"
-PROFILE_FIELDS = ", ".join(["Id", "LastModifiedDate", *FIELD_MAP])
+PROFILE_FIELDS = ", ".join(["Id", "LastModifiedDate", *(name for name in FIELD_MAP if name not in CONTACT_ONLY)])
 OBJECTS: list[tuple[str, str, str]] = [
     ("Lead", f"SELECT {PROFILE_FIELDS}, IsConverted FROM Lead", "LastModifiedDate"),
     (
         "Contact",
-        "SELECT Id, LastModifiedDate, Email, FirstName, LastName, Title, LeadSource, OwnerId FROM Contact",
+        "SELECT Id, LastModifiedDate, Email, FirstName, LastName, Title, LeadSource, OwnerId, AccountId FROM Contact",
         "LastModifiedDate",
     ),
     (

@@ -174,4 +174,20 @@ def test_workflow_v1_contact_json() -> None:
     assert (profile["first_name"], profile["last_name"]) == ("Brian", "Halligan (Sample Contact)")
     assert (profile["company"], profile["company_size"], profile["country"]) == ("HubSpot, Inc.", 5000, "United States")
     assert profile["industry"] == "COMPUTER_SOFTWARE"
+    assert profile["hubspot_company_id"] == "4294592507"  # its account: the associated company
     assert "lifecycle_stage" not in profile  # the company's stage is not the contact's
+
+
+def test_a_contact_read_names_its_company_as_its_account() -> None:
+    from chalicelib.accounts.public_suffix import registrable_domain
+    from chalicelib.domain.accounts import account_of
+    from chalicelib.domain.crm_activity import CrmActivity
+    from chalicelib.domain.profile import Profile
+    from chalicelib.sources.hubspot import contact_events
+
+    properties = {"email": "ada@initech.com", "company": "Initech", "associatedcompanyid": "9001"}
+    read = {"id": "651", "updatedAt": "2026-12-01T10:00:00Z", "properties": properties}
+    (profile_event, *_) = contact_events(read, CrmActivity())
+    profile = Profile.model_validate(profile_event.properties["profile"])
+    found = account_of(profile, set(), registrable_domain)
+    assert found is not None and (found.key, found.name) == ("hubspot:9001", "Initech")

@@ -86,3 +86,19 @@ def test_the_captured_lead_message() -> None:
     contact = understood(delivery.events)
     assert contact["identities"] == ["email:kflores@tebca.com", "salesforce:00Q1N00000bS2eOUAS"]
     assert (contact["profile"]["company"], contact["profile"]["lead_status"]) == ("NovoPayment", "Abierto")
+
+
+def test_a_contact_names_its_account_and_a_lead_its_company() -> None:
+    from chalicelib.accounts.public_suffix import registrable_domain
+    from chalicelib.domain.accounts import account_of
+    from chalicelib.domain.profile import Profile
+
+    delivery = receive("salesforce", PATH, envelope(
+        notification("04n1", "00Q5g00000E5", Email="ann@umbrella.com", Company="Umbrella Corp."),
+        notification("04n2", "0035g00000F6", "Contact", Email="bob@umbrella.com", AccountId="0015g00000UMB"),
+    ), XML, query=TOKEN)  # fmt: skip
+    profiles = [Profile.model_validate(event.properties["profile"]) for event in delivery.events
+                if event.type == "profile_updated"]  # fmt: skip
+    accounts = {profile.email: account_of(profile, set(), registrable_domain) for profile in profiles}
+    assert accounts["ann@umbrella.com"].key == "company:umbrella-corp"  # type: ignore[union-attr]
+    assert accounts["bob@umbrella.com"].key == "salesforce:0015g00000UMB"  # type: ignore[union-attr]

@@ -1,0 +1,1 @@
+"""Accounts: the companies leads belong to (the rules that decide it are domain/accounts.py)."""
