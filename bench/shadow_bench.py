@@ -30,6 +30,8 @@ from chalicelib.storage.memory import InMemoryStorage
 from chalicelib.storage.ports import LeadRecord
 
 TARGET = 1.6
+AWS_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                   "AWS_SESSION_TOKEN")  # fmt: skip
 RUNS = 300
 DEMO = "event: demo_request, points: 50, cap: 50"
 
@@ -89,6 +91,7 @@ def _http_delivery_ms(events: list[Any], shadow_text: str) -> tuple[float, float
     from chalicelib.task_queue import create_queues
     from local.signing import Signer
 
+    saved = {name: os.environ.get(name) for name in AWS_ENVIRONMENT}  # the benches after this one use moto
     server = subprocess.Popen(
         [sys.executable, "-c", "from local.embedded_aws import EmbeddedAws; import sys, time; aws = EmbeddedAws("
          "'127.0.0.1', 0); aws.start(); print(aws.endpoint(), flush=True); sys.stdin.read()"],
@@ -102,6 +105,7 @@ def _http_delivery_ms(events: list[Any], shadow_text: str) -> tuple[float, float
         endpoint = server.stdout.readline().strip()
         os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
                           AWS_DEFAULT_REGION="us-east-1")  # fmt: skip
+        os.environ.pop("AWS_SESSION_TOKEN", None)
         boto3.setup_default_session()
         create_table(boto3.client("dynamodb"), "bench-shadow")
         create_queues(boto3.client("sqs"), "bench-shadow-tasks", "bench-shadow-dlq")
@@ -135,6 +139,12 @@ def _http_delivery_ms(events: list[Any], shadow_text: str) -> tuple[float, float
         server.wait(timeout=30)
         bootstrap.install(None)
         logger.setLevel("INFO")
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        boto3.setup_default_session()
 
 
 def _delivery_ms(events: list[Any], new: Any, active: Any, shadow: Any) -> float:
