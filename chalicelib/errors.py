@@ -37,6 +37,14 @@ class RulesUnavailable(Unavailable):
     advice = "the scoring rules file is invalid (see /health); deliver again later"
 
 
+class Contended(Unavailable):
+    """A lead kept changing under concurrent deliveries until we gave up for now: what this delivery
+    stored stays stored (the lead marked for a rescore), and its redelivery rescores it."""
+
+    code = "busy"
+    advice = "this lead is changing too fast right now; deliver again shortly"
+
+
 class QueueUnavailable(Unavailable):
     code = "queue_unavailable"
     advice = "the task queue is unavailable; try again later"

@@ -25,6 +25,7 @@ from chalicelib.domain.folding import OutOfOrder
 from chalicelib.domain.identity import LeadPlan
 from chalicelib.domain.retention import expires_at
 from chalicelib.domain.rules import Rules
+from chalicelib.errors import Contended
 from chalicelib.storage.ports import (
     DuplicateEvents,
     IdentityConflict,
@@ -81,6 +82,10 @@ class LeadWrites:
             if not members:
                 return folded
         written = self.store(members, plan, known)
+        if not written.rescore and written.duplicates and record is not None and record.rescore_mark:
+            # A redelivery of events stored by an attempt whose rescore failed (the sender saw an
+            # error and retried): nothing is new, but the card still lacks them. Rescore it now.
+            written.rescore = True
         if folded is not None:
             written.stored = folded.stored + written.stored
             written.duplicates += folded.duplicates
@@ -199,7 +204,7 @@ class LeadWrites:
             if kept and not written.created_by_store:
                 written.not_scored.update(stateless_skips(members, rules))
             return written
-        raise RuntimeError("identity resolution did not settle")
+        raise Contended("identity resolution did not settle")
 
 
 def stateless_skips(events: list[LeadEvent], rules: Rules) -> Counter[str]:

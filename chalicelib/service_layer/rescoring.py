@@ -22,6 +22,7 @@ from chalicelib.domain.scorecard import CardChange, ScoreCard, Visible
 from chalicelib.domain.scoring import card_from_basis
 from chalicelib.domain.shadow import shadow_entry
 from chalicelib.domain.shadow import stored_basis as shadow_basis_of
+from chalicelib.errors import Contended
 from chalicelib.storage.ports import LeadRecord, LeadSave, Storage, VersionConflict
 
 MAX_ATTEMPTS = 8
@@ -187,7 +188,7 @@ class Rescorer:
                     return Rescored(lead_id, settled[0], before, settled[1])
                 continue
             return Rescored(lead_id, version, change.before, change.card, ignored)
-        raise RuntimeError(f"lead {lead_id} kept changing while it was being rescored")
+        raise Contended(f"lead {lead_id} kept changing while it was being rescored")
 
     def bring_up_to_date(self, lead_id: str, now: datetime, reason: str) -> Rescored | None:
         """For the sweep after a rules change: nothing when the lead is already scored with the

@@ -110,8 +110,9 @@ class RulesReleases:
         return _parsed(self.show(number).text)
 
     def activate(self, number: int, by: str, now: datetime) -> RulesPointer:
+        """A version this release cannot read is refused (InvalidRules), never made active."""
         self.seed(now)
-        self.show(number)
+        _parsed(self.show(number).text)
         return self._move(lambda read: moves.activate(read, number, now, by))
 
     def rollback(self, by: str, now: datetime) -> RulesPointer:

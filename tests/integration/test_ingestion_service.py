@@ -294,3 +294,54 @@ def test_a_delivery_naming_more_new_identities_than_a_transaction_holds_still_co
     assert outcome.accepted == 60
     assert svc.lead_views.find_lead_id("anon:a-60") == svc.lead_views.find_lead_id("user:many")
     assert card_of(svc, "user:many").engagement == 50 + 60 * 5
+
+
+def test_a_redelivery_after_a_failed_rescore_brings_the_card_up_to_date(aws) -> None:
+    """An attempt stored events apart from the card (the lead marked for a rescore) and failed
+    before its rescore (a lead so busy it kept changing, a timeout): the sender saw an error and
+    delivers again. Every event is a duplicate then, and the card must still come to include them."""
+    svc = service()
+    svc.ingestion.ingest(delivery(track("w0", "Webinar Registered", user_id="busy")), NOW)
+    lead_id = svc.lead_views.find_lead_id("user:busy")
+    batch = [track(f"w{n}", "Content Downloaded", ago=timedelta(minutes=n), user_id="busy") for n in range(1, 4)]
+    svc.storage.events.store(lead_id, [StoredEvent(event, None) for event in batch], [])  # the failed attempt
+    assert [item.rule for item in card_of(svc, "user:busy").contributions] == ["webinar_registered"]
+    again = svc.ingestion.ingest(delivery(*batch), NOW)
+    assert (again.accepted, again.duplicates) == (0, 3)
+    counts = {item.rule: item.count for item in card_of(svc, "user:busy").contributions}
+    assert counts == {"webinar_registered": 1, "content_download": 3}
+
+
+def test_a_lead_too_busy_to_rescore_is_a_503_and_the_redelivery_counts_it(client, monkeypatch) -> None:
+    """Under contention the delivery's events are stored apart from the card and its rescore gives
+    up: a 503 (never a 500), the sender delivers again, and that redelivery brings the card up."""
+    import base64
+
+    from chalicelib.bootstrap import container
+    from chalicelib.errors import Contended
+    from chalicelib.service_layer.lead_writes import Written
+    from tests.conftest import SECRETS, admin_get, json_body
+
+    key = base64.b64encode(f"{SECRETS['EVENTS_WRITE_KEY']}:".encode()).decode()
+    headers = {"Content-Type": "application/json", "Authorization": f"Basic {key}"}
+    first = {"type": "track", "userId": "busy", "event": "Webinar Registered", "messageId": "b0"}
+    assert client.http.post("/v1/track", headers=headers, body=json.dumps(first)).status_code == 200
+    later = {"batch": [{"type": "track", "userId": "busy", "event": "Content Downloaded", "messageId": "b1"}]}
+    parts = container()
+    rescore = parts.rescorer.rescore
+
+    def contended(*args: Any, **kwargs: Any) -> Any:
+        raise Contended("lead kept changing while it was being rescored")
+
+    def unfoldable(lead_id: str, members: list[Any], *rest: Any) -> Any:
+        return Written(lead_id), members  # as when the lead changed under every fold attempt
+
+    monkeypatch.setattr(parts.ingestion.writes, "fold", unfoldable)
+    monkeypatch.setattr(parts.rescorer, "rescore", contended)
+    refused = client.http.post("/v1/batch", headers=headers, body=json.dumps(later))
+    assert refused.status_code == 503 and json_body(refused)["code"] == "busy" and refused.headers["Retry-After"]
+    monkeypatch.setattr(parts.rescorer, "rescore", rescore)
+    again = client.http.post("/v1/batch", headers=headers, body=json.dumps(later))
+    assert again.status_code == 200 and json_body(again)["duplicates"] == 1
+    rules = {item["rule"] for item in json_body(admin_get(client, "/leads/user:busy"))["card"]["contributions"]}
+    assert rules == {"webinar_registered", "content_download"}

@@ -13,10 +13,12 @@ import pytest
 
 from chalicelib.bootstrap import container
 from chalicelib.cli import main as cli
+from chalicelib.domain.releases import activate
 from chalicelib.rules import DEFAULT_RULES_PATH, rules_loader
 from chalicelib.rules.active import ActiveRules
 from chalicelib.service_layer.commands import ParsedDelivery
 from chalicelib.service_layer.errors import Conflict
+from chalicelib.service_layer.rules_preview import InvalidRules
 from chalicelib.service_layer.rules_releases import RulesReleases, bundled_text
 from chalicelib.storage.ports import RulesVersion
 from tests.conftest import admin_get, json_body, use_container
@@ -155,7 +157,9 @@ def test_a_version_that_cannot_be_read_leaves_the_last_good_one_in_force(aws: An
     # A version stored by an earlier release whose rules this code no longer accepts.
     versions = parts.storage.rules_versions
     versions.add(RulesVersion(3, BROKEN, "0" * 16, "broken", "ana", now, "accepted by an older release"))
-    parts.releases.activate(3, "ana", now)
+    with pytest.raises(InvalidRules):  # this release cannot read it: never made active by a command
+        parts.releases.activate(3, "ana", now)
+    parts.releases._move(lambda read: activate(read, 3, now, "an older release"))
     running.refresh()
     assert running().name == "demo-heavy"
     health = client.http.get("/health")
