@@ -72,24 +72,34 @@ def test_shadow_promote_and_roll_back_on_make_run(httpserver: Any, tmp_path: Pat
         body, headers = Signer(LOCAL_SECRETS, url).hubspot_v3("/webhooks/hubspot", events)
         assert requests.post(f"{url}/webhooks/hubspot", data=body, headers=headers, timeout=10).status_code == 200
 
-        def written() -> dict[str, str] | None:
-            scores = {item["id"]: item["properties"].get("lead_score") for update in portal.updates
-                      for item in update["inputs"]}  # fmt: skip
-            return scores if len(scores) == 2 and all(scores.values()) else None
+        def lead(key: str) -> dict[str, Any]:
+            found: dict[str, Any] = requests.get(f"{url}/leads/{key}", headers=viewer, timeout=10).json()
+            return found
 
-        _until("the write-back of both contacts", written)
+        def read_from_hubspot() -> dict[str, Any] | None:
+            """The VP once the queue read its contact: its title counts, 30 more in the shadow."""
+            found = lead("hubspot:1001")
+            title = (found.get("profile") or {}).get("job_title")
+            return found if title == "VP Sales" and (found.get("shadow") or {}).get("score") else None
+
+        ada = _until("the contact read from HubSpot", read_from_hubspot)
+        assert ada["shadow"]["score"] == ada["score"] + 30
+
+        def sent(contact: str) -> list[str]:
+            return [item["properties"]["lead_score"] for update in portal.updates for item in update["inputs"]
+                    if item["id"] == contact and "lead_score" in item["properties"]]  # fmt: skip
+
+        _until("the write-back of the scores in force", lambda: sent("1001")[-1:] == [str(ada["score"])])
+        _until("the write-back of the engineer", lambda: sent("1002"))
+        # The CRM got the active scores (before and after the read), never the shadow's.
+        assert str(ada["shadow"]["score"]) not in sent("1001")
         report = requests.get(f"{url}/reports/shadow", headers=viewer, timeout=30)
         assert report.status_code == 200, report.text
         found = report.json()
         assert found["leads"] == 2 and found["shadow"]["name"] == "senior-heavy"
         (mover,) = found["movers"]  # the VP: +30 in the shadow; the engineer did not move
-        assert mover["change"] == 30 and mover["shadow_tier"] and mover["tier"]
+        assert mover["change"] == 30 and mover["lead_id"] == ada["lead_id"] and mover["shadow_tier"]
         assert any("VP" in reason or "C-level" in reason for reason in mover["shadow_reasons"])
-        ada = requests.get(f"{url}/leads/hubspot:1001", headers=viewer, timeout=10).json()
-        assert ada["shadow"]["score"] == ada["score"] + 30
-        # The CRM got the active scores, never the shadow's.
-        sent = [item["properties"] for update in portal.updates for item in update["inputs"] if item["id"] == "1001"]
-        assert {properties["lead_score"] for properties in sent} == {str(ada["score"])}
 
         promoted = leadscore(state, "rules", "promote", "--local")
         assert promoted.returncode == 0, promoted.stderr
