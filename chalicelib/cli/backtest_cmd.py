@@ -163,20 +163,21 @@ def export_only_gain(
 def live_types(rules_path: Path) -> set[str]:
     """The event types live traffic can send under the base rules (and the sources themselves)."""
     from chalicelib.domain.rules_warnings import reachable_types
+    from chalicelib.rules import rules_loader
     from chalicelib.rules.vocabulary import EMITTED_TYPES
 
-    return reachable_types(load_rules_file(rules_path), EMITTED_TYPES)
+    return reachable_types(rules_loader(rules_path)(), EMITTED_TYPES)  # parsed once for every fit of a run
 
 
 def export_only_columns(mapping: Any, live: set[str]) -> dict[str, list[str]]:
     """Column -> the event types it makes that live traffic never sends."""
-    found: dict[str, list[str]] = {}
+    found: dict[str, dict[str, None]] = {}  # ordered sets: a column may be mapped twice
     for spec in mapping.events:
         kinds = [spec.type] if spec.type else sorted(set((spec.types or {}).values()))
-        missing = [kind for kind in kinds if kind not in live]
-        if missing:
-            found.setdefault(spec.column, []).extend(kind for kind in missing if kind not in found.get(spec.column, []))
-    return found
+        for kind in kinds:
+            if kind not in live:
+                found.setdefault(spec.column, {})[kind] = None
+    return {column: list(kinds) for column, kinds in found.items()}
 
 
 def small_data_curve(

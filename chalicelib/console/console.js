@@ -454,17 +454,19 @@ async function rulesPage() {
       h("div", { class: "toolbar" }, message, deploy), deployed));
 }
 
+// A rules file refused: the viewer key's 403 in words, else the message and every problem with its line.
+function refused(reply, id, what) {
+  if (reply.status === 403) return [h("p", { class: "error", id }, `${what} needs the admin key; this key can only look.`)];
+  const issues = reply.body?.issues || [];
+  return [h("p", { class: "error", id }, reply.body?.message || `HTTP ${reply.status}`),
+    h("ul", { class: "issues" }, issues.map((issue) => h("li", {}, issue.text || issue.message)))];
+}
+
 async function deployShadow(textValue, message, button, result) {
   button.disabled = true;
   try {
     const reply = await api("rules/versions", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rules: textValue, message, role: "shadow" }) });
-    if (reply.status === 403) { result.replaceChildren(h("p", { class: "error", id: "deploy-error" }, "Deploying rules needs the admin key; this key can only look.")); return; }
-    if (reply.status !== 200) {
-      const issues = reply.body?.issues || [];
-      result.replaceChildren(h("p", { class: "error", id: "deploy-error" }, reply.body?.message || `HTTP ${reply.status}`),
-        h("ul", { class: "issues" }, issues.map((issue) => h("li", {}, issue.text || issue.message))));
-      return;
-    }
+    if (reply.status !== 200) { result.replaceChildren(...refused(reply, "deploy-error", "Deploying rules")); return; }
     result.replaceChildren(h("p", { id: "deploy-done" }, `Version ${reply.body.version} (${reply.body.name}) runs as the shadow. Its comparison appears here as leads are scored.`),
       reply.body.warnings?.length ? h("ul", { class: "issues", id: "deploy-warnings" }, reply.body.warnings.map((warning) => h("li", {}, `warning: ${warning}`))) : "");
     rulesCache = null;
@@ -482,13 +484,7 @@ async function preview(textValue, button, bar, result) {
   try {
     do {
       const reply = await api("rules/preview", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rules: textValue, cursor, limit: 100 }) });
-      if (reply.status === 403) { result.replaceChildren(h("p", { class: "error", id: "preview-error" }, "Previewing rules needs the admin key; this key can only look.")); return; }
-      if (reply.status !== 200) {
-        const issues = reply.body?.issues || [];
-        result.replaceChildren(h("p", { class: "error", id: "preview-error" }, reply.body?.message || `HTTP ${reply.status}`),
-          h("ul", { class: "issues" }, issues.map((issue) => h("li", {}, issue.text || issue.message))));
-        return;
-      }
+      if (reply.status !== 200) { result.replaceChildren(...refused(reply, "preview-error", "Previewing rules")); return; }
       const answer = reply.body;
       total = answer.total ?? total;
       diff = answer.diff ?? diff;

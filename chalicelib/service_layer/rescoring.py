@@ -113,8 +113,8 @@ def _with_shadow(outcome: dict[str, Any] | None, record: LeadRecord, entry: dict
     """An outcome keeps the shadow's card then too, so the shadow report measures its prediction."""
     if outcome is None:
         return None
-    then = record.shadow if (record.shadow or {}).get("fingerprint") == entry["fingerprint"] else entry
-    card = then["card"]  # type: ignore[index]
+    before = record.shadow or {}
+    card = (before if before.get("fingerprint") == entry["fingerprint"] else entry)["card"]
     shown = {"fingerprint": entry["fingerprint"], "score": card["score"], "tier": card["tier"], "grade": card["grade"]}
     return {**outcome, "shadow": shown}
 

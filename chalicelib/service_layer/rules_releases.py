@@ -64,13 +64,14 @@ class RulesReleases:
         nothing stored."""
         rules = _parsed(text)
         pointer = self.seed(now)
+        fingerprints = {version.number: version.fingerprint for version in self.versions.listed()}
         replaced = pointer.shadow if shadow else pointer.active
-        if replaced is not None and self._fingerprint(replaced) == rules.fingerprint:
+        if replaced is not None and fingerprints.get(replaced) == rules.fingerprint:
             role = "shadow" if shadow else "active version"
             raise Conflict(f"version {replaced}, the {role}, has the same rules (fingerprint {rules.fingerprint})")
-        if shadow and pointer.active is not None and self._fingerprint(pointer.active) == rules.fingerprint:
+        if shadow and pointer.active is not None and fingerprints.get(pointer.active) == rules.fingerprint:
             raise Conflict(f"the active version {pointer.active} has the same rules; a shadow must differ")
-        number = max((version.number for version in self.versions.listed()), default=0) + 1
+        number = max(fingerprints, default=0) + 1
         try:
             self.versions.add(_version(number, text, rules, by, now, message))
         except VersionTaken as exc:
@@ -140,10 +141,6 @@ class RulesReleases:
         except PointerMoved as exc:
             raise Conflict(f"{exc}; look again with `rules list`") from exc
         return moved
-
-    def _fingerprint(self, number: int) -> str | None:
-        found = {version.number: version.fingerprint for version in self.versions.listed()}
-        return found.get(number)
 
 
 def _parsed(text: str) -> Rules:
