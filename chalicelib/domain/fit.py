@@ -20,12 +20,12 @@ class FitResult:
 def evaluate_fit(profile: Profile, compiled: CompiledRules) -> FitResult:
     """The shared fit rules, plus those of the persona that gives the most points (the first of
     them on a tie, in the file's order)."""
-    shared = _answer(profile, compiled.fit_rules)
+    shared = answer_fit(profile, compiled.fit_rules)
     if not compiled.personas:
         return shared
     best: FitResult | None = None
     for name, rules in compiled.personas:
-        found = _answer(profile, rules)
+        found = answer_fit(profile, rules)
         if best is None or found.points > best.points:
             best = FitResult(found.points, found.contributions, found.disqualified_by, name)
     assert best is not None
@@ -37,7 +37,7 @@ def evaluate_fit(profile: Profile, compiled: CompiledRules) -> FitResult:
     )
 
 
-def _answer(profile: Profile, rules: list[FitRuleSpec]) -> FitResult:
+def answer_fit(profile: Profile, rules: list[FitRuleSpec]) -> FitResult:
     points = 0
     contributions: list[Contribution] = []
     disqualified_by: str | None = None

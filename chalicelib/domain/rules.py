@@ -9,14 +9,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from .account_rules import AccountRules
 from .conditions import Regex, ValueTest
 from .crm_actions import CrmActions
 from .crm_activity import CrmActivity
 from .decay import DecaySchedule
-from .patterns import PatternError, compile_pattern
-from .profile import FIT_ATTRIBUTES, NUMERIC_ATTRIBUTES
+from .fit_rules import FitRule
 from .suggestions import did_you_mean
-from .traffic_filters import FORM_KIND, TrafficFilters
+from .traffic_filters import TrafficFilters
 
 
 class RulePathError(ValueError):
@@ -40,70 +40,6 @@ class RuleProblems(ValueError):
 class _Strict(BaseModel):
     # Unknown keys are errors: a misspelt `pionts:` must not silently score 0.
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-# ---------------------------------------------------------------------------------------------- fit
-class FitCondition(ValueTest):
-    attribute: str | None = None
-
-
-class FitOption(FitCondition):
-    label: str | None = None
-    points: int = 0
-    any_of: list[FitCondition] | None = None
-
-    @model_validator(mode="after")
-    def _any_of_alone(self) -> FitOption:
-        if self.any_of is not None and _has_own_test(self):
-            raise ValueError("give either any_of or a test, not both")
-        return self
-
-    def conditions(self) -> list[FitCondition]:
-        return list(self.any_of) if self.any_of is not None else [_own_test(self)]
-
-
-def _has_own_test(option: FitCondition) -> bool:
-    return bool(option.model_dump(include=set(ValueTest.model_fields), exclude_none=True))
-
-
-def _own_test(option: FitCondition) -> FitCondition:
-    return FitCondition(**option.model_dump(include=set(FitCondition.model_fields), exclude_none=True, by_alias=True))
-
-
-class FitRule(FitOption):
-    """One attribute question. With `options`, the first matching option scores; else the rule itself is one option."""
-
-    name: str = Field(min_length=1)
-    description: str = ""
-    options: list[FitOption] | None = None
-    disqualify: bool = False
-
-    @model_validator(mode="after")
-    def _shape(self) -> FitRule:
-        if self.options is not None:
-            if not self.options:
-                raise ValueError("options must not be empty")
-            if _has_own_test(self) or self.any_of is not None or self.points:
-                raise ValueError("with options, put tests and points inside each option")
-        for condition in self._all_conditions():
-            attribute = condition.attribute or self.attribute
-            if attribute is None:
-                raise ValueError("name the attribute to test (on the rule or the condition)")
-            if attribute not in FIT_ATTRIBUTES:
-                known = f" (known: {', '.join(sorted(FIT_ATTRIBUTES))})"
-                raise ValueError(f"unknown attribute {attribute!r}{did_you_mean(attribute, FIT_ATTRIBUTES) or known}")
-            if condition.is_numeric and attribute not in NUMERIC_ATTRIBUTES:
-                raise ValueError(f"min/below need a numeric attribute ({', '.join(sorted(NUMERIC_ATTRIBUTES))})")
-        return self
-
-    def effective_options(self) -> list[FitOption]:
-        return list(self.options) if self.options is not None else [self]
-
-    def _all_conditions(self) -> list[FitCondition]:
-        return [condition for option in self.effective_options() for condition in option.conditions()]
-
-    def list_names(self) -> list[str]:
-        return [name for condition in self._all_conditions() for name in condition.list_names()]
 
 
 # --------------------------------------------------------------------------------------- engagement
@@ -295,6 +231,7 @@ class Rules(_Strict):
     filters: TrafficFilters = Field(default_factory=TrafficFilters)
     calibration: Calibration | None = None  # with one, every card shows its likelihood
     crm_actions: CrmActions = Field(default_factory=CrmActions)  # what entering MQL moves in the CRM
+    accounts: AccountRules | None = None  # how companies are scored from their contacts (none: unscored)
 
     # Filled by compiled_rules.compile_rules(): the compiled form lives with the rules object, so it is
     # built once per rules file, not per lead (and this module need not import the compiler).
@@ -305,7 +242,9 @@ class Rules(_Strict):
     def _references(self) -> Rules:
         """Every name one part of the file uses must be defined in another: all such problems at
         once (RuleProblems), so a file is fixed in one round."""
-        problems = _References(self).problems()
+        from .rules_references import References  # it reads a Rules: imported when one exists
+
+        problems = References(self).problems()
         if problems:
             raise RuleProblems(problems)
         return self
@@ -316,7 +255,8 @@ class Rules(_Strict):
         if self._fingerprint is not None:  # frozen: computed once (a hash of the whole file is not free)
             return self._fingerprint
         # What the CRM is moved to changes no score: leaving it out spares every lead a rescore.
-        meaning = self.model_dump(mode="json", by_alias=True, exclude={"crm_actions"})
+        # Nor do the account rules (accounts have their own: AccountRules.fingerprint).
+        meaning = self.model_dump(mode="json", by_alias=True, exclude={"crm_actions", "accounts"})
         if self.crm_actions.recycle_on_lost:  # a loss recycling the lead changes its score
             meaning["recycle_on_lost"] = True
         canonical = json.dumps(meaning, sort_keys=True, separators=(",", ":"))
@@ -338,112 +278,3 @@ class Rules(_Strict):
             f"{len(self.decay)} decay schedules, tiers {'/'.join(b.name for b in self.tiers.bands)}, "
             f"fingerprint {self.fingerprint}"
         )
-
-
-class _References:
-    """The cross-references of a Rules whose sections are each valid on their own."""
-
-    def __init__(self, rules: Rules) -> None:
-        self.rules = rules
-        self.found: list[RulePathError] = []
-
-    def problem(self, path: tuple[str | int, ...], message: str, refers_to: tuple[str, ...] = ()) -> None:
-        self.found.append(RulePathError(path, message, refers_to))
-
-    def unknown(self, path: tuple[str | int, ...], name: str, section: tuple[str, ...], known: list[str],
-                message: str) -> None:  # fmt: skip
-        """A name that is not defined: the closest defined one, else all of them (when few enough)."""
-        listed = f" ({', '.join(sorted(known))})" if known and len(known) <= 40 else ""
-        self.problem(path, message + (did_you_mean(name, known) or listed), (*section, name))
-
-    def problems(self) -> list[RulePathError]:
-        rules = self.rules
-        self.unique(("fit",), [rule.name for rule in rules.fit])
-        self.unique(("personas",), [persona.name for persona in rules.personas], "persona name")
-        shared = [rule.name for rule in rules.fit]
-        for number, persona in enumerate(rules.personas):
-            self.unique(("personas", number, "fit"), [rule.name for rule in persona.fit], taken=set(shared))
-            for index, rule in enumerate(persona.fit):
-                self.lists(("personas", number, "fit", index), rule.list_names())
-        self.unique(("engagement", "rules"), [rule.name for rule in rules.engagement.rules])
-        for index, fit_rule in enumerate(rules.fit):
-            self.lists(("fit", index), fit_rule.list_names())
-        engagement = rules.engagement
-        types = sorted(engagement.event_types)
-        for index, eng in enumerate(engagement.rules):
-            at = ("engagement", "rules", index)
-            if eng.event not in engagement.event_types:
-                self.unknown((*at, "event"), eng.event, ("engagement", "event_types"), types,
-                             f"{eng.event!r} is not a key of engagement.event_types")  # fmt: skip
-            if eng.decay is not None and eng.decay not in rules.decay:
-                self.unknown((*at, "decay"), eng.decay, ("decay",), list(rules.decay),
-                             f"{eng.decay!r} is not a schedule under decay")  # fmt: skip
-            for position, multiplier in enumerate(eng.multipliers):
-                if multiplier not in engagement.multipliers:
-                    self.unknown((*at, "multipliers", position), multiplier, ("engagement", "multipliers"),
-                                 list(engagement.multipliers),
-                                 f"{multiplier!r} is not defined under engagement.multipliers")  # fmt: skip
-            for prop, test in eng.where.items():
-                self.lists((*at, "where", prop), test.list_names())
-        for position, event in enumerate(engagement.recorded_only):
-            if event not in engagement.event_types:
-                self.unknown(("engagement", "recorded_only", position), event, ("engagement", "event_types"), types,
-                             f"{event!r} is not a key of engagement.event_types")  # fmt: skip
-        for path, event in rules.crm_activity.event_references():
-            if event.casefold() not in engagement.event_types:
-                self.unknown(path, event.casefold(), ("engagement", "event_types"), types,
-                             f"{event!r} is not a key of engagement.event_types")  # fmt: skip
-        self.filters(types)
-        self.grades()
-        return self.found
-
-    def unique(self, path: tuple[str | int, ...], names: list[str], what: str = "rule name",
-               taken: set[str] | None = None) -> None:  # fmt: skip
-        seen: set[str] = set(taken or ())
-        for index, name in enumerate(names):
-            if name in seen:
-                self.problem((*path, index, "name"), f"{what} {name!r} is used twice")
-            seen.add(name)
-
-    def lists(self, path: tuple[str | int, ...], names: list[str]) -> None:
-        for name in names:
-            if name not in self.rules.lists:
-                message = f"list {name!r} is not defined under lists"
-                self.unknown(path, name, ("lists",), list(self.rules.lists), message)
-
-    def filters(self, types: list[str]) -> None:
-        rules, filters = self.rules, self.rules.filters
-        name = filters.crawler_user_agents
-        if name is not None:
-            if name not in rules.lists:
-                self.unknown(("filters", "crawler_user_agents"), name, ("lists",), list(rules.lists),
-                             f"list {name!r} is not defined under lists")  # fmt: skip
-            for position, pattern in enumerate(rules.lists.get(name, [])):
-                try:
-                    compile_pattern(pattern)
-                except PatternError as exc:
-                    self.problem(("lists", name, position), f"not a regular expression: {exc}")
-        aliases = {
-            alias.casefold()
-            for canonical, names in rules.engagement.event_types.items()
-            for alias in (canonical, *names)
-        }
-        for kind, limit in filters.speed_limits.items():
-            at = ("filters", "speed_limits", kind)
-            if kind != FORM_KIND and kind.casefold() not in aliases:
-                message = f'{kind!r} is neither "form" nor an event type'
-                self.unknown(at, kind, ("engagement", "event_types"), [FORM_KIND, *types], message)
-            if limit < 1:
-                self.problem(at, "a limit is at least 1 event a minute")
-            if kind.casefold() == rules.engagement.sent_event.casefold():
-                self.problem(at, "email sends come from the CRM: no speed limit")
-
-    def grades(self) -> None:
-        grades = self.rules.grades
-        if grades[-1].min_fit is not None:
-            self.problem(("grades", len(grades) - 1), "the last grade takes no min_fit: it is the rest")
-        previous = None
-        for index, grade in enumerate(grades[:-1]):
-            if grade.min_fit is None or (previous is not None and grade.min_fit >= previous):
-                self.problem(("grades", index, "min_fit"), "grades go from the highest min_fit down")
-            previous = grade.min_fit

@@ -1,7 +1,7 @@
 """Every problem of a rules file in one pass, named where a person looks for it.
 
 pydantic reports all the field errors of a document at once, but a model's own checks run only when
-its fields are valid, and the cross-references between sections (rules.py, `_References`) only
+its fields are valid, and the cross-references between sections (rules_references.py) only
 when every section is: a file with a misspelt key and an undefined schedule was fixed in rounds.
 Here, after each validation, the parts with errors are set aside (an unknown key renamed to the
 closest valid one or deleted, a list element or a named entry removed, a required section replaced
