@@ -181,6 +181,23 @@ def console_asset(name: str) -> Response:
     return http.console_file(name)
 
 
+# ---------------------------------------------------------- accounts API (admin or viewer key)
+@app.route("/accounts", methods=["GET"])
+@readable
+def list_accounts() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.accounts(_request())
+
+
+@app.route("/accounts/{key}", methods=["GET"])
+@readable
+def get_account(key: str) -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.account(unquote(key), _request())
+
+
 # ------------------------------------------------------------- leads API (admin or viewer key)
 @app.route("/leads/{key}", methods=["GET"])
 @readable

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
+from chalicelib.domain.account_score import AccountCard
 from chalicelib.domain.events import LeadEvent
 from chalicelib.domain.scorecard import ScoreCard
 
 __all__ = [
     "WRITTEN",
+    "AccountWriteRequest",
+    "AccountWriter",
     "CrmWriter",
     "Cursor",
     "ProfileDirectory",
@@ -23,6 +26,7 @@ __all__ = [
     "WriteResult",
     "WriteStatus",
     "retry_all",
+    "retry_keys",
 ]
 
 # ------------------------------------------------------------------------------------ write-back
@@ -57,8 +61,29 @@ class CrmWriter(Protocol):
     def write(self, requests: list[WriteRequest]) -> dict[str, WriteResult]: ...
 
 
+@dataclass(frozen=True)
+class AccountWriteRequest:
+    key: str  # the account's key (`hubspot:123`)
+    record_id: str  # the CRM's company / Account id
+    card: AccountCard
+
+
+@runtime_checkable
+class AccountWriter(Protocol):
+    """Writes account scores to the CRM's company records (`name` is the key kind it writes)."""
+
+    name: str
+
+    def write_accounts(self, requests: list[AccountWriteRequest]) -> dict[str, WriteResult]: ...
+
+
 def retry_all(requests: list[WriteRequest], reason: str, after: float | None = None) -> dict[str, WriteResult]:
-    return {request.lead_id: WriteResult("retry", reason, after) for request in requests}
+    return retry_keys([request.lead_id for request in requests], reason, after)
+
+
+def retry_keys(keys: Sequence[str], reason: str, after: float | None = None) -> dict[str, WriteResult]:
+    """Every one of these (leads or accounts) to be tried again, for one reason."""
+    return {key: WriteResult("retry", reason, after) for key in keys}
 
 
 # --------------------------------------------------------------------------- import and reconcile

@@ -10,13 +10,13 @@ decay, and a contact's change rolls its account up again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .account_rules import AccountRules
+from .account_rules import ACCOUNT_ATTRIBUTES, AccountRules
 from .compiled_rules import FitRuleSpec
 from .fit import answer_fit
 from .profile import Profile
@@ -36,6 +36,7 @@ class ContactRank:
     tier: str | None = None
     reason: str | None = None  # its top reason, as its card shows it
     last_active_at: str | None = None
+    firm: dict[str, Any] = field(default_factory=dict, compare=False)  # its company facts (size, industry ...)
 
     @property
     def who(self) -> str:
@@ -49,10 +50,11 @@ class AccountContribution(BaseModel):
     label: str
     points: float
     lead_id: str | None = None  # the contact it is for (kind "contact")
+    detail: str | None = None  # what earned it: the contact's top reason
     capped: bool = False
 
     def line(self) -> str:
-        return f"{self.label} ({self.points:+.0f})"
+        return f"{self.label} ({self.points:+.0f})" + (f": {self.detail}" if self.detail else "")
 
 
 class AccountCard(BaseModel):
@@ -89,6 +91,28 @@ class AccountCard(BaseModel):
         return line
 
 
+def account_profile(own: dict[str, Any], contacts: Sequence[ContactRank]) -> Profile:
+    """The company as the account knows it: its own record's properties (a CRM company), else
+    what its most engaged contact's profile says of it, attribute by attribute."""
+    merged: dict[str, Any] = {}
+    for name in sorted(ACCOUNT_ATTRIBUTES):
+        values = [own.get(name), *(contact.firm.get(name) for contact in contacts)]
+        for value in values:
+            if value in (None, "", [], ()):
+                continue
+            try:
+                merged[name] = getattr(Profile.model_validate({name: value}), name)
+            except ValueError:
+                continue  # one unusable value: try the next source
+            break
+    return Profile.model_validate(merged)
+
+
+def account_name(key: str, profile: Profile) -> str:
+    """Its company name, else the key's id (a domain, a group id)."""
+    return profile.company or key.partition(":")[2]
+
+
 def score_account(
     rules: AccountRules,
     fit_rules: Sequence[FitRuleSpec],
@@ -111,11 +135,15 @@ def score_account(
         counted = min(contact.engagement, room)
         room -= counted
         engagement += counted
-        label = contact.who + (f": {contact.reason}" if contact.reason else "")
         capped = counted < contact.engagement
         contributions.append(
             AccountContribution(
-                kind="contact", label=label, points=round(counted, 2), lead_id=contact.lead_id, capped=capped
+                kind="contact",
+                label=contact.who,
+                points=round(counted, 2),
+                lead_id=contact.lead_id,
+                detail=contact.reason,
+                capped=capped,
             )
         )
     engaged = [contact for contact in ranked if contact.engagement >= rules.breadth.engaged_from]

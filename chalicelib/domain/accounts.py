@@ -13,7 +13,7 @@ The registrable domain comes from the Public Suffix List; which function reads i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 from chalicelib.domain.profile import Profile
@@ -63,6 +63,14 @@ def account_of(
     if found and found not in excluded_domains and domain not in excluded_domains:
         return AccountRef(f"domain:{found}", profile.company or found)
     return None
+
+
+def lead_account(
+    profile: Profile, lists: Mapping[str, Collection[str]], registrable: Callable[[str], str | None]
+) -> AccountRef | None:
+    """`account_of`, with the rules' free-mail and disposable domain lists excluded."""
+    excluded = {*lists.get("free_mail_domains", ()), *lists.get("disposable_email_domains", ())}
+    return account_of(profile, excluded, registrable)
 
 
 def email_domain(email: str | None) -> str | None:

@@ -218,6 +218,15 @@ def leaderboard(request: Request, clock: Clock = utc_now) -> Response:
     return _answer(top)
 
 
+def accounts(request: Request) -> Response:
+    return _answer(lambda: container().account_views.accounts(request.query_params or {}))
+
+
+def account(key: str, request: Request) -> Response:
+    found = lambda: container().account_views.account(key, request.query_params or {})  # noqa: E731
+    return _answer(found, missing="no such account")
+
+
 def recycle(key: str, request: Request, clock: Clock = utc_now) -> Response:
     """`POST /leads/{key}/recycle`, `?undo=true` to take the latest recycle back."""
     from chalicelib.service_layer.errors import BadPayload
@@ -400,7 +409,7 @@ def unscored_report(request: Request, clock: Clock = utc_now) -> Response:
     return _answer(report)
 
 
-def _answer(action: Callable[[], Any]) -> Response:
+def _answer(action: Callable[[], Any], missing: str = "no such lead") -> Response:
     """The action's result as the JSON body (None: 404), its failures as 4xx or 503."""
     try:
         result = action()
@@ -418,5 +427,5 @@ def _answer(action: Callable[[], Any]) -> Response:
     except Unavailable as exc:
         return _error(None, 503, exc.code, exc.advice)
     if result is None:
-        return _error(None, 404, "not_found", "no such lead")
+        return _error(None, 404, "not_found", missing)
     return Response(body=json.loads(json.dumps(result, default=str)), status_code=200)

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.accounts import account_of
+from chalicelib.domain.accounts import lead_account
 from chalicelib.domain.crm_context import CrmPlaces, crm_links, owner_of, owner_refs, stage_of
 from chalicelib.domain.events import iso_z
 from chalicelib.domain.identity import parse_key
@@ -119,12 +119,16 @@ class LeadViews:
             "shadow": current_shadow(record.shadow, self.shadow(), now),
         }
 
-    def account(self, profile: Profile) -> dict[str, str | None] | None:
-        """The company the lead belongs to (domain/accounts.py): its key, id, name and how it is known."""
-        lists = self.rules().lists
-        excluded = {*lists.get("free_mail_domains", ()), *lists.get("disposable_email_domains", ())}
-        found = account_of(profile, excluded, self.registrable)
-        return found.as_json() if found else None
+    def account(self, profile: Profile) -> dict[str, Any] | None:
+        """The company the lead belongs to (domain/accounts.py): its key, id, name, how it is
+        known, and its score and tier once it has been rolled up."""
+        found = lead_account(profile, self.rules().lists, self.registrable)
+        if found is None:
+            return None
+        state = self.storage.accounts.get(found.key)
+        card = state.card if state else None
+        return {**found.as_json(), "name": (state.name if state else None) or found.name,
+                "score": card.score if card else None, "tier": card.tier if card else None}  # fmt: skip
 
     def timeline(self, key: str, now: datetime) -> dict[str, Any] | None:
         """The lead's score a day at a time: the last 90 days recomputed from its stored events with

@@ -36,7 +36,7 @@ from chalicelib.storage.ports import (
     VersionConflict,
 )
 
-from .rescoring import MAX_ATTEMPTS, Rescored, Rescorer, fold_change, rescore_change
+from .rescoring import MAX_ATTEMPTS, Rescored, Rescorer, account_move, fold_change, rescore_change
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class LeadWrites:
         return Written(
             lead_id,
             stored=list(members),
-            scored=Rescored(lead_id, version, None, change.card, ignored),
+            scored=Rescored(lead_id, version, None, change.card, ignored, account_move(record, change)),
             not_scored=Counter(ignored.by_reason),
             too_fast=set(ignored.too_fast),
         )
@@ -161,7 +161,8 @@ class LeadWrites:
             except IdentityConflict:
                 break
             before = written.scored.before if written.scored else change.before
-            written.scored = Rescored(lead_id, version, before, change.card)
+            moved = account_move(record, change) or (written.scored.moved if written.scored else None)
+            written.scored = Rescored(lead_id, version, before, change.card, moved=moved)
             written.not_scored.update(ignored.by_reason)
             written.too_fast.update(ignored.too_fast)
             written.stored += [item.event for item in chunk]

@@ -4,7 +4,8 @@ inside a vendor's request. Three kinds, each with its own handler:
 - `WriteBack`: a lead's visible score changed; write its current card to the CRMs (write_back.py);
 - `Notify`: a lead entered or left MQL; announce it to NOTIFY_URL (notifications.py);
 - `ReadRecords`: a delivery named CRM records without their properties; read and ingest them
-  (enrichment.py).
+  (enrichment.py);
+- `RollUp`: an account's contacts changed; score it again and write it to the CRMs (account_rollups.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-__all__ = ["Notify", "ReadRecords", "ReceivedTask", "Task", "TaskQueue", "TaskSink", "WriteBack", "decode"]
+__all__ = ["Notify", "ReadRecords", "ReceivedTask", "RollUp", "Task", "TaskQueue", "TaskSink", "WriteBack", "decode"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,18 @@ class ReadRecords:
         return {"kind": "read_records", "directory": self.directory, "record_ids": list(self.record_ids)}
 
 
-Task = WriteBack | Notify | ReadRecords
+@dataclass(frozen=True)
+class RollUp:
+    """ "Account X's contacts changed" (or its company record did): the handler reads the account
+    and its most engaged contacts as they are then, so any number of these for one account agree."""
+
+    account: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "roll_up", "account": self.account}
+
+
+Task = WriteBack | Notify | ReadRecords | RollUp
 
 # The kinds a queue of an earlier release carried (a body redriven from its dead letters).
 EARLIER_KINDS = {"sync": "write_back", "enrich": "read_records"}
@@ -73,6 +85,9 @@ def decode(body: dict[str, Any]) -> Task | None:
         if isinstance(body.get("directory"), str) and isinstance(ids, list) and ids:
             return ReadRecords(str(body["directory"]), tuple(str(item) for item in ids))
         return None
+    if kind == "roll_up":
+        account = body.get("account")
+        return RollUp(account) if isinstance(account, str) and ":" in account else None
     if not isinstance(lead_id, str):
         return None
     try:

@@ -13,7 +13,7 @@ from chalicelib.domain.rules import Rules
 from chalicelib.domain.tiers import is_mql
 from chalicelib.observability import count_tier_changes, logger
 
-from .messages import Notify, ReadRecords, Task, TaskSink, WriteBack
+from .messages import Notify, ReadRecords, RollUp, Task, TaskSink, WriteBack
 from .rescoring import Rescored
 
 
@@ -27,9 +27,12 @@ class ChangePublisher:
         bands = compile_rules(rules).tier_bands
         messages: list[Task] = []
         count_tier_changes(Counter(item.after.tier for item in rescored if item.card_change.tier_changed))
+        moved_between: set[str] = set()
         for item in rescored:
             if item.card_change.visible_changed:
                 messages.append(WriteBack(item.lead_id, item.version))
+            if item.moved is not None:  # the write-back rolls up its account; the one it left needs it too
+                moved_between.update(key for key in item.moved if key)
             was_mql = item.before is not None and is_mql(item.before.tier, bands, rules.tiers.mql_from)
             if item.card_change.tier_changed and was_mql != item.after.mql:
                 messages.append(
@@ -43,7 +46,12 @@ class ChangePublisher:
                         reason="; ".join(item.after.reasons()),
                     )
                 )
+        messages += [RollUp(key) for key in sorted(moved_between)]
         self._send(messages)
+
+    def roll_up(self, keys: Sequence[str]) -> bool:
+        """Ask for these accounts to be scored again (their contacts, or their company, changed)."""
+        return self._send([RollUp(key) for key in sorted(set(keys))])
 
     def read_records(self, directory: str, record_ids: Sequence[str]) -> bool:
         """Ask for these records to be read from the CRM (100 a task: one batch read each)."""

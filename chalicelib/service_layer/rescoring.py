@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from chalicelib.accounts.public_suffix import registrable_domain
+from chalicelib.domain.accounts import lead_account
 from chalicelib.domain.basis import ScoreBasis, StaleBasis
 from chalicelib.domain.crm_actions import crm_moves
 from chalicelib.domain.events import LeadEvent, from_us
@@ -49,6 +51,8 @@ class Rescored:
     before: Visible | None  # what the CRM showed before (None: a new lead)
     after: ScoreCard
     ignored: Ignored = field(default_factory=Ignored, compare=False)
+    # The accounts a change of company moved it between (from, to: "" for none); None: it did not move.
+    moved: tuple[str, str] | None = field(default=None, compare=False)
 
     @property
     def card_change(self) -> CardChange:
@@ -137,6 +141,7 @@ def _change(
     was_recycled = (record.basis or {}).get("recycled_us")
     if not reason and basis.recycled_us != was_recycled:  # a loss recycled it (crm_actions.recycle_on_lost)
         reason = "recycled" if basis.recycled_us is not None else "recycle undone"
+    account = lead_account(profile, rules.lists, registrable_domain)
     return LeadSave(
         lead_id=record.lead_id,
         expected_version=record.version,
@@ -150,6 +155,7 @@ def _change(
         reason=reason,
         sales_outcome=_sales_outcome(record, profile, card, basis, now),
         crm_moves=crm_moves(rules.crm_actions, card.mql, profile),
+        account=account.key if account else "",
     )
 
 
@@ -187,7 +193,7 @@ class Rescorer:
                 if settled is not None:
                     return Rescored(lead_id, settled[0], before, settled[1])
                 continue
-            return Rescored(lead_id, version, change.before, change.card, ignored)
+            return Rescored(lead_id, version, change.before, change.card, ignored, account_move(record, change))
         raise Contended(f"lead {lead_id} kept changing while it was being rescored")
 
     def bring_up_to_date(self, lead_id: str, now: datetime, reason: str) -> Rescored | None:
@@ -229,6 +235,13 @@ class Rescorer:
 
     def survivor(self, lead_id: str) -> str:
         return survivor(self.storage, lead_id)
+
+
+def account_move(record: LeadRecord, change: LeadSave) -> tuple[str, str] | None:
+    """(from, to) when the save moves the lead to another account (or out of one, or into one)."""
+    if change.account is None or change.account == (record.account or ""):
+        return None
+    return (record.account or "", change.account)
 
 
 def survivor(storage: Storage, lead_id: str) -> str:

@@ -9,7 +9,7 @@ reason when no retry can succeed. The rest of the batch is never held back by on
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from chalicelib.crm.ports import CrmWriter, WriteRequest, WriteResult
 from chalicelib.observability import logger
 from chalicelib.storage.ports import LeadRecord, Storage
 
-from .messages import ReceivedTask, TaskQueue, WriteBack
+from .messages import ReceivedTask, RollUp, TaskQueue, WriteBack
 from .task_report import TaskReport, backoff_seconds
 
 
@@ -47,11 +47,22 @@ class WriteBacks:
             pending[lead_id] = record
         if not pending:
             return
+        self._roll_up(pending.values())
         requests = [_request(record) for record in pending.values()]
         answers = [(writer.name, writer.write(requests)) for writer in self.writers]
         for lead_id, record in pending.items():
             results = {name: answer.get(lead_id, WriteResult("retry", "no answer")) for name, answer in answers}
             self._settle(lead_id, record, results, by_lead[lead_id], now, report)
+
+    def _roll_up(self, records: Iterable[LeadRecord]) -> None:
+        """Each changed lead's account is scored again (a task of its own: a lost one is made good
+        by the account's next change)."""
+        accounts = sorted({record.account for record in records if record.account})
+        if accounts:
+            try:
+                self.queue.send([RollUp(key) for key in accounts])
+            except Exception as exc:  # the leads' write-back goes on
+                logger.warning("task queue unavailable", extra={"error": type(exc).__name__, "count": len(accounts)})
 
     def _settle(
         self,

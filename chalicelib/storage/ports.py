@@ -7,7 +7,8 @@ records they get back.
 - `LeadListing`: what the console lists and the reports read;
 - `JobState`: what the scheduled jobs work through and where they stopped;
 - `EventNameCounts`: the daily counts of events that earned nothing;
-- `RulesVersions`: the rules versions deployed to the stack, and which are active and shadow.
+- `RulesVersions`: the rules versions deployed to the stack, and which are active and shadow;
+- `Accounts`: the companies and their contacts ranked by engagement (account_ports.py).
 
 `Storage` holds one of each. Implemented by `storage.dynamodb.DynamoStorage` (production, tested
 against moto) and `storage.memory.InMemoryStorage` (fast use-case tests); the same contract tests
@@ -26,6 +27,8 @@ from chalicelib.domain.releases import RulesPointer
 from chalicelib.domain.scorecard import CardChange, ScoreCard, Visible
 from chalicelib.domain.unscored import UnscoredCount
 from chalicelib.errors import StorageUnavailable
+
+from .account_ports import Accounts
 
 __all__ = [
     "ChangeOutbox",
@@ -152,6 +155,7 @@ class LeadRecord:
     day_starts: dict[date, int] = field(default_factory=dict)  # the score each day started at (domain/score_change.py)
     crm_moves: dict[str, dict[str, str]] = field(default_factory=dict)  # what the next write-back moves
     shadow: dict[str, Any] | None = None  # the shadow rules' score (domain/shadow.py), while one runs
+    account: str | None = None  # the account it belongs to (domain/accounts.py), as last saved
 
     @property
     def crm_visible(self) -> list[Any] | None:
@@ -184,6 +188,8 @@ class LeadSave:
     seen_rescore_mark: str | None = None
     # The shadow rules' score (domain/shadow.py); {}: none (removed); None: as it was.
     shadow: dict[str, Any] | None = None
+    # The account it belongs to (domain/accounts.py); "": none; None: as it was (decay knows no profile).
+    account: str | None = None
 
     @property
     def card_change(self) -> CardChange:
@@ -431,3 +437,4 @@ class Storage:
     jobs: JobState
     counts: EventNameCounts
     rules_versions: RulesVersions
+    accounts: Accounts

@@ -19,6 +19,10 @@ Single-table layout (all keys are strings):
   Mirrored in the lead's partition as pk `LEAD#<id>`, sk `KEY#<kind>:<value>` (no attributes): the
   lead item lists only some of its keys, so a merge or a deletion finds them all there.
 - tier change: pk `LEAD#<id>`, sk `TIER#<at>#<version>`: from, to, score, reason.
+- account: pk `ACCT#<key>`, sk `ACCT`: the company's profile, card and last write-back (`account`,
+  JSON); `acct`/`acct_rank` put it first in GSI by_account, `tier` (ACCOUNT#<tier>) and `score` in
+  GSI by_tier (the accounts leaderboard). A lead item's `acct`/`acct_rank`/`firm` (its company
+  facts) list it among its account's contacts.
 - meta: pk `META`, sk `RULES`: the rules fingerprint every lead was last rescored with, and the
   progress of the full rescore a rules change starts.
 
@@ -54,6 +58,17 @@ ACTIVE_MONTH_PREFIX = "ACTIVE#"
 MOVED_INDEX = "moved"
 MOVED_DAY = "moved_day"
 MOVED_BY = "moved_by"
+# An account's contacts by engagement (GET /accounts/{key}, the roll-up): a lead item's `acct` is
+# ACCT#<account key>, `acct_rank` its engagement; the account item sits in the same partition with
+# ACCOUNT_RANK, above any contact, so one Query reads the account and its most engaged contacts.
+ACCOUNT_INDEX = "by_account"
+ACCT = "acct"
+ACCT_RANK = "acct_rank"
+ACCOUNT_RANK = 10**15
+ACCOUNT_PROJECTION = [
+    *("lead_id", "name", "email", "score", "tier", "reasons", "last_active_at", "firm"),
+    *("account", "version"),  # the account item's
+]
 DUE_SHARDS = 8
 # What the decay job needs to rescore a due lead without reading it again: its basis and card keys.
 DUE_PROJECTION = ["lead_id", "version", "basis", "tier", "score", "grade"]
@@ -74,6 +89,8 @@ TABLE_DEFINITION: dict[str, Any] = {
         {"AttributeName": FEED_AT, "AttributeType": "N"},
         {"AttributeName": MOVED_DAY, "AttributeType": "S"},
         {"AttributeName": MOVED_BY, "AttributeType": "N"},
+        {"AttributeName": ACCT, "AttributeType": "S"},
+        {"AttributeName": ACCT_RANK, "AttributeType": "N"},
     ],
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
@@ -137,6 +154,15 @@ TABLE_DEFINITION: dict[str, Any] = {
                 {"AttributeName": MOVED_BY, "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["lead_id"]},
+        },
+        {
+            # An account and its contacts, most engaged first (sparse: leads with an account).
+            "IndexName": ACCOUNT_INDEX,
+            "KeySchema": [
+                {"AttributeName": ACCT, "KeyType": "HASH"},
+                {"AttributeName": ACCT_RANK, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ACCOUNT_PROJECTION},
         },
     ],
     "BillingMode": "PAY_PER_REQUEST",

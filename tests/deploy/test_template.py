@@ -222,6 +222,7 @@ def test_make_deploy_creates_the_stack_and_make_destroy_keeps_the_data(
         "by_company",
         "feed",
         "moved",
+        "by_account",
     }
     sqs = session.client("sqs")
     queue_url = sqs.get_queue_url(QueueName="leadscore-prod-tasks")["QueueUrl"]

@@ -33,9 +33,27 @@ class FakeHubSpot:
         self.calls: list[dict[str, Any]] = []
         self.invalid_properties: set[str] = set()
         self.rejects: set[str] = set()  # contacts whose every update fails validation
+        self.companies: dict[str, dict[str, str]] = {}
+        self.company_calls: list[dict[str, Any]] = []
         httpserver.expect_request("/crm/v3/objects/contacts/batch/update", method="POST").respond_with_handler(
             self.batch_update
         )
+        httpserver.expect_request("/crm/v3/objects/companies/batch/update", method="POST").respond_with_handler(
+            self.companies_update
+        )
+
+    def companies_update(self, request: Request) -> Response:
+        body = json.loads(request.data)
+        self.company_calls.append(body)
+        errors = []
+        for item in body["inputs"]:
+            if item["id"] in self.companies:
+                self.companies[item["id"]].update(item["properties"])
+            else:
+                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": [item["id"]]}})
+        if errors:
+            return json_response({"status": "COMPLETE", "results": [], "numErrors": len(errors), "errors": errors}, 207)
+        return json_response({"status": "COMPLETE", "results": []})
 
     def add(self, contact_id: str, email: str | None = None) -> None:
         self.contacts[contact_id] = {}

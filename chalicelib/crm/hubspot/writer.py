@@ -9,10 +9,20 @@ from typing import Any
 
 from chalicelib.crm.http_client import CrmUnavailable, JsonClient, JsonResponse
 
-from ..ports import WRITTEN, WriteRequest, WriteResult, retry_all
+from ..ports import WRITTEN, AccountWriteRequest, WriteRequest, WriteResult, retry_keys
 
 BATCH_LIMIT = 100
 GROUP = "leadscore"
+CONTACTS = "/crm/v3/objects/contacts/batch/update"
+COMPANIES = "/crm/v3/objects/companies/batch/update"
+# The company properties `crm setup hubspot` creates (group leadscore), whatever the lead prefix.
+ACCOUNT_PROPERTIES = {
+    "score": "account_score",
+    "tier": "account_tier",
+    "engaged_contacts": "account_engaged_contacts",
+    "reasons": "account_score_reasons",
+}
+Input = tuple[str, dict[str, Any]]  # (our key for it: a lead id or an account key, the batch input)
 
 
 def property_names(prefix: str) -> dict[str, str]:
@@ -69,74 +79,86 @@ class HubSpotWriter:
 
     def write(self, requests: list[WriteRequest]) -> dict[str, WriteResult]:
         results: dict[str, WriteResult] = {}
-        addressed: list[tuple[WriteRequest, dict[str, Any]]] = []
+        addressed: list[Input] = []
         for request in requests:
             item = self._input(request)
             if item is None:
                 results[request.lead_id] = WriteResult("not_in_crm", "no HubSpot id or email")
             else:
-                addressed.append((request, item))
+                addressed.append((request.lead_id, item))
+        return {**results, **self._batches(CONTACTS, addressed)}
+
+    def write_accounts(self, requests: list[AccountWriteRequest]) -> dict[str, WriteResult]:
+        """POST /crm/v3/objects/companies/batch/update, by company id."""
+        names = ACCOUNT_PROPERTIES
+        addressed = []
+        for request in requests:
+            card = request.card
+            properties = {names["score"]: str(card.score), names["tier"]: card.tier,
+                          names["engaged_contacts"]: str(card.engaged_contacts)}  # fmt: skip
+            if self.reasons:
+                properties[names["reasons"]] = card.reasons_line()
+            addressed.append((request.key, {"id": request.record_id, "properties": properties}))
+        return self._batches(COMPANIES, addressed)
+
+    def _batches(self, path: str, addressed: list[Input]) -> dict[str, WriteResult]:
+        results: dict[str, WriteResult] = {}
         for start in range(0, len(addressed), BATCH_LIMIT):
-            chunk = addressed[start : start + BATCH_LIMIT]
-            results.update(self._send(chunk))
+            results.update(self._send(path, addressed[start : start + BATCH_LIMIT]))
             if any(result.reason.startswith("HubSpot DAILY") for result in results.values()):
                 # The daily quota is spent: every further call would fail too until it resets.
-                rest = [request for request, _ in addressed[start + BATCH_LIMIT :]]
-                results.update(retry_all(rest, "HubSpot DAILY limit", self._until_reset()))
+                rest = [key for key, _ in addressed[start + BATCH_LIMIT :]]
+                results.update(retry_keys(rest, "HubSpot DAILY limit", self._until_reset()))
                 break
         return results
 
-    def _send(self, chunk: list[tuple[WriteRequest, dict[str, Any]]]) -> dict[str, WriteResult]:
-        requests = [request for request, _ in chunk]
+    def _send(self, path: str, chunk: list[Input]) -> dict[str, WriteResult]:
+        keys = [key for key, _ in chunk]
         try:
-            response = self.client.request(
-                "POST", "/crm/v3/objects/contacts/batch/update", {"inputs": [item for _, item in chunk]}
-            )
+            response = self.client.request("POST", path, {"inputs": [item for _, item in chunk]})
         except CrmUnavailable as exc:
-            return retry_all(requests, str(exc))
+            return retry_keys(keys, str(exc))
         if response.status == 200:
-            return {request.lead_id: WRITTEN for request in requests}
+            return dict.fromkeys(keys, WRITTEN)
         if response.status == 207:
             return self._per_record(chunk, response)
         if response.status == 429:
-            return self._rate_limited(requests, response)
+            return self._rate_limited(keys, response)
         if response.status in (401, 403):
             # A bad or revoked token is fixed by a person: keep the updates until then.
-            return retry_all(requests, f"HubSpot refused the token ({response.status})", after=300)
+            return retry_keys(keys, f"HubSpot refused the token ({response.status})", after=300)
         if 400 <= response.status < 500:
             if len(chunk) == 1:
-                return {requests[0].lead_id: WriteResult("permanent", error_message(response))}
+                return {keys[0]: WriteResult("permanent", error_message(response))}
             # One bad input fails the whole batch: split it to find which, and write the rest.
             middle = len(chunk) // 2
-            return {**self._send(chunk[:middle]), **self._send(chunk[middle:])}
-        return retry_all(requests, f"HubSpot answered {response.status}")
+            return {**self._send(path, chunk[:middle]), **self._send(path, chunk[middle:])}
+        return retry_keys(keys, f"HubSpot answered {response.status}")
 
-    def _per_record(
-        self, chunk: list[tuple[WriteRequest, dict[str, Any]]], response: JsonResponse
-    ) -> dict[str, WriteResult]:
-        results = {request.lead_id: WRITTEN for request, _ in chunk}
-        by_id = {str(item["id"]): request for request, item in chunk}
+    def _per_record(self, chunk: list[Input], response: JsonResponse) -> dict[str, WriteResult]:
+        results = {key: WRITTEN for key, _ in chunk}
+        by_id = {str(item["id"]): key for key, item in chunk}
         for error in (response.body or {}).get("errors", []) if isinstance(response.body, dict) else []:
             category = str(error.get("category", ""))
             ids = (error.get("context") or {}).get("ids") or []
             for failed_id in ids:
-                request = by_id.get(str(failed_id))
-                if request is None:
+                key = by_id.get(str(failed_id))
+                if key is None:
                     continue
                 if category == "OBJECT_NOT_FOUND":
-                    results[request.lead_id] = WriteResult("not_in_crm", category)
+                    results[key] = WriteResult("not_in_crm", category)
                 elif category in ("RATE_LIMITS", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE"):
-                    results[request.lead_id] = WriteResult("retry", category)
+                    results[key] = WriteResult("retry", category)
                 else:
-                    results[request.lead_id] = WriteResult("permanent", f"{category}: {error.get('message', '')}")
+                    results[key] = WriteResult("permanent", f"{category}: {error.get('message', '')}")
         return results
 
-    def _rate_limited(self, requests: list[WriteRequest], response: JsonResponse) -> dict[str, WriteResult]:
+    def _rate_limited(self, keys: list[str], response: JsonResponse) -> dict[str, WriteResult]:
         policy = str((response.body or {}).get("policyName", "")) if isinstance(response.body, dict) else ""
         retry_after = _seconds(response.headers.get("retry-after"))
         if policy == "DAILY":
-            return retry_all(requests, "HubSpot DAILY limit", retry_after or self._until_reset())
-        return retry_all(requests, f"HubSpot {policy or 'rate'} limit", retry_after or 10.0)
+            return retry_keys(keys, "HubSpot DAILY limit", retry_after or self._until_reset())
+        return retry_keys(keys, f"HubSpot {policy or 'rate'} limit", retry_after or 10.0)
 
     def _until_reset(self) -> float:
         # HubSpot resets the daily quota at midnight in the account's time zone: wait for the next

@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.crm.http_client import CrmUnavailable, JsonClient, JsonResponse
 from chalicelib.crm.salesforce.session import SalesforceAuth, SalesforceSession
 
-from ..ports import WRITTEN, WriteRequest, WriteResult, retry_all
+from ..ports import WRITTEN, AccountWriteRequest, WriteRequest, WriteResult, retry_all, retry_keys
 
 __all__ = ["SalesforceAuth", "SalesforceSession", "SalesforceWriter"]
 
@@ -59,22 +59,34 @@ class SalesforceWriter:
                 results[request.lead_id] = WriteResult("written", discovered={"salesforce": record_id})
         return results
 
+    def write_accounts(self, requests: list[AccountWriteRequest]) -> dict[str, WriteResult]:
+        """The account score on the Account record, 200 a call (fields created by `crm setup`)."""
+        results: dict[str, WriteResult] = {}
+        for start in range(0, len(requests), BATCH_LIMIT):
+            chunk = requests[start : start + BATCH_LIMIT]
+            results.update(self._patch([(request.key, _account_record(request)) for request in chunk]))
+        return results
+
     def _send(self, records: list[tuple[WriteRequest, str]]) -> dict[str, WriteResult]:
-        requests = [request for request, _ in records]
-        body = {"allOrNone": False, "records": [self._record(request, record_id) for request, record_id in records]}
+        return self._patch([(request.lead_id, self._record(request, record_id)) for request, record_id in records])
+
+    def _patch(self, records: list[tuple[str, dict[str, Any]]]) -> dict[str, WriteResult]:
+        """PATCH composite/sobjects: `records` as (our key for it, the record), results by key."""
+        keys = [key for key, _ in records]
+        body = {"allOrNone": False, "records": [record for _, record in records]}
         try:
             response = self.request("PATCH", f"/services/data/{API_VERSION}/composite/sobjects", body)
         except CrmUnavailable as exc:
-            return retry_all(requests, str(exc))
+            return retry_keys(keys, str(exc))
         if response.status == 200 and isinstance(response.body, list) and len(response.body) == len(records):
-            return {request.lead_id: _result(result) for request, result in zip(requests, response.body, strict=True)}
+            return {key: _result(result) for key, result in zip(keys, response.body, strict=True)}
         if response.status == 401:
-            return retry_all(requests, "Salesforce session invalid", after=300)
+            return retry_keys(keys, "Salesforce session invalid", after=300)
         if response.status == 403 and "REQUEST_LIMIT_EXCEEDED" in str(response.body):
-            return retry_all(requests, "Salesforce REQUEST_LIMIT_EXCEEDED", after=900)
+            return retry_keys(keys, "Salesforce REQUEST_LIMIT_EXCEEDED", after=900)
         if 400 <= response.status < 500 and response.status != 429:
-            return {request.lead_id: WriteResult("permanent", f"Salesforce {response.status}") for request in requests}
-        return retry_all(requests, f"Salesforce answered {response.status}")
+            return {key: WriteResult("permanent", f"Salesforce {response.status}") for key in keys}
+        return retry_keys(keys, f"Salesforce answered {response.status}")
 
     def _record(self, request: WriteRequest, record_id: str) -> dict[str, Any]:
         card = request.card
@@ -110,6 +122,27 @@ class SalesforceWriter:
                     if row.get("Email"):
                         found.setdefault(str(row["Email"]).lower(), str(row["Id"]))
         return found
+
+
+# The Account fields `crm setup salesforce` creates.
+ACCOUNT_FIELDS = {
+    "score": "Account_Score__c",
+    "tier": "Account_Tier__c",
+    "engaged_contacts": "Account_Engaged_Contacts__c",
+    "reasons": "Account_Score_Reasons__c",
+}
+
+
+def _account_record(request: AccountWriteRequest) -> dict[str, Any]:
+    card, names = request.card, ACCOUNT_FIELDS
+    return {
+        "attributes": {"type": "Account"},
+        "id": request.record_id,
+        names["score"]: card.score,
+        names["tier"]: card.tier,
+        names["engaged_contacts"]: card.engaged_contacts,
+        names["reasons"]: card.reasons_line(),  # Text(255): reasons_line fits it
+    }
 
 
 def _soql_string(value: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib.storage.ports import Storage
 from chalicelib.storage.table import DynamoTable
 
+from .accounts import DynamoAccounts
 from .counts import DynamoEventCounts
 from .events import DynamoEvents
 from .jobs import DynamoJobs
@@ -34,6 +35,7 @@ class DynamoStorage(Storage):
             jobs=DynamoJobs(table),
             counts=DynamoEventCounts(table),
             rules_versions=DynamoRulesVersions(table),
+            accounts=DynamoAccounts(table),
         )
         self.table = table
 

@@ -17,6 +17,8 @@ from chalicelib.storage.schema import FEED, FEED_AT, TIER_DAY_PREFIX
 from chalicelib.storage.score_moves import add_moves
 from chalicelib.storage.table import ConditionFailed, DynamoTable, Item
 
+from .account_item import lead_account_attributes
+
 
 def save_writes(table_name: str, change: LeadSave) -> list[Item]:
     """The save as transaction items: the conditional update, and the tier change's record."""
@@ -28,6 +30,9 @@ def save_writes(table_name: str, change: LeadSave) -> list[Item]:
     listed, unlisted = listing_attributes(change)
     values.update(listed)
     removed += unlisted
+    ranked, unranked = lead_account_attributes(change)
+    values.update(ranked)
+    removed += unranked
     if change.kind == "full":
         removed.append(RESCORE_MARK)
     if change.crm_moves == {}:

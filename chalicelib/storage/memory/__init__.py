@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from chalicelib.storage.ports import Storage
 
+from .accounts import MemoryAccounts
 from .leads import MemoryEvents, MemoryLeads
 from .rules_versions import MemoryRulesVersions
 from .state import MemoryState
@@ -30,5 +31,6 @@ class InMemoryStorage(Storage):
             jobs=MemoryJobs(state),
             counts=MemoryEventCounts(state),
             rules_versions=MemoryRulesVersions(),
+            accounts=MemoryAccounts(state),
         )
         self.state = state

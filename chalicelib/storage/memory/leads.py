@@ -117,6 +117,8 @@ class MemoryLeads:
                 record.crm_moves = json.loads(json.dumps(change.crm_moves))
             if change.shadow is not None:
                 record.shadow = json.loads(json.dumps(change.shadow)) if change.shadow else None
+            if change.account is not None:
+                record.account = change.account or None
             lead.indexed = True
             lead.due_at = card.next_change_at.isoformat() if card.next_change_at else None
             if change.card_change.tier_changed:

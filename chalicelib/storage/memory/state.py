@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from chalicelib.storage.account_ports import AccountState
 from chalicelib.storage.ports import LeadRecord, StoredEvent
 
 
@@ -29,6 +30,7 @@ class MemoryState:
         self.unscored_counts: dict[tuple[str, str, str, str], dict[str, Any]] = {}  # (day, source, reason, name)
         self.remnants: dict[str, str] = {}  # rescore marks of leads that have no item yet
         self.alerts: dict[tuple[str, str], tuple[datetime, str]] = {}  # (lead, kind) -> (sent for, token)
+        self.accounts: dict[str, AccountState] = {}
         self.held: dict[str, dict[str, dict[str, Any]]] = {}  # destination -> day#lead#kind -> alert (digests)
         self.lock = threading.RLock()
 
