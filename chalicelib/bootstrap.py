@@ -373,6 +373,7 @@ class Container:
             self.notifications,
             lambda: self.enrichment,
             AccountRollUps(self.storage, self.queue, self.rules, account_writers),
+            lambda: self.ingestion.account_records,
         )
 
     @cached_property

@@ -89,12 +89,12 @@ def hubspot_setup(args: argparse.Namespace) -> int:
         wanted_subscriptions,
     )
     from chalicelib.crm.hubspot.writer import GROUP
-    from chalicelib.sources.hubspot import PROPERTY_MAP
+    from chalicelib.sources.hubspot import COMPANY_PROPERTY_MAP, PROPERTY_MAP
 
     parts = target_container(args)
     settings = parts.settings
     mapping = _rules_in_force(parts).crm_activity.for_hubspot(settings.hubspot_email_events)
-    wanted = wanted_subscriptions(mapping, sorted(PROPERTY_MAP))
+    wanted = wanted_subscriptions(mapping, sorted(PROPERTY_MAP), sorted(COMPANY_PROPERTY_MAP))
     token = "" if args.dry_run else settings.secret("hubspot_access_token")
     try:
         if args.dry_run:

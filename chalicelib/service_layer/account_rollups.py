@@ -71,7 +71,7 @@ class AccountRollUps:
                 return None
             profile = account_profile(state.profile, ranked.contacts)
             card = None
-            if rules.accounts is not None:
+            if rules.accounts is not None and not state.gone:
                 previous = state.card.tier if state.card else None
                 card = score_account(rules.accounts, compile_rules(rules).account_fit_rules, profile,
                                      ranked.contacts, ranked.more, now, previous)  # fmt: skip

@@ -4,10 +4,12 @@ CRM records to read. The parsers in `sources/` and the CRM readers build them.""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from chalicelib.domain import Identities, LeadEvent
 
-__all__ = ["Deletion", "ParsedDelivery", "ProfileRef", "Rejection"]
+__all__ = ["CompanyChange", "Deletion", "ParsedDelivery", "ProfileRef", "Rejection"]
 
 
 @dataclass
@@ -33,6 +35,18 @@ class ProfileRef:
 
 
 @dataclass(frozen=True)
+class CompanyChange:
+    """A CRM company changed: its properties (account attributes: `company`, `company_size` ...),
+    or it was deleted, or merged into another (`merged_into`, an account key)."""
+
+    key: str  # the account key (`hubspot:123`)
+    at: datetime
+    profile: dict[str, Any] = field(default_factory=dict)
+    deleted: bool = False
+    merged_into: str | None = None
+
+
+@dataclass(frozen=True)
 class Rejection:
     """One message of a batch that could not be accepted; the rest of the batch is."""
 
@@ -54,3 +68,4 @@ class ParsedDelivery:
     # retry it forever, stored nowhere, and counted in the unscored report with `missing`.
     unattributed: list[LeadEvent] = field(default_factory=list)
     missing: str = "email"  # the identity those lacked, as the report names it
+    companies: list[CompanyChange] = field(default_factory=list)  # the accounts' own records

@@ -18,6 +18,7 @@ from chalicelib.domain.rules import Rules
 from chalicelib.domain.unscored import UnscoredKey, key_for, tally, unscored_reason
 from chalicelib.storage.ports import LeadRecord, Storage, StorageUnavailable
 
+from .account_records import AccountRecords
 from .commands import ParsedDelivery, ProfileRef
 from .lead_writes import LeadWrites, Written
 from .publishing import ChangePublisher
@@ -59,6 +60,7 @@ class Ingestion:
         self.publisher = publisher or ChangePublisher(None, rules)
         self.rescorer = rescorer or Rescorer(storage, rules, backoff)
         self.writes = LeadWrites(storage, rules, self.rescorer, backoff)
+        self.account_records = AccountRecords(storage, self.publisher, lambda: self.rescorer)
 
     def ingest(self, delivery: ParsedDelivery, now: datetime, read_records: bool = True) -> IngestResult:
         """`read_records`: queue a read of the CRM records the delivery names but does not describe
@@ -86,6 +88,9 @@ class Ingestion:
         for deletion in delivery.deletions:
             result.deleted += self._delete(deletion.identities.as_keys())
         self.publisher.publish(result.rescored)
+        if delivery.companies:
+            self.account_records.apply(delivery.companies, now)
+            result.accepted += len(delivery.companies)
         if read_records:
             for directory, record_ids in self._to_read(delivery, events, known).items():
                 self.publisher.read_records(directory, record_ids)

@@ -5,7 +5,8 @@ inside a vendor's request. Three kinds, each with its own handler:
 - `Notify`: a lead entered or left MQL; announce it to NOTIFY_URL (notifications.py);
 - `ReadRecords`: a delivery named CRM records without their properties; read and ingest them
   (enrichment.py);
-- `RollUp`: an account's contacts changed; score it again and write it to the CRMs (account_rollups.py).
+- `RollUp`: an account's contacts changed; score it again and write it to the CRMs (account_rollups.py);
+- `MoveContacts`: a company was deleted or merged; move its contacts, a page a task (account_records.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,18 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-__all__ = ["Notify", "ReadRecords", "ReceivedTask", "RollUp", "Task", "TaskQueue", "TaskSink", "WriteBack", "decode"]
+__all__ = [
+    "MoveContacts",
+    "Notify",
+    "ReadRecords",
+    "ReceivedTask",
+    "RollUp",
+    "Task",
+    "TaskQueue",
+    "TaskSink",
+    "WriteBack",
+    "decode",
+]
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,21 @@ class RollUp:
         return {"kind": "roll_up", "account": self.account}
 
 
-Task = WriteBack | Notify | ReadRecords | RollUp
+@dataclass(frozen=True)
+class MoveContacts:
+    """Account `source` is gone (its company deleted, or merged into `target`): move its contacts
+    from `cursor` on. `at`: when the CRM did it (ISO 8601)."""
+
+    source: str
+    target: str | None
+    at: str
+    cursor: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "move_contacts", **asdict(self)}
+
+
+Task = WriteBack | Notify | ReadRecords | RollUp | MoveContacts
 
 # The kinds a queue of an earlier release carried (a body redriven from its dead letters).
 EARLIER_KINDS = {"sync": "write_back", "enrich": "read_records"}
@@ -84,6 +110,11 @@ def decode(body: dict[str, Any]) -> Task | None:
         ids = body.get("record_ids")
         if isinstance(body.get("directory"), str) and isinstance(ids, list) and ids:
             return ReadRecords(str(body["directory"]), tuple(str(item) for item in ids))
+        return None
+    if kind == "move_contacts":
+        fields = {name: body.get(name) for name in ("source", "target", "at", "cursor")}
+        if isinstance(fields["source"], str) and isinstance(fields["at"], str):
+            return MoveContacts(**fields)  # type: ignore[arg-type]
         return None
     if kind == "roll_up":
         account = body.get("account")

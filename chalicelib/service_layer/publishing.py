@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.events import iso_z
@@ -13,7 +14,7 @@ from chalicelib.domain.rules import Rules
 from chalicelib.domain.tiers import is_mql
 from chalicelib.observability import count_tier_changes, logger
 
-from .messages import Notify, ReadRecords, RollUp, Task, TaskSink, WriteBack
+from .messages import MoveContacts, Notify, ReadRecords, RollUp, Task, TaskSink, WriteBack
 from .rescoring import Rescored
 
 
@@ -52,6 +53,9 @@ class ChangePublisher:
     def roll_up(self, keys: Sequence[str]) -> bool:
         """Ask for these accounts to be scored again (their contacts, or their company, changed)."""
         return self._send([RollUp(key) for key in sorted(set(keys))])
+
+    def move_contacts(self, source: str, target: str | None, at: datetime, cursor: str | None = None) -> bool:
+        return self._send([MoveContacts(source, target, at.isoformat(), cursor)])
 
     def read_records(self, directory: str, record_ids: Sequence[str]) -> bool:
         """Ask for these records to be read from the CRM (100 a task: one batch read each)."""

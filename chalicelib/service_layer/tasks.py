@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from .account_records import AccountRecords
 from .account_rollups import AccountRollUps
 from .enrichment import Enrichment
-from .messages import Notify, ReadRecords, ReceivedTask, RollUp, TaskQueue, WriteBack
+from .messages import MoveContacts, Notify, ReadRecords, ReceivedTask, RollUp, TaskQueue, WriteBack
 from .notifications import Notifications
 from .task_report import TaskReport
 from .write_back import WriteBacks
@@ -23,6 +24,7 @@ class TaskHandler:
         notifications: Notifications,
         enrichment: Callable[[], Enrichment],
         roll_ups: AccountRollUps | None = None,
+        account_records: Callable[[], AccountRecords] | None = None,
     ) -> None:
         """`enrichment` is built when a ReadRecords task arrives, not before (it loads the engine)."""
         self.queue = queue
@@ -30,6 +32,7 @@ class TaskHandler:
         self.notifications = notifications
         self.enrichment = enrichment
         self.roll_ups = roll_ups
+        self.account_records = account_records
 
     def handle(self, messages: Sequence[ReceivedTask], now: datetime) -> TaskReport:
         report = TaskReport()
@@ -44,6 +47,8 @@ class TaskHandler:
                 self.notifications.handle(message, task, report, now)
             elif isinstance(task, ReadRecords):
                 to_read.setdefault(task.directory, []).append((message, task))
+            elif isinstance(task, MoveContacts) and self.account_records is not None:
+                self.account_records().move_contacts(task, now)
             elif isinstance(task, RollUp) and self.roll_ups is not None:
                 by_account.setdefault(task.account, []).append(message)
             else:

@@ -19,7 +19,7 @@ from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.events import EPOCH
 from chalicelib.domain.profile import PROFILE_EVENT
 from chalicelib.domain.rules import Rules
-from chalicelib.service_layer.commands import Deletion, ParsedDelivery, ProfileRef
+from chalicelib.service_layer.commands import CompanyChange, Deletion, ParsedDelivery, ProfileRef
 from chalicelib.service_layer.errors import BadPayload, Unauthorized
 from chalicelib.settings import Settings
 
@@ -74,6 +74,8 @@ def verify(request: IncomingRequest, secret: str, now: datetime, tolerance_secon
 
 
 CONTACT_OBJECT_TYPE = "0-1"  # the generic format's objectTypeId for contacts
+COMPANY_OBJECT_TYPE = "0-2"  # ... and for companies
+OBJECT_TYPES = {CONTACT_OBJECT_TYPE: "contact", COMPANY_OBJECT_TYPE: "company"}
 
 
 class WebhookEvent(BaseModel):
@@ -92,15 +94,20 @@ class WebhookEvent(BaseModel):
     propertyName: str | None = None
     propertyValue: Any = None
     changeSource: str | None = None
+    # A merge: the record that remains and the ones merged into it.
+    primaryObjectId: int | str | None = None
+    mergedObjectIds: list[int | str] = Field(default_factory=list)
 
     @property
     def kind(self) -> str | None:
-        """`contact.creation` ...; None for another object type, which we acknowledge and ignore."""
+        """`contact.creation`, `company.propertyChange` ...; None for another object type, which
+        we acknowledge and ignore."""
         kind = self.subscriptionType
         family, _, action = kind.partition(".")
         if family == "object":
-            return f"contact.{action}" if str(self.objectTypeId) == CONTACT_OBJECT_TYPE else None
-        return kind if family == "contact" else None
+            found = OBJECT_TYPES.get(str(self.objectTypeId))
+            return f"{found}.{action}" if found else None
+        return kind if family in ("contact", "company") else None
 
 
 def parse(
@@ -135,7 +142,13 @@ def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity
         event_id = f"{item.portalId or 0}-{item.eventId}"  # HubSpot's dedup key is (portalId, eventId)
         occurred_at = instant(item.occurredAt, f"[{position}].occurredAt", EPOCH)
         kind, name = item.kind, item.propertyName
-        if kind in ("contact.deletion", "contact.privacyDeletion"):
+        if kind is not None and kind.startswith("company."):
+            change = company_change(item, occurred_at, own_prefix)
+            if change is None:
+                delivery.ignored += 1
+            else:
+                delivery.companies += change
+        elif kind in ("contact.deletion", "contact.privacyDeletion"):
             delivery.deletions.append(Deletion(Identities(hubspot_id=contact_id), reason=kind))
         elif kind == "contact.creation":
             delivery.events.append(_profile_event(event_id, occurred_at, contact_id, _portal(item)))
@@ -160,6 +173,26 @@ def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity
             delivery.ignored += 1  # a property we do not score on
     delivery.profiles_to_fetch += [ProfileRef(SOURCE, contact_id) for contact_id in sorted(to_read)]
     return delivery
+
+
+def company_change(item: WebhookEvent, at: datetime, own_prefix: str) -> list[CompanyChange] | None:
+    """A company webhook as account changes: a property an account is scored on, its creation, its
+    deletion, a merge (each merged company into the primary); None for what accounts ignore (any
+    other property, our own write-back)."""
+    key = f"hubspot:{item.objectId}"
+    action = item.subscriptionType.partition(".")[2]
+    if action == "creation":
+        return [CompanyChange(key, at)]
+    if action == "deletion":
+        return [CompanyChange(key, at, deleted=True)]
+    if action == "merge" and item.primaryObjectId is not None:
+        primary = f"hubspot:{item.primaryObjectId}"
+        merged = [f"hubspot:{merged_id}" for merged_id in item.mergedObjectIds] or [key]
+        return [CompanyChange(other, at, merged_into=primary) for other in merged if other != primary]
+    name = item.propertyName or ""
+    if action == "propertyChange" and name in COMPANY_PROPERTY_MAP and not name.startswith(own_prefix):
+        return [CompanyChange(key, at, profile={COMPANY_PROPERTY_MAP[name]: item.propertyValue})]
+    return None
 
 
 def _portal(item: WebhookEvent) -> dict[str, Any]:

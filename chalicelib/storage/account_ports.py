@@ -15,8 +15,10 @@ class AccountState:
     version: int = 0  # 0: not stored yet
     name: str | None = None
     profile: dict[str, Any] = field(default_factory=dict)  # the company's own properties (its CRM record)
+    profile_at: dict[str, str] = field(default_factory=dict)  # when each was set: an older change never wins
     card: AccountCard | None = None
     crm: dict[str, Any] | None = None  # what the last write-back wrote: visible, when, each CRM's status
+    gone: str | None = None  # "deleted", or "merged into <key>": its contacts move, it is scored no more
 
     @property
     def crm_visible(self) -> list[Any] | None:

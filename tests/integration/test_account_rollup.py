@@ -135,3 +135,32 @@ def test_a_roll_up_reads_a_bounded_page_whatever_the_accounts_size(hubspot: Fake
     assert state is not None and state.card is not None
     assert state.card.engaged_contacts == 50 and state.card.engaged_more
     assert state.card.breadth == 40 and state.card.engagement == 75
+
+
+def test_a_salesforce_contacts_account_is_written_to_its_account_record(aws: Any, httpserver: Any,
+                                                                         monkeypatch: Any) -> None:  # fmt: skip
+    from tests.integration.crm_fakes import FakeSalesforce
+
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", httpserver.url_for(""))
+    monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", "token-1")
+    use_container()
+    salesforce = FakeSalesforce(httpserver)
+    account_id = "0015g00000XyZabAAB"
+    salesforce.records[account_id] = {"Name": "Initech"}
+    for index, contact in enumerate(("0035g00000Aaaa1AAB", "0035g00000Aaaa2AAB")):
+        salesforce.add(contact, f"p{index}@initech.com")
+    _ingest(*(LeadEvent(event_id=f"sf-{contact}", source="salesforce", type="profile_updated",
+                        occurred_at=NOW - timedelta(hours=1), identities=Identities(salesforce_id=contact),
+                        properties={"profile": {"salesforce_account_id": account_id, "salesforce_object": "Contact",
+                                                "email": f"p{index}@initech.com"}})
+              for index, contact in enumerate(("0035g00000Aaaa1AAB", "0035g00000Aaaa2AAB"))),
+            *(LeadEvent(event_id=f"demo-{contact}", source="segment", type="Demo Requested", occurred_at=NOW,
+                        identities=Identities(salesforce_id=contact))
+              for contact in ("0035g00000Aaaa1AAB", "0035g00000Aaaa2AAB")))  # fmt: skip
+    Worker().drain()
+    account_calls = [call for call in salesforce.calls if call["records"][0]["attributes"]["type"] == "Account"]
+    assert len(account_calls) == 1  # one composite call carries the account
+    record = salesforce.records[account_id]
+    assert record["Account_Score__c"] == 110 and record["Account_Tier__c"] == "warm"  # 50 + 50, 10 for breadth
+    assert record["Account_Engaged_Contacts__c"] == 2
+    assert record["Account_Score_Reasons__c"].startswith("p0@initech.com (+50)")

@@ -23,6 +23,19 @@ def test_setup_creates_the_group_and_properties_once(httpserver, monkeypatch, ca
 
     httpserver.expect_request("/crm/v3/properties/contacts/groups", method="POST").respond_with_handler(create)
     httpserver.expect_request("/crm/v3/properties/contacts", method="POST").respond_with_handler(create)
+    companies: set[str] = set()
+
+    def create_on_companies(request: Request) -> Response:
+        name = request.get_json()["name"]
+        if name in companies:
+            return Response('{"category": "OBJECT_ALREADY_EXISTS"}', status=409, content_type="application/json")
+        companies.add(name)
+        return Response("{}", status=201, content_type="application/json")
+
+    httpserver.expect_request("/crm/v3/properties/companies/groups", method="POST").respond_with_handler(
+        create_on_companies
+    )
+    httpserver.expect_request("/crm/v3/properties/companies", method="POST").respond_with_handler(create_on_companies)
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
     parts = Container(Settings.from_env())
@@ -32,7 +45,9 @@ def test_setup_creates_the_group_and_properties_once(httpserver, monkeypatch, ca
     second = capsys.readouterr().out
     assert created == {"leadscore", "lead_score", "lead_score_fit", "lead_score_engagement", "lead_tier",
                        "lead_grade", "lead_tier_changed_at", "lead_score_reasons", "lead_score_likelihood"}  # fmt: skip
-    assert first.count("created") == 9 and second.count("already exists") == 9
+    assert companies == {"leadscore", "account_score", "account_tier", "account_engaged_contacts",
+                         "account_score_reasons"}  # fmt: skip
+    assert first.count("created") == 14 and second.count("already exists") == 14
 
 
 def test_setup_needs_a_token(monkeypatch, capsys) -> None:
@@ -46,7 +61,8 @@ def test_setup_lists_the_webhook_subscriptions_and_the_project_configuration(mon
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://leads.example.com")
     cli(["crm", "setup", "hubspot"], Container(Settings.from_env()))
     out = capsys.readouterr().out
-    assert "  contact.creation\n" in out
+    assert "  contact.creation\n" in out and "  company.merge\n" in out
+    assert "  company.propertyChange numberofemployees\n" in out
     for name in ("recent_conversion_date", "hs_email_last_open_date", "num_conversion_events",
                  "engagements_last_meeting_booked", "jobtitle"):  # fmt: skip
         assert f"  contact.propertyChange {name}\n" in out
@@ -91,9 +107,11 @@ def test_a_dry_run_lists_properties_and_subscriptions_without_a_token(monkeypatc
     monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
     assert cli(["crm", "setup", "hubspot", "--dry-run"], Container(Settings.from_env())) == 0
     out = capsys.readouterr().out
-    assert "  lead_score  number (number)  label 'Lead score'" in out
-    assert "  lead_score_reasons  string (textarea)" in out
-    assert "  contact.creation\n" in out
+    assert "  contacts.lead_score  number (number)  label 'Lead score'" in out
+    assert "  contacts.lead_score_reasons  string (textarea)" in out
+    assert "  companies.account_engaged_contacts  number (number)" in out
+    assert "  contact.creation\n" in out and "  company.merge\n" in out
+    assert "  company.propertyChange numberofemployees\n" in out
     config = json.loads(out[out.index("{") :])
     assert config["config"]["settings"]["targetUrl"].startswith("https://")  # never a bare path
 
@@ -119,6 +137,7 @@ def test_salesforce_fields_are_listed_or_created_once(httpserver, monkeypatch, c
     assert cli(["crm", "setup", "salesforce", "--dry-run"], Container(Settings.from_env())) == 0
     listed = capsys.readouterr().out
     assert "  Lead.Lead_Score__c  Number(4, 0)" in listed and "  Contact.Lead_Score_Reasons__c  Text(255)" in listed
+    assert "  Account.Account_Engaged_Contacts__c  Number(6, 0)" in listed
 
     created: set[str] = set()
 
@@ -141,5 +160,8 @@ def test_salesforce_fields_are_listed_or_created_once(httpserver, monkeypatch, c
     assert cli(["crm", "setup", "salesforce"], parts) == 0
     second = capsys.readouterr().out
     fields = ("Lead_Score__c", "Lead_Tier__c", "Lead_Grade__c", "Lead_Score_Reasons__c")
-    assert created == {f"{sobject}.{name}" for sobject in ("Lead", "Contact") for name in fields}
-    assert first.count("created") == 8 and second.count("already exists") == 8
+    accounts = ("Account_Score__c", "Account_Tier__c", "Account_Engaged_Contacts__c", "Account_Score_Reasons__c")
+    assert created == {f"{sobject}.{name}" for sobject in ("Lead", "Contact") for name in fields} | {
+        f"Account.{name}" for name in accounts
+    }
+    assert first.count("created") == 12 and second.count("already exists") == 12

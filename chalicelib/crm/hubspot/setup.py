@@ -1,6 +1,7 @@
 """Setting a HubSpot portal up for leadscore (`leadscore crm setup hubspot`): the score properties
-in their own group, and the webhook subscriptions leadscore needs: contact creation and deletion, and a
-property change for each profile property and each activity property the rules map.
+in their own group (on contacts, and the account score's on companies), and the webhook
+subscriptions leadscore needs: contact creation and deletion, a property change for each profile
+property and each activity property the rules map, and the company changes accounts follow.
 
 A private app's subscriptions can only be set in its settings page (or, for an app on the
 developer platform, in the project's `webhooks-hsmeta.json`); a legacy public app's through the
@@ -12,22 +13,29 @@ developer key.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 from chalicelib.crm.http_client import CrmUnavailable, JsonClient, JsonResponse
 from chalicelib.domain.crm_activity import CrmActivity
 
-from .writer import GROUP, error_message, property_names
+from .writer import ACCOUNT_PROPERTIES, GROUP, error_message, property_names
 
 CONTACT_EVENTS = ("contact.creation", "contact.deletion", "contact.privacyDeletion")
+COMPANY_EVENTS = ("company.creation", "company.deletion", "company.merge")
 
 Subscription = tuple[str, str | None]  # (eventType, propertyName)
 
 
-def wanted_subscriptions(mapping: CrmActivity, profile_properties: list[str]) -> list[Subscription]:
+def wanted_subscriptions(
+    mapping: CrmActivity, profile_properties: list[str], company_properties: Sequence[str] = ()
+) -> list[Subscription]:
     properties = sorted({*profile_properties, *mapping.hubspot_properties()})
-    return [(event, None) for event in CONTACT_EVENTS] + [("contact.propertyChange", name) for name in properties]
+    wanted: list[Subscription] = [(event, None) for event in CONTACT_EVENTS]
+    wanted += [("contact.propertyChange", name) for name in properties]
+    wanted += [(event, None) for event in COMPANY_EVENTS if company_properties]
+    return wanted + [("company.propertyChange", name) for name in sorted(company_properties)]
 
 
 def describe(wanted: list[Subscription]) -> list[str]:
@@ -93,12 +101,22 @@ PROPERTY_DEFINITIONS = [
 ]
 
 
+COMPANY_PROPERTY_DEFINITIONS = [
+    ("score", "Account score", "number", "number"),
+    ("tier", "Account tier", "string", "text"),
+    ("engaged_contacts", "Account: engaged contacts", "number", "number"),
+    ("reasons", "Account score reasons", "string", "textarea"),
+]
+
+
 def property_plan(prefix: str = "lead_") -> list[str]:
     """The properties `setup_properties` creates, one line each (what a dry run prints)."""
     names = property_names(prefix)
-    return [
-        f"{names[key]}  {kind} ({field_type})  label {label!r}" for key, label, kind, field_type in PROPERTY_DEFINITIONS
-    ]
+    contacts = [f"contacts.{names[key]}  {kind} ({field_type})  label {label!r}"
+                for key, label, kind, field_type in PROPERTY_DEFINITIONS]  # fmt: skip
+    companies = [f"companies.{ACCOUNT_PROPERTIES[key]}  {kind} ({field_type})  label {label!r}"
+                 for key, label, kind, field_type in COMPANY_PROPERTY_DEFINITIONS]  # fmt: skip
+    return contacts + companies
 
 
 def setup_properties(client: JsonClient, prefix: str = "lead_") -> list[str]:
@@ -112,6 +130,15 @@ def setup_properties(client: JsonClient, prefix: str = "lead_") -> list[str]:
     for key, label, kind, field_type in PROPERTY_DEFINITIONS:
         body = {"name": names[key], "label": label, "type": kind, "fieldType": field_type, "groupName": GROUP}
         report.append(f"property {names[key]}: {_created(client.request('POST', '/crm/v3/properties/contacts', body))}")
+    group = client.request(
+        "POST", "/crm/v3/properties/companies/groups", {"name": GROUP, "label": "Lead scoring", "displayOrder": -1}
+    )
+    report.append(f"company group {GROUP}: {_created(group)}")
+    for key, label, kind, field_type in COMPANY_PROPERTY_DEFINITIONS:
+        name = ACCOUNT_PROPERTIES[key]
+        body = {"name": name, "label": label, "type": kind, "fieldType": field_type, "groupName": GROUP}
+        created = _created(client.request("POST", "/crm/v3/properties/companies", body))
+        report.append(f"company property {name}: {created}")
     return report
 
 

@@ -1,6 +1,7 @@
 """Setting a Salesforce org up for leadscore (`leadscore crm setup salesforce`): the custom fields
-the write-back writes, on Lead and Contact, created through the Tooling API (`CustomField`) when an
-access token is configured, else listed for Setup → Object Manager. A field that exists is fine."""
+the write-back writes, on Lead and Contact (and the account score's on Account), created through
+the Tooling API (`CustomField`) when an access token is configured, else listed for Setup → Object
+Manager. A field that exists is fine."""
 
 from __future__ import annotations
 
@@ -40,14 +41,26 @@ class WantedField:
         return f"{self.sobject}.{self.api_name}  {self.kind}({sizes})  label {self.label!r}"
 
 
+ACCOUNT_SHAPES: dict[str, tuple[str, str, dict[str, int]]] = {
+    "score": ("Account score", "Number", {"precision": 4, "scale": 0}),
+    "tier": ("Account tier", "Text", {"length": 20}),
+    "engaged_contacts": ("Account engaged contacts", "Number", {"precision": 6, "scale": 0}),
+    "reasons": ("Account score reasons", "Text", {"length": 255}),
+}
+
+
 def wanted_fields(names: Mapping[str, str]) -> list[WantedField]:
-    """`names`: the configured API name of each written value (an empty one is not written)."""
-    return [
+    """`names`: the configured API name of each written value (an empty one is not written); the
+    Account's fields besides."""
+    from .writer import ACCOUNT_FIELDS
+
+    leads = [
         WantedField(sobject, api_name, *FIELD_SHAPES[value])
         for sobject in OBJECTS
         for value, api_name in names.items()
         if api_name and value in FIELD_SHAPES
     ]
+    return leads + [WantedField("Account", ACCOUNT_FIELDS[value], *shape) for value, shape in ACCOUNT_SHAPES.items()]
 
 
 def create_fields(session: Requester, wanted: list[WantedField]) -> list[str]:

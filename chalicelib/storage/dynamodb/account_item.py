@@ -48,8 +48,10 @@ def account_item(table_name: str, state: AccountState) -> Item:
         "key": state.key,
         "name": state.name,
         "profile": state.profile,
+        "profile_at": state.profile_at,
         "card": state.card.model_dump(mode="json") if state.card else None,
         "crm": state.crm,
+        "gone": state.gone,
     }
     item: Item = {
         "pk": s(account_pk(state.key)),
@@ -77,6 +79,8 @@ def account_state(item: Item) -> AccountState:
         version=int(item["version"]["N"]) if "version" in item else 0,
         name=data.get("name"),
         profile=data.get("profile") or {},
+        profile_at=data.get("profile_at") or {},
+        gone=data.get("gone"),
         card=AccountCard.model_validate(data["card"]) if data.get("card") else None,
         crm=data.get("crm"),
     )

@@ -26,7 +26,7 @@ class MemoryAccounts:
     def get(self, key: str) -> AccountState | None:
         with self.state.lock:
             found = self.state.accounts.get(key)
-            return replace(found, profile=dict(found.profile)) if found else None
+            return replace(found, profile=dict(found.profile), profile_at=dict(found.profile_at)) if found else None
 
     def save(self, state: AccountState) -> int:
         with self.state.lock:
