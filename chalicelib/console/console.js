@@ -184,7 +184,7 @@ async function leadPage(key) {
       h("div", {}, tierBadge(card.tier), " grade ", h("strong", { id: "lead-grade" }, card.grade),
         card.persona ? h("div", { class: "small", id: "lead-persona" }, `persona: ${card.persona.replace(/_/g, " ")}`) : "",
         card.likelihood !== null && card.likelihood !== undefined ? h("div", { class: "small", id: "lead-likelihood" }, `${Math.round(card.likelihood * 100)}% likely to convert (fitted on past outcomes)`) : ""),
-      h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? h("span", { id: "lead-account", title: `account by ${lead.body.account.via}` }, ` · account ${lead.body.account.name || lead.body.account.id}`) : ""),
+      h("div", { class: "muted" }, profile.email || "", profile.company ? ` · ${profile.company}` : "", profile.job_title ? ` · ${profile.job_title}` : "", lead.body.account ? accountLink(lead.body.account) : ""),
       h("div", { class: "muted small", id: "lead-next" }, nextChange(card, timeline)),
       crmLine(lead.body),
       h("div", { class: "small", id: "lead-reasons" }, (lead.body.reasons || []).join(" · ")),
@@ -207,6 +207,101 @@ async function leadPage(key) {
         wb.last ? h("div", {}, h("p", {}, `Last written ${when(wb.last.at)}: score ${wb.last.score}, tier ${wb.last.tier}, grade ${wb.last.grade}`),
           Object.entries(wb.last.statuses || {}).map(([crm, status]) => h("div", { class: "reason" }, h("span", {}, crm),
             h("span", { class: status === "written" ? "plus" : "minus" }, status, wb.last.reasons?.[crm] ? `: ${wb.last.reasons[crm]}` : "")))) : h("p", { class: "muted" }, "Never written."))));
+}
+
+// The lead's company: a link to its account, with the account's score and tier once rolled up.
+const accountLink = (account) => h("span", { id: "lead-account", title: `account by ${account.via}` }, " · account ",
+  h("a", { href: `#/account/${encodeURIComponent(account.key)}` }, account.name || account.id),
+  account.score !== null && account.score !== undefined ? h("span", {}, ` ${account.score} `, tierBadge(account.tier)) : "");
+
+// ----------------------------------------------------------------------------------- accounts
+async function accountsPage(params) {
+  const body = h("tbody", { id: "accounts-rows" });
+  const more = h("button", { type: "button", class: "secondary", id: "more-accounts", hidden: true }, "More");
+  const status = h("p", { class: "muted", id: "accounts-status" });
+  const tiers = h("select", { id: "account-tier" }, h("option", { value: "" }, "all"));
+  tiers.addEventListener("change", () => { location.hash = tiers.value ? `#/accounts?tier=${encodeURIComponent(tiers.value)}` : "#/accounts"; });
+  page("Accounts", h("div", { class: "filters panel" }, h("div", {}, h("label", { for: "account-tier" }, "Tier"), tiers)),
+    h("div", { class: "panel table-wrap" }, h("table", { id: "accounts" },
+      h("thead", {}, h("tr", {}, ["Account", "Score", "Tier", "Engaged contacts", "Top reason", "Known by"].map((name, index) =>
+        h("th", { class: index === 1 || index === 3 ? "num" : index === 5 ? "hide-narrow" : null }, name)))), body),
+    h("div", { class: "toolbar" }, more, status)));
+  let cursor = null;
+  let shown = 0;
+  async function load() {
+    const query = new URLSearchParams({ limit: "25" });
+    if (params.get("tier")) query.set("tier", params.get("tier"));
+    if (cursor) query.set("cursor", cursor);
+    const reply = await api(`accounts?${query}`);
+    if (reply.status !== 200) { status.textContent = reply.body?.message || `HTTP ${reply.status}`; return; }
+    if (tiers.options.length === 1) for (const tier of reply.body.tiers) tiers.append(h("option", { value: tier, selected: tier === params.get("tier") }, tier));
+    for (const row of reply.body.accounts) {
+      body.append(h("tr", { class: "link", "data-account": row.key, onclick: () => { location.hash = `#/account/${encodeURIComponent(row.key)}`; } },
+        h("td", { class: "name" }, row.name || row.id), h("td", { class: "num score" }, row.score),
+        h("td", { class: "tier-cell" }, tierBadge(row.tier)),
+        h("td", { class: "num engaged" }, `${row.engaged_contacts}${row.engaged_more ? "+" : ""}`),
+        h("td", { class: "reason-cell" }, row.reasons[0] || "—"), h("td", { class: "hide-narrow" }, row.via)));
+    }
+    shown += reply.body.accounts.length;
+    cursor = reply.body.cursor;
+    more.hidden = !cursor;
+    status.textContent = shown ? `${shown} account${shown === 1 ? "" : "s"}${cursor ? ", more below" : ""}` : "No scored accounts yet.";
+  }
+  more.addEventListener("click", load);
+  await load();
+}
+
+async function accountPage(key) {
+  const path = `accounts/${encodeURIComponent(key)}`;
+  const reply = await api(`${path}?limit=25`);
+  if (reply.status !== 200) { page("Account", h("p", { class: "error" }, reply.body?.message || "No such account.")); return; }
+  const account = reply.body;
+  const card = account.card;
+  const part = (kind) => (card ? card.contributions.filter((c) => c.kind === kind) : []);
+  const line = (c) => h("div", { class: "reason", "data-kind": c.kind },
+    h("span", { class: "why" }, c.lead_id ? h("a", { href: `#/lead/${encodeURIComponent(c.lead_id)}` }, c.label) : c.label,
+      c.detail ? h("div", { class: "muted small" }, c.detail) : "", c.capped ? h("span", { class: "muted small" }, " (capped)") : ""),
+    h("span", { class: `pts ${c.points >= 0 ? "plus" : "minus"}` }, signed(Math.round(c.points))));
+  const rows = h("tbody", { id: "account-contacts" });
+  const more = h("button", { type: "button", class: "secondary", hidden: true }, "More contacts");
+  let cursor = account.cursor;
+  const add = (contacts) => {
+    for (const c of contacts) {
+      rows.append(h("tr", { class: "link", "data-lead": c.lead_id, onclick: () => { location.hash = `#/lead/${encodeURIComponent(c.lead_id)}`; } },
+        h("td", { class: "name" }, c.name || c.email || c.lead_id), h("td", { class: "num score" }, c.score ?? "—"),
+        h("td", { class: "tier-cell" }, c.tier ? tierBadge(c.tier) : "—"), h("td", { class: "num engagement" }, c.engagement),
+        h("td", { class: "reason-cell" }, c.reason || "—"), h("td", { class: "hide-narrow" }, when(c.last_active_at))));
+    }
+    more.hidden = !cursor;
+  };
+  more.addEventListener("click", async () => {
+    const next = await api(`${path}?limit=25&cursor=${encodeURIComponent(cursor)}`);
+    if (next.status !== 200) return;
+    cursor = next.body.cursor;
+    add(next.body.contacts);
+  });
+  const wb = account.write_back;
+  page(account.name || account.id,
+    h("div", { class: "panel headline" },
+      h("div", {}, h("div", { class: "big", id: "account-score" }, card ? card.score : "—"), h("div", { class: "muted" }, "account score")),
+      h("div", {}, card ? tierBadge(card.tier) : h("span", { class: "muted" }, "not scored"),
+        card ? h("div", { class: "small", id: "account-engaged" }, `${card.engaged_contacts}${card.engaged_more ? "+" : ""} engaged contacts`) : ""),
+      h("div", { class: "muted" }, `known by ${account.via}: ${account.id}`),
+      h("div", { class: "small", id: "account-reasons" }, account.reasons.join(" · "))),
+    h("div", { class: "grid2" },
+      h("div", { class: "panel", id: "account-fit" }, h("h2", {}, `Fit ${signed(card ? card.fit : 0)}`),
+        part("fit").length ? part("fit").map(line) : h("p", { class: "muted" }, "No fit points: nothing known of the company's size, industry or country.")),
+      h("div", { class: "panel", id: "account-engagement" }, h("h2", {}, `Contacts ${signed(card ? Math.round(card.engagement + card.breadth) : 0)}`),
+        [...part("contact"), ...part("breadth")].map(line))),
+    h("div", { class: "panel table-wrap" }, h("h2", {}, "Contacts, most engaged first"), h("table", { id: "contacts" },
+      h("thead", {}, h("tr", {}, ["Name", "Score", "Tier", "Engagement", "Top reason", "Last activity"].map((name, index) =>
+        h("th", { class: index === 1 || index === 3 ? "num" : index === 5 ? "hide-narrow" : null }, name)))), rows), more),
+    h("div", { class: "panel", id: "account-write-back" }, h("h2", {}, "Write-back to the CRM"),
+      wb ? h("div", {}, h("p", {}, `Last written ${when(wb.at)}: score ${wb.visible[0]}, tier ${wb.visible[1]}, ${wb.visible[2]} engaged contacts`),
+        Object.entries(wb.statuses || {}).map(([crm, status]) => h("div", { class: "reason" }, h("span", {}, crm),
+          h("span", { class: status === "written" ? "plus" : "minus" }, status, wb.reasons?.[crm] ? `: ${wb.reasons[crm]}` : ""))))
+        : h("p", { class: "muted" }, "Never written.")));
+  add(account.contacts);
 }
 
 // "Score drops to 41 by Jan 4 as its activity ages": the first projected day the score differs.
@@ -523,9 +618,12 @@ async function route() {
   document.getElementById("nav").hidden = false;
   const [path, query = ""] = (location.hash.replace(/^#/, "") || "/leads").split("?");
   const parts = path.split("/").filter(Boolean);
-  for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.page === (parts[0] === "lead" ? "leads" : parts[0]));
+  const section = { lead: "leads", account: "accounts" }[parts[0]] || parts[0];
+  for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.page === section);
   try {
     if (parts[0] === "lead" && parts[1]) await leadPage(decodeURIComponent(parts[1]));
+    else if (parts[0] === "account" && parts[1]) await accountPage(decodeURIComponent(parts[1]));
+    else if (parts[0] === "accounts") await accountsPage(new URLSearchParams(query));
     else if (parts[0] === "report") await reportPage();
     else if (parts[0] === "rules") await rulesPage();
     else if (parts[0] === "new-mqls") await leadsPage(new URLSearchParams({ view: "new_mqls", days: new URLSearchParams(query).get("days") || "7" }));

@@ -491,3 +491,47 @@ def test_the_what_if_starts_from_the_active_version_shows_the_edit_and_deploys_i
     assert _wait(browser, "#lead-shadow-score").text == str(lead["shadow"]["score"]) and "(+30)" in shown.text
     assert _wait(browser, "#lead-score").text == str(lead["score"])
     _shots(browser, "lead-shadow", "#lead-shadow")
+
+
+def test_an_account_page_shows_its_score_reasons_and_contacts_and_each_lead_links_to_it(
+    console: str, browser: WebDriver
+) -> None:
+    now = datetime.now(UTC)
+    batch: list[dict[str, Any]] = [
+        {"type": "group", "userId": "team-1", "groupId": "acct-team", "messageId": "team-group",
+         "traits": {"name": "Team Co", "employees": 300, "industry": "Software"}, "timestamp": now.isoformat()},
+    ]  # fmt: skip
+    for user, name, events in (("team-1", "Ana", ["Demo Requested"]), ("team-2", "Ben", ["Webinar Attended"])):
+        traits = {"email": f"{name.lower()}@team.example", "firstName": name, "lastName": "Team"}
+        batch.append({"type": "identify", "userId": user, "messageId": f"{user}-id", "traits": traits,
+                      "context": {"groupId": "acct-team"}, "timestamp": now.isoformat()})  # fmt: skip
+        batch += [{"type": "track", "userId": user, "event": event, "messageId": f"{user}-{event}",
+                   "timestamp": now.isoformat()} for event in events]  # fmt: skip
+    reply = requests.post(f"{console}/v1/batch", json={"batch": batch}, auth=(LOCAL_SECRETS["EVENTS_WRITE_KEY"], ""),
+                          timeout=60)  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    # make run's worker rolls the account up from the queue: wait for it (a condition, not a sleep).
+    rolled = lambda _: requests.get(f"{console}/accounts/group:acct-team", timeout=30,  # noqa: E731
+                                    headers={"Authorization": f"Bearer {ADMIN}"}).json()  # fmt: skip
+    account = WebDriverWait(browser, WAIT_SECONDS).until(lambda b: (found := rolled(b)).get("engaged_contacts") == 2
+                                                         and found)  # fmt: skip
+    assert account["name"] == "Team Co" and account["fit"] == 30  # 100-999 employees, a target industry
+
+    _sign_in(browser, console, VIEWER)
+    browser.get(f"{console}/console#/accounts")
+    _wait(browser, '#accounts-rows tr[data-account="group:acct-team"]')
+    _shots(browser, "accounts", "#accounts")
+    browser.find_element(By.CSS_SELECTOR, '#accounts-rows tr[data-account="group:acct-team"]').click()
+    assert _wait(browser, "#account-score").text == str(account["score"])
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#account-contacts tr")) == 2
+    contributions = browser.find_element(By.ID, "account-engagement").text
+    assert "Ana Team" in contributions and "Requested a demo" in contributions and "engaged contacts" in contributions
+    points = [int(el.text.replace("\u2212", "-")) for el in browser.find_elements(By.CSS_SELECTOR, ".reason .pts")]
+    assert sum(points) == account["score"]  # the reasons add up to the score
+    _shots(browser, "account", "#account-score")
+
+    browser.find_element(By.CSS_SELECTOR, "#account-contacts tr").click()
+    link = _wait(browser, "#lead-account a")
+    assert link.text == "Team Co" and str(account["score"]) in browser.find_element(By.ID, "lead-account").text
+    link.click()
+    assert _wait(browser, "#account-score").text == str(account["score"])
