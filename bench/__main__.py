@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from bench import (
+    accounts_bench,
     backtest_bench,
     cold_start,
     console_bench,
@@ -26,6 +27,7 @@ def main() -> None:
     ingest_bench.run()
     heavy_lead_bench.run()
     shadow_bench.run()
+    accounts_bench.run()
     console_bench.run()
     hostile_rules_bench.run()
     writeback_bench.run()

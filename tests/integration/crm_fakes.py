@@ -209,12 +209,14 @@ class FakeHubSpotPortal:
         self.order = [contact["id"] for contact in contacts]
         self.calls: list[str] = []
         self.updates: list[dict[str, Any]] = []
+        self.company_updates: list[dict[str, Any]] = []
         self.failures: dict[str, deque[str]] = {}
         for path, method, handler in (
             ("/crm/v3/objects/contacts", "GET", self.list_page),
             ("/crm/v3/objects/contacts/search", "POST", self.search),
             ("/crm/v3/objects/contacts/batch/read", "POST", self.batch_read),
             ("/crm/v3/objects/contacts/batch/update", "POST", self.batch_update),
+            ("/crm/v3/objects/companies/batch/update", "POST", self.companies_update),
         ):
             httpserver.expect_request(path, method=method).respond_with_handler(self._guarded(path, handler))
 
@@ -287,6 +289,10 @@ class FakeHubSpotPortal:
         for item in body["inputs"]:
             if item["id"] in self.contacts:
                 self.contacts[item["id"]]["properties"].update(item["properties"])
+        return json_response({"status": "COMPLETE", "results": []})
+
+    def companies_update(self, request: Request) -> Response:
+        self.company_updates.append(json.loads(request.data))
         return json_response({"status": "COMPLETE", "results": []})
 
     def count(self, path: str) -> int:

@@ -163,4 +163,5 @@ def test_a_salesforce_contacts_account_is_written_to_its_account_record(aws: Any
     record = salesforce.records[account_id]
     assert record["Account_Score__c"] == 110 and record["Account_Tier__c"] == "warm"  # 50 + 50, 10 for breadth
     assert record["Account_Engaged_Contacts__c"] == 2
-    assert record["Account_Score_Reasons__c"].startswith("p0@initech.com (+50)")
+    reasons = record["Account_Score_Reasons__c"]
+    assert "p0@initech.com (+50): Requested a demo" in reasons and "2 engaged contacts (+10)" in reasons
