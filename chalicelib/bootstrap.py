@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from chalicelib.crm.ports import CrmWriter, ProfileDirectory, RecordReader
     from chalicelib.crm.salesforce.session import SalesforceSession
     from chalicelib.domain.rules import Rules
+    from chalicelib.service_layer.account_rollups import AccountRollUps
     from chalicelib.service_layer.account_views import AccountViews
     from chalicelib.service_layer.crm_import import CrmImport
     from chalicelib.service_layer.enrichment import Enrichment
@@ -361,20 +362,25 @@ class Container:
 
     @cached_property
     def task_handler(self) -> TaskHandler:
-        from chalicelib.crm.ports import AccountWriter
-        from chalicelib.service_layer.account_rollups import AccountRollUps
         from chalicelib.service_layer.tasks import TaskHandler
         from chalicelib.service_layer.write_back import WriteBacks
 
-        account_writers = [writer for writer in self.writers if isinstance(writer, AccountWriter)]
         return TaskHandler(
             self.queue,
             WriteBacks(self.storage, self.queue, self.writers),
             self.notifications,
             lambda: self.enrichment,
-            AccountRollUps(self.storage, self.queue, self.rules, account_writers),
+            lambda: self.account_rollups,
             lambda: self.ingestion.account_records,
         )
+
+    @cached_property
+    def account_rollups(self) -> AccountRollUps:
+        from chalicelib.crm.ports import AccountWriter
+        from chalicelib.service_layer.account_rollups import AccountRollUps
+
+        account_writers = [writer for writer in self.writers if isinstance(writer, AccountWriter)]
+        return AccountRollUps(self.storage, self.queue, self.rules, account_writers)
 
     @cached_property
     def crm_import(self) -> CrmImport:

@@ -44,7 +44,7 @@ def salesforce_setup(args: argparse.Namespace) -> int:
         "score": settings.salesforce_score_field, "tier": settings.salesforce_tier_field,
         "grade": settings.salesforce_grade_field, "reasons": settings.salesforce_reasons_field,
         "likelihood": settings.salesforce_likelihood_field,
-    })  # fmt: skip
+    }, named_properties(_rules_in_force(parts), "salesforce"))  # fmt: skip
     session = None if args.dry_run else parts.salesforce_session
     if session is None:
         if not args.dry_run:
@@ -61,6 +61,11 @@ def salesforce_setup(args: argparse.Namespace) -> int:
         return 1
     print("give the integration user's profile edit access to them (field-level security)")
     return 0
+
+
+def named_properties(rules: Any, crm: str) -> dict[str, str]:
+    """Each named score's property in `crm`: property -> the score's label."""
+    return {spec.properties[crm]: spec.label for spec in rules.scores.values() if spec.properties.get(crm)}
 
 
 def _rules_in_force(parts: Any) -> Any:
@@ -93,17 +98,19 @@ def hubspot_setup(args: argparse.Namespace) -> int:
 
     parts = target_container(args)
     settings = parts.settings
-    mapping = _rules_in_force(parts).crm_activity.for_hubspot(settings.hubspot_email_events)
+    rules = _rules_in_force(parts)
+    mapping = rules.crm_activity.for_hubspot(settings.hubspot_email_events)
+    named = named_properties(rules, "hubspot")
     wanted = wanted_subscriptions(mapping, sorted(PROPERTY_MAP), sorted(COMPANY_PROPERTY_MAP))
     token = "" if args.dry_run else settings.secret("hubspot_access_token")
     try:
         if args.dry_run:
             print(f"score properties (group {GROUP}):")
-            for line in property_plan(settings.hubspot_property_prefix):
+            for line in property_plan(settings.hubspot_property_prefix, named):
                 print(f"  {line}")
         elif token:
             for line in setup_properties(
-                JsonClient(settings.hubspot_api_base, token), settings.hubspot_property_prefix
+                JsonClient(settings.hubspot_api_base, token), settings.hubspot_property_prefix, named
             ):
                 print(line)
         else:

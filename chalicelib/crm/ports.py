@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from chalicelib.domain.account_score import AccountCard
+from chalicelib.domain.account_card import AccountCard
 from chalicelib.domain.events import LeadEvent
 from chalicelib.domain.scorecard import ScoreCard
 

@@ -10,10 +10,12 @@ from urllib.parse import urlsplit
 
 from .conditions import Predicate, normalise_label
 from .decay import NO_DECAY, CompiledDecay
+from .event_rule import EngagementRule
 from .events import LeadEvent, to_us
 from .fit_rules import FitRule
+from .named_scores import ScoreSelector
 from .patterns import compile_pattern
-from .rules import EngagementRule, PropertyMultiplier, ResponseTimeMultiplier, Rules
+from .rules import PropertyMultiplier, ResponseTimeMultiplier, Rules
 from .traffic_filters import FORM_KIND, CompiledFilters
 
 US_PER_HOUR = 3_600_000_000
@@ -316,6 +318,8 @@ class CompiledRules:
         lifetimes = [decay.lifetime for decay in decays.values()]
         self.unmatched_retention_us: int | None = _retention_us(max(lifetimes)) if lifetimes else None
         self.fit_rules = [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(rules.fit)]
+        self.score_selectors = {name: ScoreSelector(spec.when, rules.lists, self.page_event)
+                                for name, spec in rules.scores.items()}  # fmt: skip
         account_fit = rules.accounts.fit if rules.accounts else []
         self.account_fit_rules = [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(account_fit)]
         self.personas = [

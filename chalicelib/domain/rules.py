@@ -10,11 +10,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .account_rules import AccountRules
-from .conditions import Regex, ValueTest
+from .conditions import Regex
 from .crm_actions import CrmActions
 from .crm_activity import CrmActivity
 from .decay import DecaySchedule
+from .event_rule import EngagementRule
 from .fit_rules import FitRule
+from .named_scores import NamedScore, check_names
 from .suggestions import did_you_mean
 from .traffic_filters import TrafficFilters
 
@@ -43,40 +45,6 @@ class _Strict(BaseModel):
 
 
 # --------------------------------------------------------------------------------------- engagement
-class EngagementRule(_Strict):
-    name: str = Field(min_length=1)
-    description: str = ""
-    event: str = Field(min_length=1, description="canonical event type (a key of event_types)")
-    where: dict[str, ValueTest] = Field(default_factory=dict)
-    points: float
-    then: float | None = Field(default=None, description="value of each further occurrence; default: points")
-    repeat_per: str | None = Field(default=None, description="property whose values count occurrences apart")
-    cap: float | None = Field(default=None, gt=0, description="largest total (absolute) this rule may contribute")
-    decay: str | None = Field(default=None, description="name of a decay schedule; none: never decays")
-    multipliers: list[str] = Field(default_factory=list)
-    distinct_days: int | None = Field(default=None, ge=2, description="earned once, when events span this many days")
-
-    @field_validator("event")
-    @classmethod
-    def _lower(cls, value: str) -> str:
-        return value.casefold()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> EngagementRule:
-        then = self.points if self.then is None else self.then
-        if self.points * then < 0:
-            raise ValueError("points and then must have the same sign")
-        if (self.points < 0 or then < 0) and self.decay is not None:
-            raise ValueError("negative behaviour never decays: remove `decay` from this rule")
-        if self.distinct_days is not None and (self.then is not None or self.repeat_per is not None):
-            raise ValueError("distinct_days is earned once: it takes no then or repeat_per")
-        return self
-
-    @property
-    def repeat_points(self) -> float:
-        return self.points if self.then is None else self.then
-
-
 class ResponseTimeBand(_Strict):
     within_hours: float = Field(gt=0)
     factor: float = Field(gt=0)
@@ -232,11 +200,13 @@ class Rules(_Strict):
     calibration: Calibration | None = None  # with one, every card shows its likelihood
     crm_actions: CrmActions = Field(default_factory=CrmActions)  # what entering MQL moves in the CRM
     accounts: AccountRules | None = None  # how companies are scored from their contacts (none: unscored)
+    scores: dict[str, NamedScore] = Field(default_factory=dict)  # named scores besides the main one
 
     # Filled by compiled_rules.compile_rules(): the compiled form lives with the rules object, so it is
     # built once per rules file, not per lead (and this module need not import the compiler).
     _compiled: object = PrivateAttr(default=None)
     _fingerprint: str | None = PrivateAttr(default=None)
+    _derived: dict[str, Rules] = PrivateAttr(default_factory=dict)  # the named scores' (named_scores.py)
 
     @model_validator(mode="after")
     def _references(self) -> Rules:
@@ -269,6 +239,20 @@ class Rules(_Strict):
 
     def keep_compiled_form(self, compiled: object) -> None:
         self._compiled = compiled
+
+    def forget_compiled_form(self) -> None:
+        """For a copy made with other sections (a named score's rules): nothing of the original's."""
+        self._compiled, self._fingerprint, self._derived = None, None, {}
+
+    @property
+    def derived_cache(self) -> dict[str, Rules]:
+        return self._derived
+
+    @field_validator("scores")
+    @classmethod
+    def _score_names(cls, value: dict[str, NamedScore]) -> dict[str, NamedScore]:
+        check_names(value)
+        return value
 
     def summary(self) -> str:
         return (

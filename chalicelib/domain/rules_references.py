@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .patterns import PatternError, compile_pattern
 from .rules import RulePathError
@@ -39,7 +39,6 @@ class References:
             self.unique(("personas", number, "fit"), [rule.name for rule in persona.fit], taken=set(shared))
             for index, rule in enumerate(persona.fit):
                 self.lists(("personas", number, "fit", index), rule.list_names())
-        self.unique(("engagement", "rules"), [rule.name for rule in rules.engagement.rules])
         for index, fit_rule in enumerate(rules.fit):
             self.lists(("fit", index), fit_rule.list_names())
         if rules.accounts is not None:
@@ -48,8 +47,26 @@ class References:
                 self.lists(("accounts", "fit", index), fit_rule.list_names())
         engagement = rules.engagement
         types = sorted(engagement.event_types)
-        for index, eng in enumerate(engagement.rules):
-            at = ("engagement", "rules", index)
+        self.engagement_rules(("engagement", "rules"), engagement.rules, types)
+        for name, score in rules.scores.items():
+            self.named_score(("scores", name), score, types)
+        for position, event in enumerate(engagement.recorded_only):
+            if event not in engagement.event_types:
+                self.unknown(("engagement", "recorded_only", position), event, ("engagement", "event_types"), types,
+                             f"{event!r} is not a key of engagement.event_types")  # fmt: skip
+        for path, event in rules.crm_activity.event_references():
+            if event.casefold() not in engagement.event_types:
+                self.unknown(path, event.casefold(), ("engagement", "event_types"), types,
+                             f"{event!r} is not a key of engagement.event_types")  # fmt: skip
+        self.filters(types)
+        self.grades()
+        return self.found
+
+    def engagement_rules(self, path: tuple[str | int, ...], listed: list[Any], types: list[str]) -> None:
+        rules, engagement = self.rules, self.rules.engagement
+        self.unique(path, [rule.name for rule in listed])
+        for index, eng in enumerate(listed):
+            at = (*path, index)
             if eng.event not in engagement.event_types:
                 self.unknown((*at, "event"), eng.event, ("engagement", "event_types"), types,
                              f"{eng.event!r} is not a key of engagement.event_types")  # fmt: skip
@@ -63,17 +80,16 @@ class References:
                                  f"{multiplier!r} is not defined under engagement.multipliers")  # fmt: skip
             for prop, test in eng.where.items():
                 self.lists((*at, "where", prop), test.list_names())
-        for position, event in enumerate(engagement.recorded_only):
-            if event not in engagement.event_types:
-                self.unknown(("engagement", "recorded_only", position), event, ("engagement", "event_types"), types,
-                             f"{event!r} is not a key of engagement.event_types")  # fmt: skip
-        for path, event in rules.crm_activity.event_references():
-            if event.casefold() not in engagement.event_types:
-                self.unknown(path, event.casefold(), ("engagement", "event_types"), types,
-                             f"{event!r} is not a key of engagement.event_types")  # fmt: skip
-        self.filters(types)
-        self.grades()
-        return self.found
+
+    def named_score(self, path: tuple[str | int, ...], score: Any, types: list[str]) -> None:
+        for position, kind in enumerate(score.when.event_types or []):
+            if kind not in self.rules.engagement.event_types:
+                self.unknown((*path, "when", "event_types", position), kind, ("engagement", "event_types"), types,
+                             f"{kind!r} is not a key of engagement.event_types")  # fmt: skip
+        for prop, test in score.when.properties.items():
+            self.lists((*path, "when", "properties", prop), test.list_names())
+        if score.rules is not None:
+            self.engagement_rules((*path, "rules"), score.rules, types)
 
     def unique(self, path: tuple[str | int, ...], names: list[str], what: str = "rule name",
                taken: set[str] | None = None) -> None:  # fmt: skip

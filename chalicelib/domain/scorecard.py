@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
+
+from .named_scores import NamedCard
 
 REASONS_LIMIT = 255  # characters of the one-line reasons a CRM record gets (Salesforce Text(255))
 SEPARATOR = " · "
@@ -80,10 +82,22 @@ class ScoreCard(BaseModel):
     bot_like: bool = False  # most of the lead's recent events were ignored: a crawler, monitor or spam
     likelihood: float | None = None  # P(conversion) at this score, when the rules carry a calibration
     persona: str | None = None  # the buyer persona the lead matches best, when the rules define personas
+    named: list[NamedCard] = []  # the rules' named scores (named_scores.py), each explained
 
     @property
     def visible(self) -> Visible:
         return Visible(self.score, self.tier, self.grade)
+
+    @property
+    def named_visible(self) -> dict[str, int]:
+        """What a CRM shows of the named scores: a change of one is due a write-back too."""
+        return {item.name: item.score for item in self.named}
+
+    @property
+    def due_at(self) -> datetime | None:
+        """When decay must look again: the card's next change, or a named score's if sooner."""
+        moments = [moment for moment in (self.next_change_at, *(item.next_change_at for item in self.named)) if moment]
+        return min(moments) if moments else None
 
     def reasons(self, top: int = 3) -> list[str]:
         """The largest contributions now, as short human-readable lines."""
@@ -134,10 +148,11 @@ class CardChange:
 
     before: Visible | None
     after: ScoreCard
+    named_before: dict[str, int] = field(default_factory=dict)  # the named scores the CRM showed
 
     @property
     def visible_changed(self) -> bool:
-        return self.before != self.after.visible
+        return self.before != self.after.visible or self.named_before != self.after.named_visible
 
     @property
     def tier_changed(self) -> bool:

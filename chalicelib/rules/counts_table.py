@@ -5,7 +5,8 @@ cannot drift from the bundled rules (a test compares them)."""
 from __future__ import annotations
 
 from chalicelib.domain.decay import DecaySchedule
-from chalicelib.domain.rules import EngagementRule, Rules
+from chalicelib.domain.event_rule import EngagementRule
+from chalicelib.domain.rules import Rules
 
 # Types the sources emit without a tracking name (rules/vocabulary.py), said in words.
 SOURCE_NAMES = {

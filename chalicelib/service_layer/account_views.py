@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.account_score import ContactRank
+from chalicelib.domain.account_card import ContactRank
 from chalicelib.domain.accounts import VIA
 from chalicelib.domain.rules import Rules
 from chalicelib.storage.account_ports import AccountState

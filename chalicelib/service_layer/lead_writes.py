@@ -111,7 +111,7 @@ class LeadWrites:
         return Written(
             lead_id,
             stored=list(members),
-            scored=Rescored(lead_id, version, None, change.card, ignored, account_move(record, change)),
+            scored=Rescored(lead_id, version, None, change.card, ignored, account_move(record, change), {}),
             not_scored=Counter(ignored.by_reason),
             too_fast=set(ignored.too_fast),
         )
@@ -162,7 +162,8 @@ class LeadWrites:
                 break
             before = written.scored.before if written.scored else change.before
             moved = account_move(record, change) or (written.scored.moved if written.scored else None)
-            written.scored = Rescored(lead_id, version, before, change.card, moved=moved)
+            named = written.scored.named_before if written.scored else change.named_before
+            written.scored = Rescored(lead_id, version, before, change.card, moved=moved, named_before=named)
             written.not_scored.update(ignored.by_reason)
             written.too_fast.update(ignored.too_fast)
             written.stored += [item.event for item in chunk]

@@ -17,6 +17,7 @@ from chalicelib.domain.crm_actions import crm_moves
 from chalicelib.domain.events import LeadEvent, from_us
 from chalicelib.domain.folding import fold_into, full_basis
 from chalicelib.domain.identity import listed_keys
+from chalicelib.domain.named_scoring import Named, named_fold, named_full
 from chalicelib.domain.outcomes import outcome_change
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules
@@ -53,10 +54,11 @@ class Rescored:
     ignored: Ignored = field(default_factory=Ignored, compare=False)
     # The accounts a change of company moved it between (from, to: "" for none); None: it did not move.
     moved: tuple[str, str] | None = field(default=None, compare=False)
+    named_before: dict[str, int] = field(default_factory=dict, compare=False)  # the named scores before
 
     @property
     def card_change(self) -> CardChange:
-        return CardChange(self.before, self.after)
+        return CardChange(self.before, self.after, self.named_before)
 
 
 def score_lead(record: LeadRecord, rules: Rules, now: datetime) -> tuple[Profile, ScoreBasis, ScoreCard]:
@@ -72,7 +74,8 @@ def rescore_change(
     """What to save for `record` scored at `now` from all its events (card, basis, profile, keys
     and sales outcome; the `shadow` rules' score beside it), and what the scoring ignored."""
     profile, basis, card = score_lead(record, rules, now)
-    change = _change(record, record.events, profile, basis, card, now, reason, rules)
+    named = named_full(record.events, rules, now) if rules.scores else None
+    change = _change(record, record.events, profile, basis, card, now, reason, rules, named)
     if shadow is not None:
         _, shadow_basis = full_basis(record.events, shadow, now)
         before = (record.shadow or {}).get("card", {}).get("tier")
@@ -101,7 +104,8 @@ def fold_change(
     before = Profile.model_validate_json(record.profile_json or "{}")
     profile, basis = fold_into(stored, before, events, rules, now)
     card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
-    change = replace(_change(record, events, profile, basis, card, now, "", rules), kind="fold")
+    named = named_fold((record.basis or {}).get("named"), before, events, rules, now) if rules.scores else None
+    change = replace(_change(record, events, profile, basis, card, now, "", rules, named), kind="fold")
     shadow_json = shadow_basis_of(record.shadow, shadow) if shadow is not None else None
     if shadow is not None and shadow_json is not None:
         _, folded = fold_into(ScoreBasis.from_json(shadow_json, shadow), before, events, shadow, now)
@@ -136,19 +140,25 @@ def _change(
     now: datetime,
     reason: str,
     rules: Rules,
+    named: Named | None = None,
 ) -> LeadSave:
     keys = listed_keys([*record.keys, *(key for event in events for key in event.identities.as_keys())])
     was_recycled = (record.basis or {}).get("recycled_us")
     if not reason and basis.recycled_us != was_recycled:  # a loss recycled it (crm_actions.recycle_on_lost)
         reason = "recycled" if basis.recycled_us is not None else "recycle undone"
     account = lead_account(profile, rules.lists, registrable_domain)
+    stored = basis.to_json()
+    if named is not None:
+        stored["named"], cards = named
+        card = card.model_copy(update={"named": cards})
     return LeadSave(
         lead_id=record.lead_id,
         expected_version=record.version,
         card=card,
         before=record.card.visible if record.card else None,
+        named_before=record.card.named_visible if record.card else {},
         now=now,
-        basis=basis.to_json(),
+        basis=stored,
         keys=keys,
         profile_json=profile.model_dump_json(exclude_defaults=True),
         profile_before_json=record.profile_json,
@@ -193,7 +203,8 @@ class Rescorer:
                 if settled is not None:
                     return Rescored(lead_id, settled[0], before, settled[1])
                 continue
-            return Rescored(lead_id, version, change.before, change.card, ignored, account_move(record, change))
+            moved = account_move(record, change)
+            return Rescored(lead_id, version, change.before, change.card, ignored, moved, change.named_before)
         raise Contended(f"lead {lead_id} kept changing while it was being rescored")
 
     def bring_up_to_date(self, lead_id: str, now: datetime, reason: str) -> Rescored | None:
@@ -210,7 +221,7 @@ class Rescorer:
             if record.card.rules_fingerprint == rules.fingerprint and shadow_current:
                 return Rescored(lead_id, record.version, record.card.visible, record.card)
             promoted = shadow_basis_of(record.shadow, rules)
-            if promoted is not None and shadow is None:
+            if promoted is not None and shadow is None and not rules.scores:  # named scores: from the events
                 basis = ScoreBasis.from_json(promoted, rules)
                 card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
                 profile = Profile.model_validate_json(record.profile_json or "{}")

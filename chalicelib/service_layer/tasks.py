@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from .account_records import AccountRecords
-from .account_rollups import AccountRollUps
-from .enrichment import Enrichment
 from .messages import MoveContacts, Notify, ReadRecords, ReceivedTask, RollUp, TaskQueue, WriteBack
 from .notifications import Notifications
 from .task_report import TaskReport
 from .write_back import WriteBacks
+
+if TYPE_CHECKING:
+    from .account_records import AccountRecords
+    from .account_rollups import AccountRollUps
+    from .enrichment import Enrichment
 
 
 class TaskHandler:
@@ -23,10 +26,11 @@ class TaskHandler:
         write_backs: WriteBacks,
         notifications: Notifications,
         enrichment: Callable[[], Enrichment],
-        roll_ups: AccountRollUps | None = None,
+        roll_ups: Callable[[], AccountRollUps] | None = None,
         account_records: Callable[[], AccountRecords] | None = None,
     ) -> None:
-        """`enrichment` is built when a ReadRecords task arrives, not before (it loads the engine)."""
+        """`enrichment`, `roll_ups` and `account_records` are built when a task of theirs arrives,
+        not before (they load the rules engine)."""
         self.queue = queue
         self.write_backs = write_backs
         self.notifications = notifications
@@ -58,5 +62,5 @@ class TaskHandler:
         if by_lead:
             self.write_backs.handle(by_lead, now, report)
         if by_account and self.roll_ups is not None:
-            self.roll_ups.handle(by_account, now, report)
+            self.roll_ups().handle(by_account, now, report)
         return report

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.basis import ScoreBasis, StaleBasis
+from chalicelib.domain.named_scoring import named_before, named_now
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scoring import card_from_basis
 from chalicelib.storage.ports import DueLead, LeadSave, Storage, VersionConflict
@@ -177,9 +178,17 @@ class Upkeep:
             if basis is None:
                 return None
             card = card_from_basis(basis, rules, now, previous_tier=due.visible.tier)
+            stored, before = None, named_before(due.basis)
+            if rules.scores:  # their scores move with the basis: the next decay compares with them
+                try:
+                    kept, cards = named_now((due.basis or {}).get("named"), rules, now)
+                except StaleBasis:
+                    return None
+                card, stored = card.model_copy(update={"named": cards}), {**(due.basis or {}), "named": kept}
             if dry_run:
-                return Rescored(due.lead_id, due.version, due.visible, card)
-            change = LeadSave(due.lead_id, due.version, card, due.visible, now, reason="decay")
+                return Rescored(due.lead_id, due.version, due.visible, card, named_before=before)
+            change = LeadSave(due.lead_id, due.version, card, due.visible, now, basis=stored, reason="decay",
+                              named_before=before)  # fmt: skip
             try:
                 version = self.storage.leads.save(change)
             except VersionConflict:
@@ -190,7 +199,7 @@ class Upkeep:
                     raise _Gone(due.lead_id) from None  # deleted or merged meanwhile: nothing left to decay
                 due = DueLead(due.lead_id, record.version, record.basis, record.card.visible)
                 continue
-            return Rescored(due.lead_id, version, due.visible, card)
+            return Rescored(due.lead_id, version, due.visible, card, named_before=before)
         return None
 
     def _full_rescore(self, lead_id: str, now: datetime, dry_run: bool) -> Rescored | None:
@@ -200,7 +209,8 @@ class Upkeep:
         if record is None:
             return None
         _, _, card = score_lead(record, self.rules(), now)
-        return Rescored(lead_id, record.version, record.card.visible if record.card else None, card)
+        return Rescored(lead_id, record.version, record.card.visible if record.card else None, card,
+                        named_before=record.card.named_visible if record.card else {})  # fmt: skip
 
 
 class _Gone(Exception):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.domain.account_score import AccountCard, ContactRank
+from chalicelib.domain.account_card import AccountCard, ContactRank
 
 
 @dataclass

@@ -190,10 +190,11 @@ class LeadSave:
     shadow: dict[str, Any] | None = None
     # The account it belongs to (domain/accounts.py); "": none; None: as it was (decay knows no profile).
     account: str | None = None
+    named_before: dict[str, int] = field(default_factory=dict)  # the named scores the CRM showed
 
     @property
     def card_change(self) -> CardChange:
-        return CardChange(self.before, self.card)
+        return CardChange(self.before, self.card, self.named_before)
 
 
 @dataclass(frozen=True)

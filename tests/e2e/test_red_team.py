@@ -38,6 +38,8 @@ ACCESS = {
     ("/reports/exceptions", "GET"): "readable",
     ("/reports/unscored", "GET"): "readable",
     ("/reports/shadow", "GET"): "readable",
+    ("/accounts", "GET"): "readable",
+    ("/accounts/{key}", "GET"): "readable",
     ("/reports/health", "GET"): "readable",
     ("/rules/preview", "POST"): "admin",
     ("/rules/versions", "GET"): "readable",

@@ -57,7 +57,8 @@ def test_signed_up_fills_the_profile_and_links_the_account(client) -> None:
         "Peter", "Gibbons", "pgibbons@initech.com", "410-555-9412"
     )  # fmt: skip
     assert "job_title" not in profile  # the example's title is "Mr": a salutation, not a seniority
-    assert found["account"] == {"key": "group:acct_123", "id": "acct_123", "name": None, "via": "Segment group"}
+    assert found["account"] == {"key": "group:acct_123", "id": "acct_123", "name": None, "via": "Segment group",
+                                "score": None, "tier": None}  # fmt: skip
     assert points(found["card"]) == {"product_signup": 30}
     assert found["score"] == 30
 
@@ -66,7 +67,8 @@ def test_account_created_names_the_account_and_is_the_same_sign_up(client) -> No
     track(client, "spec-b2b-signed-up.json")
     track(client, "spec-b2b-account-created.json")
     found = lead(client, "user:019mr8mf4r")
-    assert found["account"] == {"key": "group:acct_123", "id": "acct_123", "name": "Initech", "via": "Segment group"}
+    assert found["account"] == {"key": "group:acct_123", "id": "acct_123", "name": "Initech", "via": "Segment group",
+                                "score": None, "tier": None}  # fmt: skip
     assert found["profile"]["company"] == "Initech"
     assert points(found["card"]) == {"product_signup": 30}  # earned once for both names
 

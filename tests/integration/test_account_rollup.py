@@ -129,7 +129,7 @@ def test_a_roll_up_reads_a_bounded_page_whatever_the_accounts_size(hubspot: Fake
 
     client = storage.table.client  # type: ignore[attr-defined]
     client.meta.events.register("after-call.dynamodb.Query", count)
-    state = container().task_handler.roll_ups.roll_up("hubspot:900", NOW)  # type: ignore[union-attr]
+    state = container().account_rollups.roll_up("hubspot:900", NOW)
     client.meta.events.unregister("after-call.dynamodb.Query", count)
     assert read == [52]  # one Query: the account item, the 50 a roll-up reads, one to know there are more
     assert state is not None and state.card is not None

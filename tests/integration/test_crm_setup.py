@@ -165,3 +165,26 @@ def test_salesforce_fields_are_listed_or_created_once(httpserver, monkeypatch, c
         f"Account.{name}" for name in accounts
     }
     assert first.count("created") == 12 and second.count("already exists") == 12
+
+
+def test_a_named_scores_properties_are_in_the_setup(monkeypatch, capsys, tmp_path) -> None:
+    from chalicelib.rules import DEFAULT_RULES_PATH
+
+    rules = tmp_path / "named.yaml"
+    rules.write_text(DEFAULT_RULES_PATH.read_text() + """
+scores:
+  product_analytics:
+    label: Interest in Analytics
+    when: {page_path_prefix: /analytics}
+    properties: {hubspot: lead_score_analytics, salesforce: Lead_Score_Analytics__c}
+""")
+    monkeypatch.setenv("SCORING_RULES", str(rules))
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("SALESFORCE_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("SALESFORCE_INSTANCE_URL", raising=False)
+    assert cli(["crm", "setup", "hubspot", "--dry-run"], Container(Settings.from_env())) == 0
+    assert "  contacts.lead_score_analytics  number (number)  label 'Interest in Analytics'" in capsys.readouterr().out
+    assert cli(["crm", "setup", "salesforce", "--dry-run"], Container(Settings.from_env())) == 0
+    listed = capsys.readouterr().out
+    assert "  Lead.Lead_Score_Analytics__c  Number(4, 0)" in listed
+    assert "  Contact.Lead_Score_Analytics__c  Number(4, 0)" in listed

@@ -283,3 +283,39 @@ def test_without_crm_credentials_write_backs_are_a_dry_run(aws) -> None:
     assert len(report.written) == 1
     lead = container().lead_views.lead("user:u-dry", NOW)
     assert lead["write_back"]["last"]["statuses"] == {"dry-run": "written"}
+
+
+def test_a_named_score_travels_in_the_same_batch_call_as_the_main_score(hubspot) -> None:
+    from chalicelib.domain.rules_yaml import parse_rules
+    from chalicelib.rules import DEFAULT_RULES_PATH
+
+    named = """
+scores:
+  product_analytics:
+    label: Interest in Analytics
+    when: {page_path_prefix: /analytics}
+    properties: {hubspot: lead_score_analytics}
+"""
+    rules = parse_rules(DEFAULT_RULES_PATH.read_text() + named, "named.yaml")
+    use_container(rules=lambda: rules)
+    hubspot.add("121")
+
+    def visit(event_id: str, path: str) -> LeadEvent:
+        at, url = NOW - timedelta(minutes=5), f"https://acme.example{path}"
+        return LeadEvent(event_id=event_id, source="segment", type="Page Viewed", occurred_at=at,
+                         identities=Identities(hubspot_id="121"), properties={"url": url})  # fmt: skip
+
+    ingest(visit("v1", "/analytics/pricing"), event("d2", hubspot_id="121"))
+    Worker().poll()
+    assert len(hubspot.calls) == 1  # one batch call carries both
+    written = hubspot.contacts["121"]
+    # The section's pricing page is its own score's (20); the main score's is the demo (50).
+    assert written["lead_score_analytics"] == "20" and written["lead_score"] == "50"
+
+    # Only the named score moves (another analytics page): that is a visible change, written.
+    ingest(visit("v2", "/analytics/docs/x"))
+    Worker().poll()
+    assert len(hubspot.calls) == 2 and hubspot.contacts["121"]["lead_score_analytics"] == "45"  # docs: 25 more
+    assert hubspot.contacts["121"]["lead_score"] == "50"
+    lead = container().lead_views.lead("hubspot:121", NOW)
+    assert [(item["name"], item["score"]) for item in lead["card"]["named"]] == [("product_analytics", 45)]

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.domain.account_card import ContactRank
 from chalicelib.domain.account_rules import AccountRules
-from chalicelib.domain.account_score import ContactRank, score_account
+from chalicelib.domain.account_score import score_account
 from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.profile import Profile
 from chalicelib.domain.rules import Rules

@@ -13,7 +13,7 @@ developer key.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -109,17 +109,19 @@ COMPANY_PROPERTY_DEFINITIONS = [
 ]
 
 
-def property_plan(prefix: str = "lead_") -> list[str]:
-    """The properties `setup_properties` creates, one line each (what a dry run prints)."""
+def property_plan(prefix: str = "lead_", named: Mapping[str, str] | None = None) -> list[str]:
+    """The properties `setup_properties` creates, one line each (what a dry run prints); `named`:
+    the rules' named scores, property -> label."""
     names = property_names(prefix)
     contacts = [f"contacts.{names[key]}  {kind} ({field_type})  label {label!r}"
                 for key, label, kind, field_type in PROPERTY_DEFINITIONS]  # fmt: skip
+    contacts += [f"contacts.{name}  number (number)  label {label!r}" for name, label in (named or {}).items()]
     companies = [f"companies.{ACCOUNT_PROPERTIES[key]}  {kind} ({field_type})  label {label!r}"
                  for key, label, kind, field_type in COMPANY_PROPERTY_DEFINITIONS]  # fmt: skip
     return contacts + companies
 
 
-def setup_properties(client: JsonClient, prefix: str = "lead_") -> list[str]:
+def setup_properties(client: JsonClient, prefix: str = "lead_", named: Mapping[str, str] | None = None) -> list[str]:
     """Create the property group and properties; existing ones (409) are fine. Returns what happened."""
     report = []
     group = client.request(
@@ -130,6 +132,9 @@ def setup_properties(client: JsonClient, prefix: str = "lead_") -> list[str]:
     for key, label, kind, field_type in PROPERTY_DEFINITIONS:
         body = {"name": names[key], "label": label, "type": kind, "fieldType": field_type, "groupName": GROUP}
         report.append(f"property {names[key]}: {_created(client.request('POST', '/crm/v3/properties/contacts', body))}")
+    for name, label in (named or {}).items():  # the rules' named scores
+        body = {"name": name, "label": label, "type": "number", "fieldType": "number", "groupName": GROUP}
+        report.append(f"property {name}: {_created(client.request('POST', '/crm/v3/properties/contacts', body))}")
     group = client.request(
         "POST", "/crm/v3/properties/companies/groups", {"name": GROUP, "label": "Lead scoring", "displayOrder": -1}
     )

@@ -70,6 +70,9 @@ class HubSpotWriter:
             properties[names["reasons"]] = card.reasons_line()
         if card.likelihood is not None:  # only rules with a calibration (a fitted file) give one
             properties[names["likelihood"]] = f"{card.likelihood:.4f}"
+        for named in card.named:  # the rules' named scores, in the same batch call
+            if named.properties.get(self.name):
+                properties[named.properties[self.name]] = str(named.score)
         properties.update(request.moves.get(self.name, {}))  # crm_actions: the lifecycle stage forward
         if request.hubspot_id:
             return {"id": request.hubspot_id, "properties": properties}

@@ -49,9 +49,9 @@ ACCOUNT_SHAPES: dict[str, tuple[str, str, dict[str, int]]] = {
 }
 
 
-def wanted_fields(names: Mapping[str, str]) -> list[WantedField]:
-    """`names`: the configured API name of each written value (an empty one is not written); the
-    Account's fields besides."""
+def wanted_fields(names: Mapping[str, str], named: Mapping[str, str] | None = None) -> list[WantedField]:
+    """`names`: the configured API name of each written value (an empty one is not written);
+    `named`: the rules' named scores (field -> label), on Lead and Contact; the Account's fields."""
     from .writer import ACCOUNT_FIELDS
 
     leads = [
@@ -60,6 +60,8 @@ def wanted_fields(names: Mapping[str, str]) -> list[WantedField]:
         for value, api_name in names.items()
         if api_name and value in FIELD_SHAPES
     ]
+    leads += [WantedField(sobject, field, label, "Number", {"precision": 4, "scale": 0})
+              for sobject in OBJECTS for field, label in (named or {}).items()]  # fmt: skip
     return leads + [WantedField("Account", ACCOUNT_FIELDS[value], *shape) for value, shape in ACCOUNT_SHAPES.items()]
 
 

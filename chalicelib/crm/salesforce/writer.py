@@ -102,6 +102,9 @@ class SalesforceWriter:
             record[self.fields["reasons"]] = card.reasons_line()  # Text(255): reasons_line fits it
         if self.fields.get("likelihood") and card.likelihood is not None:
             record[self.fields["likelihood"]] = round(card.likelihood, 4)  # Number(1, 4): 0 to 1
+        for named in card.named:  # the rules' named scores, in the same call
+            if named.properties.get(self.name):
+                record[named.properties[self.name]] = named.score
         if object_type == "Lead":  # crm_actions: a Lead's Status (a Contact has none)
             record.update(request.moves.get(self.name, {}))
         return record

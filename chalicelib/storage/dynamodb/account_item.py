@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.domain.account_card import AccountCard, ContactRank
 from chalicelib.domain.account_rules import ACCOUNT_ATTRIBUTES
-from chalicelib.domain.account_score import AccountCard, ContactRank
 from chalicelib.storage.account_ports import AccountState
 from chalicelib.storage.items import n, s
 from chalicelib.storage.ports import LeadSave

@@ -223,10 +223,11 @@ def _index_attributes(change: LeadSave) -> tuple[Item, list[str]]:
     card, lead_id = change.card, change.lead_id
     values: Item = {}
     removed: list[str] = []
-    if card.next_change_at is not None:
+    due = card.due_at  # its next change, or a named score's
+    if due is not None:
         # Sparse index: only leads with a change ahead are in `due`; the decay job reads just those.
         values["due_shard"] = s(shard_of(lead_id, "due"))
-        values["due_at"] = s(card.next_change_at.isoformat())
+        values["due_at"] = s(due.isoformat())
     else:
         removed += ["due_shard", "due_at"]
     if change.card_change.tier_changed:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from chalicelib.domain.account_card import ContactRank
 from chalicelib.domain.account_rules import ACCOUNT_ATTRIBUTES
-from chalicelib.domain.account_score import ContactRank
 from chalicelib.storage.account_ports import AccountPage, AccountState, RankedAccount
 from chalicelib.storage.listing import display_name
 from chalicelib.storage.ports import VersionConflict

@@ -120,7 +120,7 @@ class MemoryLeads:
             if change.account is not None:
                 record.account = change.account or None
             lead.indexed = True
-            lead.due_at = card.next_change_at.isoformat() if card.next_change_at else None
+            lead.due_at = card.due_at.isoformat() if card.due_at else None
             if change.card_change.tier_changed:
                 record.tier_changed_at = card.scored_at.isoformat()
                 lead.tier_changes.append(
