@@ -171,13 +171,16 @@ def test_a_named_scores_properties_are_in_the_setup(monkeypatch, capsys, tmp_pat
     from chalicelib.rules import DEFAULT_RULES_PATH
 
     rules = tmp_path / "named.yaml"
-    rules.write_text(DEFAULT_RULES_PATH.read_text() + """
+    rules.write_text(
+        DEFAULT_RULES_PATH.read_text()
+        + """
 scores:
   product_analytics:
     label: Interest in Analytics
     when: {page_path_prefix: /analytics}
     properties: {hubspot: lead_score_analytics, salesforce: Lead_Score_Analytics__c}
-""")
+"""
+    )
     monkeypatch.setenv("SCORING_RULES", str(rules))
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
     monkeypatch.delenv("SALESFORCE_ACCESS_TOKEN", raising=False)
