@@ -25,6 +25,7 @@ from chalicelib.domain.metrics import (
     rates_by,
     reliability,
 )
+from chalicelib.domain.named_scoring import named_of_profile
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.scoring import card_from_basis, score_basis
 
@@ -43,6 +44,7 @@ class ScoredLead:
     reasons: tuple[str, ...] = ()
     likelihood: float | None = None
     persona: str | None = None
+    named: tuple[tuple[str, int], ...] = ()  # each named score
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,18 @@ class CurvePoint:
     fitted: float | None
     linear: float | None
     given: float | None
+
+
+@dataclass(frozen=True)
+class NamedReport:
+    """A named score over the scored leads: how many it gives points to, their mean, and how well
+    it ranks the converted ones (AUC)."""
+
+    name: str
+    label: str
+    scored: int
+    mean: float
+    auc: float | None
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,7 @@ class BacktestReport:
     personas: list[GroupRate] = field(default_factory=list)  # with personas in the rules: each one's leads
     brier: float | None = None  # with a calibration in the rules: its likelihoods' Brier score
     reliability: list[ReliabilityBin] = field(default_factory=list)
+    named: list[NamedReport] = field(default_factory=list)  # each named score's AUC and spread
 
     @property
     def rising_by_tier(self) -> bool:
@@ -83,8 +98,9 @@ def score_leads(
     scored = []
     for lead in leads:
         card = card_from_basis(score_basis(lead.profile, lead.events, rules), rules, as_of)
+        named = tuple((item.name, item.score) for item in named_of_profile(lead.profile, lead.events, rules, as_of))
         scored.append(ScoredLead(lead.lead_id, card.score, card.fit, card.engagement, card.tier, card.grade, lead.won,
-                                 tuple(card.reasons()), card.likelihood, card.persona))  # fmt: skip
+                                 tuple(card.reasons()), card.likelihood, card.persona, named))  # fmt: skip
         tick()
     return scored
 
@@ -113,7 +129,18 @@ def evaluate(
         personas=_by_persona(scored, rules),
         brier=brier(likelihoods, won) if rules.calibration else None,
         reliability=reliability(likelihoods, won) if rules.calibration else [],
+        named=_named(scored, rules),
     )
+
+
+def _named(scored: list[ScoredLead], rules: Rules) -> list[NamedReport]:
+    found = []
+    won = [lead.won for lead in scored]
+    for position, (name, spec) in enumerate(rules.scores.items()):
+        values = [lead.named[position][1] for lead in scored]
+        mean = sum(values) / len(values) if values else 0.0
+        found.append(NamedReport(name, spec.label, sum(1 for value in values if value), mean, auc(values, won)))
+    return found
 
 
 def _by_persona(scored: list[ScoredLead], rules: Rules) -> list[GroupRate]:
@@ -159,6 +186,11 @@ def format_report(report: BacktestReport) -> str:
         for band in report.reliability:
             lines.append(f"{f'{band.low:.1f}-{band.high:.1f}':<14}{band.leads:>7}{pct(band.predicted):>11}"
                          f"{pct(band.observed):>10}")  # fmt: skip
+    if report.named:
+        lines += ["", f"{'named score':<24}{'leads > 0':>10}{'mean':>8}{'AUC':>8}"]
+        for named in report.named:
+            shown = f"{named.auc:.3f}" if named.auc is not None else "n/a"
+            lines.append(f"{named.label[:23]:<24}{named.scored:>10}{named.mean:>8.1f}{shown:>8}")
     if report.exceptions:
         lines += ["", "exceptions to review (the most surprising first)", *describe_exceptions(report.exceptions)]
     return "\n".join(lines)

@@ -580,6 +580,7 @@ async function preview(textValue, button, bar, result) {
   result.replaceChildren(h("p", { class: "muted" }, "Working…"));
   const moves = new Map();
   let movers = [], scanned = 0, total = null, cursor = null, diff = [];
+  const named = new Map();  // each named score, added up over the pages
   try {
     do {
       const reply = await api("rules/preview", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ rules: textValue, cursor, limit: 100 }) });
@@ -590,6 +591,11 @@ async function preview(textValue, button, bar, result) {
       scanned += answer.scanned;
       for (const move of answer.moves) moves.set(`${move.from}>${move.to}`, (moves.get(`${move.from}>${move.to}`) || 0) + move.leads);
       movers = [...movers, ...answer.movers].sort((a, b) => Math.abs(b.change) - Math.abs(a.change)).slice(0, 20);
+      for (const score of answer.named || []) {
+        const sum = named.get(score.name) || { label: score.label, leads: 0, total: 0, rose: 0, fell: 0, new: 0 };
+        for (const key of ["leads", "total", "rose", "fell", "new"]) sum[key] += score[key] || 0;
+        named.set(score.name, sum);
+      }
       cursor = answer.next_cursor;
       progress.hidden = false;
       bar.style.width = `${total ? Math.min(100, (100 * scanned) / total) : 100}%`;
@@ -604,6 +610,9 @@ async function preview(textValue, button, bar, result) {
       h("p", { id: "preview-summary" }, `${scanned} leads rescored; `, h("strong", { id: "moved-count" }, moved), ` would change tier.`),
       h("div", { class: "table-wrap" }, h("table", { id: "migration" }, h("thead", {}, h("tr", {}, h("th", {}, "from \\ to"), tiers.map((t) => h("th", { class: "num" }, t.replace("_", " "))))),
         h("tbody", {}, tiers.map((from) => h("tr", {}, h("th", {}, from.replace("_", " ")), tiers.map((to) => h("td", { class: "num", "data-from": from, "data-to": to }, moves.get(`${from}>${to}`) || ""))))))),
+      named.size ? h("div", { id: "preview-named" }, h("h2", {}, "Named scores"), h("ul", {}, [...named.entries()].map(([name, sum]) =>
+        h("li", { "data-score": name }, `${sum.label}: average ${sum.leads ? Math.round(sum.total / sum.leads) : 0} over ${sum.leads} leads; `,
+          `${sum.rose} rise, ${sum.fell} fall${sum.new ? `, ${sum.new} scored for the first time` : ""}`)))) : "",
       h("h2", {}, "Biggest movers"),
       h("div", { class: "table-wrap" }, h("table", { id: "movers" }, h("thead", {}, h("tr", {}, ["Lead", "Company", "Score", "Tier"].map((x) => h("th", {}, x)))),
         h("tbody", {}, movers.map((m) => h("tr", { class: "link", onclick: () => { location.hash = `#/lead/${encodeURIComponent(m.lead_id)}`; } },

@@ -16,7 +16,7 @@ from .folding import fold_into, full_basis
 from .named_scores import NamedCard, named_rules, selected
 from .profile import Profile
 from .rules import Rules
-from .scoring import card_from_basis
+from .scoring import card_from_basis, score_basis
 
 Named = tuple[dict[str, Any], list[NamedCard]]  # (what the basis keeps under "named", the cards)
 
@@ -70,6 +70,17 @@ def named_now(stored: dict[str, Any] | None, rules: Rules, now: datetime) -> Nam
         kept[name] = {"basis": entry["basis"], "score": card.score}
         cards.append(card)
     return kept, cards
+
+
+def named_of_profile(profile: Profile, events: Sequence[LeadEvent], rules: Rules, now: datetime) -> list[NamedCard]:
+    """Every named score of a lead known by its profile and behaviour events (a CRM export)."""
+    compiled = compile_rules(rules)
+    cards = []
+    for name, spec in rules.scores.items():
+        derived = named_rules(rules, name)
+        mine = selected(events, compiled.score_selectors[name], compiled.canonical_type)
+        cards.append(NamedCard.of(name, spec, card_from_basis(score_basis(profile, mine, derived), derived, now)))
+    return cards
 
 
 def named_before(basis: dict[str, Any] | None) -> dict[str, int]:

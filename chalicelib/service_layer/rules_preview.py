@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.folding import full_basis
+from chalicelib.domain.named_scores import NamedCard
+from chalicelib.domain.named_scoring import named_full
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.rules_diagnosis import RulesError
 from chalicelib.domain.rules_diff import rules_diff
@@ -49,6 +51,16 @@ class PreviewRequest(BaseModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
+def _tally_named(named: dict[str, Counter[str]], before: dict[str, int], cards: list[NamedCard]) -> None:
+    for card in cards:
+        counts, was = named[card.name], before.get(card.name)
+        counts["leads"] += 1
+        counts["total"] += card.score
+        counts["new"] += was is None
+        counts["rose"] += was is not None and card.score > was
+        counts["fell"] += was is not None and card.score < was
+
+
 def preview_rules(storage: Storage, current: Rules, request: PreviewRequest, now: datetime) -> dict[str, Any]:
     try:
         proposed = parse_rules(request.rules, source="preview")
@@ -61,6 +73,7 @@ def preview_rules(storage: Storage, current: Rules, request: PreviewRequest, now
         raise BadPayload(str(exc), field="cursor") from exc
     moves: Counter[tuple[str, str]] = Counter()
     movers: list[dict[str, Any]] = []
+    named: dict[str, Counter[str]] = {name: Counter() for name in proposed.scores}
     for row in page.rows:
         record = storage.leads.load(row.lead_id, now)
         if record is None or record.card is None or record.merged_into:
@@ -69,6 +82,8 @@ def preview_rules(storage: Storage, current: Rules, request: PreviewRequest, now
         _, basis = full_basis(record.events, proposed, now)
         after = card_from_basis(basis, proposed, now, previous_tier=before.tier)
         moves[(before.tier, after.tier)] += 1
+        if proposed.scores:
+            _tally_named(named, before.named_visible, named_full(record.events, proposed, now)[1])
         profile = json.loads(record.profile_json or "{}")
         movers.append({
             "lead_id": record.lead_id, "name": row.name, "email": profile.get("email"),
@@ -85,6 +100,9 @@ def preview_rules(storage: Storage, current: Rules, request: PreviewRequest, now
         "scanned": sum(moves.values()),
         "moves": [{"from": before, "to": after, "leads": count} for (before, after), count in sorted(moves.items())],
         "movers": movers[:MOVERS],
+        # Each named score on this page: how many leads it rose or fell for, and the sum of its
+        # scores (the console adds pages up), against what the leads show now.
+        "named": [{"name": name, "label": proposed.scores[name].label, **counts} for name, counts in named.items()],
         "next_cursor": page.cursor,
     }
     if request.cursor is None:

@@ -250,3 +250,29 @@ def test_the_fits_long_steps_show_on_a_terminal(monkeypatch: pytest.MonkeyPatch)
     assert "the black boxes" in drawn and "the small-data curve" in drawn and "3/3" in drawn
     monkeypatch.setattr("sys.stderr", io.StringIO())
     steps(3, "fit")("nothing drawn")
+
+
+def test_the_backtest_reports_each_named_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from chalicelib.rules import DEFAULT_RULES_PATH
+
+    rules = tmp_path / "named.yaml"
+    rules.write_text(DEFAULT_RULES_PATH.read_text() + """
+scores:
+  website:
+    label: Website interest
+    when: {event_types: [page_view]}
+  downloads:
+    label: Content downloads
+    when: {event_types: [content_download]}
+""")
+    assert main(["backtest", str(EXPORT), "--mapping", str(MAPPING), "--rules", str(rules)]) == 0
+    output = capsys.readouterr().out
+    table = output[output.index("named score") :].splitlines()[1:3]
+    rows = {line[:24].strip(): line[24:].split() for line in table}
+    assert set(rows) == {"Website interest", "Content downloads"}
+    for scored, mean, shown in rows.values():
+        assert int(scored) > 0 and float(mean) > 0 and 0.0 < float(shown) < 1.0
+    # The main score is the same as without them: named scores change no lead's main score.
+    (with_named,) = aucs(output)
+    assert main(["backtest", str(EXPORT), "--mapping", str(MAPPING)]) == 0
+    assert aucs(capsys.readouterr().out) == [with_named]

@@ -282,6 +282,15 @@ def test_a_what_if_moves_the_leads_it_should_and_changes_nothing(console: str, b
         == expected
     )
     _shots(browser, "rules", "#migration")
+
+    # A named score in the edit: the what-if says what it would give the leads.
+    named = DEFAULT_RULES_PATH.read_text() + "\nscores:\n  buying:\n    label: Buying signals\n" + (
+        "    when: {event_types: [demo_request, quote_request]}\n"
+    )
+    browser.execute_script("arguments[0].value = arguments[1]", _wait(browser, "#rules-text"), named)
+    browser.find_element(By.ID, "preview").click()
+    line = _wait(browser, '#preview-named li[data-score="buying"]', timeout=2 * WAIT_SECONDS).text
+    assert line.startswith("Buying signals: average ") and "scored for the first time" in line
     after = _api(console, "/leads")["leads"]
     assert [(row["lead_id"], row["tier"]) for row in after] == [(row["lead_id"], row["tier"]) for row in before]
 

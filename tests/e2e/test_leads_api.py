@@ -218,6 +218,28 @@ def test_a_rules_preview_moves_the_leads_it_says_and_writes_nothing(client, writ
     assert [(row["lead_id"], row["tier"]) for row in after] == [(row["lead_id"], row["tier"]) for row in before]
 
 
+def test_a_rules_preview_reports_each_named_score(client, writes) -> None:
+    from chalicelib.rules import DEFAULT_RULES_PATH
+
+    _leads(client)
+    named = DEFAULT_RULES_PATH.read_text() + (
+        "\nscores:\n  buying:\n    label: Buying signals\n    when: {event_types: [demo_request, quote_request]}\n"
+    )
+    writes.clear()
+    totals, cursor = Counter(), None
+    while True:
+        answer = json_body(_preview(client, named, limit=4, **({"cursor": cursor} if cursor else {})))
+        for score in answer["named"]:
+            assert (score["name"], score["label"]) == ("buying", "Buying signals")
+            totals.update({key: value for key, value in score.items() if isinstance(value, int)})
+        cursor = answer["next_cursor"]
+        if not cursor:
+            break
+    # Lead n made the first n intent events: a demo (50) from the first, a quote (30) from the second.
+    assert totals == {"leads": 6, "total": 50 + 4 * 80, "new": 6, "rose": 0, "fell": 0}
+    assert writes == []
+
+
 def test_a_rules_preview_names_each_problem_with_its_line(client) -> None:
     broken = "name: x\ntiers:\n  bands:\n    - {name: cold, min: -5}\n  mql_from: cold\ngrades:\n  - {grade: A}\n"
     reply = _preview(client, broken)
