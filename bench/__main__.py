@@ -13,6 +13,7 @@ from bench import (
     hostile_rules_bench,
     import_bench,
     ingest_bench,
+    named_scores_bench,
     scoring_bench,
     shadow_bench,
     webhook_bench,
@@ -28,6 +29,7 @@ def main() -> None:
     heavy_lead_bench.run()
     shadow_bench.run()
     accounts_bench.run()
+    named_scores_bench.run()
     console_bench.run()
     hostile_rules_bench.run()
     writeback_bench.run()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -61,7 +62,8 @@ def run() -> None:
             timings[label] = statistics.median(samples) * 1000
         deliveries = {label: _delivery_ms(events, new, active, rules) for label, rules in
                       (("active only", None), ("with a shadow", shadow))}  # fmt: skip
-        over_http = _http_delivery_ms(events, shadow_text)
+        over_http = http_delivery_ms(events, lambda parts: parts.releases.deploy(shadow_text, "bench", "", NOW,
+                                                                                 shadow=True))  # fmt: skip
         sizes = {label: _item_bytes(change) for label, change in (("active only", alone), ("with a shadow", both))}
         ratio = over_http[1] / over_http[0]
         print(f"{history:>6}-event lead: a delivery through the API {over_http[0]:.2f} ms CPU active only, "
@@ -74,9 +76,10 @@ def run() -> None:
               f"({sizes['with a shadow'] / sizes['active only']:.2f}x)")  # fmt: skip
 
 
-def _http_delivery_ms(events: list[Any], shadow_text: str) -> tuple[float, float]:
+def http_delivery_ms(events: list[Any], change: Callable[[Any], object]) -> tuple[float, float]:
     """The median CPU of one `track` delivery through the API for a lead holding `events`, with
-    the active rules alone, then with `shadow_text` as the shadow."""
+    the bundled rules, then after `change(container)` (a shadow deployed, other rules active) and
+    the lead rescored with them."""
     import os
     import subprocess
     import sys
@@ -118,12 +121,12 @@ def _http_delivery_ms(events: list[Any], shadow_text: str) -> tuple[float, float
         headers = {"Content-Type": "application/json", **Signer({"EVENTS_WRITE_KEY": "bench-key"}, "").basic()}
         measured = []
         with Client(app, stage_name="local") as client:
-            for phase in ("active", "shadow"):
-                if phase == "shadow":
-                    parts.releases.deploy(shadow_text, "bench", "", NOW, shadow=True)
+            for phase in ("before", "after"):
+                if phase == "after":
+                    change(parts)
                     parts.rules.refresh()  # type: ignore[attr-defined]
                     lead_id = parts.storage.leads.resolve([f"user:{user}"])[f"user:{user}"]
-                    parts.rescorer.rescore(lead_id, NOW)  # the sweep: the lead gets its shadow basis
+                    parts.rescorer.rescore(lead_id, NOW)  # the sweep: the lead gets its new basis
                 samples = []
                 for number in range(60):
                     body = {"type": "track", "userId": user, "event": "Pricing Viewed",

@@ -260,5 +260,7 @@ class Rules(_Strict):
             + (f", {len(self.personas)} personas ({', '.join(p.name for p in self.personas)})" if self.personas else "")
             + f", {len(self.engagement.rules)} engagement rules, "
             f"{len(self.decay)} decay schedules, tiers {'/'.join(b.name for b in self.tiers.bands)}, "
-            f"fingerprint {self.fingerprint}"
+            + (f"named scores {', '.join(self.scores)}, " if self.scores else "")
+            + ("accounts scored, " if self.accounts else "")
+            + f"fingerprint {self.fingerprint}"
         )

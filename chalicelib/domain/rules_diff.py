@@ -11,7 +11,7 @@ from chalicelib.domain.rules import Rules
 
 SECTIONS = (
     "name", "lists", "decay", "fit", "personas", "engagement", "tiers", "grades",
-    "crm_activity", "filters", "calibration", "crm_actions",
+    "crm_activity", "filters", "calibration", "crm_actions", "scores", "accounts",
 )  # fmt: skip
 NAMED_LISTS = {
     "fit": "fit rule",

@@ -28,6 +28,8 @@ def rules_summary(rules: Rules) -> dict[str, Any]:
         "tiers": dumped["tiers"],
         "grades": dumped["grades"],
         "filters": dumped["filters"],
+        "scores": dumped.get("scores", {}),
+        "accounts": dumped.get("accounts"),
         "lists": {
             name: {"entries": len(values), "sample": values[:LIST_SAMPLE]} for name, values in rules.lists.items()
         },
