@@ -256,7 +256,9 @@ def test_the_backtest_reports_each_named_score(tmp_path: Path, capsys: pytest.Ca
     from chalicelib.rules import DEFAULT_RULES_PATH
 
     rules = tmp_path / "named.yaml"
-    rules.write_text(DEFAULT_RULES_PATH.read_text() + """
+    rules.write_text(
+        DEFAULT_RULES_PATH.read_text()
+        + """
 scores:
   website:
     label: Website interest
@@ -264,7 +266,8 @@ scores:
   downloads:
     label: Content downloads
     when: {event_types: [content_download]}
-""")
+"""
+    )
     assert main(["backtest", str(EXPORT), "--mapping", str(MAPPING), "--rules", str(rules)]) == 0
     output = capsys.readouterr().out
     table = output[output.index("named score") :].splitlines()[1:3]

@@ -284,8 +284,10 @@ def test_a_what_if_moves_the_leads_it_should_and_changes_nothing(console: str, b
     _shots(browser, "rules", "#migration")
 
     # A named score in the edit: the what-if says what it would give the leads.
-    named = DEFAULT_RULES_PATH.read_text() + "\nscores:\n  buying:\n    label: Buying signals\n" + (
-        "    when: {event_types: [demo_request, quote_request]}\n"
+    named = (
+        DEFAULT_RULES_PATH.read_text()
+        + "\nscores:\n  buying:\n    label: Buying signals\n"
+        + ("    when: {event_types: [demo_request, quote_request]}\n")
     )
     browser.execute_script("arguments[0].value = arguments[1]", _wait(browser, "#rules-text"), named)
     browser.find_element(By.ID, "preview").click()

@@ -112,3 +112,30 @@ def test_named_scores_are_checked_with_the_file() -> None:
         with pytest.raises(RulesError) as found:
             parse_rules(base + text, "bad.yaml")
         assert said in str(found.value), (text, str(found.value))
+
+
+def test_a_filter_on_event_properties_and_a_named_scores_own_rules() -> None:
+    extra = """
+scores:
+  analytics_product:
+    label: Analytics product
+    when: {properties: {product: analytics}}
+  trials:
+    label: Trial activity
+    fit: true
+    when: {event_types: [trial_started, trial_active]}
+    rules:
+      - {name: trial, description: Started a trial, event: trial_started, points: 40, cap: 40, decay: buying_intent}
+"""
+    rules = parse_rules(DEFAULT_RULES_PATH.read_text() + extra, "extra.yaml")
+    storage = InMemoryStorage()
+    events = [_event("d1", "Demo Requested", timedelta(hours=1), product="Analytics"),
+              _event("d2", "Quote Requested", timedelta(hours=1), product="reporting"),
+              _event("t1", "Trial Started", timedelta(hours=1)),
+              _event("p1", "profile_updated", timedelta(hours=3), profile={"job_title": "VP Sales"})]  # fmt: skip
+    use_cases(storage, lambda: rules).ingestion.ingest(ParsedDelivery(events=events), NOW)
+    card = _card(storage)
+    named = {item.name: item for item in card.named}
+    assert named["analytics_product"].score == 50  # the demo of the analytics product; not the other quote
+    assert named["trials"].score == 40 + card.fit  # its own rule's 40, and the lead's fit
+    assert named["trials"].reasons[0].startswith("Started a trial")
