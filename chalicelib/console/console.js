@@ -133,7 +133,8 @@ async function leadsPage(params) {
     for (const row of reply.body.leads) {
       body.append(h("tr", { class: "link", "data-lead": row.lead_id, onclick: () => { location.hash = `#/lead/${encodeURIComponent(row.lead_id)}`; } },
         // At phone width each row is a card: name and score on top, then company, tier, grade and reason.
-        h("td", { class: "name" }, row.name || row.email || row.lead_id), h("td", { class: "company" }, row.company || "—"),
+        h("td", { class: "name" }, row.name || row.email || row.lead_id), h("td", { class: "company" }, row.company || row.account?.name || "—",
+          row.account && row.account.score !== null ? h("span", { class: "muted small account-score", title: "its account's score and tier" }, ` · account ${row.account.score} ${row.account.tier}`) : ""),
         h("td", { class: "num score" }, row.score), changeCell(row),
         h("td", { class: "num fit" }, row.fit), h("td", { class: "num engagement" }, row.engagement),
         h("td", { class: "tier-cell" }, tierBadge(row.tier)), h("td", { class: "grade" }, row.grade),

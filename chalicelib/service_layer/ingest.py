@@ -179,9 +179,15 @@ class Ingestion:
 
     def _delete(self, keys: list[str]) -> int:
         known = self.storage.leads.resolve(keys)
-        for lead_id in sorted(set(known.values())):
+        lead_ids = sorted(set(known.values()))
+        records = self.storage.leads.get_leads(lead_ids)
+        for lead_id in lead_ids:
             self.storage.leads.delete_lead(lead_id, keys)
-        return len(set(known.values()))
+        # Their accounts no longer count them: rolled up again without them.
+        accounts = [record.account for record in records.values() if record.account]
+        if accounts:
+            self.publisher.roll_up(accounts)
+        return len(lead_ids)
 
     def would_score(self, events: Sequence[LeadEvent], now: datetime) -> Counter[str]:
         """The tiers these events would give the leads they name, storing nothing (a dry run)."""

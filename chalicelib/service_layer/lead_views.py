@@ -20,6 +20,7 @@ from chalicelib.domain.rules import Rules
 from chalicelib.domain.score_change import change
 from chalicelib.domain.shadow import current as current_shadow
 from chalicelib.errors import RequestRefused
+from chalicelib.storage.account_ports import AccountState
 from chalicelib.storage.listing_order import latest_first
 from chalicelib.storage.ports import LeadRecord, LeadRow, Order, Storage
 
@@ -246,11 +247,26 @@ class LeadViews:
 
     def _rows(self, rows: list[LeadRow]) -> list[dict[str, Any]]:
         contexts = self.crm_context([(row.profile_json, row.keys, row.outcome) for row in rows])
-        hidden = {"profile_json", "keys"}
+        # Each row's account with its score and tier: one batch read for the page's accounts.
+        accounts = self.storage.accounts.get_many([row.account for row in rows if row.account])
+        hidden = {"profile_json", "keys", "account"}
         return [
-            {**{name: value for name, value in asdict(row).items() if name not in hidden}, **context}
+            {
+                **{name: value for name, value in asdict(row).items() if name not in hidden},
+                **context,
+                "account": _account_cell(row.account, accounts),
+            }
             for row, context in zip(rows, contexts, strict=True)
         ]
+
+
+def _account_cell(key: str | None, accounts: dict[str, AccountState]) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    state = accounts.get(key)
+    card = state.card if state else None
+    return {"key": key, "name": (state.name if state else None) or key.partition(":")[2],
+            "score": card.score if card else None, "tier": card.tier if card else None}  # fmt: skip
 
 
 def sorted_by(order: Order) -> Callable[[LeadRow], tuple[Any, ...]]:

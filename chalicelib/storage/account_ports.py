@@ -45,6 +45,10 @@ class Accounts(Protocol):
 
     def get(self, key: str) -> AccountState | None: ...
 
+    def get_many(self, keys: list[str]) -> dict[str, AccountState]:
+        """The stored accounts of these keys (one batch read; the missing ones absent)."""
+        ...
+
     def save(self, state: AccountState) -> int:
         """Store `state` if the stored version is still `state.version` (VersionConflict if not);
         returns the new version."""

@@ -23,7 +23,7 @@ from .table import Item
 SEARCH_MIN = 2  # characters of a company search: its first two are the index's partition
 LISTED = [
     "lead_id", "name", "email", "company", "last_active_at", "due_at", "score", "fit", "engagement", "tier",
-    "grade", "reasons", "updated_at", "profile", "keys", "outcome",
+    "grade", "reasons", "updated_at", "profile", "keys", "outcome", "acct",
 ]  # fmt: skip
 PROFILE_LISTED = ("name", "email", "company", "company_prefix", "company_key")
 
@@ -134,6 +134,7 @@ def row_of(item: Item, today: date | None = None) -> LeadRow:
         profile_json=text("profile"),
         keys=[key["S"] for key in item.get("keys", {}).get("L", [])],
         outcome=json.loads(item["outcome"]["S"]) if "outcome" in item else None,
+        account=(text("acct") or "").removeprefix("ACCT#") or None,
         **(_changes(int(item["score"]["N"]), starts_of(item), today) if today else {}),
     )
 

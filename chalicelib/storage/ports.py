@@ -84,6 +84,7 @@ class LeadRow:
     outcome: dict[str, Any] | None = None
     change_1d: int | None = None  # the score's change since yesterday and over the week (None: not asked)
     change_7d: int | None = None
+    account: str | None = None  # the account it belongs to (its key)
 
 
 READ_BOUND = 10  # leads a filtered page may read per lead it can show

@@ -98,6 +98,10 @@ def test_an_account_shows_its_card_and_its_contacts_most_engaged_first(client: A
     assert lead["account"] == {"key": "domain:acme.io", "id": "acme.io", "name": "Acme", "via": "email domain",
                                "score": body["score"], "tier": body["tier"]}  # fmt: skip
     assert json_body(get(client, "/leads/user:f1"))["account"] is None  # free mail: no account
+    # The leads list names each lead's account with its score and tier (one batch read a page).
+    rows = {row["email"]: row["account"] for row in json_body(get(client, "/leads?status=all"))["leads"]}
+    assert rows["ada@acme.io"] == {"key": "domain:acme.io", "name": "Acme", "score": body["score"], "tier": body["tier"]}
+    assert rows["fay@gmail.com"] is None and scans == []
 
 
 def test_a_key_of_no_kind_is_a_400_and_an_unknown_account_a_404(client: Any) -> None:

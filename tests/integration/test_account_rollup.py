@@ -165,3 +165,19 @@ def test_a_salesforce_contacts_account_is_written_to_its_account_record(aws: Any
     assert record["Account_Engaged_Contacts__c"] == 2
     reasons = record["Account_Score_Reasons__c"]
     assert "p0@initech.com (+50): Requested a demo" in reasons and "2 engaged contacts (+10)" in reasons
+
+
+def test_a_deleted_contact_leaves_its_accounts_roll_up(hubspot: FakeHubSpot) -> None:
+    from chalicelib.service_layer.commands import Deletion
+
+    _ingest(_contact("101", "555", "Ada"), _contact("102", "555", "Grace"),
+            _event("demo-101", "Demo Requested", "101"), _event("demo-102", "Demo Requested", "102"))  # fmt: skip
+    Worker().drain()
+    assert container().storage.accounts.get("hubspot:555").card.engaged_contacts == 2  # type: ignore[union-attr]
+    gone = ParsedDelivery(deletions=[Deletion(Identities(hubspot_id="102"), reason="contact.privacyDeletion")])
+    container().ingestion.ingest(gone, NOW)
+    Worker().drain()
+    account = container().storage.accounts.get("hubspot:555")
+    assert account is not None and account.card is not None
+    assert (account.card.engaged_contacts, account.card.engagement) == (1, 50)
+    assert hubspot.companies["555"]["account_engaged_contacts"] == "1"

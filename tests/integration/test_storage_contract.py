@@ -494,3 +494,42 @@ def test_rules_versions_are_stored_once_and_the_pointer_moves_only_from_what_was
         versions.move_pointer(replace(moved, active=2))  # read at revision 0: another command moved it since
     versions.move_pointer(replace(moved, active=2, shadow=1, shadow_since=NOW, revision=2))
     assert versions.pointer(consistent=True).active == 2
+
+
+def test_an_accounts_contacts_rank_by_engagement_and_its_item_saves_only_at_its_version(storage: Storage) -> None:
+
+    from chalicelib.domain.account_card import AccountCard
+    from chalicelib.storage.account_ports import AccountState
+
+    for lead_id, kinds in (("l1", ["Webinar Attended"]), ("l2", ["Demo Requested", "Webinar Attended"]), ("l3", [])):
+        scored = card(*kinds)
+        storage.leads.save(LeadSave(lead_id, 0, scored, None, NOW, profile_json=Profile(first_name=lead_id).model_dump_json(),
+                                    account="domain:acme.io"))  # fmt: skip
+    storage.leads.save(LeadSave("l4", 0, card("Demo Requested"), None, NOW, account="domain:other.io"))
+    ranked = storage.accounts.ranked("domain:acme.io", 2)
+    assert ranked.account is None and ranked.more  # no account item yet; three contacts, two read
+    assert [(c.lead_id, c.engagement, c.name) for c in ranked.contacts] == [("l2", 75, "l2"), ("l1", 25, "l1")]
+    first, cursor = storage.accounts.contacts("domain:acme.io", None, 2)
+    rest, end = storage.accounts.contacts("domain:acme.io", cursor, 2)
+    assert [c.lead_id for c in first + rest] == ["l2", "l1", "l3"] and end is None
+
+    scored = AccountCard(score=80, tier="warm", fit=0, engagement=75, breadth=5, engaged_contacts=2, engaged_more=False,
+                         contributions=[], scored_at=NOW, rules_fingerprint="fp")  # fmt: skip
+    version = storage.accounts.save(AccountState("domain:acme.io", name="Acme", card=scored))
+    assert version == 1 and storage.accounts.ranked("domain:acme.io", 2).account.name == "Acme"  # type: ignore[union-attr]
+    with pytest.raises(VersionConflict):
+        storage.accounts.save(AccountState("domain:acme.io", name="Acme again"))  # read before it existed
+    storage.accounts.save(AccountState("domain:other.io", card=scored.model_copy(update={"score": 140, "tier": "hot"})))
+    storage.accounts.save(AccountState("domain:low.io", card=scored.model_copy(update={"score": 10, "tier": "cold"})))
+    board = storage.accounts.leaderboard(["hot", "warm", "cold"], None, 2)
+    following = storage.accounts.leaderboard(["hot", "warm", "cold"], board.cursor, 2)
+    assert [a.key for a in board.accounts + following.accounts] == [
+        "domain:other.io",
+        "domain:acme.io",
+        "domain:low.io",
+    ]
+    assert following.cursor is None
+    assert set(storage.accounts.get_many(["domain:acme.io", "domain:none.io"])) == {"domain:acme.io"}
+
+    storage.leads.save(LeadSave("l2", 1, card("Demo Requested"), None, NOW, account=""))  # it left the account
+    assert [c.lead_id for c in storage.accounts.ranked("domain:acme.io", 5).contacts] == ["l1", "l3"]

@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.storage.account_ports import AccountPage, AccountState, RankedAccount
 from chalicelib.storage.items import s
 from chalicelib.storage.ports import VersionConflict
-from chalicelib.storage.schema import ACCOUNT_INDEX, ACCT, BY_TIER_INDEX
+from chalicelib.storage.schema import ACCOUNT_INDEX, ACCT, ACCT_RANK, BY_TIER_INDEX
 from chalicelib.storage.table import ConditionFailed, DynamoTable, Item
 
 from .account_item import ACCOUNT_SK, TIER_PREFIX, account_item, account_pk, account_state, contact_rank
@@ -37,6 +37,11 @@ class DynamoAccounts:
         ).get("Item")  # fmt: skip
         return account_state(item) if item else None
 
+    def get_many(self, keys: list[str]) -> dict[str, AccountState]:
+        wanted = [{"pk": s(account_pk(key)), "sk": s(ACCOUNT_SK)} for key in sorted(set(keys))]
+        found = (account_state(item) for item in self.table.batch_get(wanted, {"ProjectionExpression": "account"}))
+        return {state.key: state for state in found}
+
     def save(self, state: AccountState) -> int:
         try:
             self.table.call("put_item", **account_item(self.table.name, state))
@@ -45,11 +50,16 @@ class DynamoAccounts:
         return state.version + 1
 
     def contacts(self, key: str, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
-        start = _decoded(cursor)
-        request = _partition(key, limit + (0 if start else 1))
-        items, next_key = self.table.page("query", request, start)
-        contacts = [contact_rank(item) for item in items if item["sk"]["S"] != ACCOUNT_SK]
-        return contacts, _encoded(next_key)
+        # One more than asked (and the account item, on the first page): a full page says
+        # whether another follows, and the cursor is the last contact shown.
+        items, last = self.table.page("query", _partition(key, limit + 2), _decoded(cursor))
+        contacts = [item for item in items if item["sk"]["S"] != ACCOUNT_SK]
+        if len(contacts) > limit or (last is not None and len(contacts) == limit):
+            shown = contacts[:limit]
+            end = shown[-1]
+            start = {name: end[name] for name in ("pk", "sk", ACCT, ACCT_RANK)}
+            return [contact_rank(item) for item in shown], _encoded(start)
+        return [contact_rank(item) for item in contacts], None
 
     def leaderboard(self, tiers: list[str], cursor: str | None, limit: int) -> AccountPage:
         position, start = _position(cursor, len(tiers))

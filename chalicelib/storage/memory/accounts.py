@@ -28,6 +28,10 @@ class MemoryAccounts:
             found = self.state.accounts.get(key)
             return replace(found, profile=dict(found.profile), profile_at=dict(found.profile_at)) if found else None
 
+    def get_many(self, keys: list[str]) -> dict[str, AccountState]:
+        found = {key: self.get(key) for key in set(keys)}
+        return {key: state for key, state in found.items() if state is not None}
+
     def save(self, state: AccountState) -> int:
         with self.state.lock:
             current = self.state.accounts.get(state.key)

@@ -169,7 +169,7 @@ class MemoryListing:
             last_active_at=iso_z(from_us(int(last))) if last is not None else None,
             next_change_at=iso_z(card.next_change_at) if card.next_change_at else None,
             profile_json=lead.record.profile_json, keys=list(lead.record.keys), outcome=lead.record.outcome,
-            **_changes(card.score, lead.record.day_starts, today),
+            account=lead.record.account, **_changes(card.score, lead.record.day_starts, today),
         )  # fmt: skip
 
     def report_rows(self) -> Iterator[dict[str, Any]]:
