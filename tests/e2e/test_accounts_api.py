@@ -100,7 +100,8 @@ def test_an_account_shows_its_card_and_its_contacts_most_engaged_first(client: A
     assert json_body(get(client, "/leads/user:f1"))["account"] is None  # free mail: no account
     # The leads list names each lead's account with its score and tier (one batch read a page).
     rows = {row["email"]: row["account"] for row in json_body(get(client, "/leads?status=all"))["leads"]}
-    assert rows["ada@acme.io"] == {"key": "domain:acme.io", "name": "Acme", "score": body["score"], "tier": body["tier"]}
+    expected = {"key": "domain:acme.io", "name": "Acme", "score": body["score"], "tier": body["tier"]}
+    assert rows["ada@acme.io"] == expected
     assert rows["fay@gmail.com"] is None and scans == []
 
 

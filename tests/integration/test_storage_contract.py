@@ -502,9 +502,9 @@ def test_an_accounts_contacts_rank_by_engagement_and_its_item_saves_only_at_its_
     from chalicelib.storage.account_ports import AccountState
 
     for lead_id, kinds in (("l1", ["Webinar Attended"]), ("l2", ["Demo Requested", "Webinar Attended"]), ("l3", [])):
-        scored = card(*kinds)
-        storage.leads.save(LeadSave(lead_id, 0, scored, None, NOW, profile_json=Profile(first_name=lead_id).model_dump_json(),
-                                    account="domain:acme.io"))  # fmt: skip
+        profile = Profile(first_name=lead_id).model_dump_json()
+        acme = "domain:acme.io"
+        storage.leads.save(LeadSave(lead_id, 0, card(*kinds), None, NOW, profile_json=profile, account=acme))
     storage.leads.save(LeadSave("l4", 0, card("Demo Requested"), None, NOW, account="domain:other.io"))
     ranked = storage.accounts.ranked("domain:acme.io", 2)
     assert ranked.account is None and ranked.more  # no account item yet; three contacts, two read
