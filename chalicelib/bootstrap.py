@@ -345,7 +345,14 @@ class Container:
 
         # The ingestion (and the rules engine) is built only when a record read arrives: a
         # consumer that only writes scores back never imports it.
-        return Enrichment(self.directories, lambda: self.ingestion, self.queue)
+        companies = {}
+        contacts = self.hubspot_contacts
+        if contacts is not None:  # HubSpot companies, on the contacts reader's paced client
+            from chalicelib.crm.hubspot.companies import HubSpotCompanies
+            from chalicelib.service_layer.account_records import COMPANY_DIRECTORY
+
+            companies[COMPANY_DIRECTORY] = HubSpotCompanies(contacts.calls)
+        return Enrichment(self.directories, lambda: self.ingestion, self.queue, companies=companies)
 
     @cached_property
     def notifications(self) -> Notifications:

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from chalicelib.domain.account_card import AccountCard
 from chalicelib.domain.events import LeadEvent
+
+if TYPE_CHECKING:
+    from chalicelib.service_layer.commands import CompanyChange
 from chalicelib.domain.scorecard import ScoreCard
 
 __all__ = [
     "WRITTEN",
     "AccountWriteRequest",
     "AccountWriter",
+    "CompanyDirectory",
     "CrmWriter",
     "Cursor",
     "ProfileDirectory",
@@ -124,3 +128,9 @@ class ProfileDirectory(Protocol):
     returns them as canonical events; unknown ids are simply absent."""
 
     def read_profiles(self, record_ids: Sequence[str]) -> list[LeadEvent]: ...
+
+
+class CompanyDirectory(Protocol):
+    """Reads CRM companies a delivery named without their properties, as account changes."""
+
+    def read_companies(self, record_ids: Sequence[str]) -> list[CompanyChange]: ...

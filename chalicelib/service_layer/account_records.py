@@ -23,6 +23,7 @@ from .messages import MoveContacts
 from .publishing import ChangePublisher
 from .rescoring import MAX_ATTEMPTS, Rescored, Rescorer
 
+COMPANY_DIRECTORY = "hubspot_company"  # the ReadRecords directory that reads HubSpot companies
 PAGE = 100  # contacts moved per task: a task that moves more sends itself on for the rest
 
 
@@ -34,13 +35,18 @@ class AccountRecords:
 
     def apply(self, changes: Sequence[CompanyChange], now: datetime) -> None:
         touched: list[str] = []
+        created: list[str] = []
         for change in changes:
             if self._save(change):
                 touched.append(change.key)
             if change.deleted or change.merged_into:
                 self.publisher.move_contacts(change.key, change.merged_into, change.at)
+            if change.created and change.key.startswith("hubspot:"):
+                created.append(change.key.partition(":")[2])
         if touched:
             self.publisher.roll_up(touched)
+        if created:  # a creation names the company only: its properties are read off the webhook's clock
+            self.publisher.read_records(COMPANY_DIRECTORY, created)
 
     def _save(self, change: CompanyChange) -> bool:
         """The change on the account item; False when it changed nothing (an older value)."""

@@ -44,6 +44,7 @@ class CompanyChange:
     profile: dict[str, Any] = field(default_factory=dict)
     deleted: bool = False
     merged_into: str | None = None
+    created: bool = False  # named by its creation, without its properties: read from the CRM
 
 
 @dataclass(frozen=True)

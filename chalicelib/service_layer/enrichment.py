@@ -17,7 +17,7 @@ from .messages import ReadRecords, ReceivedTask, TaskQueue
 from .task_report import TaskReport, backoff_seconds
 
 if TYPE_CHECKING:
-    from chalicelib.crm.ports import ProfileDirectory
+    from chalicelib.crm.ports import CompanyDirectory, ProfileDirectory
 
     from .ingest import Ingestion
 
@@ -29,10 +29,13 @@ class Enrichment:
         ingestion: Callable[[], Ingestion],
         queue: TaskQueue,
         rng: Callable[[float, float], float] = random.uniform,
+        companies: Mapping[str, CompanyDirectory] | None = None,
     ) -> None:
         """`directories` by identity kind ("hubspot": the HubSpot contacts reader); `ingestion` is
-        built on first use, so a consumer that only writes scores back never loads the engine."""
+        built on first use, so a consumer that only writes scores back never loads the engine;
+        `companies`: the readers of CRM companies (their properties feed the accounts)."""
         self.directories = dict(directories)
+        self.companies = dict(companies or {})
         self.ingestion = ingestion
         self.queue = queue
         self.rng = rng
@@ -40,6 +43,11 @@ class Enrichment:
     def read(self, directory: str, record_ids: Sequence[str], now: datetime) -> int:
         """Read the records and ingest them; how many events they came to. Raises CrmUnavailable
         (or StorageUnavailable)."""
+        companies = self.companies.get(directory)
+        if companies is not None:
+            changes = companies.read_companies(sorted(set(record_ids)))
+            self.ingestion().account_records.apply(changes, now)
+            return len(changes)
         reader = self.directories.get(directory)
         if reader is None:
             return 0

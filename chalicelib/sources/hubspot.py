@@ -182,7 +182,7 @@ def company_change(item: WebhookEvent, at: datetime, own_prefix: str) -> list[Co
     key = f"hubspot:{item.objectId}"
     action = item.subscriptionType.partition(".")[2]
     if action == "creation":
-        return [CompanyChange(key, at)]
+        return [CompanyChange(key, at, created=True)]
     if action == "deletion":
         return [CompanyChange(key, at, deleted=True)]
     if action == "merge" and item.primaryObjectId is not None:

@@ -25,7 +25,9 @@ CONTACTS = [
 
 
 def test_two_contacts_of_a_company_roll_up_and_reach_hubspot_on_make_run(httpserver: Any, tmp_path: Path) -> None:
-    portal = FakeHubSpotPortal(httpserver, CONTACTS)
+    company = {"id": "555", "updatedAt": "2026-12-01T09:00:00Z",
+               "properties": {"name": "Initech", "numberofemployees": "1200", "industry": "Software"}}  # fmt: skip
+    portal = FakeHubSpotPortal(httpserver, CONTACTS, [company])
     crm = {"HUBSPOT_ACCESS_TOKEN": "local-token", "HUBSPOT_API_BASE": httpserver.url_for(""),
            "UPKEEP_INTERVAL_SECONDS": "3600", "LEADSCORE_LOCAL_STATE": str(tmp_path / "make-run.json")}  # fmt: skip
     with make_run(None, "--reset", **crm) as url:
@@ -39,6 +41,8 @@ def test_two_contacts_of_a_company_roll_up_and_reach_hubspot_on_make_run(httpser
                     "occurredAt": now_ms, "subscriptionType": "contact.creation", "attemptNumber": 0,
                     "objectId": int(contact["id"]), "changeFlag": "CREATED", "changeSource": "CRM_UI"}
                    for index, contact in enumerate(CONTACTS)]  # fmt: skip
+        # The company's creation names it only: its properties are read from HubSpot, from the queue.
+        created.append({**created[0], "eventId": 9299, "subscriptionType": "company.creation", "objectId": 555})
         body, headers = Signer(LOCAL_SECRETS, url).hubspot_v3("/webhooks/hubspot", created)
         assert requests.post(f"{url}/webhooks/hubspot", data=body, headers=headers, timeout=10).status_code == 200
         _until("the contacts read from HubSpot", lambda: get("/leads/hubspot:2002").status_code == 200
@@ -62,15 +66,21 @@ def test_two_contacts_of_a_company_roll_up_and_reach_hubspot_on_make_run(httpser
         assert reply.status_code == 200, reply.text
 
         def written() -> dict[str, Any] | None:
-            for call in portal.company_updates:
+            for call in reversed(portal.company_updates):  # the latest
                 for item in call["inputs"]:
                     if item["id"] == "555" and item["properties"]["account_engaged_contacts"] == "2":
                         return dict(item["properties"])
             return None
 
-        properties = _until("the account's companies/batch/update", written)
+        read = {"company": "Initech", "company_size": 1200, "industry": "Software"}
+        _until("the company's properties read", lambda: get("/accounts/hubspot:555").json()["profile"] == read)
+        _until("the account's companies/batch/update", lambda: written() and written()["account_score"] == str(
+            get("/accounts/hubspot:555").json()["score"]))  # fmt: skip
+        properties = written()
+        assert properties is not None
         account = get("/accounts/hubspot:555").json()
         assert properties["account_score"] == str(account["score"]) and account["engagement"] == 75
+        assert account["fit"] == 40  # 1,000+ employees (30) and a target industry (10), read from the company
         assert properties["account_tier"] == account["tier"]
         reasons = properties["account_score_reasons"]
         assert "Ada (+50): Requested a demo" in reasons and "Bo (+25): Attended a webinar" in reasons

@@ -204,8 +204,11 @@ class FakeHubSpotPortal:
     results), batch read and batch update. `failures` maps a path to a queue of answers to give
     instead ("429" with Retry-After 2, "daily"); `calls` records every request's path."""
 
-    def __init__(self, httpserver: Any, contacts: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, httpserver: Any, contacts: list[dict[str, Any]], companies: list[dict[str, Any]] | None = None
+    ) -> None:
         self.contacts = {contact["id"]: contact for contact in contacts}
+        self.companies = {company["id"]: company for company in companies or []}
         self.order = [contact["id"] for contact in contacts]
         self.calls: list[str] = []
         self.updates: list[dict[str, Any]] = []
@@ -217,6 +220,7 @@ class FakeHubSpotPortal:
             ("/crm/v3/objects/contacts/batch/read", "POST", self.batch_read),
             ("/crm/v3/objects/contacts/batch/update", "POST", self.batch_update),
             ("/crm/v3/objects/companies/batch/update", "POST", self.companies_update),
+            ("/crm/v3/objects/companies/batch/read", "POST", self.companies_read),
         ):
             httpserver.expect_request(path, method=method).respond_with_handler(self._guarded(path, handler))
 
@@ -290,6 +294,17 @@ class FakeHubSpotPortal:
             if item["id"] in self.contacts:
                 self.contacts[item["id"]]["properties"].update(item["properties"])
         return json_response({"status": "COMPLETE", "results": []})
+
+    def companies_read(self, request: Request) -> Response:
+        query = json.loads(request.data)
+        found = []
+        for item in query["inputs"]:
+            company = self.companies.get(item["id"])
+            if company is not None:
+                values = {name: company["properties"].get(name) for name in query["properties"]}
+                found.append({"id": item["id"], "properties": values, "updatedAt": company["updatedAt"],
+                              "archived": False})  # fmt: skip
+        return json_response({"status": "COMPLETE", "results": found})
 
     def companies_update(self, request: Request) -> Response:
         self.company_updates.append(json.loads(request.data))

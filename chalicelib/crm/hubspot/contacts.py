@@ -65,7 +65,7 @@ class HubSpotContacts(PacedReader):
                 {"properties": contact_properties(mapping), "inputs": [{"id": contact_id} for contact_id in chunk]},
                 wait_out=False,  # on the task queue: a refusal is retried with the queue's backoff
             )
-            for item in _results(body):
+            for item in batch_results(body):
                 if "id" in item:
                     events += contact_events(item, mapping)
         return events
@@ -88,7 +88,7 @@ class HubSpotContacts(PacedReader):
             body = self.calls.request("GET", f"/crm/v3/objects/contacts?{urlencode(query)}")
         else:
             body = self._search(since, after, PAGE_SIZE)
-        results = [item for item in _results(body) if "id" in item]
+        results = [item for item in batch_results(body) if "id" in item]
         events = [event for item in results for event in contact_events(item, mapping)]
         next_after = ((body.get("paging") or {}).get("next") or {}).get("after") if isinstance(body, dict) else None
         next_cursor: Cursor | None = None
@@ -116,7 +116,7 @@ class HubSpotContacts(PacedReader):
         return self.calls.request("POST", "/crm/v3/objects/contacts/search", body, limit=self.search_limit)
 
 
-def _results(body: Any) -> list[dict[str, Any]]:
+def batch_results(body: Any) -> list[dict[str, Any]]:
     results = body.get("results") if isinstance(body, dict) else None
     return [item for item in results if isinstance(item, dict)] if isinstance(results, list) else []
 
