@@ -127,6 +127,15 @@ class DynamoCalls:
 
 
 @pytest.fixture
+def scans(aws: Any) -> list[str]:
+    """Every DynamoDB Scan the test makes (the lists and pages promise none)."""
+    seen: list[str] = []
+    client = bootstrap.container().storage.table.client  # type: ignore[attr-defined]
+    client.meta.events.register("before-call.dynamodb.Scan", lambda **_: seen.append("Scan"))
+    return seen
+
+
+@pytest.fixture
 def client(aws: Any) -> Iterator[Any]:
     from chalice.test import Client
 

@@ -64,3 +64,13 @@ def use_cases(storage: Any, rules: Any = None) -> Any:
     from chalicelib.settings import Settings
 
     return Container(Settings(), storage=storage, rules=rules or rules_loader(), queue=None)
+
+
+# A named score on the /analytics section of a site, written to a HubSpot property (several scores).
+ANALYTICS_SCORE = """
+scores:
+  product_analytics:
+    label: Interest in Analytics
+    when: {page_path_prefix: /analytics}
+    properties: {hubspot: lead_score_analytics}
+"""

@@ -9,8 +9,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from tests import signing
 from tests.conftest import SECRETS, json_body
 from tests.integration.crm_fakes import Worker
@@ -41,16 +39,6 @@ def _deliver(client: Any) -> None:
     reply = client.http.post("/v1/batch", body=json.dumps({"batch": batch}), headers=signing.basic())
     assert reply.status_code == 200, reply.body
     Worker().drain()
-
-
-@pytest.fixture
-def scans(aws: Any) -> list[str]:
-    from chalicelib.bootstrap import container
-
-    seen: list[str] = []
-    client = container().storage.table.client  # type: ignore[attr-defined]
-    client.meta.events.register("before-call.dynamodb.Scan", lambda **_: seen.append("Scan"))
-    return seen
 
 
 def test_the_leaderboard_pages_by_cursor_highest_first_and_never_scans(client: Any, scans: list[str]) -> None:

@@ -13,7 +13,7 @@ import requests
 from local.defaults import LOCAL_SECRETS
 from local.signing import Signer
 from tests.e2e.local_stack import make_run
-from tests.e2e.test_rules_shadow_make_run import _until
+from tests.e2e.test_rules_shadow_make_run import _until, crm_environment
 from tests.integration.crm_fakes import FakeHubSpotPortal
 
 CONTACTS = [
@@ -28,9 +28,7 @@ def test_two_contacts_of_a_company_roll_up_and_reach_hubspot_on_make_run(httpser
     company = {"id": "555", "updatedAt": "2026-12-01T09:00:00Z",
                "properties": {"name": "Initech", "numberofemployees": "1200", "industry": "Software"}}  # fmt: skip
     portal = FakeHubSpotPortal(httpserver, CONTACTS, [company])
-    crm = {"HUBSPOT_ACCESS_TOKEN": "local-token", "HUBSPOT_API_BASE": httpserver.url_for(""),
-           "UPKEEP_INTERVAL_SECONDS": "3600", "LEADSCORE_LOCAL_STATE": str(tmp_path / "make-run.json")}  # fmt: skip
-    with make_run(None, "--reset", **crm) as url:
+    with make_run(None, "--reset", **crm_environment(httpserver, tmp_path / "make-run.json")) as url:
         viewer = {"Authorization": f"Bearer {LOCAL_SECRETS['VIEWER_API_KEY']}"}
 
         def get(path: str) -> Any:

@@ -49,16 +49,6 @@ def _leads(client: Any) -> None:
     assert reply.status_code == 200, reply.body
 
 
-@pytest.fixture
-def scans(aws: Any) -> list[str]:
-    from chalicelib.bootstrap import container
-
-    seen: list[str] = []
-    client = container().storage.table.client  # type: ignore[attr-defined]
-    client.meta.events.register("before-call.dynamodb.Scan", lambda **_: seen.append("Scan"))
-    return seen
-
-
 def test_the_viewer_key_reads_and_a_wrong_key_is_refused(client) -> None:
     _leads(client)
     assert get(client, "/leads", "VIEWER_API_KEY").status_code == 200

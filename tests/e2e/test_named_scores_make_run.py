@@ -18,16 +18,10 @@ from local.signing import Signer
 from tests.e2e.local_stack import make_run
 from tests.e2e.test_cli_local import leadscore
 from tests.e2e.test_console_browser import _shots, _sign_in, _wait, browser  # noqa: F401 (a fixture)
-from tests.e2e.test_rules_shadow_make_run import _until
+from tests.e2e.test_rules_shadow_make_run import _until, crm_environment
+from tests.helpers import ANALYTICS_SCORE
 from tests.integration.crm_fakes import FakeHubSpotPortal
 
-NAMED = """
-scores:
-  product_analytics:
-    label: Interest in Analytics
-    when: {page_path_prefix: /analytics}
-    properties: {hubspot: lead_score_analytics}
-"""
 CONTACTS = [{"id": "3001", "updatedAt": "2026-12-01T10:00:00Z",
              "properties": {"email": "cy@initech.example", "firstname": "Cy", "lifecyclestage": "lead"}}]  # fmt: skip
 
@@ -38,12 +32,12 @@ def test_a_named_score_is_written_with_the_main_one_and_shown_on_the_lead(
     browser: WebDriver,  # noqa: F811
 ) -> None:
     rules = tmp_path / "named.yaml"
-    rules.write_text(DEFAULT_RULES_PATH.read_text().replace("name: seed-model", "name: with-analytics", 1) + NAMED)
+    rules.write_text(
+        DEFAULT_RULES_PATH.read_text().replace("name: seed-model", "name: with-analytics", 1) + ANALYTICS_SCORE
+    )
     portal = FakeHubSpotPortal(httpserver, CONTACTS)
     state = tmp_path / "make-run.json"
-    crm = {"HUBSPOT_ACCESS_TOKEN": "local-token", "HUBSPOT_API_BASE": httpserver.url_for(""),
-           "UPKEEP_INTERVAL_SECONDS": "3600", "LEADSCORE_LOCAL_STATE": str(state)}  # fmt: skip
-    with make_run(None, "--reset", **crm) as url:
+    with make_run(None, "--reset", **crm_environment(httpserver, state)) as url:
         viewer = {"Authorization": f"Bearer {LOCAL_SECRETS['VIEWER_API_KEY']}"}
         deployed = leadscore(state, "rules", "deploy", str(rules), "--local", "-m", "an analytics score")
         assert deployed.returncode == 0, deployed.stderr

@@ -43,15 +43,19 @@ def _until(what: str, check: Callable[[], Any], seconds: float = 60) -> Any:
         time.sleep(0.2)
 
 
+def crm_environment(httpserver: Any, state: Path) -> dict[str, str]:
+    """`make run` with the fake HubSpot for its CRM, no upkeep run of its own, its state at `state`."""
+    return {"HUBSPOT_ACCESS_TOKEN": "local-token", "HUBSPOT_API_BASE": httpserver.url_for(""),
+            "UPKEEP_INTERVAL_SECONDS": "3600", "LEADSCORE_LOCAL_STATE": str(state)}  # fmt: skip
+
+
 def test_shadow_promote_and_roll_back_on_make_run(httpserver: Any, tmp_path: Path) -> None:
     assert SENIOR_HEAVY.count("points: 45\n      - label: Manager") == 1
     candidate = tmp_path / "senior-heavy.yaml"
     candidate.write_text(SENIOR_HEAVY)
     portal = FakeHubSpotPortal(httpserver, CONTACTS)
     state = tmp_path / "make-run.json"
-    crm = {"HUBSPOT_ACCESS_TOKEN": "local-token", "HUBSPOT_API_BASE": httpserver.url_for(""),
-           "UPKEEP_INTERVAL_SECONDS": "3600", "LEADSCORE_LOCAL_STATE": str(state)}  # fmt: skip
-    with make_run(None, "--reset", **crm) as url:
+    with make_run(None, "--reset", **crm_environment(httpserver, state)) as url:
         viewer = {"Authorization": f"Bearer {LOCAL_SECRETS['VIEWER_API_KEY']}"}
 
         def rules() -> dict[str, Any]:

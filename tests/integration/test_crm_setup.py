@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from werkzeug import Request, Response
 
@@ -11,8 +12,8 @@ from chalicelib.cli import main as cli
 from chalicelib.settings import Settings
 
 
-def test_setup_creates_the_group_and_properties_once(httpserver, monkeypatch, capsys) -> None:
-    created: set[str] = set()
+def _creating(created: set[str]) -> Any:
+    """HubSpot's answer to creating a property (or group): 201, then 409 for a name it has."""
 
     def create(request: Request) -> Response:
         name = request.get_json()["name"]
@@ -21,21 +22,15 @@ def test_setup_creates_the_group_and_properties_once(httpserver, monkeypatch, ca
         created.add(name)
         return Response("{}", status=201, content_type="application/json")
 
-    httpserver.expect_request("/crm/v3/properties/contacts/groups", method="POST").respond_with_handler(create)
-    httpserver.expect_request("/crm/v3/properties/contacts", method="POST").respond_with_handler(create)
+    return create
+
+
+def test_setup_creates_the_group_and_properties_once(httpserver, monkeypatch, capsys) -> None:
+    created: set[str] = set()
     companies: set[str] = set()
-
-    def create_on_companies(request: Request) -> Response:
-        name = request.get_json()["name"]
-        if name in companies:
-            return Response('{"category": "OBJECT_ALREADY_EXISTS"}', status=409, content_type="application/json")
-        companies.add(name)
-        return Response("{}", status=201, content_type="application/json")
-
-    httpserver.expect_request("/crm/v3/properties/companies/groups", method="POST").respond_with_handler(
-        create_on_companies
-    )
-    httpserver.expect_request("/crm/v3/properties/companies", method="POST").respond_with_handler(create_on_companies)
+    for objects, names in (("contacts", created), ("companies", companies)):
+        for path in (f"/crm/v3/properties/{objects}/groups", f"/crm/v3/properties/{objects}"):
+            httpserver.expect_request(path, method="POST").respond_with_handler(_creating(names))
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
     monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
     parts = Container(Settings.from_env())

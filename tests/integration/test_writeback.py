@@ -288,15 +288,9 @@ def test_without_crm_credentials_write_backs_are_a_dry_run(aws) -> None:
 def test_a_named_score_travels_in_the_same_batch_call_as_the_main_score(hubspot) -> None:
     from chalicelib.domain.rules_yaml import parse_rules
     from chalicelib.rules import DEFAULT_RULES_PATH
+    from tests.helpers import ANALYTICS_SCORE
 
-    named = """
-scores:
-  product_analytics:
-    label: Interest in Analytics
-    when: {page_path_prefix: /analytics}
-    properties: {hubspot: lead_score_analytics}
-"""
-    rules = parse_rules(DEFAULT_RULES_PATH.read_text() + named, "named.yaml")
+    rules = parse_rules(DEFAULT_RULES_PATH.read_text() + ANALYTICS_SCORE, "named.yaml")
     use_container(rules=lambda: rules)
     hubspot.add("121")
 
