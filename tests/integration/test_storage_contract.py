@@ -244,9 +244,10 @@ def test_due_leads_are_those_whose_next_change_has_come(storage: Storage) -> Non
 
 def test_a_merge_moves_events_and_keys_and_leaves_a_forwarding_address(storage: Storage) -> None:
     storage.events.store("ld_a", [stored("e1")], ["anon:x"])
-    storage.leads.save(LeadSave("ld_a", 0, card("Demo Requested"), None, NOW, keys=["anon:x"]))
+    storage.leads.save(LeadSave("ld_a", 0, card("Demo Requested"), None, NOW, keys=["anon:x"], account="group:g"))
     storage.events.store("ld_b", [stored("e2")], ["email:jo@acme.io"])
     storage.leads.merge("ld_a", "ld_b", ["anon:x"])
+    assert storage.accounts.ranked("group:g", 5).contacts == []  # a forwarding address is no contact
     assert storage.leads.merged_into("ld_a") == "ld_b"
     assert storage.leads.resolve(["anon:x"]) == {"anon:x": "ld_b"}
     record = storage.leads.load("ld_b", NOW)

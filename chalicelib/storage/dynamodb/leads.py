@@ -18,7 +18,7 @@ from chalicelib.storage.items import (
     s,
 )
 from chalicelib.storage.ports import LeadRecord, LeadSave, VersionConflict
-from chalicelib.storage.schema import FEED, FEED_AT, MOVED_BY, MOVED_DAY, TTL_ATTRIBUTE
+from chalicelib.storage.schema import ACCT, FEED, FEED_AT, MOVED_BY, MOVED_DAY, TTL_ATTRIBUTE
 from chalicelib.storage.table import ConditionFailed, DynamoTable, Item, TransactionCancelled
 
 from .lead_item import claim_writes, rescore_mark, save_writes, update_lead
@@ -112,9 +112,10 @@ class DynamoLeads:
             "update_item",
             TableName=self.table.name,
             Key={"pk": s(lead_pk(source_lead)), "sk": s(LEAD_SK)},
-            # Out of every index a lead is listed by (tier, due, sync, last activity, today's movers).
+            # Out of every index a lead is listed by (tier, due, sync, last activity, today's movers,
+            # its account's contacts).
             UpdateExpression="SET merged_into = :target REMOVE tier, score, due_shard, due_at, sync_shard, sync_at,"
-            f" {FEED}, {FEED_AT}, {MOVED_DAY}, {MOVED_BY}",
+            f" {FEED}, {FEED_AT}, {MOVED_DAY}, {MOVED_BY}, {ACCT}",
             ExpressionAttributeValues={":target": s(target_lead)},
         )
         mark = rescore_mark(self.table.name, target_lead)
