@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .rules import Rules
     from .scorecard import ScoreCard
 
+OWN_SOURCE = "leadscore"  # the events leadscore adds itself (a recycle: recycle.py), which every score reads
 NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
@@ -92,8 +93,8 @@ class ScoreSelector:
         self.page_event = page_event
 
     def keeps(self, event: LeadEvent, canonical: str) -> bool:
-        if event.type == PROFILE_EVENT or event.type.startswith("leadscore."):
-            return True
+        if event.type == PROFILE_EVENT or event.source == OWN_SOURCE:
+            return True  # who the lead is, and a recycle: what no longer counts
         if self.types is not None and canonical not in self.types:
             return False
         if self.prefix is not None and not self._on_path(event, canonical):
