@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.account_card import ContactRank
-from chalicelib.domain.accounts import VIA
+from chalicelib.domain.accounts import VIA, AccountRef
 from chalicelib.domain.rules import Rules
 from chalicelib.storage.account_ports import AccountState
 from chalicelib.storage.ports import Storage
@@ -71,6 +71,27 @@ class AccountViews:
             "contacts": [_contact(contact) for contact in contacts],
             "cursor": cursor,
         }
+
+
+def lead_account_view(found: AccountRef, state: AccountState | None) -> dict[str, Any]:
+    """A lead's account as its page shows it: how it is known, and its score and tier once rolled up."""
+    return {**found.as_json(), "name": (state.name if state else None) or found.name, **_standing(state)}
+
+
+def account_cells(storage: Storage, keys: list[str | None]) -> dict[str, dict[str, Any]]:
+    """The accounts of a page of leads, with their score and tier: one batch read."""
+    wanted = sorted({key for key in keys if key})
+    states = storage.accounts.get_many(wanted) if wanted else {}
+    cells = {}
+    for key in wanted:
+        state = states.get(key)
+        cells[key] = {"key": key, "name": (state.name if state else None) or key.partition(":")[2], **_standing(state)}
+    return cells
+
+
+def _standing(state: AccountState | None) -> dict[str, Any]:
+    card = state.card if state else None
+    return {"score": card.score if card else None, "tier": card.tier if card else None}
 
 
 def account_key(key: str) -> str:

@@ -20,10 +20,10 @@ from chalicelib.domain.rules import Rules
 from chalicelib.domain.score_change import change
 from chalicelib.domain.shadow import current as current_shadow
 from chalicelib.errors import RequestRefused
-from chalicelib.storage.account_ports import AccountState
 from chalicelib.storage.listing_order import latest_first
 from chalicelib.storage.ports import LeadRecord, LeadRow, Order, Storage
 
+from .account_views import account_cells, lead_account_view
 from .errors import BadPayload
 from .leads_query import LeadsQuery
 from .owners import OwnerNames
@@ -124,12 +124,7 @@ class LeadViews:
         """The company the lead belongs to (domain/accounts.py): its key, id, name, how it is
         known, and its score and tier once it has been rolled up."""
         found = lead_account(profile, self.rules().lists, self.registrable)
-        if found is None:
-            return None
-        state = self.storage.accounts.get(found.key)
-        card = state.card if state else None
-        return {**found.as_json(), "name": (state.name if state else None) or found.name,
-                "score": card.score if card else None, "tier": card.tier if card else None}  # fmt: skip
+        return lead_account_view(found, self.storage.accounts.get(found.key)) if found else None
 
     def timeline(self, key: str, now: datetime) -> dict[str, Any] | None:
         """The lead's score a day at a time: the last 90 days recomputed from its stored events with
@@ -247,26 +242,16 @@ class LeadViews:
 
     def _rows(self, rows: list[LeadRow]) -> list[dict[str, Any]]:
         contexts = self.crm_context([(row.profile_json, row.keys, row.outcome) for row in rows])
-        # Each row's account with its score and tier: one batch read for the page's accounts.
-        accounts = self.storage.accounts.get_many([row.account for row in rows if row.account])
+        cells = account_cells(self.storage, [row.account for row in rows])
         hidden = {"profile_json", "keys", "account"}
         return [
             {
                 **{name: value for name, value in asdict(row).items() if name not in hidden},
                 **context,
-                "account": _account_cell(row.account, accounts),
+                "account": cells.get(row.account) if row.account else None,
             }
             for row, context in zip(rows, contexts, strict=True)
         ]
-
-
-def _account_cell(key: str | None, accounts: dict[str, AccountState]) -> dict[str, Any] | None:
-    if key is None:
-        return None
-    state = accounts.get(key)
-    card = state.card if state else None
-    return {"key": key, "name": (state.name if state else None) or key.partition(":")[2],
-            "score": card.score if card else None, "tier": card.tier if card else None}  # fmt: skip
 
 
 def sorted_by(order: Order) -> Callable[[LeadRow], tuple[Any, ...]]:
