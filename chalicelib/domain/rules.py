@@ -226,7 +226,9 @@ class Rules(_Strict):
             return self._fingerprint
         # What the CRM is moved to changes no score: leaving it out spares every lead a rescore.
         # Nor do the account rules (accounts have their own: AccountRules.fingerprint).
-        meaning = self.model_dump(mode="json", by_alias=True, exclude={"crm_actions", "accounts"})
+        # No named scores is the meaning files had before they existed: the same fingerprint.
+        meaning = self.model_dump(mode="json", by_alias=True, exclude={"crm_actions", "accounts"}
+                                  | (set() if self.scores else {"scores"}))  # fmt: skip
         if self.crm_actions.recycle_on_lost:  # a loss recycling the lead changes its score
             meaning["recycle_on_lost"] = True
         canonical = json.dumps(meaning, sort_keys=True, separators=(",", ":"))
