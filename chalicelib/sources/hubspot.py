@@ -94,9 +94,19 @@ class WebhookEvent(BaseModel):
     propertyName: str | None = None
     propertyValue: Any = None
     changeSource: str | None = None
-    # A merge: the record that remains and the ones merged into it.
+    # A merge: the record that remains and the ones merged into it; some merges make a new record
+    # (`newObjectId`), which then remains and the primary is merged into it too.
     primaryObjectId: int | str | None = None
     mergedObjectIds: list[int | str] = Field(default_factory=list)
+    newObjectId: int | str | None = None
+
+    def merged(self) -> tuple[str, list[str]] | None:
+        """(the id that remains, the ids merged into it) of a merge event; None for another."""
+        if self.primaryObjectId is None:
+            return None
+        winner = str(self.newObjectId or self.primaryObjectId)
+        losers = [str(item) for item in (*self.mergedObjectIds, self.primaryObjectId)]
+        return winner, [loser for loser in dict.fromkeys(losers) if loser != winner]
 
     @property
     def kind(self) -> str | None:
@@ -185,10 +195,10 @@ def company_change(item: WebhookEvent, at: datetime, own_prefix: str) -> list[Co
         return [CompanyChange(key, at, created=True)]
     if action == "deletion":
         return [CompanyChange(key, at, deleted=True)]
-    if action == "merge" and item.primaryObjectId is not None:
-        primary = f"hubspot:{item.primaryObjectId}"
-        merged = [f"hubspot:{merged_id}" for merged_id in item.mergedObjectIds] or [key]
-        return [CompanyChange(other, at, merged_into=primary) for other in merged if other != primary]
+    merge = item.merged() if action == "merge" else None
+    if merge is not None:
+        winner, losers = merge
+        return [CompanyChange(f"hubspot:{loser}", at, merged_into=f"hubspot:{winner}") for loser in losers]
     name = item.propertyName or ""
     if action == "propertyChange" and name in COMPANY_PROPERTY_MAP and not name.startswith(own_prefix):
         return [CompanyChange(key, at, profile={COMPANY_PROPERTY_MAP[name]: item.propertyValue})]
