@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from .alerts import CRM_NAMES
 from .bounds import clean_text
 from .compiled_rules import CompiledRules
 from .events import LeadEvent, iso_z, to_us
@@ -59,8 +60,8 @@ class ActivityLine:
 
 def is_activity(event: LeadEvent) -> bool:
     """What the person did: a profile update carries what a form or the CRM said about them, not
-    something they did, and is left out."""
-    return event.type != PROFILE_EVENT
+    something they did, and is left out (but for a CRM merge of its records: its history)."""
+    return event.type != PROFILE_EVENT or "merged" in event.properties
 
 
 def activity_line(event: LeadEvent, compiled: CompiledRules, now: datetime, capped: frozenset[str]) -> ActivityLine:
@@ -71,6 +72,12 @@ def activity_line(event: LeadEvent, compiled: CompiledRules, now: datetime, capp
         why = None if undone else "what it did before no longer counts"
         return ActivityLine(event.event_id, event.source, event.type, event.type, event.occurred_at, title, None, 0.0,
                             why)  # fmt: skip
+    merged = event.properties.get("merged") if event.type == PROFILE_EVENT else None
+    if isinstance(merged, dict):
+        crm = CRM_NAMES.get(str(merged.get("crm")), str(merged.get("crm")))
+        title = f"Merged in {crm}: {', '.join(map(str, merged.get('from') or []))} into {merged.get('into')}"
+        return ActivityLine(event.event_id, event.source, event.type, event.type, event.occurred_at, title, None, 0.0,
+                            "the records' activity counts once, on this lead")  # fmt: skip
     kind = compiled.canonical_type(event.type)
     title = describe(event, kind)
     ignored = compiled.filters.reason(event.properties)

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.domain import Identities, LeadEvent
 
-__all__ = ["CompanyChange", "Deletion", "ParsedDelivery", "ProfileRef", "Rejection"]
+__all__ = ["CompanyChange", "Deletion", "ParsedDelivery", "ProfileRef", "RecordMerge", "Rejection"]
 
 
 @dataclass
@@ -48,6 +48,16 @@ class CompanyChange:
 
 
 @dataclass(frozen=True)
+class RecordMerge:
+    """A CRM merged records of one person: `losers` into `winner` (ids of the CRM `kind`)."""
+
+    kind: str  # the identity kind: "hubspot"
+    winner: str
+    losers: tuple[str, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Rejection:
     """One message of a batch that could not be accepted; the rest of the batch is."""
 
@@ -70,3 +80,4 @@ class ParsedDelivery:
     unattributed: list[LeadEvent] = field(default_factory=list)
     missing: str = "email"  # the identity those lacked, as the report names it
     companies: list[CompanyChange] = field(default_factory=list)  # the accounts' own records
+    merges: list[RecordMerge] = field(default_factory=list)  # records the CRM merged

@@ -22,6 +22,7 @@ from .account_records import AccountRecords
 from .commands import ParsedDelivery, ProfileRef
 from .lead_writes import LeadWrites, Written
 from .publishing import ChangePublisher
+from .record_merges import RecordMerges
 from .rescoring import Rescored, Rescorer, jittered_backoff, rescore_change
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Ingestion:
         self.rescorer = rescorer or Rescorer(storage, rules, backoff)
         self.writes = LeadWrites(storage, rules, self.rescorer, backoff)
         self.account_records = AccountRecords(storage, self.publisher, lambda: self.rescorer)
+        self.record_merges = RecordMerges(storage, self.writes, self.rescorer)
 
     def ingest(self, delivery: ParsedDelivery, now: datetime, read_records: bool = True) -> IngestResult:
         """`read_records`: queue a read of the CRM records the delivery names but does not describe
@@ -87,6 +89,11 @@ class Ingestion:
             self._count_unscored(result.unscored, now)
         for deletion in delivery.deletions:
             result.deleted += self._delete(deletion.identities.as_keys())
+        if delivery.merges:  # after the delivery's events: a merge joins what they created
+            merged = [self.record_merges.unite(merge, now) for merge in delivery.merges]
+            result.rescored = _per_lead([*result.rescored, *merged])
+            result.accepted += len(delivery.merges)
+            self.publisher.requeue([item.lead_id for item in merged])  # written to the survivor
         self.publisher.publish(result.rescored)
         if delivery.companies:
             self.account_records.apply(delivery.companies, now)

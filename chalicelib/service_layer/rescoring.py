@@ -142,7 +142,8 @@ def _change(
     rules: Rules,
     named: Named | None = None,
 ) -> LeadSave:
-    keys = listed_keys([*record.keys, *(key for event in events for key in event.identities.as_keys())])
+    found = [*record.keys, *(key for event in events for key in event.identities.as_keys())]
+    keys = listed_keys([key for key in found if key not in record.retired])  # merged away: no record of it
     was_recycled = (record.basis or {}).get("recycled_us")
     if not reason and basis.recycled_us != was_recycled:  # a loss recycled it (crm_actions.recycle_on_lost)
         reason = "recycled" if basis.recycled_us is not None else "recycle undone"

@@ -42,6 +42,10 @@ class WriteBacks:
             record = records.get(lead_id)
             if record is None or record.card is None:
                 continue  # deleted since: nothing to write
+            if record.merged_into:
+                # Merged into another lead: its CRM record is the survivor's now (or gone).
+                logger.info("write-back dropped: lead merged", extra={"lead_id": lead_id})
+                continue
             if record.sync_pending_since is None and record.crm_visible == list(record.card.visible):
                 continue  # an earlier message already wrote this card
             pending[lead_id] = record
@@ -113,7 +117,8 @@ class WriteBacks:
 
 def _request(record: LeadRecord) -> WriteRequest:
     assert record.card is not None
-    ids = {kind: value for kind, _, value in (key.partition(":") for key in record.keys)}
+    live = [key for key in record.keys if key not in record.retired]  # never a record merged away
+    ids = {kind: value for kind, _, value in (key.partition(":") for key in live)}
     return WriteRequest(
         lead_id=record.lead_id,
         card=record.card,

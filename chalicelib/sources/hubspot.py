@@ -19,7 +19,7 @@ from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.events import EPOCH
 from chalicelib.domain.profile import PROFILE_EVENT
 from chalicelib.domain.rules import Rules
-from chalicelib.service_layer.commands import CompanyChange, Deletion, ParsedDelivery, ProfileRef
+from chalicelib.service_layer.commands import CompanyChange, Deletion, ParsedDelivery, ProfileRef, RecordMerge
 from chalicelib.service_layer.errors import BadPayload, Unauthorized
 from chalicelib.settings import Settings
 
@@ -158,6 +158,8 @@ def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity
                 delivery.ignored += 1
             else:
                 delivery.companies += change
+        elif kind == "contact.merge" and (merge := item.merged()) is not None:
+            delivery.merges.append(RecordMerge(SOURCE, merge[0], tuple(merge[1]), occurred_at))
         elif kind in ("contact.deletion", "contact.privacyDeletion"):
             delivery.deletions.append(Deletion(Identities(hubspot_id=contact_id), reason=kind))
         elif kind == "contact.creation":

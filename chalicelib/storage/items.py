@@ -106,6 +106,7 @@ def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
         crm_moves=json.loads(item["crm_moves"]["S"]) if "crm_moves" in item else {},
         shadow=shadow_of(item),
         account=item["acct"]["S"].removeprefix("ACCT#") if "acct" in item else None,
+        retired=set(item.get("retired", {}).get("SS", [])),
     )
 
 

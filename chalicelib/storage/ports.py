@@ -157,6 +157,7 @@ class LeadRecord:
     crm_moves: dict[str, dict[str, str]] = field(default_factory=dict)  # what the next write-back moves
     shadow: dict[str, Any] | None = None  # the shadow rules' score (domain/shadow.py), while one runs
     account: str | None = None  # the account it belongs to (domain/accounts.py), as last saved
+    retired: set[str] = field(default_factory=set)  # CRM ids merged away in their CRM: never written to
 
     @property
     def crm_visible(self) -> list[Any] | None:
@@ -237,6 +238,11 @@ class LeadRepository(Protocol):
 
     def merge(self, source_lead: str, target_lead: str, keys: Iterable[str] = ()) -> None: ...
 
+    def retire_keys(self, lead_id: str, keys: Iterable[str]) -> None:
+        """These keys still find the lead, but are no record of it any more (merged away in their
+        CRM): its next save drops them from its keys, and no write-back goes to them."""
+        ...
+
     def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None: ...
 
 
@@ -287,6 +293,11 @@ class ChangeOutbox(Protocol):
 
     def mark_written(self, lead_id: str, version: int, crm: dict[str, Any]) -> bool:
         """Close the outbox entry unless the lead changed since `version`."""
+        ...
+
+    def reopen(self, lead_id: str, now: datetime) -> None:
+        """Open the lead's outbox entry though its card did not change (its CRM record did: a
+        merge), so its next write-back task writes it."""
         ...
 
     def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:

@@ -242,3 +242,21 @@ def test_the_card_names_the_buyer_persona_the_lead_matches(client, monkeypatch) 
 
     assert card["persona"] == "career_builder"
     assert any(c["rule"] == "working_professional" for c in card["contributions"])
+
+
+def test_a_contact_merge_delivery_unites_the_leads(client) -> None:
+    """HubSpot's merge event: `primaryObjectId` remains, `mergedObjectIds` are merged into it (the
+    generic format names the object by `objectTypeId` 0-1)."""
+    payload = [change(31, 801, "email", "ana@initech.io"), change(32, 802, "email", "ana.b@initech.io"),
+               change(33, 802, "jobtitle", "VP Sales")]  # fmt: skip
+    assert post(client, payload).status_code == 200
+    first = json_body(admin_get(client, "/leads/hubspot:801"))["lead_id"]
+    assert json_body(admin_get(client, "/leads/hubspot:802"))["lead_id"] != first
+    merge = hubspot_event(34, "object.merge", 801, objectTypeId="0-1", primaryObjectId=801, mergedObjectIds=[802])
+    reply = post(client, [merge])
+    assert reply.status_code == 200 and json_body(reply)["accepted"] == 1
+    merged = json_body(admin_get(client, "/leads/hubspot:802"))
+    assert merged["lead_id"] == first and merged["profile"]["job_title"] == "VP Sales"  # both records' profile
+    assert "hubspot:801" in merged["identities"] and "hubspot:802" not in merged["identities"]
+    assert post(client, [merge]).status_code == 200  # delivered again: nothing changes
+    assert json_body(admin_get(client, "/leads/hubspot:801"))["score"] == merged["score"]

@@ -135,6 +135,11 @@ class DynamoLeads:
         removed = [item for item in items if item["sk"]["S"] != LEAD_SK]
         self.table.batch_write([{"DeleteRequest": {"Key": {"pk": item["pk"], "sk": item["sk"]}}} for item in removed])
 
+    def retire_keys(self, lead_id: str, keys: Iterable[str]) -> None:
+        retired = sorted(set(keys))
+        if retired:
+            update_lead(self.table, lead_id, "ADD retired :keys", "attribute_exists(pk)", {":keys": {"SS": retired}})
+
     def merged_into(self, lead_id: str) -> str | None:
         record = self.get_lead(lead_id)
         return record.merged_into if record else None

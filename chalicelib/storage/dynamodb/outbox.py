@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.events import as_utc
-from chalicelib.storage.items import all_shards, lead_pk, n, s
+from chalicelib.storage.items import all_shards, lead_pk, n, s, shard_of
 from chalicelib.storage.schema import SYNC_INDEX, TTL_ATTRIBUTE
 from chalicelib.storage.table import ConditionFailed, DynamoTable
 
@@ -106,6 +106,15 @@ class DynamoOutbox:
     def drop_held(self, destination: str, ids: Sequence[str]) -> None:
         pk = s(f"{DIGEST_PREFIX}{destination}")
         self.table.batch_write([{"DeleteRequest": {"Key": {"pk": pk, "sk": s(held)}}} for held in ids])
+
+    def reopen(self, lead_id: str, now: datetime) -> None:
+        update_lead(
+            self.table,
+            lead_id,
+            "SET sync_shard = :shard, sync_at = :at",
+            "attribute_exists(version)",
+            {":shard": s(shard_of(lead_id, "sync")), ":at": s(now.isoformat())},
+        )
 
     def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
         # A lead gone meanwhile (deleted or merged away) has nothing to note.

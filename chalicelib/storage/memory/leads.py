@@ -41,6 +41,12 @@ class MemoryLeads:
             if lead is not None:
                 lead.record.keys = [*lead.record.keys, key]
 
+    def retire_keys(self, lead_id: str, keys: Iterable[str]) -> None:
+        with self.state.lock:
+            lead = self.state.leads.get(lead_id)
+            if lead is not None:
+                lead.record.retired = lead.record.retired | set(keys)
+
     def load(self, lead_id: str, now: datetime) -> LeadRecord | None:
         with self.state.lock:
             lead = self.state.leads.get(lead_id)

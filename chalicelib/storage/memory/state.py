@@ -47,4 +47,5 @@ def sort_key(item: StoredEvent) -> str:
 
 
 def copy_record(record: LeadRecord) -> LeadRecord:
-    return replace(record, keys=list(record.keys), events=list(record.events), day_starts=dict(record.day_starts))
+    return replace(record, keys=list(record.keys), events=list(record.events), day_starts=dict(record.day_starts),
+                   retired=set(record.retired))  # fmt: skip

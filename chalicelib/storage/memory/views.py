@@ -67,6 +67,12 @@ class MemoryOutbox:
             for key in ids:
                 self.state.held.get(destination, {}).pop(key, None)
 
+    def reopen(self, lead_id: str, now: datetime) -> None:
+        with self.state.lock:
+            lead = self.state.leads.get(lead_id)
+            if lead is not None and lead.record.version:
+                lead.sync_at = lead.record.sync_pending_since = now.isoformat()
+
     def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
         with self.state.lock:
             lead = self.state.leads.get(lead_id)
