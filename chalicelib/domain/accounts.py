@@ -65,12 +65,10 @@ def account_of(
     return None
 
 
-def lead_account(
-    profile: Profile, lists: Mapping[str, Collection[str]], registrable: Callable[[str], str | None]
-) -> AccountRef | None:
-    """`account_of`, with the rules' free-mail and disposable domain lists excluded."""
-    excluded = {*lists.get("free_mail_domains", ()), *lists.get("disposable_email_domains", ())}
-    return account_of(profile, excluded, registrable)
+def excluded_domains(lists: Mapping[str, Collection[str]]) -> frozenset[str]:
+    """The domains that never form an account: the rules' free-mail and disposable lists (built
+    once per rules file: the disposable list has thousands)."""
+    return frozenset({*lists.get("free_mail_domains", ()), *lists.get("disposable_email_domains", ())})
 
 
 def email_domain(email: str | None) -> str | None:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from .accounts import excluded_domains
 from .conditions import Predicate, normalise_label
 from .decay import NO_DECAY, CompiledDecay
 from .event_rule import EngagementRule
@@ -320,6 +321,7 @@ class CompiledRules:
         self.fit_rules = [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(rules.fit)]
         self.score_selectors = {name: ScoreSelector(spec.when, rules.lists, self.page_event)
                                 for name, spec in rules.scores.items()}  # fmt: skip
+        self.account_excluded = excluded_domains(rules.lists)
         account_fit = rules.accounts.fit if rules.accounts else []
         self.account_fit_rules = [FitRuleSpec(index, rule, rules.lists) for index, rule in enumerate(account_fit)]
         self.personas = [

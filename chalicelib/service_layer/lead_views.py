@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.accounts import lead_account
+from chalicelib.domain.accounts import account_of
+from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.crm_context import CrmPlaces, crm_links, owner_of, owner_refs, stage_of
 from chalicelib.domain.events import iso_z
 from chalicelib.domain.identity import parse_key
@@ -123,7 +124,7 @@ class LeadViews:
     def account(self, profile: Profile) -> dict[str, Any] | None:
         """The company the lead belongs to (domain/accounts.py): its key, id, name, how it is
         known, and its score and tier once it has been rolled up."""
-        found = lead_account(profile, self.rules().lists, self.registrable)
+        found = account_of(profile, compile_rules(self.rules()).account_excluded, self.registrable)
         return lead_account_view(found, self.storage.accounts.get(found.key)) if found else None
 
     def timeline(self, key: str, now: datetime) -> dict[str, Any] | None:

@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.accounts.public_suffix import registrable_domain
-from chalicelib.domain.accounts import lead_account
+from chalicelib.domain.accounts import account_of
 from chalicelib.domain.basis import ScoreBasis, StaleBasis
+from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.crm_actions import crm_moves
 from chalicelib.domain.events import LeadEvent, from_us
 from chalicelib.domain.folding import fold_into, full_basis
@@ -147,7 +148,7 @@ def _change(
     was_recycled = (record.basis or {}).get("recycled_us")
     if not reason and basis.recycled_us != was_recycled:  # a loss recycled it (crm_actions.recycle_on_lost)
         reason = "recycled" if basis.recycled_us is not None else "recycle undone"
-    account = lead_account(profile, rules.lists, registrable_domain)
+    account = account_of(profile, compile_rules(rules).account_excluded, registrable_domain)
     stored = basis.to_json()
     if named is not None:
         stored["named"], cards = named

@@ -1,6 +1,5 @@
 """The storage ports: what the use cases need from storage, one interface per role, and the
-records they get back.
-
+records they get back:
 - `LeadRepository`: the lead item and who it is (identities, merges, deletion);
 - `EventLog`: new events written with their identity claims (and the card folded from them);
 - `ChangeOutbox`: visible changes waiting for their write-back, and what each attempt did;
@@ -12,8 +11,7 @@ records they get back.
 
 `Storage` holds one of each. Implemented by `storage.dynamodb.DynamoStorage` (production, tested
 against moto) and `storage.memory.InMemoryStorage` (fast use-case tests); the same contract tests
-run against both. The use cases depend on this module only.
-"""
+run against both. The use cases depend on this module only."""
 
 from __future__ import annotations
 
@@ -239,8 +237,7 @@ class LeadRepository(Protocol):
     def merge(self, source_lead: str, target_lead: str, keys: Iterable[str] = ()) -> None: ...
 
     def retire_keys(self, lead_id: str, keys: Iterable[str]) -> None:
-        """These keys still find the lead, but are no record of it any more (merged away in their
-        CRM): its next save drops them from its keys, and no write-back goes to them."""
+        """Keys merged away in their CRM: they still find the lead, it is never written to them."""
         ...
 
     def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None: ...
@@ -296,8 +293,7 @@ class ChangeOutbox(Protocol):
         ...
 
     def reopen(self, lead_id: str, now: datetime) -> None:
-        """Open the lead's outbox entry though its card did not change (its CRM record did: a
-        merge), so its next write-back task writes it."""
+        """Open the lead's outbox entry though its card did not change (its CRM record did)."""
         ...
 
     def note_write_attempt(self, lead_id: str, attempt: dict[str, Any]) -> None:
