@@ -37,23 +37,35 @@ def named_full(events: Sequence[LeadEvent], rules: Rules, now: datetime) -> Name
 
 
 def named_fold(
-    stored: dict[str, Any] | None, profile: Profile, events: Sequence[LeadEvent], rules: Rules, now: datetime
+    stored: dict[str, Any] | None,
+    profile: Profile,
+    events: Sequence[LeadEvent],
+    rules: Rules,
+    now: datetime,
+    shown: Sequence[NamedCard] = (),
 ) -> Named:
-    """The new `events` folded into each named score's stored basis. Raises StaleBasis (a named
-    score the lead has no basis for: rescore from the events)."""
+    """The new `events` folded into each named score's stored basis; a score none of them is for
+    keeps its basis and, until its next change, its card (`shown`: the cards the lead has).
+    Raises StaleBasis (a named score the lead has no basis for: rescore from the events)."""
     compiled = compile_rules(rules)
     kept: dict[str, Any] = {}
     cards: list[NamedCard] = []
+    before = {card.name: card for card in shown}
     for name, spec in rules.scores.items():
         derived = named_rules(rules, name)
         entry = (stored or {}).get(name)
         if not entry:
             raise StaleBasis(f"no basis for the named score {name}")
         mine = selected(events, compiled.score_selectors[name], compiled.canonical_type)
+        card = before.get(name)
+        if not mine and card is not None and (card.next_change_at is None or card.next_change_at > now):
+            kept[name] = entry  # nothing new for it, and it has not aged a step: as it was
+            cards.append(card)
+            continue
         _, basis = fold_into(ScoreBasis.from_json(entry["basis"], derived), profile, mine, derived, now)
-        card = NamedCard.of(name, spec, card_from_basis(basis, derived, now))
-        kept[name] = {"basis": basis.to_json(), "score": card.score}
-        cards.append(card)
+        folded = NamedCard.of(name, spec, card_from_basis(basis, derived, now))
+        kept[name] = {"basis": basis.to_json(), "score": folded.score}
+        cards.append(folded)
     return kept, cards
 
 

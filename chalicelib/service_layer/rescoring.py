@@ -105,7 +105,8 @@ def fold_change(
     before = Profile.model_validate_json(record.profile_json or "{}")
     profile, basis = fold_into(stored, before, events, rules, now)
     card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
-    named = named_fold((record.basis or {}).get("named"), before, events, rules, now) if rules.scores else None
+    stored_named = (record.basis or {}).get("named")
+    named = named_fold(stored_named, before, events, rules, now, record.card.named) if rules.scores else None
     change = replace(_change(record, events, profile, basis, card, now, "", rules, named), kind="fold")
     shadow_json = shadow_basis_of(record.shadow, shadow) if shadow is not None else None
     if shadow is not None and shadow_json is not None:
