@@ -93,6 +93,19 @@ class FakeHubSpot:
         return json_response({"status": "COMPLETE", "results": []})
 
 
+def hubspot_with(httpserver: Any, monkeypatch: Any, *contacts: str) -> FakeHubSpot:
+    """The service pointed at a FakeHubSpot holding these contacts (a new container)."""
+    from tests.conftest import use_container
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
+    monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
+    use_container()
+    fake = FakeHubSpot(httpserver)
+    for contact in contacts:
+        fake.add(contact)
+    return fake
+
+
 class FakeSalesforce:
     def __init__(self, httpserver: Any) -> None:
         self.records: dict[str, dict[str, Any]] = {}

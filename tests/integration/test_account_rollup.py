@@ -14,7 +14,7 @@ from chalicelib.bootstrap import container
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.service_layer.commands import ParsedDelivery
 from tests.conftest import use_container
-from tests.integration.crm_fakes import FakeHubSpot, Worker
+from tests.integration.crm_fakes import FakeHubSpot, Worker, hubspot_with
 
 NOW = datetime.now(UTC)
 
@@ -38,12 +38,7 @@ def _ingest(*events: LeadEvent) -> None:
 
 @pytest.fixture
 def hubspot(aws: Any, httpserver: Any, monkeypatch: Any) -> FakeHubSpot:
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
-    monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
-    use_container()
-    fake = FakeHubSpot(httpserver)
-    for contact in ("101", "102", "103"):
-        fake.add(contact)
+    fake = hubspot_with(httpserver, monkeypatch, "101", "102", "103")
     fake.companies["555"] = {}
     return fake
 

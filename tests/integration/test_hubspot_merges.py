@@ -13,8 +13,7 @@ import pytest
 from chalicelib.bootstrap import container
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.service_layer.commands import ParsedDelivery, RecordMerge
-from tests.conftest import use_container
-from tests.integration.crm_fakes import FakeHubSpot, Worker
+from tests.integration.crm_fakes import FakeHubSpot, Worker, hubspot_with
 
 NOW = datetime.now(UTC)
 
@@ -34,13 +33,7 @@ def _merge(winner: str, *losers: str) -> ParsedDelivery:
 
 @pytest.fixture
 def hubspot(aws: Any, httpserver: Any, monkeypatch: Any) -> FakeHubSpot:
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-test")
-    monkeypatch.setenv("HUBSPOT_API_BASE", httpserver.url_for(""))
-    use_container()
-    fake = FakeHubSpot(httpserver)
-    for contact in ("501", "502", "503"):
-        fake.add(contact)
-    return fake
+    return hubspot_with(httpserver, monkeypatch, "501", "502", "503")
 
 
 def test_a_merge_unites_the_leads_counts_once_and_writes_only_to_the_survivor(hubspot: FakeHubSpot) -> None:
