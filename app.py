@@ -109,6 +109,20 @@ def salesforce_webhook() -> Response:
     return http.ingest(_request(), "salesforce")
 
 
+@app.route("/webhooks/calendly", methods=["POST"], content_types=JSON)
+def calendly_webhook() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "calendly")
+
+
+@app.route("/webhooks/calcom", methods=["POST"], content_types=JSON)
+def calcom_webhook() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "calcom")
+
+
 @app.route("/webhooks/forms/{provider}", methods=["POST"], content_types=JSON)
 def form_webhook(provider: str) -> Response:
     from chalicelib.entrypoints import http

@@ -39,6 +39,8 @@ class Settings(BaseModel):
     tally_secret: str = ""
     webflow_secret: str = ""
     forms_secret: str = ""
+    calendly_signing_key: str = ""
+    calcom_secret: str = ""
     events_write_key: str = ""
     admin_api_key: str = ""
     viewer_api_key: str = ""  # read-only: the leads, reports and rules, never a rules preview

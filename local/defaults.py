@@ -11,6 +11,8 @@ LOCAL_SECRETS = {
     "TALLY_SECRET": "local-tally-secret",
     "WEBFLOW_SECRET": "local-webflow-secret",
     "FORMS_SECRET": "whsec_bG9jYWwtZm9ybXMtc2VjcmV0LWtleQ==",
+    "CALENDLY_SIGNING_KEY": "local-calendly-signing-key",
+    "CALCOM_SECRET": "local-calcom-secret",
     "EVENTS_WRITE_KEY": "local-write-key",
     "ADMIN_API_KEY": "local-admin-key",
     "VIEWER_API_KEY": "local-viewer-key",

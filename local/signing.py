@@ -74,6 +74,22 @@ class Signer:
             "x-webflow-signature": digest.hexdigest(),
         }
 
+    def calendly(
+        self, payload: Any, timestamp: int | None = None, key: str | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """As Calendly signs: `t=<unix seconds>,v1=<hex HMAC-SHA256(key, "<t>." + body)>`."""
+        body = body_text(payload)
+        sent = str(timestamp if timestamp is not None else int(time.time()))
+        secret = (key or self.secrets["CALENDLY_SIGNING_KEY"]).encode()
+        digest = hmac.new(secret, f"{sent}.{body}".encode(), hashlib.sha256).hexdigest()
+        return body, {"Content-Type": "application/json", "Calendly-Webhook-Signature": f"t={sent},v1={digest}"}
+
+    def calcom(self, payload: Any, secret: str | None = None) -> tuple[str, dict[str, str]]:
+        body = body_text(payload)
+        key = (secret or self.secrets["CALCOM_SECRET"]).encode()
+        digest = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+        return body, {"Content-Type": "application/json", "X-Cal-Signature-256": digest}
+
     def standard_webhook(
         self, payload: Any, message_id: str, when: datetime | None = None
     ) -> tuple[str, dict[str, str]]:

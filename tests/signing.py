@@ -45,3 +45,11 @@ def basic(write_key: str | None = None) -> dict[str, str]:
 
 def json_dumps(payload: Any) -> str:
     return json.dumps(payload)
+
+
+def calendly(payload: Any, timestamp: int | None = None, key: str | None = None):
+    return _signer().calendly(payload, timestamp, key)
+
+
+def calcom(payload: Any, secret: str | None = None):
+    return _signer().calcom(payload, secret)

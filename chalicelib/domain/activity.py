@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from .alerts import CRM_NAMES
 from .bounds import clean_text
+from .cancellations import Cancelled, is_cancel
 from .compiled_rules import CompiledRules
 from .events import LeadEvent, iso_z, to_us
 from .profile import PROFILE_EVENT
@@ -64,8 +65,17 @@ def is_activity(event: LeadEvent) -> bool:
     return event.type != PROFILE_EVENT or "merged" in event.properties
 
 
-def activity_line(event: LeadEvent, compiled: CompiledRules, now: datetime, capped: frozenset[str]) -> ActivityLine:
-    """`capped`: names of the rules whose total the card caps."""
+def activity_line(
+    event: LeadEvent, compiled: CompiledRules, now: datetime, capped: frozenset[str], cancelled: Cancelled = frozenset()
+) -> ActivityLine:
+    """`capped`: names of the rules whose total the card caps; `cancelled`: the events the lead's
+    cancellations took back (its basis remembers them)."""
+    if is_cancel(event):
+        props = event.properties
+        thing = next((clean_text(str(props[key])) for key in NAMING if _given(props.get(key))), "")
+        cancelled_title = (f"Cancelled '{thing}'" if thing else "Cancelled a booking")[:TITLE_LIMIT]
+        return ActivityLine(event.event_id, event.source, event.type, event.type, event.occurred_at, cancelled_title,
+                            None, 0.0, "takes back the booking's points")  # fmt: skip
     if is_recycle(event):
         undone = event.properties.get("undo") is True
         title = "Recycle undone: what it did before counts again" if undone else "Recycled by sales"
@@ -80,6 +90,9 @@ def activity_line(event: LeadEvent, compiled: CompiledRules, now: datetime, capp
                             "the records' activity counts once, on this lead")  # fmt: skip
     kind = compiled.canonical_type(event.type)
     title = describe(event, kind)
+    if (event.source, event.event_id) in cancelled:
+        return ActivityLine(event.event_id, event.source, event.type, kind, event.occurred_at, title, None, 0.0,
+                            "cancelled: worth nothing")  # fmt: skip
     ignored = compiled.filters.reason(event.properties)
     if ignored is not None:
         return ActivityLine(event.event_id, event.source, event.type, kind, event.occurred_at, title, None, 0.0,

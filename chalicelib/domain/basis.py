@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cancellations import Cancelled, cancelled_from_json, cancelled_json
 from .compiled_rules import compile_rules
 from .engagement import Folder
 from .fit import FitResult
@@ -44,6 +45,7 @@ class ScoreBasis:
     forgotten: Forgotten = field(default_factory=Forgotten)  # emails let go of while alive
     last_active_us: int | None = None  # the newest event a rule counted
     recycled_us: int | None = None  # the recycle in force (recycle.py): nothing before it counts
+    cancelled: Cancelled = frozenset()  # events a cancellation took back (cancellations.py)
     just_ignored: dict[str, int] = field(default_factory=dict, compare=False)  # by the last fold: metrics only
     just_too_fast: list[tuple[str, str]] = field(default_factory=list, compare=False)  # (source, id) speed-limited
 
@@ -56,6 +58,7 @@ class ScoreBasis:
         profile_last: EventKey | None = None,
         first_seen_us: int | None = None,
         recycled_us: int | None = None,
+        cancelled: Cancelled = frozenset(),
     ) -> ScoreBasis:
         """The basis a fold leaves: its tallies and the folder's memory (emails, ignored, speed)."""
         basis = cls(
@@ -63,6 +66,7 @@ class ScoreBasis:
             folder.ignored, folder.speed, folder.message_clock, folder.forgotten, folder.last_active_us,
         )  # fmt: skip
         basis.recycled_us = recycled_us
+        basis.cancelled = cancelled
         basis.just_ignored = folder.just_ignored
         basis.just_too_fast = folder.just_too_fast
         return basis
@@ -83,6 +87,7 @@ class ScoreBasis:
             "first_seen_us": self.first_seen_us,
             "last_active_us": self.last_active_us,
             **({"recycled_us": self.recycled_us} if self.recycled_us is not None else {}),
+            **({"cancelled": cancelled_json(self.cancelled)} if self.cancelled else {}),
             "message_clock": list(self.message_clock) if self.message_clock else None,
             "ignored": {reason: sorted(weeks.items()) for reason, weeks in self.ignored.items()},
             "speed": {
@@ -128,6 +133,7 @@ class ScoreBasis:
             first_seen_us=data.get("first_seen_us"),
             last_active_us=data.get("last_active_us"),
             recycled_us=data.get("recycled_us"),
+            cancelled=cancelled_from_json(data.get("cancelled")),
             message_clock=(int(clock[0]), str(clock[1]), str(clock[2])) if clock else None,
             ignored={
                 str(reason): {int(week): int(count) for week, count in weeks}

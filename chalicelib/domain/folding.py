@@ -9,7 +9,8 @@ Both are the same fold (`engagement.Folder`), so they give the same card. Foldin
 - an event older than the newest counted day of a distinct-days rule (unless it changes nothing);
 - an email send, click or reply older than the newest one folded in (a click earns by the send
   before it);
-- a profile change older than the newest one folded in.
+- a profile change older than the newest one folded in;
+- a cancellation (it takes back an event already folded in).
 
 A basis from other rules (`StaleBasis`) and identity merges are rescored from the events too.
 """
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .basis import ScoreBasis, StaleBasis
+from .cancellations import cancelled_by, is_cancel, standing
 from .compiled_rules import compile_rules
 from .engagement import Folder, canonical_order, fold_ordered
 from .events import LeadEvent, as_utc, to_us
@@ -36,7 +38,9 @@ def full_basis(events: Iterable[LeadEvent], rules: Rules, now: datetime | None =
     """The profile (profile changes folded in event order) and basis of a lead with these events;
     with `now`, what can no longer matter from then on is dropped."""
     compiled = compile_rules(rules)
-    ordered = canonical_order(events)
+    events = list(events)
+    cancelled = cancelled_by(events)
+    ordered = canonical_order(standing(events))
     folder = Folder(compiled)
     patches = [
         ((occurred_us, event.source, event.event_id), event.properties.get("profile") or {})
@@ -60,6 +64,7 @@ def full_basis(events: Iterable[LeadEvent], rules: Rules, now: datetime | None =
         profile_last=patches[-1][0] if patches else None,
         first_seen_us=ordered[0][0] if ordered else None,
         recycled_us=recycled,
+        cancelled=cancelled,
     )
     return profile, basis
 
@@ -97,9 +102,14 @@ def fold_into(
             continue
         if is_recycle(event):
             raise OutOfOrder("a recycle (or its undo) changes what the lead earned before it")
+        if is_cancel(event):
+            raise OutOfOrder("a cancellation takes back an event")
+        if (event.source, event.event_id) in basis.cancelled:
+            continue  # cancelled before it arrived
         if basis.recycled_us is not None and occurred_us <= basis.recycled_us:
             continue  # earned before the recycle: no longer counts
         folder.fold(occurred_us, event, canonical_type(event.type))
     tallies = folder.result(now_us)
     fit = evaluate_fit(profile, compiled) if changed_profile else basis.fit
-    return profile, ScoreBasis.folded(folder, fit, tallies, profile_last, first_seen, basis.recycled_us)
+    kept = (basis.recycled_us, basis.cancelled)
+    return profile, ScoreBasis.folded(folder, fit, tallies, profile_last, first_seen, *kept)

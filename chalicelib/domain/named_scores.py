@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .cancellations import CANCEL_EVENT
 from .conditions import Predicate, ValueTest
 from .event_rule import EngagementRule
 from .events import LeadEvent
@@ -93,8 +94,8 @@ class ScoreSelector:
         self.page_event = page_event
 
     def keeps(self, event: LeadEvent, canonical: str) -> bool:
-        if event.type == PROFILE_EVENT or event.source == OWN_SOURCE:
-            return True  # who the lead is, and a recycle: what no longer counts
+        if event.type in (PROFILE_EVENT, CANCEL_EVENT) or event.source == OWN_SOURCE:
+            return True  # who the lead is, a recycle or a cancellation: what no longer counts
         if self.types is not None and canonical not in self.types:
             return False
         if self.prefix is not None and not self._on_path(event, canonical):

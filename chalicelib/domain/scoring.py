@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from .basis import ScoreBasis, StaleBasis
+from .cancellations import standing
 from .compiled_rules import compile_rules
 from .engagement import Folder, canonical_order, fold_ordered
 from .events import LeadEvent, as_utc, from_us, to_us
@@ -42,7 +43,7 @@ def score_basis(profile: Profile, events: Iterable[LeadEvent], rules: Rules) -> 
     events and a profile (`folding.full_basis` builds the profile from the events too)."""
     compiled = compile_rules(rules)
     folder = Folder(compiled)
-    fold_ordered(folder, canonical_order(events))
+    fold_ordered(folder, canonical_order(standing(events)))
     return ScoreBasis.folded(folder, evaluate_fit(profile, compiled), folder.result())
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .basis import ScoreBasis
+from .cancellations import standing
 from .compiled_rules import compile_rules
 from .engagement import Folder, canonical_order, fold_ordered
 from .events import LeadEvent, as_utc, to_us
@@ -44,7 +45,7 @@ def score_timeline(
     compiled = compile_rules(rules)
     now = as_utc(now)
     checkpoints = [now - DAY * days for days in range(past_days, 0, -1)] + [now]
-    ordered = canonical_order(events)
+    ordered = canonical_order(standing(events))
     folder = Folder(compiled)
     folder.remembered = sys.maxsize  # never stored: it remembers every email and scope
     patches: list[tuple[tuple[int, str, str], dict[str, object]]] = []

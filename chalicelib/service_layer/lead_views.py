@@ -162,6 +162,7 @@ class LeadViews:
         """What the lead did, newest first, a page at a time: each event named as a rep reads it,
         with what it is worth now or why it is worth nothing (domain/activity.py)."""
         from chalicelib.domain.activity import activity_line, is_activity
+        from chalicelib.domain.cancellations import cancelled_from_json
         from chalicelib.domain.compiled_rules import compile_rules
 
         lead_id = self.find_lead_id(key)
@@ -175,13 +176,9 @@ class LeadViews:
         compiled = compile_rules(self.rules())
         card = record.card
         capped = frozenset(c.rule for c in card.contributions if c.capped) if card else frozenset()
-        return {
-            "lead_id": record.lead_id,
-            "activity": [
-                activity_line(event, compiled, now, capped).to_json() for event in page.events if is_activity(event)
-            ],
-            "next_cursor": page.cursor,
-        }
+        cancelled = cancelled_from_json((record.basis or {}).get("cancelled"))
+        lines = (activity_line(event, compiled, now, capped, cancelled) for event in page.events if is_activity(event))
+        return {"lead_id": record.lead_id, "activity": [line.to_json() for line in lines], "next_cursor": page.cursor}
 
     def leads(self, query: LeadsQuery, now: datetime) -> dict[str, Any]:
         """A page of the leads list in the order asked, what a search finds (an email, a CRM id, the

@@ -10,7 +10,7 @@ import pkgutil
 
 from .registry import RECEIVERS, Receiver
 
-_SHARED = {"base", "registry", "form_fields"}
+_SHARED = {"base", "registry", "form_fields", "bookings"}
 
 
 def load_all() -> dict[str, Receiver]:

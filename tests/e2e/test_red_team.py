@@ -27,6 +27,8 @@ ACCESS = {
     ("/webhooks/hubspot", "POST"): "signed",
     ("/webhooks/salesforce", "POST"): "signed",
     ("/webhooks/forms/{provider}", "POST"): "signed",
+    ("/webhooks/calendly", "POST"): "signed",
+    ("/webhooks/calcom", "POST"): "signed",
     **{(f"/v1/{kind}", "POST"): "write_key" for kind in ("batch", "track", "page", "identify", "screen", "group",
                                                           "alias")},
     ("/leads", "GET"): "readable",
@@ -186,3 +188,27 @@ def test_standard_webhooks_and_webflow_replays_are_refused(client) -> None:
     again = client.http.post("/webhooks/forms/generic", body=body, headers=headers)
     assert again.status_code == 200, again.body
     assert json_body(again)["accepted"] == 0 and json_body(again)["duplicates"] >= 1, json_body(again)
+
+
+def test_calendly_replays_and_calcom_forgeries_are_refused(client) -> None:
+    invitee = {"email": "replay@acme.io", "uri": "https://api.calendly.com/scheduled_events/E/invitees/I"}
+    booking = {"event": "invitee.created", "created_at": "2026-12-05T10:00:00Z", "payload": invitee}
+    body, headers = signing.calendly(booking, timestamp=int(time.time()) - 6 * 60)
+    assert client.http.post("/webhooks/calendly", body=body, headers=headers).status_code == 401
+    body, headers = signing.calendly(booking, timestamp=int(time.time()) + 6 * 60)
+    assert client.http.post("/webhooks/calendly", body=body, headers=headers).status_code == 401
+    body, headers = signing.calendly(booking)
+    resigned = headers["Calendly-Webhook-Signature"].replace("t=", "t=1")  # the timestamp is signed
+    assert (
+        client.http.post(
+            "/webhooks/calendly", body=body, headers={**headers, "Calendly-Webhook-Signature": resigned}
+        ).status_code
+        == 401
+    )
+    booked = {"triggerEvent": "BOOKING_CREATED", "payload": {"uid": "u1", "attendees": [{"email": "replay@acme.io"}]}}
+    body, headers = signing.calcom(booked, secret="guessed")
+    assert client.http.post("/webhooks/calcom", body=body, headers=headers).status_code == 401
+    assert _stored() == 0
+    body, headers = signing.calcom(booked)
+    assert client.http.post("/webhooks/calcom", body=body + " ", headers=headers).status_code == 401  # body changed
+    assert _stored() == 0
