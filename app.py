@@ -109,6 +109,13 @@ def salesforce_webhook() -> Response:
     return http.ingest(_request(), "salesforce")
 
 
+@app.route("/webhooks/pipedrive", methods=["POST"], content_types=JSON)
+def pipedrive_webhook() -> Response:
+    from chalicelib.entrypoints import http
+
+    return http.ingest(_request(), "pipedrive")
+
+
 @app.route("/webhooks/calendly", methods=["POST"], content_types=JSON)
 def calendly_webhook() -> Response:
     from chalicelib.entrypoints import http

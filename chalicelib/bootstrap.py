@@ -127,7 +127,22 @@ class Container:
 
             rules = self.rules
             readers["salesforce"] = SalesforceRecordReader(self._salesforce_calls, lambda: rules().crm_activity)
+        if self.settings.secret("pipedrive_api_token"):
+            from chalicelib.crm.pipedrive.persons import PipedrivePersons
+
+            readers["pipedrive"] = PipedrivePersons(self.pipedrive_calls())
         return readers
+
+    def pipedrive_calls(self, read_timeout: float = 20.0) -> CrmCalls:
+        """Paced, counted calls to Pipedrive's API (`x-api-token`), under the token's burst limit."""
+        from chalicelib.crm.http_client import JsonClient
+        from chalicelib.crm.pacing import CrmCalls, RateLimit
+        from chalicelib.crm.pipedrive.writer import pipedrive_quota
+
+        settings = self.settings
+        client = JsonClient(settings.pipedrive_api, settings.secret_source("pipedrive_api_token"),
+                            read_timeout=read_timeout, crm="pipedrive", token_header="x-api-token")  # fmt: skip
+        return CrmCalls(client, RateLimit(settings.pipedrive_requests_per_2s, 2.0), pipedrive_quota, "Pipedrive")
 
     @cached_property
     def owner_directories(self) -> list[OwnerDirectory]:
@@ -218,6 +233,10 @@ class Container:
                 "likelihood": settings.salesforce_likelihood_field,
             }
             writers.append(SalesforceWriter(session, fields))
+        if settings.secret("pipedrive_api_token"):
+            from chalicelib.crm.pipedrive.writer import PipedriveWriter
+
+            writers.append(PipedriveWriter(self.pipedrive_calls(read_timeout=10.0)))
         if not writers:
             from chalicelib.crm.dry_run import DryRunWriter
 
@@ -309,7 +328,8 @@ class Container:
         from chalicelib.domain.crm_context import CrmPlaces
 
         settings = self.settings
-        places = CrmPlaces(settings.hubspot_app_url, settings.hubspot_portal_id, settings.salesforce_instance_url)
+        places = CrmPlaces(settings.hubspot_app_url, settings.hubspot_portal_id, settings.salesforce_instance_url,
+                           settings.pipedrive_company_domain)  # fmt: skip
         from chalicelib.accounts.public_suffix import registrable_domain
 
         survivor_of = lambda lead_id: survivor(storage, lead_id)  # noqa: E731

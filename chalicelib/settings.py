@@ -41,6 +41,12 @@ class Settings(BaseModel):
     forms_secret: str = ""
     calendly_signing_key: str = ""
     calcom_secret: str = ""
+    pipedrive_webhook_user: str = ""
+    pipedrive_webhook_password: str = ""
+    pipedrive_api_token: str = ""
+    pipedrive_company_domain: str = ""  # `acme` for acme.pipedrive.com: the API host and record links
+    pipedrive_api_base: str = ""  # default https://<company domain>.pipedrive.com/api
+    pipedrive_requests_per_2s: int = Field(default=20, gt=0, description="the API token's burst limit (plan-dependent)")
     events_write_key: str = ""
     admin_api_key: str = ""
     viewer_api_key: str = ""  # read-only: the leads, reports and rules, never a rules preview
@@ -95,6 +101,14 @@ class Settings(BaseModel):
             if raw is not None:
                 values[name] = raw
         return cls(**values)
+
+    @property
+    def pipedrive_api(self) -> str:
+        """Where Pipedrive's API is: PIPEDRIVE_API_BASE, else the company's own domain."""
+        if self.pipedrive_api_base:
+            return self.pipedrive_api_base.rstrip("/")
+        domain = self.pipedrive_company_domain or "api"
+        return f"https://{domain}.pipedrive.com/api"
 
     def secret(self, name: str) -> str:
         """The secret's value, an `ssm:` reference read again once its value is older than

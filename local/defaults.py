@@ -13,6 +13,8 @@ LOCAL_SECRETS = {
     "FORMS_SECRET": "whsec_bG9jYWwtZm9ybXMtc2VjcmV0LWtleQ==",
     "CALENDLY_SIGNING_KEY": "local-calendly-signing-key",
     "CALCOM_SECRET": "local-calcom-secret",
+    "PIPEDRIVE_WEBHOOK_USER": "leadscore",
+    "PIPEDRIVE_WEBHOOK_PASSWORD": "local-pipedrive-password",
     "EVENTS_WRITE_KEY": "local-write-key",
     "ADMIN_API_KEY": "local-admin-key",
     "VIEWER_API_KEY": "local-viewer-key",

@@ -90,6 +90,16 @@ class Signer:
         digest = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
         return body, {"Content-Type": "application/json", "X-Cal-Signature-256": digest}
 
+    def pipedrive(
+        self, payload: Any, user: str | None = None, password: str | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """Pipedrive does not sign: it sends the webhook's HTTP Basic credentials."""
+        login = (
+            f"{user or self.secrets['PIPEDRIVE_WEBHOOK_USER']}:{password or self.secrets['PIPEDRIVE_WEBHOOK_PASSWORD']}"
+        )
+        token = base64.b64encode(login.encode()).decode()
+        return body_text(payload), {"Content-Type": "application/json", "Authorization": f"Basic {token}"}
+
     def standard_webhook(
         self, payload: Any, message_id: str, when: datetime | None = None
     ) -> tuple[str, dict[str, str]]:

@@ -29,6 +29,8 @@ SECRETS = {
     "FORMS_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     "CALENDLY_SIGNING_KEY": "calendly-signing-key-0123456789",
     "CALCOM_SECRET": "calcom-secret-0123456789",
+    "PIPEDRIVE_WEBHOOK_USER": "leadscore-pipedrive",
+    "PIPEDRIVE_WEBHOOK_PASSWORD": "pipedrive-password-0123456789",
     "EVENTS_WRITE_KEY": "write-key-0123456789",
     "ADMIN_API_KEY": "admin-key-0123456789",
     "VIEWER_API_KEY": "viewer-key-0123456789",

@@ -53,3 +53,7 @@ def calendly(payload: Any, timestamp: int | None = None, key: str | None = None)
 
 def calcom(payload: Any, secret: str | None = None):
     return _signer().calcom(payload, secret)
+
+
+def pipedrive(payload: Any, user: str | None = None, password: str | None = None):
+    return _signer().pipedrive(payload, user, password)

@@ -1,7 +1,7 @@
-"""`crm setup hubspot|salesforce [--dry-run]`: HubSpot's score properties (idempotent) and webhook
-subscriptions; Salesforce's custom fields. `--dry-run` lists what it would create and needs no
-token; the webhook URL printed is absolute (`--target-url`, `PUBLIC_BASE_URL`, the stage's API or
-the running `make run`)."""
+"""`crm setup hubspot|salesforce|pipedrive [--dry-run]`: HubSpot's score properties (idempotent)
+and webhook subscriptions; Salesforce's custom fields; Pipedrive's person fields and webhooks.
+`--dry-run` lists what it would create and needs no token; the webhook URL printed is absolute
+(`--target-url`, `PUBLIC_BASE_URL`, the stage's API or the running `make run`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def register(commands: Any) -> None:
     crm = commands.add_parser("crm", help="CRM housekeeping")
     actions = crm.add_subparsers(dest="crm_action", required=True)
     setup = actions.add_parser("setup", help="create the properties leadscore writes; list the webhooks it needs")
-    setup.add_argument("crm", choices=["hubspot", "salesforce"])
+    setup.add_argument("crm", choices=["hubspot", "salesforce", "pipedrive"])
     setup.add_argument("--dry-run", action="store_true", help="list what would be created; call no CRM")
     setup.add_argument("--app-id", default=os.environ.get("HUBSPOT_APP_ID", ""), help="a legacy public app's id")
     setup.add_argument(
@@ -31,7 +31,44 @@ def register(commands: Any) -> None:
 
 
 def setup_command(args: argparse.Namespace) -> int:
-    return salesforce_setup(args) if args.crm == "salesforce" else hubspot_setup(args)
+    setups = {"salesforce": salesforce_setup, "pipedrive": pipedrive_setup, "hubspot": hubspot_setup}
+    return setups[args.crm](args)
+
+
+PIPEDRIVE_WEBHOOKS = ("person", "organization", "activity", "deal", "lead")
+
+
+def pipedrive_setup(args: argparse.Namespace) -> int:
+    """The person fields (created through the API with PIPEDRIVE_API_TOKEN), then the webhooks to
+    add, with the HTTP Basic credentials they must carry."""
+    from chalicelib.crm.http_client import CrmUnavailable
+    from chalicelib.crm.pipedrive.fields import FIELDS, create_fields
+
+    parts = target_container(args)
+    settings = parts.settings
+    token = "" if args.dry_run else settings.secret("pipedrive_api_token")
+    try:
+        if token:
+            for line in create_fields(parts.pipedrive_calls()):
+                print(line)
+        else:
+            if not args.dry_run:
+                print("PIPEDRIVE_API_TOKEN not set: the person fields are listed, not created", file=sys.stderr)
+            print("person fields the write-back writes (Settings → Data fields → Person):")
+            for field in FIELDS:
+                print(f"  {field.name!r}  {field.field_type}")
+    except CrmUnavailable as exc:
+        print(f"Pipedrive refused: {exc}", file=sys.stderr)
+        return 1
+    target = args.target_url or webhook_url(args, settings.public_base_url, "pipedrive", "PipedriveWebhookUrl")
+    user = settings.secret("pipedrive_webhook_user") if not args.dry_run else ""
+    print("webhooks to add (Settings → Tools and apps → Webhooks → Create new webhook, version 2.0):")
+    for entity in PIPEDRIVE_WEBHOOKS:
+        print(f"  event action *  event object {entity:<12}  endpoint {target}")
+    print(f"  HTTP Auth: username {user or '<PIPEDRIVE_WEBHOOK_USER>'}, password PIPEDRIVE_WEBHOOK_PASSWORD")
+    print('  or by API: POST /v1/webhooks {subscription_url, event_action: "*", event_object, version: "2.0",')
+    print("             http_auth_user, http_auth_password}")
+    return 0 if token or args.dry_run else 2
 
 
 def salesforce_setup(args: argparse.Namespace) -> int:
@@ -132,19 +169,22 @@ def hubspot_setup(args: argparse.Namespace) -> int:
     return 0 if token or args.dry_run else 2
 
 
-def webhook_url(args: argparse.Namespace, public_base_url: str) -> str:
-    """Where HubSpot should send: PUBLIC_BASE_URL, else the stage's API (its stack output), else the
+def webhook_url(
+    args: argparse.Namespace, public_base_url: str, source: str = "hubspot", output: str = "HubSpotWebhookUrl"
+) -> str:
+    """Where the CRM should send: PUBLIC_BASE_URL, else the stage's API (its stack output), else the
     running `make run`; said plainly when none is known."""
+    path = f"/webhooks/{source}"
     if public_base_url:
-        return public_base_url.rstrip("/") + "/webhooks/hubspot"
+        return public_base_url.rstrip("/") + path
     if args.stage:
         from chalicelib.cli.target import stack_output
 
-        found = stack_output(args.stage, "HubSpotWebhookUrl")
+        found = stack_output(args.stage, output)
         if found:
             return found
     if args.local:
         from chalicelib.cli.target import running_local_state
 
-        return str(running_local_state()["url"]) + "/webhooks/hubspot"
-    return "https://<your API>/webhooks/hubspot (pass --target-url, or set PUBLIC_BASE_URL)"
+        return str(running_local_state()["url"]) + path
+    return f"https://<your API>{path} (pass --target-url, or set PUBLIC_BASE_URL)"

@@ -1,5 +1,5 @@
-"""`import hubspot|salesforce [--since DATE] [--dry-run] [--restart]`: score every record the CRM
-already has, resumably, and print the API calls it used."""
+"""`import hubspot|salesforce|pipedrive [--since DATE] [--dry-run] [--restart]`: score every record
+the CRM already has, resumably, and print the API calls it used."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from chalicelib.domain.events import parse_instant
 
 def register(commands: Any) -> None:
     command = commands.add_parser("import", help="import and score every contact / lead the CRM already has")
-    command.add_argument("crm", choices=["hubspot", "salesforce"])
+    command.add_argument("crm", choices=["hubspot", "salesforce", "pipedrive"])
     command.add_argument("--since", help="only records modified since this date (ISO 8601)")
     command.add_argument("--dry-run", action="store_true", help="read and score; store and write back nothing")
     command.add_argument("--restart", action="store_true", help="start again instead of resuming a stopped import")
@@ -33,6 +33,7 @@ def import_command(args: argparse.Namespace) -> int:
         needs = {
             "hubspot": "HUBSPOT_ACCESS_TOKEN (a private app token with crm.objects.contacts.read)",
             "salesforce": "SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN (or a client id and secret)",
+            "pipedrive": "PIPEDRIVE_API_TOKEN (Personal preferences → API) and PIPEDRIVE_COMPANY_DOMAIN",
         }
         print(f"set {needs[args.crm]}", file=sys.stderr)
         return 2

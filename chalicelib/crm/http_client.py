@@ -36,8 +36,10 @@ class JsonClient:
         connect_timeout: float = 2.0,
         read_timeout: float = 5.0,
         crm: str = "",
+        token_header: str = "Authorization",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.token_header = token_header  # "Authorization" sends `Bearer <token>`; any other, the token as is
         self.token = token
         self.crm = crm  # "hubspot", "salesforce": the CrmLatency metric's dimension; empty: none
         self.connect_timeout = connect_timeout
@@ -60,7 +62,8 @@ class JsonClient:
         import requests
 
         token = self.token() if callable(self.token) else self.token
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        value = f"Bearer {token}" if self.token_header == "Authorization" else token
+        headers = {self.token_header: value} if token else {}
         started = time.perf_counter()
         try:
             response = self.session.request(

@@ -88,9 +88,9 @@ class CrmCalls:
                 return response.body
             spent = self.quota(response)
             if spent:
-                raise QuotaExhausted(f"{self.name}: {spent}", _seconds(response.headers.get("retry-after")))
+                raise QuotaExhausted(f"{self.name}: {spent}", header_seconds(response.headers.get("retry-after")))
             if (response.status == 429 or response.status >= 500) and wait_out:
-                wait = _seconds(response.headers.get("retry-after")) or (10.0 if response.status == 429 else 2.0)
+                wait = header_seconds(response.headers.get("retry-after")) or (10.0 if response.status == 429 else 2.0)
                 if wait > LONGEST_WAIT_SECONDS:
                     raise QuotaExhausted(f"{self.name}: asked to wait {wait:.0f} s", wait)
                 pacing.pause(wait)
@@ -109,7 +109,7 @@ class PacedReader:
         return self.calls.made
 
 
-def _seconds(value: str | None) -> float | None:
+def header_seconds(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:

@@ -44,6 +44,7 @@ class WriteRequest:
     tier_changed_at: str | None = None
     hubspot_id: str | None = None
     salesforce_id: str | None = None
+    pipedrive_id: str | None = None
     email: str | None = None
     moves: dict[str, dict[str, str]] = field(default_factory=dict)  # per CRM, fields to move (crm_actions)
 

@@ -21,6 +21,7 @@ from chalicelib.domain.profile import Profile
 VIA = {
     "hubspot": "HubSpot company",
     "salesforce": "Salesforce account",
+    "pipedrive": "Pipedrive organization",
     "company": "Salesforce lead's company",
     "group": "Segment group",
     "domain": "email domain",
@@ -54,6 +55,8 @@ def account_of(
         return AccountRef(f"hubspot:{profile.hubspot_company_id}", profile.company)
     if profile.salesforce_account_id:
         return AccountRef(f"salesforce:{profile.salesforce_account_id}", profile.company)
+    if profile.pipedrive_org_id:
+        return AccountRef(f"pipedrive:{profile.pipedrive_org_id}", profile.company)
     if profile.salesforce_object == "Lead" and company_key(profile.company):
         return AccountRef(f"company:{company_key(profile.company)}", profile.company)
     if profile.account_id:

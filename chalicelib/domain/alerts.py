@@ -14,7 +14,7 @@ from typing import Any, Literal
 from .bounds import clean_text
 
 AlertKind = Literal["entered_mql", "left_mql"]
-CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce", "pipedrive": "Pipedrive"}
 TOP_REASONS = 3
 
 

@@ -52,6 +52,15 @@ class SalesforceActivity(_Strict):
     )
 
 
+class PipedriveActivity(_Strict):
+    activities: dict[str, str] = Field(
+        default_factory=dict, description="done activity on a person: its type key (call, meeting ...) -> event"
+    )
+    records: dict[str, str] = Field(
+        default_factory=dict, description="a lead or deal created for a person: lead / deal -> event"
+    )
+
+
 class CrmActivity(_Strict):
     hubspot: list[HubSpotActivity] = Field(default_factory=list)
     hubspot_refresh: list[str] = Field(
@@ -59,6 +68,7 @@ class CrmActivity(_Strict):
         description="counter properties whose growth means an activity whose details are elsewhere: read the contact",
     )
     salesforce: SalesforceActivity = Field(default_factory=SalesforceActivity)
+    pipedrive: PipedriveActivity = Field(default_factory=PipedriveActivity)
 
     def for_hubspot(self, email_events: bool) -> CrmActivity:
         """The mapping in force: with the email events poller on, it alone counts marketing email
@@ -87,4 +97,7 @@ class CrmActivity(_Strict):
             found.append((("crm_activity", "salesforce", "campaign_members", index, "event"), member.event))
         for kind, table in (("tasks", sf.tasks), ("events", sf.events)):
             found += [(("crm_activity", "salesforce", kind, name), event) for name, event in table.items()]
+        pd = self.pipedrive
+        for kind, table in (("activities", pd.activities), ("records", pd.records)):
+            found += [(("crm_activity", "pipedrive", kind, name), event) for name, event in table.items()]
         return found

@@ -4,7 +4,8 @@ the stage it is at. From the lead's identity keys and the profile its CRM delive
 HubSpot's record page is `<app>/contacts/<portal id>/record/0-1/<contact id>` (0-1: contacts);
 the portal id comes with every webhook delivery (`portalId`), else from HUBSPOT_PORTAL_ID.
 Salesforce's is `<instance>/lightning/r/<Lead|Contact>/<id>/view`; the instance comes with every
-outbound message (`EnterpriseUrl`), else from SALESFORCE_INSTANCE_URL.
+outbound message (`EnterpriseUrl`), else from SALESFORCE_INSTANCE_URL. Pipedrive's is
+`https://<company domain>.pipedrive.com/person/<id>` (PIPEDRIVE_COMPANY_DOMAIN).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class CrmPlaces:
     hubspot_app_url: str = "https://app.hubspot.com"
     hubspot_portal_id: str = ""
     salesforce_url: str = ""
+    pipedrive_company_domain: str = ""
 
 
 def crm_links(keys: Iterable[str], profile: Profile, places: CrmPlaces) -> dict[str, str]:
@@ -40,12 +42,18 @@ def crm_links(keys: Iterable[str], profile: Profile, places: CrmPlaces) -> dict[
             sobject = SALESFORCE_PREFIXES.get(value[:3]) or profile.salesforce_object
             if base and sobject:
                 links["salesforce"] = f"{base}/lightning/r/{sobject}/{value}/view"
+        elif kind == "pipedrive" and "pipedrive" not in links and value.isdigit() and places.pipedrive_company_domain:
+            links["pipedrive"] = f"https://{places.pipedrive_company_domain}.pipedrive.com/person/{value}"
     return links
 
 
 def owner_refs(profile: Profile) -> list[tuple[str, str]]:
     """(CRM, owner id) of each CRM record's owner."""
-    found = [("hubspot", profile.hubspot_owner_id), ("salesforce", profile.salesforce_owner_id)]
+    found = [
+        ("hubspot", profile.hubspot_owner_id),
+        ("salesforce", profile.salesforce_owner_id),
+        ("pipedrive", profile.pipedrive_owner_id),
+    ]
     return [(crm, owner) for crm, owner in found if owner]
 
 

@@ -67,6 +67,7 @@ class Identities(BaseModel):
 
     hubspot_id: str | None = None
     salesforce_id: str | None = None
+    pipedrive_id: str | None = None
     email: str | None = None
     user_id: str | None = None
     anonymous_id: str | None = None
@@ -79,7 +80,7 @@ class Identities(BaseModel):
         value = _identity(value).lower()
         return value or None
 
-    @field_validator("hubspot_id", "salesforce_id", "user_id", "anonymous_id", mode="before")
+    @field_validator("hubspot_id", "salesforce_id", "pipedrive_id", "user_id", "anonymous_id", mode="before")
     @classmethod
     def _text(cls, value: Any) -> str | None:
         if value is None or isinstance(value, bool):
@@ -91,6 +92,7 @@ class Identities(BaseModel):
         pairs = (
             ("hubspot", self.hubspot_id),
             ("salesforce", self.salesforce_id),
+            ("pipedrive", self.pipedrive_id),
             ("email", self.email),
             ("user", self.user_id),
             ("anon", self.anonymous_id),

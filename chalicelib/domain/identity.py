@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-KEY_KINDS = ("hubspot", "salesforce", "email", "user", "anon")
+KEY_KINDS = ("hubspot", "salesforce", "pipedrive", "email", "user", "anon")
 
 
 LISTED_KEYS = 50  # the identities a lead item lists; every one is also an item of its own

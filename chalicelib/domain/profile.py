@@ -60,10 +60,12 @@ class Profile(BaseModel):
     account_id: str | None = None  # the Segment / RudderStack group the lead belongs to
     hubspot_company_id: str | None = None  # the contact's primary associated company (associatedcompanyid)
     salesforce_account_id: str | None = None  # a Contact's AccountId
+    pipedrive_org_id: str | None = None  # a Pipedrive person's organization
     # Where the lead lives in each CRM, for its link and its owner (crm_context.py); not fit attributes.
     hubspot_owner_id: str | None = None
     hubspot_portal_id: str | None = None
     salesforce_owner_id: str | None = None
+    pipedrive_owner_id: str | None = None
     salesforce_url: str | None = None  # the org's instance, as its outbound messages name it
     salesforce_object: str | None = None  # Lead or Contact
 

@@ -186,12 +186,17 @@ class Ingestion:
 
     def _delete(self, keys: list[str]) -> int:
         known = self.storage.leads.resolve(keys)
-        lead_ids = sorted(set(known.values()))
-        records = self.storage.leads.get_leads(lead_ids)
+        records = self.storage.leads.get_leads(sorted(set(known.values())))
+        # A record merged away in its CRM (a loser, deleted by the merge) takes nothing with it:
+        # its history lives on in the lead of the record that remains.
+        lead_ids = sorted(
+            {lead for key, lead in known.items() if lead not in records or key not in records[lead].retired}
+        )
         for lead_id in lead_ids:
             self.storage.leads.delete_lead(lead_id, keys)
         # Their accounts no longer count them: rolled up again without them.
-        accounts = [record.account for record in records.values() if record.account]
+        gone = [records[lead] for lead in lead_ids if lead in records]
+        accounts = [record.account for record in gone if record.account]
         if accounts:
             self.publisher.roll_up(accounts)
         return len(lead_ids)

@@ -125,6 +125,7 @@ def _request(record: LeadRecord) -> WriteRequest:
         tier_changed_at=record.tier_changed_at,
         hubspot_id=ids.get("hubspot"),
         salesforce_id=ids.get("salesforce"),
+        pipedrive_id=ids.get("pipedrive"),
         email=ids.get("email"),
         moves=record.crm_moves,
     )

@@ -162,7 +162,7 @@ def _parse_webhook_events(data: list[Any], own_prefix: str, mapping: CrmActivity
             delivery.merges.append(RecordMerge(SOURCE, merge[0], tuple(merge[1]), occurred_at))
         elif kind in ("contact.deletion", "contact.privacyDeletion"):
             delivery.deletions.append(Deletion(Identities(hubspot_id=contact_id), reason=kind))
-        elif kind == "contact.creation":
+        elif kind in ("contact.creation", "contact.restore"):  # a restored contact: read it again
             delivery.events.append(_profile_event(event_id, occurred_at, contact_id, _portal(item)))
             to_read.add(contact_id)
         elif kind != "contact.propertyChange" or not name or name.startswith(own_prefix):

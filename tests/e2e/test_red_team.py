@@ -28,6 +28,7 @@ ACCESS = {
     ("/webhooks/salesforce", "POST"): "signed",
     ("/webhooks/forms/{provider}", "POST"): "signed",
     ("/webhooks/calendly", "POST"): "signed",
+    ("/webhooks/pipedrive", "POST"): "signed",
     ("/webhooks/calcom", "POST"): "signed",
     **{(f"/v1/{kind}", "POST"): "write_key" for kind in ("batch", "track", "page", "identify", "screen", "group",
                                                           "alias")},

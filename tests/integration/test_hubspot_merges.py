@@ -86,6 +86,47 @@ def test_a_merge_into_a_new_record_and_a_merge_of_unknown_contacts(hubspot: Fake
     assert views.find_lead_id("hubspot:7001") == views.find_lead_id("hubspot:7002")
 
 
+def test_the_losers_deletion_and_a_restore_after_a_merge_lose_nothing(hubspot: FakeHubSpot) -> None:
+    """HubSpot may report the merged-away contact deleted, and a contact can be restored: the united
+    lead keeps every event through both."""
+    from chalicelib.service_layer.commands import Deletion, ProfileRef
+
+    _ingest(ParsedDelivery(events=[_event("d1", "Demo Requested", "501"), _event("w1", "Webinar Attended", "502")]))
+    _ingest(_merge("501", "502"))
+    views = container().lead_views
+    survivor = views.find_lead_id("hubspot:501")
+    _ingest(ParsedDelivery(deletions=[Deletion(Identities(hubspot_id="502"), "contact.deletion")]))
+    lead = views.lead("hubspot:501", NOW)
+    assert lead is not None and lead["lead_id"] == survivor and lead["engagement"] == 75
+    # contact.restore of the merged-away id: read again, joined to the same lead, nothing lost.
+    restore = ParsedDelivery(events=[LeadEvent(event_id="r1", source="hubspot", type="profile_updated",
+                                               occurred_at=NOW, identities=Identities(hubspot_id="502"),
+                                               properties={"profile": {}})],
+                             profiles_to_fetch=[ProfileRef("hubspot", "502")])  # fmt: skip
+    _ingest(restore)
+    Worker().drain()
+    after = views.lead("hubspot:502", NOW)
+    assert after is not None and after["lead_id"] == survivor and after["engagement"] == 75
+    # The survivor's own deletion still deletes (a real deletion, not a merge).
+    _ingest(ParsedDelivery(deletions=[Deletion(Identities(hubspot_id="501"), "contact.deletion")]))
+    assert views.lead("hubspot:501", NOW) is None
+
+
+def test_hubspot_contact_restore_is_read_like_a_creation() -> None:
+    import json
+
+    from chalicelib.sources.base import IncomingRequest
+    from chalicelib.sources.hubspot import parse
+
+    body = json.dumps([{"eventId": 7, "subscriptionId": 1, "portalId": 62515, "appId": 1, "occurredAt": 1764583200000,
+                        "subscriptionType": "contact.restore", "attemptNumber": 0, "objectId": 502,
+                        "changeSource": "CRM_UI"}]).encode()  # fmt: skip
+    request = IncomingRequest("POST", "http://localhost/webhooks/hubspot", {}, body, {}, NOW)
+    delivery = parse(request)
+    assert [event.identities.as_keys() for event in delivery.events] == [["hubspot:502"]]
+    assert [ref.record_id for ref in delivery.profiles_to_fetch] == ["502"]
+
+
 def views_query() -> Any:
     from chalicelib.service_layer.lead_views import ActivityQuery
 

@@ -143,7 +143,7 @@ def test_fingerprint_follows_meaning_not_formatting() -> None:
 def test_cli_validate_prints_a_one_line_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["rules", "validate", str(DEFAULT_RULES_PATH)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith("ok ") and "37 engagement rules" in out[0]
+    assert len(out) == 1 and out[0].startswith("ok ") and "39 engagement rules" in out[0]
 
 
 def test_cli_validate_fails_with_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.crm.http_client import CrmUnavailable, JsonClient, JsonResponse
 
+from ..pacing import header_seconds
 from ..ports import WRITTEN, AccountWriteRequest, WriteRequest, WriteResult, retry_keys
 
 BATCH_LIMIT = 100
@@ -158,7 +159,7 @@ class HubSpotWriter:
 
     def _rate_limited(self, keys: list[str], response: JsonResponse) -> dict[str, WriteResult]:
         policy = str((response.body or {}).get("policyName", "")) if isinstance(response.body, dict) else ""
-        retry_after = _seconds(response.headers.get("retry-after"))
+        retry_after = header_seconds(response.headers.get("retry-after"))
         if policy == "DAILY":
             return retry_keys(keys, "HubSpot DAILY limit", retry_after or self._until_reset())
         return retry_keys(keys, f"HubSpot {policy or 'rate'} limit", retry_after or 10.0)
@@ -175,13 +176,6 @@ def hubspot_datetime(iso: str) -> str:
     """HubSpot documents datetime property values as UTC ISO 8601 with milliseconds and `Z`."""
     moment = datetime.fromisoformat(iso).astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def error_message(response: JsonResponse) -> str:
