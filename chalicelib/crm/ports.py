@@ -13,7 +13,7 @@ from chalicelib.domain.account_card import AccountCard
 from chalicelib.domain.events import LeadEvent
 
 if TYPE_CHECKING:
-    from chalicelib.service_layer.commands import CompanyChange
+    from chalicelib.service_layer.commands import CompanyChange, RecordMerge
 from chalicelib.domain.scorecard import ScoreCard
 
 __all__ = [
@@ -102,6 +102,7 @@ class RecordPage:
     events: list[LeadEvent] = field(default_factory=list)
     records: int = 0
     next_cursor: Cursor | None = None  # None: no more pages
+    merges: list[RecordMerge] = field(default_factory=list)  # records the CRM merged (or converted)
 
 
 class RecordReader(Protocol):

@@ -98,7 +98,8 @@ class CrmImport:
                 if dry_run:
                     report.tiers += self.score_only(page.events, now)
                 else:
-                    result = self.ingest(ParsedDelivery(events=page.events), now, read_records=False)
+                    delivery = ParsedDelivery(events=page.events, merges=page.merges)
+                    result = self.ingest(delivery, now, read_records=False)
                     report.accepted += result.accepted
                     report.duplicates += result.duplicates
                     report.changed += sum(1 for item in result.rescored if item.card_change.visible_changed)

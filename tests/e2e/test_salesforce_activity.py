@@ -59,7 +59,7 @@ class FakeSalesforceOrg:
         httpserver.expect_request(re.compile(f"^{QUERY}.*"), method="GET").respond_with_handler(self.answer)
 
     def answer(self, request: Request) -> Response:
-        if request.path != QUERY:  # a nextRecordsUrl
+        if request.path not in (QUERY, f"{QUERY}All"):  # a nextRecordsUrl
             sobject, start = self.cursors[request.path.rsplit("/", 1)[-1]]
             return self._page(sobject, start)
         soql = request.args["q"]
@@ -67,6 +67,12 @@ class FakeSalesforceOrg:
         sobject = re.search(r"FROM (\w+)", soql).group(1)
         if "SELECT COUNT()" in soql:
             return Response(json.dumps({"totalSize": len(self.records.get(sobject, [])), "done": True, "records": []}))
+        if "IsDeleted = true" in soql or "IsConverted = true" in soql:
+            # queryAll alone returns deleted (merged-away) records; query returns converted Leads.
+            flag = "IsDeleted" if "IsDeleted = true" in soql else "IsConverted"
+            found = [record for record in self.records.get(sobject, []) if record.get(flag) is True
+                     and (flag == "IsConverted" or request.path.endswith("queryAll"))]  # fmt: skip
+            return Response(json.dumps({"totalSize": len(found), "done": True, "records": found}))
         ids = re.findall(r"'(\w+)'", soql)
         if ids:
             found = [record for record in self.records.get(sobject, []) if record["Id"] in ids]
@@ -168,11 +174,42 @@ def test_import_reads_leads_contacts_members_tasks_and_events_page_by_page(org) 
     assert reader.total(None) == 6
     report = parts.crm_import.run(reader, NOW)
     assert report.done and report.records == 6
-    assert len([q for q in fake.queries if "COUNT()" not in q]) == 5  # one query per object, then nextRecordsUrl
-    assert reader.calls_made == 2 + 3 + 1 + 1 + 1 + 1  # two counts, three pages of leads, one of each other
+    # One query per object, then nextRecordsUrl, and converted Leads; the import reads no deleted records.
+    assert len([q for q in fake.queries if "COUNT()" not in q]) == 6
+    assert reader.calls_made == 2 + 3 + 1 + 1 + 1 + 1 + 1  # two counts, three pages of leads, one of each other
     assert engagement(parts, "00Q5g000000001") == {"webinar_registered": 10}
     assert engagement(parts, "00Q5g000000002") == {"sales_call": 15}
     assert engagement(parts, "0035g00000C9") == {"meeting_booked": 40}
     assert parts.lead_views.lead("salesforce:00Q5g000000001", NOW)["fit"] == 35  # VP, 250 employees
     again = parts.crm_import.run(reader, NOW, restart=True)
     assert (again.accepted, again.changed) == (0, 0)
+
+
+def test_the_reconciliation_unites_merged_and_converted_records(org) -> None:
+    """Salesforce deletes a merge's losers and sets their MasterRecordId (read with queryAll), and a
+    converted Lead names its Contact: each unites the records' leads under the one that remains."""
+    loser = {**lead_record(7, "VP Sales"), "Id": "00Q5g0000LOSER", "Email": "old@acme.io"}
+    winner = {**lead_record(8, "VP Sales"), "Id": "00Q5g0000WINNR", "Email": "new@acme.io"}
+    task = {"attributes": {"type": "Task"}, "Id": "00T5g00000T7", "WhoId": "00Q5g0000LOSER", "TaskSubtype": "Call",
+            "Status": "Completed", "IsClosed": True, "CompletedDateTime": sf_time(2),
+            "LastModifiedDate": sf_time(2)}  # fmt: skip
+    fake = FakeSalesforceOrg(org, {"Lead": [loser, winner], "Task": [task]})
+    parts = use_container(storage=InMemoryStorage())
+    reader = parts.record_readers["salesforce"]
+    parts.crm_import.run(reader, NOW)
+    views = parts.lead_views
+    assert views.find_lead_id("salesforce:00Q5g0000LOSER") != views.find_lead_id("salesforce:00Q5g0000WINNR")
+
+    fake.records["Lead"] = [winner, {"attributes": {"type": "Lead"}, "Id": "00Q5g0000LOSER", "IsDeleted": True,
+                                     "MasterRecordId": "00Q5g0000WINNR", "LastModifiedDate": sf_time(0.5)},
+                            {**winner, "IsConverted": True, "ConvertedContactId": "0035g0000CONV",
+                             "ConvertedDate": sf_time(0.2)[:10]}]  # fmt: skip
+    fake.records["Task"] = []
+    parts.crm_import.reconcile(reader, NOW)
+    assert any("FROM Lead WHERE IsDeleted = true AND MasterRecordId != null" in q for q in fake.queries)
+    survivor = views.find_lead_id("salesforce:0035g0000CONV")
+    assert (
+        views.find_lead_id("salesforce:00Q5g0000LOSER") == views.find_lead_id("salesforce:00Q5g0000WINNR") == survivor
+    )
+    lead = views.lead("salesforce:0035g0000CONV", NOW)
+    assert lead is not None and lead["engagement"] == 15  # the loser's call, counted once on the survivor

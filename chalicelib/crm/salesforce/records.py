@@ -5,6 +5,12 @@ which object and page come next.
 
 A CampaignMember's campaign Type is read in the same query (`Campaign.Type`, a relationship
 field), so the import needs no lookup per campaign.
+
+Merges: Salesforce deletes the losers of a merge and sets their `MasterRecordId` to the winner
+(Apex merge semantics), and a converted Lead names its Contact (`ConvertedContactId`). The
+reconciliation reads both: deleted records through `queryAll` (which alone returns them), and
+converted Leads; each is a merge of the records' leads under the winner (record_merges.py). The
+import skips the deleted ones: it reads only live records, so no lead of a loser exists to unite.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from urllib.parse import quote
 from chalicelib.domain import LeadEvent
 from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.events import EPOCH, instant_or_none, parse_instant
+from chalicelib.service_layer.commands import RecordMerge
 from chalicelib.sources.salesforce import CONTACT_ONLY, FIELD_MAP, record_profile_event
 from chalicelib.sources.salesforce_activity import calendar_event, campaign_member_event, task_event
 
@@ -49,7 +56,14 @@ OBJECTS: list[tuple[str, str, str]] = [
         " WHERE WhoId != null",
         "LastModifiedDate",
     ),
+    ("LeadConversion", "SELECT Id, ConvertedContactId, ConvertedDate, LastModifiedDate FROM Lead"
+                       " WHERE IsConverted = true AND ConvertedContactId != null", "LastModifiedDate"),
+    ("LeadMerge", "SELECT Id, MasterRecordId, LastModifiedDate FROM Lead WHERE IsDeleted = true"
+                  " AND MasterRecordId != null", "LastModifiedDate"),
+    ("ContactMerge", "SELECT Id, MasterRecordId, LastModifiedDate FROM Contact WHERE IsDeleted = true"
+                     " AND MasterRecordId != null", "LastModifiedDate"),
 ]  # fmt: skip
+DELETED = {"LeadMerge", "ContactMerge"}  # read with queryAll, by the reconciliation only
 
 
 class SalesforceRecordReader(PacedReader):
@@ -73,10 +87,13 @@ class SalesforceRecordReader(PacedReader):
     def page(self, cursor: Cursor) -> RecordPage:
         index, since = int(cursor.get("object", 0)), cursor.get("since")
         sobject, soql, modified = OBJECTS[index]
-        if cursor.get("next"):
+        if sobject in DELETED and since is None:
+            body: Any = {"records": [], "done": True}
+        elif cursor.get("next"):
             body = self.calls.request("GET", str(cursor["next"]))
         else:
-            body = self.calls.request("GET", f"{API}/query?q={quote(_soql(soql, modified, since))}")
+            endpoint = "queryAll" if sobject in DELETED else "query"
+            body = self.calls.request("GET", f"{API}/{endpoint}?q={quote(_soql(soql, modified, since))}")
         records = (
             [item for item in (body.get("records") or []) if isinstance(item, dict)] if isinstance(body, dict) else []
         )
@@ -91,11 +108,25 @@ class SalesforceRecordReader(PacedReader):
         else:
             next_cursor = None
         profiles = sum(1 for record in records) if sobject in ("Lead", "Contact") else 0
-        return RecordPage(events=events, records=profiles, next_cursor=next_cursor)
+        merges = [found for record in records if (found := record_merge(sobject, record)) is not None]
+        return RecordPage(events=events, records=profiles, next_cursor=next_cursor, merges=merges)
+
+
+def record_merge(sobject: str, record: dict[str, Any]) -> RecordMerge | None:
+    """A merged-away record (its winner) or a converted Lead (its Contact) as a merge."""
+    winner_field = {"LeadConversion": "ConvertedContactId", "LeadMerge": "MasterRecordId",
+                    "ContactMerge": "MasterRecordId"}.get(sobject)  # fmt: skip
+    winner, loser = record.get(winner_field or ""), record.get("Id")
+    if not winner_field or not isinstance(winner, str) or not isinstance(loser, str) or winner == loser:
+        return None
+    at = instant_or_none(record.get("ConvertedDate")) or instant_or_none(record.get("LastModifiedDate")) or EPOCH
+    return RecordMerge("salesforce", winner, (loser,), at)
 
 
 def record_events(sobject: str, record: dict[str, Any], mapping: CrmActivity) -> list[LeadEvent]:
     """One query result (its own fields; `Campaign.Type` for a member) as canonical events."""
+    if sobject in ("LeadConversion", *DELETED):
+        return []  # merges, not events
     fields, modified = _own_fields(record), instant_or_none(record.get("LastModifiedDate")) or EPOCH
     if sobject in ("Lead", "Contact"):
         return [record_profile_event(fields, sobject, modified)]
