@@ -213,3 +213,12 @@ def test_calendly_replays_and_calcom_forgeries_are_refused(client) -> None:
     body, headers = signing.calcom(booked)
     assert client.http.post("/webhooks/calcom", body=body + " ", headers=headers).status_code == 401  # body changed
     assert _stored() == 0
+
+
+@pytest.mark.parametrize("route", ["/webhooks/pipedrive", "/webhooks/calendly", "/webhooks/calcom"])
+def test_a_body_over_a_mebibyte_is_413_before_any_check(client, route) -> None:
+    body = json.dumps({"meta": {}, "padding": "x" * (1024 * 1024)})
+    headers = {"Content-Type": "application/json", **signing.pipedrive(body)[1]}
+    reply = client.http.post(route, body=body, headers=headers)
+    assert reply.status_code == 413, reply.body
+    assert _stored() == 0
