@@ -107,3 +107,14 @@ def test_the_import_scores_existing_persons_and_a_429_waits(client: Any, pipedri
     assert any(seconds >= 7 for _, seconds in worker.delays)
     worker.drain()
     assert pipedrive.value(101, "Lead tier") is not None
+
+
+def test_an_organization_is_its_persons_account(client: Any, pipedrive: FakePipedrive) -> None:
+    deliver(client, "v2-organization-create.json")
+    deliver(client, "v2-person-create.json")
+    deliver(client, "v2-activity-create.json")
+    Worker().drain()
+    account = json_body(admin_get(client, "/accounts/pipedrive:7"))
+    assert account["name"] == "Globex Iberia" and account["via"] == "Pipedrive organization"
+    assert [contact["email"] for contact in account["contacts"]] == ["maria@globex.example"]
+    assert account["reasons"] == ["Maria Lopez (+15): Call 'Discovery call' on Dec 2 (+15)"]
