@@ -7,6 +7,7 @@ import os
 from bench import (
     accounts_bench,
     backtest_bench,
+    capacity_bench,
     cold_start,
     console_bench,
     heavy_lead_bench,
@@ -23,6 +24,7 @@ from bench import (
 
 def main() -> None:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # their EMF lines would bury the figures
+    capacity_bench.run()
     scoring_bench.run()
     backtest_bench.run()
     ingest_bench.run()

@@ -69,7 +69,11 @@ ACCOUNT_PROJECTION = [
     *("lead_id", "name", "email", "score", "tier", "reasons", "last_active_at", "firm"),
     *("account", "version"),  # the account item's
 ]
-DUE_SHARDS = 8
+# How many partitions each hot key is spread over (infra/capacity.py: the write rate each takes at
+# the stated workload). A key's shard is its lead's (crc32 of the lead id), so a lead's index entry
+# stays in one shard; readers query every shard (and merge them in order where order matters).
+SHARDS = {"tier": 1, "moved": 1, "active": 1, "tier_day": 1, "due": 8, "sync": 8, "unscored": 1}
+DUE_SHARDS = SHARDS["due"]
 # What the decay job needs to rescore a due lead without reading it again: its basis and card keys.
 DUE_PROJECTION = ["lead_id", "version", "basis", "tier", "score", "grade"]
 

@@ -1,0 +1,86 @@
+"""The capacity model: for a stated workload, the write rate of the hottest partition key of the
+table and of each index, against DynamoDB's per-partition limit, and what follows from it for the
+Lambda functions and the queue (`make bench` prints it; the README's "Scale and cost" quotes it).
+
+DynamoDB serves at most 1,000 write request units a second on one partition key, in the table and
+in each global secondary index (an index whose partition throttles throttles the table's writes
+too). An item under 1 KB written once is one unit. Target: no key above 10% of that at the stated
+workload, so a burst of ten times the workload on one key is still served.
+
+Each lead save (an event that changes the lead, or its decay) writes the lead item, which feeds
+these index partitions: `by_tier` (tier + shard: the leaderboard), `moved` (day + shard: today's
+movers), `feed` (ACTIVE#month + shard: the leads by last activity; a lead's own events; TIERS#day
++ shard: the day's tier changes), `due` and `sync` (shards: decay and write-back), `by_account`
+(one account's contacts). The unscored report's counters are items of their own, sharded too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.storage.schema import SHARDS
+
+PARTITION_WRITES_PER_SECOND = 1000.0
+TARGET_SHARE = 0.10
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Internet scale, as the scale issue states it; every share is of events a second."""
+
+    events_per_second: float = 10_000
+    leads: int = 10_000_000
+    changing_share: float = 0.6  # events that change their lead's score (the rest: capped, ignored, duplicates)
+    # Where the changing leads are (active leads skew warm; most leads are cold).
+    tier_mix: dict[str, float] = field(
+        default_factory=lambda: {"cold": 0.55, "warm": 0.25, "hot": 0.15, "super_hot": 0.05}
+    )
+    tier_change_share: float = 0.02  # events that move their lead to another tier
+    unscored_top_name_share: float = 0.10  # the most frequent event name no rule scores
+    largest_account_share: float = 0.002  # the busiest company's share of events (a 20,000-person customer)
+    hottest_lead_per_second: float = 1.0  # one lead's events a second (the speed limit keeps a bot to this)
+    decay_changes_per_lead_per_day: float = 1.0
+
+
+@dataclass(frozen=True)
+class KeyRate:
+    where: str  # the table or the index
+    key: str  # the partition key's pattern
+    per_second: float  # writes a second on its hottest key
+    shards: int
+
+    @property
+    def share(self) -> float:
+        return self.per_second / PARTITION_WRITES_PER_SECOND
+
+
+def saves_per_second(load: Workload) -> float:
+    """Lead saves: the events that change a score, and the decay job's rescoring of due leads."""
+    return load.events_per_second * load.changing_share + load.leads * load.decay_changes_per_lead_per_day / 86_400
+
+
+def key_rates(load: Workload | None = None) -> list[KeyRate]:
+    load = load or Workload()
+    saves = saves_per_second(load)
+    hottest_tier = max(load.tier_mix.values())
+    rows = [
+        KeyRate("table", "LEAD#<id> (one lead's item and events)", load.hottest_lead_per_second * 2, 1),
+        KeyRate("table", "UNSCORED#<day> counter (its busiest event name)",
+                load.events_per_second * load.unscored_top_name_share / SHARDS["unscored"], SHARDS["unscored"]),
+        KeyRate("by_tier", "<tier>#<shard> (the leaderboard)", saves * hottest_tier / SHARDS["tier"], SHARDS["tier"]),
+        KeyRate("moved", "<day>#<shard> (today's movers)", saves / SHARDS["moved"], SHARDS["moved"]),
+        KeyRate("feed", "ACTIVE#<month>#<shard> (leads by last activity)",
+                load.events_per_second * load.changing_share / SHARDS["active"], SHARDS["active"]),
+        KeyRate("feed", "TIERS#<day>#<shard> (the day's tier changes)",
+                load.events_per_second * load.tier_change_share / SHARDS["tier_day"], SHARDS["tier_day"]),
+        KeyRate("feed", "LEAD#<id> (one lead's events)", load.hottest_lead_per_second, 1),
+        KeyRate("due", "due#<shard> (decay)", saves / SHARDS["due"], SHARDS["due"]),
+        KeyRate("sync", "sync#<shard> (write-back outbox)", saves / SHARDS["sync"], SHARDS["sync"]),
+        KeyRate("by_account", "ACCT#<key> (the busiest account)",
+                load.events_per_second * load.changing_share * load.largest_account_share, 1),
+    ]  # fmt: skip
+    return rows
+
+
+def hottest(load: Workload | None = None) -> KeyRate:
+    return max(key_rates(load), key=lambda row: row.per_second)
