@@ -36,7 +36,8 @@ class Workload:
         default_factory=lambda: {"cold": 0.55, "warm": 0.25, "hot": 0.15, "super_hot": 0.05}
     )
     tier_change_share: float = 0.02  # events that move their lead to another tier
-    unscored_top_name_share: float = 0.10  # the most frequent event name no rule scores
+    unscored_share: float = 0.30  # events no rule scores (the report counts them, by day and name)
+    account_share: float = 0.8  # saves of leads that belong to an account (each rolls it up)
     largest_account_share: float = 0.002  # the busiest company's share of events (a 20,000-person customer)
     hottest_lead_per_second: float = 1.0  # one lead's events a second (the speed limit keeps a bot to this)
     decay_changes_per_lead_per_day: float = 1.0
@@ -65,17 +66,20 @@ def key_rates(load: Workload | None = None) -> list[KeyRate]:
     hottest_tier = max(load.tier_mix.values())
     rows = [
         KeyRate("table", "LEAD#<id> (one lead's item and events)", load.hottest_lead_per_second * 2, 1),
-        KeyRate("table", "UNSCORED#<day> counter (its busiest event name)",
-                load.events_per_second * load.unscored_top_name_share / SHARDS["unscored"], SHARDS["unscored"]),
-        KeyRate("by_tier", "<tier>#<shard> (the leaderboard)", saves * hottest_tier / SHARDS["tier"], SHARDS["tier"]),
-        KeyRate("moved", "<day>#<shard> (today's movers)", saves / SHARDS["moved"], SHARDS["moved"]),
-        KeyRate("feed", "ACTIVE#<month>#<shard> (leads by last activity)",
+        KeyRate("table", "UNSCORED#<day>~<shard> (the unscored report's counters)",
+                load.events_per_second * load.unscored_share / SHARDS["unscored"], SHARDS["unscored"]),
+        KeyRate("by_tier", "<tier>~<shard> (the leaderboard)", saves * hottest_tier / SHARDS["tier"], SHARDS["tier"]),
+        KeyRate("by_tier", "ACCOUNT#<tier>~<shard> (the accounts' leaderboard)",
+                saves * load.account_share * hottest_tier / SHARDS["tier"], SHARDS["tier"]),
+        KeyRate("moved", "<day>~<shard> (today's movers)", saves / SHARDS["moved"], SHARDS["moved"]),
+        KeyRate("feed", "ACTIVE#<month>~<shard> (leads by last activity)",
                 load.events_per_second * load.changing_share / SHARDS["active"], SHARDS["active"]),
-        KeyRate("feed", "TIERS#<day>#<shard> (the day's tier changes)",
+        KeyRate("feed", "TIERS#<day>~<shard> (the day's tier changes)",
                 load.events_per_second * load.tier_change_share / SHARDS["tier_day"], SHARDS["tier_day"]),
         KeyRate("feed", "LEAD#<id> (one lead's events)", load.hottest_lead_per_second, 1),
         KeyRate("due", "due#<shard> (decay)", saves / SHARDS["due"], SHARDS["due"]),
-        KeyRate("sync", "sync#<shard> (write-back outbox)", saves / SHARDS["sync"], SHARDS["sync"]),
+        # Marked at the change, cleared at the write-back: two writes a save.
+        KeyRate("sync", "sync#<shard> (write-back outbox)", 2 * saves / SHARDS["sync"], SHARDS["sync"]),
         KeyRate("by_account", "ACCT#<key> (the busiest account)",
                 load.events_per_second * load.changing_share * load.largest_account_share, 1),
     ]  # fmt: skip

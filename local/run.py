@@ -42,6 +42,7 @@ def local_environment(endpoint: str) -> dict[str, str]:
     for name, value in LOCAL_SECRETS.items():
         env.setdefault(name, value)
     env.setdefault("TABLE_NAME", LOCAL_TABLE)
+    env["INDEX_SHARDS"] = "1"  # the embedded store has no partitions to spread writes over (storage/schema.py)
     # The embedded DynamoDB serves one request at a time: under a burst of deliveries a request
     # waits its turn, which is not a dead store.
     env.setdefault("DYNAMODB_TIMEOUT_SECONDS", "60")

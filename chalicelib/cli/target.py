@@ -80,6 +80,7 @@ def local_environment() -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_DEFAULT_REGION": state.get("region", "us-east-1"),
+        "INDEX_SHARDS": "1",  # as `make run` writes its indexes (storage/schema.py)
         **{name: state["resources"][name] for name in LOCAL_RESOURCES},
     }
 

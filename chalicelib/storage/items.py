@@ -12,7 +12,7 @@ from chalicelib.domain.events import LeadEvent
 from chalicelib.domain.scorecard import ScoreCard
 
 from .ports import LeadRecord
-from .schema import DUE_SHARDS
+from .schema import shard_count
 
 LEAD_SK = "LEAD"
 # The attribute that marks events stored apart from the card, waiting for a rescore. Named
@@ -47,12 +47,31 @@ def identity_pk(key: str) -> str:
 
 
 def shard_of(lead_id: str, prefix: str) -> str:
-    """Sparse indexes are sharded so no single partition takes every lead's writes."""
-    return f"{prefix}#{zlib.crc32(lead_id.encode()) % DUE_SHARDS}"
+    """Sparse indexes are sharded so no single partition takes every lead's writes (`due`, `sync`)."""
+    return f"{prefix}#{zlib.crc32(lead_id.encode()) % shard_count(prefix)}"
 
 
 def all_shards(prefix: str) -> list[str]:
-    return [f"{prefix}#{number}" for number in range(DUE_SHARDS)]
+    return [f"{prefix}#{number}" for number in range(shard_count(prefix))]
+
+
+SHARD_MARK = "~"  # `<key>~<n>`: shard n of an index key (shard 0 is the key itself, as before sharding)
+
+
+def spread(key: str, owner: str, kind: str) -> str:
+    """The shard of index key `key` that `owner` (a lead id, an account key) writes to."""
+    number = zlib.crc32(owner.encode()) % shard_count(kind)
+    return key if number == 0 else f"{key}{SHARD_MARK}{number}"
+
+
+def spreads(key: str, kind: str) -> list[str]:
+    """Every shard of `key`: what a reader queries."""
+    return [key, *(f"{key}{SHARD_MARK}{number}" for number in range(1, shard_count(kind)))]
+
+
+def unspread(value: str) -> str:
+    """The index key a shard value is of (`hot~3` -> `hot`)."""
+    return value.partition(SHARD_MARK)[0]
 
 
 def s(value: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.domain.events import from_us, iso_z
 from chalicelib.domain.score_change import change
 
-from .items import n, s, starts_of
+from .items import n, s, spread, starts_of, unspread
 from .ports import LeadRow, LeadSave
 from .schema import ACTIVE_MONTH_PREFIX, FEED, FEED_AT
 from .score_moves import week_names
@@ -93,17 +93,18 @@ def listing_attributes(change: LeadSave) -> tuple[Item, list[str]]:
             else:
                 removed.append(attribute)
     if change.basis is not None and change.basis.get("last_active_us") is not None:
-        values.update(active_keys(int(change.basis["last_active_us"])))
+        values.update(active_keys(int(change.basis["last_active_us"]), change.lead_id))
     if change.basis is not None and change.basis.get("first_seen_us") is not None:
         values["first_seen_at"] = s(iso_z(from_us(int(change.basis["first_seen_us"]))))  # the health report's month
     return values, removed
 
 
-def active_keys(last_active_us: int) -> Item:
+def active_keys(last_active_us: int, lead_id: str) -> Item:
     """The last activity as the leads list shows it, and the lead item's place in the feed index
-    (its month's partition, by when: sort=last_active)."""
+    (its month's partition, the lead's shard of it, by when: sort=last_active)."""
     at = from_us(last_active_us)
-    return {"last_active_at": s(iso_z(at)), FEED: s(f"{ACTIVE_MONTH_PREFIX}{at:%Y-%m}"), FEED_AT: n(last_active_us)}
+    month = spread(f"{ACTIVE_MONTH_PREFIX}{at:%Y-%m}", lead_id, "active")
+    return {"last_active_at": s(iso_z(at)), FEED: s(month), FEED_AT: n(last_active_us)}
 
 
 def listed_names(today: date | None) -> list[str]:
@@ -122,7 +123,7 @@ def row_of(item: Item, today: date | None = None) -> LeadRow:
         score=int(item["score"]["N"]),
         fit=int(item["fit"]["N"]),
         engagement=float(item["engagement"]["N"]),
-        tier=item["tier"]["S"],
+        tier=unspread(item["tier"]["S"]),
         grade=item["grade"]["S"],
         reasons=[reason["S"] for reason in item.get("reasons", {}).get("L", [])],
         updated_at=optional_z(text("updated_at")),

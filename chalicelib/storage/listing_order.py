@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, get_args
 
-from .items import n, s
+from .items import n, s, spreads
 from .ports import LeadRow, Order
 from .schema import (
     ACTIVE_MONTH_PREFIX,
@@ -43,10 +43,22 @@ class Partition:
     range_condition: str | None = None  # on the range key, against :zero ("> :zero")
     grade: str | None = None  # a filter the Query applies
     keep: Callable[[LeadRow], bool] | None = None  # what this partition shows of the rows it reads
+    shards: str | None = None  # spread over shards of this kind (storage/items.py `spread`): read merged
 
-    def request(self) -> dict[str, Any]:
+    def values(self) -> list[str]:
+        """The hash values to Query: the key's shards, or the key."""
+        return spreads(self.hash_value, self.shards) if self.shards else [self.hash_value]
+
+    def requests(self) -> dict[str, dict[str, Any]]:
+        return {value: self.request(value) for value in self.values()}
+
+    def range_key(self, item: dict[str, Any]) -> Any:
+        value = item[self.range_name][self.range_type]
+        return float(value) if self.range_type == "N" else value
+
+    def request(self, value: str | None = None) -> dict[str, Any]:
         names = {"#h": self.hash_name}
-        values: dict[str, Any] = {":h": s(self.hash_value)}
+        values: dict[str, Any] = {":h": s(value or self.hash_value)}
         condition = "#h = :h"
         if self.range_condition:
             condition += f" AND #r {self.range_condition}"
@@ -67,7 +79,7 @@ class Partition:
 
 
 def partitions(order: Order, tiers: Sequence[str], grade: str | None, today: date | None) -> list[Partition]:
-    by_tier = [Partition(BY_TIER_INDEX, "tier", tier, "score", "N", grade=grade) for tier in tiers]
+    by_tier = [Partition(BY_TIER_INDEX, "tier", tier, "score", "N", grade=grade, shards="tier") for tier in tiers]
     if order == "score":
         return by_tier
     if today is None:
@@ -78,8 +90,8 @@ def partitions(order: Order, tiers: Sequence[str], grade: str | None, today: dat
         return row.tier in wanted and (grade is None or row.grade == grade)
 
     if order == "change":
-        moved = [Partition(MOVED_INDEX, MOVED_DAY, today.isoformat(), MOVED_BY, "N", condition, keep=listed)
-                 for condition in ("> :zero", "< :zero")]  # fmt: skip
+        moved = [Partition(MOVED_INDEX, MOVED_DAY, today.isoformat(), MOVED_BY, "N", condition, keep=listed,
+                           shards="moved") for condition in ("> :zero", "< :zero")]  # fmt: skip
 
         def still(row: LeadRow) -> bool:
             return row.change_1d == 0
@@ -105,7 +117,8 @@ def month_partitions(today: date) -> list[Partition]:
     found = []
     year, month = (today.year, today.month + 1) if today.month < 12 else (today.year + 1, 1)
     for _ in range(ACTIVE_MONTHS + 1):
-        found.append(Partition(FEED_INDEX, FEED, f"{ACTIVE_MONTH_PREFIX}{year:04d}-{month:02d}", FEED_AT, "N"))
+        month_key = f"{ACTIVE_MONTH_PREFIX}{year:04d}-{month:02d}"
+        found.append(Partition(FEED_INDEX, FEED, month_key, FEED_AT, "N", shards="active"))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return found
 

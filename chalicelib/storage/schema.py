@@ -36,6 +36,7 @@ domain/folding.py) is one Query on `pk = LEAD#<id>`, which returns the lead and 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 TTL_ATTRIBUTE = "ttl"
@@ -72,8 +73,14 @@ ACCOUNT_PROJECTION = [
 # How many partitions each hot key is spread over (infra/capacity.py: the write rate each takes at
 # the stated workload). A key's shard is its lead's (crc32 of the lead id), so a lead's index entry
 # stays in one shard; readers query every shard (and merge them in order where order matters).
-SHARDS = {"tier": 1, "moved": 1, "active": 1, "tier_day": 1, "due": 8, "sync": 8, "unscored": 1}
-DUE_SHARDS = SHARDS["due"]
+SHARDS = {"tier": 40, "moved": 80, "active": 64, "tier_day": 4, "due": 64, "sync": 128, "unscored": 32}
+# `INDEX_SHARDS=1`: one shard each, for the embedded store of `make run` (and its CLI), which has
+# no partitions to protect and answers each index Query by reading the whole table.
+ONE_SHARD_ENV = "INDEX_SHARDS"
+
+
+def shard_count(kind: str) -> int:
+    return 1 if os.environ.get(ONE_SHARD_ENV) == "1" else SHARDS[kind]
 # What the decay job needs to rescore a due lead without reading it again: its basis and card keys.
 DUE_PROJECTION = ["lead_id", "version", "basis", "tier", "score", "grade"]
 

@@ -9,7 +9,7 @@ from datetime import date
 
 from chalicelib.domain.score_change import let_go_days, week_days
 
-from .items import day_start_name, n, s
+from .items import day_start_name, n, s, spread
 from .ports import LeadSave
 from .schema import MOVED_BY, MOVED_DAY
 from .table import Item
@@ -25,7 +25,8 @@ def add_moves(update: Item, change: LeadSave) -> None:
     today = change.now.date()
     names, values = update["ExpressionAttributeNames"], update["ExpressionAttributeValues"]
     names.update({"#dstart": day_start_name(today), "#mday": MOVED_DAY, "#mby": MOVED_BY})
-    values.update({":dstart": n(change.before.score if change.before else 0), ":mday": s(today.isoformat()),
+    moved_day = spread(today.isoformat(), change.lead_id, "moved")
+    values.update({":dstart": n(change.before.score if change.before else 0), ":mday": s(moved_day),
                    ":mscore": n(change.card.score)})  # fmt: skip
     start = "if_not_exists(#dstart, :dstart)"
     moves = f"#dstart = {start}, #mday = :mday, #mby = :mscore - {start}"

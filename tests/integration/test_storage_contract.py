@@ -534,3 +534,37 @@ def test_an_accounts_contacts_rank_by_engagement_and_its_item_saves_only_at_its_
 
     storage.leads.save(LeadSave("l2", 1, card("Demo Requested"), None, NOW, account=""))  # it left the account
     assert [c.lead_id for c in storage.accounts.ranked("domain:acme.io", 5).contacts] == ["l1", "l3"]
+
+
+@pytest.mark.parametrize("limit", [1, 4, 7])
+def test_a_tier_spread_over_shards_pages_in_score_order_with_every_lead_once(storage: Storage, limit: int) -> None:
+    """The leaderboard's tiers are spread over shards (storage/items.py `spread`): pages merge them
+    in score order, the cursor keeps each shard's place, every lead comes once, ties included."""
+    kinds = [["Demo Requested"], ["Quote Requested"], ["Demo Requested", "Meeting Booked"], ["Webinar Attended"],
+             ["Demo Requested", "Quote Requested"], []]  # fmt: skip
+    for number in range(24):
+        storage.leads.save(LeadSave(f"ld_s{number:02d}", 0, card(*kinds[number % len(kinds)]), None, NOW))
+    tiers = ["super_hot", "hot", "warm", "cold"]
+    everyone = storage.listing.leads_page(tiers, None, 100, None).rows
+    assert len(everyone) == 24
+    rows, cursor = [], None
+    for _ in range(30):
+        page = storage.listing.leads_page(tiers, None, limit, cursor)
+        assert len(page.rows) <= limit
+        rows += page.rows
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert sorted(row.lead_id for row in rows) == sorted(row.lead_id for row in everyone)
+    order = {tier: position for position, tier in enumerate(tiers)}
+    assert [(order[row.tier], -row.score) for row in rows] == sorted((order[row.tier], -row.score) for row in rows)
+    grade = everyone[0].grade
+    kept, cursor = [], None
+    for _ in range(30):
+        page = storage.listing.leads_page(tiers, None, limit, cursor, lambda row: row.grade == grade)
+        kept += page.rows
+        cursor = page.cursor
+        if cursor is None:
+            break
+    assert sorted(row.lead_id for row in kept) == sorted(row.lead_id for row in everyone if row.grade == grade)
+    assert storage.listing.count_leads(tiers) == 24

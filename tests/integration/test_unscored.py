@@ -110,17 +110,22 @@ def test_a_redelivery_is_not_counted_again(aws) -> None:
     assert line["count"] == 3
 
 
-def test_the_report_reads_one_query_a_day_and_never_scans(aws) -> None:
+def test_the_report_reads_one_query_a_shard_a_day_and_never_scans(aws) -> None:
+    """The day's counters are spread over shards by lead (storage/dynamodb/counts.py): a name's
+    shards add up to one line."""
+    from chalicelib.storage.schema import SHARDS
+
     svc = service()
     for day in range(40):
         at = NOW - timedelta(days=day)
-        svc.ingestion.ingest(delivery(track(f"d{day}", "Report Exported", timedelta(0), user_id="u1")), at)
+        for user in ("u1", "u2", "u3"):  # three leads: three shards of the same names, most days
+            svc.ingestion.ingest(delivery(track(f"d{day}{user}", "Report Exported", timedelta(0), user_id=user)), at)
         svc.ingestion.ingest(delivery(track(f"v{day}", "Video Playback Paused", timedelta(0), user_id="u1")), at)
     aws.reset()
     report = svc.reports.unscored_report(NOW, days=30)
-    assert aws.calls == ["Query"] * 30, aws.calls
+    assert aws.calls == ["Query"] * 30 * SHARDS["unscored"], aws.calls
     counts = {line["name"]: line["count"] for line in report["unscored"]}
-    assert counts == {"Report Exported": 30, "Video Playback Paused": 30}
+    assert counts == {"Report Exported": 90, "Video Playback Paused": 30}
     line = report["unscored"][0]
     assert (line["first_seen"], line["last_seen"]) == ("2026-10-24T12:00:00Z", "2026-11-22T12:00:00Z")
     assert (report["since"], report["until"]) == ("2026-10-24", "2026-11-22")

@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.domain.account_card import AccountCard, ContactRank
 from chalicelib.domain.account_rules import ACCOUNT_ATTRIBUTES
 from chalicelib.storage.account_ports import AccountState
-from chalicelib.storage.items import n, s
+from chalicelib.storage.items import n, s, spread, unspread
 from chalicelib.storage.ports import LeadSave
 from chalicelib.storage.schema import ACCOUNT_RANK, ACCT, ACCT_RANK
 from chalicelib.storage.table import Item
@@ -62,7 +62,7 @@ def account_item(table_name: str, state: AccountState) -> Item:
         "account": s(json.dumps(data, separators=(",", ":"))),
     }
     if state.card is not None:
-        item.update(tier=s(f"{TIER_PREFIX}{state.card.tier}"), score=n(state.card.score),
+        item.update(tier=s(spread(f"{TIER_PREFIX}{state.card.tier}", state.key, "tier")), score=n(state.card.score),
                     updated_at=s(state.card.scored_at.isoformat()))  # fmt: skip
     put: Item = {"TableName": table_name, "Item": item}
     if state.version:
@@ -94,7 +94,7 @@ def contact_rank(item: Item) -> ContactRank:
         name=item.get("name", {}).get("S"),
         email=item.get("email", {}).get("S"),
         score=int(item["score"]["N"]) if "score" in item else None,
-        tier=item.get("tier", {}).get("S"),
+        tier=unspread(item["tier"]["S"]) if "tier" in item else None,
         reason=reasons[0]["S"] if reasons else None,
         last_active_at=item.get("last_active_at", {}).get("S"),
         firm=json.loads(item["firm"]["S"]) if "firm" in item else {},

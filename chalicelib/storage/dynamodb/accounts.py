@@ -12,11 +12,13 @@ from typing import Any
 
 from chalicelib.storage.account_ports import AccountPage, AccountState, RankedAccount
 from chalicelib.storage.items import s
+from chalicelib.storage.listing_order import Partition
 from chalicelib.storage.ports import VersionConflict
 from chalicelib.storage.schema import ACCOUNT_INDEX, ACCT, ACCT_RANK, BY_TIER_INDEX
 from chalicelib.storage.table import ConditionFailed, DynamoTable, Item
 
 from .account_item import ACCOUNT_SK, TIER_PREFIX, account_item, account_pk, account_state, contact_rank
+from .shard_reads import shard_page, valid_position
 
 
 class DynamoAccounts:
@@ -66,14 +68,12 @@ class DynamoAccounts:
         keys: list[Item] = []
         next_cursor = None
         while position < len(tiers) and len(keys) < limit:
-            request = {
-                "IndexName": BY_TIER_INDEX,
-                "KeyConditionExpression": "tier = :tier",
-                "ExpressionAttributeValues": {":tier": s(f"{TIER_PREFIX}{tiers[position]}")},
-                "ScanIndexForward": False,
-                "Limit": limit - len(keys),
-            }
-            items, last = self.table.page("query", request, start)
+            part = Partition(BY_TIER_INDEX, "tier", f"{TIER_PREFIX}{tiers[position]}", "score", "N", shards="tier")
+            if not valid_position(start, part.values(), lambda value, shard: isinstance(value, dict)):
+                raise ValueError("not a cursor this list handed out")
+            key_names = ("pk", "sk", "tier", "score")
+            items, resume = shard_page(self.table, part.requests(), key_names, part.range_key, limit - len(keys), start)
+            last = resume(len(items))
             keys += [{"pk": item["pk"], "sk": item["sk"]} for item in items]
             if last is not None:
                 start = last

@@ -154,9 +154,9 @@ class DynamoEvents:
             if sk.startswith("EVT#") and FEED not in item:
                 keys = event_feed(lead_id, LeadEvent.model_validate_json(item["data"]["S"]).occurred_at)
             elif sk.startswith("TIER#") and FEED not in item:
-                keys = tier_feed(item["at"]["S"])
+                keys = tier_feed(item["at"]["S"], lead_id)
             elif sk == LEAD_SK and FEED not in item and "last_active_at" in item and "merged_into" not in item:
-                keys = active_keys(to_us(datetime.fromisoformat(item["last_active_at"]["S"])))
+                keys = active_keys(to_us(datetime.fromisoformat(item["last_active_at"]["S"])), lead_id)
             else:
                 continue
             added += self._set_feed(item, keys)

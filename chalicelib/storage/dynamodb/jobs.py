@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.scorecard import Visible
-from chalicelib.storage.items import LEAD_SK, all_shards, s, unpacked
+from chalicelib.storage.items import LEAD_SK, all_shards, s, unpacked, unspread
 from chalicelib.storage.ports import DueLead
 from chalicelib.storage.schema import DUE_INDEX
 from chalicelib.storage.table import DynamoTable
@@ -37,7 +37,7 @@ class DynamoJobs:
                     lead_id=item["lead_id"]["S"],
                     version=int(item["version"]["N"]),
                     basis=json.loads(basis_json) if (basis_json := unpacked(item.get("basis"))) else None,
-                    visible=Visible(int(item["score"]["N"]), item["tier"]["S"], item["grade"]["S"]),
+                    visible=Visible(int(item["score"]["N"]), unspread(item["tier"]["S"]), item["grade"]["S"]),
                 )
 
     def rules_progress(self) -> dict[str, Any]:

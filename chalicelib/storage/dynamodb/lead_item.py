@@ -10,7 +10,18 @@ from datetime import datetime
 
 from chalicelib.domain.events import as_utc, to_us
 from chalicelib.domain.scorecard import ScoreCard
-from chalicelib.storage.items import KEY_PREFIX, LEAD_SK, RESCORE_MARK, identity_pk, lead_pk, n, packed, s, shard_of
+from chalicelib.storage.items import (
+    KEY_PREFIX,
+    LEAD_SK,
+    RESCORE_MARK,
+    identity_pk,
+    lead_pk,
+    n,
+    packed,
+    s,
+    shard_of,
+    spread,
+)
 from chalicelib.storage.listing import NAME_ROTATIONS, NAME_SK, SEARCH_MIN, listing_attributes, name_changed, name_keys
 from chalicelib.storage.ports import LeadSave
 from chalicelib.storage.schema import FEED, FEED_AT, TIER_DAY_PREFIX
@@ -23,7 +34,7 @@ from .account_item import lead_account_attributes
 def save_writes(table_name: str, change: LeadSave) -> list[Item]:
     """The save as transaction items: the conditional update, and the tier change's record."""
     version = change.expected_version + 1
-    values = {"version": n(version), "lead_id": s(change.lead_id), **_card_attributes(change.card)}
+    values = {"version": n(version), "lead_id": s(change.lead_id), **_card_attributes(change.card, change.lead_id)}
     values.update(_optional_attributes(change))
     index_values, removed = _index_attributes(change)
     values.update(index_values)
@@ -95,17 +106,18 @@ def event_feed(lead_id: str, occurred_at: datetime) -> Item:
     return {FEED: s(lead_pk(lead_id)), FEED_AT: n(to_us(occurred_at))}
 
 
-def tier_feed(at: str) -> Item:
-    """A tier change's keys in the feed index: its day's (UTC), by when it happened."""
+def tier_feed(at: str, lead_id: str) -> Item:
+    """A tier change's keys in the feed index: its day's (UTC, the lead's shard), by when it happened."""
     instant = as_utc(datetime.fromisoformat(at))
-    return {FEED: s(f"{TIER_DAY_PREFIX}{instant.date().isoformat()}"), FEED_AT: n(to_us(instant))}
+    day = spread(f"{TIER_DAY_PREFIX}{instant.date().isoformat()}", lead_id, "tier_day")
+    return {FEED: s(day), FEED_AT: n(to_us(instant))}
 
 
 def tier_change_put(table_name: str, change: LeadSave, version: int) -> Item:
     card = change.card
     at = card.scored_at.isoformat()
     item = {
-        **tier_feed(at),
+        **tier_feed(at, change.lead_id),
         "pk": s(lead_pk(change.lead_id)),
         "sk": s(f"TIER#{at}#{version:012d}"),
         "lead_id": s(change.lead_id),
@@ -183,10 +195,10 @@ def _rescore_condition(update: Item, change: LeadSave) -> None:
     update["ConditionExpression"] = f"({update['ConditionExpression']}) AND {extra}"
 
 
-def _card_attributes(card: ScoreCard) -> Item:
+def _card_attributes(card: ScoreCard, lead_id: str) -> Item:
     return {
         "card": packed(card.model_dump_json()),
-        "tier": s(card.tier),
+        "tier": s(spread(card.tier, lead_id, "tier")),  # the leaderboard's shard (read back with unspread)
         "score": n(card.score),
         "grade": s(card.grade),
         "fit": n(card.fit),

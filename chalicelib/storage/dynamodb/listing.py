@@ -14,12 +14,14 @@ from datetime import date
 from typing import Any
 
 from chalicelib.domain.events import from_us
-from chalicelib.storage.items import LEAD_SK, lead_pk, s
+from chalicelib.storage.items import LEAD_SK, lead_pk, s, spreads, unspread
 from chalicelib.storage.listing import SEARCH_MIN, listed_names, row_of, search_key
 from chalicelib.storage.listing_order import Partition, partitions
 from chalicelib.storage.ports import READ_BOUND, LeadPage, LeadRow, Order
 from chalicelib.storage.schema import BY_COMPANY_INDEX, BY_TIER_INDEX, FEED, FEED_AT, FEED_INDEX, TIER_DAY_PREFIX
 from chalicelib.storage.table import DynamoTable
+
+from .shard_reads import Resume, shard_page, valid_position
 
 
 class DynamoListing:
@@ -54,8 +56,9 @@ class DynamoListing:
         if keep is None and not any(part.keep for part in parts):
             lead_ids: list[str] = []
             while position < len(parts) and len(lead_ids) < limit:
-                items, start_key = self._part_page(parts[position], limit - len(lead_ids), start_key)
+                items, resume = self._part_page(parts[position], limit - len(lead_ids), start_key)
                 lead_ids += [item["lead_id"]["S"] for item in items]
+                start_key = resume(len(items))
                 if start_key is None:
                     position += 1
             more = position < len(parts)
@@ -66,15 +69,16 @@ class DynamoListing:
             part = parts[position]
             # The first round reads just a page (most leads pass most filters); later ones read more.
             size = limit - len(rows) if read == 0 else min(100, bound - read)
-            items, next_key = self._part_page(part, size, start_key)
+            items, resume = self._part_page(part, size, start_key)
             found = {row.lead_id: row for row in self.lead_rows([item["lead_id"]["S"] for item in items], today)}
-            for item in items:
+            next_key = resume(len(items))
+            for taken, item in enumerate(items, start=1):
                 read += 1
                 row = found.get(item["lead_id"]["S"])
                 if row is not None and (part.keep is None or part.keep(row)) and (keep is None or keep(row)):
                     rows.append(row)
                 if len(rows) == limit or read == bound:
-                    next_key = {name: item[name] for name in ("pk", "sk", part.hash_name, part.range_name)}
+                    next_key = resume(taken)
                     break  # go on after it
             start_key = next_key
             if start_key is None:
@@ -82,12 +86,13 @@ class DynamoListing:
         more = position < len(parts)
         return LeadPage(rows, _encode(order, position, start_key) if more else None)
 
-    def _part_page(self, part: Partition, limit: int, start_key: Any) -> tuple[list[Any], Any]:
-        return self.table.page("query", {**part.request(), "Limit": limit}, start_key)
+    def _part_page(self, part: Partition, limit: int, start_key: Any) -> tuple[list[Any], Resume]:
+        key_names = ("pk", "sk", part.hash_name, part.range_name)
+        return shard_page(self.table, part.requests(), key_names, part.range_key, limit, start_key)
 
     def count_leads(self, tiers: Sequence[str]) -> int:
         total = 0
-        for tier in tiers:
+        for tier in [shard for wanted in tiers for shard in spreads(wanted, "tier")]:
             request = {
                 "IndexName": BY_TIER_INDEX,
                 "KeyConditionExpression": "tier = :tier",
@@ -124,24 +129,25 @@ class DynamoListing:
         return sorted(rows, key=lambda row: (-row.score, row.lead_id))[:limit]
 
     def tier_changes_on(self, day: date, limit: int = 1000) -> list[dict[str, Any]]:
-        """One Query of the feed index's day partition (paged), newest first."""
-        request: dict[str, Any] = {
-            "IndexName": FEED_INDEX,
-            "KeyConditionExpression": "#feed = :day",
-            "ExpressionAttributeNames": {"#feed": FEED, "#from": "from", "#to": "to", "#at": FEED_AT},
-            "ExpressionAttributeValues": {":day": s(f"{TIER_DAY_PREFIX}{day.isoformat()}")},
-            "ProjectionExpression": "lead_id, #from, #to, #at, score",  # what the index projects
-            "ScanIndexForward": False,
-        }
+        """The day's partition of the feed index, each of its shards (paged), newest first."""
         found: list[dict[str, Any]] = []
-        for item in self.table.pages("query", request):
-            found.append({
-                "lead_id": item["lead_id"]["S"], "from": item.get("from", {}).get("S"), "to": item["to"]["S"],
-                "at": from_us(int(item[FEED_AT]["N"])).isoformat(), "score": int(item["score"]["N"]),
-            })  # fmt: skip
-            if len(found) >= limit:
-                break
-        return found
+        for shard in spreads(f"{TIER_DAY_PREFIX}{day.isoformat()}", "tier_day"):
+            request: dict[str, Any] = {
+                "IndexName": FEED_INDEX,
+                "KeyConditionExpression": "#feed = :day",
+                "ExpressionAttributeNames": {"#feed": FEED, "#from": "from", "#to": "to", "#at": FEED_AT},
+                "ExpressionAttributeValues": {":day": s(shard)},
+                "ProjectionExpression": "lead_id, #from, #to, #at, score",  # what the index projects
+                "ScanIndexForward": False,
+            }
+            for number, item in enumerate(self.table.pages("query", request)):
+                if number >= limit:
+                    break  # newer ones of this shard are already in
+                found.append({
+                    "lead_id": item["lead_id"]["S"], "from": item.get("from", {}).get("S"), "to": item["to"]["S"],
+                    "at": from_us(int(item[FEED_AT]["N"])).isoformat(), "score": int(item["score"]["N"]),
+                })  # fmt: skip
+        return sorted(found, key=lambda change: change["at"], reverse=True)[:limit]
 
     def tier_changes(self, lead_id: str, limit: int = 20) -> list[dict[str, Any]]:
         items, _ = self.table.page(
@@ -178,7 +184,7 @@ class DynamoListing:
         for item in self.table.pages("scan", request):
             yield {
                 "lead_id": item["lead_id"]["S"],
-                "tier": item["tier"]["S"],
+                "tier": unspread(item["tier"]["S"]),
                 "grade": item.get("grade", {}).get("S", ""),
                 "score": int(item["score"]["N"]),
                 "outcome": json.loads(item["outcome"]["S"]) if "outcome" in item else None,
@@ -212,19 +218,20 @@ def _decode(cursor: str | None, order: str, parts: Sequence[Partition]) -> tuple
         raise ValueError("not a cursor this list handed out") from exc
     if not same_order or not 0 <= position < len(parts):
         raise ValueError("not a cursor this list handed out")
-    if not (start_key is None or _is_start_key(start_key, parts[position])):
+    part = parts[position]
+    if not valid_position(start_key, part.values(), lambda value, shard: _is_start_key(value, part, shard)):
         raise ValueError("not a cursor this list handed out")
     return position, start_key
 
 
-def _is_start_key(value: Any, part: Partition) -> bool:
+def _is_start_key(value: Any, part: Partition, shard: str) -> bool:
     """A LastEvaluatedKey of the partition's index: what DynamoDB would refuse is refused here, as a 400."""
     types = {"pk": "S", "sk": "S", part.hash_name: "S", part.range_name: part.range_type}
     return (
         isinstance(value, dict)
         and set(value) == set(types)
         and all(isinstance(v, dict) and set(v) == {types[k]} and isinstance(v[types[k]], str) for k, v in value.items())
-        and value[part.hash_name]["S"] == part.hash_value
+        and value[part.hash_name]["S"] == shard
         and (part.range_type != "N" or _is_number(value[part.range_name]["N"]))
     )
 
