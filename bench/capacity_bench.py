@@ -4,7 +4,17 @@ partition. Target: no key above 10%."""
 
 from __future__ import annotations
 
-from infra.capacity import PARTITION_WRITES_PER_SECOND, TARGET_SHARE, Workload, key_rates, saves_per_second
+from infra.capacity import (
+    CRM_CALLERS,
+    PARTITION_WRITES_PER_SECOND,
+    TARGET_SHARE,
+    TASK_BATCH,
+    TASK_CONSUMERS,
+    Workload,
+    key_rates,
+    saves_per_second,
+    sizing,
+)
 
 
 def run() -> None:
@@ -21,6 +31,18 @@ def run() -> None:
     worst = max(key_rates(load), key=lambda row: row.share)
     print(f"  hottest: {worst.where} {worst.key}: {worst.per_second:,.0f} writes/s, "
           f"{worst.share:.0%} of a partition's {PARTITION_WRITES_PER_SECOND:,.0f}")  # fmt: skip
+    size = sizing(load)
+    print(
+        f"  API concurrency: {size.api_concurrency_batched:,.0f} with batches of 100, "
+        f"{size.api_concurrency_single:,.0f} with one event a delivery (an account's default limit is 1,000)"
+    )
+    print(
+        f"  table: {size.table_write_units:,.0f} write units/s (on-demand's default table limit is 40,000: "
+        "raise it for this workload)"
+    )
+    print(f"  write-back: {size.writebacks_per_second:,.0f} visible changes/s queued; {TASK_CONSUMERS} consumers "
+          f"of up to {TASK_BATCH} messages write the latest card of each lead; HubSpot lets "
+          f"{size.hubspot_contacts_per_second:,.0f} contacts/s through, shared by {CRM_CALLERS} callers")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -142,7 +142,12 @@ class Container:
         settings = self.settings
         client = JsonClient(settings.pipedrive_api, settings.secret_source("pipedrive_api_token"),
                             read_timeout=read_timeout, crm="pipedrive", token_header="x-api-token")  # fmt: skip
-        return CrmCalls(client, RateLimit(settings.pipedrive_requests_per_2s, 2.0), pipedrive_quota, "Pipedrive")
+        return CrmCalls(
+            client,
+            RateLimit(settings.pipedrive_requests_per_2s // settings.crm_callers or 1, 2.0),
+            pipedrive_quota,
+            "Pipedrive",
+        )
 
     @cached_property
     def owner_directories(self) -> list[OwnerDirectory]:
@@ -169,7 +174,8 @@ class Container:
         from chalicelib.crm.pacing import CrmCalls, RateLimit, hubspot_quota
 
         client = JsonClient(settings.hubspot_api_base, self._hubspot_token, read_timeout=20.0, crm="hubspot")
-        calls = CrmCalls(client, RateLimit(settings.hubspot_requests_per_10s, 10.0), hubspot_quota, "HubSpot")
+        limit = RateLimit(settings.hubspot_requests_per_10s // settings.crm_callers or 1, 10.0)
+        calls = CrmCalls(client, limit, hubspot_quota, "HubSpot")
         rules, email_events = self.rules, settings.hubspot_email_events
         return HubSpotContacts(calls, lambda: rules().crm_activity.for_hubspot(email_events))
 
@@ -181,7 +187,8 @@ class Container:
             return None
         from chalicelib.crm.pacing import CrmCalls, RateLimit, salesforce_quota
 
-        return CrmCalls(session, RateLimit(25, 1.0), salesforce_quota, "Salesforce")
+        share = self.settings.crm_callers  # Salesforce's concurrent-request limit, 25, shared by the callers
+        return CrmCalls(session, RateLimit(25 // share or 1, 1.0), salesforce_quota, "Salesforce")
 
     @cached_property
     def _hubspot_token(self) -> Callable[[], str]:

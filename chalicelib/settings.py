@@ -77,6 +77,9 @@ class Settings(BaseModel):
         default=False, description="poll HubSpot's email events (needs the `content` scope) instead of the properties"
     )
     hubspot_requests_per_10s: int = Field(default=100, gt=0, description="the app's HubSpot rate limit (190 on Pro)")
+    # How many functions may call a CRM at once (the task consumers and the CRM sync: the stage's
+    # concurrency, infra/capacity.py): each paces itself to its share of the CRM's rate limit.
+    crm_callers: int = Field(default=1, gt=0)
     sync_grace_seconds: int = Field(default=900, gt=0, description="outbox entries older than this are queued again")
     scoring_rules: str = Field(
         default="", description="the rules file in force until a version is deployed; empty: the bundled rules"

@@ -88,3 +88,39 @@ def key_rates(load: Workload | None = None) -> list[KeyRate]:
 
 def hottest(load: Workload | None = None) -> KeyRate:
     return max(key_rates(load), key=lambda row: row.per_second)
+
+
+# ------------------------------------------------------------------------ Lambda and the queue
+TASK_CONSUMERS = 2  # task-queue consumers at once: resources.yaml MaximumConcurrency, config.json reserved_concurrency
+CRM_CALLERS = TASK_CONSUMERS + 1  # and the CRM sync: each paces itself to this share of a CRM's limit (CRM_CALLERS)
+TASK_BATCH = 1000  # messages an invocation takes (app.py), within TASK_BATCH_WINDOW_SECONDS
+TASK_BATCH_WINDOW_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What one stage needs at the workload, from the same figures."""
+
+    api_concurrency_batched: float  # Segment/RudderStack batches of 100 events
+    api_concurrency_single: float  # one event per webhook delivery (HubSpot, forms)
+    table_write_units: float  # a second, the table and its indexes together
+    writebacks_per_second: float  # visible changes the CRM must eventually show
+    hubspot_contacts_per_second: float  # what HubSpot's rate limit lets through (100 a batch call)
+
+
+def sizing(
+    load: Workload | None = None,
+    seconds_per_delivery: float = 0.15,
+    write_units_per_event: float = 7.0,
+    hubspot_requests_per_10s: int = 100,
+) -> Sizing:
+    """`seconds_per_delivery`: the webhook's p99 (make bench); `write_units_per_event`: the heavy-lead
+    bench's request units an event (the event, the lead item and its index entries)."""
+    load = load or Workload()
+    return Sizing(
+        api_concurrency_batched=load.events_per_second / 100 * seconds_per_delivery,
+        api_concurrency_single=load.events_per_second * seconds_per_delivery,
+        table_write_units=load.events_per_second * write_units_per_event,
+        writebacks_per_second=load.events_per_second * load.changing_share,
+        hubspot_contacts_per_second=hubspot_requests_per_10s / 10 * 100,
+    )

@@ -81,6 +81,8 @@ ONE_SHARD_ENV = "INDEX_SHARDS"
 
 def shard_count(kind: str) -> int:
     return 1 if os.environ.get(ONE_SHARD_ENV) == "1" else SHARDS[kind]
+
+
 # What the decay job needs to rescore a due lead without reading it again: its basis and card keys.
 DUE_PROJECTION = ["lead_id", "version", "basis", "tier", "score", "grade"]
 
