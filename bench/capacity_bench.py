@@ -23,13 +23,13 @@ def run() -> None:
           f"{load.changing_share:.0%} change a score ({saves_per_second(load):,.0f} lead saves/s), tier mix "
           + ", ".join(f"{tier} {share:.0%}" for tier, share in load.tier_mix.items()))  # fmt: skip
     print(
-        f"{'where':<11} {'hottest key':<56} {'shards':>6} {'writes/s':>9} {'of limit':>9}  target <= {TARGET_SHARE:.0%}"
+        f"{'where':<11} {'hottest key':<56} {'shards':>6} {'units/s':>9} {'of limit':>9}  target <= {TARGET_SHARE:.0%}"
     )
     for row in key_rates(load):
         verdict = "ok" if row.share <= TARGET_SHARE else "OVER"
         print(f"{row.where:<11} {row.key:<56} {row.shards:>6} {row.per_second:>9,.1f} {row.share:>8.1%}  {verdict}")
     worst = max(key_rates(load), key=lambda row: row.share)
-    print(f"  hottest: {worst.where} {worst.key}: {worst.per_second:,.0f} writes/s, "
+    print(f"  hottest: {worst.where} {worst.key}: {worst.per_second:,.0f} units/s, "
           f"{worst.share:.0%} of a partition's {PARTITION_WRITES_PER_SECOND:,.0f}")  # fmt: skip
     size = sizing(load)
     print(

@@ -40,6 +40,10 @@ class Workload:
     account_share: float = 0.8  # saves of leads that belong to an account (each rolls it up)
     largest_account_share: float = 0.002  # the busiest company's share of events (a 20,000-person customer)
     hottest_lead_per_second: float = 1.0  # one lead's events a second (the speed limit keeps a bot to this)
+    # Write units of an index row (1 KB each): the decay index projects the lead's basis (the heavy
+    # lead bench's realistic mix: about 5 KB); the others project a few small attributes.
+    due_row_units: float = 5.0
+    lead_item_units: float = 7.0
     decay_changes_per_lead_per_day: float = 1.0
 
 
@@ -47,7 +51,7 @@ class Workload:
 class KeyRate:
     where: str  # the table or the index
     key: str  # the partition key's pattern
-    per_second: float  # writes a second on its hottest key
+    per_second: float  # write units a second on its hottest key
     shards: int
 
     @property
@@ -65,7 +69,8 @@ def key_rates(load: Workload | None = None) -> list[KeyRate]:
     saves = saves_per_second(load)
     hottest_tier = max(load.tier_mix.values())
     rows = [
-        KeyRate("table", "LEAD#<id> (one lead's item and events)", load.hottest_lead_per_second * 2, 1),
+        KeyRate("table", "LEAD#<id> (one lead's item and events)",
+                load.hottest_lead_per_second * (load.lead_item_units + 1), 1),
         KeyRate("table", "UNSCORED#<day>~<shard> (the unscored report's counters)",
                 load.events_per_second * load.unscored_share / SHARDS["unscored"], SHARDS["unscored"]),
         KeyRate("by_tier", "<tier>~<shard> (the leaderboard)", saves * hottest_tier / SHARDS["tier"], SHARDS["tier"]),
@@ -77,7 +82,8 @@ def key_rates(load: Workload | None = None) -> list[KeyRate]:
         KeyRate("feed", "TIERS#<day>~<shard> (the day's tier changes)",
                 load.events_per_second * load.tier_change_share / SHARDS["tier_day"], SHARDS["tier_day"]),
         KeyRate("feed", "LEAD#<id> (one lead's events)", load.hottest_lead_per_second, 1),
-        KeyRate("due", "due#<shard> (decay)", saves / SHARDS["due"], SHARDS["due"]),
+        KeyRate("due", "due#<shard> (decay; rows carry the basis)", saves * load.due_row_units / SHARDS["due"],
+                SHARDS["due"]),
         # Marked at the change, cleared at the write-back: two writes a save.
         KeyRate("sync", "sync#<shard> (write-back outbox)", 2 * saves / SHARDS["sync"], SHARDS["sync"]),
         KeyRate("by_account", "ACCT#<key> (the busiest account)",
@@ -111,11 +117,12 @@ class Sizing:
 def sizing(
     load: Workload | None = None,
     seconds_per_delivery: float = 0.15,
-    write_units_per_event: float = 7.0,
+    write_units_per_event: float = 25.0,
     hubspot_requests_per_10s: int = 100,
 ) -> Sizing:
     """`seconds_per_delivery`: the webhook's p99 (make bench); `write_units_per_event`: the heavy-lead
-    bench's request units an event (the event, the lead item and its index entries)."""
+    bench's request units an event for the realistic mix (the event, the 6 KB lead item twice in
+    its transaction, and its index rows)."""
     load = load or Workload()
     return Sizing(
         api_concurrency_batched=load.events_per_second / 100 * seconds_per_delivery,

@@ -73,7 +73,7 @@ ACCOUNT_PROJECTION = [
 # How many partitions each hot key is spread over (infra/capacity.py: the write rate each takes at
 # the stated workload). A key's shard is its lead's (crc32 of the lead id), so a lead's index entry
 # stays in one shard; readers query every shard (and merge them in order where order matters).
-SHARDS = {"tier": 40, "moved": 80, "active": 64, "tier_day": 4, "due": 64, "sync": 128, "unscored": 32}
+SHARDS = {"tier": 40, "moved": 80, "active": 64, "tier_day": 4, "due": 320, "sync": 128, "unscored": 32}
 # `INDEX_SHARDS=1`: one shard each, for the embedded store of `make run` (and its CLI), which has
 # no partitions to protect and answers each index Query by reading the whole table.
 ONE_SHARD_ENV = "INDEX_SHARDS"
