@@ -134,20 +134,9 @@ class Container:
         return readers
 
     def pipedrive_calls(self, read_timeout: float = 20.0) -> CrmCalls:
-        """Paced, counted calls to Pipedrive's API (`x-api-token`), under the token's burst limit."""
-        from chalicelib.crm.http_client import JsonClient
-        from chalicelib.crm.pacing import CrmCalls, RateLimit
-        from chalicelib.crm.pipedrive.writer import pipedrive_quota
+        from chalicelib.crm.pipedrive.writer import pipedrive_calls
 
-        settings = self.settings
-        client = JsonClient(settings.pipedrive_api, settings.secret_source("pipedrive_api_token"),
-                            read_timeout=read_timeout, crm="pipedrive", token_header="x-api-token")  # fmt: skip
-        return CrmCalls(
-            client,
-            RateLimit(settings.pipedrive_requests_per_2s // settings.crm_callers or 1, 2.0),
-            pipedrive_quota,
-            "Pipedrive",
-        )
+        return pipedrive_calls(self.settings, read_timeout)
 
     @cached_property
     def owner_directories(self) -> list[OwnerDirectory]:

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.crm.http_client import CrmUnavailable, JsonResponse
+from chalicelib.crm.http_client import CrmUnavailable, JsonClient, JsonResponse
+from chalicelib.settings import Settings
 
-from ..pacing import CrmCalls, header_seconds
+from ..pacing import CrmCalls, RateLimit, header_seconds
 from ..ports import WRITTEN, WriteRequest, WriteResult, retry_keys
 from .fields import field_keys
+
+
+def pipedrive_calls(settings: Settings, read_timeout: float) -> CrmCalls:
+    """Paced, counted calls to Pipedrive's API (`x-api-token`), under this caller's share of the
+    token's burst limit."""
+    client = JsonClient(settings.pipedrive_api, settings.secret_source("pipedrive_api_token"),
+                        read_timeout=read_timeout, crm="pipedrive", token_header="x-api-token")  # fmt: skip
+    limit = RateLimit(settings.pipedrive_requests_per_2s // settings.crm_callers or 1, 2.0)
+    return CrmCalls(client, limit, pipedrive_quota, "Pipedrive")
+
 
 SETUP_HINT = "Pipedrive has no leadscore person fields: run `leadscore crm setup pipedrive`"
 
