@@ -81,12 +81,20 @@ class _OneAtATime:
             operation = environ["HTTP_X_AMZ_TARGET"].partition(".")[2]
             if operation not in _READS:
                 _WRITES[0] += 1  # what the index partitions were grouped from may have changed
-            return list(self.app(environ, start_response))  # the body too is moto's to produce
+            _SERVING.active = True
+            try:
+                return list(self.app(environ, start_response))  # the body too is moto's to produce
+            finally:
+                _SERVING.active = False
 
 
 _READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables",
           "DescribeTimeToLive", "DescribeContinuousBackups", "ListTagsOfResource", "DescribeEndpoints"}  # fmt: skip
 _WRITES = [0]
+# Set while this server serves a DynamoDB request (one at a time, every write counted): only then
+# are the groups known to be current. moto used any other way in this process (a test's
+# mock_aws) gets moto's own Query.
+_SERVING = threading.local()
 _GROUPED: dict[tuple[int, str], tuple[int, dict[Any, list[Any]]]] = {}  # (table, attribute) -> groups
 _plain_query = Table.query
 
@@ -99,7 +107,12 @@ def _index_query(self: Table, *args: Any, **kwargs: Any) -> Any:
     """A global secondary index's Query over its partition's items only (same order as moto's)."""
     index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
     conditions = kwargs.get("hash_key_conditions") or []
-    if not index_name or len(conditions) != 1 or index_name not in {i.name for i in self.global_indexes}:
+    if (
+        not getattr(_SERVING, "active", False)
+        or not index_name
+        or len(conditions) != 1
+        or index_name not in {i.name for i in self.global_indexes}
+    ):
         return _plain_query(self, *args, **kwargs)
     attribute, value = conditions[0]
     key = (id(self), attribute)
