@@ -1,7 +1,7 @@
 """Cold start: what a new Lambda container pays to import the handler module, against the floor
 of importing Chalice, boto3 and pydantic alone (issue 5: ratio <= 1.3). Each figure is the median
 of fresh interpreters, alternated so machine noise hits both alike, run with the prod stage's
-environment variables from .chalice/config.json.
+environment variables from .chalice/config.json. Each function's first run (issue 33): <= 2x.
 
 Lambda's init phase runs the handler module's imports, so `app` is the figure the target is about;
 the first invocation of each function then imports what its own trigger needs (FUNCTIONS: the
@@ -9,6 +9,7 @@ real entry module and use case of each), shown for comparison."""
 
 from __future__ import annotations
 
+import compileall
 import os
 import shutil
 import statistics
@@ -33,8 +34,12 @@ _BUILD = (
     "salesforce_access_token='t'))"
 )
 FUNCTIONS = {
-    "api": f"import app; from chalicelib.entrypoints import http; {_BUILD}; parts.ingestion; parts.lead_views; "
-    "parts.rules.bundled(); http.load_all()",
+    # a webhook: the ingestion use case, the rules in force and the one vendor module it names
+    "api": f"import app; from chalicelib.entrypoints import http; {_BUILD}; parts.ingestion; "
+    "parts.rules.bundled(); http.sources.receiver('hubspot')",
+    # a rep's first console page: the lead views and the rules that explain a score
+    "console": f"import app; from chalicelib.entrypoints import http; {_BUILD}; parts.lead_views; "
+    "parts.rules.bundled()",
     "tasks": f"import app; from chalicelib.entrypoints import sqs; {_BUILD}; parts.task_handler; "
     "[w.client.session for w in parts.writers]",
     "upkeep": f"import app; from chalicelib.entrypoints import schedule; {_BUILD}; parts.upkeep; parts.rules.bundled()",
@@ -43,11 +48,13 @@ FUNCTIONS = {
 }
 CASES = {
     "app (Lambda init, every function)": "import app",
-    "API function, first request": FUNCTIONS["api"],
+    "API function, first webhook": FUNCTIONS["api"],
+    "API function, first console page": FUNCTIONS["console"],
     "task function, first batch": FUNCTIONS["tasks"],
     "upkeep function, first run": FUNCTIONS["upkeep"],
     "CRM sync function, first run": FUNCTIONS["crm_sync"],
 }
+FIRST_RUN_TARGET = 2.0  # issue 33: a function's first run at most twice the floor
 PROBE = "import time; t = time.perf_counter(); {code}; print(time.perf_counter() - t)"
 
 
@@ -60,6 +67,9 @@ def import_seconds(code: str, env: dict[str, str]) -> float:
 
 def run() -> dict[str, float]:
     env = {**os.environ, **stage_environment("prod")}
+    # "bytecode cached" even where PYTHONDONTWRITEBYTECODE is set: else every probe compiles source
+    compileall.compile_dir(ROOT / "chalicelib", quiet=1)
+    compileall.compile_file(ROOT / "app.py", quiet=1)
     medians = measure(env, "this checkout (bytecode cached)")
     with tempfile.TemporaryDirectory() as scratch:
         task_root = unpacked_bundle(Path(scratch))
@@ -96,7 +106,8 @@ def measure(env: dict[str, str], where: str) -> dict[str, float]:
     print(f"cold start from {where}: median of {RUNS} fresh interpreters, prod stage environment")
     print(f"  floor: {FLOOR:<52} {floor * 1000:7.1f} ms")
     for name in CASES:
-        print(f"  {name:<59} {medians[name] * 1000:7.1f} ms  ratio {medians[name] / floor:.2f}")
+        target = "" if name == CASES_FIRST else f"  (target <= {FIRST_RUN_TARGET})"
+        print(f"  {name:<59} {medians[name] * 1000:7.1f} ms  ratio {medians[name] / floor:.2f}{target}")
     print(f"  app import / floor = {medians[CASES_FIRST] / floor:.2f} (target <= 1.3)")
     return medians
 

@@ -105,7 +105,7 @@ class Container:
             found["hubspot"] = self.hubspot_contacts
         if self._salesforce_calls is not None:
             from chalicelib.crm.salesforce.campaign_members import SalesforceCampaignMembers
-            from chalicelib.sources.salesforce import MEMBER_DIRECTORY
+            from chalicelib.service_layer.commands import MEMBER_DIRECTORY
 
             rules = self.rules
             found[MEMBER_DIRECTORY] = SalesforceCampaignMembers(self._salesforce_calls, lambda: rules().crm_activity)
@@ -279,7 +279,7 @@ class Container:
         if self.settings.secret("hubspot_access_token"):
             kinds.add("hubspot")
         if self._salesforce_configured:
-            from chalicelib.sources.salesforce import MEMBER_DIRECTORY
+            from chalicelib.service_layer.commands import MEMBER_DIRECTORY
 
             kinds.add(MEMBER_DIRECTORY)
         return frozenset(kinds)

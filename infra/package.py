@@ -46,28 +46,32 @@ def chalice_package(stage: str, out: Path, project: Path = ROOT) -> None:
 
 
 def add_bytecode(bundle: Path) -> int:
-    """Compile every .py in the zip and add the .pyc files; returns how many were added."""
-    with zipfile.ZipFile(bundle) as source:
-        modules = [name for name in source.namelist() if name.endswith(".py")]
-        present = set(source.namelist())
-        with tempfile.TemporaryDirectory() as scratch:
-            source.extractall(scratch, members=modules)
+    """Compile every .py in the zip and add the .pyc files; returns how many were added. Any
+    `__pycache__` Chalice copied from the working tree (timestamp-checked, so stale once unpacked)
+    is dropped first."""
+    with tempfile.TemporaryDirectory() as scratch:
+        rebuilt = Path(scratch) / "bundle.zip"
+        with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target:
+            kept = [info for info in source.infolist() if "__pycache__/" not in info.filename]
+            modules = [info.filename for info in kept if info.filename.endswith(".py")]
+            for info in kept:
+                copy = zipfile.ZipInfo(info.filename, info.date_time)  # writestr updates the info it is given
+                copy.external_attr, copy.compress_type = info.external_attr, zipfile.ZIP_DEFLATED
+                target.writestr(copy, source.read(info))
+            tree = Path(scratch) / "tree"
+            source.extractall(tree, members=modules)
             compileall.compile_dir(
-                scratch,
+                tree,
                 ddir=TASK_ROOT,
                 quiet=1,
                 workers=1,
                 invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
             )
-            compiled = sorted(Path(scratch).rglob("*.pyc"))
-            with zipfile.ZipFile(bundle, "a", compression=zipfile.ZIP_DEFLATED) as target:
-                added = 0
-                for path in compiled:
-                    name = path.relative_to(scratch).as_posix()
-                    if name not in present:
-                        target.write(path, name)
-                        added += 1
-    return added
+            compiled = sorted(tree.rglob("*.pyc"))
+            for path in compiled:
+                target.write(path, path.relative_to(tree).as_posix())
+        shutil.move(rebuilt, bundle)
+    return len(compiled)
 
 
 def for_stage(template: dict[str, Any], stage: str, config: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -20,6 +20,11 @@ class Deletion:
     reason: str
 
 
+# the profile directory that reads Salesforce CampaignMembers with their campaign's Type (which an
+# outbound message cannot carry); named here so the API knows the kind without loading the vendor
+MEMBER_DIRECTORY = "salesforce_member"
+
+
 @dataclass(frozen=True)
 class ProfileRef:
     """A CRM record whose properties must be read from the CRM: the delivery named it without them.

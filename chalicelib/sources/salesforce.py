@@ -25,15 +25,13 @@ from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.crm_activity import CrmActivity
 from chalicelib.domain.profile import PROFILE_EVENT
 from chalicelib.domain.rules import Rules
-from chalicelib.service_layer.commands import ParsedDelivery, ProfileRef
+from chalicelib.service_layer.commands import MEMBER_DIRECTORY, ParsedDelivery, ProfileRef
 from chalicelib.service_layer.errors import BadPayload, Unauthorized
 from chalicelib.settings import Settings
 
 from .base import IncomingRequest, instant, require_secret, same
 from .registry import SoapReplies, register
 from .salesforce_activity import calendar_event, campaign_member_event, task_event
-
-MEMBER_DIRECTORY = "salesforce_member"  # reads CampaignMembers with their campaign's Type
 
 SOURCE = "salesforce"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"

@@ -10,12 +10,18 @@ import pytest
 
 from bench.cold_start import FUNCTIONS
 
+OTHER_VENDORS = ("salesforce", "pipedrive", "calendly", "calcom", "segment", "typeform", "tally", "webflow", "generic")
 RULES_ENGINE = ("chalicelib.domain.rules", "chalicelib.domain.compiled_rules", "chalicelib.domain.engagement", "yaml")
 NOT_LOADED = {
     "init": ("chalicelib.entrypoints", "chalicelib.bootstrap", "chalicelib.domain", "chalicelib.storage",
              "chalicelib.sources", "chalicelib.service_layer", "pydantic", "yaml"),
-    # ingests and reads: it queues calls to the CRMs and never makes one (no CRM client at all)
-    "api": ("chalicelib.crm", "chalicelib.service_layer.write_back", "chalicelib.service_layer.upkeep", "requests"),
+    # a webhook queues calls to the CRMs and never makes one (no CRM client at all), and loads the
+    # one vendor module it names, not the console's views
+    "api": ("chalicelib.crm", "chalicelib.service_layer.write_back", "chalicelib.service_layer.upkeep", "requests",
+            "chalicelib.service_layer.lead_views", *(f"chalicelib.sources.{vendor}" for vendor in OTHER_VENDORS)),
+    # a console page reads: no vendor module, no ingestion, no CRM client
+    "console": ("chalicelib.crm", "chalicelib.service_layer.write_back", "chalicelib.service_layer.upkeep", "requests",
+                "chalicelib.service_layer.ingest", "chalicelib.sources.hubspot", "chalicelib.sources.salesforce"),
     "tasks": ("chalicelib.sources", "chalicelib.service_layer.ingest", "chalicelib.service_layer.lead_writes",
                   "chalicelib.service_layer.upkeep", *RULES_ENGINE),
     "upkeep": ("chalicelib.sources", "chalicelib.crm", "chalicelib.service_layer.ingest",
@@ -25,7 +31,8 @@ NOT_LOADED = {
                  "chalicelib.service_layer.write_back", "chalicelib.service_layer.upkeep"),
 }  # fmt: skip
 PROBES = {"init": "import app", **FUNCTIONS}
-ENTRY = {"init": "app", "api": "chalicelib.entrypoints.http", "tasks": "chalicelib.entrypoints.sqs",
+ENTRY = {"init": "app", "api": "chalicelib.entrypoints.http", "console": "chalicelib.entrypoints.http",
+         "tasks": "chalicelib.entrypoints.sqs",
          "upkeep": "chalicelib.entrypoints.schedule", "crm_sync": "chalicelib.entrypoints.schedule"}  # fmt: skip
 
 

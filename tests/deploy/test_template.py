@@ -24,6 +24,7 @@ from chalicelib.task_queue import MAX_RECEIVES
 from infra.bundle import FORBIDDEN, LIMIT_BYTES, inspect_bundle
 from infra.deploy import Console, Refused, deploy, destroy, point_code_at
 from infra.iam import parameter_arn, queue_arn, table_arn, wildcard_match
+from infra.package import add_bytecode
 from infra.stages import deployed_stages, stage_environment, stage_policy
 
 STAGES = list(deployed_stages())
@@ -275,6 +276,21 @@ def test_the_bundle_carries_bytecode_lambda_can_use_from_a_read_only_directory(
     os.chmod(tmp_path / "task", 0o755)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "leadscore"
+
+
+def test_bytecode_left_in_the_working_tree_is_replaced_not_shipped(tmp_path: Path) -> None:
+    """Chalice zips chalicelib/ as it finds it: a developer's timestamp-checked .pyc would go stale
+    once unpacked (and Lambda cannot rewrite it), so the bundle carries only the ones we compile."""
+    tag = sys.implementation.cache_tag
+    bundle = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(bundle, "w") as made:
+        made.writestr("chalicelib/mod.py", "VALUE = 2\n")
+        made.writestr(f"chalicelib/__pycache__/mod.{tag}.pyc", b"stale bytecode of an older mod.py")
+    assert add_bytecode(bundle) == 1
+    with zipfile.ZipFile(bundle) as shipped:
+        assert sorted(shipped.namelist()) == ["chalicelib/__pycache__/mod." + tag + ".pyc", "chalicelib/mod.py"]
+        assert shipped.read("chalicelib/mod.py") == b"VALUE = 2\n"
+        assert int.from_bytes(shipped.read(f"chalicelib/__pycache__/mod.{tag}.pyc")[4:8], "little") == 0b01
 
 
 @pytest.fixture
