@@ -16,7 +16,8 @@ embedded server only (tests run moto as it ships):
 And one makes it fast where our use of it is slow: moto answers a Query of a global secondary
 index by sorting and reading the whole table. Here the table's items are grouped by the index's
 partition key once, and again only after a write (requests are served one at a time, so every
-write is seen), so a page of the leaderboard reads its partition, not the table.
+write is seen), so a page of the leaderboard reads its partition, not the table; and the flat
+UpdateExpressions leadscore writes skip moto's slow expression validator (local/embedded_updates.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.embedded_queues import install_fast_queues
+from local.embedded_updates import install_flat_updates
+
 _OPERATIONS = {"ConditionCheck", "Put", "Delete", "Update"}
 
 
@@ -52,7 +56,9 @@ class EmbeddedAws:
     def start(self) -> None:
         install_item_level_transactions()
         install_index_partitions()
-        app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+        install_flat_updates(_serving)
+        install_fast_queues(_serving)
+        app = _OneAtATime(_Dispatcher(create_backend_app))
         self._server = make_server(self._host, self._port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -69,6 +75,20 @@ class EmbeddedAws:
             self._thread.join()
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's, remembering which backend a host names: moto lists its package's folders on disk to
+    decide it, for every request."""
+
+    def __init__(self, create_app: Callable[..., Any]) -> None:
+        super().__init__(create_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
 class _OneAtATime:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
@@ -76,7 +96,11 @@ class _OneAtATime:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            return self.app(environ, start_response)
+            _SERVING.active = True  # SQS and the rest: concurrent, as moto serves them
+            try:
+                return list(self.app(environ, start_response))
+            finally:
+                _SERVING.active = False
         with self.lock:
             operation = environ["HTTP_X_AMZ_TARGET"].partition(".")[2]
             if operation not in _READS:
@@ -91,10 +115,16 @@ class _OneAtATime:
 _READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables",
           "DescribeTimeToLive", "DescribeContinuousBackups", "ListTagsOfResource", "DescribeEndpoints"}  # fmt: skip
 _WRITES = [0]
-# Set while this server serves a DynamoDB request (one at a time, every write counted): only then
+# Set while this server serves a request (DynamoDB one at a time, every write counted): only then
 # are the groups known to be current. moto used any other way in this process (a test's
 # mock_aws) gets moto's own Query.
 _SERVING = threading.local()
+
+
+def _serving() -> bool:
+    return bool(getattr(_SERVING, "active", False))
+
+
 _GROUPED: dict[tuple[int, str], tuple[int, dict[Any, list[Any]]]] = {}  # (table, attribute) -> groups
 _plain_query = Table.query
 
@@ -104,15 +134,19 @@ def install_index_partitions() -> None:
 
 
 def _index_query(self: Table, *args: Any, **kwargs: Any) -> Any:
-    """A global secondary index's Query over its partition's items only (same order as moto's)."""
+    """A Query over its partition's items only, in moto's order: moto reads (and sorts) the whole
+    table for every Query, of the table's own key as of an index."""
+    if not getattr(_SERVING, "active", False):
+        return _plain_query(self, *args, **kwargs)
     index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+    if not index_name:
+        hash_key = args[0] if args else kwargs.get("hash_key")
+        if hash_key is None or not self.range_key_attr:
+            return _plain_query(self, *args, **kwargs)
+        partition = list(self.items[hash_key].values()) if hash_key in self.items else []
+        return _query_over(self, partition, args, kwargs)
     conditions = kwargs.get("hash_key_conditions") or []
-    if (
-        not getattr(_SERVING, "active", False)
-        or not index_name
-        or len(conditions) != 1
-        or index_name not in {i.name for i in self.global_indexes}
-    ):
+    if len(conditions) != 1 or index_name not in {i.name for i in self.global_indexes}:
         return _plain_query(self, *args, **kwargs)
     attribute, value = conditions[0]
     key = (id(self), attribute)
@@ -124,12 +158,15 @@ def _index_query(self: Table, *args: Any, **kwargs: Any) -> Any:
             if found is not None:
                 groups.setdefault((found.type, str(found.value)), []).append(item)
         grouped = _GROUPED[key] = (_WRITES[0], groups)
-    partition = grouped[1].get((value.type, str(value.value)), [])
-    self.all_items = lambda: partition  # type: ignore[method-assign]  # for this one Query
+    return _query_over(self, grouped[1].get((value.type, str(value.value)), []), args, kwargs)
+
+
+def _query_over(table: Table, partition: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    table.all_items = lambda: partition  # type: ignore[method-assign]  # for this one Query
     try:
-        return _plain_query(self, *args, **kwargs)
+        return _plain_query(table, *args, **kwargs)
     finally:
-        del self.all_items
+        del table.all_items
 
 
 def install_item_level_transactions() -> None:

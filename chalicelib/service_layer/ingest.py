@@ -73,11 +73,20 @@ class Ingestion:
         plans = plan_leads([event.identities.as_keys() for event in events], known)
         # The lead items new events fold into, read together (one request per 100 leads).
         records = self.storage.leads.get_leads([plan.lead_id for plan in plans if plan.lead_id and not plan.merge_from])
+        # New leads first, together: a batch of new visitors is a few writes, not one per visitor.
+        fresh = [index for index, plan in enumerate(plans) if plan.lead_id is None and not plan.merge_from]
+        created = self.writes.create_many(
+            [([events[i] for i in plans[index].signal_indexes], plans[index].keys) for index in fresh], now
+        )
+        ready = {index: item for index, item in zip(fresh, created, strict=True) if item is not None}
         written: list[Written] = []
-        for plan in plans:
-            members = [events[index] for index in plan.signal_indexes]
+        for index, plan in enumerate(plans):
+            if index in ready:
+                written.append(ready[index])
+                continue
+            members = [events[i] for i in plan.signal_indexes]
             stored = records.get(plan.lead_id) if plan.lead_id else None
-            written.append(self.writes.write(plan, members, known, stored, now))
+            written.append(self.writes.write(plan, members, known, stored, now, create=index not in fresh))
         rescored = {
             lead: self.rescorer.rescore(lead, now) for lead in dict.fromkeys(w.lead_id for w in written if w.rescore)
         }

@@ -69,10 +69,17 @@ class LeadWrites:
         self.backoff = backoff
 
     def write(
-        self, plan: LeadPlan, members: list[LeadEvent], known: dict[str, str], record: LeadRecord | None, now: datetime
+        self,
+        plan: LeadPlan,
+        members: list[LeadEvent],
+        known: dict[str, str],
+        record: LeadRecord | None,
+        now: datetime,
+        create: bool = True,
     ) -> Written:
-        """`record`: the stored lead the plan names, when already read (None: read it if needed)."""
-        if plan.lead_id is None and not plan.merge_from:
+        """`record`: the stored lead the plan names, when already read (None: read it if needed).
+        `create`: try a new lead's one-write creation first (False: `create_many` tried it)."""
+        if create and plan.lead_id is None and not plan.merge_from:
             created = self.create(members, plan.keys, now)
             if created is not None:
                 return created
@@ -96,25 +103,32 @@ class LeadWrites:
 
     def create(self, members: list[LeadEvent], keys: list[str], now: datetime) -> Written | None:
         """None when it cannot be done in one write (a key claimed meanwhile, too many events)."""
-        rules = self.rules()
-        stored = [StoredEvent(event, expires_at(event, rules)) for event in members]
-        live = [item.event for item in stored if item.expires_at is None or item.expires_at > now]
-        lead_id = new_lead_id()
-        record = LeadRecord(lead_id, 0, list(keys), None, events=live)
-        change, ignored = rescore_change(record, rules, now, shadow=self.rescorer.shadow())
-        try:
-            version = self.storage.events.create(lead_id, stored, keys, change)
-        except IdentityConflict:
-            return None
-        if version is None:
-            return None
-        return Written(
-            lead_id,
-            stored=list(members),
-            scored=Rescored(lead_id, version, None, change.card, ignored, account_move(record, change), {}),
-            not_scored=Counter(ignored.by_reason),
-            too_fast=set(ignored.too_fast),
+        return self.create_many([(members, keys)], now)[0]
+
+    def create_many(self, leads: list[tuple[list[LeadEvent], list[str]]], now: datetime) -> list[Written | None]:
+        """New leads (their events and keys), written together where storage can; each None where
+        `create` would say None."""
+        rules, shadow = self.rules(), self.rescorer.shadow()
+        prepared = []
+        for members, keys in leads:
+            stored = [StoredEvent(event, expires_at(event, rules)) for event in members]
+            live = [item.event for item in stored if item.expires_at is None or item.expires_at > now]
+            record = LeadRecord(new_lead_id(), 0, list(keys), None, events=live)
+            change, ignored = rescore_change(record, rules, now, shadow=shadow)
+            prepared.append((record, stored, change, ignored))
+        versions = self.storage.events.create_many(
+            [(record.lead_id, stored, record.keys, change) for record, stored, change, _ in prepared]
         )
+        return [
+            None if version is None else Written(
+                record.lead_id,
+                stored=list(members),
+                scored=Rescored(record.lead_id, version, None, change.card, ignored, account_move(record, change), {}),
+                not_scored=Counter(ignored.by_reason),
+                too_fast=set(ignored.too_fast),
+            )
+            for version, (record, _, change, ignored), (members, _) in zip(versions, prepared, leads, strict=True)
+        ]  # fmt: skip
 
     def fold(
         self,

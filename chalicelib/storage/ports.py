@@ -27,6 +27,7 @@ from chalicelib.domain.unscored import UnscoredCount
 from chalicelib.errors import StorageUnavailable
 
 from .account_ports import Accounts
+from .conflicts import DuplicateEvents, IdentityConflict, LeadMerged, PointerMoved, VersionConflict, VersionTaken
 
 __all__ = [
     "ChangeOutbox",
@@ -93,26 +94,6 @@ Order = Literal["score", "change", "last_active"]  # the leads list's orders (li
 class LeadPage:
     rows: list[LeadRow]
     cursor: str | None  # opaque: where the next page starts; None at the end
-
-
-class VersionConflict(Exception):
-    """Another writer saved the lead since we read it: read again and rescore."""
-
-
-class IdentityConflict(Exception):
-    """An identity key was claimed by another lead between resolution and write: resolve again."""
-
-
-class LeadMerged(Exception):
-    """The lead was merged into another while we were writing to it: write to that one."""
-
-
-class DuplicateEvents(Exception):
-    """Some events of an append were stored before: fold again without them (nothing was written)."""
-
-    def __init__(self, event_ids: list[str]) -> None:
-        super().__init__(f"{len(event_ids)} events were stored before")
-        self.event_ids = event_ids
 
 
 @dataclass(frozen=True)
@@ -243,6 +224,9 @@ class LeadRepository(Protocol):
     def delete_lead(self, lead_id: str, extra_keys: Iterable[str] = ()) -> None: ...
 
 
+NewLead = tuple[str, Sequence[StoredEvent], Sequence[str], LeadSave]  # create's arguments
+
+
 class EventLog(Protocol):
     """New events, each stored once ever, with the identity keys they claim for their lead."""
 
@@ -257,6 +241,10 @@ class EventLog(Protocol):
     ) -> int | None:
         """A new lead's claims, events and first card at once; None when it cannot be done in one
         write (the caller stores and rescores as usual). Raises IdentityConflict, writing nothing."""
+        ...
+
+    def create_many(self, leads: Sequence[NewLead]) -> list[int | None]:
+        """`create` for each lead, in as few writes as hold them; an IdentityConflict answers None."""
         ...
 
     def append(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave) -> int:
@@ -404,14 +392,6 @@ class RulesVersion:
     deployed_by: str
     deployed_at: datetime
     message: str = ""
-
-
-class VersionTaken(Exception):
-    """Another deploy stored this version number first."""
-
-
-class PointerMoved(Exception):
-    """Another command changed the active or shadow version since it was read."""
 
 
 class RulesVersions(Protocol):

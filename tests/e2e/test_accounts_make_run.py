@@ -10,9 +10,9 @@ from typing import Any
 
 import requests
 
+from local.child import make_run
 from local.defaults import LOCAL_SECRETS
 from local.signing import Signer
-from tests.e2e.local_stack import make_run
 from tests.e2e.test_rules_shadow_make_run import _until, crm_environment
 from tests.integration.crm_fakes import FakeHubSpotPortal
 

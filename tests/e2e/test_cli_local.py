@@ -15,7 +15,7 @@ import boto3
 import requests
 
 from chalicelib.service_layer.messages import WriteBack
-from tests.e2e.local_stack import make_run
+from local.child import make_run
 
 LEADSCORE = Path(sys.executable).parent / "leadscore"  # the console script `make` installs
 
@@ -75,8 +75,8 @@ def test_make_run_names_the_console_and_its_keys_and_keeps_metric_lines_out_of_t
     import time
     import urllib.request
 
+    from local.child import make_run
     from local.defaults import LOCAL_SECRETS
-    from tests.e2e.local_stack import make_run
 
     for metrics, expected in (("", False), ("1", True)):
         seen: list[str] = []
@@ -109,7 +109,7 @@ def test_make_demo_finds_make_run_on_its_port_or_says_in_one_line_that_none_runs
     import subprocess
     import sys
 
-    from tests.e2e.local_stack import make_run
+    from local.child import make_run
 
     state = str(tmp_path / "make-run.json")
     env = {**os.environ, "LEADSCORE_LOCAL_STATE": state}

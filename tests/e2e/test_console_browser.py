@@ -29,8 +29,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from chalicelib.domain.rules_diagnosis import RulesError
 from chalicelib.domain.rules_yaml import parse_rules
 from chalicelib.rules import DEFAULT_RULES_PATH
+from local.child import make_run
 from local.defaults import LOCAL_SECRETS
-from tests.e2e.local_stack import make_run
 from tests.rules_mistakes import MISTAKES, planted
 
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "console"

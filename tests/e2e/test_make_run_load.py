@@ -22,8 +22,8 @@ import pytest
 import requests
 from segment.analytics.client import Client as SegmentClient
 
+from local.child import make_run as running
 from local.defaults import LOCAL_SECRETS
-from tests.e2e.local_stack import make_run as running
 
 WRITE_KEY = LOCAL_SECRETS["EVENTS_WRITE_KEY"]
 ADMIN = {"Authorization": f"Bearer {LOCAL_SECRETS['ADMIN_API_KEY']}"}

@@ -17,10 +17,10 @@ from segment.analytics.client import Client as SegmentClient
 
 from chalicelib.storage.schema import create_table
 from chalicelib.task_queue import create_queues
+from local.child import make_run
 from local.defaults import LOCAL_HOST, LOCAL_SECRETS
 from local.embedded_aws import EmbeddedAws
 from local.saved_state import SavedStateError, restore, save, set_aside
-from tests.e2e.local_stack import make_run
 
 NOW = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
 TABLE, QUEUE, DLQ = "saved-table", "saved-tasks", "saved-tasks-dlq"

@@ -11,9 +11,9 @@ from typing import Any
 
 import requests
 
+from local.child import make_run
 from local.defaults import LOCAL_SECRETS
 from local.signing import Signer
-from tests.e2e.local_stack import make_run
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 VIEWER = {"Authorization": f"Bearer {LOCAL_SECRETS['VIEWER_API_KEY']}"}

@@ -13,9 +13,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from chalicelib.rules import DEFAULT_RULES_PATH
+from local.child import make_run
 from local.defaults import LOCAL_SECRETS
 from local.signing import Signer
-from tests.e2e.local_stack import make_run
 from tests.e2e.test_cli_local import leadscore
 from tests.e2e.test_console_browser import _shots, _sign_in, _wait, browser  # noqa: F401 (a fixture)
 from tests.e2e.test_rules_shadow_make_run import _until, crm_environment

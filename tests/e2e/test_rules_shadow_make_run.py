@@ -13,9 +13,9 @@ from typing import Any
 import requests
 
 from chalicelib.rules import DEFAULT_RULES_PATH
+from local.child import make_run
 from local.defaults import LOCAL_SECRETS
 from local.signing import Signer
-from tests.e2e.local_stack import make_run
 from tests.e2e.test_cli_local import leadscore
 from tests.integration.crm_fakes import FakeHubSpotPortal
 

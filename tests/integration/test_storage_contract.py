@@ -332,11 +332,33 @@ def test_creating_a_lead_whose_key_is_taken_writes_nothing(storage: Storage) -> 
     assert storage.leads.resolve(["user:b", "email:jo@acme.io"]) == {"email:jo@acme.io": "ld_a"}
 
 
+def test_new_leads_are_created_together_and_one_whose_key_is_taken_alone_is_refused(storage: Storage) -> None:
+    """Forty new leads (more than one transaction holds) and, among them, one claiming a key that is
+    taken: every other lead is created whole, that one answers None and leaves nothing behind."""
+    storage.events.store("ld_a", [stored("a1")], ["email:jo@acme.io"])
+    leads = []
+    for number in range(40):
+        keys = [f"user:n{number}"] + (["email:jo@acme.io"] if number == 17 else [])
+        change = LeadSave(f"ld_n{number}", 0, card("Demo Requested"), None, NOW, keys=keys, reason="new")
+        leads.append((f"ld_n{number}", [stored(f"n{number}")], keys, change))
+    answers = storage.events.create_many(leads)
+    assert answers == [None if number == 17 else 1 for number in range(40)]
+    assert storage.leads.load("ld_n17", NOW) is None
+    assert storage.leads.resolve(["user:n17", "email:jo@acme.io"]) == {"email:jo@acme.io": "ld_a"}
+    for number in (0, 16, 18, 39):
+        record = storage.leads.load(f"ld_n{number}", NOW)
+        assert record is not None and record.version == 1 and [e.event_id for e in record.events] == [f"n{number}"]
+        assert storage.leads.resolve([f"user:n{number}"]) == {f"user:n{number}": f"ld_n{number}"}
+
+
 def test_a_lead_too_large_for_one_transaction_is_left_to_the_usual_path(aws) -> None:
     storage = DynamoStorage(TABLE)  # DynamoDB's transactions hold 100 items at most
     change = LeadSave("ld_big", 0, card("Demo Requested"), None, NOW)
     events = [stored(f"e{index}") for index in range(120)]
     assert storage.events.create("ld_big", events, ["user:big"], change) is None
+    small = LeadSave("ld_small", 0, card("Demo Requested"), None, NOW)
+    big = ("ld_big", events, ["user:big"], change)
+    assert storage.events.create_many([big, ("ld_small", [stored("s1")], ["user:small"], small)]) == [None, 1]
     assert storage.leads.load("ld_big", NOW) is None
 
 

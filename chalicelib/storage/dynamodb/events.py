@@ -17,6 +17,7 @@ from chalicelib.storage.ports import (
     IdentityConflict,
     LeadMerged,
     LeadSave,
+    NewLead,
     StoredEvent,
     StoreResult,
     VersionConflict,
@@ -74,16 +75,56 @@ class DynamoEvents:
         transaction (one request for a new lead instead of four). None when that does not fit in
         one transaction: store and rescore it the usual way. Raises IdentityConflict (nothing
         written) when a key was claimed meanwhile."""
-        claims = [write for key in claim_keys for write in claim_writes(self.table.name, lead_id, key)]
-        writes = [*claims, *(self._event_put(lead_id, item) for item in events), *save_writes(self.table.name, change)]
+        writes, claims = self._create_writes(lead_id, events, claim_keys, change)
         if len(writes) > TRANSACTION_LIMIT:
             return None
         failed = self.table.transact(writes)
         if failed is None:
             return change.expected_version + 1
-        if any(index < len(claims) for index in failed):
+        if any(index < claims for index in failed):
             raise IdentityConflict(lead_id)
         return None  # a fresh lead id cannot hold events or a card: let the usual path sort it out
+
+    def _create_writes(
+        self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave
+    ) -> tuple[list[Item], int]:
+        """A new lead's transaction items, its claims first (how many: the second value)."""
+        claims = [write for key in claim_keys for write in claim_writes(self.table.name, lead_id, key)]
+        writes = [*claims, *(self._event_put(lead_id, item) for item in events), *save_writes(self.table.name, change)]
+        return writes, len(claims)
+
+    def create_many(self, leads: Sequence[NewLead]) -> list[int | None]:
+        """New leads packed into as few transactions as hold them (a batch of 2,500 new visitors in
+        a few hundred requests, not 2,500); a transaction that fails is done again lead by lead, so
+        each answer is what `create` would have said."""
+        answers: list[int | None] = [None] * len(leads)
+        chunk: list[int] = []
+        writes: list[Item] = []
+        for index, (lead_id, events, keys, change) in enumerate(leads):
+            own, _ = self._create_writes(lead_id, events, keys, change)
+            if len(own) > TRANSACTION_LIMIT:
+                continue  # too big for any transaction: the usual path stores it
+            if len(writes) + len(own) > TRANSACTION_LIMIT:
+                self._create_chunk(leads, chunk, writes, answers)
+                chunk, writes = [], []
+            chunk.append(index)
+            writes += own
+        self._create_chunk(leads, chunk, writes, answers)
+        return answers
+
+    def _create_chunk(self, leads: Sequence[NewLead], chunk: list[int], writes: list[Item],
+                      answers: list[int | None]) -> None:  # fmt: skip
+        if not chunk:
+            return
+        if len(chunk) > 1 and self.table.transact(writes) is None:
+            for index in chunk:
+                answers[index] = leads[index][3].expected_version + 1
+            return
+        for index in chunk:
+            try:
+                answers[index] = self.create(*leads[index])
+            except IdentityConflict:
+                answers[index] = None
 
     def append(self, lead_id: str, events: Sequence[StoredEvent], claim_keys: Sequence[str], change: LeadSave) -> int:
         """Events, claims and the folded card in one transaction (see the port). The lead item's

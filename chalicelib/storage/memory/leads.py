@@ -16,6 +16,7 @@ from chalicelib.storage.ports import (
     LeadMerged,
     LeadRecord,
     LeadSave,
+    NewLead,
     StoredEvent,
     StoreResult,
     VersionConflict,
@@ -236,6 +237,15 @@ class MemoryEvents:
                 raise IdentityConflict(lead_id)
             self._store(lead_id, events, claim_keys, mark=False)
             return self.repository.save(change)
+
+    def create_many(self, leads: Sequence[NewLead]) -> list[int | None]:
+        answers: list[int | None] = []
+        for lead in leads:
+            try:
+                answers.append(self.create(*lead))
+            except IdentityConflict:
+                answers.append(None)
+        return answers
 
 
 def _mark_move(record: LeadRecord, change: LeadSave) -> None:

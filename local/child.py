@@ -1,4 +1,4 @@
-"""`make run` in a child process for black-box tests: its embedded AWS and `chalice local` on free
+"""`make run` in a child process, for black-box tests and `make bench`: its embedded AWS and `chalice local` on free
 ports, its output kept; on exit it is stopped, and a traceback in its output fails the test."""
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def make_run(seen: list[str] | None = None, *args: str, **environment: str) -> Iterator[str]:
+def make_run(seen: list[str] | None = None, *args: str, stop_seconds: float = 30, **environment: str) -> Iterator[str]:
     """The base URL of a running `python -m local.run ARGS` with these environment variables; what
-    it prints goes on into `seen` when given."""
+    it prints goes on into `seen` when given. `stop_seconds`: how long its stop (and save) may take."""
     port = free_port()
     # Its state file (what `leadscore --local` reads) and its saved data apart from a developer's.
     apart = tempfile.mkdtemp(prefix="make-run-")
@@ -50,6 +50,6 @@ def make_run(seen: list[str] | None = None, *args: str, **environment: str) -> I
         yield url
     finally:
         os.killpg(child.pid, signal.SIGTERM)
-        child.wait(timeout=30)
+        child.wait(timeout=stop_seconds)
         problems = [line for line in output if "Traceback" in line or "RuntimeError" in line]
         assert not problems, "".join(output[-80:])

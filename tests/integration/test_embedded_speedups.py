@@ -1,0 +1,157 @@
+"""`make run`'s speed-ups of moto (local/embedded_updates.py, local/embedded_queues.py) give moto's
+own answers: each UpdateItem is applied twice, through moto as it ships and through the flat-update
+path, to twin items, and the items (or the errors) must agree; the SQS counts and receives match
+moto's on a queue with messages in every state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from chalicelib.storage.schema import create_table
+from local.embedded_queues import install_fast_queues
+from local.embedded_updates import install_flat_updates, parse_flat_update
+
+TABLE = "twins"
+FAST = [False]
+
+
+@pytest.fixture(scope="module")
+def dynamodb() -> Iterator[Any]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+        create_table(client, TABLE)
+        install_flat_updates(lambda: FAST[0])
+        install_fast_queues(lambda: FAST[0])
+        yield client
+    FAST[0] = False
+
+
+def _apply(client: Any, fast: bool, key: dict[str, Any], request: dict[str, Any]) -> tuple[str, Any]:
+    FAST[0] = fast
+    try:
+        client.update_item(TableName=TABLE, Key=key, **request)
+    except ClientError as exc:
+        return "error", exc.response["Error"]["Code"]
+    finally:
+        FAST[0] = False
+    return "item", client.get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item")
+
+
+NAMES = ["score", "tier", "card", "start", "gone"]
+VALUES = {":n1": {"N": "7"}, ":n2": {"N": "-3"}, ":n3": {"N": "2.5"}, ":s1": {"S": "warm"}, ":s2": {"S": ""},
+          ":m": {"M": {"a": {"L": [{"N": "1"}, {"S": "x"}]}}}, ":b": {"BOOL": True}}  # fmt: skip
+operand = st.one_of(
+    st.sampled_from(sorted(VALUES)),
+    st.sampled_from([f"#n{i}" for i in range(len(NAMES))]),
+    st.builds(
+        lambda n, v: f"if_not_exists(#n{n}, {v})", st.integers(0, len(NAMES) - 1), st.sampled_from(sorted(VALUES))
+    ),
+)
+right = st.one_of(operand, st.builds(lambda a, sign, b: f"{a} {sign} {b}", operand, st.sampled_from("+-"), operand))
+clause = st.builds(lambda target, value: f"#n{target} = {value}", st.integers(0, len(NAMES) - 1), right)
+
+
+@st.composite
+def updates(draw: st.DrawFn) -> dict[str, Any]:
+    sets = draw(st.lists(clause, min_size=1, max_size=5))
+    removes = draw(st.lists(st.integers(0, len(NAMES) - 1), max_size=2, unique=True))
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(f"#n{i}" for i in removes) if removes else "")
+    used = {f"#n{i}": name for i, name in enumerate(NAMES) if f"#n{i}" in expression}
+    values = {name: value for name, value in VALUES.items() if name in expression}
+    request: dict[str, Any] = {"UpdateExpression": expression, "ExpressionAttributeNames": used}
+    if values:
+        request["ExpressionAttributeValues"] = values
+    if draw(st.booleans()):
+        request["ExpressionAttributeNames"] = {**used, "#v": "version"}
+        request["ExpressionAttributeValues"] = {**values, ":v": {"N": "1"}}
+        request["ConditionExpression"] = draw(st.sampled_from(["#v = :v", "attribute_not_exists(#v)"]))
+    return request
+
+
+existing = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "version": st.just({"N": "1"}),
+            "score": st.just({"N": "10"}),
+            "tier": st.just({"S": "cold"}),
+            "start": st.just({"N": "4"}),
+            "gone": st.just({"S": "x"}),
+        },
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(request=updates(), before=existing)
+def test_a_flat_update_leaves_what_moto_leaves(dynamodb: Any, request: dict[str, Any], before: Any) -> None:
+    assert parse_flat_update(request["UpdateExpression"]) is not None
+    results = []
+    for fast, pk in ((False, "LEAD#moto"), (True, "LEAD#fast")):
+        key = {"pk": {"S": pk}, "sk": {"S": "LEAD"}}
+        dynamodb.delete_item(TableName=TABLE, Key=key)
+        if before is not None:
+            dynamodb.put_item(TableName=TABLE, Item={**key, **before})
+        outcome, found = _apply(dynamodb, fast, key, request)
+        if outcome == "item" and found is not None:
+            found = {name: value for name, value in found.items() if name != "pk"}
+        results.append((outcome, found))
+    assert results[1] == results[0], request
+
+
+@pytest.mark.parametrize("kind", ["full", "fold", "card"])
+def test_a_lead_save_as_leadscore_writes_it_is_flat(kind: str) -> None:
+    """The saves this speed-up exists for take the flat path (else they would be as slow as before)."""
+    from datetime import UTC, datetime
+
+    from chalicelib.domain import Identities, LeadEvent, Profile, score
+    from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
+    from chalicelib.storage.dynamodb.lead_item import save_writes
+    from chalicelib.storage.ports import LeadSave
+
+    rules = load_rules_file(DEFAULT_RULES_PATH)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    event = LeadEvent(event_id="e1", source="segment", type="Demo Requested", occurred_at=now,
+                      identities=Identities(user_id="u1"))  # fmt: skip
+    card = score(Profile(), [event], rules, now)
+    profile = Profile().model_dump_json()
+    save = LeadSave("ld_1", 0, card, None, now, basis={"b": 1}, keys=["user:u1"], profile_json=profile,
+                    crm_moves={}, kind=kind, shadow={}, account="")  # fmt: skip
+    updates = [write["Update"]["UpdateExpression"] for write in save_writes(TABLE, save) if "Update" in write]
+    assert updates and all(parse_flat_update(expression) is not None for expression in updates), updates
+
+
+def test_queue_counts_and_receives_match_moto(dynamodb: Any) -> None:
+    sqs = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+    url = sqs.create_queue(QueueName="twins")["QueueUrl"]
+    for number in range(30):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{number}", DelaySeconds=600 if number % 3 == 0 else 0)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=5, VisibilityTimeout=600)
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesDelayed",
+        "ApproximateNumberOfMessagesNotVisible",
+    ]
+    seen = []
+    for fast in (False, True):
+        FAST[0] = fast
+        try:
+            seen.append(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"])
+        finally:
+            FAST[0] = False
+    assert seen[0] == seen[1] == {names[0]: "15", names[1]: "10", names[2]: "5"}
+    FAST[0] = True
+    try:
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600)["Messages"]
+    finally:
+        FAST[0] = False
+    assert len(received) == 10 and all(int(m["Body"][1:]) % 3 for m in received)
