@@ -14,6 +14,7 @@ from bench import (
     hostile_rules_bench,
     import_bench,
     ingest_bench,
+    make_run_bench,
     named_scores_bench,
     scoring_bench,
     shadow_bench,
@@ -37,6 +38,7 @@ def main() -> None:
     writeback_bench.run()
     import_bench.run()
     webhook_bench.run()
+    make_run_bench.run()
     cold_start.run()  # last: its hundred-odd interpreters and packaging disturb timings that follow
 
 

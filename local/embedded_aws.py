@@ -13,11 +13,11 @@ embedded server only (tests run moto as it ships):
   Here a transaction checks every condition first (as DynamoDB does: all or nothing) and then
   writes, backing up only the items it names.
 
-And one makes it fast where our use of it is slow: moto answers a Query of a global secondary
-index by sorting and reading the whole table. Here the table's items are grouped by the index's
-partition key once, and again only after a write (requests are served one at a time, so every
-write is seen), so a page of the leaderboard reads its partition, not the table; and the flat
-UpdateExpressions leadscore writes skip moto's slow expression validator (local/embedded_updates.py).
+And it is made fast where our use of moto is slow, so `make run` holds a team's 10,000 leads:
+Queries read one partition, not the whole table (embedded_index.py); the flat UpdateExpressions
+leadscore writes skip moto's expression validator (embedded_updates.py); SQS counts its messages
+without asking the clock once per message (embedded_queues.py); and the backend a request's host
+names is remembered instead of listed from disk every time.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from local.embedded_index import install_index_partitions
 from local.embedded_queues import install_fast_queues
 from local.embedded_updates import install_flat_updates
 
@@ -55,7 +55,7 @@ class EmbeddedAws:
 
     def start(self) -> None:
         install_item_level_transactions()
-        install_index_partitions()
+        install_index_partitions(_serving)
         install_flat_updates(_serving)
         install_fast_queues(_serving)
         app = _OneAtATime(_Dispatcher(create_backend_app))
@@ -102,9 +102,6 @@ class _OneAtATime:
             finally:
                 _SERVING.active = False
         with self.lock:
-            operation = environ["HTTP_X_AMZ_TARGET"].partition(".")[2]
-            if operation not in _READS:
-                _WRITES[0] += 1  # what the index partitions were grouped from may have changed
             _SERVING.active = True
             try:
                 return list(self.app(environ, start_response))  # the body too is moto's to produce
@@ -112,61 +109,13 @@ class _OneAtATime:
                 _SERVING.active = False
 
 
-_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables",
-          "DescribeTimeToLive", "DescribeContinuousBackups", "ListTagsOfResource", "DescribeEndpoints"}  # fmt: skip
-_WRITES = [0]
-# Set while this server serves a request (DynamoDB one at a time, every write counted): only then
-# are the groups known to be current. moto used any other way in this process (a test's
-# mock_aws) gets moto's own Query.
+# Set while this server serves a request: only then do Queries take the embedded shortcuts. moto
+# used any other way in this process (a test's mock_aws) behaves as it ships.
 _SERVING = threading.local()
 
 
 def _serving() -> bool:
     return bool(getattr(_SERVING, "active", False))
-
-
-_GROUPED: dict[tuple[int, str], tuple[int, dict[Any, list[Any]]]] = {}  # (table, attribute) -> groups
-_plain_query = Table.query
-
-
-def install_index_partitions() -> None:
-    Table.query = _index_query  # type: ignore[method-assign]
-
-
-def _index_query(self: Table, *args: Any, **kwargs: Any) -> Any:
-    """A Query over its partition's items only, in moto's order: moto reads (and sorts) the whole
-    table for every Query, of the table's own key as of an index."""
-    if not getattr(_SERVING, "active", False):
-        return _plain_query(self, *args, **kwargs)
-    index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
-    if not index_name:
-        hash_key = args[0] if args else kwargs.get("hash_key")
-        if hash_key is None or not self.range_key_attr:
-            return _plain_query(self, *args, **kwargs)
-        partition = list(self.items[hash_key].values()) if hash_key in self.items else []
-        return _query_over(self, partition, args, kwargs)
-    conditions = kwargs.get("hash_key_conditions") or []
-    if len(conditions) != 1 or index_name not in {i.name for i in self.global_indexes}:
-        return _plain_query(self, *args, **kwargs)
-    attribute, value = conditions[0]
-    key = (id(self), attribute)
-    grouped = _GROUPED.get(key)
-    if grouped is None or grouped[0] != _WRITES[0]:
-        groups: dict[Any, list[Any]] = {}
-        for item in self.all_items():
-            found = item.attrs.get(attribute)
-            if found is not None:
-                groups.setdefault((found.type, str(found.value)), []).append(item)
-        grouped = _GROUPED[key] = (_WRITES[0], groups)
-    return _query_over(self, grouped[1].get((value.type, str(value.value)), []), args, kwargs)
-
-
-def _query_over(table: Table, partition: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    table.all_items = lambda: partition  # type: ignore[method-assign]  # for this one Query
-    try:
-        return _plain_query(table, *args, **kwargs)
-    finally:
-        del table.all_items
 
 
 def install_item_level_transactions() -> None:

@@ -21,6 +21,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
+from local.embedded_index import mark_updated
+
 Operand = tuple[str, ...]  # ("value", ":v") | ("name", "#a") | ("if_not_exists", "#a", ":v")
 Expression = tuple[Operand, str, Operand] | Operand  # (left, "+" | "-", right) or one operand
 Parsed = tuple[list[tuple[str, Expression]], list[str]]  # (target, expression) to SET, names to REMOVE
@@ -66,6 +68,34 @@ def _update_item(
     expected: dict[str, Any] | None = None,
     condition_expression: str | None = None,
     return_values_on_condition_check_failure: str | None = None,
+) -> Item:
+    item = _apply(
+        self,
+        table_name,
+        key,
+        update_expression,
+        expression_attribute_names,
+        expression_attribute_values,
+        attribute_updates,
+        expected,
+        condition_expression,
+        return_values_on_condition_check_failure,
+    )
+    mark_updated(self.get_table(table_name), item)  # moto may have changed it in place: re-index it
+    return item
+
+
+def _apply(
+    self: DynamoDBBackend,
+    table_name: str,
+    key: dict[str, Any],
+    update_expression: str,
+    expression_attribute_names: dict[str, Any],
+    expression_attribute_values: dict[str, Any],
+    attribute_updates: dict[str, Any] | None,
+    expected: dict[str, Any] | None,
+    condition_expression: str | None,
+    return_values_on_condition_check_failure: str | None,
 ) -> Item:
     arguments = (
         table_name,

@@ -155,3 +155,67 @@ def test_queue_counts_and_receives_match_moto(dynamodb: Any) -> None:
     finally:
         FAST[0] = False
     assert len(received) == 10 and all(int(m["Body"][1:]) % 3 for m in received)
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["put", "update", "remove_tier", "delete", "transact"]),
+        st.integers(0, 7),  # which lead
+        st.sampled_from(["cold", "warm", "hot"]),
+        st.integers(0, 90),  # score
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(operations=OPERATIONS)
+def test_the_embedded_servers_queries_answer_as_a_full_read_does(operations: list[tuple[str, int, str, int]]) -> None:
+    """Writes of every kind (put, in-place update, an index attribute removed, delete, a transaction)
+    interleaved with Queries of an index and of the table's key: each answer is what filtering
+    every item of the table gives, in the index's order."""
+    from local.embedded_aws import EmbeddedAws
+
+    server = EmbeddedAws("127.0.0.1")
+    server.start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint(), region_name="us-east-1",
+                              aws_access_key_id="t", aws_secret_access_key="t")  # fmt: skip
+        create_table(client, TABLE)
+        for operation, lead, tier, points in operations:
+            key = {"pk": {"S": f"LEAD#{lead}"}, "sk": {"S": "LEAD"}}
+            if operation == "put":
+                item = {**key, "tier": {"S": tier}, "score": {"N": str(points)}, "lead_id": {"S": str(lead)}}
+                client.put_item(TableName=TABLE, Item=item)
+            elif operation == "update":
+                client.update_item(TableName=TABLE, Key=key, UpdateExpression="SET #t = :t, #s = :s",
+                                   ExpressionAttributeNames={"#t": "tier", "#s": "score"},
+                                   ExpressionAttributeValues={":t": {"S": tier}, ":s": {"N": str(points)}})  # fmt: skip
+            elif operation == "remove_tier":
+                client.update_item(TableName=TABLE, Key=key, UpdateExpression="REMOVE #t",
+                                   ExpressionAttributeNames={"#t": "tier"})  # fmt: skip
+            elif operation == "delete":
+                client.delete_item(TableName=TABLE, Key=key)
+            else:
+                event = {"pk": {"S": f"LEAD#{lead}"}, "sk": {"S": f"EVENT#{points}"}}
+                client.transact_write_items(TransactItems=[
+                    {"Put": {"TableName": TABLE, "Item": event}},
+                    {"Update": {"TableName": TABLE, "Key": key, "UpdateExpression": "SET #t = :t, #s = :s",
+                                "ExpressionAttributeNames": {"#t": "tier", "#s": "score"},
+                                "ExpressionAttributeValues": {":t": {"S": tier}, ":s": {"N": str(points)}}}},
+                ])  # fmt: skip
+            everything = client.scan(TableName=TABLE)["Items"]
+            for shown in ("cold", "warm", "hot"):
+                values = {":t": {"S": shown}}
+                answer = client.query(TableName=TABLE, IndexName="by_tier", KeyConditionExpression="tier = :t",
+                                      ExpressionAttributeValues=values, ScanIndexForward=False)["Items"]  # fmt: skip
+                expected = sorted((i for i in everything if i.get("tier") == {"S": shown}),
+                                  key=lambda i: int(i["score"]["N"]), reverse=True)  # fmt: skip
+                assert [i["score"] for i in answer] == [i["score"] for i in expected]  # the index's order
+                assert sorted(i["pk"]["S"] for i in answer) == sorted(i["pk"]["S"] for i in expected)
+            own = client.query(TableName=TABLE, KeyConditionExpression="pk = :p",
+                               ExpressionAttributeValues={":p": {"S": f"LEAD#{lead}"}})["Items"]  # fmt: skip
+            assert own == sorted((i for i in everything if i["pk"]["S"] == f"LEAD#{lead}"), key=lambda i: i["sk"]["S"])
+    finally:
+        server.stop()

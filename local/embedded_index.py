@@ -1,0 +1,133 @@
+"""Queries for the embedded DynamoDB of `make run` that read one partition, not the whole table.
+
+moto answers every Query, of the table's own key as of a global secondary index, by sorting and
+reading every item of the table: with 10,000 leads a leaderboard page or a what-if page took tens of
+seconds. Here a Query of the table's key reads that key's items, and a Query of an index reads the
+items grouped under its partition value; the groups are kept current write by write (every put,
+delete and update marks its item), not rebuilt. moto still filters, sorts and pages them, so the
+answers are moto's.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.dynamodb.models.table import Table
+
+ItemKey = tuple[Any, Any]  # (hash key, range key) as moto's DynamoTypes
+_SERVING: list[Callable[[], bool]] = [lambda: False]
+_plain_query = Table.query
+_plain_put = Table.put_item
+_plain_delete = Table.delete_item
+_plain_sort = Table.sorted_items
+
+
+@dataclass
+class _Grouping:
+    """One index attribute's items by value; `dirty`: items written since, to place again."""
+
+    groups: dict[tuple[str, str], dict[ItemKey, Any]] = field(default_factory=dict)
+    where: dict[ItemKey, tuple[str, str]] = field(default_factory=dict)
+    dirty: set[ItemKey] = field(default_factory=set)
+
+
+_GROUPINGS: weakref.WeakKeyDictionary[Table, dict[str, _Grouping]] = weakref.WeakKeyDictionary()
+
+
+def install_index_partitions(serving: Callable[[], bool]) -> None:
+    """Queries take the partition only while `serving()`; writes are marked always (so a grouping
+    is never stale, whoever wrote)."""
+    _SERVING[0] = serving
+    Table.query = _query  # type: ignore[method-assign]
+    Table.put_item = _put_item  # type: ignore[method-assign]
+    Table.delete_item = _delete_item  # type: ignore[method-assign]
+    Table.sorted_items = _sorted_items  # type: ignore[method-assign]
+    # UpdateItem, which moto may apply to the item in place, marks it in local/embedded_updates.py.
+
+
+def _sorted_items(self: Table, hash_key_attrs: list[str], range_key_attrs: list[str | None], items: list[Any]) -> Any:
+    """moto's order, each item's sort values worked out once (moto's comparisons convert both sides
+    of every comparison: a page of a 10,000-lead index sorted in seconds)."""
+    if not _SERVING[0]():
+        return _plain_sort(self, hash_key_attrs, range_key_attrs, items)
+    attributes = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
+    items.sort(key=lambda item: tuple(item.attrs[name].cast_value for name in attributes))
+    return items
+
+
+def _put_item(self: Table, *args: Any, **kwargs: Any) -> Any:
+    item = _plain_put(self, *args, **kwargs)
+    _mark(self, (item.hash_key, item.range_key))
+    return item
+
+
+def _delete_item(self: Table, hash_key: Any, range_key: Any) -> Any:
+    found = _plain_delete(self, hash_key, range_key)
+    _mark(self, (hash_key, range_key))
+    return found
+
+
+def mark_updated(table: Table, item: Any) -> None:
+    _mark(table, (item.hash_key, item.range_key))
+
+
+def _mark(table: Table, key: ItemKey) -> None:
+    for grouping in _GROUPINGS.get(table, {}).values():
+        grouping.dirty.add(key)
+
+
+def _query(self: Table, *args: Any, **kwargs: Any) -> Any:
+    if not _SERVING[0]():
+        return _plain_query(self, *args, **kwargs)
+    index_name = args[7] if len(args) > 7 else kwargs.get("index_name")
+    if not index_name:
+        hash_key = args[0] if args else kwargs.get("hash_key")
+        if hash_key is None or not self.range_key_attr:
+            return _plain_query(self, *args, **kwargs)
+        partition = list(self.items[hash_key].values()) if hash_key in self.items else []
+        return _query_over(self, partition, args, kwargs)
+    conditions = kwargs.get("hash_key_conditions") or []
+    if len(conditions) != 1 or index_name not in {index.name for index in self.global_indexes}:
+        return _plain_query(self, *args, **kwargs)
+    attribute, value = conditions[0]
+    group = _current(self, attribute).groups.get((value.type, str(value.value)), {})
+    return _query_over(self, list(group.values()), args, kwargs)
+
+
+def _current(table: Table, attribute: str) -> _Grouping:
+    by_attribute = _GROUPINGS.setdefault(table, {})
+    grouping = by_attribute.get(attribute)
+    if grouping is None:
+        grouping = by_attribute[attribute] = _Grouping()
+        for item in table.all_items():
+            _place(grouping, (item.hash_key, item.range_key), item, attribute)
+        return grouping
+    for key in grouping.dirty:
+        old = grouping.where.pop(key, None)
+        if old is not None:
+            grouping.groups[old].pop(key, None)
+        hash_key, range_key = key
+        current = table.items[hash_key].get(range_key) if hash_key in table.items else None
+        if current is not None:
+            _place(grouping, key, current, attribute)
+    grouping.dirty.clear()
+    return grouping
+
+
+def _place(grouping: _Grouping, key: ItemKey, item: Any, attribute: str) -> None:
+    found = item.attrs.get(attribute)
+    if found is not None:
+        value = (found.type, str(found.value))
+        grouping.groups.setdefault(value, {})[key] = item
+        grouping.where[key] = value
+
+
+def _query_over(table: Table, partition: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    table.all_items = lambda: partition  # type: ignore[method-assign]  # for this one Query
+    try:
+        return _plain_query(table, *args, **kwargs)
+    finally:
+        del table.all_items
