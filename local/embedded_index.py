@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.dynamo_type import Item
+from moto.dynamodb.models.table import SecondaryIndex, Table
 
 ItemKey = tuple[Any, Any]  # (hash key, range key) as moto's DynamoTypes
 _SERVING: list[Callable[[], bool]] = [lambda: False]
@@ -23,6 +24,7 @@ _plain_query = Table.query
 _plain_put = Table.put_item
 _plain_delete = Table.delete_item
 _plain_sort = Table.sorted_items
+_plain_project = SecondaryIndex.project
 
 
 @dataclass
@@ -45,6 +47,7 @@ def install_index_partitions(serving: Callable[[], bool]) -> None:
     Table.put_item = _put_item  # type: ignore[method-assign]
     Table.delete_item = _delete_item  # type: ignore[method-assign]
     Table.sorted_items = _sorted_items  # type: ignore[method-assign]
+    SecondaryIndex.project = _project  # type: ignore[method-assign]
     # UpdateItem, which moto may apply to the item in place, marks it in local/embedded_updates.py.
 
 
@@ -56,6 +59,18 @@ def _sorted_items(self: Table, hash_key_attrs: list[str], range_key_attrs: list[
     attributes = self._generate_attr_to_sort_by(hash_key_attrs, range_key_attrs)
     items.sort(key=lambda item: tuple(item.attrs[name].cast_value for name in attributes))
     return items
+
+
+def _project(self: SecondaryIndex, item: Item) -> Item:
+    """An index's projection of an item (its keys and included attributes) taken attribute by
+    attribute: moto converts the whole item to plain Python and back for every row it returns."""
+    kind = (self.projection or {}).get("ProjectionType")
+    if not _SERVING[0]() or kind not in ("KEYS_ONLY", "INCLUDE"):
+        return _plain_project(self, item)
+    kept = {*self.table_key_attrs, *self.schema_key_attrs}
+    if kind == "INCLUDE":
+        kept.update(self.projection.get("NonKeyAttributes", []))
+    return Item(item.hash_key, item.range_key, {name: value for name, value in item.attrs.items() if name in kept})
 
 
 def _put_item(self: Table, *args: Any, **kwargs: Any) -> Any:
