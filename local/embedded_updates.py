@@ -57,30 +57,8 @@ def _parsed_once(cls: type[UpdateExpressionParser], expression_str: str) -> Any:
     return found
 
 
-def _update_item(
-    self: DynamoDBBackend,
-    table_name: str,
-    key: dict[str, Any],
-    update_expression: str,
-    expression_attribute_names: dict[str, Any],
-    expression_attribute_values: dict[str, Any],
-    attribute_updates: dict[str, Any] | None = None,
-    expected: dict[str, Any] | None = None,
-    condition_expression: str | None = None,
-    return_values_on_condition_check_failure: str | None = None,
-) -> Item:
-    item = _apply(
-        self,
-        table_name,
-        key,
-        update_expression,
-        expression_attribute_names,
-        expression_attribute_values,
-        attribute_updates,
-        expected,
-        condition_expression,
-        return_values_on_condition_check_failure,
-    )
+def _update_item(self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
+    item = _apply(self, table_name, key, *args, **kwargs)
     mark_updated(self.get_table(table_name), item)  # moto may have changed it in place: re-index it
     return item
 
@@ -92,10 +70,10 @@ def _apply(
     update_expression: str,
     expression_attribute_names: dict[str, Any],
     expression_attribute_values: dict[str, Any],
-    attribute_updates: dict[str, Any] | None,
-    expected: dict[str, Any] | None,
-    condition_expression: str | None,
-    return_values_on_condition_check_failure: str | None,
+    attribute_updates: dict[str, Any] | None = None,
+    expected: dict[str, Any] | None = None,
+    condition_expression: str | None = None,
+    return_values_on_condition_check_failure: str | None = None,
 ) -> Item:
     arguments = (
         table_name,
