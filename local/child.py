@@ -50,6 +50,11 @@ def make_run(seen: list[str] | None = None, *args: str, stop_seconds: float = 30
         yield url
     finally:
         os.killpg(child.pid, signal.SIGTERM)
-        child.wait(timeout=stop_seconds)
+        try:
+            child.wait(timeout=stop_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)  # never left running to slow down what follows
+            child.wait()
+            raise
         problems = [line for line in output if "Traceback" in line or "RuntimeError" in line]
         assert not problems, "".join(output[-80:])
