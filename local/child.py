@@ -56,5 +56,5 @@ def make_run(seen: list[str] | None = None, *args: str, stop_seconds: float = 30
             os.killpg(child.pid, signal.SIGKILL)  # never left running to slow down what follows
             child.wait()
             raise
-        problems = [line for line in output if "Traceback" in line or "RuntimeError" in line]
-        assert not problems, "".join(output[-80:])
+        problems = [index for index, line in enumerate(output) if "Traceback" in line or "RuntimeError" in line]
+        assert not problems, "".join(output[max(0, problems[0] - 3) : problems[0] + 40])  # the first, whole

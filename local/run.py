@@ -36,6 +36,8 @@ from local.defaults import LOCAL_HOST, LOCAL_PORT, LOCAL_SECRETS, LOCAL_TABLE
 from local.embedded_aws import EmbeddedAws
 from local.saved_state import SavedStateError, restore, save, set_aside, state_path
 
+HEALTH_WAIT_SECONDS = 30
+
 
 def local_environment(endpoint: str) -> dict[str, str]:
     env = dict(os.environ)
@@ -201,7 +203,9 @@ def _announce(port: int, server: subprocess.Popen[bytes]) -> bool:
         if server.poll() is not None:
             return False  # it stopped: its own error says why, and there is nothing to announce
         try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1):
+            # Waits for the answer: a probe that hangs up on a slow first request leaves the
+            # server a broken pipe (and a traceback in its output). Refused connections fail fast.
+            with urllib.request.urlopen(f"{url}/health", timeout=HEALTH_WAIT_SECONDS):
                 break
         except OSError:
             time.sleep(0.2)

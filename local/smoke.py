@@ -20,7 +20,8 @@ def wait_for_health(base_url: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
-            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
+            # the answer is waited for (hanging up on a slow first request breaks the server's pipe)
+            with urllib.request.urlopen(f"{base_url}/health", timeout=30) as response:
                 if json.loads(response.read()).get("status") == "ok":
                     return
         except (OSError, ValueError):
