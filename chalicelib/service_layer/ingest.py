@@ -86,7 +86,7 @@ class Ingestion:
                 continue
             members = [events[i] for i in plan.signal_indexes]
             stored = records.get(plan.lead_id) if plan.lead_id else None
-            written.append(self.writes.write(plan, members, known, stored, now, create=index not in fresh))
+            written.append(self.writes.write(plan, members, known, stored, now, create=False))  # tried above
         rescored = {
             lead: self.rescorer.rescore(lead, now) for lead in dict.fromkeys(w.lead_id for w in written if w.rescore)
         }
