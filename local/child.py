@@ -24,9 +24,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def make_run(seen: list[str] | None = None, *args: str, stop_seconds: float = 30, **environment: str) -> Iterator[str]:
+def make_run(seen: list[str] | None = None, *args: str, stop_seconds: float = 120, **environment: str) -> Iterator[str]:
     """The base URL of a running `python -m local.run ARGS` with these environment variables; what
-    it prints goes on into `seen` when given. `stop_seconds`: how long its stop (and save) may take."""
+    it prints goes on into `seen` when given. `stop_seconds`: how long its stop may take (its
+    workers' finishing, up to 30 s each, then the save of everything stored)."""
     port = free_port()
     # Its state file (what `leadscore --local` reads) and its saved data apart from a developer's.
     apart = tempfile.mkdtemp(prefix="make-run-")
