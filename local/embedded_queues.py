@@ -4,7 +4,8 @@ moto works out a queue's attributes (three message counts, each asking the clock
 for every message it sends, and for every message it receives (to read the retention period): with
 a big import's 10,000 write-backs queued, a send or a receive costs a second. Here the counts read
 the clock once per pass, and the retention check reads the queue's retention period directly: the
-same answers, no longer O(queue) clock reads per message.
+same answers, no longer O(queue) clock reads per message. A delete finds its message in one pass
+(moto's makes two, building each message's list of receipt handles twice).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.core.utils import unix_time, unix_time_millis
+from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
 
 _SERVING: list[Callable[[], bool]] = [lambda: False]
@@ -23,6 +25,7 @@ _moto = {
     "approximate_number_of_messages": Queue.approximate_number_of_messages,
 }
 _moto_retention = SQSBackend.is_message_valid_based_on_retention_period
+_moto_delete = Queue.delete_message
 
 
 def install_fast_queues(serving: Callable[[], bool]) -> None:
@@ -37,6 +40,7 @@ def install_fast_queues(serving: Callable[[], bool]) -> None:
     for name, read in fast.items():
         setattr(Queue, name, property(_guarded(name, read)))
     SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
+    Queue.delete_message = _delete_message  # type: ignore[method-assign]
 
 
 def _guarded(name: str, fast: Callable[[Queue], Any]) -> Callable[[Queue], Any]:
@@ -68,3 +72,23 @@ def _retained(self: SQSBackend, queue_name: str, message: Message) -> bool:
         return bool(_moto_retention(self, queue_name, message))
     retention_period = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
     return bool(retention_period + message.sent_timestamp / 1000 > unix_time())  # type: ignore[operator]
+
+
+def _delete_message(self: Queue, receipt_handle: str) -> None:
+    """moto's delete: a handle already deleted is fine, an unknown one is invalid."""
+    if not _SERVING[0]():
+        return _moto_delete(self, receipt_handle)
+    if receipt_handle in self.deleted_messages:
+        return None
+    kept: list[Message] = []
+    gone: list[Message] = []
+    for message in self._messages:
+        held = message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles
+        (gone if held else kept).append(message)
+    if not gone:
+        raise ReceiptHandleIsInvalid()
+    for message in gone:
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(handle for handle in message.all_receipt_handles if handle)
+    self._messages = kept
+    return None

@@ -159,6 +159,40 @@ def test_queue_counts_and_receives_match_moto(dynamodb: Any) -> None:
     assert len(received) == 10 and all(int(m["Body"][1:]) % 3 for m in received)
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_queue_deletes_match_moto(dynamodb: Any, fast: bool) -> None:
+    """A delete by a current or an older receipt handle, again, and by a made-up handle, with
+    moto's own delete and the embedded one: the same messages left, the same error."""
+    sqs = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+    url = sqs.create_queue(QueueName=f"deletes-{fast}")["QueueUrl"]
+    for number in range(6):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{number}")
+    FAST[0] = fast
+    try:
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=0)["Messages"]
+        again: list[dict[str, Any]] = []
+        for _ in range(20):  # the first three are visible again a millisecond later (moto's clock)
+            again += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600,
+                                         WaitTimeSeconds=1).get("Messages", [])  # fmt: skip
+            if len(again) == 6:
+                break
+        again.sort(key=lambda message: message["Body"] != first[0]["Body"])  # the one received twice first
+        old_handle = first[0]["ReceiptHandle"]  # its message was received again: an older handle
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=old_handle)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=old_handle)  # deleted already: fine
+        deleted = sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": "a", "ReceiptHandle": again[-1]["ReceiptHandle"]}, {"Id": "b", "ReceiptHandle": "made-up"},
+        ])  # fmt: skip
+        left = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    finally:
+        FAST[0] = False
+    gone = {first[0]["Body"], again[-1]["Body"]}
+    assert len(again) == 6 and len(gone) == 2
+    assert [entry["Id"] for entry in deleted["Successful"]] == ["a"]
+    assert [entry["Code"] for entry in deleted["Failed"]] == ["ReceiptHandleIsInvalid"]
+    assert left["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "4"
+
+
 OPERATIONS = st.lists(
     st.tuples(
         st.sampled_from(["put", "update", "remove_tier", "delete", "transact"]),
@@ -221,5 +255,49 @@ def test_the_embedded_servers_queries_answer_as_a_full_read_does(operations: lis
             own = client.query(TableName=TABLE, KeyConditionExpression="pk = :p",
                                ExpressionAttributeValues={":p": {"S": f"LEAD#{lead}"}})["Items"]  # fmt: skip
             assert own == sorted((i for i in everything if i["pk"]["S"] == f"LEAD#{lead}"), key=lambda i: i["sk"]["S"])
+    finally:
+        server.stop()
+
+
+def test_an_index_query_pages_by_the_index_items_size_as_dynamodb_does() -> None:
+    """DynamoDB's 1 MB page of an index Query is of index items: 40 leads whose cards (not
+    projected) weigh 60 KB each are counted in one page, and pages of 7 give them all in order."""
+    from local.embedded_aws import EmbeddedAws
+
+    server = EmbeddedAws("127.0.0.1")
+    server.start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint(), region_name="us-east-1",
+                              aws_access_key_id="t", aws_secret_access_key="t")  # fmt: skip
+        create_table(client, TABLE)
+        for lead in range(40):
+            client.put_item(TableName=TABLE, Item={
+                "pk": {"S": f"LEAD#{lead}"}, "sk": {"S": "LEAD"}, "tier": {"S": "cold"},
+                "score": {"N": str(lead % 13)}, "card": {"S": "x" * 60_000},
+            })  # fmt: skip
+        for lead in range(40, 43):  # not in the index: no score
+            client.put_item(TableName=TABLE, Item={"pk": {"S": f"LEAD#{lead}"}, "sk": {"S": "LEAD"},
+                                                   "tier": {"S": "cold"}})  # fmt: skip
+        query = {"TableName": TABLE, "IndexName": "by_tier", "KeyConditionExpression": "tier = :t",
+                 "ExpressionAttributeValues": {":t": {"S": "cold"}}}  # fmt: skip
+        counted = client.query(**query, Select="COUNT")
+        assert counted["Count"] == 40 and "LastEvaluatedKey" not in counted and "Items" not in counted
+        paged = client.query(**query, Select="COUNT", Limit=15)  # paged as moto pages it
+        assert paged["Count"] == 15 and "LastEvaluatedKey" in paged
+        above = {"KeyConditionExpression": "tier = :t AND score > :s",
+                 "ExpressionAttributeValues": {":t": {"S": "cold"}, ":s": {"N": "9"}}}  # fmt: skip
+        high = client.query(**{**query, **above}, Select="COUNT")
+        assert high["Count"] == sum(1 for lead in range(40) if lead % 13 > 9)
+        pages, start = [], None
+        while True:
+            page = client.query(**query, Limit=7, **({"ExclusiveStartKey": start} if start else {}))
+            pages.append(page["Items"])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        seen = [item["score"]["N"] for page in pages for item in page]
+        whole = [item["score"]["N"] for item in client.query(**query)["Items"]]
+        assert len(pages) == 6 and seen == whole == sorted(seen, key=int)
+        assert all("card" not in item for page in pages for item in page)
     finally:
         server.stop()
