@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.domain import Identities, LeadEvent
 from chalicelib.domain.crm_activity import FORM, CrmActivity, HubSpotActivity
-from chalicelib.domain.events import instant_or_none, to_us
+from chalicelib.domain.events import from_us, instant_or_none, to_us
 
 from .form_fields import submission_kind
 
@@ -86,7 +86,10 @@ def _event(
         instant = instant_or_none(raw)
         if instant is None:
             return None  # not a date: a property we cannot read is not an activity
-        event_id, occurred_at = f"{item.event}:{to_us(instant) // 1000}", instant
+        # To the millisecond, as HubSpot stamps them: two properties with the same instant (a reply's
+        # marketing and sales dates) are one activity, with one time.
+        milliseconds = to_us(instant) // 1000
+        event_id, occurred_at = f"{item.event}:{milliseconds}", from_us(milliseconds * 1000)
     properties: dict[str, Any] = {"crm_property": item.property}
     event_type = item.event
     if item.event == FORM:

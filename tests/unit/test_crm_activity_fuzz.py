@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chalicelib.sources.hubspot_activity import activity_events
@@ -31,6 +31,7 @@ SALESFORCE_FIELDS = st.sampled_from(
 
 
 @given(st.dictionaries(HUBSPOT_NAMES, VALUES, max_size=12))
+@example({"hs_email_last_reply_date": 0, "hs_sales_email_last_replied": 1e-05})  # one millisecond: one reply
 def test_hubspot_properties_of_any_value(values) -> None:
     events = activity_events("501", values, MAPPING, NOW)
     by_id: dict[str, tuple[str, datetime]] = {}
