@@ -6,6 +6,7 @@ moto's on a queue with messages in every state."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -193,6 +194,22 @@ def test_queue_deletes_match_moto(dynamodb: Any, fast: bool) -> None:
     assert left["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "4"
 
 
+@contextmanager
+def _embedded_table() -> Iterator[Any]:
+    """A DynamoDB client of the embedded server of `make run`, with the table created."""
+    from local.embedded_aws import EmbeddedAws
+
+    server = EmbeddedAws("127.0.0.1")
+    server.start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint(), region_name="us-east-1",
+                              aws_access_key_id="t", aws_secret_access_key="t")  # fmt: skip
+        create_table(client, TABLE)
+        yield client
+    finally:
+        server.stop()
+
+
 OPERATIONS = st.lists(
     st.tuples(
         st.sampled_from(["put", "update", "remove_tier", "delete", "transact"]),
@@ -211,14 +228,7 @@ def test_the_embedded_servers_queries_answer_as_a_full_read_does(operations: lis
     """Writes of every kind (put, in-place update, an index attribute removed, delete, a transaction)
     interleaved with Queries of an index and of the table's key: each answer is what filtering
     every item of the table gives, in the index's order."""
-    from local.embedded_aws import EmbeddedAws
-
-    server = EmbeddedAws("127.0.0.1")
-    server.start()
-    try:
-        client = boto3.client("dynamodb", endpoint_url=server.endpoint(), region_name="us-east-1",
-                              aws_access_key_id="t", aws_secret_access_key="t")  # fmt: skip
-        create_table(client, TABLE)
+    with _embedded_table() as client:
         for operation, lead, tier, points in operations:
             key = {"pk": {"S": f"LEAD#{lead}"}, "sk": {"S": "LEAD"}}
             if operation == "put":
@@ -255,21 +265,12 @@ def test_the_embedded_servers_queries_answer_as_a_full_read_does(operations: lis
             own = client.query(TableName=TABLE, KeyConditionExpression="pk = :p",
                                ExpressionAttributeValues={":p": {"S": f"LEAD#{lead}"}})["Items"]  # fmt: skip
             assert own == sorted((i for i in everything if i["pk"]["S"] == f"LEAD#{lead}"), key=lambda i: i["sk"]["S"])
-    finally:
-        server.stop()
 
 
 def test_an_index_query_pages_by_the_index_items_size_as_dynamodb_does() -> None:
     """DynamoDB's 1 MB page of an index Query is of index items: 40 leads whose cards (not
     projected) weigh 60 KB each are counted in one page, and pages of 7 give them all in order."""
-    from local.embedded_aws import EmbeddedAws
-
-    server = EmbeddedAws("127.0.0.1")
-    server.start()
-    try:
-        client = boto3.client("dynamodb", endpoint_url=server.endpoint(), region_name="us-east-1",
-                              aws_access_key_id="t", aws_secret_access_key="t")  # fmt: skip
-        create_table(client, TABLE)
+    with _embedded_table() as client:
         for lead in range(40):
             client.put_item(TableName=TABLE, Item={
                 "pk": {"S": f"LEAD#{lead}"}, "sk": {"S": "LEAD"}, "tier": {"S": "cold"},
@@ -299,5 +300,3 @@ def test_an_index_query_pages_by_the_index_items_size_as_dynamodb_does() -> None
         whole = [item["score"]["N"] for item in client.query(**query)["Items"]]
         assert len(pages) == 6 and seen == whole == sorted(seen, key=int)
         assert all("card" not in item for page in pages for item in page)
-    finally:
-        server.stop()
