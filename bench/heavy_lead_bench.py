@@ -205,11 +205,13 @@ def _one_more_event(client: Any, service: Any, user: str, number: int) -> tuple[
     return calls, item_size(_lead_item(client, service, user))
 
 
-def _capacity(client: Any, lead_item: dict[str, Any]) -> tuple[float, float]:
+def _capacity(client: Any, lead_item: dict[str, Any], remembering: float) -> tuple[float, float]:
     """(write, read) request units of one single-event delivery for this lead item: the identity and
     lead reads (strongly consistent, 4 KB units), the transaction (2x: the event item and the whole
     updated lead item, 1 KB units) and the index rows the update rewrites (a changed index key is a
-    delete and a put: counted as two)."""
+    delete and a put: counted as two); for the share of events that need the fold's memory
+    (`remembering`: emails), its item read and written too."""
+    from chalicelib.storage.items import MEMORY_SK
     from chalicelib.storage.schema import BY_TIER_INDEX, DUE_PROJECTION, TABLE_DEFINITION
 
     events = client.query(
@@ -226,7 +228,22 @@ def _capacity(client: Any, lead_item: dict[str, Any]) -> tuple[float, float]:
     reads = 1 + math.ceil(lead_bytes / 4096)
     writes = 2 * (math.ceil(event_bytes / 1024) + math.ceil(lead_bytes / 1024))
     writes += 2 * math.ceil(due_row / 1024) + 2 * math.ceil(tier_row / 1024) + 1  # due, by_tier, sync
-    return float(writes), float(reads)
+    memory = client.get_item(TableName=TABLE, Key={"pk": lead_item["pk"], "sk": {"S": MEMORY_SK}}).get("Item")
+    memory_bytes = item_size(memory) if memory else 0
+    return (
+        writes + remembering * 2 * math.ceil(memory_bytes / 1024),
+        reads + remembering * math.ceil(memory_bytes / 4096),
+    )
+
+
+def _remembering(events: list[LeadEvent]) -> float:
+    """The share of these events whose fold reads and writes the fold's memory."""
+    from chalicelib.domain.compiled_rules import compile_rules
+    from chalicelib.domain.fold_memory import needs_memory
+    from chalicelib.rules import DEFAULT_RULES_PATH, load_rules_file
+
+    compiled = compile_rules(load_rules_file(DEFAULT_RULES_PATH))
+    return sum(needs_memory([event], compiled) for event in events) / len(events)
 
 
 def run() -> None:
@@ -249,7 +266,8 @@ def run() -> None:
             _ingest(service, events_of(size, user))
             calls, lead_bytes = _one_more_event(client, service, user, 1)
             rows[size] = (calls, lead_bytes)
-        per_event_writes, per_event_reads = _capacity(client, _lead_item(client, service, "mix-1000"))
+        remembering = _remembering(events_of(1_000, "mix-1000"))
+        per_event_writes, per_event_reads = _capacity(client, _lead_item(client, service, "mix-1000"), remembering)
         print(f"{'live events':>12} {'requests':>9} {'bytes sent':>11} {'bytes received':>15} {'lead item':>10}")
         for size, (calls, lead_bytes) in rows.items():
             print(f"{size:>12,} {calls.requests:>9} {calls.sent:>11,} {calls.received:>15,} {lead_bytes:>9,} B")
@@ -275,7 +293,7 @@ def run() -> None:
     per_request = (PRICES["lambda_request"] + PRICES["api_gateway_rest_request"]
                    + LAMBDA_MEMORY_GB * LAMBDA_SECONDS_PER_DELIVERY * PRICES["lambda_gb_second"]) * 1e6  # fmt: skip
     print("\nestimated AWS cost per million ingested events (realistic mix, a lead with 1,000 live events)")
-    print(f"  DynamoDB: {per_event_writes:.0f} write + {per_event_reads:.0f} read request units an event "
+    print(f"  DynamoDB: {per_event_writes:.1f} write + {per_event_reads:.1f} read request units an event "
           f"= ${dynamodb:.2f}")  # fmt: skip
     print(f"  one event per delivery: + API Gateway and Lambda ${per_request:.2f} = ${dynamodb + per_request:.2f}")
     print(f"  Segment batches of 100: + ${per_request / 100:.2f} = ${dynamodb + per_request / 100:.2f}")

@@ -41,9 +41,10 @@ class Workload:
     largest_account_share: float = 0.002  # the busiest company's share of events (a 20,000-person customer)
     hottest_lead_per_second: float = 1.0  # one lead's events a second (the speed limit keeps a bot to this)
     # Write units of an index row (1 KB each): the decay index projects the lead's basis (the heavy
-    # lead bench's realistic mix: about 5 KB); the others project a few small attributes.
-    due_row_units: float = 5.0
-    lead_item_units: float = 7.0
+    # lead bench's realistic mix: about 2.5 KB without the fold's memory, kept apart); the others
+    # project a few small attributes. The lead item of that mix: about 4.4 KB.
+    due_row_units: float = 3.0
+    lead_item_units: float = 5.0
     decay_changes_per_lead_per_day: float = 1.0
 
 
@@ -117,12 +118,12 @@ class Sizing:
 def sizing(
     load: Workload | None = None,
     seconds_per_delivery: float = 0.15,
-    write_units_per_event: float = 25.0,
+    write_units_per_event: float = 21.3,
     hubspot_requests_per_10s: int = 100,
 ) -> Sizing:
     """`seconds_per_delivery`: the webhook's p99 (make bench); `write_units_per_event`: the heavy-lead
-    bench's request units an event for the realistic mix (the event, the 6 KB lead item twice in
-    its transaction, and its index rows)."""
+    bench's request units an event for the realistic mix (the event, the 4.4 KB lead item twice in
+    its transaction, its index rows, and for emails the fold's memory item)."""
     load = load or Workload()
     return Sizing(
         api_concurrency_batched=load.events_per_second / 100 * seconds_per_delivery,

@@ -19,6 +19,7 @@ from .cancellations import Cancelled, cancelled_from_json, cancelled_json
 from .compiled_rules import compile_rules
 from .engagement import Folder
 from .fit import FitResult
+from .fold_memory import STAMP
 from .forgotten import Forgotten
 from .rule_tally import HOUR_US, MICRO, EventKey, RuleTally
 from .rules import Rules
@@ -46,6 +47,9 @@ class ScoreBasis:
     last_active_us: int | None = None  # the newest event a rule counted
     recycled_us: int | None = None  # the recycle in force (recycle.py): nothing before it counts
     cancelled: Cancelled = frozenset()  # events a cancellation took back (cancellations.py)
+    # Read without its memory (emails, repeat scopes): the memory's stamp (fold_memory.py). None:
+    # the memory is here, in `messages`, `forgotten` and the tallies' scopes.
+    memory_stamp: str | None = None
     just_ignored: dict[str, int] = field(default_factory=dict, compare=False)  # by the last fold: metrics only
     just_too_fast: list[tuple[str, str]] = field(default_factory=list, compare=False)  # (source, id) speed-limited
 
@@ -67,6 +71,7 @@ class ScoreBasis:
         )  # fmt: skip
         basis.recycled_us = recycled_us
         basis.cancelled = cancelled
+        basis.memory_stamp = folder.memory_stamp
         basis.just_ignored = folder.just_ignored
         basis.just_too_fast = folder.just_too_fast
         return basis
@@ -82,7 +87,7 @@ class ScoreBasis:
                 "contributions": [[c.rule, c.label, c.points_now] for c in self.fit.contributions],
             },
             "rules": [_tally_json(tally) for tally in self.tallies],
-            "messages": self.messages,
+            **({STAMP: self.memory_stamp} if self.memory_stamp is not None else {"messages": self.messages}),
             "profile_last": list(self.profile_last) if self.profile_last else None,
             "first_seen_us": self.first_seen_us,
             "last_active_us": self.last_active_us,
@@ -144,6 +149,7 @@ class ScoreBasis:
                 for kind, minutes in data.get("speed", {}).items()
             },
             forgotten=Forgotten.from_json(data.get("forgotten")),
+            memory_stamp=data.get(STAMP),
         )
 
 
@@ -161,6 +167,8 @@ def _tally_json(tally: RuleTally) -> dict[str, Any]:
     """Compact on purpose: it is stored with every lead and read and written with each event.
     Entries are ascending anchor deltas (in hours when every clock is on the hour, as past
     EXACT_UP_TO events they are), the distinct values, and one code per entry: weight x values + index."""
+    if tally.stored is not None:
+        return tally.stored  # as it was read: nothing changed it
     item: dict[str, Any] = {
         "i": tally.spec.index,
         "m": tally.matched,
@@ -191,22 +199,32 @@ def _tally_json(tally: RuleTally) -> dict[str, Any]:
 
 
 def _tally_from_json(item: dict[str, Any], spec: Any) -> RuleTally:
+    """Read for every rule on every event (the card needs them all): JSON's own ints and strings
+    are taken as they are."""
     tally = RuleTally(spec)
-    tally.matched = int(item["m"])
-    tally.weeks = {int(week): [int(count), round(float(value) * MICRO)] for week, count, value in item["w"]}
-    tally.recent = [(int(us), str(source), str(event_id)) for us, source, event_id in item["r"]]
+    tally.matched = item["m"]
+    tally.weeks = {
+        week: [count, value * MICRO if value.__class__ is int else round(value * MICRO)]
+        for week, count, value in item["w"]
+    }
+    tally.recent = list(map(tuple, item["r"]))
     unit = HOUR_US if "h" in item else 1
     anchors, previous = [], 0
-    for delta in item.get("h", item.get("a", [])):
-        previous += int(delta) * unit
+    for delta in item.get("h", item.get("a", ())):
+        previous += delta * unit
         anchors.append(previous)
-    values = [float(value) for value in item.get("b", [])]
-    codes = item.get("e", [len(values)] * len(anchors))
+    values = [float(value) for value in item.get("b", ())]
     tally.anchors = anchors
-    tally.bases = [values[int(code) % len(values)] for code in codes]
-    tally.weights = [int(code) // len(values) for code in codes]
+    codes = item.get("e")
+    if codes is None:  # each entry one event of the only value
+        tally.bases = [values[0]] * len(anchors) if anchors else []
+        tally.weights = [1] * len(anchors)
+    else:
+        tally.bases = [values[code % len(values)] for code in codes]
+        tally.weights = [code // len(values) for code in codes]
     tally.scopes = {str(scope): int(ends) for scope, ends in item.get("s", {}).items()}
     tally.forgotten = Forgotten.from_json(item.get("f"))
     title = item.get("t")  # absent from a basis stored before titles: reasons fall back to labels
     tally.title = (str(title[0]), str(title[1]), str(title[2])) if title else None
+    tally.stored = item
     return tally

@@ -40,9 +40,9 @@ def cancelled_by(events: Iterable[LeadEvent]) -> Cancelled:
 def standing(events: Iterable[LeadEvent]) -> list[LeadEvent]:
     """The events that count: neither a cancellation nor cancelled by one."""
     events = list(events)
+    if not any(event.type == CANCEL_EVENT for event in events):
+        return events  # most leads never cancel anything: one pass over their events
     gone = cancelled_by(events)
-    if not gone and not any(map(is_cancel, events)):
-        return events
     return [event for event in events if not is_cancel(event) and (event.source, event.event_id) not in gone]
 
 

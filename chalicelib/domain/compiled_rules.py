@@ -302,6 +302,7 @@ class CompiledRules:
             self.engagement_rules.append(spec)
             rules_by_type.setdefault(rule.event, []).append(spec)
         self.candidates = {event_type: RuleIndex(specs) for event_type, specs in rules_by_type.items()}
+        self.rules_by_type = rules_by_type
         pages = engagement.page_categories
         self.page_event = pages.event.casefold()
         self.pages = PageClassifier(
@@ -386,9 +387,10 @@ class CompiledRules:
 class TypePlan:
     """What folding an event of one canonical type involves, decided once per rules and type:
     `index` None when no rule counts it; `plain` the rules it always matches when they have no
-    condition; `page` when its rules look at the page category; `speed_limit` per minute, if any."""
+    condition; `page` when its rules look at the page category; `speed_limit` per minute, if any;
+    `remembers` when folding it reads the fold's memory (emails, repeat scopes: fold_memory.py)."""
 
-    __slots__ = ("index", "page", "plain", "sends", "speed_limit")
+    __slots__ = ("index", "page", "plain", "remembers", "sends", "speed_limit")
 
     def __init__(self, compiled: CompiledRules, canonical: str) -> None:
         self.sends = canonical == compiled.sent_event
@@ -396,6 +398,8 @@ class TypePlan:
         self.page = canonical == compiled.page_event
         self.plain = self.index.all.plain if self.index is not None and self.index.key is None else None
         self.speed_limit = compiled.filters.speed_limits.get(canonical) if canonical != FORM_KIND else None
+        specs = compiled.rules_by_type.get(canonical, ())
+        self.remembers = self.sends or any(spec.repeats or spec.multipliers for spec in specs)
 
 
 def compile_rules(rules: Rules) -> CompiledRules:

@@ -99,8 +99,12 @@ class Folder:
         message_clock: EventKey | None = None,
         forgotten: Forgotten | None = None,
         last_active_us: int | None = None,
+        memory_stamp: str | None = None,
     ) -> None:
         self.compiled = compiled
+        # The stamp of a stored memory that was not read (fold_memory.py): emails and repeat scopes
+        # are then unknown, and an event that needs them is refused. None: they are all at hand.
+        self.memory_stamp = memory_stamp
         self.last_active_us = last_active_us  # the newest event a rule counted: the lead's last activity
         # What a stored basis keeps of emails and repeat scopes (forgotten.py); None: REMEMBERED. A
         # fold that is never stored (the timeline's) keeps them all, so it never has to refuse one.
@@ -221,6 +225,7 @@ class Folder:
             tally = tallies.get(spec.index)
             if tally is None:
                 tally = tallies[spec.index] = RuleTally(spec)
+            tally.stored = None
             if spec.simple:
                 tally.earn(key, spec.points)
                 continue
@@ -228,6 +233,8 @@ class Folder:
                 tally.count_day(key)
                 continue
             base = spec.points
+            if self.memory_stamp is not None and (spec.repeats or spec.multipliers):
+                raise OutOfOrder(f"{spec.name}: the fold's memory was not read")
             if spec.repeats:
                 if tally.recent and key < tally.recent[-1]:
                     raise OutOfOrder(f"{spec.name}: an earlier event may be the one that earns full points")
@@ -255,6 +262,8 @@ class Folder:
         message = hashable(props.get(self.compiled.message_key))
         if message is None:
             return
+        if self.memory_stamp is not None:
+            raise OutOfOrder("an email send: the fold's memory was not read")
         self._message_clock(key, "an email send")
         name = digest(message)
         found = self._recall(name)
@@ -330,7 +339,9 @@ class Folder:
             if tally.title is not None and tally.title[:2] == (source, event_id):
                 continue
             found = self._counted.get((source, event_id))
-            tally.title = (source, event_id, named(*found) or "") if found else None
+            title = (source, event_id, named(*found) or "") if found else None
+            if title != tally.title:
+                tally.title, tally.stored = title, None
 
     def result(self, now_us: int | None = None) -> list[RuleTally]:
         self._name_latest()

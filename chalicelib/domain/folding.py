@@ -79,7 +79,7 @@ def fold_into(
         raise StaleBasis("the basis was built with other rules")
     folder = Folder(
         compiled, basis.tallies, basis.messages, basis.ignored, basis.speed, basis.message_clock, basis.forgotten,
-        basis.last_active_us,
+        basis.last_active_us, basis.memory_stamp,
     )  # fmt: skip
     now_us = to_us(as_utc(now))
     folder.drop_ended(now_us)

@@ -76,8 +76,8 @@ class RuleTally:
     """
 
     __slots__ = (
-        "anchors", "bases", "forever", "forgotten", "matched", "recent", "scopes", "spec", "timeless", "title",
-        "weeks", "weights",
+        "anchors", "bases", "forever", "forgotten", "matched", "recent", "scopes", "spec", "stored", "timeless",
+        "title", "weeks", "weights",
     )  # fmt: skip
 
     def __init__(self, spec: EngagementRuleSpec) -> None:
@@ -96,6 +96,9 @@ class RuleTally:
         # nothing): (source, event id, title), so a reason names what and when without the events
         # at hand (the decay job).
         self.title: tuple[str, str, str] | None = None
+        # The stored form it was read from, while nothing changed it: a fold writes it back as it
+        # was, so a rule the event did not touch costs no compaction or encoding.
+        self.stored: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------------------ reading
     def total_at(self, now_us: int) -> int:
@@ -145,9 +148,10 @@ class RuleTally:
             if (occurred_us // WEEK_US + 1) * WEEK_US + lifetime > now_us
         ]
 
-    def latest(self, now_us: int) -> tuple[str, int] | None:
-        """(title, µs) of the latest event still counted at `now_us`, when its title is known."""
-        ids = self.event_ids_at(now_us)
+    def latest(self, now_us: int, ids: list[str] | None = None) -> tuple[str, int] | None:
+        """(title, µs) of the latest event still counted at `now_us`, when its title is known
+        (`ids`: event_ids_at(now_us), when the caller has them)."""
+        ids = self.event_ids_at(now_us) if ids is None else ids
         if not ids or self.title is None:
             return None
         occurred_us, source, event_id = self.recent[-1]
@@ -226,8 +230,27 @@ class RuleTally:
     # ---------------------------------------------------------------------------- bounding
     def drop_ended_scopes(self, now_us: int) -> None:
         """A scope whose events have all expired by `now_us` is gone, as they are from storage."""
-        self.scopes = {scope: ends for scope, ends in self.scopes.items() if not ends or ends * MICRO > now_us}
+        if not self.scopes and not self.forgotten:
+            return
+        kept = {scope: ends for scope, ends in self.scopes.items() if not ends or ends * MICRO > now_us}
+        was = bool(self.forgotten)
         self.forgotten.forget_ended(now_us)
+        if len(kept) != len(self.scopes) or was != bool(self.forgotten):
+            self.stored = None
+        self.scopes = kept
+
+    def settled(self, now_us: int) -> bool:
+        """Unchanged since it was read (compacted when stored) and nothing in it has ended by
+        `now_us`: compacting it again would change nothing (compaction is idempotent)."""
+        if self.stored is None:
+            return False
+        lifetime = self.spec.decay.lifetime
+        if lifetime == math.inf:
+            return True
+        # The oldest week and the oldest entry (anchors ascend) end first.
+        if self.weeks and (min(self.weeks) + 1) * WEEK_US + lifetime <= now_us:
+            return False
+        return not self.anchors or now_us - self.anchors[0] < lifetime
 
     def compact(self, now_us: int | None = None, remembered: int | None = None) -> None:
         """Merge and drop entries that can no longer make a difference to the rule's capped total,
@@ -240,6 +263,9 @@ class RuleTally:
           than the cap even at their lowest value before they end, every older entry is dropped. It
           ends no later than the kept ones, so until then the total is capped either way.
         """
+        if now_us is not None and self.settled(now_us):
+            return
+        self.stored = None
         spec, decay = self.spec, self.spec.decay
         lifetime = decay.lifetime
         if len(self.recent) > MAX_EXPLAINED and not spec.distinct_days:

@@ -30,6 +30,33 @@ class Contribution(BaseModel):
     latest: str | None = None
     latest_at: datetime | None = None
 
+    @classmethod
+    def engagement(
+        cls,
+        rule: str,
+        label: str,
+        count: int,
+        points_now: float,
+        points_full: float,
+        capped: bool,
+        event_ids: list[str],
+        latest: str | None,
+        latest_at: datetime | None,
+    ) -> Contribution:
+        """An engagement rule's contribution from values the scorer computed (no validation), as
+        `model_construct` builds it with every field given, at a fifth of its cost: the card names
+        every rule a lead earns by, on every event."""
+        made = object.__new__(cls)
+        _set(made, "__dict__", {
+            "kind": "engagement", "rule": rule, "label": label, "count": count, "points_now": points_now,
+            "points_full": points_full, "capped": capped, "event_ids": event_ids, "latest": latest,
+            "latest_at": latest_at,
+        })  # fmt: skip
+        _set(made, "__pydantic_fields_set__", set(_ALL_FIELDS))
+        _set(made, "__pydantic_extra__", None)
+        _set(made, "__pydantic_private__", None)
+        return made
+
     def what(self, today: datetime | None = None) -> str:
         """What earned it: the latest event and when ("Replied to 'Q3 pricing' on Dec 3 and 1
         more", "Requested a demo on Dec 2"), else the rule's label; the year only when it is not
@@ -40,6 +67,10 @@ class Contribution(BaseModel):
         when = f"{at:%b} {at.day}" + (f", {at.year}" if today is not None and at.year != today.year else "")
         more = f" and {self.count - 1} more" if self.count > 1 else ""
         return f"{self.latest or self.label} on {when}{more}"
+
+
+_set = object.__setattr__  # what pydantic's model_construct sets on a frozen model
+_ALL_FIELDS = frozenset(Contribution.model_fields)
 
 
 class NotScored(BaseModel):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from .basis import ScoreBasis, StaleBasis
 from .cancellations import standing
@@ -116,19 +115,17 @@ def _bot_like(ignored: int, counted: int, rules: Rules) -> bool:
 
 def _explain(tally: RuleTally, raw: int, clipped: int, count: int, full: int, now_us: int) -> Contribution:
     spec = tally.spec
-    return Contribution.model_construct(
-        kind="engagement",
-        rule=spec.name,
-        label=spec.description or spec.name,
-        count=count,
-        points_now=round(clipped / MICRO, 2),
-        points_full=round(spec.clip(full) / MICRO, 2),
-        capped=clipped != raw or spec.clip(full) != full,
-        event_ids=tally.event_ids_at(now_us),
-        **_latest(tally, now_us),
+    ids = tally.event_ids_at(now_us)
+    found = tally.latest(now_us, ids)
+    shown_full = spec.clip(full)
+    return Contribution.engagement(
+        spec.name,
+        spec.description or spec.name,
+        count,
+        round(clipped / MICRO, 2),
+        round(shown_full / MICRO, 2),
+        clipped != raw or shown_full != full,
+        ids,
+        found[0] if found else None,
+        from_us(found[1]) if found else None,
     )
-
-
-def _latest(tally: RuleTally, now_us: int) -> dict[str, Any]:
-    found = tally.latest(now_us)
-    return {"latest": found[0], "latest_at": from_us(found[1])} if found else {}

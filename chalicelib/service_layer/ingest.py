@@ -13,6 +13,7 @@ from datetime import datetime
 
 from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.events import LeadEvent
+from chalicelib.domain.fold_memory import needs_memory
 from chalicelib.domain.identity import plan_leads
 from chalicelib.domain.rules import Rules
 from chalicelib.domain.unscored import UnscoredKey, key_for, tally, unscored_reason
@@ -71,8 +72,15 @@ class Ingestion:
         events = _unique(delivery.events)
         known = self.storage.leads.resolve(key for event in events for key in event.identities.as_keys())
         plans = plan_leads([event.identities.as_keys() for event in events], known)
-        # The lead items new events fold into, read together (one request per 100 leads).
-        records = self.storage.leads.get_leads([plan.lead_id for plan in plans if plan.lead_id and not plan.merge_from])
+        # The lead items new events fold into, read together (one request per 100 leads), with the
+        # fold's memory for those whose events need it.
+        compiled = compile_rules(self.rules())
+        folding = {
+            plan.lead_id: needs_memory([events[i] for i in plan.signal_indexes], compiled)
+            for plan in plans
+            if plan.lead_id and not plan.merge_from
+        }
+        records = self.storage.leads.get_leads(list(folding), {lead for lead, needed in folding.items() if needed})
         # New leads first, together: a batch of new visitors is a few writes, not one per visitor.
         fresh = [index for index, plan in enumerate(plans) if plan.lead_id is None and not plan.merge_from]
         created = self.writes.create_many(

@@ -21,6 +21,7 @@ from datetime import datetime
 from chalicelib.domain.basis import StaleBasis
 from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.events import LeadEvent
+from chalicelib.domain.fold_memory import needs_memory
 from chalicelib.domain.folding import OutOfOrder
 from chalicelib.domain.identity import LeadPlan
 from chalicelib.domain.retention import expires_at
@@ -145,8 +146,9 @@ class LeadWrites:
         claims = [key for key in keys if known.get(key) != lead_id]
         written = Written(lead_id)
         attempt = 0
+        remembers = needs_memory(members, compile_rules(rules))
         while pending:
-            record = record or self.storage.leads.get_lead(lead_id)
+            record = record or self.storage.leads.get_lead(lead_id, memory=remembers)
             if record is None or record.merged_into or record.rescore_mark:
                 break
             room = self.storage.events.append_room(len(claims))

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.accounts.public_suffix import registrable_domain
+from chalicelib.domain import fold_memory
 from chalicelib.domain.accounts import account_of
 from chalicelib.domain.basis import ScoreBasis, StaleBasis
 from chalicelib.domain.compiled_rules import compile_rules
@@ -101,7 +102,8 @@ def fold_change(
         stored_json = shadow_basis_of(record.shadow, rules) or stored_json  # the shadow just promoted
     if stored_json is None:
         raise StaleBasis("the lead has no stored basis")
-    stored = ScoreBasis.from_json(stored_json, rules)
+    # With its memory when it was read beside it (for the events that need it), else without.
+    stored = ScoreBasis.from_json(fold_memory.join(stored_json, record.memory) or stored_json, rules)
     before = Profile.model_validate_json(record.profile_json or "{}")
     profile, basis = fold_into(stored, before, events, rules, now)
     card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
@@ -150,7 +152,7 @@ def _change(
     if not reason and basis.recycled_us != was_recycled:  # a loss recycled it (crm_actions.recycle_on_lost)
         reason = "recycled" if basis.recycled_us is not None else "recycle undone"
     account = account_of(profile, compile_rules(rules).account_excluded, registrable_domain)
-    stored = basis.to_json()
+    stored, memory = fold_memory.stored_parts(basis.to_json(), (record.basis or {}).get(fold_memory.STAMP))
     if named is not None:
         stored["named"], cards = named
         card = card.model_copy(update={"named": cards})
@@ -169,6 +171,7 @@ def _change(
         sales_outcome=_sales_outcome(record, profile, card, basis, now),
         crm_moves=crm_moves(rules.crm_actions, card.mql, profile),
         account=account.key if account else "",
+        memory=memory,
     )
 
 
@@ -228,9 +231,10 @@ class Rescorer:
                 basis = ScoreBasis.from_json(promoted, rules)
                 card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
                 profile = Profile.model_validate_json(record.profile_json or "{}")
+                core, memory = fold_memory.stored_parts(promoted, (record.basis or {}).get(fold_memory.STAMP))
                 change = LeadSave(
-                    lead_id, record.version, card, record.card.visible, now, basis=promoted, reason=reason, shadow={},
-                    crm_moves=crm_moves(rules.crm_actions, card.mql, profile),
+                    lead_id, record.version, card, record.card.visible, now, basis=core, reason=reason, shadow={},
+                    crm_moves=crm_moves(rules.crm_actions, card.mql, profile), memory=memory,
                 )  # fmt: skip
                 try:
                     return Rescored(lead_id, self.storage.leads.save(change), change.before, card)

@@ -15,6 +15,7 @@ from .ports import LeadRecord
 from .schema import shard_count
 
 LEAD_SK = "LEAD"
+MEMORY_SK = "MEMORY"  # the fold's memory, beside the lead item (domain/fold_memory.py)
 # The attribute that marks events stored apart from the card, waiting for a rescore. Named
 # "unscored" in tables written so far: the name is kept, so a mark set before an upgrade holds.
 RESCORE_MARK = "unscored"
@@ -99,13 +100,15 @@ def unpacked(value: dict[str, Any] | None) -> str | None:
     return text
 
 
-def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
+def lead_record(item: dict[str, Any] | None, memory: dict[str, Any] | None = None) -> LeadRecord | None:
     """None for no item, and for a key-only remnant (moto leaves one when a transaction's
-    conditional update of a deleted item fails; DynamoDB does not, but either way it is no lead)."""
+    conditional update of a deleted item fails; DynamoDB does not, but either way it is no lead).
+    `memory`: the fold's memory item, when it was read too."""
     if not item or ("version" not in item and "merged_into" not in item):
         return None
     card_json = unpacked(item.get("card"))
     basis_json = unpacked(item.get("basis"))
+    memory_json = unpacked(memory.get("memory")) if memory else None
     crm_json = item.get("crm", {}).get("S")
     return LeadRecord(
         lead_id=item["pk"]["S"].removeprefix("LEAD#"),
@@ -126,7 +129,12 @@ def lead_record(item: dict[str, Any] | None) -> LeadRecord | None:
         shadow=shadow_of(item),
         account=item["acct"]["S"].removeprefix("ACCT#") if "acct" in item else None,
         retired=set(item.get("retired", {}).get("SS", [])),
+        memory=json.loads(memory_json) if memory_json else None,
     )
+
+
+def memory_key(lead_id: str) -> dict[str, Any]:
+    return {"pk": s(lead_pk(lead_id)), "sk": s(MEMORY_SK)}
 
 
 def shadow_of(item: dict[str, Any]) -> dict[str, Any] | None:

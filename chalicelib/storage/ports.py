@@ -15,7 +15,7 @@ run against both. The use cases depend on this module only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -137,6 +137,8 @@ class LeadRecord:
     shadow: dict[str, Any] | None = None  # the shadow rules' score (domain/shadow.py), while one runs
     account: str | None = None  # the account it belongs to (domain/accounts.py), as last saved
     retired: set[str] = field(default_factory=set)  # CRM ids merged away in their CRM: never written to
+    # The fold's memory stored beside the basis (domain/fold_memory.py), when it was read with it.
+    memory: dict[str, Any] | None = None
 
     @property
     def crm_visible(self) -> list[Any] | None:
@@ -172,6 +174,8 @@ class LeadSave:
     # The account it belongs to (domain/accounts.py); "": none; None: as it was (decay knows no profile).
     account: str | None = None
     named_before: dict[str, int] = field(default_factory=dict)  # the named scores the CRM showed
+    # The fold's memory (domain/fold_memory.py): None leaves it as stored, {} deletes it, else put.
+    memory: dict[str, Any] | None = None
 
     @property
     def card_change(self) -> CardChange:
@@ -204,9 +208,13 @@ class LeadRepository(Protocol):
         """The lead with its live (unexpired) events."""
         ...
 
-    def get_lead(self, lead_id: str) -> LeadRecord | None: ...
+    def get_lead(self, lead_id: str, memory: bool = False) -> LeadRecord | None:
+        """The lead item; with `memory`, the fold's memory beside it (LeadRecord.memory)."""
+        ...
 
-    def get_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]: ...
+    def get_leads(self, lead_ids: Sequence[str], memory: Collection[str] = ()) -> dict[str, LeadRecord]:
+        """The lead items, in one request per 100; the fold's memory beside those in `memory`."""
+        ...
 
     def save(self, change: LeadSave) -> int:
         """Store the card if nobody saved the lead since `expected_version`, else VersionConflict;

@@ -300,3 +300,35 @@ def test_an_index_query_pages_by_the_index_items_size_as_dynamodb_does() -> None
         whole = [item["score"]["N"] for item in client.query(**query)["Items"]]
         assert len(pages) == 6 and seen == whole == sorted(seen, key=int)
         assert all("card" not in item for page in pages for item in page)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_queue_sends_match_moto(dynamodb: Any, fast: bool) -> None:
+    """Sends one at a time and in a batch, with message attributes, a delay and an invalid delay,
+    with moto's own send and the embedded one: the same messages received, the same counts, the
+    same error."""
+    sqs = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t")
+    url = sqs.create_queue(QueueName=f"sends-{fast}")["QueueUrl"]
+    attributes = {"kind": {"DataType": "String", "StringValue": "write_back"}}
+    FAST[0] = fast
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="one", MessageAttributes=attributes)
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=600)
+        batch = sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "a", "MessageBody": "two"}, {"Id": "b", "MessageBody": "three", "MessageAttributes": attributes},
+        ])  # fmt: skip
+        with pytest.raises(ClientError) as refused:
+            sqs.send_message(QueueUrl=url, MessageBody="too late", DelaySeconds=901)
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                       VisibilityTimeout=600)["Messages"]  # fmt: skip
+    finally:
+        FAST[0] = False
+    assert [entry["Id"] for entry in batch["Successful"]] == ["a", "b"] and not batch.get("Failed")
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesDelayed"]) == ("3", "1")
+    assert sorted(message["Body"] for message in received) == ["one", "three", "two"]
+    tagged = {message["Body"]: message.get("MessageAttributes") for message in received}
+    assert tagged["one"] == tagged["three"] == {"kind": {"DataType": "String", "StringValue": "write_back"}}
+    assert tagged["two"] is None
+    assert all(message["MD5OfBody"] for message in received)

@@ -97,8 +97,8 @@ def test_two_concurrent_webhooks_for_one_lead_both_count(aws) -> None:
     original_read = repository.get_leads
     interleaved = []
 
-    def read_then_let_another_webhook_win(lead_ids):
-        records = original_read(lead_ids)
+    def read_then_let_another_webhook_win(lead_ids, memory=()):
+        records = original_read(lead_ids, memory)
         if not interleaved:
             interleaved.append(True)
             service().ingestion.ingest(delivery(track("c2", "Quote Requested", user_id="u")), NOW)  # saves first

@@ -265,6 +265,23 @@ def test_a_deleted_lead_leaves_nothing(storage: Storage) -> None:
     assert storage.leads.resolve(["hubspot:1", "email:jo@acme.io"]) == {}
 
 
+def test_the_fold_memory_is_read_only_when_asked_and_kept_until_changed(storage: Storage) -> None:
+    memory = {"messages": {"abc": [1, {}, 0]}, "stamp": "s1"}
+    storage.leads.save(LeadSave("ld_a", 0, card("Demo Requested"), None, NOW, basis={"memory": "s1"}, memory=memory))
+    assert storage.leads.get_lead("ld_a").memory is None  # a page view's read: the lead item alone
+    assert storage.leads.get_lead("ld_a", memory=True).memory == memory
+    assert storage.leads.get_leads(["ld_a"], ["ld_a"])["ld_a"].memory == memory
+    storage.leads.save(LeadSave("ld_a", 1, card("Demo Requested"), None, NOW, basis={"memory": "s1"}))  # left alone
+    assert storage.leads.get_lead("ld_a", memory=True).memory == memory
+    storage.leads.save(LeadSave("ld_a", 2, card("Demo Requested"), None, NOW, basis={}, memory={}))  # nothing left
+    assert storage.leads.get_lead("ld_a", memory=True).memory is None
+    storage.leads.save(LeadSave("ld_a", 3, card("Demo Requested"), None, NOW, basis={"memory": "s1"}, memory=memory))
+    storage.leads.delete_lead("ld_a")
+    assert storage.leads.get_lead("ld_a", memory=True) is None
+    storage.leads.save(LeadSave("ld_a", 0, card(), None, NOW))  # the id again: nothing of the old lead's
+    assert storage.leads.get_lead("ld_a", memory=True).memory is None
+
+
 def test_identities_learnt_later_join_the_lead_unless_owned(storage: Storage) -> None:
     storage.leads.save(LeadSave("ld_a", 0, card(), None, NOW, keys=["email:jo@acme.io"]))
     storage.events.store("ld_b", [stored("e1")], ["salesforce:00Q2"])

@@ -14,10 +14,11 @@ from unittest import mock
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain import LeadEvent
+from chalicelib.domain import LeadEvent, fold_memory
 from chalicelib.domain import engagement as engagement_module
 from chalicelib.domain import rule_tally as rule_tally_module
 from chalicelib.domain.basis import ScoreBasis
+from chalicelib.domain.compiled_rules import compile_rules
 from chalicelib.domain.folding import fold_into, full_basis
 from chalicelib.domain.profile import PROFILE_EVENT, Profile
 from chalicelib.domain.retention import expires_at
@@ -116,13 +117,38 @@ def _stored(basis: ScoreBasis, rules) -> ScoreBasis:
     return ScoreBasis.from_json(json.loads(json.dumps(basis.to_json())), rules)
 
 
+class LeadItem:
+    """The basis as storage keeps it: without its memory, which is read beside it only for events
+    that need it (fold_memory.py), and written only when it changed."""
+
+    def __init__(self) -> None:
+        self.core: dict[str, Any] | None = None
+        self.memory: dict[str, Any] | None = None
+        self.memory_writes = 0
+
+    def save(self, basis: ScoreBasis) -> None:
+        stamp = self.core.get(fold_memory.STAMP) if self.core else None
+        self.core, write = fold_memory.stored_parts(json.loads(json.dumps(basis.to_json())), stamp)
+        if write is not None:
+            self.memory, self.memory_writes = write or None, self.memory_writes + 1
+
+    def load(self, batch: list[LeadEvent], rules) -> ScoreBasis:
+        assert self.core is not None
+        wanted = fold_memory.needs_memory(batch, compile_rules(rules))
+        data = fold_memory.join(self.core, self.memory) if wanted else self.core
+        assert data is not None
+        return ScoreBasis.from_json(data, rules)
+
+
 def _fold_as_delivered(events, rules, order, cuts, offsets):
     """Deliver `events` in `order`, in batches cut at `cuts`, the n-th folded at NOW + offsets[n];
-    a fold refused as out of order is a full rescore of what has arrived (what ingestion does)."""
+    a fold refused as out of order is a full rescore of what has arrived (what ingestion does).
+    Between batches the basis is stored as the lead item keeps it (`LeadItem`)."""
     arrived: list[LeadEvent] = []
     shuffled = [events[index] for index in order]
     bounds = sorted({0, len(shuffled), *(cut % (len(shuffled) + 1) for cut in cuts)})
     profile = basis = None
+    item = LeadItem()
     folds = rescores = 0
     for number, (start, end) in enumerate(itertools.pairwise(bounds)):
         batch = shuffled[start:end]
@@ -131,11 +157,12 @@ def _fold_as_delivered(events, rules, order, cuts, offsets):
             profile, basis = full_basis(batch, rules, at)
         else:
             try:
-                profile, basis = fold_into(_stored(basis, rules), profile, batch, rules, at)
+                profile, basis = fold_into(item.load(batch, rules), profile, batch, rules, at)
                 folds += 1
             except OutOfOrder:
                 profile, basis = full_basis(arrived + batch, rules, at)
                 rescores += 1
+        item.save(basis)
         arrived += batch
     return profile, basis, folds, rescores
 

@@ -146,8 +146,9 @@ class DynamoEvents:
         raise DuplicateEvents([events[index - first_put].event.event_id for index in failed if index >= first_put])
 
     def append_room(self, claims: int) -> int:
-        # The lead's update and tier change, its name's search items (when it changes), the claims.
-        return TRANSACTION_LIMIT - 2 - NAME_ROTATIONS - 2 * claims
+        # The lead's update and tier change, its name's search items (when it changes), its fold
+        # memory, the claims.
+        return TRANSACTION_LIMIT - 3 - NAME_ROTATIONS - 2 * claims
 
     def page(self, lead_id: str, limit: int, cursor: str | None, now: datetime) -> EventPage:
         """One Query of the feed index, newest first."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
+from typing import Any
 
 from chalicelib.domain.events import as_utc, to_us
 from chalicelib.domain.scorecard import ScoreCard
@@ -16,6 +17,7 @@ from chalicelib.storage.items import (
     RESCORE_MARK,
     identity_pk,
     lead_pk,
+    memory_key,
     n,
     packed,
     s,
@@ -59,7 +61,17 @@ def save_writes(table_name: str, change: LeadSave) -> list[Item]:
     name = name_changed(change)
     if name is not None:
         writes += name_writes(table_name, change.lead_id, name)
+    if change.memory is not None:
+        writes.append(memory_write(table_name, change.lead_id, change.memory))
     return writes
+
+
+def memory_write(table_name: str, lead_id: str, memory: dict[str, Any]) -> Item:
+    """The fold's memory item put, or deleted when there is nothing left to remember."""
+    if not memory:
+        return {"Delete": {"TableName": table_name, "Key": memory_key(lead_id)}}
+    text = json.dumps(memory, separators=(",", ":"))
+    return {"Put": {"TableName": table_name, "Item": {**memory_key(lead_id), "memory": packed(text)}}}
 
 
 def name_writes(table_name: str, lead_id: str, name: str) -> list[Item]:

@@ -3,17 +3,19 @@ privacy deletion. The lead item's writes are in lead_item.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from chalicelib.domain.events import LeadEvent, as_utc
 from chalicelib.storage.items import (
     KEY_PREFIX,
     LEAD_SK,
+    MEMORY_SK,
     RESCORE_MARK,
     identity_pk,
     lead_pk,
     lead_record,
+    memory_key,
     partition_keys,
     s,
 )
@@ -46,7 +48,9 @@ class DynamoLeads:
             {"#keys": "keys"},
         )
 
-    def get_lead(self, lead_id: str) -> LeadRecord | None:
+    def get_lead(self, lead_id: str, memory: bool = False) -> LeadRecord | None:
+        if memory:
+            return self.get_leads([lead_id], [lead_id]).get(lead_id)
         response = self.table.call(
             "get_item",
             TableName=self.table.name,
@@ -55,9 +59,20 @@ class DynamoLeads:
         )
         return lead_record(response.get("Item"))
 
-    def get_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
-        keys = [{"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)} for lead_id in sorted(set(lead_ids))]
-        records = (lead_record(item) for item in self.table.batch_get(keys))
+    def get_leads(self, lead_ids: Sequence[str], memory: Collection[str] = ()) -> dict[str, LeadRecord]:
+        """The lead items and the memory items asked for, in the same requests (the memory is
+        used only beside the basis it was saved with: fold_memory.join)."""
+        wanted = sorted(set(lead_ids))
+        keys = [{"pk": s(lead_pk(lead_id)), "sk": s(LEAD_SK)} for lead_id in wanted]
+        keys += [memory_key(lead_id) for lead_id in wanted if lead_id in memory]
+        leads: list[Item] = []
+        memories: dict[str, Item] = {}
+        for item in self.table.batch_get(keys):
+            if item["sk"]["S"] == MEMORY_SK:
+                memories[item["pk"]["S"]] = item
+            else:
+                leads.append(item)
+        records = (lead_record(item, memories.get(item["pk"]["S"])) for item in leads)
         return {record.lead_id: record for record in records if record is not None}
 
     def save(self, change: LeadSave) -> int:

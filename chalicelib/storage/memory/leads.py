@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.domain.events import as_utc, to_us
@@ -114,6 +115,8 @@ class MemoryLeads:
             _mark_move(record, change)
             if change.basis is not None:
                 record.basis = json.loads(json.dumps(change.basis))
+            if change.memory is not None:
+                record.memory = json.loads(json.dumps(change.memory)) or None
             if change.keys is not None:
                 record.keys = sorted(set(change.keys))
             if change.profile_json is not None:
@@ -144,13 +147,16 @@ class MemoryLeads:
                 lead.sync_at = record.sync_pending_since = change.now.isoformat()
             return version
 
-    def get_lead(self, lead_id: str) -> LeadRecord | None:
+    def get_lead(self, lead_id: str, memory: bool = False) -> LeadRecord | None:
         with self.state.lock:
             lead = self.state.leads.get(lead_id)
-            return copy_record(lead.record) if lead else None
+            if lead is None:
+                return None
+            record = copy_record(lead.record)
+            return record if memory else replace(record, memory=None)  # as DynamoDB reads it
 
-    def get_leads(self, lead_ids: Sequence[str]) -> dict[str, LeadRecord]:
-        found = {lead_id: self.get_lead(lead_id) for lead_id in set(lead_ids)}
+    def get_leads(self, lead_ids: Sequence[str], memory: Collection[str] = ()) -> dict[str, LeadRecord]:
+        found = {lead_id: self.get_lead(lead_id, lead_id in memory) for lead_id in set(lead_ids)}
         return {lead_id: record for lead_id, record in found.items() if record is not None}
 
 
