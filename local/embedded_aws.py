@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -58,8 +59,8 @@ class EmbeddedAws:
         install_index_partitions(_serving)
         install_flat_updates(_serving)
         install_fast_queues(_serving)
-        app = _OneAtATime(_Dispatcher(create_backend_app))
-        self._server = make_server(self._host, self._port, app, threaded=True)
+        self.app = _OneAtATime(_Dispatcher(create_backend_app))
+        self._server = make_server(self._host, self._port, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -89,10 +90,28 @@ class _Dispatcher(DomainDispatcherApplication):
         return self._backends[host]
 
 
+BACKGROUND_HEADER = "X-Leadscore-Background"  # on the requests of `make run`'s own workers (local/run.py)
+
+
+def mark_background(request: Any, **_: Any) -> None:
+    """A botocore before-send hook: this request is a background worker's (write-back, decay)."""
+    request.headers[BACKGROUND_HEADER] = "1"
+
+
 class _OneAtATime:
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    """DynamoDB requests one at a time, the API's first: a background worker's request (the
+    write-back, the decay job) waits while the API is being served and for `gap` seconds after,
+    so a batch a user waits on is not slowed by the write-back of the one before it. It waits at
+    most `longest` seconds, so the workers still make progress under a steady load."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], gap: float = 0.05, longest: float = 5.0) -> None:
         self.app = app
         self.lock = threading.Lock()
+        self.gap, self.longest = gap, longest
+        self.foreground = 0  # the API's DynamoDB requests waiting or being served
+        self.foreground_done = 0.0  # when the last of them was served (time.monotonic)
+        self.background_served = 0
+        self.changed = threading.Condition()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
@@ -101,12 +120,35 @@ class _OneAtATime:
                 return list(self.app(environ, start_response))
             finally:
                 _SERVING.active = False
-        with self.lock:
-            _SERVING.active = True
-            try:
-                return list(self.app(environ, start_response))  # the body too is moto's to produce
-            finally:
-                _SERVING.active = False
+        background = environ.get("HTTP_" + BACKGROUND_HEADER.upper().replace("-", "_")) == "1"
+        if background:
+            self._wait_for_the_api()
+            self.background_served += 1
+        else:
+            with self.changed:
+                self.foreground += 1
+        try:
+            with self.lock:
+                _SERVING.active = True
+                try:
+                    return list(self.app(environ, start_response))  # the body too is moto's to produce
+                finally:
+                    _SERVING.active = False
+        finally:
+            if not background:
+                with self.changed:
+                    self.foreground -= 1
+                    self.foreground_done = time.monotonic()
+                    self.changed.notify_all()
+
+    def _wait_for_the_api(self) -> None:
+        deadline = time.monotonic() + self.longest
+        with self.changed:
+            while (now := time.monotonic()) < deadline:
+                quiet_from = self.foreground_done + self.gap
+                if not self.foreground and now >= quiet_from:
+                    return
+                self.changed.wait(min(deadline, max(quiet_from, now + self.gap)) - now)
 
 
 # Set while this server serves a request: only then do Queries take the embedded shortcuts. moto

@@ -33,7 +33,7 @@ from chalicelib.settings import Settings
 from chalicelib.storage.schema import create_table
 from chalicelib.task_queue import create_queues
 from local.defaults import LOCAL_HOST, LOCAL_PORT, LOCAL_SECRETS, LOCAL_TABLE
-from local.embedded_aws import EmbeddedAws
+from local.embedded_aws import EmbeddedAws, mark_background
 from local.saved_state import SavedStateError, restore, save, set_aside, state_path
 
 HEALTH_WAIT_SECONDS = 30
@@ -98,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"make run: SCORING_RULES: {problem}", file=sys.stderr)
         return 2
+    # Every AWS request this process makes is a background worker's (the API is the child process):
+    # the embedded store serves the API's first.
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("before-send", mark_background)
     moto = EmbeddedAws(LOCAL_HOST, int(os.environ.get("MOTO_PORT", "0")))
     moto.start()
     endpoint = moto.endpoint()
