@@ -119,7 +119,7 @@ class Folder:
         self._newest_minute = {kind: max(minutes) for kind, minutes in self.speed.items() if minutes}
         self.just_ignored: dict[str, int] = {}  # what this fold ignored, for metrics
         self.just_too_fast: list[tuple[str, str]] = []  # (source, event id) this fold's speed limits ignored
-        self._counted: dict[tuple[str, str], tuple[LeadEvent, str]] = {}  # events a rule counted, to name the latest
+        self._counted: dict[EventKey, tuple[LeadEvent, str]] = {}  # events a rule counted, to name the latest
 
     def skip(self, key: EventKey, canonical: str, props: dict[str, Any]) -> str | None:
         """Why the event is not scored (see traffic_filters), recording it; None: score it."""
@@ -216,7 +216,7 @@ class Folder:
             matched = index.matching(props)
         if not matched:
             return
-        self._counted[(event.source, event.event_id)] = (event, canonical)
+        self._counted[key] = (event, canonical)
         if self.last_active_us is None or occurred_us > self.last_active_us:
             self.last_active_us = occurred_us
         expires = -1  # computed when a repeat scope or an email needs it
@@ -335,10 +335,11 @@ class Folder:
         for tally in self.tallies.values():
             if not tally.recent:
                 continue
-            _, source, event_id = tally.recent[-1]
+            latest = tally.recent[-1]
+            _, source, event_id = latest
             if tally.title is not None and tally.title[:2] == (source, event_id):
                 continue
-            found = self._counted.get((source, event_id))
+            found = self._counted.get(latest)
             title = (source, event_id, named(*found) or "") if found else None
             if title != tally.title:
                 tally.title, tally.stored = title, None

@@ -10,6 +10,7 @@ import hashlib
 import math
 from bisect import insort
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 from .compiled_rules import EngagementRuleSpec, hashable
@@ -277,17 +278,34 @@ class RuleTally:
         if not self.bases:
             return
         rough = self.matched > EXACT_UP_TO
+        anchors = self.anchors
+        if (
+            not rough
+            and (now_us is None or lifetime == math.inf or now_us - anchors[0] < lifetime)
+            and all(earlier < later for earlier, later in pairwise(anchors))
+        ):
+            # Clocks distinct, in order and alive (a rescore's, as events are folded in time
+            # order): nothing merges or ends, only the cap can drop entries.
+            if spec.cap is not None and not spec.negative and decay.floor > 0:
+                self._keep(
+                    [((anchor, base), weight) for anchor, base, weight in zip(anchors, self.bases, self.weights)]
+                )
+            return
         merged: dict[tuple[int, float], int] = {}
-        for base, anchor, weight in zip(self.bases, self.anchors, self.weights):
+        for base, anchor, weight in zip(self.bases, anchors, self.weights):
             if rough and anchor:
                 anchor -= anchor % HOUR_US
             if now_us is not None and lifetime != math.inf and now_us - anchor >= lifetime:
                 continue
             slot = (anchor, base)
             merged[slot] = merged.get(slot, 0) + weight
-        entries = sorted(merged.items())
+        self._keep(sorted(merged.items()))
+
+    def _keep(self, entries: list[Entry]) -> None:
+        """These entries (in clock order), less those the cap makes useless."""
+        spec = self.spec
         if spec.cap is not None and entries and not spec.negative:
-            entries = _within_cap(entries, round(spec.cap * MICRO), decay.floor)
+            entries = _within_cap(entries, round(spec.cap * MICRO), spec.decay.floor)
         self.anchors = [anchor for (anchor, _), _ in entries]
         self.bases = [base for (_, base), _ in entries]
         self.weights = [weight for _, weight in entries]
