@@ -302,7 +302,6 @@ class CompiledRules:
             self.engagement_rules.append(spec)
             rules_by_type.setdefault(rule.event, []).append(spec)
         self.candidates = {event_type: RuleIndex(specs) for event_type, specs in rules_by_type.items()}
-        self.rules_by_type = rules_by_type
         pages = engagement.page_categories
         self.page_event = pages.event.casefold()
         self.pages = PageClassifier(
@@ -398,8 +397,8 @@ class TypePlan:
         self.page = canonical == compiled.page_event
         self.plain = self.index.all.plain if self.index is not None and self.index.key is None else None
         self.speed_limit = compiled.filters.speed_limits.get(canonical) if canonical != FORM_KIND else None
-        specs = compiled.rules_by_type.get(canonical, ())
-        self.remembers = self.sends or any(spec.repeats or spec.multipliers for spec in specs)
+        specs = self.index.all.candidates if self.index is not None else ()
+        self.remembers = self.sends or any(spec.repeats or spec.multipliers for spec, _ in specs)
 
 
 def compile_rules(rules: Rules) -> CompiledRules:

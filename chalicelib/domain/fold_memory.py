@@ -71,12 +71,13 @@ def join(core: dict[str, Any], memory: dict[str, Any] | None) -> dict[str, Any] 
     return whole
 
 
-def stored_parts(data: dict[str, Any], stamp_before: str | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """What to store for a basis: (the basis without its memory, the memory write: None to leave
-    the stored memory as it is, {} to delete it, else the memory to put). A basis folded without its
-    memory (it names a stamp) leaves the memory alone."""
+def stored_parts(data: dict[str, Any], stored: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """What to store for a basis, in place of the `stored` one: (the basis without its memory, the
+    memory write: None to leave the stored memory as it is, {} to delete it, else the memory to
+    put). A basis folded without its memory (it names a stamp) leaves the memory alone."""
     if STAMP in data:
         return data, None
+    stamp_before = (stored or {}).get(STAMP)
     core, memory = split(data)
     if memory is None:
         return core, {} if stamp_before is not None else None

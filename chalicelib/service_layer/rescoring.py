@@ -152,7 +152,7 @@ def _change(
     if not reason and basis.recycled_us != was_recycled:  # a loss recycled it (crm_actions.recycle_on_lost)
         reason = "recycled" if basis.recycled_us is not None else "recycle undone"
     account = account_of(profile, compile_rules(rules).account_excluded, registrable_domain)
-    stored, memory = fold_memory.stored_parts(basis.to_json(), (record.basis or {}).get(fold_memory.STAMP))
+    stored, memory = fold_memory.stored_parts(basis.to_json(), record.basis)
     if named is not None:
         stored["named"], cards = named
         card = card.model_copy(update={"named": cards})
@@ -231,7 +231,7 @@ class Rescorer:
                 basis = ScoreBasis.from_json(promoted, rules)
                 card = card_from_basis(basis, rules, now, previous_tier=record.card.tier)
                 profile = Profile.model_validate_json(record.profile_json or "{}")
-                core, memory = fold_memory.stored_parts(promoted, (record.basis or {}).get(fold_memory.STAMP))
+                core, memory = fold_memory.stored_parts(promoted, record.basis)
                 change = LeadSave(
                     lead_id, record.version, card, record.card.visible, now, basis=core, reason=reason, shadow={},
                     crm_moves=crm_moves(rules.crm_actions, card.mql, profile), memory=memory,

@@ -5,6 +5,7 @@ moto's on a queue with messages in every state."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -204,6 +205,9 @@ def _embedded_table() -> Iterator[Any]:
     try:
         client = boto3.client("dynamodb", endpoint_url=server.endpoint(), region_name="us-east-1",
                               aws_access_key_id="t", aws_secret_access_key="t")  # fmt: skip
+        # moto's backend outlives the server: start from an empty table, whatever ran before.
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+            client.delete_table(TableName=TABLE)
         create_table(client, TABLE)
         yield client
     finally:

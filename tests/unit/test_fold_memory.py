@@ -57,23 +57,23 @@ def test_the_memory_is_written_only_when_it_changed():
     core, memory = fold_memory.split(basis.to_json())
     assert memory is not None
     stamp = core[fold_memory.STAMP]
-    assert fold_memory.stored_parts(basis.to_json(), stamp) == (core, None)  # as stored: nothing to write
+    assert fold_memory.stored_parts(basis.to_json(), core) == (core, None)  # as stored: nothing to write
     assert fold_memory.stored_parts(basis.to_json(), None) == (core, memory)  # new: put
     # A page view folds without reading the memory, and leaves it as stored.
     _, viewed = fold_into(ScoreBasis.from_json(core, RULES), Profile(), [_event("page_view", 1, url="https://x.io/")],
                           RULES, NOW + timedelta(minutes=1))  # fmt: skip
-    stored, write = fold_memory.stored_parts(viewed.to_json(), stamp)
+    stored, write = fold_memory.stored_parts(viewed.to_json(), core)
     assert write is None and stored[fold_memory.STAMP] == stamp
     # Another open changes it: put under a new stamp.
     joined = fold_memory.join(core, memory)
     assert joined is not None
     opened = _event("email_open", 2, message_id="m0")
     _, folded = fold_into(ScoreBasis.from_json(joined, RULES), Profile(), [opened], RULES, NOW + timedelta(minutes=2))
-    stored, write = fold_memory.stored_parts(folded.to_json(), stamp)
+    stored, write = fold_memory.stored_parts(folded.to_json(), core)
     assert write and write["stamp"] != stamp and stored[fold_memory.STAMP] == write["stamp"]
     # Nothing left to remember (a lead without emails now): the stored memory is deleted.
     _, bare = full_basis([_event("demo_request")], RULES, NOW)
-    assert fold_memory.stored_parts(bare.to_json(), stamp)[1] == {}
+    assert fold_memory.stored_parts(bare.to_json(), core)[1] == {}
     assert fold_memory.stored_parts(bare.to_json(), None)[1] is None
 
 

@@ -127,8 +127,7 @@ class LeadItem:
         self.memory_writes = 0
 
     def save(self, basis: ScoreBasis) -> None:
-        stamp = self.core.get(fold_memory.STAMP) if self.core else None
-        self.core, write = fold_memory.stored_parts(json.loads(json.dumps(basis.to_json())), stamp)
+        self.core, write = fold_memory.stored_parts(json.loads(json.dumps(basis.to_json())), self.core)
         if write is not None:
             self.memory, self.memory_writes = write or None, self.memory_writes + 1
 
