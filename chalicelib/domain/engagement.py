@@ -29,6 +29,7 @@ from .activity import named
 from .compiled_rules import PAGE_CATEGORY, CompiledRules, EngagementRuleSpec, SentEmail, hashable
 from .events import EPOCH, ONE_US, LeadEvent
 from .forgotten import Forgotten, let_go
+from .rescore_fold import fold_all
 from .rule_tally import (
     MICRO,
     MINUTE_US,
@@ -357,7 +358,16 @@ class Folder:
 
 
 def fold_ordered(folder: Folder, ordered: list[tuple[int, LeadEvent]]) -> None:
-    """A full rescore's fold: every event in canonical order."""
+    """A full rescore's fold: every event in canonical order. Into a new folder, type by type
+    (rescore_fold.py); into one already holding events, one at a time."""
+    if folder.tallies or folder.messages or folder.speed or folder.ignored or folder.message_clock:
+        fold_one_by_one(folder, ordered)
+    else:
+        fold_all(folder, ordered)
+
+
+def fold_one_by_one(folder: Folder, ordered: list[tuple[int, LeadEvent]]) -> None:
+    """Every event in canonical order, one at a time."""
     compiled = folder.compiled
     canonical_type: Callable[[str], str] = compiled.canonical_type
     aliases = compiled.type_aliases

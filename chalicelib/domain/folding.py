@@ -21,13 +21,13 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from .basis import ScoreBasis, StaleBasis
-from .cancellations import cancelled_by, is_cancel, standing
+from .cancellations import CANCEL_EVENT, cancelled_by, is_cancel, standing
 from .compiled_rules import compile_rules
 from .engagement import Folder, canonical_order, fold_ordered
 from .events import LeadEvent, as_utc, to_us
 from .fit import evaluate_fit
 from .profile import PROFILE_EVENT, Profile, fold_profile
-from .recycle import cutoff_us, is_recycle, loses
+from .recycle import RECYCLE_EVENT, cutoff_us, is_recycle, loses
 from .rule_tally import EventKey, OutOfOrder
 from .rules import Rules
 
@@ -39,22 +39,32 @@ def full_basis(events: Iterable[LeadEvent], rules: Rules, now: datetime | None =
     with `now`, what can no longer matter from then on is dropped."""
     compiled = compile_rules(rules)
     events = list(events)
-    cancelled = cancelled_by(events)
-    ordered = canonical_order(standing(events))
+    # Most histories hold no cancellation, recycle or profile change: one look at the types spares
+    # a pass over the events for each.
+    types = {event.type for event in events}
+    cancelled = cancelled_by(events) if CANCEL_EVENT in types else frozenset()
+    ordered = canonical_order(standing(events) if CANCEL_EVENT in types else events)
     folder = Folder(compiled)
-    patches = [
-        ((occurred_us, event.source, event.event_id), event.properties.get("profile") or {})
-        for occurred_us, event in ordered
-        if event.type == PROFILE_EVENT
-        and folder.skip((occurred_us, event.source, event.event_id), PROFILE_EVENT, event.properties) is None
-    ]
+    patches = (
+        [
+            ((occurred_us, event.source, event.event_id), event.properties.get("profile") or {})
+            for occurred_us, event in ordered
+            if event.type == PROFILE_EVENT
+            and folder.skip((occurred_us, event.source, event.event_id), PROFILE_EVENT, event.properties) is None
+        ]
+        if PROFILE_EVENT in types
+        else []
+    )
     profile = fold_profile(patches)
-    recycled = cutoff_us(ordered, rules.crm_actions.recycle_on_lost)
-    behaviour = [
-        (occurred_us, event)
-        for occurred_us, event in ordered
-        if event.type != PROFILE_EVENT and not is_recycle(event) and (recycled is None or occurred_us > recycled)
-    ]
+    on_lost = rules.crm_actions.recycle_on_lost
+    recycled = cutoff_us(ordered, on_lost) if RECYCLE_EVENT in types or (on_lost and patches) else None
+    behaviour = ordered
+    if PROFILE_EVENT in types or RECYCLE_EVENT in types or recycled is not None:
+        behaviour = [
+            (occurred_us, event)
+            for occurred_us, event in ordered
+            if event.type != PROFILE_EVENT and not is_recycle(event) and (recycled is None or occurred_us > recycled)
+        ]
     fold_ordered(folder, behaviour)
     now_us = to_us(as_utc(now)) if now is not None else None
     basis = ScoreBasis.folded(

@@ -8,7 +8,8 @@ import base64
 import functools
 import hashlib
 import math
-from bisect import insort
+from bisect import bisect_right, insort
+from collections import Counter
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
@@ -20,6 +21,7 @@ from .forgotten import Forgotten, let_go
 MICRO = 1_000_000
 HOUR_US = 3_600_000_000
 WEEK_US = 7 * 24 * HOUR_US
+DAY_US = 24 * HOUR_US  # a UTC day: what `_date` tells apart, as an integer
 MAX_EXPLAINED = 3  # event ids a contribution names (the most recent); its count covers the rest
 EXACT_UP_TO = 256  # beyond this many events in one rule, same-value events of one clock hour share a decay clock
 
@@ -108,9 +110,14 @@ class RuleTally:
         if self.spec.negative or not self.bases:
             return sum(weight * micro(base) for base, weight in zip(self.bases, self.weights))
         total = 0
+        bases, anchors, weights = self.bases, self.anchors, self.weights
+        if now_us - anchors[0] >= decay.lifetime:
+            # The oldest entries are worth nothing any more (compacted entries are in clock order).
+            alive = bisect_right(anchors, now_us - decay.lifetime)
+            bases, anchors, weights = bases[alive:], anchors[alive:], weights[alive:]
         if isinstance(decay, StepDecay):
             steps, after = decay.steps, decay.after
-            for base, anchor, weight in zip(self.bases, self.anchors, self.weights):
+            for base, anchor, weight in zip(bases, anchors, weights):
                 age = now_us - anchor
                 kept = after
                 for until, share in steps:
@@ -121,7 +128,7 @@ class RuleTally:
                 total += weight * int(base * kept * MICRO + 0.5)
             return total
         keep = decay.keep
-        for base, anchor, weight in zip(self.bases, self.anchors, self.weights):
+        for base, anchor, weight in zip(bases, anchors, weights):
             age = now_us - anchor
             total += weight * int(base * keep(age if age > 0 else 0) * MICRO + 0.5)
         return total
@@ -194,6 +201,95 @@ class RuleTally:
                 self.bases.append(base)
                 anchors.append(anchor)
                 self.weights.append(1)
+
+    def earn_all(self, keys: list[EventKey], base: float) -> None:
+        """Into a new tally, events in canonical order each worth `base`: what `earn` does one by
+        one, a list at a time (a rescore's, rescore_fold.py)."""
+        count = len(keys)
+        value = _floor(base * MICRO + 0.5)
+        if self.forever:
+            self.weeks = {0: [count, count * value]}
+        else:
+            weekly = Counter([occurred_us // WEEK_US for occurred_us, _, _ in keys])
+            self.weeks = {week: [events, events * value] for week, events in weekly.items()}
+        times = [occurred_us for occurred_us, _, _ in keys]
+        if base and count <= EXACT_UP_TO and not self.timeless and len(set(times)) == count:
+            # One entry per event, as `earn` leaves them when no two share a clock.
+            self.matched, self.recent = count, list(keys)
+            self.anchors, self.bases, self.weights = times, [base] * count, [1] * count
+            return
+        self._entries(keys, [base] * count)
+
+    def earn_each(self, keys: list[EventKey], bases: list[float]) -> None:
+        """Into a new tally, events in canonical order, each worth its own of `bases`."""
+        weeks = self.weeks
+        forever = self.forever
+        for (occurred_us, _, _), base in zip(keys, bases, strict=True):
+            week = 0 if forever else occurred_us // WEEK_US
+            value = _floor(base * MICRO + 0.5)
+            seen = weeks.get(week)
+            if seen is None:
+                weeks[week] = [1, value]
+            else:
+                seen[0] += 1
+                seen[1] += value
+        self._entries(keys, bases)
+
+    def _entries(self, keys: list[EventKey], bases: list[float]) -> None:
+        """The events' entries, merged where consecutive ones share a clock and value (as `earn`)."""
+        self.matched = len(keys)
+        self.recent = list(keys)
+        anchors, kept, weights = self.anchors, self.bases, self.weights
+        timeless = self.timeless
+        for position, ((occurred_us, _, _), base) in enumerate(zip(keys, bases, strict=True)):
+            if not base:
+                continue
+            if timeless:
+                anchor = 0
+            elif position < EXACT_UP_TO:
+                anchor = occurred_us
+            else:
+                anchor = occurred_us - occurred_us % HOUR_US
+            if anchors and anchors[-1] == anchor and kept[-1] == base:
+                weights[-1] += 1
+            else:
+                anchors.append(anchor)
+                kept.append(base)
+                weights.append(1)
+
+    def count_days(self, keys: list[EventKey]) -> None:
+        """Into a new distinct-days tally, events in canonical order: what `count_day` does one by one."""
+        spec = self.spec
+        needed = spec.distinct_days
+        days: list[EventKey] = []
+        seen: set[int] = set()
+        earned = False
+        weeks: dict[int, list[int]] = {}
+        forever = self.forever
+        for key in keys:
+            occurred_us = key[0]
+            value = 0
+            if not earned:
+                day = occurred_us // DAY_US
+                if day not in seen:
+                    seen.add(day)
+                    days.append(key)
+                    if len(days) == needed:
+                        earned = True
+                        value = micro(spec.points)
+                        self.bases.append(spec.points)
+                        self.anchors.append(occurred_us)
+                        self.weights.append(1)
+            week = 0 if forever else occurred_us // WEEK_US
+            found = weeks.get(week)
+            if found is None:
+                weeks[week] = [1, value]
+            else:
+                found[0] += 1
+                found[1] += value
+        self.matched = len(keys)
+        self.weeks = weeks
+        self.recent = days
 
     def count_day(self, key: EventKey) -> None:
         """Distinct-days rules earn once, at the first event of the day that completes the required
@@ -279,17 +375,17 @@ class RuleTally:
             return
         rough = self.matched > EXACT_UP_TO
         anchors = self.anchors
-        if (
-            not rough
-            and (now_us is None or lifetime == math.inf or now_us - anchors[0] < lifetime)
-            and all(earlier < later for earlier, later in pairwise(anchors))
-        ):
-            # Clocks distinct, in order and alive (a rescore's, as events are folded in time
-            # order): nothing merges or ends, only the cap can drop entries.
+        if not rough and all(earlier < later for earlier, later in pairwise(anchors)):
+            # Clocks distinct and in order (a rescore's, as events are folded in time order):
+            # nothing merges; the oldest entries may have ended, and the cap may drop more.
+            if now_us is not None and lifetime != math.inf and now_us - anchors[0] >= lifetime:
+                alive = bisect_right(anchors, now_us - lifetime)
+                self.anchors, self.bases, self.weights = anchors[alive:], self.bases[alive:], self.weights[alive:]
+                anchors = self.anchors
+                if not anchors:
+                    return
             if spec.cap is not None and not spec.negative and decay.floor > 0:
-                self._keep(
-                    [((anchor, base), weight) for anchor, base, weight in zip(anchors, self.bases, self.weights)]
-                )
+                self._keep(anchors, self.bases, self.weights)
             return
         merged: dict[tuple[int, float], int] = {}
         for base, anchor, weight in zip(self.bases, anchors, self.weights):
@@ -299,36 +395,35 @@ class RuleTally:
                 continue
             slot = (anchor, base)
             merged[slot] = merged.get(slot, 0) + weight
-        self._keep(sorted(merged.items()))
+        entries = sorted(merged.items())
+        self._keep([anchor for (anchor, _), _ in entries], [base for (_, base), _ in entries], [w for _, w in entries])
 
-    def _keep(self, entries: list[Entry]) -> None:
+    def _keep(self, anchors: list[int], bases: list[float], weights: list[int]) -> None:
         """These entries (in clock order), less those the cap makes useless."""
         spec = self.spec
-        if spec.cap is not None and entries and not spec.negative:
-            entries = _within_cap(entries, round(spec.cap * MICRO), spec.decay.floor)
-        self.anchors = [anchor for (anchor, _), _ in entries]
-        self.bases = [base for (_, base), _ in entries]
-        self.weights = [weight for _, weight in entries]
+        if spec.cap is not None and bases and not spec.negative:
+            cut = _within_cap(bases, weights, round(spec.cap * MICRO), spec.decay.floor)
+            if cut is not None:
+                start, needed = cut
+                anchors, bases, weights = anchors[start:], bases[start:], [needed, *weights[start + 1 :]]
+        self.anchors, self.bases, self.weights = anchors, bases, weights
 
 
-Entry = tuple[tuple[int, float], int]  # ((anchor µs, value), events)
-
-
-def _within_cap(entries: list[Entry], cap: int, floor: float) -> list[Entry]:
-    """The newest entries (and weight of the oldest of them) that stay above `cap` until they end."""
+def _within_cap(bases: list[float], weights: list[int], cap: int, floor: float) -> tuple[int, int] | None:
+    """Where the newest entries that stay above `cap` until they end start, and how many events
+    of the oldest of them are needed; None: every entry is."""
     if floor <= 0:
-        return entries
+        return None
     kept = 0
-    for position in range(len(entries) - 1, -1, -1):
-        (anchor, base), weight = entries[position]
-        lowest = int(base * floor * MICRO + 0.5)
+    for position in range(len(bases) - 1, -1, -1):
+        lowest = int(bases[position] * floor * MICRO + 0.5)
         if lowest <= 0:
-            return entries
+            return None
+        weight = weights[position]
         if kept + weight * lowest > cap:
-            needed = (cap - kept) // lowest + 1
-            return [((anchor, base), needed), *entries[position + 1 :]]
+            return position, (cap - kept) // lowest + 1
         kept += weight * lowest
-    return entries
+    return None
 
 
 def _date(occurred_us: int) -> Any:
