@@ -128,7 +128,7 @@ def _match_each(compiled: CompiledRules, plan: TypePlan, items: list[Timed], cou
                 continue
             if choice is None:
                 continue
-            matched = choice.matching({**props, PAGE_CATEGORY: category} if choice.reads_properties and page else props)
+            matched = choice.matching({**props, PAGE_CATEGORY: category} if category is not None else props)
         else:
             matched = index.matching(_with_category(compiled, plan, props))
         for spec in matched:

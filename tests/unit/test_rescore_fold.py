@@ -63,27 +63,33 @@ def _both(events: list[LeadEvent], rules: Any) -> tuple[Folder, Folder]:
     return whole, one_by_one
 
 
-def _with_durations(events: list[LeadEvent], durations: list[int]) -> list[LeadEvent]:
-    """Page views (not crawlers') that last one of `durations` in turn (a rule reads how long)."""
-    return [
-        event.model_copy(update={"properties": {**event.properties, "duration_seconds": durations[n % len(durations)]}})
-        if event.type == "page_view" and "user_agent" not in event.properties
-        else event
-        for n, event in enumerate(events)
-    ]
+def _with_durations(events: list[LeadEvent], durations: list[int], categories: list[str | None]) -> list[LeadEvent]:
+    """Page views (not crawlers') that last one of `durations` in turn (a rule reads how long), some
+    with the page category the sender gave."""
+    changed = []
+    for number, event in enumerate(events):
+        if event.type == "page_view" and "user_agent" not in event.properties:
+            props = {**event.properties, "duration_seconds": durations[number % len(durations)]}
+            category = categories[number % len(categories)]
+            event = event.model_copy(update={"properties": props | ({"page_category": category} if category else {})})
+        changed.append(event)
+    return changed
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     histories(max_size=40),
     st.lists(st.sampled_from([0, 30, 90, 1200]), min_size=1, max_size=5),
+    st.lists(st.sampled_from([None, None, "docs", "pricing"]), min_size=1, max_size=3),
     st.sampled_from([RULES, HALF_LIFE_RULES, LOW_SPEED_LIMITS, REPEATING_PAGES]),
     st.sampled_from([256, 3]),
     st.timedeltas(timedelta(0), timedelta(days=200)),
 )
-def test_the_type_by_type_fold_leaves_the_event_by_event_folders_state(events, durations, rules, exact_up_to, later):
+def test_the_type_by_type_fold_leaves_the_event_by_event_folders_state(
+    events, durations, categories, rules, exact_up_to, later
+):
     """`exact_up_to` 3 makes short histories share hourly decay clocks, as long ones do."""
-    events = _with_durations(events, durations)
+    events = _with_durations(events, durations, categories)
     with tuned("EXACT_UP_TO", exact_up_to):
         whole, one_by_one = _both(events, rules)
         whole._name_latest()
