@@ -106,16 +106,24 @@ def _match_each(compiled: CompiledRules, plan: TypePlan, items: list[Timed], cou
     index = plan.index
     assert index is not None
     page, by_key = plan.page, index.key
+    # Without a looked-up property, the rules' answer is keyed by the values their conditions read.
+    read = sorted({prop for _, tests in index.all.candidates for prop, _ in tests}) if by_key is None else []
     seen: dict[Any, tuple[list[list[Timed]] | None, _Choice | None, Any]] = {}
+    value: Any
     for item in items:
         props = item[1].properties
         if page and PAGE_CATEGORY not in props:
             value = props.get("url")
             if value.__class__ is not str or "path" in props:
                 value = None
-        else:
-            value = props.get(by_key) if by_key is not None else None
+        elif by_key is not None:
+            value = props.get(by_key)
             if value.__class__ is not str:
+                value = None
+        else:
+            value = tuple(props.get(prop) for prop in read)
+            # Text only: 1, 1.0 and True are one key to a dict but not to a condition.
+            if not all(part is None or part.__class__ is str for part in value):
                 value = None
         if value is not None:
             found = seen.get(value)
@@ -150,7 +158,9 @@ def _rules_of(
     if plan.page and PAGE_CATEGORY not in props:
         category = compiled.pages.category(props)
     if index.key is None:
-        return None, index.all, category
+        if category is not None:
+            return None, index.all, category  # a page's rules read more than its URL
+        return [counted.setdefault(spec.index, []) for spec in index.all.matching(props)], None, None
     value = category if category is not None and index.key == PAGE_CATEGORY else props.get(index.key)
     if value is None:
         return [], None, category
