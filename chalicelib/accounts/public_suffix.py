@@ -19,6 +19,8 @@ def _extractor() -> Any:
 def registrable_domain(host: str) -> str | None:
     """acme.co.uk for mail.acme.co.uk; None for a bare suffix, an IP address or a single label."""
     parts = _extractor()(host)
-    found = parts.top_domain_under_public_suffix if hasattr(parts, "top_domain_under_public_suffix") else None
-    found = found or parts.registered_domain
+    # tldextract 5.3 renamed registered_domain (still there, deprecated); older ones only have it.
+    found = getattr(parts, "top_domain_under_public_suffix", None)
+    if found is None:
+        found = parts.registered_domain
     return str(found).casefold() if found else None
