@@ -13,6 +13,7 @@ Valid only for the rules it was built with (`fingerprint`); a rules change means
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 from .cancellations import Cancelled, cancelled_from_json, cancelled_json
@@ -208,11 +209,10 @@ def _tally_from_json(item: dict[str, Any], spec: Any) -> RuleTally:
         for week, count, value in item["w"]
     }
     tally.recent = list(map(tuple, item["r"]))
-    unit = HOUR_US if "h" in item else 1
-    anchors, previous = [], 0
-    for delta in item.get("h", item.get("a", ())):
-        previous += delta * unit
-        anchors.append(previous)
+    if "h" in item:
+        anchors = [hours * HOUR_US for hours in accumulate(item["h"])]
+    else:
+        anchors = list(accumulate(item.get("a", ())))
     values = [float(value) for value in item.get("b", ())]
     tally.anchors = anchors
     codes = item.get("e")

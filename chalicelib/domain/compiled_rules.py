@@ -78,7 +78,7 @@ class EngagementRuleSpec:
     """One engagement rule, compiled; `index` orders contributions deterministically."""
 
     __slots__ = (
-        "cap", "decay", "description", "distinct_days", "event", "index", "labels", "multipliers", "name",
+        "cap", "cap_micro", "decay", "description", "distinct_days", "event", "index", "labels", "multipliers", "name",
         "negative", "points", "raw_labels", "reads_properties", "repeat_per", "repeats", "retention_us", "simple",
         "then", "where",
     )  # fmt: skip
@@ -98,6 +98,7 @@ class EngagementRuleSpec:
         self.repeat_per = rule.repeat_per
         self.repeats = self.then != self.points  # "then +N" differs: count occurrences per scope
         self.cap = rule.cap
+        self.cap_micro = round(rule.cap * 1_000_000) if rule.cap is not None else None
         self.negative = rule.points < 0 or rule.repeat_points < 0
         self.decay = NO_DECAY if self.negative else decay
         self.multipliers: list[ResponseTimeFactor | PropertyFactor] = []
@@ -118,10 +119,10 @@ class EngagementRuleSpec:
 
     def clip(self, total: int) -> int:
         """Caps bound the rule's total in micro-points, on whichever side its sign is."""
-        if self.cap is None:
+        cap = self.cap_micro
+        if cap is None:
             return total
-        cap = round(self.cap * 1_000_000)
-        return max(-cap, min(cap, total))
+        return -cap if total < -cap else cap if total > cap else total
 
 
 def hashable(value: Any) -> Any:

@@ -78,11 +78,13 @@ def days_to_us(days: float) -> int:
 class StepDecay:
     """Right-continuous steps: at exactly `until` microseconds old the next step's share applies."""
 
-    __slots__ = ("after", "floor", "lifetime", "steps", "transitions")
+    __slots__ = ("after", "bands", "floor", "lifetime", "steps", "transitions")
 
     def __init__(self, steps: tuple[tuple[int, float], ...], after: float) -> None:
         self.steps = steps
         self.after = after
+        # (until, share) from the youngest: the share kept below each age (None: any older age)
+        self.bands: tuple[tuple[int | None, float], ...] = (*steps, (None, after))
         shares = [share for _, share in steps] + [after]
         ends = [0, *(until for until, _ in steps)]
         # lifetime: the age from which the value is 0 for ever; floor: the least share kept before it.

@@ -116,16 +116,20 @@ class RuleTally:
             alive = bisect_right(anchors, now_us - decay.lifetime)
             bases, anchors, weights = bases[alive:], anchors[alive:], weights[alive:]
         if isinstance(decay, StepDecay):
-            steps, after = decay.steps, decay.after
-            for base, anchor, weight in zip(bases, anchors, weights):
-                age = now_us - anchor
-                kept = after
-                for until, share in steps:
-                    if age < until:
-                        kept = share
-                        break
-                # Decaying values are never negative, so truncation is rounding half up here.
-                total += weight * int(base * kept * MICRO + 0.5)
+            # Clocks ascend, so each step's entries are a run: those younger than its `until`
+            # and not younger than the step before's. An entry exactly `until` old is in the next.
+            end = len(anchors)
+            for until, share in decay.bands:
+                start = bisect_right(anchors, now_us - until) if until is not None else 0
+                if start < end and share:
+                    # Decaying values are never negative, so truncation is rounding half up here.
+                    total += sum(
+                        weight * int(base * share * MICRO + 0.5)
+                        for base, weight in zip(bases[start:end], weights[start:end])
+                    )
+                end = start
+                if not end:
+                    break
             return total
         keep = decay.keep
         for base, anchor, weight in zip(bases, anchors, weights):
@@ -137,9 +141,13 @@ class RuleTally:
         """(events, micro-points at full strength) of the events still worth something at `now_us`,
         to the week: an event is counted until the end of the week its value ends in."""
         lifetime = self.spec.decay.lifetime
+        if lifetime == math.inf:
+            return sum(count for count, _ in self.weeks.values()), sum(value for _, value in self.weeks.values())
+        # (week + 1) * WEEK_US + lifetime > now_us, for an integer week: week >= first
+        first = (now_us - int(lifetime)) // WEEK_US
         events = points = 0
         for week, (count, value) in self.weeks.items():
-            if (week + 1) * WEEK_US + lifetime > now_us:
+            if week >= first:
                 events += count
                 points += value
         return events, points
