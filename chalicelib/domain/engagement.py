@@ -239,19 +239,11 @@ class Folder:
             if spec.repeats:
                 if tally.recent and key < tally.recent[-1]:
                     raise OutOfOrder(f"{spec.name}: an earlier event may be the one that earns full points")
-                scope = digest(props.get(spec.repeat_per)) if spec.repeat_per else ""
                 if expires < 0:
                     expires = (
                         compiled.expiry_s(occurred_us, matched) if len(matched) > 1 else spec.expiry_s(occurred_us)
                     )
-                ends = tally.scopes.pop(scope, None)
-                if ends is not None:
-                    base = spec.then
-                    tally.scopes[scope] = 0 if not ends or not expires else max(ends, expires)
-                elif tally.forgotten and tally.forgotten.may_hold(scope):
-                    raise OutOfOrder(f"{spec.name}: a repeat scope the stored basis had to forget")
-                else:
-                    tally.scopes[scope] = expires
+                base = tally.repeat(props, expires)
             if spec.multipliers:
                 sent = self._message_for(key, props)
                 if base:

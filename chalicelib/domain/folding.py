@@ -59,7 +59,7 @@ def full_basis(events: Iterable[LeadEvent], rules: Rules, now: datetime | None =
     on_lost = rules.crm_actions.recycle_on_lost
     recycled = cutoff_us(ordered, on_lost) if RECYCLE_EVENT in types or (on_lost and patches) else None
     behaviour = ordered
-    if PROFILE_EVENT in types or RECYCLE_EVENT in types or recycled is not None:
+    if PROFILE_EVENT in types or RECYCLE_EVENT in types:  # else nothing to leave out
         behaviour = [
             (occurred_us, event)
             for occurred_us, event in ordered

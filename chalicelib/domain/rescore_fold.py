@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .compiled_rules import PAGE_CATEGORY, CompiledRules, TypePlan, _Choice
 from .events import LeadEvent
-from .rule_tally import MINUTE_US, SPEED_MEMORY_MINUTES, EventKey, RuleTally, digest
+from .rule_tally import MINUTE_US, SPEED_MEMORY_MINUTES, EventKey, RuleTally
 from .traffic_filters import FORM_KIND
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def _fold_type(folder: Folder, kind: str, items: list[Timed]) -> None:
         for spec in plan.plain:
             counted[spec.index] = items
     else:
-        _match_each(compiled, plan, items, counted)
+        _match_each(compiled, kind, plan, items, counted)
     specs = {spec.index: spec for spec, _ in index.all.candidates}
     tallies = folder.tallies
     for rule, events in counted.items():
@@ -90,7 +90,7 @@ def _fold_type(folder: Folder, kind: str, items: list[Timed]) -> None:
         elif spec.distinct_days:
             tally.count_days(keys)
         else:
-            _earn_repeats(compiled, plan, tally, keys, events)
+            _earn_repeats(compiled, kind, tally, keys, events)
         # What names the rule's latest event (Folder._name_latest): a distinct-days rule's is the
         # first event of its last counted day.
         named = tally.recent[-1] if tally.recent else keys[-1]
@@ -100,7 +100,9 @@ def _fold_type(folder: Folder, kind: str, items: list[Timed]) -> None:
             folder.last_active_us = latest_us
 
 
-def _match_each(compiled: CompiledRules, plan: TypePlan, items: list[Timed], counted: dict[int, list[Timed]]) -> None:
+def _match_each(
+    compiled: CompiledRules, kind: str, plan: TypePlan, items: list[Timed], counted: dict[int, list[Timed]]
+) -> None:
     """Each event into the lists of the rules it matches (as Folder.fold matches it). The rules of
     a page's URL, or of a value of the property the type's rules are looked up by, are found once."""
     index = plan.index
@@ -138,7 +140,7 @@ def _match_each(compiled: CompiledRules, plan: TypePlan, items: list[Timed], cou
                 continue
             matched = choice.matching({**props, PAGE_CATEGORY: category} if category is not None else props)
         else:
-            matched = index.matching(_with_category(compiled, plan, props))
+            matched = compiled.matched_specs(item[1], kind)
         for spec in matched:
             listed = counted.get(spec.index)
             if listed is None:
@@ -173,36 +175,24 @@ def _rules_of(
 
 
 def _earn_repeats(
-    compiled: CompiledRules, plan: TypePlan, tally: RuleTally, keys: list[EventKey], events: list[Timed]
+    compiled: CompiledRules, kind: str, tally: RuleTally, keys: list[EventKey], events: list[Timed]
 ) -> None:
-    """A "then +N" rule: the first event of each scope earns its points, later ones `then` (the
-    repeat branch of Folder.fold, in canonical order, from no scopes)."""
+    """A "then +N" rule: the first event of each scope earns its points, later ones `then` (as
+    Folder.fold, in canonical order, from no scopes)."""
     spec = tally.spec
-    index = plan.index
+    index = compiled.plan(kind).index
     assert index is not None
     shared = len(index.all.candidates) > 1  # an event may match several rules: its expiry is theirs
-    scopes = tally.scopes
     bases: list[float] = []
     for occurred_us, event in events:
-        props = event.properties
-        scope = digest(props.get(spec.repeat_per)) if spec.repeat_per else ""
+        props = compiled.properties_of(event, kind)
         expires = spec.expiry_s(occurred_us)
         if shared:
-            expires = compiled.expiry_s(occurred_us, index.matching(_with_category(compiled, plan, props)))
-        ends = scopes.pop(scope, None)
-        if ends is not None:
-            scopes[scope] = 0 if not ends or not expires else max(ends, expires)
-            bases.append(spec.then)
-        else:
-            scopes[scope] = expires
-            bases.append(spec.points)
+            matched = index.matching(props)
+            if len(matched) > 1:
+                expires = compiled.expiry_s(occurred_us, matched)
+        bases.append(tally.repeat(props, expires))
     tally.earn_each(keys, bases)
-
-
-def _with_category(compiled: CompiledRules, plan: TypePlan, props: dict) -> dict:  # type: ignore[type-arg]
-    if plan.page and PAGE_CATEGORY not in props:
-        return {**props, PAGE_CATEGORY: compiled.pages.category(props)}
-    return props
 
 
 def _within_speed_limit(folder: Folder, kind: str, items: list[Timed], limit: int) -> list[Timed]:

@@ -10,6 +10,7 @@ import hashlib
 import math
 from bisect import bisect_right, insort
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
@@ -210,6 +211,21 @@ class RuleTally:
                 anchors.append(anchor)
                 self.weights.append(1)
 
+    def repeat(self, props: Mapping[str, Any], expires: int) -> float:
+        """What one more event of a "then +N" rule earns at full strength: its points for the first
+        of its scope (the value of `repeat_per`), `then` after; the scope lives until `expires`
+        (epoch s, 0: for ever) at least. Raises OutOfOrder for a scope a stored basis let go of."""
+        spec = self.spec
+        scope = digest(props.get(spec.repeat_per)) if spec.repeat_per else ""
+        ends = self.scopes.pop(scope, None)
+        if ends is not None:
+            self.scopes[scope] = 0 if not ends or not expires else max(ends, expires)
+            return spec.then
+        if self.forgotten and self.forgotten.may_hold(scope):
+            raise OutOfOrder(f"{spec.name}: a repeat scope the stored basis had to forget")
+        self.scopes[scope] = expires
+        return spec.points
+
     def earn_all(self, keys: list[EventKey], base: float) -> None:
         """Into a new tally, events in canonical order each worth `base`: what `earn` does one by
         one, a list at a time (a rescore's, rescore_fold.py)."""
@@ -230,17 +246,8 @@ class RuleTally:
 
     def earn_each(self, keys: list[EventKey], bases: list[float]) -> None:
         """Into a new tally, events in canonical order, each worth its own of `bases`."""
-        weeks = self.weeks
-        forever = self.forever
         for (occurred_us, _, _), base in zip(keys, bases, strict=True):
-            week = 0 if forever else occurred_us // WEEK_US
-            value = _floor(base * MICRO + 0.5)
-            seen = weeks.get(week)
-            if seen is None:
-                weeks[week] = [1, value]
-            else:
-                seen[0] += 1
-                seen[1] += value
+            self._count(occurred_us, _floor(base * MICRO + 0.5))
         self._entries(keys, bases)
 
     def _entries(self, keys: list[EventKey], bases: list[float]) -> None:
@@ -272,8 +279,6 @@ class RuleTally:
         days: list[EventKey] = []
         seen: set[int] = set()
         earned = False
-        weeks: dict[int, list[int]] = {}
-        forever = self.forever
         for key in keys:
             occurred_us = key[0]
             value = 0
@@ -288,15 +293,8 @@ class RuleTally:
                         self.bases.append(spec.points)
                         self.anchors.append(occurred_us)
                         self.weights.append(1)
-            week = 0 if forever else occurred_us // WEEK_US
-            found = weeks.get(week)
-            if found is None:
-                weeks[week] = [1, value]
-            else:
-                found[0] += 1
-                found[1] += value
+            self._count(occurred_us, value)
         self.matched = len(keys)
-        self.weeks = weeks
         self.recent = days
 
     def count_day(self, key: EventKey) -> None:

@@ -24,16 +24,16 @@ from tests.unit.test_scoring_properties import HALF_LIFE_RULES
 
 
 def _repeating_pages() -> Any:
-    """Page views that repeat per URL ("then"), by the rules of a category or of a duration: an event
-    may match two repeat rules, whose expiry it then shares; careers pages take points away, never
-    expiring."""
+    """Page views that repeat ("then") per URL under the rules of a category, and per category under
+    a rule of their duration: an event may match two repeat rules, whose expiry it then shares;
+    careers pages take points away, never expiring."""
     data = yaml.safe_load(DEFAULT_RULES_PATH.read_text())
     rules = data["engagement"]["rules"]
     for rule in rules:
         if rule["event"] == "page_view":
             rule.update({"then": 1 if rule["points"] > 0 else -5, "repeat_per": "url"})
     rules.append({"name": "long_view", "event": "page_view", "where": {"duration_seconds": {"min": 60}},
-                  "points": 3, "then": 1, "repeat_per": "url", "decay": "content"})  # fmt: skip
+                  "points": 3, "then": 1, "repeat_per": "page_category", "decay": "content"})  # fmt: skip
     return rules_with(engagement=data["engagement"])
 
 
@@ -104,6 +104,20 @@ def test_the_type_by_type_fold_leaves_the_event_by_event_folders_state(
 
 def vars_of(tally: Any) -> tuple[Any, ...]:
     return tuple(getattr(tally, name) for name in tally.__slots__ if name not in ("spec", "forgotten"))
+
+
+def test_a_page_views_repeat_scope_may_be_its_category() -> None:
+    """The category is the page's, computed from its URL, for the scope as for the rule's match."""
+    views = [
+        LeadEvent(event_id=f"v{number}", source="segment", type="page_view", occurred_at=NOW - timedelta(hours=number),
+                  properties={"url": f"https://example.com{path}", "duration_seconds": 90})
+        for number, path in enumerate(["/pricing", "/blog/a", "/pricing", "/blog/b"])
+    ]  # fmt: skip
+    whole, one_by_one = _both(views, REPEATING_PAGES)
+    now_us = to_us(NOW)
+    assert [vars_of(t) for t in whole.result(now_us)] == [vars_of(t) for t in one_by_one.result(now_us)]
+    long_view = next(tally for tally in whole.tallies.values() if tally.spec.name == "long_view")
+    assert long_view.bases == [3.0, 3.0, 1.0, 1.0]  # first of blog, first of pricing, then each again
 
 
 @settings(max_examples=100, deadline=None)
